@@ -1,0 +1,240 @@
+"""The metric catalogue: where each metric lives in a trial, its unit and direction.
+
+A metric is named either by its dotted path under a trial's ``metrics`` object
+(``goodput_bps``, ``cpu.ns_per_kib``, ``probes.retransmits``) or by one of the
+derived names below, which normalise raw counts by the payload so that trials of
+different durations and message sizes compare (``tlb_flushes_per_gib``,
+``kernel_copy_bytes_per_byte``...).
+
+Payload bytes are the bytes delivered to the receiver (``bytes_received``), falling
+back to ``bytes_sent`` when the receiver count is missing: costs are charged to the
+bytes that did useful work.
+
+Direction (which way is better) matters to ``compare``. Known metrics carry it in the
+catalogue. For any other name the rule is: a name ending in ``_bps`` or ``_rate`` is a
+throughput, higher is better; everything else is treated as a cost, lower is better.
+``compare --metric name:higher`` (or ``:lower``) overrides it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from analysis import units
+
+GIB = float(1 << 30)
+
+Extractor = Callable[[Mapping[str, Any]], Optional[float]]
+
+
+def number(value: Any) -> Optional[float]:
+    """A finite JSON number as float; ``None`` for null, bools, strings, NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def lookup(metrics: Optional[Mapping[str, Any]], dotted: str) -> Optional[float]:
+    """Walk ``a.b.c`` through nested objects; any missing or null step gives None."""
+    node: Any = metrics
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return number(node)
+
+
+def payload_bytes(metrics: Mapping[str, Any]) -> Optional[float]:
+    for key in ("bytes_received", "bytes_sent"):
+        value = lookup(metrics, key)
+        if value is not None and value > 0:
+            return value
+    return None
+
+
+def _per(numerator: Extractor, denominator: Extractor, scale: float = 1.0) -> Extractor:
+    def extract(metrics: Mapping[str, Any]) -> Optional[float]:
+        top, bottom = numerator(metrics), denominator(metrics)
+        if top is None or bottom is None or bottom <= 0:
+            return None
+        return top / bottom * scale
+
+    return extract
+
+
+def _path(dotted: str) -> Extractor:
+    return lambda metrics: lookup(metrics, dotted)
+
+
+def _gib_delivered(metrics: Mapping[str, Any]) -> Optional[float]:
+    b = payload_bytes(metrics)
+    return None if b is None else b / GIB
+
+
+def tlb_flush_count(metrics: Mapping[str, Any], reason: Optional[str] = None) -> Optional[float]:
+    """Flush events for one reason, or summed over all reasons the probe reported."""
+    probes = metrics.get("probes") if isinstance(metrics, Mapping) else None
+    flushes = probes.get("tlb_flush") if isinstance(probes, Mapping) else None
+    if not isinstance(flushes, Mapping):
+        return None
+    total, seen = 0.0, False
+    for name, entry in flushes.items():
+        if reason is not None and name != reason:
+            continue
+        count = number(entry.get("count")) if isinstance(entry, Mapping) else number(entry)
+        if count is not None:
+            total += count
+            seen = True
+    return total if seen else None
+
+
+def tlb_flush_reasons(metrics: Mapping[str, Any]) -> list:
+    probes = metrics.get("probes") if isinstance(metrics, Mapping) else None
+    flushes = probes.get("tlb_flush") if isinstance(probes, Mapping) else None
+    return sorted(flushes) if isinstance(flushes, Mapping) else []
+
+
+def _memory_traffic(metrics: Mapping[str, Any]) -> Optional[float]:
+    memory = metrics.get("memory")
+    if not isinstance(memory, Mapping) or memory.get("source") in (None, "unavailable"):
+        return None
+    read, write = number(memory.get("read_bytes")), number(memory.get("write_bytes"))
+    if read is None and write is None:
+        return None
+    return (read or 0.0) + (write or 0.0)
+
+
+def _busy(metrics: Mapping[str, Any]) -> Optional[float]:
+    busy = lookup(metrics, "cpu.busy_s")
+    if busy is not None:
+        return busy
+    # Older records: busy is the sum of the non-idle states the harness reports.
+    parts = [lookup(metrics, f"cpu.{k}") for k in ("user_s", "system_s", "softirq_s", "irq_s")]
+    if any(p is None for p in parts):
+        return None
+    return sum(parts)
+
+
+def _zc_total(metrics: Mapping[str, Any]) -> Optional[float]:
+    zc, copied = lookup(metrics, "zerocopy.zerocopy"), lookup(metrics, "zerocopy.copied")
+    if zc is None or copied is None:
+        return None
+    return zc + copied
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str  # short noun phrase for tables and axis labels
+    unit: str  # "bit/s", "ns/KiB", "1/GiB", "B/B", "fraction", "s", "count", "B"
+    higher_is_better: bool
+    extract: Extractor = field(compare=False, repr=False)
+    description: str = ""
+
+    @property
+    def axis_label(self) -> str:
+        """Label with unit, as figures and table headers print it."""
+        unit = {"fraction": "%", "count": "count"}.get(self.unit, self.unit)
+        return f"{self.label} ({unit})"
+
+    def format(self, value: Optional[float]) -> str:
+        if value is None:
+            return "–"
+        if self.unit == "bit/s":
+            return units.format_rate(value)
+        if self.unit == "fraction":
+            return units.format_percent(value)
+        if self.unit == "B":
+            return units.format_bytes(value)
+        if self.unit in ("count", ""):
+            return units.sig(value)
+        return f"{units.sig(value)} {self.unit}"
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+def _m(name, label, unit, higher, extract=None, description=""):
+    return Metric(name, label, unit, higher, extract or _path(name), description)
+
+
+CATALOGUE: Dict[str, Metric] = {
+    m.name: m
+    for m in (
+        _m("goodput_bps", "goodput", "bit/s", True,
+           description="payload bits delivered per second of the timed window"),
+        _m("cpu.ns_per_kib", "CPU time per KiB", "ns/KiB", False,
+           description="busy CPU time (all CPUs) per KiB delivered"),
+        _m("elapsed_s", "elapsed time", "s", False),
+        _m("bytes_sent", "bytes sent", "B", True),
+        _m("bytes_received", "bytes received", "B", True),
+        _m("send_calls", "send calls", "count", False),
+        _m("cpu.busy_s", "busy CPU time", "s", False, _busy),
+        _m("cpu.sender_thread_s", "sender thread CPU time", "s", False),
+        _m("cpu.receiver_thread_s", "receiver thread CPU time", "s", False),
+        _m("softirq_share", "softirq share of busy CPU", "fraction", False,
+           _per(_path("cpu.softirq_s"), _busy),
+           "softirq time / busy time, system-wide over the timed window"),
+        _m("zerocopy_share", "zero-copy share of completions", "fraction", True,
+           _per(_path("zerocopy.zerocopy"), _zc_total),
+           "completions sent without a copy / all completions"),
+        _m("copied_share", "copied share of completions", "fraction", False,
+           _per(_path("zerocopy.copied"), _zc_total)),
+        _m("tlb_flushes_per_gib", "TLB flushes per GiB", "1/GiB", False,
+           _per(tlb_flush_count, _gib_delivered)),
+        _m("ipis_per_gib", "IPIs per GiB", "1/GiB", False,
+           _per(_path("probes.ipi"), _gib_delivered)),
+        _m("page_faults_per_gib", "page faults per GiB", "1/GiB", False,
+           _per(_path("probes.page_faults"), _gib_delivered)),
+        _m("retransmits_per_gib", "retransmits per GiB", "1/GiB", False,
+           _per(_path("probes.retransmits"), _gib_delivered)),
+        _m("kernel_copy_bytes_per_byte", "kernel copy bytes per payload byte", "B/B", False,
+           _per(_path("probes.kernel_copy_bytes"), payload_bytes)),
+        _m("memory_traffic_per_byte", "memory traffic per payload byte", "B/B", False,
+           _per(_memory_traffic, payload_bytes),
+           "DRAM read + write bytes per payload byte"),
+        _m("memory.bandwidth_bps", "memory bandwidth", "bit/s", False),
+        _m("udp_loss", "UDP datagram loss", "fraction", False,
+           _per(_path("udp.lost"), _path("udp.datagrams_sent"))),
+        _m("udp.receiver_rate_bps", "UDP receiver rate", "bit/s", True),
+        _m("udp.sender_rate_bps", "UDP sender rate", "bit/s", True),
+    )
+}
+
+_TLB_PREFIX = "tlb_flushes_per_gib."
+
+
+def get_metric(name: str, higher_is_better: Optional[bool] = None) -> Metric:
+    """The catalogue entry, or a metric read from the dotted path ``name``.
+
+    ``tlb_flushes_per_gib.<reason>`` selects one flush reason. ``higher_is_better``
+    overrides the direction when given.
+    """
+    metric = CATALOGUE.get(name)
+    if metric is None and name.startswith(_TLB_PREFIX):
+        reason = name[len(_TLB_PREFIX):]
+        metric = Metric(name, f"TLB flushes per GiB ({reason})", "1/GiB", False,
+                        _per(lambda m, r=reason: tlb_flush_count(m, r), _gib_delivered))
+    if metric is None:
+        leaf = name.rsplit(".", 1)[-1]
+        unit = "bit/s" if leaf.endswith("_bps") else "s" if leaf.endswith("_s") else ""
+        higher = leaf.endswith("_bps") or leaf.endswith("_rate")
+        metric = Metric(name, leaf.replace("_", " "), unit, higher, _path(name))
+    if higher_is_better is not None and higher_is_better != metric.higher_is_better:
+        metric = Metric(metric.name, metric.label, metric.unit, higher_is_better,
+                        metric.extract, metric.description)
+    return metric
+
+
+def parse_metric_spec(spec: str) -> Metric:
+    """``"cpu.ns_per_kib"`` or ``"name:higher"`` / ``"name:lower"``."""
+    name, _, direction = spec.strip().partition(":")
+    if not name:
+        raise ValueError("empty metric name")
+    if direction not in ("", "higher", "lower"):
+        raise ValueError(f"metric {spec!r}: direction must be ':higher' or ':lower'")
+    return get_metric(name, None if not direction else direction == "higher")

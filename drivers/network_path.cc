@@ -1,0 +1,47 @@
+#include "drivers/network_path.h"
+
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+#include "drivers/loopback_path.h"
+
+namespace zcb {
+
+const std::vector<PathInfo>& AllPaths() {
+  static const std::vector<PathInfo> all = {LoopbackPathInfo()};
+  return all;
+}
+
+Result<const PathInfo*> FindPath(const std::string& name) {
+  std::string names;
+  for (const auto& info : AllPaths()) {
+    if (info.name == name) return &info;
+    names += names.empty() ? info.name : ", " + info.name;
+  }
+  return Errorf("unknown path '{}'; valid paths: {}", name, names);
+}
+
+Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name, const std::map<std::string, std::string>& options) {
+  ZCB_ASSIGN_OR_RETURN(const PathInfo* info, FindPath(name));
+  ZCB_ASSIGN_OR_RETURN(Options parsed, Options::Parse(info->options, options, "path " + name));
+  return info->create(parsed);
+}
+
+socklen_t SockaddrLength(const sockaddr_storage& addr) {
+  return addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+std::string FormatSockaddr(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return fmt::format("[{}]:{}", host, ntohs(in6->sin6_port));
+  }
+  const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+  ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+  return fmt::format("{}:{}", host, ntohs(in->sin_port));
+}
+
+}  // namespace zcb

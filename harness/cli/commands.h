@@ -1,0 +1,23 @@
+#pragma once
+
+// The zcbench subcommands. Each registers its options on the CLI11 app and returns the
+// function that runs it; the function returns the process exit code:
+// 0 ok, 1 a trial or check failed, 2 bad usage.
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace zcb::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+using Command = std::function<int()>;
+
+Command AddRunCommand(CLI::App& app);
+Command AddListCommand(CLI::App& app);
+Command AddHelpCommand(CLI::App& app);
+
+}  // namespace zcb::cli

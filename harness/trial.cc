@@ -1,0 +1,350 @@
+#include "harness/trial.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <thread>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "drivers/network_path.h"
+#include "harness/probes/cpu_accounting.h"
+#include "harness/trial_common.h"
+#include "stack/payload.h"
+#include "stack/stream_receiver.h"
+#include "stack/unique_fd.h"
+
+namespace zcb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Everything the two threads share. Each thread reports its set-up status, then waits
+// for the controlling thread to open the window.
+struct Shared {
+  std::latch ready{2};
+  std::latch start{1};
+  std::atomic<bool> abort{false};
+  std::promise<sockaddr_storage> listening;  // the receiver's bound address
+  Clock::time_point window_start;
+};
+
+struct SideOutcome {
+  Status setup = OkStatus();
+  Status run = OkStatus();
+  double cpu_s = 0;
+  int tid = 0;
+};
+
+void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceiver& receiver, Shared& shared,
+                    SideOutcome& out) {
+  out.tid = CurrentTid();
+  UniqueFd listener, conn;
+  bool published = false;
+  auto setup = [&]() -> Status {
+    ZCB_RETURN_IF_ERROR(path.EnterReceiverSide());
+    ZCB_RETURN_IF_ERROR(PinThread(trial.spec.receiver_cpu, "receiver"));
+    sockaddr_storage addr = path.ReceiverAddress();
+    listener.Reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listener) return SysError("receiver: socket");
+    int one = 1;
+    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
+      return SysError(fmt::format("receiver: bind {}", FormatSockaddr(addr)));
+    }
+    if (::listen(listener.get(), 1) != 0) return SysError("receiver: listen");
+    socklen_t len = sizeof addr;
+    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    shared.listening.set_value(addr);
+    published = true;
+    // Wait in short slices so that a sender that failed its set-up is noticed at once.
+    const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(trial.spec.receive_timeout_s * 1000));
+    for (;;) {
+      if (shared.abort.load()) return Errorf("receiver: aborted before the sender connected");
+      if (Clock::now() >= give_up) return Errorf("receiver: the sender did not connect within {} s", trial.spec.receive_timeout_s);
+      pollfd pfd{listener.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 100) > 0) break;
+    }
+    conn.Reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return SysError("receiver: accept");
+    return SetTimeout(conn.get(), SO_RCVTIMEO, trial.spec.receive_timeout_s);
+  };
+  out.setup = setup();
+  if (!out.setup.ok() && !published) {
+    shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
+  }
+  shared.ready.count_down();
+  shared.start.wait();
+  if (!out.setup.ok() || shared.abort.load()) return;
+  const double cpu0 = ThreadCpuSeconds();
+  out.run = receiver.Run(conn.get());
+  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  if (!out.run.ok()) Abort(conn.get());
+}
+
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, Shared& shared, SideOutcome& out,
+                  SendStats& stats) {
+  out.tid = CurrentTid();
+  const TrialSpec& spec = trial.spec;
+  UniqueFd sock;
+  std::unique_ptr<SendStrategy> strategy;
+  auto setup = [&]() -> Status {
+    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    sockaddr_storage addr;
+    try {
+      addr = shared.listening.get_future().get();
+    } catch (...) {
+      return Errorf("sender: the receiver could not be set up");
+    }
+    sock.Reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) return SysError("sender: socket");
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
+      return SysError(fmt::format("sender: connect to {}", FormatSockaddr(addr)));
+    }
+    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
+    SendContext ctx;
+    ctx.socket_fd = sock.get();
+    ctx.protocol = spec.protocol;
+    ctx.payload = &payload;
+    ctx.message_size = spec.message_size;
+    ctx.options = trial.options;
+    ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
+    return OkStatus();
+  };
+  out.setup = setup();
+  if (!out.setup.ok()) shared.abort = true;  // a receiver waiting for the connection gives up
+  shared.ready.count_down();
+  shared.start.wait();
+  if (!out.setup.ok() || shared.abort.load()) return;
+
+  const double cpu0 = ThreadCpuSeconds();
+  auto run = [&]() -> Status {
+    const uint64_t total = spec.bytes.value_or(UINT64_MAX);
+    const Clock::time_point deadline =
+        spec.duration_s ? shared.window_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
+                        : Clock::time_point::max();
+    const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
+    uint64_t offset = 0;
+    while (offset < total) {
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
+      ZCB_RETURN_IF_ERROR(strategy->Send(offset, len));
+      offset += len;
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) break;
+      if (ns_per_byte > 0) {
+        // Pacing: sleep when ahead of the target rate's schedule (like iperf3 -b).
+        const auto due = shared.window_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
+        if (due > now) std::this_thread::sleep_until(due);
+      }
+    }
+    return strategy->Finish();
+  };
+  out.run = run();
+  if (strategy) stats = strategy->stats();
+  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  if (out.run.ok()) {
+    ::shutdown(sock.get(), SHUT_WR);
+  } else {
+    Abort(sock.get());
+  }
+}
+
+}  // namespace
+
+void ApplyDefaultPinning(TrialSpec& spec) {
+  if (std::thread::hardware_concurrency() >= 2) {
+    if (!spec.sender_cpu) spec.sender_cpu = 0;
+    if (!spec.receiver_cpu) spec.receiver_cpu = 1;
+  }
+}
+
+Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
+  ResolvedTrial trial;
+  trial.spec = spec;
+  ZCB_ASSIGN_OR_RETURN(trial.strategy, FindStrategy(spec.strategy));
+  const StrategyInfo& info = *trial.strategy;
+  if (!info.Speaks(spec.protocol)) {
+    return Errorf("strategy {} does not speak {}; use --protocol {}", info.name, ToString(spec.protocol),
+                  info.Speaks(Protocol::kTcp) ? "tcp" : "udp");
+  }
+  trial.source = spec.source.value_or(info.DefaultSource());
+  if (!info.CanSend(trial.source)) {
+    std::string sources;
+    for (SourceKind s : info.caps.sources) sources += fmt::format("{}{}", sources.empty() ? "" : ", ", ToString(s));
+    return Errorf("strategy {} cannot send from a {} source; it sends from: {}", info.name, ToString(trial.source), sources);
+  }
+  if (spec.message_size == 0) return Errorf("message size must be at least 1 byte (--size)");
+  if (spec.duration_s.has_value() == spec.bytes.has_value()) {
+    return Errorf("give exactly one of --duration (seconds) or --bytes (a byte count)");
+  }
+  if (spec.duration_s && !(*spec.duration_s > 0)) return Errorf("--duration must be a positive number of seconds");
+  if (spec.bytes && *spec.bytes == 0) return Errorf("--bytes must be at least 1");
+  if (spec.receiver == ReceiverMode::kZeroCopy) {
+    return Errorf("receiver 'zerocopy' is not available for TCP streams yet; use verify, read or discard");
+  }
+  if (spec.cold_cache && trial.source != SourceKind::kFile) return Errorf("a cold page cache applies to the file source only");
+  if (spec.pattern_period == 0 || spec.pattern_period % 4096 != 0) {
+    return Errorf("the pattern period must be a positive multiple of 4096 bytes");
+  }
+  ZCB_RETURN_IF_ERROR(FindPath(spec.path));
+  ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
+  return trial;
+}
+
+nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
+  const TrialSpec& s = trial.spec;
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& [k, v] : trial.options.given()) options[k] = v;
+  nlohmann::json path_options = nlohmann::json::object();
+  for (const auto& [k, v] : s.path_options) path_options[k] = v;
+  auto cpu = [](std::optional<int> c) { return c ? nlohmann::json(*c) : nlohmann::json(nullptr); };
+  return {
+      {"protocol", ToString(s.protocol)},
+      {"strategy", trial.strategy->name},
+      {"path", s.path},
+      {"workload", s.workload},
+      {"source", ToString(trial.source)},
+      {"message_size", s.message_size},
+      {"receiver", ToString(s.receiver)},
+      {"duration_s", s.duration_s ? nlohmann::json(*s.duration_s) : nlohmann::json(nullptr)},
+      {"bytes", s.bytes ? nlohmann::json(*s.bytes) : nlohmann::json(nullptr)},
+      {"sender_cpu", cpu(s.sender_cpu)},
+      {"receiver_cpu", cpu(s.receiver_cpu)},
+      {"seed", s.seed},
+      {"rate_bps", s.rate_bps},
+      {"pattern_period", s.pattern_period},
+      {"page_cache", trial.source == SourceKind::kFile ? (s.cold_cache ? "cold" : "warm") : nlohmann::json(nullptr)},
+      {"file_dir", s.file_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.file_dir)},
+      {"options", options},
+      {"path_options", path_options},
+  };
+}
+
+nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
+  const TrialSpec& spec = trial.spec;
+  nlohmann::json record = {
+      {"schema", "zcbench.trial/1"}, {"run_id", context.run_id}, {"trial", context.trial},
+      {"repetition", context.repetition}, {"warmup", context.warmup},
+  };
+  record["params"] = TrialParamsJson(trial);
+  record["point"] = PointKey(record["params"]);
+  record["started_at"] = NowIso8601();
+  record["status"] = "ok";
+  record["error"] = nullptr;
+  record["metrics"] = nullptr;
+  auto finish = [&](const char* status, const std::string& error) {
+    record["status"] = status;
+    record["error"] = error;
+    return record;
+  };
+
+  const Availability& availability = ProbeAvailability(*trial.strategy);
+  if (!availability.available) return finish("unsupported", availability.reason);
+
+  Pattern pattern(spec.seed, spec.pattern_period);
+  PayloadConfig payload_config;
+  payload_config.kind = trial.source;
+  payload_config.max_message = spec.message_size;
+  payload_config.file_dir = spec.file_dir;
+  payload_config.cold = spec.cold_cache;
+  auto payload = Payload::Create(payload_config, pattern);
+  if (!payload.ok()) return finish("error", "payload: " + payload.error().ToString());
+  auto path = CreatePath(spec.path, spec.path_options);
+  if (!path.ok()) return finish("error", "path: " + path.error().ToString());
+  auto receiver = StreamReceiver::Create(spec.receiver, pattern);
+  if (!receiver.ok()) return finish("error", receiver.error().ToString());
+
+  Shared shared;
+  SideOutcome sender_out, receiver_out;
+  SendStats send_stats;
+  std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
+                              std::ref(receiver_out));
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::ref(shared),
+                            std::ref(sender_out), std::ref(send_stats));
+  shared.ready.wait();
+  const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();
+  if (!setup_ok) shared.abort = true;
+  auto before = CpuSnapshot::Read();
+  std::vector<std::string> probe_errors;
+  if (setup_ok) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  shared.window_start = Clock::now();
+  shared.start.count_down();
+  sender_thread.join();
+  receiver_thread.join();
+  const Clock::time_point window_end = Clock::now();
+  if (setup_ok) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  auto after = CpuSnapshot::Read();
+
+  if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
+  if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());
+
+  const ReceiveStats& rx = receiver->stats();
+  const Clock::time_point last = rx.bytes_received > 0 ? rx.last_byte : window_end;
+  const double elapsed = std::chrono::duration<double>(last - shared.window_start).count();
+  nlohmann::json metrics = {
+      {"bytes_sent", send_stats.bytes_sent},
+      {"bytes_received", rx.bytes_received},
+      {"elapsed_s", elapsed},
+      {"goodput_bps", elapsed > 0 ? static_cast<double>(rx.bytes_received) * 8 / elapsed : 0.0},
+      {"send_calls", send_stats.send_calls},
+      {"recv_calls", rx.recv_calls},
+  };
+  const IntegrityStats& integrity = rx.integrity;
+  metrics["integrity"] = {
+      {"mode", ToString(integrity.mode)},
+      {"verified_bytes", integrity.verified_bytes},
+      {"mismatches", integrity.mismatches},
+      {"first_mismatch_offset", integrity.first_mismatch_offset ? nlohmann::json(*integrity.first_mismatch_offset) : nlohmann::json(nullptr)},
+  };
+  if (before.ok() && after.ok()) {
+    metrics["cpu"] = CpuRecord(*before, *after, sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
+  } else {
+    metrics["cpu"] = nullptr;
+  }
+  metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
+  WindowSummary summary{elapsed, send_stats.bytes_sent, rx.bytes_received, sender_out.tid, receiver_out.tid};
+  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
+  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  record["metrics"] = metrics;
+
+  // The first failure explains the others (a receiver that went away makes the sender fail).
+  if (!sender_out.run.ok()) return finish("error", sender_out.run.error().ToString());
+  if (!receiver_out.run.ok()) return finish("error", receiver_out.run.error().ToString());
+  if (rx.bytes_received != send_stats.bytes_sent) {
+    return finish("error", fmt::format("the receiver got {} of the {} bytes sent", rx.bytes_received, send_stats.bytes_sent));
+  }
+  if (integrity.mismatches > 0) {
+    const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
+    if (!broke_rule_on_purpose) {
+      return finish("error", fmt::format("integrity: {} bytes differ from the pattern, the first at stream offset {}",
+                                         integrity.mismatches, *integrity.first_mismatch_offset));
+    }
+  }
+  return record;
+}
+
+}  // namespace zcb

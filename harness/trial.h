@@ -1,0 +1,75 @@
+#pragma once
+
+// One trial: a stream from a SendStrategy to a receiver over a NetworkPath, measured
+// over a window, ending in one record (DESIGN.md's zcbench.trial/1 schema).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/probes/window_probe.h"
+#include "stack/pattern.h"
+#include "stack/registry.h"
+#include "stack/result.h"
+#include "stack/types.h"
+
+namespace zcb {
+
+// What the user asked for.
+struct TrialSpec {
+  Protocol protocol = Protocol::kTcp;
+  std::string strategy;
+  std::optional<SourceKind> source;  // default: the strategy's first source
+  uint64_t message_size = 64 * 1024;
+  std::optional<double> duration_s;
+  std::optional<uint64_t> bytes;
+  ReceiverMode receiver = ReceiverMode::kVerify;
+  std::optional<int> sender_cpu;     // nullopt: not pinned
+  std::optional<int> receiver_cpu;
+  uint64_t seed = 1;
+  uint64_t rate_bps = 0;             // 0: unpaced
+  std::map<std::string, std::string> options;       // strategy options
+  std::string path = "loopback";
+  std::map<std::string, std::string> path_options;
+  std::string workload = "bulk";
+  size_t pattern_period = Pattern::kDefaultPeriod;
+  std::string file_dir;              // file source: empty = tmpfs
+  bool cold_cache = false;           // file source: drop the page cache first
+  double receive_timeout_s = 10;     // a stalled peer fails the trial after this long
+};
+
+// A TrialSpec checked against the registry: everything a usage error (exit 2) can be
+// about is found here, before anything runs.
+struct ResolvedTrial {
+  TrialSpec spec;
+  const StrategyInfo* strategy = nullptr;
+  SourceKind source = SourceKind::kMemory;
+  Options options;
+};
+
+Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec);
+
+// The default CPUs: sender on CPU 0 and receiver on CPU 1 where there are two or more.
+void ApplyDefaultPinning(TrialSpec& spec);
+
+struct TrialContext {
+  std::string run_id;
+  int trial = 0;
+  int repetition = 0;
+  bool warmup = false;
+  std::vector<WindowProbe*> probes;
+};
+
+// Runs the trial and returns its record. Failures are in the record (status "error",
+// or "unsupported" when the strategy cannot run here), never exceptions: a record
+// always comes back, with whatever was measured before the failure.
+nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context);
+
+// The record's params object.
+nlohmann::json TrialParamsJson(const ResolvedTrial& trial);
+
+}  // namespace zcb

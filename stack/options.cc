@@ -1,0 +1,79 @@
+#include "stack/options.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "stack/types.h"
+
+namespace zcb {
+
+std::string_view ToString(OptionType t) {
+  switch (t) {
+    case OptionType::kBool: return "bool";
+    case OptionType::kSize: return "size";
+    case OptionType::kInt: return "int";
+    case OptionType::kChoice: return "choice";
+    case OptionType::kString: return "string";
+  }
+  return "?";
+}
+
+static std::optional<bool> ParseBool(const std::string& v) {
+  if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "off" || v == "no") return false;
+  return std::nullopt;
+}
+
+static Status CheckValue(const OptionSpec& spec, const std::string& value, const std::string& owner) {
+  switch (spec.type) {
+    case OptionType::kBool:
+      if (!ParseBool(value)) return Errorf("{} option {}={}: expected true or false", owner, spec.name, value);
+      break;
+    case OptionType::kSize:
+      if (!ParseSize(value)) return Errorf("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
+      break;
+    case OptionType::kInt: {
+      char* end = nullptr;
+      (void)std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0') return Errorf("{} option {}={}: expected an integer", owner, spec.name, value);
+      break;
+    }
+    case OptionType::kChoice:
+      if (std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end()) {
+        return Errorf("{} option {}={}: expected one of {}", owner, spec.name, value, fmt::join(spec.choices, ", "));
+      }
+      break;
+    case OptionType::kString:
+      break;
+  }
+  return OkStatus();
+}
+
+Result<Options> Options::Parse(const std::vector<OptionSpec>& specs, const std::map<std::string, std::string>& given,
+                               const std::string& owner) {
+  Options options;
+  for (const auto& spec : specs) options.values_[spec.name] = spec.default_value;
+  for (const auto& [key, value] : given) {
+    auto it = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.name == key; });
+    if (it == specs.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : specs) names.push_back(s.name);
+      if (names.empty()) return Errorf("{} has no options (got {}={})", owner, key, value);
+      return Errorf("{} has no option '{}'; its options are: {}", owner, key, fmt::join(names, ", "));
+    }
+    ZCB_RETURN_IF_ERROR(CheckValue(*it, value, owner));
+    options.values_[key] = value;
+    options.given_[key] = value;
+  }
+  return options;
+}
+
+bool Options::GetBool(const std::string& name) const { return ParseBool(values_.at(name)).value_or(false); }
+uint64_t Options::GetSize(const std::string& name) const { return ParseSize(values_.at(name)).value_or(0); }
+int64_t Options::GetInt(const std::string& name) const { return std::strtoll(values_.at(name).c_str(), nullptr, 10); }
+const std::string& Options::GetString(const std::string& name) const { return values_.at(name); }
+
+}  // namespace zcb

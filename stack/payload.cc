@@ -1,0 +1,112 @@
+#include "stack/payload.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace zcb {
+namespace {
+
+// Writes all of `data` at `offset`, retrying short writes.
+Status WriteAll(int fd, const uint8_t* data, size_t len, off_t offset) {
+  while (len > 0) {
+    ssize_t n = ::pwrite(fd, data, len, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError("write the pattern file");
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Payload>> Payload::Create(const PayloadConfig& config, const Pattern& pattern) {
+  if (config.max_message == 0) return Errorf("payload: message size must be at least 1 byte");
+  std::unique_ptr<Payload> payload(new Payload(config, pattern));
+  switch (config.kind) {
+    case SourceKind::kMemory: {
+      ZCB_ASSIGN_OR_RETURN(payload->memory_, MappedRegion::Anonymous(RoundUp(pattern.period() + config.max_message, PageSize())));
+      pattern.Fill(0, payload->memory_.span());
+      break;
+    }
+    case SourceKind::kFile:
+      ZCB_RETURN_IF_ERROR(payload->CreateFile());
+      break;
+    case SourceKind::kGenerated:
+      ZCB_RETURN_IF_ERROR(payload->CreateRing());
+      break;
+  }
+  return payload;
+}
+
+Status Payload::CreateFile() {
+  const std::string dir = config_.file_dir.empty() ? "/dev/shm" : config_.file_dir;
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) {
+    if (!config_.file_dir.empty()) return SysError(fmt::format("file source directory {}", dir));
+  }
+  const bool tmpfs = fs.f_type == TMPFS_MAGIC;
+  if (config_.file_dir.empty() && !tmpfs) {
+    // No tmpfs at /dev/shm: a memfd is tmpfs-backed too.
+    fd_.Reset(::memfd_create("zcb-payload", MFD_CLOEXEC));
+    if (!fd_) return SysError("memfd_create for the payload file");
+    file_system_ = "tmpfs";
+  } else {
+    // O_TMPFILE: the file has no name, so a killed run leaves nothing behind.
+    fd_.Reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!fd_) return SysError(fmt::format("create a temporary payload file in {} (O_TMPFILE)", dir));
+    file_system_ = tmpfs ? "tmpfs" : fmt::format("0x{:x}", static_cast<unsigned long>(fs.f_type));
+  }
+  if (config_.cold && file_system_ == "tmpfs") {
+    return Errorf("a cold page cache needs a file on disk: tmpfs pages cannot be dropped; "
+                  "give a directory on a disk file system with --option file_dir=DIR");
+  }
+  file_size_ = RoundUp(pattern_.period() + config_.max_message, PageSize());
+  std::vector<uint8_t> chunk(std::min<size_t>(file_size_, 4 << 20));
+  for (size_t done = 0; done < file_size_; done += chunk.size()) {
+    const size_t n = std::min(chunk.size(), file_size_ - done);
+    pattern_.Fill(done, {chunk.data(), n});
+    ZCB_RETURN_IF_ERROR(WriteAll(fd_.get(), chunk.data(), n, static_cast<off_t>(done)));
+  }
+  if (config_.cold) ZCB_RETURN_IF_ERROR(DropPageCache());
+  return OkStatus();
+}
+
+Status Payload::DropPageCache() const {
+  // Dirty pages cannot be dropped: write them back first.
+  if (::fsync(fd_.get()) != 0) return SysError("fsync the payload file before dropping its page cache");
+  int rc = ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
+  if (rc != 0) return Error(rc, "posix_fadvise(POSIX_FADV_DONTNEED) on the payload file");
+  return OkStatus();
+}
+
+Status Payload::CreateRing() {
+  slot_size_ = RoundUp(config_.max_message, PageSize());
+  size_t bytes = config_.ring_bytes != 0 ? config_.ring_bytes : std::max<size_t>(8 * slot_size_, 4 << 20);
+  bytes = std::max(RoundUp(bytes, slot_size_), slot_size_);
+  fd_.Reset(::memfd_create("zcb-generated", MFD_CLOEXEC));
+  if (!fd_) return SysError("memfd_create for the generated-data ring");
+  if (::ftruncate(fd_.get(), static_cast<off_t>(bytes)) != 0) return SysError("size the generated-data ring");
+  ZCB_ASSIGN_OR_RETURN(ring_, MappedRegion::OfFile(fd_.get(), bytes, 0, PROT_READ | PROT_WRITE, MAP_SHARED));
+  // Fault the pages in now so that the first lap does not pay for it inside the window.
+  std::memset(ring_.data(), 0, ring_.size());
+  file_size_ = bytes;
+  file_system_ = "tmpfs";
+  return OkStatus();
+}
+
+void Payload::Generate(size_t slot, uint64_t offset, size_t len) {
+  pattern_.Fill(offset, {ring_.data() + slot * slot_size_, len});
+}
+
+}  // namespace zcb

@@ -1,0 +1,91 @@
+#pragma once
+
+// The SendStrategy interface: one way of moving bytes from the application into a
+// socket. Like a fio engine, a strategy is a small operations interface plus a
+// declaration (StrategyInfo) of what it can do; the harness and the receivers branch on
+// the declared capabilities, never on the name.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stack/options.h"
+#include "stack/payload.h"
+#include "stack/result.h"
+#include "stack/types.h"
+
+namespace zcb {
+
+// Zero-copy completion accounting. For strategies that lend buffers to the kernel every
+// send is eventually completed; the kernel says whether it really avoided the copy.
+struct ZeroCopyStats {
+  uint64_t completions = 0;      // sends completed (MSG_ZEROCOPY ids, io_uring notifications)
+  uint64_t copied = 0;           // of those, completed with the "copied" flag
+  uint64_t zerocopy = 0;         // of those, completed without a copy
+  uint64_t enobufs_retries = 0;  // sends refused for the optmem limit, reaped and retried
+};
+
+struct SendStats {
+  uint64_t send_calls = 0;  // system calls (or submitted SQEs) that carried payload
+  uint64_t bytes_sent = 0;  // payload bytes accepted by the kernel
+  ZeroCopyStats zerocopy;
+};
+
+// What a strategy gets to work with. The socket is connected and blocking.
+struct SendContext {
+  int socket_fd = -1;
+  Protocol protocol = Protocol::kTcp;
+  Payload* payload = nullptr;   // owned by the caller; outlives the strategy
+  size_t message_size = 0;      // the largest message Send() will be asked for
+  Options options;              // validated against StrategyInfo::options
+};
+
+class SendStrategy {
+ public:
+  virtual ~SendStrategy() = default;
+
+  // Sends exactly `len` bytes: stream bytes [offset, offset + len). Called with
+  // consecutive offsets. Must not allocate or throw.
+  virtual Status Send(uint64_t offset, size_t len) = 0;
+
+  // Waits until the kernel has given back every lent buffer (all completions reaped).
+  // Called once after the last Send, before the socket is shut down.
+  virtual Status Finish() { return OkStatus(); }
+
+  const SendStats& stats() const { return stats_; }
+
+ protected:
+  SendStats stats_;
+};
+
+struct Capabilities {
+  EnumSet<Protocol> protocols;
+  std::vector<SourceKind> sources;       // payload sources it can send, best first
+  bool lends_buffers = false;            // the kernel reads the buffer after the call returns
+  bool reports_zerocopy = false;         // ZeroCopyStats are meaningful
+  bool supports_unsafe_reuse = false;    // has the `unsafe_reuse` option
+};
+
+// Whether the strategy can run on this machine, and if not, why.
+struct Availability {
+  bool available = true;
+  std::string reason;
+};
+
+struct StrategyInfo {
+  std::string name;
+  std::string summary;
+  Capabilities caps;
+  std::vector<OptionSpec> options;
+  std::function<Availability()> probe;
+  std::function<Result<std::unique_ptr<SendStrategy>>(const SendContext&)> create;
+
+  bool CanSend(SourceKind s) const;
+  bool Speaks(Protocol p) const { return caps.protocols.Has(p); }
+  // The source `zcbench run` uses when none is given: the first the strategy can send.
+  SourceKind DefaultSource() const { return caps.sources.front(); }
+};
+
+}  // namespace zcb

@@ -1,0 +1,65 @@
+#include "stack/socket_io.h"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace zcb {
+
+Error SendError(const char* call) {
+  if (errno == EPIPE || errno == ECONNRESET) return SysError(fmt::format("{}: the receiver closed the connection", call));
+  return SysError(call);
+}
+
+Status SendAll(int fd, const uint8_t* data, size_t len, int flags, uint64_t* calls) {
+  while (len > 0) {
+    ssize_t n = ::send(fd, data, len, flags | MSG_NOSIGNAL);
+    ++*calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SendError("send");
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status WritevAll(int fd, struct iovec* iov, int iovcnt, uint64_t* calls) {
+  while (iovcnt > 0) {
+    ssize_t n = ::writev(fd, iov, iovcnt);
+    ++*calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SendError("writev");
+    }
+    auto left = static_cast<size_t>(n);
+    while (iovcnt > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --iovcnt;
+    }
+    if (iovcnt > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return OkStatus();
+}
+
+Status SendfileAll(int out_fd, int in_fd, off_t offset, size_t len, uint64_t* calls) {
+  while (len > 0) {
+    ssize_t n = ::sendfile(out_fd, in_fd, &offset, len);
+    ++*calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SendError("sendfile");
+    }
+    if (n == 0) return Errorf("sendfile: unexpected end of the payload file at offset {}", offset);
+    len -= static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+}  // namespace zcb

@@ -1,0 +1,28 @@
+#pragma once
+
+// Blocking socket helpers shared by strategies and receivers: loops over short
+// transfers and EINTR so that callers deal in whole messages.
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "stack/result.h"
+
+namespace zcb {
+
+// send() until all `len` bytes are accepted; adds the calls made to *calls.
+Status SendAll(int fd, const uint8_t* data, size_t len, int flags, uint64_t* calls);
+
+// writev() until every byte of `iov` is written; `iov` is modified as it goes.
+Status WritevAll(int fd, struct iovec* iov, int iovcnt, uint64_t* calls);
+
+// sendfile() until `len` bytes from `offset` of `in_fd` are sent.
+Status SendfileAll(int out_fd, int in_fd, off_t offset, size_t len, uint64_t* calls);
+
+// The errno of a failed send mapped to what the user should know (a peer that went away).
+Error SendError(const char* call);
+
+}  // namespace zcb

@@ -1,0 +1,59 @@
+#pragma once
+
+// The TCP receiver (sink): reads a stream to its end in one of the receiver modes and
+// checks every byte against the pattern in `verify` mode.
+//
+//   verify    recv() into a buffer, compare with the pattern (memcmp against a reference)
+//   read      recv() into a buffer, no check (the copy a real application pays)
+//   discard   recv(MSG_TRUNC): the kernel drops the bytes without copying them, so the
+//             receiver is never the bottleneck when the sender is measured
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "stack/mapped_region.h"
+#include "stack/pattern.h"
+#include "stack/result.h"
+#include "stack/types.h"
+
+namespace zcb {
+
+struct IntegrityStats {
+  ReceiverMode mode = ReceiverMode::kVerify;
+  uint64_t verified_bytes = 0;
+  uint64_t mismatches = 0;  // bytes that differ from the pattern
+  std::optional<uint64_t> first_mismatch_offset;
+};
+
+struct ReceiveStats {
+  uint64_t bytes_received = 0;
+  uint64_t recv_calls = 0;
+  IntegrityStats integrity;
+  std::chrono::steady_clock::time_point first_byte{};
+  std::chrono::steady_clock::time_point last_byte{};
+};
+
+class StreamReceiver {
+ public:
+  static constexpr size_t kDefaultBufferSize = 256 * 1024;
+
+  static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, size_t buffer_size = kDefaultBufferSize);
+
+  // Reads `fd` until the sender shuts the stream down. An error (reset, timeout) is
+  // returned together with what was received so far, which the caller still records.
+  Status Run(int fd);
+  const ReceiveStats& stats() const { return stats_; }
+
+ private:
+  StreamReceiver(ReceiverMode mode, const Pattern& pattern, MappedRegion buffer)
+      : mode_(mode), pattern_(&pattern), buffer_(std::move(buffer)) {}
+  void Check(uint64_t offset, const uint8_t* data, size_t len);
+
+  ReceiverMode mode_;
+  const Pattern* pattern_;
+  MappedRegion buffer_;
+  ReceiveStats stats_;
+};
+
+}  // namespace zcb
