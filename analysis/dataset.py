@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from analysis import stats
+from analysis.units import format_bytes
 from analysis.load import Diagnostic, Run, Trial
 from analysis.metrics import Metric
 
@@ -125,6 +126,19 @@ class Point:
             if isinstance(memory, dict) and isinstance(memory.get("source"), str):
                 sources.add(memory["source"])
         return sorted(sources)
+
+
+def point_label(point: Point, keys: Iterable[str] = ()) -> str:
+    """``"sendfile 64 KiB · veth"``: strategy, size, then the given context values."""
+    parts = [point.series_label]
+    if point.message_size is not None:
+        parts[0] += " " + format_bytes(point.message_size)
+    ctx = dict(point.context())
+    for k in keys:
+        value = ctx.get(k, "")
+        if value:
+            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "source") else value)
+    return " · ".join(parts)
 
 
 def host_identity(run: Run) -> Tuple[str, Dict[str, Any]]:

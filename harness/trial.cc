@@ -95,8 +95,8 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceive
   if (!out.run.ok()) Abort(conn.get());
 }
 
-void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, Shared& shared, SideOutcome& out,
-                  SendStats& stats) {
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, const StreamReceiver& receiver,
+                  Shared& shared, SideOutcome& out, SendStats& stats) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   UniqueFd sock;
@@ -122,6 +122,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
     ctx.payload = &payload;
     ctx.message_size = spec.message_size;
     ctx.options = trial.options;
+    if (path.capabilities().local_delivery) ctx.peer_received = &receiver.progress();
     ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
     return OkStatus();
   };
@@ -275,7 +276,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   SendStats send_stats;
   std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
                               std::ref(receiver_out));
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::ref(shared),
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::cref(*receiver), std::ref(shared),
                             std::ref(sender_out), std::ref(send_stats));
   shared.ready.wait();
   const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();

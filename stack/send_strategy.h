@@ -5,6 +5,7 @@
 // declaration (StrategyInfo) of what it can do; the harness and the receivers branch on
 // the declared capabilities, never on the name.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,13 @@ struct SendContext {
   Payload* payload = nullptr;   // owned by the caller; outlives the strategy
   size_t message_size = 0;      // the largest message Send() will be asked for
   Options options;              // validated against StrategyInfo::options
+  // Stream bytes the receiving application has read, where the receiver runs in this
+  // process on a path with local delivery (null otherwise). On such a path a TCP ACK
+  // does not mean the peer has the bytes: spliced and sendfile()d pages sit, by
+  // reference, in the receiver's socket queue until it reads them. Strategies that gate
+  // buffer reuse on "the peer has it" (vmsplice, memfd_sendfile) use this when set and
+  // TCP_INFO's bytes acknowledged otherwise.
+  const std::atomic<uint64_t>* peer_received = nullptr;
 };
 
 class SendStrategy {

@@ -45,6 +45,7 @@ Status StreamReceiver::Run(int fd) {
     stats_.last_byte = now;
     if (mode_ == ReceiverMode::kVerify) Check(stats_.bytes_received, buffer_.data(), static_cast<size_t>(n));
     stats_.bytes_received += static_cast<uint64_t>(n);
+    progress_->store(stats_.bytes_received, std::memory_order_release);
   }
 }
 

@@ -8,7 +8,9 @@
 //   discard   recv(MSG_TRUNC): the kernel drops the bytes without copying them, so the
 //             receiver is never the bottleneck when the sender is measured
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 
@@ -44,6 +46,9 @@ class StreamReceiver {
   // returned together with what was received so far, which the caller still records.
   Status Run(int fd);
   const ReceiveStats& stats() const { return stats_; }
+  // Bytes read so far, published after each recv() for a sender in this process that
+  // gates buffer reuse on what the peer has (SendContext::peer_received).
+  const std::atomic<uint64_t>& progress() const { return *progress_; }
 
  private:
   StreamReceiver(ReceiverMode mode, const Pattern& pattern, MappedRegion buffer)
@@ -54,6 +59,7 @@ class StreamReceiver {
   const Pattern* pattern_;
   MappedRegion buffer_;
   ReceiveStats stats_;
+  std::unique_ptr<std::atomic<uint64_t>> progress_ = std::make_unique<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace zcb

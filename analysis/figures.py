@@ -1,0 +1,555 @@
+"""Matplotlib figures for reports and comparisons (Agg backend: no display needed).
+
+Each report figure is drawn only where the data has what it plots: no zero-copy
+figure without completion counts, no path comparison with a single path, and a
+"vs message size" panel with a single size becomes a bar chart instead of a line
+with one point. Conventions shared by all figures:
+
+* a strategy has the same colour everywhere (:mod:`analysis.style`);
+* lines and bars show the mean over repetitions; bands and error bars its
+  confidence interval (see :func:`analysis.stats.summarize`);
+* a hollow black circle marks a point with repetitions that did not converge;
+* message size is a log2 axis labelled in bytes with binary prefixes;
+* every axis label carries its unit; the context shared by all panels (protocol,
+  path, receiver...) is in the figure title, what differs is in the panel titles.
+
+Files are written as PNG (embedded in the HTML, referenced by the Markdown) and SVG
+(for publication), with volatile metadata stripped so that re-running a report on
+the same data produces identical files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
+
+from analysis import metrics as M  # noqa: E402
+from analysis import units  # noqa: E402
+from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical  # noqa: E402
+from analysis.style import Palette, VERDICT_MARKERS, variant_styles  # noqa: E402
+
+_RC = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "figure.titlesize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "svg.hashsalt": "zcbench",  # stable element ids: reproducible SVG files
+    "svg.fonttype": "path",  # render the same without the fonts installed
+}
+_PANEL_W, _PANEL_H = 4.6, 3.3
+_MAX_PANELS = 9
+_NOT_CONVERGED = "did not converge"
+
+
+@dataclass
+class FigureFile:
+    name: str
+    title: str
+    caption: str
+    png: str  # path relative to the report folder
+    svg: str
+    png_bytes: bytes
+
+
+class FigureWriter:
+    """Saves figures as ``<out>/figures/<name>.png|svg`` and remembers them in order."""
+
+    def __init__(self, out_dir: str, subdir: str = "figures"):
+        self.out_dir, self.subdir = out_dir, subdir
+        os.makedirs(os.path.join(out_dir, subdir), exist_ok=True)
+        self.files: List[FigureFile] = []
+
+    def save(self, fig, name: str, title: str, caption: str) -> FigureFile:
+        rel_png, rel_svg = f"{self.subdir}/{name}.png", f"{self.subdir}/{name}.svg"
+        png_path = os.path.join(self.out_dir, rel_png)
+        fig.savefig(png_path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(os.path.join(self.out_dir, rel_svg), bbox_inches="tight",
+                    metadata={"Date": None})
+        plt.close(fig)
+        with open(png_path, "rb") as f:
+            png_bytes = f.read()
+        out = FigureFile(name, title, caption, rel_png, rel_svg, png_bytes)
+        self.files.append(out)
+        return out
+
+
+# --------------------------------------------------------------------------- axes
+
+
+def _size_axis(ax, sizes: Sequence[int]) -> None:
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(sizes))
+    while len(ticks) > 8:  # thin out: every other size, keeping the largest
+        ticks = ticks[::-2][::-1]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: units.format_bytes(v)))
+    ax.set_xlabel("message size (log scale)")
+    if len(ticks) > 4:
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+
+
+def _y_scale_for(metric: M.Metric, values: Sequence[float]) -> Tuple[float, str]:
+    """Divisor and unit text so that axis numbers are readable (Gbit/s, %)."""
+    if metric.unit == "bit/s":
+        return units.rate_scale(values)
+    if metric.unit == "fraction":
+        return 0.01, "%"
+    return 1.0, metric.unit
+
+
+def _apply_yscale(ax, mode: str, values: Sequence[float]) -> None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if mode == "auto":
+        positive = [v for v in finite if v > 0]
+        mode = "log" if finite and len(positive) == len(finite) and \
+            max(positive) / min(positive) > 30 else "linear"
+    if mode == "symlog":
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0)
+    elif mode == "log":
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=min(0.0, min(finite, default=0.0)))
+
+
+# --------------------------------------------------------------------------- series
+
+
+@dataclass
+class Series:
+    key: tuple
+    label: str
+    colour: str
+    linestyle: str
+    marker: str
+    points: List[Point]
+
+
+SeriesFn = Callable[[List[Point]], List[Series]]
+
+
+def default_series(palette: Palette) -> SeriesFn:
+    def build(points: List[Point]) -> List[Series]:
+        groups: Dict[tuple, List[Point]] = {}
+        for p in points:
+            groups.setdefault(p.series, []).append(p)
+        by_strategy: Dict[str, List[str]] = {}
+        for strategy, options in groups:
+            by_strategy.setdefault(strategy, []).append(options)
+        out = []
+        for (strategy, options), pts in sorted(groups.items()):
+            ls, marker = variant_styles(by_strategy[strategy])[options]
+            out.append(Series((strategy, options), pts[0].series_label, palette.colour(strategy),
+                              ls, marker, sorted(pts, key=lambda p: p.message_size or 0)))
+        return out
+
+    return build
+
+
+@dataclass
+class Panel:
+    title: str
+    points: List[Point]
+    metric: M.Metric
+
+
+def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale: str,
+                y_divisor: float, y_unit: str) -> Tuple[List[Series], bool]:
+    """Lines (or bars for a single size) of the mean with CI bands. Returns the series
+    drawn and whether a non-converged marker was drawn."""
+    metric = panel.metric
+    series = []
+    for s in series_fn(panel.points):
+        pts = [p for p in s.points if p.summary(metric, confidence) is not None]
+        if pts:
+            series.append(Series(s.key, s.label, s.colour, s.linestyle, s.marker, pts))
+    sizes = sorted({p.message_size for s in series for p in s.points if p.message_size})
+    flagged = False
+    all_values: List[float] = []
+    if len(sizes) > 1:
+        for s in series:
+            pts = [p for p in s.points if p.message_size]
+            sums = [p.summary(metric, confidence) for p in pts]
+            xs = np.array([p.message_size for p in pts], dtype=float)
+            ys = np.array([m.mean for m in sums]) / y_divisor
+            lo = np.array([m.ci_low if m.has_ci else np.nan for m in sums], dtype=float) / y_divisor
+            hi = np.array([m.ci_high if m.has_ci else np.nan for m in sums], dtype=float) / y_divisor
+            ax.plot(xs, ys, color=s.colour, linestyle=s.linestyle, marker=s.marker,
+                    markersize=4, linewidth=1.6, label=s.label)
+            has = np.isfinite(lo)
+            if has.any():
+                ax.fill_between(xs, np.where(has, lo, ys), np.where(has, hi, ys),
+                                color=s.colour, alpha=0.18, linewidth=0)
+            bad = [i for i, p in enumerate(pts) if p.not_converged]
+            if bad:
+                flagged = True
+                ax.scatter(xs[bad], ys[bad], s=110, facecolors="none", edgecolors="black",
+                           linewidths=1.2, zorder=5)
+            all_values += list(ys) + [v for v in np.concatenate([lo, hi]) if np.isfinite(v)]
+        _size_axis(ax, sizes)
+    else:
+        # One message size (or none): a line would be a single dot; compare as bars.
+        width = 0.8
+        for i, s in enumerate(series):
+            p = s.points[0]
+            m = p.summary(metric, confidence)
+            y = m.mean / y_divisor
+            err = None
+            if m.has_ci:
+                err = [[y - m.ci_low / y_divisor], [m.ci_high / y_divisor - y]]
+            ax.bar(i, y, width=width, color=s.colour, label=s.label, yerr=err, capsize=3,
+                   hatch=None if s.linestyle == "-" else "//", edgecolor="white")
+            if p.not_converged:
+                flagged = True
+                ax.scatter([i], [y], s=110, facecolors="none", edgecolors="black", zorder=5)
+            all_values += [y] + ([m.ci_high / y_divisor] if m.has_ci else [])
+        ax.set_xticks(range(len(series)))
+        ax.set_xticklabels([s.label for s in series], rotation=30, ha="right")
+        ax.grid(axis="x", visible=False)
+        if sizes:
+            ax.set_xlabel(f"message size {units.format_bytes(sizes[0])}")
+    _apply_yscale(ax, yscale, all_values)
+    ax.set_ylabel(f"{metric.label} ({y_unit})")
+    ax.set_title(panel.title)
+    return series, flagged
+
+
+def _legend(fig, series: List[Series], flagged: bool, extra: Sequence = ()) -> None:
+    handles, seen = [], set()
+    for s in series:
+        if s.label in seen:
+            continue
+        seen.add(s.label)
+        handles.append(Line2D([], [], color=s.colour, linestyle=s.linestyle, marker=s.marker,
+                              markersize=5, linewidth=1.6, label=s.label))
+    handles += list(extra)
+    if flagged:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9,
+                              markerfacecolor="none", markeredgecolor="black",
+                              label=_NOT_CONVERGED))
+    if handles:
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                   title="strategy")
+
+
+def _panels_figure(writer: FigureWriter, name: str, title: str, caption: str,
+                   panels: List[Panel], series_fn: SeriesFn, confidence: float,
+                   yscale: str = "auto", ncols: Optional[int] = None,
+                   sharey: object = False, extra_legend: Sequence = ()) -> List:
+    """Small multiples; more than ``_MAX_PANELS`` panels spill into numbered files."""
+    panels = [p for p in panels if any(x.summary(p.metric, confidence) for x in p.points)]
+    if not panels:
+        return []
+    chunks = [panels[i:i + _MAX_PANELS] for i in range(0, len(panels), _MAX_PANELS)]
+    files = []
+    for c, chunk in enumerate(chunks, start=1):
+        cols = ncols or min(3, len(chunk))
+        rows = math.ceil(len(chunk) / cols)
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows),
+                                     squeeze=False, sharey=sharey)
+            drawn, flagged = [], False
+            # One y unit per figure row when panels share an axis; else per panel.
+            for i, panel in enumerate(chunk):
+                ax = axes[i // cols][i % cols]
+                values = [v for p in panel.points for v in p.values(panel.metric)]
+                if sharey:
+                    row = chunk[(i // cols) * cols:(i // cols + 1) * cols]
+                    values = [v for pn in row for p in pn.points for v in p.values(pn.metric)]
+                divisor, unit = _y_scale_for(panel.metric, values)
+                s, f = _draw_panel(ax, panel, series_fn, confidence, yscale, divisor, unit)
+                drawn += s
+                flagged |= f
+            for j in range(len(chunk), rows * cols):
+                axes[j // cols][j % cols].set_visible(False)
+            suffix = f" ({c}/{len(chunks)})" if len(chunks) > 1 else ""
+            fig.suptitle(title + suffix)
+            fig.tight_layout()
+            _legend(fig, drawn, flagged, extra_legend)
+            files.append(writer.save(fig, name if len(chunks) == 1 else f"{name}-{c}",
+                                     title + suffix, caption))
+    return files
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _context_title(point: Point, keys: Sequence[str]) -> str:
+    ctx = dict(point.context())
+    parts = []
+    for k in keys:
+        v = ctx.get(k, "")
+        if not v:
+            continue
+        parts.append(f"receiver {v}" if k == "receiver" else f"{k} {v}" if k == "path_options" else v)
+    return " · ".join(parts)
+
+
+def _facets(points: List[Point], keys: Sequence[str]) -> List[Tuple[str, List[Point]]]:
+    groups: Dict[tuple, List[Point]] = {}
+    for p in points:
+        ctx = dict(p.context())
+        groups.setdefault(tuple(ctx[k] for k in keys), []).append(p)
+    return [(_context_title(pts[0], keys), pts) for _, pts in sorted(groups.items())]
+
+
+class ReportFigures:
+    """Draws every figure the data supports, in the report's order."""
+
+    def __init__(self, ds: Dataset, writer: FigureWriter, confidence: float = 0.95):
+        self.ds, self.writer, self.confidence = ds, writer, confidence
+        self.palette = Palette(ds.strategies)
+        self.series = default_series(self.palette)
+        self.points = ds.measured()
+        self.varying = ds.varying(self.points)
+        shared = [k for k in ["host"] + list(CONTEXT_PARAMS) if k not in self.varying]
+        self.shared_title = _context_title(self.points[0], shared) if self.points else ""
+
+    def _title(self, what: str) -> str:
+        return f"{what} — {self.shared_title}" if self.shared_title else what
+
+    def _caption(self, text: str) -> str:
+        ci = f"{self.confidence:.0%}"
+        return (f"{text} Lines show the mean over repetitions; bands (or error bars) its "
+                f"{ci} confidence interval; hollow circles mark points whose repetitions "
+                "did not all converge.")
+
+    def draw_all(self) -> List[FigureFile]:
+        for step in (self.goodput, self.cpu, self.zerocopy, self.tlb_ipi, self.kernel_copy,
+                     self.memory_traffic, self.softirq, self.paths, self.udp_loss):
+            step()
+        return self.writer.files
+
+    def _by_context(self, name, what, metric, caption, points=None, yscale="auto", series=None):
+        points = self.points if points is None else points
+        panels = [Panel(t, pts, metric) for t, pts in _facets(points, self.varying)]
+        return _panels_figure(self.writer, name, self._title(what), self._caption(caption),
+                              panels, series or self.series, self.confidence, yscale)
+
+    def goodput(self):
+        self._by_context("goodput_vs_size", "Goodput vs message size",
+                         M.get_metric("goodput_bps"),
+                         "Payload bits delivered per second of the timed window.", yscale="linear")
+
+    def cpu(self):
+        self._by_context("cpu_ns_per_kib_vs_size", "CPU time per KiB delivered vs message size",
+                         M.get_metric("cpu.ns_per_kib"),
+                         "Busy CPU time over all CPUs (sender, receiver, softirq) per KiB "
+                         "delivered; lower is better.")
+
+    def kernel_copy(self):
+        self._by_context("kernel_copy_per_byte", "Kernel copy bytes per payload byte",
+                         M.get_metric("kernel_copy_bytes_per_byte"),
+                         "Bytes the kernel copied (probe) per payload byte delivered; "
+                         "1.0 = one full copy of the payload.", yscale="linear")
+
+    def softirq(self):
+        self._by_context("softirq_share", "Softirq share of busy CPU time",
+                         M.get_metric("softirq_share"),
+                         "Softirq time as a share of all busy CPU time in the window.",
+                         yscale="linear")
+
+    def udp_loss(self):
+        udp = [p for p in self.points if p.protocol == "udp"]
+        self._by_context("udp_loss", "UDP datagram loss", M.get_metric("udp_loss"),
+                         "Datagrams lost (from the receiver's sequence numbers) as a share of "
+                         "datagrams sent.", points=udp, yscale="linear")
+
+    def memory_traffic(self):
+        palette = self.palette
+        base = default_series(palette)
+
+        def by_source(points: List[Point]) -> List[Series]:
+            # The source (a named counter, or the model) is part of the series: numbers
+            # from a model and from a counter are different kinds of evidence.
+            out = []
+            for s in base(points):
+                groups: Dict[str, List[Point]] = {}
+                for p in s.points:
+                    groups.setdefault(" + ".join(p.memory_sources()) or "unknown", []).append(p)
+                for source, pts in sorted(groups.items()):
+                    ls = "--" if source == "model" else s.linestyle
+                    out.append(Series(s.key + (source,), f"{s.label} ({source})", s.colour, ls,
+                                      s.marker, pts))
+            return out
+
+        self._by_context("memory_traffic_per_byte", "Memory traffic per payload byte",
+                         M.get_metric("memory_traffic_per_byte"),
+                         "DRAM bytes read + written per payload byte delivered; the legend "
+                         "names the source of each series: a hardware counter (solid) or the "
+                         "bandwidth model (dashed).", yscale="linear", series=by_source)
+
+    def tlb_ipi(self):
+        tlb_total = M.get_metric("tlb_flushes_per_gib")
+        ipi = M.get_metric("ipis_per_gib")
+        if not (self.ds.has(tlb_total, self.points) or self.ds.has(ipi, self.points)):
+            return
+        reasons = sorted({r for p in self.points for t in p.ok_trials
+                          for r in M.tlb_flush_reasons(t.metrics)})
+        facets = _facets(self.points, self.varying)
+        for i, (ctx_title, pts) in enumerate(facets, start=1):
+            panels = [Panel(r, pts, M.get_metric(f"tlb_flushes_per_gib.{r}")) for r in reasons]
+            panels.append(Panel("IPIs", pts, ipi))
+            name = "tlb_ipi_per_gib" + (f"-{i}" if len(facets) > 1 else "")
+            what = "TLB flushes by reason and IPIs per GiB delivered"
+            title = self._title(what + (f" — {ctx_title}" if ctx_title else ""))
+            _panels_figure(self.writer, name, title, self._caption(
+                "Events per GiB of payload delivered, one panel per TLB flush reason "
+                "(kernel tlb:tlb_flush tracepoint) and for inter-processor interrupts; "
+                "the y axis is linear below 1 and logarithmic above."),
+                panels, self.series, self.confidence, yscale="symlog")
+
+    def paths(self):
+        path_names = sorted({canonical(p.params.get("path")) for p in self.points})
+        if len(path_names) < 2:
+            return
+        keys = [k for k in self.varying if k != "path"]
+        metrics = [m for m in (M.get_metric("goodput_bps"), M.get_metric("cpu.ns_per_kib"))
+                   if self.ds.has(m, self.points)]
+        facets = _facets(self.points, keys)
+        for i, (ctx_title, pts) in enumerate(facets, start=1):
+            by_path = {n: [p for p in pts if canonical(p.params.get("path")) == n]
+                       for n in path_names}
+            by_path = {n: v for n, v in by_path.items() if v}
+            if len(by_path) < 2:
+                continue
+            panels = [Panel(f"path: {n}", v, m) for m in metrics for n, v in by_path.items()]
+            name = "path_comparison" + (f"-{i}" if len(facets) > 1 else "")
+            what = "Per-path comparison: " + " vs ".join(by_path)
+            title = self._title(what + (f" — {ctx_title}" if ctx_title else ""))
+            _panels_figure(self.writer, name, title, self._caption(
+                "The same strategies over each network path; panels in a row share the "
+                "y axis."), panels, self.series, self.confidence, yscale="linear",
+                ncols=len(by_path), sharey="row")
+
+    def zerocopy(self):
+        zc_points = [p for p in self.points
+                     if len(p.values(M.get_metric("zerocopy_share")))]
+        if not zc_points:
+            return
+        facets = _facets(zc_points, self.varying)
+        cols = min(3, len(facets))
+        rows = math.ceil(len(facets) / cols)
+        zshare, cshare = M.get_metric("zerocopy_share"), M.get_metric("copied_share")
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows),
+                                     squeeze=False, sharey=True)
+            drawn: List[Series] = []
+            for i, (ctx_title, pts) in enumerate(facets):
+                ax = axes[i // cols][i % cols]
+                series = self.series(pts)
+                sizes = sorted({p.message_size or 0 for p in pts})
+                width = 0.8 / max(1, len(series))
+                for j, s in enumerate(series):
+                    for p in s.points:
+                        zs, cs = p.summary(zshare), p.summary(cshare)
+                        if zs is None or cs is None:
+                            continue
+                        x = sizes.index(p.message_size or 0) - 0.4 + width * (j + 0.5)
+                        ax.bar(x, zs.mean * 100, width, color=s.colour, edgecolor="white")
+                        ax.bar(x, cs.mean * 100, width, bottom=zs.mean * 100, color=s.colour,
+                               alpha=0.35, hatch="///", edgecolor="white")
+                    drawn.append(s)
+                ax.set_xticks(range(len(sizes)))
+                ax.set_xticklabels([units.format_bytes(s) for s in sizes])
+                ax.set_xlabel("message size")
+                ax.set_ylabel("share of completions (%)")
+                ax.set_ylim(0, 105)
+                ax.grid(axis="x", visible=False)
+                ax.set_title(ctx_title)
+            for j in range(len(facets), rows * cols):
+                axes[j // cols][j % cols].set_visible(False)
+            title = self._title("Zero-copy vs copied completions")
+            fig.suptitle(title)
+            fig.tight_layout()
+            extra = [Patch(facecolor="#777777", label="zero-copy (solid)"),
+                     Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")]
+            _legend(fig, drawn, False, extra)
+            self.writer.save(fig, "zerocopy_completions", title,
+                             "Share of completion notifications in which the kernel sent the "
+                             "buffer without copying (solid) or fell back to a copy (hatched, "
+                             "SO_EE_CODE_ZEROCOPY_COPIED or io_uring's report), mean over "
+                             "repetitions.")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare_figure(writer: FigureWriter, rows: List, metrics: List[M.Metric], threshold: float,
+                   confidence: float, palette: Palette, title: str) -> Optional[FigureFile]:
+    """Forest plot: per metric, each point's ratio new/base with its interval.
+
+    ``rows`` are :class:`analysis.compare.Row`; the grey band is the threshold.
+    """
+    labels = []
+    for r in rows:
+        if r.label not in labels:
+            labels.append(r.label)
+    if not labels or not metrics:
+        return None
+    y_of = {label: len(labels) - 1 - i for i, label in enumerate(labels)}
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(1, len(metrics), squeeze=False, sharey=True,
+                                 figsize=(4.2 * len(metrics) + 2.5, 0.26 * len(labels) + 1.6))
+        worst: Dict[str, str] = {}
+        rank = {"regressed": 3, "improved": 2, "not enough data": 1, "unchanged": 0}
+        for ax, metric in zip(axes[0], metrics):
+            ax.axvspan(1 - threshold, 1 + threshold, color="#dddddd", alpha=0.6, linewidth=0)
+            ax.axvline(1.0, color="#555555", linewidth=0.8)
+            for r in (r for r in rows if r.metric == metric.name):
+                y, colour = y_of[r.label], palette.colour(r.strategy)
+                if r.estimate.has_ci:
+                    ax.hlines(y, r.estimate.low, r.estimate.high, color=colour, linewidth=2)
+                if r.estimate.ratio is not None:
+                    ax.plot(r.estimate.ratio, y, marker=VERDICT_MARKERS[r.verdict],
+                            color=colour, markersize=7,
+                            markerfacecolor=colour if r.verdict != "unchanged" else "white")
+                if rank[r.verdict] > rank.get(worst.get(r.label, "unchanged"), 0):
+                    worst[r.label] = r.verdict
+            better = "higher" if metric.higher_is_better else "lower"
+            ax.set_title(f"{metric.label}\n({better} is better)")
+            ax.set_xlabel("new / base, ratio of medians")
+            ax.grid(axis="y", visible=False)
+        ax0 = axes[0][0]
+        ax0.set_yticks([y_of[label] for label in labels])
+        ax0.set_yticklabels(labels)
+        for tick, label in zip(ax0.get_yticklabels(), labels):
+            v = worst.get(label)
+            if v == "regressed":
+                tick.set_color("#b00000")
+                tick.set_fontweight("bold")
+            elif v == "improved":
+                tick.set_color("#006400")
+        ax0.set_ylim(-0.7, len(labels) - 0.3)
+        fig.suptitle(title)
+        fig.tight_layout()
+        handles = [Line2D([], [], linestyle="none", marker=VERDICT_MARKERS[v], color="#444444",
+                          markerfacecolor="#444444" if v != "unchanged" else "white", label=v)
+                   for v in ("regressed", "improved", "unchanged", "not enough data")]
+        handles.append(Patch(facecolor="#dddddd", label=f"±{threshold:.0%} threshold"))
+        handles.append(Line2D([], [], color="#444444", linewidth=2,
+                              label=f"{confidence:.0%} interval"))
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        return writer.save(fig, "compare", title,
+                           f"Ratio new/base of the median per point, with its {confidence:.0%} "
+                           f"interval; a point regresses when its whole interval lies beyond the "
+                           f"±{threshold:.0%} threshold in the bad direction.")
