@@ -116,7 +116,8 @@ class Point:
         key = (metric.name, confidence)
         if key not in self._summaries:
             seed = stats.stable_seed(self.host.key, self.key, metric.name)
-            self._summaries[key] = stats.summarize(self.values(metric), confidence, seed)
+            self._summaries[key] = stats.summarize(self.values(metric), confidence, seed,
+                                                   metric.bounds)
         return self._summaries[key]
 
     def memory_sources(self) -> List[str]:
@@ -222,6 +223,31 @@ class Dataset:
         out = []
         for i, k in enumerate(keys):
             if len({p.context()[i][1] for p in points}) > 1:
+                out.append(k)
+        return out
+
+    def facet_keys(self, points: Optional[List[Point]] = None) -> List[str]:
+        """Context keys that must split figure panels.
+
+        A key splits panels when some series (strategy + options) was measured with
+        several of its values: then the values are different experiments. A key that
+        varies only *between* strategies (the payload source is "file" for sendfile and
+        "memory" for write) describes the strategy, and splitting on it would put every
+        strategy in a panel of its own. Hosts are always kept apart.
+        """
+        points = self.measured() if points is None else points
+        keys = ["host"] + list(CONTEXT_PARAMS)
+        contexts = [dict(p.context()) for p in points]
+        out: List[str] = []
+        for k in keys:
+            if len({c[k] for c in contexts}) < 2:
+                continue
+            # Within the panels chosen so far, does one series have several values?
+            per_group: Dict[tuple, set] = {}
+            for p, c in zip(points, contexts):
+                group = (p.series,) + tuple(c[o] for o in out)
+                per_group.setdefault(group, set()).add(c[k])
+            if k == "host" or any(len(v) > 1 for v in per_group.values()):
                 out.append(k)
         return out
 

@@ -95,6 +95,7 @@ figcaption{color:#444;font-size:.85rem;max-width:60rem}
 .note{background:#eef5ff;border-left:4px solid #4a7fd0;padding:.4rem .7rem}
 .warning{background:#fff6d6;border-left:4px solid #d0a000;padding:.4rem .7rem}
 nav ol{columns:2;font-size:.9rem}details{margin:.6rem 0}summary{cursor:pointer}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -123,7 +124,8 @@ def _html_block(block: Block, level: int) -> str:
                             else f"<td>{_e(c)}</td>" for j, c in enumerate(row))
             body.append(f'<tr class="{kind}">{cells}</tr>' if kind else f"<tr>{cells}</tr>")
         caption = f"<caption>{_e(block.caption)}</caption>" if block.caption else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        return (f'<div class="scroll"><table>{caption}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(body)}</tbody></table></div>")
     if isinstance(block, Code):
         caption = f"<p>{_e(block.caption)}</p>" if block.caption else ""
         return f"{caption}<pre><code>{_e(block.text)}</code></pre>"

@@ -76,10 +76,14 @@ class FigureWriter:
         self.files: List[FigureFile] = []
 
     def save(self, fig, name: str, title: str, caption: str) -> FigureFile:
-        rel_png, rel_svg = f"{self.subdir}/{name}.png", f"{self.subdir}/{name}.svg"
+        prefix = f"{self.subdir}/" if self.subdir else ""
+        rel_png, rel_svg = f"{prefix}{name}.png", f"{prefix}{name}.svg"
         png_path = os.path.join(self.out_dir, rel_png)
-        fig.savefig(png_path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-        fig.savefig(os.path.join(self.out_dir, rel_svg), bbox_inches="tight",
+        # The tight box (legend outside the axes included) is computed once for both
+        # formats: bbox_inches="tight" would render each file twice.
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+        fig.savefig(png_path, dpi=110, bbox_inches=bbox, metadata={"Software": None})
+        fig.savefig(os.path.join(self.out_dir, rel_svg), bbox_inches=bbox,
                     metadata={"Date": None})
         plt.close(fig)
         with open(png_path, "rb") as f:
@@ -116,19 +120,32 @@ def _y_scale_for(metric: M.Metric, values: Sequence[float]) -> Tuple[float, str]
     return 1.0, metric.unit
 
 
-def _apply_yscale(ax, mode: str, values: Sequence[float]) -> None:
+def _auto_scale(values: Sequence[float]) -> str:
+    """Log when all values are positive and span more than ~1.5 decades."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    positive = [v for v in finite if v > 0]
+    if finite and len(positive) == len(finite) and max(positive) / min(positive) > 30:
+        return "log"
+    return "linear"
+
+
+def _apply_yscale(ax, mode: str, values: Sequence[float]) -> str:
+    """Set the y scale; returns the scale used ("auto" resolved)."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if mode == "auto":
-        positive = [v for v in finite if v > 0]
-        mode = "log" if finite and len(positive) == len(finite) and \
-            max(positive) / min(positive) > 30 else "linear"
+        mode = _auto_scale(finite)
     if mode == "symlog":
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_ylim(bottom=0)
+        top = max(finite, default=0.0)
+        ax.set_ylim(bottom=0, top=top * 3 if top > 1 else 10)  # headroom on a log axis
     elif mode == "log":
         ax.set_yscale("log")
     else:
+        top = max(finite, default=1.0)
         ax.set_ylim(bottom=min(0.0, min(finite, default=0.0)))
+        if ax.get_ylim()[1] < top * 1.06:  # flat series must not sit on the frame
+            ax.set_ylim(top=top * 1.08 if top > 0 else 1.0)
+    return mode
 
 
 # --------------------------------------------------------------------------- series
@@ -170,6 +187,7 @@ class Panel:
     title: str
     points: List[Point]
     metric: M.Metric
+    yscale: Optional[str] = None  # overrides the figure's y scale for this panel
 
 
 def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale: str,
@@ -191,8 +209,8 @@ def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale
             sums = [p.summary(metric, confidence) for p in pts]
             xs = np.array([p.message_size for p in pts], dtype=float)
             ys = np.array([m.mean for m in sums]) / y_divisor
-            lo = np.array([m.ci_low if m.has_ci else np.nan for m in sums], dtype=float) / y_divisor
-            hi = np.array([m.ci_high if m.has_ci else np.nan for m in sums], dtype=float) / y_divisor
+            lo = np.array([m.ci_low if m.has_ci else np.nan for m in sums]) / y_divisor
+            hi = np.array([m.ci_high if m.has_ci else np.nan for m in sums]) / y_divisor
             ax.plot(xs, ys, color=s.colour, linestyle=s.linestyle, marker=s.marker,
                     markersize=4, linewidth=1.6, label=s.label)
             has = np.isfinite(lo)
@@ -217,18 +235,19 @@ def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale
             if m.has_ci:
                 err = [[y - m.ci_low / y_divisor], [m.ci_high / y_divisor - y]]
             ax.bar(i, y, width=width, color=s.colour, label=s.label, yerr=err, capsize=3,
-                   hatch=None if s.linestyle == "-" else "//", edgecolor="white")
+                   hatch=None if s.linestyle == "-" else "..", edgecolor="white")
             if p.not_converged:
                 flagged = True
                 ax.scatter([i], [y], s=110, facecolors="none", edgecolors="black", zorder=5)
             all_values += [y] + ([m.ci_high / y_divisor] if m.has_ci else [])
         ax.set_xticks(range(len(series)))
         ax.set_xticklabels([s.label for s in series], rotation=30, ha="right")
+        ax.set_xlim(-0.8, max(len(series), 3) - 0.2)  # a lone bar should not fill the panel
         ax.grid(axis="x", visible=False)
         if sizes:
             ax.set_xlabel(f"message size {units.format_bytes(sizes[0])}")
-    _apply_yscale(ax, yscale, all_values)
-    ax.set_ylabel(f"{metric.label} ({y_unit})")
+    used = _apply_yscale(ax, yscale, all_values)
+    ax.set_ylabel(f"{metric.label} ({y_unit}{', log scale' if used == 'log' else ''})")
     ax.set_title(panel.title)
     return series, flagged
 
@@ -259,7 +278,8 @@ def _panels_figure(writer: FigureWriter, name: str, title: str, caption: str,
     panels = [p for p in panels if any(x.summary(p.metric, confidence) for x in p.points)]
     if not panels:
         return []
-    chunks = [panels[i:i + _MAX_PANELS] for i in range(0, len(panels), _MAX_PANELS)]
+    per = max(ncols or 3, (_MAX_PANELS // (ncols or 3)) * (ncols or 3))  # whole rows only
+    chunks = [panels[i:i + per] for i in range(0, len(panels), per)]
     files = []
     for c, chunk in enumerate(chunks, start=1):
         cols = ncols or min(3, len(chunk))
@@ -276,7 +296,8 @@ def _panels_figure(writer: FigureWriter, name: str, title: str, caption: str,
                     row = chunk[(i // cols) * cols:(i // cols + 1) * cols]
                     values = [v for pn in row for p in pn.points for v in p.values(pn.metric)]
                 divisor, unit = _y_scale_for(panel.metric, values)
-                s, f = _draw_panel(ax, panel, series_fn, confidence, yscale, divisor, unit)
+                s, f = _draw_panel(ax, panel, series_fn, confidence, panel.yscale or yscale,
+                                   divisor, unit)
                 drawn += s
                 flagged |= f
             for j in range(len(chunk), rows * cols):
@@ -300,16 +321,26 @@ def _context_title(point: Point, keys: Sequence[str]) -> str:
         v = ctx.get(k, "")
         if not v:
             continue
-        parts.append(f"receiver {v}" if k == "receiver" else f"{k} {v}" if k == "path_options" else v)
+        # Values that are not self-explanatory get their key ("receiver discard").
+        parts.append(v if k in ("host", "protocol", "path") else f"{k.replace('_', ' ')} {v}")
     return " · ".join(parts)
 
 
-def _facets(points: List[Point], keys: Sequence[str]) -> List[Tuple[str, List[Point]]]:
+def _facets(points: List[Point], keys: Sequence[str],
+            title_keys: Sequence[str] = ()) -> List[Tuple[str, List[Point]]]:
+    """Panels split by ``keys``; titled by those and by any of ``title_keys`` whose value
+    is the same for the whole panel (e.g. the protocol of a host's panel)."""
     groups: Dict[tuple, List[Point]] = {}
     for p in points:
         ctx = dict(p.context())
         groups.setdefault(tuple(ctx[k] for k in keys), []).append(p)
-    return [(_context_title(pts[0], keys), pts) for _, pts in sorted(groups.items())]
+    out = []
+    for _, pts in sorted(groups.items()):
+        constant = [k for k in title_keys
+                    if len({dict(p.context())[k] for p in pts}) == 1]
+        shown = [k for k in ["host"] + list(CONTEXT_PARAMS) if k in keys or k in constant]
+        out.append((_context_title(pts[0], shown), pts))
+    return out
 
 
 class ReportFigures:
@@ -320,8 +351,9 @@ class ReportFigures:
         self.palette = Palette(ds.strategies)
         self.series = default_series(self.palette)
         self.points = ds.measured()
-        self.varying = ds.varying(self.points)
-        shared = [k for k in ["host"] + list(CONTEXT_PARAMS) if k not in self.varying]
+        self.varying = ds.facet_keys(self.points)
+        self.all_varying = ds.varying(self.points)
+        shared = [k for k in ["host"] + list(CONTEXT_PARAMS) if k not in self.all_varying]
         self.shared_title = _context_title(self.points[0], shared) if self.points else ""
 
     def _title(self, what: str) -> str:
@@ -341,7 +373,8 @@ class ReportFigures:
 
     def _by_context(self, name, what, metric, caption, points=None, yscale="auto", series=None):
         points = self.points if points is None else points
-        panels = [Panel(t, pts, metric) for t, pts in _facets(points, self.varying)]
+        facets = _facets(points, self.varying, self.all_varying)
+        panels = [Panel(t, pts, metric) for t, pts in facets]
         return _panels_figure(self.writer, name, self._title(what), self._caption(caption),
                               panels, series or self.series, self.confidence, yscale)
 
@@ -405,7 +438,8 @@ class ReportFigures:
             return
         reasons = sorted({r for p in self.points for t in p.ok_trials
                           for r in M.tlb_flush_reasons(t.metrics)})
-        facets = _facets(self.points, self.varying)
+        facets = [(t, pts) for t, pts in _facets(self.points, self.varying, self.all_varying)
+                  if self.ds.has(tlb_total, pts) or self.ds.has(ipi, pts)]
         for i, (ctx_title, pts) in enumerate(facets, start=1):
             panels = [Panel(r, pts, M.get_metric(f"tlb_flushes_per_gib.{r}")) for r in reasons]
             panels.append(Panel("IPIs", pts, ipi))
@@ -425,14 +459,21 @@ class ReportFigures:
         keys = [k for k in self.varying if k != "path"]
         metrics = [m for m in (M.get_metric("goodput_bps"), M.get_metric("cpu.ns_per_kib"))
                    if self.ds.has(m, self.points)]
-        facets = _facets(self.points, keys)
-        for i, (ctx_title, pts) in enumerate(facets, start=1):
+        facets = []
+        title_keys = [k for k in self.all_varying if k != "path"]
+        for ctx_title, pts in _facets(self.points, keys, title_keys):
             by_path = {n: [p for p in pts if canonical(p.params.get("path")) == n]
                        for n in path_names}
             by_path = {n: v for n, v in by_path.items() if v}
-            if len(by_path) < 2:
-                continue
-            panels = [Panel(f"path: {n}", v, m) for m in metrics for n, v in by_path.items()]
+            if len(by_path) >= 2:
+                facets.append((ctx_title, by_path))
+        for i, (ctx_title, by_path) in enumerate(facets, start=1):
+            # One scale per row (the row shares its y axis): CPU cost spans decades.
+            scales = {m.name: _auto_scale([x for v in by_path.values() for p in v
+                                           for x in p.values(m)]) for m in metrics}
+            scales["goodput_bps"] = "linear"
+            panels = [Panel(f"path: {n}", v, m, scales[m.name])
+                      for m in metrics for n, v in by_path.items()]
             name = "path_comparison" + (f"-{i}" if len(facets) > 1 else "")
             what = "Per-path comparison: " + " vs ".join(by_path)
             title = self._title(what + (f" — {ctx_title}" if ctx_title else ""))
@@ -446,29 +487,34 @@ class ReportFigures:
                      if len(p.values(M.get_metric("zerocopy_share")))]
         if not zc_points:
             return
-        facets = _facets(zc_points, self.varying)
+        facets = _facets(zc_points, self.varying, self.all_varying)
         cols = min(3, len(facets))
         rows = math.ceil(len(facets) / cols)
         zshare, cshare = M.get_metric("zerocopy_share"), M.get_metric("copied_share")
         with plt.rc_context(_RC):
             fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows),
                                      squeeze=False, sharey=True)
-            drawn: List[Series] = []
+            legend: Dict[str, Patch] = {}
             for i, (ctx_title, pts) in enumerate(facets):
                 ax = axes[i // cols][i % cols]
                 series = self.series(pts)
                 sizes = sorted({p.message_size or 0 for p in pts})
                 width = 0.8 / max(1, len(series))
                 for j, s in enumerate(series):
+                    # Variants of a strategy share its colour: a dotted fill tells them apart.
+                    dots = "" if s.linestyle == "-" else ".."
                     for p in s.points:
                         zs, cs = p.summary(zshare), p.summary(cshare)
                         if zs is None or cs is None:
                             continue
                         x = sizes.index(p.message_size or 0) - 0.4 + width * (j + 0.5)
-                        ax.bar(x, zs.mean * 100, width, color=s.colour, edgecolor="white")
+                        ax.bar(x, zs.mean * 100, width, color=s.colour, edgecolor="white",
+                               hatch=dots or None, linewidth=0.6)
                         ax.bar(x, cs.mean * 100, width, bottom=zs.mean * 100, color=s.colour,
-                               alpha=0.35, hatch="///", edgecolor="white")
-                    drawn.append(s)
+                               alpha=0.35, hatch="///" + dots, edgecolor="white", linewidth=0.6)
+                    if s.label not in legend:
+                        legend[s.label] = Patch(facecolor=s.colour, hatch=dots or None,
+                                                edgecolor="white", label=s.label)
                 ax.set_xticks(range(len(sizes)))
                 ax.set_xticklabels([units.format_bytes(s) for s in sizes])
                 ax.set_xlabel("message size")
@@ -481,9 +527,11 @@ class ReportFigures:
             title = self._title("Zero-copy vs copied completions")
             fig.suptitle(title)
             fig.tight_layout()
-            extra = [Patch(facecolor="#777777", label="zero-copy (solid)"),
-                     Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")]
-            _legend(fig, drawn, False, extra)
+            handles = list(legend.values()) + [
+                Patch(facecolor="#777777", label="zero-copy (solid)"),
+                Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")]
+            fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                       title="strategy")
             self.writer.save(fig, "zerocopy_completions", title,
                              "Share of completion notifications in which the kernel sent the "
                              "buffer without copying (solid) or fell back to a copy (hatched, "

@@ -153,10 +153,12 @@ def _load_manifest(run: Run, manifest_path: str) -> None:
     if isinstance(manifest.get("run_id"), str) and manifest["run_id"]:
         run.run_id = manifest["run_id"]
     spec = manifest.get("spec")
-    if isinstance(spec, dict) and isinstance(spec.get("text"), str) and isinstance(spec.get("sha256"), str):
+    if isinstance(spec, dict) and isinstance(spec.get("text"), str) \
+            and isinstance(spec.get("sha256"), str):
         actual = hashlib.sha256(spec["text"].encode("utf-8")).hexdigest()
         if actual != spec["sha256"].lower():
-            reader.warn(None, "spec.sha256 does not match spec.text; the recorded spec may have been edited")
+            reader.warn(None, "spec.sha256 does not match spec.text; the recorded spec may "
+                              "have been edited")
 
 
 def _as_int(value: Any) -> Optional[int]:
@@ -249,7 +251,8 @@ def _parse_trial(run: Run, reader: _Reader, number: int, record: Any) -> Optiona
         params["message_size"] = _as_int(size)
     status = record.get("status")
     if status not in STATUSES:
-        reader.warn(number, f"status {status!r} is not one of {', '.join(STATUSES)}; record skipped")
+        reader.warn(number, f"status {status!r} is not one of {', '.join(STATUSES)}; "
+                            "record skipped")
         return None
     metrics = record.get("metrics")
     if metrics is not None and not isinstance(metrics, dict):

@@ -129,10 +129,15 @@ def _zc_total(metrics: Mapping[str, Any]) -> Optional[float]:
 class Metric:
     name: str
     label: str  # short noun phrase for tables and axis labels
-    unit: str  # "bit/s", "ns/KiB", "1/GiB", "B/B", "fraction", "s", "count", "B"
+    unit: str  # "bit/s", "ns/KiB", "per GiB", "B/B", "fraction", "s", "count", "B"
     higher_is_better: bool
     extract: Extractor = field(compare=False, repr=False)
     description: str = ""
+
+    @property
+    def bounds(self) -> tuple:
+        """Physical range: shares lie in [0, 1]; every other metric here is >= 0."""
+        return (0.0, 1.0) if self.unit == "fraction" else (0.0, None)
 
     @property
     def axis_label(self) -> str:
@@ -169,10 +174,11 @@ CATALOGUE: Dict[str, Metric] = {
            description="payload bits delivered per second of the timed window"),
         _m("cpu.ns_per_kib", "CPU time per KiB", "ns/KiB", False,
            description="busy CPU time (all CPUs) per KiB delivered"),
-        _m("elapsed_s", "elapsed time", "s", False),
+        _m("elapsed_s", "elapsed time", "s", False, description="length of the timed window"),
         _m("bytes_sent", "bytes sent", "B", True),
         _m("bytes_received", "bytes received", "B", True),
-        _m("send_calls", "send calls", "count", False),
+        _m("send_calls", "send calls", "count", False,
+           description="system calls (or submissions) the sender made"),
         _m("cpu.busy_s", "busy CPU time", "s", False, _busy),
         _m("cpu.sender_thread_s", "sender thread CPU time", "s", False),
         _m("cpu.receiver_thread_s", "receiver thread CPU time", "s", False),
@@ -183,25 +189,35 @@ CATALOGUE: Dict[str, Metric] = {
            _per(_path("zerocopy.zerocopy"), _zc_total),
            "completions sent without a copy / all completions"),
         _m("copied_share", "copied share of completions", "fraction", False,
-           _per(_path("zerocopy.copied"), _zc_total)),
-        _m("tlb_flushes_per_gib", "TLB flushes per GiB", "1/GiB", False,
-           _per(tlb_flush_count, _gib_delivered)),
-        _m("ipis_per_gib", "IPIs per GiB", "1/GiB", False,
-           _per(_path("probes.ipi"), _gib_delivered)),
-        _m("page_faults_per_gib", "page faults per GiB", "1/GiB", False,
-           _per(_path("probes.page_faults"), _gib_delivered)),
-        _m("retransmits_per_gib", "retransmits per GiB", "1/GiB", False,
-           _per(_path("probes.retransmits"), _gib_delivered)),
+           _per(_path("zerocopy.copied"), _zc_total),
+           "completions where the kernel fell back to copying / all completions"),
+        _m("tlb_flushes_per_gib", "TLB flushes", "per GiB", False,
+           _per(tlb_flush_count, _gib_delivered),
+           "tlb:tlb_flush events (all reasons) per GiB delivered; "
+           "tlb_flushes_per_gib.<REASON> selects one reason"),
+        _m("ipis_per_gib", "IPIs", "per GiB", False,
+           _per(_path("probes.ipi"), _gib_delivered),
+           "inter-processor interrupts per GiB delivered"),
+        _m("page_faults_per_gib", "page faults", "per GiB", False,
+           _per(_path("probes.page_faults"), _gib_delivered), "page faults per GiB delivered"),
+        _m("retransmits_per_gib", "retransmits", "per GiB", False,
+           _per(_path("probes.retransmits"), _gib_delivered),
+           "TCP retransmitted segments per GiB delivered"),
         _m("kernel_copy_bytes_per_byte", "kernel copy bytes per payload byte", "B/B", False,
-           _per(_path("probes.kernel_copy_bytes"), payload_bytes)),
+           _per(_path("probes.kernel_copy_bytes"), payload_bytes),
+           "bytes the kernel copied per payload byte delivered (1.0 = one full copy)"),
         _m("memory_traffic_per_byte", "memory traffic per payload byte", "B/B", False,
            _per(_memory_traffic, payload_bytes),
            "DRAM read + write bytes per payload byte"),
-        _m("memory.bandwidth_bps", "memory bandwidth", "bit/s", False),
+        _m("memory.bandwidth_bps", "memory bandwidth", "bit/s", False,
+           description="DRAM traffic rate during the window (a cost, not a throughput)"),
         _m("udp_loss", "UDP datagram loss", "fraction", False,
-           _per(_path("udp.lost"), _path("udp.datagrams_sent"))),
-        _m("udp.receiver_rate_bps", "UDP receiver rate", "bit/s", True),
-        _m("udp.sender_rate_bps", "UDP sender rate", "bit/s", True),
+           _per(_path("udp.lost"), _path("udp.datagrams_sent")),
+           "datagrams lost / datagrams sent, from the receiver's sequence numbers"),
+        _m("udp.receiver_rate_bps", "UDP receiver rate", "bit/s", True,
+           description="payload bits received per second"),
+        _m("udp.sender_rate_bps", "UDP sender rate", "bit/s", True,
+           description="payload bits sent per second"),
     )
 }
 
@@ -217,7 +233,7 @@ def get_metric(name: str, higher_is_better: Optional[bool] = None) -> Metric:
     metric = CATALOGUE.get(name)
     if metric is None and name.startswith(_TLB_PREFIX):
         reason = name[len(_TLB_PREFIX):]
-        metric = Metric(name, f"TLB flushes per GiB ({reason})", "1/GiB", False,
+        metric = Metric(name, "TLB flushes", "per GiB", False,
                         _per(lambda m, r=reason: tlb_flush_count(m, r), _gib_delivered))
     if metric is None:
         leaf = name.rsplit(".", 1)[-1]

@@ -78,7 +78,8 @@ def looks_normal(x: np.ndarray) -> bool:
         return bool(sps.shapiro(x).pvalue >= _NORMALITY_ALPHA)
 
 
-def bootstrap_mean_interval(x: np.ndarray, confidence: float, seed: int) -> Tuple[float, float, str]:
+def bootstrap_mean_interval(x: np.ndarray, confidence: float,
+                            seed: int) -> Tuple[float, float, str]:
     """BCa bootstrap of the mean; percentile when BCa degenerates (e.g. many ties)."""
     for method in ("BCa", "percentile"):
         with warnings.catch_warnings():
@@ -93,8 +94,13 @@ def bootstrap_mean_interval(x: np.ndarray, confidence: float, seed: int) -> Tupl
     return mean, mean, "exact"
 
 
-def summarize(values: Sequence[float], confidence: float = 0.95, seed: int = 0) -> Optional[Summary]:
-    """Summary of one point's repetitions; None when there are no values."""
+def summarize(values: Sequence[float], confidence: float = 0.95, seed: int = 0,
+              bounds: Tuple[Optional[float], Optional[float]] = (None, None)) -> Optional[Summary]:
+    """Summary of one point's repetitions; None when there are no values.
+
+    ``bounds`` is the metric's physical range: a t interval for a loss rate near zero
+    can reach below zero, which is clipped rather than shown.
+    """
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = len(x)
     if n == 0:
@@ -110,6 +116,12 @@ def summarize(values: Sequence[float], confidence: float = 0.95, seed: int = 0) 
             (low, high), method = t_interval(x, confidence), "t"
         else:
             low, high, method = bootstrap_mean_interval(x, confidence, seed)
+    if low is not None:
+        lo_bound, hi_bound = bounds
+        if lo_bound is not None:
+            low, high = max(low, lo_bound), max(high, lo_bound)
+        if hi_bound is not None:
+            low, high = min(low, hi_bound), min(high, hi_bound)
     return Summary(n, mean, median, std, cv, low, high, method, confidence,
                    float(np.min(x)), float(np.max(x)))
 

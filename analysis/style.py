@@ -8,7 +8,7 @@ olive/pink. Strategies not in the table get colours from a reserve palette, assi
 in sorted-name order over the whole report, so they are stable within a report.
 
 Variants of one strategy (different options) keep its colour and differ by line
-style and marker.
+style and marker, or by a dotted fill in bar charts.
 """
 
 from __future__ import annotations

@@ -5,11 +5,21 @@
 #include <fmt/format.h>
 
 #include "drivers/loopback_path.h"
+#include "drivers/remote_path.h"
+#include "drivers/routed_path.h"
+#include "drivers/shaped_path.h"
+#include "drivers/veth_path.h"
 
 namespace zcb {
 
 const std::vector<PathInfo>& AllPaths() {
-  static const std::vector<PathInfo> all = {LoopbackPathInfo()};
+  static const std::vector<PathInfo> all = {
+      LoopbackPathInfo(),
+      VethPathInfo(),
+      ShapedPathInfo(),
+      RoutedPathInfo(),
+      RemotePathInfo(),
+  };
   return all;
 }
 
@@ -22,9 +32,19 @@ Result<const PathInfo*> FindPath(const std::string& name) {
   return Errorf("unknown path '{}'; valid paths: {}", name, names);
 }
 
+Status ValidatePathOptions(const std::string& name, const std::map<std::string, std::string>& options) {
+  ZCB_ASSIGN_OR_RETURN(const PathInfo* info, FindPath(name));
+  ZCB_ASSIGN_OR_RETURN(Options parsed, Options::Parse(info->options, options, "path " + name));
+  if (info->validate) {
+    if (auto valid = info->validate(parsed); !valid.ok()) return std::move(valid).error().Context("path " + name);
+  }
+  return OkStatus();
+}
+
 Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name, const std::map<std::string, std::string>& options) {
   ZCB_ASSIGN_OR_RETURN(const PathInfo* info, FindPath(name));
   ZCB_ASSIGN_OR_RETURN(Options parsed, Options::Parse(info->options, options, "path " + name));
+  ZCB_RETURN_IF_ERROR(ValidatePathOptions(name, options));
   return info->create(parsed);
 }
 

@@ -7,8 +7,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +27,23 @@ struct PathCapabilities {
   bool needs_root = false;           // creates namespaces, links or qdiscs
   bool has_link_layer = false;       // an Ethernet device between sender and receiver
   bool local_delivery = true;        // both ends on this kernel: zero-copy sends are copied on delivery
+  bool remote_receiver = false;      // the receiver runs on another host, driven through NetworkPath::remote()
 };
+
+// The sender's end of a path with a link layer: what a user-space stack writing whole
+// Ethernet frames (AF_PACKET) needs to address them. Valid on the sender's thread after
+// EnterSenderSide().
+struct LinkLayerInfo {
+  std::string sender_interface;           // in the sender's network namespace
+  int sender_ifindex = 0;
+  std::array<uint8_t, 6> sender_mac{};
+  std::array<uint8_t, 6> next_hop_mac{};  // the receiver's device, or the router's on a routed path
+  in_addr sender_ip{};
+  in_addr receiver_ip{};
+  int mtu = 0;
+};
+
+class RemoteReceiver;  // drivers/remote_receiver.h
 
 class NetworkPath {
  public:
@@ -41,6 +61,12 @@ class NetworkPath {
 
   // For the manifest: interfaces, drivers, MTU, offloads, qdiscs.
   virtual nlohmann::json Describe() const = 0;
+
+  // Set when capabilities().has_link_layer.
+  virtual std::optional<LinkLayerInfo> link_layer() const { return std::nullopt; }
+
+  // Set when capabilities().remote_receiver: the control connection to the peer.
+  virtual RemoteReceiver* remote() { return nullptr; }
 };
 
 struct PathInfo {
@@ -48,12 +74,16 @@ struct PathInfo {
   std::string summary;
   PathCapabilities caps;
   std::vector<OptionSpec> options;
+  // Checks beyond each option's type (ranges, combinations), made before anything runs.
+  std::function<Status(const Options&)> validate;
   std::function<Result<std::unique_ptr<NetworkPath>>(const Options&)> create;
 };
 
 const std::vector<PathInfo>& AllPaths();
 // The path called `name`, or an error listing the valid ones.
 Result<const PathInfo*> FindPath(const std::string& name);
+// Usage checks of `options` for the path called `name`, without setting anything up.
+Status ValidatePathOptions(const std::string& name, const std::map<std::string, std::string>& options);
 // Validates `options` and sets the path up.
 Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name, const std::map<std::string, std::string>& options);
 

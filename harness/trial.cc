@@ -21,7 +21,9 @@
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
+#include "harness/datagram_trial.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/remote_trial.h"
 #include "harness/trial_common.h"
 #include "stack/payload.h"
 #include "stack/stream_receiver.h"
@@ -40,6 +42,7 @@ struct Shared {
   std::atomic<bool> abort{false};
   std::promise<sockaddr_storage> listening;  // the receiver's bound address
   Clock::time_point window_start;
+  const std::atomic<bool>* cancel = nullptr;  // TrialContext::cancel
 };
 
 struct SideOutcome {
@@ -96,13 +99,14 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceive
 }
 
 void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, const StreamReceiver& receiver,
-                  Shared& shared, SideOutcome& out, SendStats& stats) {
+                  HostConstraints* constraints, Shared& shared, SideOutcome& out, SendStats& stats) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
     ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
     ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
     sockaddr_storage addr;
     try {
@@ -146,6 +150,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
       offset += len;
       const Clock::time_point now = Clock::now();
       if (now >= deadline) break;
+      if (shared.cancel != nullptr && shared.cancel->load(std::memory_order_relaxed)) break;
       if (ns_per_byte > 0) {
         // Pacing: sleep when ahead of the target rate's schedule (like iperf3 -b).
         const auto due = shared.window_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
@@ -194,14 +199,23 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   }
   if (spec.duration_s && !(*spec.duration_s > 0)) return Errorf("--duration must be a positive number of seconds");
   if (spec.bytes && *spec.bytes == 0) return Errorf("--bytes must be at least 1");
-  if (spec.receiver == ReceiverMode::kZeroCopy) {
-    return Errorf("receiver 'zerocopy' is not available for TCP streams yet; use verify, read or discard");
-  }
   if (spec.cold_cache && trial.source != SourceKind::kFile) return Errorf("a cold page cache applies to the file source only");
+  if (spec.cold_cache && spec.file_dir.empty()) {
+    return Errorf("a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): give --file-dir DIR");
+  }
   if (spec.pattern_period == 0 || spec.pattern_period % 4096 != 0) {
     return Errorf("the pattern period must be a positive multiple of 4096 bytes");
   }
-  ZCB_RETURN_IF_ERROR(FindPath(spec.path));
+  if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
+    return Errorf("receiver 'zerocopy' (TCP_ZEROCOPY_RECEIVE) has no UDP form; use verify, read or discard");
+  }
+  if (spec.gro && spec.protocol != Protocol::kUdp) return Errorf("--gro (UDP_GRO) applies to --protocol udp only");
+  if (!(spec.drain_s > 0)) return Errorf("--drain must be a positive number of seconds");
+  ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
+  ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
+  if (!spec.constraints.empty() && spec.protocol == Protocol::kUdp) {
+    return Errorf("host constraints (--sender-cpu-quota, --membw-antagonist) are applied by the TCP trial runner; UDP trials do not take them");
+  }
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   return trial;
 }
@@ -232,10 +246,12 @@ nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
       {"file_dir", s.file_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.file_dir)},
       {"options", options},
       {"path_options", path_options},
+      {"constraints", s.constraints.ToJson()},
   };
 }
 
 nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
+  if (trial.spec.protocol == Protocol::kUdp) return RunDatagramTrial(trial, context);
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
   const TrialSpec& spec = trial.spec;
@@ -268,16 +284,27 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   if (!payload.ok()) return finish("error", "payload: " + payload.error().ToString());
   auto path = CreatePath(spec.path, spec.path_options);
   if (!path.ok()) return finish("error", "path: " + path.error().ToString());
+  std::unique_ptr<HostConstraints> constraints;
+  if (!spec.constraints.empty()) {
+    auto created = HostConstraints::Create(spec.constraints);
+    if (!created.ok()) return finish("error", "host constraints: " + created.error().ToString());
+    constraints = std::move(*created);
+  }
+  // A receiver on another host: the remote flow (decided by capability, never by name).
+  if ((*path)->capabilities().remote_receiver) {
+    return RunRemoteTrial(trial, context, **path, **payload, constraints.get(), std::move(record));
+  }
   auto receiver = StreamReceiver::Create(spec.receiver, pattern);
   if (!receiver.ok()) return finish("error", receiver.error().ToString());
 
   Shared shared;
+  shared.cancel = context.cancel;
   SideOutcome sender_out, receiver_out;
   SendStats send_stats;
   std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
                               std::ref(receiver_out));
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::cref(*receiver), std::ref(shared),
-                            std::ref(sender_out), std::ref(send_stats));
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::cref(*receiver),
+                            constraints.get(), std::ref(shared), std::ref(sender_out), std::ref(send_stats));
   shared.ready.wait();
   const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();
   if (!setup_ok) shared.abort = true;
@@ -299,6 +326,10 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
     }
   }
   auto after = CpuSnapshot::Read();
+  if (constraints != nullptr) constraints->Stop();
+  // What the path and the constraints were (offloads read back, qdisc counters now).
+  record["path"] = (*path)->Describe();
+  if (constraints != nullptr) record["constraints"] = constraints->Report();
 
   if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
   if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());
@@ -321,6 +352,9 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
       {"mismatches", integrity.mismatches},
       {"first_mismatch_offset", integrity.first_mismatch_offset ? nlohmann::json(*integrity.first_mismatch_offset) : nlohmann::json(nullptr)},
   };
+  if (spec.receiver == ReceiverMode::kZeroCopy) {
+    metrics["receive_zerocopy"] = {{"mapped_bytes", rx.mapped_bytes}, {"copied_bytes", rx.copied_bytes}};
+  }
   if (before.ok() && after.ok()) {
     metrics["cpu"] = CpuRecord(*before, *after, sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
   } else {
@@ -328,6 +362,12 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   }
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   WindowSummary summary{elapsed, send_stats.bytes_sent, rx.bytes_received, sender_out.tid, receiver_out.tid};
+  // What the memory-traffic model needs (harness/probes/memory_model.h).
+  summary.protocol = spec.protocol;
+  summary.source = trial.source;
+  summary.receiver_mode = spec.receiver;
+  summary.caps = trial.strategy->caps;
+  summary.zerocopy = send_stats.zerocopy;
   for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
   if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
   record["metrics"] = metrics;

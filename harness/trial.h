@@ -3,6 +3,7 @@
 // One trial: a stream from a SendStrategy to a receiver over a NetworkPath, measured
 // over a window, ending in one record (DESIGN.md's zcbench.trial/1 schema).
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drivers/host_constraints.h"
 #include "harness/probes/window_probe.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
@@ -40,6 +42,9 @@ struct TrialSpec {
   std::string file_dir;              // file source: empty = tmpfs
   bool cold_cache = false;           // file source: drop the page cache first
   double receive_timeout_s = 10;     // a stalled peer fails the trial after this long
+  bool gro = false;                  // UDP: the receiver asks for UDP_GRO
+  double drain_s = 0.5;              // UDP: after the sender is done, wait this long for stragglers
+  HostConstraintSpec constraints;    // sender CPU quota, memory-bandwidth antagonist
 };
 
 // A TrialSpec checked against the registry: everything a usage error (exit 2) can be
@@ -62,6 +67,9 @@ struct TrialContext {
   int repetition = 0;
   bool warmup = false;
   std::vector<WindowProbe*> probes;
+  // Set (by a signal handler) to stop the trial early: the sender stops sending, both
+  // sides finish normally and every resource is released. The caller drops the record.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Runs the trial and returns its record. Failures are in the record (status "error",

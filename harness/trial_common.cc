@@ -56,6 +56,12 @@ std::string PointKey(const nlohmann::json& params) {
                                 params["strategy"].get<std::string>(), params["path"].get<std::string>(),
                                 params["workload"].get<std::string>(), params["source"].get<std::string>(),
                                 params["message_size"].get<uint64_t>(), params["receiver"].get<std::string>());
+  // Pacing and a cold page cache make different points; the key names them only when
+  // set, so that the keys of unpaced, warm points stay what they always were.
+  if (params.contains("rate_bps") && params["rate_bps"].is_number() && params["rate_bps"].get<uint64_t>() != 0) {
+    key += fmt::format(",rate_bps={}", params["rate_bps"].get<uint64_t>());
+  }
+  if (params.contains("page_cache") && params["page_cache"] == "cold") key += ",page_cache=cold";
   for (const auto& [k, v] : params["options"].items()) key += fmt::format(",{}={}", k, v.get<std::string>());
   for (const auto& [k, v] : params["path_options"].items()) key += fmt::format(",path.{}={}", k, v.get<std::string>());
   return key;

@@ -69,7 +69,7 @@ Status Payload::CreateFile() {
   }
   if (config_.cold && file_system_ == "tmpfs") {
     return Errorf("a cold page cache needs a file on disk: tmpfs pages cannot be dropped; "
-                  "give a directory on a disk file system with --option file_dir=DIR");
+                  "give a directory on a disk file system (--file-dir DIR)");
   }
   file_size_ = RoundUp(pattern_.period() + config_.max_message, PageSize());
   std::vector<uint8_t> chunk(std::min<size_t>(file_size_, 4 << 20));

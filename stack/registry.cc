@@ -18,7 +18,18 @@ const std::vector<StrategyInfo>& AllStrategies() {
   static const std::vector<StrategyInfo> all = {
       WriteStrategyInfo(),
       WritevStrategyInfo(),
+      MmapWriteStrategyInfo(),
       SendfileStrategyInfo(),
+      SpliceStrategyInfo(),
+      VmspliceStrategyInfo(),
+      MsgZerocopyStrategyInfo(),
+      IoUringSendStrategyInfo(),
+      IoUringSendZcStrategyInfo(),
+      MemfdSendfileStrategyInfo(),
+      SendtoStrategyInfo(),
+      SendmmsgStrategyInfo(),
+      UdpGsoStrategyInfo(),
+      PacketTxRingStrategyInfo(),
   };
   return all;
 }

@@ -5,10 +5,12 @@
 // declaration (StrategyInfo) of what it can do; the harness and the receivers branch on
 // the declared capabilities, never on the name.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,16 @@ struct SendStats {
   uint64_t send_calls = 0;  // system calls (or submitted SQEs) that carried payload
   uint64_t bytes_sent = 0;  // payload bytes accepted by the kernel
   ZeroCopyStats zerocopy;
+  uint64_t datagrams = 0;   // UDP: datagrams accepted, numbered 0 .. datagrams - 1
+};
+
+// The sender's end of an Ethernet link, for a strategy that writes whole frames itself
+// (packet_tx_ring). The trial flow fills it in from a path with a link layer.
+struct LinkEndpoint {
+  int ifindex = 0;
+  std::array<uint8_t, 6> source_mac{};
+  std::array<uint8_t, 6> next_hop_mac{};
+  int mtu = 0;
 };
 
 // What a strategy gets to work with. The socket is connected and blocking.
@@ -48,6 +60,15 @@ struct SendContext {
   // buffer reuse on "the peer has it" (vmsplice, memfd_sendfile) use this when set and
   // TCP_INFO's bytes acknowledged otherwise.
   const std::atomic<uint64_t>* peer_received = nullptr;
+  // UDP (stack/datagram.h): the flow id every datagram header carries. The socket is a
+  // connected UDP socket; Send(offset, len) hands `len` bytes over as one datagram, or,
+  // for a strategy that cuts a send into datagrams (udp_gso), as several. A batching
+  // strategy (sendmmsg, packet_tx_ring) may hold datagrams until its batch is full or
+  // Finish(). The strategy numbers the datagrams 0, 1, 2, ... in the order they leave and
+  // counts them in SendStats::datagrams.
+  uint32_t flow_id = 0;
+  // Set when the path has a link layer (NetworkPath::link_layer()).
+  std::optional<LinkEndpoint> link;
 };
 
 class SendStrategy {
@@ -74,6 +95,7 @@ struct Capabilities {
   bool lends_buffers = false;            // the kernel reads the buffer after the call returns
   bool reports_zerocopy = false;         // ZeroCopyStats are meaningful
   bool supports_unsafe_reuse = false;    // has the `unsafe_reuse` option
+  bool needs_link_layer = false;         // writes Ethernet frames: needs a path with a link layer
 };
 
 // Whether the strategy can run on this machine, and if not, why.

@@ -8,6 +8,17 @@ namespace zcb {
 
 StrategyInfo WriteStrategyInfo();
 StrategyInfo WritevStrategyInfo();
+StrategyInfo MmapWriteStrategyInfo();
 StrategyInfo SendfileStrategyInfo();
+StrategyInfo SpliceStrategyInfo();
+StrategyInfo VmspliceStrategyInfo();
+StrategyInfo MsgZerocopyStrategyInfo();
+StrategyInfo IoUringSendStrategyInfo();
+StrategyInfo IoUringSendZcStrategyInfo();
+StrategyInfo MemfdSendfileStrategyInfo();
+StrategyInfo SendtoStrategyInfo();
+StrategyInfo SendmmsgStrategyInfo();
+StrategyInfo UdpGsoStrategyInfo();
+StrategyInfo PacketTxRingStrategyInfo();
 
 }  // namespace zcb

@@ -1,15 +1,17 @@
 #include "stack/stream_receiver.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace zcb {
 
 Result<StreamReceiver> StreamReceiver::Create(ReceiverMode mode, const Pattern& pattern, size_t buffer_size) {
-  if (mode == ReceiverMode::kZeroCopy) {
-    return Errorf("receiver mode 'zerocopy' is not available for this stream receiver; use verify, read or discard");
-  }
   ZCB_ASSIGN_OR_RETURN(MappedRegion buffer, MappedRegion::Anonymous(RoundUp(buffer_size, PageSize())));
   StreamReceiver receiver(mode, pattern, std::move(buffer));
   receiver.stats_.integrity.mode = mode;
@@ -26,26 +28,91 @@ void StreamReceiver::Check(uint64_t offset, const uint8_t* data, size_t len) {
   integrity.verified_bytes += len;
 }
 
-Status StreamReceiver::Run(int fd) {
+Status StreamReceiver::Run(int fd) { return mode_ == ReceiverMode::kZeroCopy ? RunZeroCopy(fd) : RunCopying(fd); }
+
+// Counts `len` bytes that just arrived at the end of the stream (and checks them where
+// the mode does).
+void StreamReceiver::Account(const uint8_t* data, size_t len) {
+  const auto now = std::chrono::steady_clock::now();
+  if (stats_.bytes_received == 0) stats_.first_byte = now;
+  stats_.last_byte = now;
+  if (mode_ == ReceiverMode::kVerify || mode_ == ReceiverMode::kZeroCopy) Check(stats_.bytes_received, data, len);
+  stats_.bytes_received += len;
+  progress_->store(stats_.bytes_received, std::memory_order_release);
+}
+
+static Error RecvError(uint64_t received) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    return Errorf("receiver: no data for the receive timeout after {} bytes: the sender stalled or went away", received);
+  }
+  return SysError(fmt::format("receiver: recv after {} bytes", received));
+}
+
+Status StreamReceiver::RunCopying(int fd) {
   const int flags = mode_ == ReceiverMode::kDiscard ? MSG_TRUNC : 0;
   for (;;) {
     ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), flags);
     ++stats_.recv_calls;
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return Errorf("receiver: no data for the receive timeout after {} bytes: the sender stalled or went away",
-                      stats_.bytes_received);
-      }
-      return SysError(fmt::format("receiver: recv after {} bytes", stats_.bytes_received));
+      return RecvError(stats_.bytes_received);
     }
     if (n == 0) return OkStatus();
-    const auto now = std::chrono::steady_clock::now();
-    if (stats_.bytes_received == 0) stats_.first_byte = now;
-    stats_.last_byte = now;
-    if (mode_ == ReceiverMode::kVerify) Check(stats_.bytes_received, buffer_.data(), static_cast<size_t>(n));
-    stats_.bytes_received += static_cast<uint64_t>(n);
-    progress_->store(stats_.bytes_received, std::memory_order_release);
+    Account(buffer_.data(), static_cast<size_t>(n));
+  }
+}
+
+// The receive loop of the kernel's tcp_mmap selftest: wait for data, ask the kernel to
+// map what it can, copy the rest (recv_skip_hint), and read the end of the stream with
+// recv().
+Status StreamReceiver::RunZeroCopy(int fd) {
+  constexpr size_t kMapChunk = 512 * 1024;
+  auto region = MappedRegion::OfFile(fd, kMapChunk, 0, PROT_READ, MAP_SHARED);
+  if (!region.ok()) return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
+  timeval tv{};
+  socklen_t tv_len = sizeof tv;
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len);
+  const int timeout_ms = tv.tv_sec == 0 && tv.tv_usec == 0 ? -1 : static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+  for (;;) {
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      errno = EAGAIN;
+      return RecvError(stats_.bytes_received);
+    }
+    // glibc's struct has the first three fields; the kernel takes the shorter form, and a
+    // socket error then surfaces from the recv() below.
+    tcp_zerocopy_receive zc{};
+    zc.address = reinterpret_cast<uint64_t>(region->data());
+    zc.length = static_cast<uint32_t>(region->size());
+    socklen_t zc_len = sizeof zc;
+    ++stats_.recv_calls;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &zc_len) != 0) {
+      // After the peer's FIN the kernel answers EIO: recv() tells the end of the stream
+      // from a real error.
+      const Error error = SysError(fmt::format("receiver: getsockopt(TCP_ZEROCOPY_RECEIVE) after {} bytes", stats_.bytes_received));
+      uint8_t probe;
+      if (::recv(fd, &probe, 1, MSG_DONTWAIT | MSG_PEEK) == 0) return OkStatus();
+      return error;
+    }
+    if (zc.length > 0) {
+      Account(region->data(), zc.length);
+      stats_.mapped_bytes += zc.length;
+    }
+    if (zc.recv_skip_hint > 0 || zc.length == 0) {
+      // Bytes that cannot be mapped (not whole pages), or the end of the stream.
+      const size_t want = zc.recv_skip_hint > 0 ? std::min<size_t>(zc.recv_skip_hint, buffer_.size()) : buffer_.size();
+      ssize_t n = ::recv(fd, buffer_.data(), want, MSG_DONTWAIT);
+      ++stats_.recv_calls;
+      if (n == 0) return OkStatus();
+      if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+        return RecvError(stats_.bytes_received);
+      }
+      Account(buffer_.data(), static_cast<size_t>(n));
+      stats_.copied_bytes += static_cast<size_t>(n);
+    }
   }
 }
 

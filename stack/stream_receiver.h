@@ -7,6 +7,9 @@
 //   read      recv() into a buffer, no check (the copy a real application pays)
 //   discard   recv(MSG_TRUNC): the kernel drops the bytes without copying them, so the
 //             receiver is never the bottleneck when the sender is measured
+//   zerocopy  TCP_ZEROCOPY_RECEIVE: whole pages of payload are mapped into a region
+//             mmap()ed on the socket instead of copied; what cannot be mapped (partial
+//             pages) is copied with recv(). Every byte is checked, mapped or copied.
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +35,8 @@ struct ReceiveStats {
   uint64_t bytes_received = 0;
   uint64_t recv_calls = 0;
   IntegrityStats integrity;
+  uint64_t mapped_bytes = 0;  // zerocopy mode: bytes received by page mapping
+  uint64_t copied_bytes = 0;  // zerocopy mode: bytes that had to be copied
   std::chrono::steady_clock::time_point first_byte{};
   std::chrono::steady_clock::time_point last_byte{};
 };
@@ -54,6 +59,9 @@ class StreamReceiver {
   StreamReceiver(ReceiverMode mode, const Pattern& pattern, MappedRegion buffer)
       : mode_(mode), pattern_(&pattern), buffer_(std::move(buffer)) {}
   void Check(uint64_t offset, const uint8_t* data, size_t len);
+  void Account(const uint8_t* data, size_t len);
+  Status RunCopying(int fd);
+  Status RunZeroCopy(int fd);
 
   ReceiverMode mode_;
   const Pattern* pattern_;

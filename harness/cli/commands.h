@@ -19,5 +19,14 @@ using Command = std::function<int()>;
 Command AddRunCommand(CLI::App& app);
 Command AddListCommand(CLI::App& app);
 Command AddHelpCommand(CLI::App& app);
+Command AddReportCommand(CLI::App& app);
+Command AddCompareCommand(CLI::App& app);
+Command AddServeCommand(CLI::App& app);
+Command AddCleanupCommand(CLI::App& app);
+Command AddDoctorCommand(CLI::App& app);
+
+// At the start of a run: reports the zcb- objects of dead runs on stderr and, with
+// `clean`, removes them (cleanup_command.cc).
+void HandleLeftoversAtRunStart(bool clean);
 
 }  // namespace zcb::cli

@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
       {"run", zcb::cli::AddRunCommand(app)},
       {"list", zcb::cli::AddListCommand(app)},
       {"help", zcb::cli::AddHelpCommand(app)},
+      {"report", zcb::cli::AddReportCommand(app)},
+      {"compare", zcb::cli::AddCompareCommand(app)},
+      {"serve", zcb::cli::AddServeCommand(app)},
+      {"cleanup", zcb::cli::AddCleanupCommand(app)},
+      {"doctor", zcb::cli::AddDoctorCommand(app)},
   };
   try {
     app.parse(argc, argv);

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "stack/result.h"
+#include "stack/send_strategy.h"
+#include "stack/types.h"
 
 namespace zcb {
 
@@ -20,6 +22,14 @@ struct WindowSummary {
   uint64_t bytes_received = 0;
   int sender_tid = 0;
   int receiver_tid = 0;
+  // What the memory-traffic model needs to know about the trial (never its strategy's
+  // name): the protocol, the payload source, the receiver mode, the strategy's declared
+  // capabilities and its zero-copy completion counts.
+  Protocol protocol = Protocol::kTcp;
+  SourceKind source = SourceKind::kMemory;
+  ReceiverMode receiver_mode = ReceiverMode::kVerify;
+  Capabilities caps;
+  ZeroCopyStats zerocopy;
 };
 
 class WindowProbe {

@@ -1,0 +1,178 @@
+"""Command line: ``python3 -m analysis report|compare`` (also ``zcbench report|compare``).
+
+Exit status, relied on by CI gates:
+
+* 0: success; for ``compare``, no point regressed beyond the threshold;
+* 1: ``compare`` found at least one regression;
+* 2: bad usage, unreadable input, or an internal error: no verdict could be given.
+  A crash must never look like a regression (1) or like a pass (0).
+
+Problems inside the input files (a truncated line, a record of an unknown schema)
+are warnings on stderr naming file and line; the rest of the data is still used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import List, Optional
+
+from analysis import __version__
+from analysis import compare as cmp
+from analysis.dataset import Dataset
+from analysis.load import LoadError, Run, load_run
+from analysis.metrics import parse_metric_spec
+from analysis.report import write_compare_report, write_report
+from analysis.stats import METHODS
+
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
+DEFAULT_METRICS = "goodput_bps,cpu.ns_per_kib"
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_fraction(text: str, what: str, allow_zero: bool) -> float:
+    """``"5%"`` -> 0.05; ``"0.05"`` -> 0.05; a bare number >= 1 is a percentage."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: expected e.g. 5% or 0.05") from None
+    if not raw.endswith("%") and value >= 1.0:
+        value /= 100.0
+    if not (0.0 <= value < 1.0) or (value == 0.0 and not allow_zero):
+        raise argparse.ArgumentTypeError(f"{what} {text!r} is out of range")
+    return value
+
+
+def _threshold(text: str) -> float:
+    return parse_fraction(text, "threshold", allow_zero=True)
+
+
+def _confidence(text: str) -> float:
+    value = parse_fraction(text, "confidence", allow_zero=False)
+    if value < 0.5:  # a two-sided interval below 50 % is certainly a typo ("1.0" = 1 %)
+        raise argparse.ArgumentTypeError(f"confidence {text!r} is out of range (0.5 to <1)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zcbench", description="zcbench result analysis: reports and regression gating.")
+    parser.add_argument("--version", action="version", version=f"zcbench analysis {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,compare}")
+
+    rep = sub.add_parser("report", help="HTML and Markdown report with figures from runs",
+                         description="Write report.html (self-contained), report.md and "
+                                     "figures/*.png|svg for one or more runs.")
+    rep.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s): manifest.json "
+                     "+ trials.jsonl; runs from several hosts are told apart by host profile")
+    rep.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report for "
+                     "a single run; required for several)")
+    rep.add_argument("--confidence", type=_confidence, default=0.95,
+                     help="confidence level of the intervals (default 0.95)")
+    rep.add_argument("--title", help="report title")
+    rep.set_defaults(func=cmd_report)
+
+    com = sub.add_parser("compare", help="statistical comparison of two runs; exit 1 on "
+                                         "regression",
+                         description="Compare every point present in both runs. Exit status "
+                                     "1 when a point regresses beyond the threshold at the "
+                                     "given confidence, 0 otherwise, 2 on bad input.")
+    com.add_argument("base", metavar="BASE_RUN")
+    com.add_argument("new", metavar="NEW_RUN")
+    com.add_argument("--threshold", type=_threshold, default=0.05,
+                     help="tolerated change, e.g. 5%% (default) or 0.05; 0 = any significant "
+                          "change")
+    com.add_argument("--confidence", type=_confidence, default=0.95,
+                     help="confidence of the interval (default 0.95)")
+    com.add_argument("--metric", action="append", metavar="LIST",
+                     help=f"comma-separated metrics (default {DEFAULT_METRICS}); dotted paths "
+                          "into a trial's metrics or derived names; append :higher or :lower "
+                          "to set which way is better")
+    com.add_argument("--method", choices=METHODS, default="mann-whitney",
+                     help="interval method (default mann-whitney)")
+    com.add_argument("--out", metavar="DIR", help="also write compare.{txt,json,html,md} and "
+                                                  "the figure compare.{png,svg} here")
+    com.add_argument("--json", metavar="FILE", help="write the JSON result to FILE ('-' for "
+                                                    "stdout; the text table then goes to stderr)")
+    com.set_defaults(func=cmd_compare)
+    return parser
+
+
+def _load(paths: List[str]) -> List[Run]:
+    runs = []
+    for path in paths:
+        run = load_run(path)  # LoadError propagates: exit 2
+        for diag in run.diagnostics:
+            print(f"warning: {diag.format()}", file=sys.stderr)
+        runs.append(run)
+    return runs
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if len(args.runs) > 1 and not args.out:
+        raise UsageError("--out DIR is required when reporting on several runs")
+    runs = _load(args.runs)
+    if not any(run.trials for run in runs):
+        raise UsageError("no usable trial records in " + ", ".join(args.runs))
+    out = args.out or os.path.join(runs[0].path, "report")
+    output = write_report(Dataset.from_runs(runs), out, args.confidence, args.title)
+    print(f"report: {output.html}")
+    print(f"markdown: {output.markdown}")
+    print(f"figures: {len(output.figures)} (PNG and SVG in {os.path.join(out, 'figures')})")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    specs = [s for item in (args.metric or [DEFAULT_METRICS]) for s in item.split(",") if s.strip()]
+    try:
+        metrics = [parse_metric_spec(s) for s in specs]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not metrics:
+        raise UsageError("--metric: no metric given")
+    base, new = _load([args.base, args.new])
+    for run, path in ((base, args.base), (new, args.new)):
+        if not run.trials:
+            raise UsageError(f"{path}: no usable trial records")
+    result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence, args.method)
+    text = cmp.format_text(result)
+    json_to_stdout = args.json == "-"
+    (sys.stderr if json_to_stdout else sys.stdout).write(text)
+    if args.json:
+        if json_to_stdout:
+            sys.stdout.write(cmp.dumps(result))
+        else:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(cmp.dumps(result))
+    if args.out:
+        output = write_compare_report(result, args.out)
+        print(f"compare report: {output.html}", file=sys.stderr)
+    for metric in result.missing_metrics:
+        print(f"warning: metric {metric} is recorded in neither run", file=sys.stderr)
+    return result.exit_status
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit 2 here
+    try:
+        return args.func(args)
+    except (UsageError, LoadError) as e:
+        print(f"zcbench {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        print(f"zcbench {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_USAGE
+    except Exception:  # noqa: BLE001  a bug must not read as "regression" or "pass"
+        traceback.print_exc()
+        print(f"zcbench {args.command}: internal error (exit {EXIT_USAGE}); please report it "
+              "with the input that caused it", file=sys.stderr)
+        return EXIT_USAGE

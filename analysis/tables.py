@@ -1,0 +1,281 @@
+"""The report's tables: runs, results, costs, UDP, failures and data quality.
+
+Tables show only the context columns that vary between points (the shared context is
+named in the caption), and only the metric columns some point has. Rows whose
+repetitions did not all converge, or that have a single repetition, are marked, so a
+reader does not take their interval (or absence of one) at face value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Dict, List, Optional, Tuple
+
+from analysis import metrics as M
+from analysis import units
+from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, point_label
+from analysis.document import Bullets, Paragraph, Table
+
+_CONTEXT_HEADERS = {"host": "host", "protocol": "proto", "path": "path", "workload": "workload",
+                    "source": "source", "receiver": "receiver", "path_options": "path options"}
+
+
+def _context_cells(p: Point, keys: List[str]) -> List[str]:
+    ctx = dict(p.context())
+    return [ctx.get(k, "") for k in keys]
+
+
+def _shared_context(ds: Dataset, points: List[Point], keys: List[str]) -> str:
+    if not points:
+        return ""
+    ctx = dict(points[0].context())
+    shared = [f"{k}: {ctx[k]}" for k in ["host"] + list(CONTEXT_PARAMS)
+              if k not in keys and ctx.get(k)]
+    return "All rows: " + "; ".join(shared) + "." if shared else ""
+
+
+def _row_kind(p: Point) -> str:
+    if p.not_converged:
+        return "warning"
+    return "warning" if len(p.ok_trials) == 1 else ""
+
+
+def _quality_flag(p: Point) -> str:
+    flags = []
+    if p.not_converged:
+        flags.append(f"not converged ({p.not_converged}/{len(p.ok_trials)})")
+    if len(p.ok_trials) == 1:
+        flags.append("single repetition")
+    if p.failed_trials:
+        flags.append(f"{len(p.failed_trials)} failed")
+    return "; ".join(flags)
+
+
+def _mean_ci(summary, divisor: float) -> str:
+    if summary is None:
+        return "–"
+    mean = units.sig(summary.mean / divisor)
+    if not summary.has_ci:
+        return f"{mean} (no CI, n={summary.n})"
+    return f"{mean} [{units.sig(summary.ci_low / divisor)}, {units.sig(summary.ci_high / divisor)}]"
+
+
+def _cv(summary) -> str:
+    if summary is None or summary.cv is None:
+        return "–"
+    return units.format_percent(summary.cv, 2)
+
+
+def runs_table(ds: Dataset) -> Table:
+    rows = []
+    for run in ds.runs:
+        host = next(h for h in ds.hosts if run in h.runs)
+        counts = Counter(t.status for t in run.trials if not t.warmup)
+        warm = sum(1 for t in run.trials if t.warmup)
+        zc = run.manifest.get("zcbench") if isinstance(run.manifest.get("zcbench"), dict) else {}
+        version = str(zc.get("version") or "?")
+        if zc.get("git_commit"):
+            version += f" ({str(zc['git_commit'])[:12]}{', dirty' if zc.get('git_dirty') else ''})"
+        rows.append([run.run_id, host.label, run.state or "unknown",
+                     str(run.manifest.get("started_at") or "–"),
+                     str(run.manifest.get("ended_at") or "–"),
+                     str(counts.get("ok", 0)), str(counts.get("error", 0)),
+                     str(counts.get("unsupported", 0)), str(warm), version])
+    kinds = ["" if r[2] == "complete" else "warning" for r in rows]
+    return Table(["run", "host", "state", "started", "ended", "ok", "error", "unsupported",
+                  "warm-up", "zcbench"], rows, row_kinds=kinds, numeric=(5, 6, 7, 8),
+                 caption="Trial counts exclude warm-up trials, which never enter statistics.")
+
+
+def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    points = ds.measured()
+    if not points:
+        return None
+    keys = ds.varying(points)
+    goodput, cpu = M.get_metric("goodput_bps"), M.get_metric("cpu.ns_per_kib")
+    divisor, rate_unit = units.rate_scale([p.summary(goodput, confidence).median
+                                           for p in points if p.summary(goodput, confidence)])
+    ci = f"{confidence:.0%} CI"
+    columns = [_CONTEXT_HEADERS[k] for k in keys] + [
+        "strategy", "message size", "n", f"goodput median ({rate_unit})",
+        f"goodput mean [{ci}]", "CV", "CPU median (ns/KiB)", f"CPU mean [{ci}]", "CV", "flags"]
+    rows, kinds = [], []
+    for p in points:
+        g, c = p.summary(goodput, confidence), p.summary(cpu, confidence)
+        rows.append(_context_cells(p, keys) + [
+            p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
+            units.sig(g.median / divisor) if g else "–", _mean_ci(g, divisor), _cv(g),
+            units.sig(c.median) if c else "–", _mean_ci(c, 1.0), _cv(c), _quality_flag(p)])
+        kinds.append(_row_kind(p))
+    first = len(keys) + 2
+    caption = (f"n: successful repetitions. Intervals are for the mean: Student-t when the "
+               f"repetitions look normal, BCa bootstrap otherwise; none with one repetition. "
+               f"CV: coefficient of variation. {_shared_context(ds, points, keys)}")
+    return Table(columns, rows, caption, kinds, numeric=tuple(range(first, first + 7)))
+
+
+_COST_COLUMNS: List[Tuple[str, str]] = [
+    ("zerocopy_share", "zero-copy share"),
+    ("kernel_copy_bytes_per_byte", "kernel copy (B/B)"),
+    ("memory_traffic_per_byte", "memory traffic (B/B)"),
+    ("tlb_flushes_per_gib", "TLB flushes /GiB"),
+    ("ipis_per_gib", "IPIs /GiB"),
+    ("page_faults_per_gib", "page faults /GiB"),
+    ("softirq_share", "softirq share"),
+    ("retransmits_per_gib", "retransmits /GiB"),
+]
+
+
+def costs_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    points = ds.measured()
+    present = [(M.get_metric(n), h) for n, h in _COST_COLUMNS if ds.has(M.get_metric(n), points)]
+    if not present:
+        return None
+    keys = ds.varying(points)
+    columns = [_CONTEXT_HEADERS[k] for k in keys] + ["strategy", "message size"]
+    columns += [h for _, h in present]
+    rows = []
+    for p in points:
+        cells = _context_cells(p, keys) + [p.series_label, units.format_bytes(p.message_size)]
+        for metric, _ in present:
+            s = p.summary(metric, confidence)
+            if s is None:
+                cells.append("–")
+                continue
+            text = (units.format_percent(s.median) if metric.unit == "fraction"
+                    else units.sig(s.median))
+            if metric.name == "memory_traffic_per_byte":
+                text += f" ({', '.join(p.memory_sources())})"
+            cells.append(text)
+        rows.append(cells)
+    first = len(keys) + 2
+    return Table(columns, rows, "Medians over repetitions. Per-byte and per-GiB figures are "
+                 "normalised by payload bytes delivered. Memory traffic names its source: a "
+                 "hardware counter, or the model when no counter is available. "
+                 + _shared_context(ds, points, keys),
+                 [_row_kind(p) for p in points], numeric=tuple(range(first, len(columns))))
+
+
+def udp_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    points = [p for p in ds.measured() if p.protocol == "udp"]
+    loss = M.get_metric("udp_loss")
+    if not ds.has(loss, points):
+        return None
+    keys = ds.varying(points)
+    sent, recv = M.get_metric("udp.sender_rate_bps"), M.get_metric("udp.receiver_rate_bps")
+    columns = [_CONTEXT_HEADERS[k] for k in keys] + [
+        "strategy", "message size", "n", "datagrams sent", "loss", "duplicated", "reordered",
+        "sender rate", "receiver rate"]
+    rows = []
+    for p in points:
+        def med(name: str) -> str:
+            s = p.summary(M.get_metric(name), confidence)
+            return units.sig(s.median) if s else "–"
+
+        ls, ss, rs = (p.summary(m, confidence) for m in (loss, sent, recv))
+        rows.append(_context_cells(p, keys) + [
+            p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
+            med("udp.datagrams_sent"), units.format_percent(ls.median) if ls else "–",
+            med("udp.duplicated"), med("udp.reordered"),
+            units.format_rate(ss.median) if ss else "–",
+            units.format_rate(rs.median) if rs else "–"])
+    first = len(keys) + 2
+    return Table(columns, rows, "Medians over repetitions; loss = lost / sent datagrams. "
+                 + _shared_context(ds, points, keys), [_row_kind(p) for p in points],
+                 numeric=tuple(range(first, len(columns))))
+
+
+def failures_table(ds: Dataset) -> Optional[Table]:
+    """Every trial that did not produce a measurement, grouped by identical reason."""
+    groups: Dict[tuple, List] = {}
+    for p in ds.points:
+        for t in p.failed_trials:
+            groups.setdefault((t.run.run_id, p.host.label, p.key, t.status, t.error or ""),
+                              []).append(t)
+    if not groups:
+        return None
+    keys = ds.varying(ds.points)
+    by_key = {(p.host.label, p.key): p for p in ds.points}
+    rows, kinds = [], []
+    for (run_id, host, key, status, error), trials in groups.items():  # in point order
+        p = by_key[(host, key)]
+        indices = sorted(t.index for t in trials if t.index is not None)
+        shown = ", ".join(str(i) for i in indices[:12]) + (" …" if len(indices) > 12 else "")
+        rows.append([run_id, status, point_label(p, keys), str(len(trials)), shown,
+                     error or "(no reason recorded)"])
+        kinds.append("error" if status == "error" else "warning")
+    return Table(["run", "status", "point", "trials", "trial indices", "reason"], rows,
+                 "Trials with status error or unsupported contribute no values; points with "
+                 "no successful repetition are absent from figures and the results table.",
+                 kinds, numeric=(3,))
+
+
+def diagnostics_table(ds: Dataset) -> Optional[Table]:
+    diags = ds.diagnostics
+    if not diags:
+        return None
+    return Table(["file", "line", "problem"],
+                 [[d.display_file, str(d.line or ""), d.message] for d in diags],
+                 "Problems found while reading the input; the records concerned were skipped "
+                 "and everything else was used.", numeric=(1,))
+
+
+def _reasons(ds: Dataset) -> Counter:
+    """Why measurements are missing: probe/counter reasons recorded by the harness."""
+    reasons: Counter = Counter()
+    for p in ds.measured():
+        for t in p.ok_trials:
+            probes = t.metrics.get("probes")
+            if isinstance(probes, dict):
+                for k, v in probes.items():
+                    if k.endswith("_reason") and isinstance(v, str) and v:
+                        reasons[f"probe {k[:-len('_reason')]}: {v}"] += 1
+            elif "probes_reason" in t.metrics and t.metrics.get("probes_reason"):
+                reasons[f"probes: {t.metrics['probes_reason']}"] += 1
+            counters = t.metrics.get("counters")
+            if isinstance(counters, dict) and isinstance(counters.get("reason"), str):
+                reasons[f"hardware counters: {counters['reason']}"] += 1
+            memory = t.metrics.get("memory")
+            if isinstance(memory, dict) and memory.get("source") == "unavailable":
+                reasons["memory traffic: unavailable"] += 1
+    return reasons
+
+
+def quality_blocks(ds: Dataset) -> List:
+    """Everything a reader should know before trusting the numbers."""
+    items = []
+    for run in ds.runs:
+        if run.state and run.state != "complete":
+            items.append(f"Run {run.run_id} is {run.state}: some planned trials may be missing.")
+    keys = ds.varying(ds.points)
+    measured = ds.measured()
+    bad = [p for p in measured if p.not_converged]
+    if bad:
+        items.append(f"{len(bad)} point(s) with repetitions that did not converge: "
+                     + "; ".join(point_label(p, keys) for p in bad[:20])
+                     + (" …" if len(bad) > 20 else ""))
+    single = [p for p in measured if len(p.ok_trials) == 1]
+    if single:
+        items.append(f"{len(single)} point(s) with a single successful repetition (no "
+                     "confidence interval): "
+                     + "; ".join(point_label(p, keys) for p in single[:20])
+                     + (" …" if len(single) > 20 else ""))
+    mism = [(p, t) for p in measured for t in p.ok_trials
+            if (M.lookup(t.metrics, "integrity.mismatches") or 0) > 0]
+    if mism:
+        items.append(f"{len(mism)} trial(s) delivered corrupted payload (integrity mismatches), "
+                     "e.g. " + "; ".join(f"trial {t.index} {point_label(p, keys)}: "
+                                         f"{int(M.lookup(t.metrics, 'integrity.mismatches'))} "
+                                         f"mismatches" for p, t in mism[:5]))
+    pooled = [p for p in measured if len(p.run_ids) > 1]
+    if pooled:
+        items.append(f"{len(pooled)} point(s) pool repetitions from several runs of the same "
+                     f"host: {', '.join(sorted({r for p in pooled for r in p.run_ids}))}.")
+    for reason, count in sorted(_reasons(ds).items()):
+        items.append(f"{reason} ({count} trials)")
+    out: List = []
+    if items:
+        out.append(Bullets(items))
+    else:
+        out.append(Paragraph("No data-quality issues were found."))
+    return out

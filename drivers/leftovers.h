@@ -1,0 +1,48 @@
+#pragma once
+
+// Objects that zcbench runs left behind: network namespaces, links and their qdiscs in
+// the caller's namespace, and cgroups, all named with the zcb- prefix (see
+// drivers/live_objects.h). A killed run (kill -9, a crash) cannot remove its own; this
+// finds them, tells whose they are and whether that run still lives, and removes the
+// stale ones. `zcbench cleanup` and the start of `zcbench run` use it.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stack/result.h"
+
+namespace zcb {
+
+struct Leftover {
+  enum class Kind { kNamespace, kLink, kQdisc, kCgroup };
+  Kind kind;
+  std::string name;             // namespace, link, or the qdisc's device
+  std::string location;         // /run/netns/NAME, the cgroup directory, "qdisc root on DEV"
+  std::optional<pid_t> owner;   // parsed from the name
+  bool owner_alive = false;     // the owner still runs: not stale
+
+  // Stale: the owner is known and dead. Unknown owners are stale only when asked (--all).
+  bool Stale(bool include_unknown) const { return owner ? !owner_alive : include_unknown; }
+  std::string Describe() const;
+};
+
+std::string_view ToString(Leftover::Kind kind);
+
+// Every zcb- object visible from the calling thread's network namespace and the
+// mounted cgroup hierarchies.
+std::vector<Leftover> FindLeftovers();
+
+struct LeftoverRemoval {
+  std::vector<Leftover> removed;
+  std::vector<std::pair<Leftover, std::string>> failed;  // with the reason
+  int lock_files_removed = 0;
+};
+
+// Removes the given objects (qdiscs, links, cgroups, then namespaces) and the lock
+// files of dead runs. Needs CAP_NET_ADMIN and CAP_SYS_ADMIN for namespaces and links.
+LeftoverRemoval RemoveLeftovers(const std::vector<Leftover>& objects);
+
+}  // namespace zcb

@@ -1,0 +1,50 @@
+#pragma once
+
+// The machinery of the device paths (veth, shaped, routed): a chain of network
+// namespaces joined by veth pairs, sender in the first, receiver in the last, routers in
+// between, addresses from the benchmarking range 198.18.0.0/15 (RFC 2544), an offload
+// profile on the sender's device and optional shapers. Each path file configures a chain.
+//
+//   snd [zcb-<pid>-s] ==veth== [zcb-<pid>-r] rcv                      (2 namespaces)
+//   snd [zcb-<pid>-s] ==veth== [-a] rtr [-b] ==veth== [zcb-<pid>-r] rcv  (3 namespaces)
+//
+// Segment i (between namespace i and i+1) is 198.18.i.0/24, .1 on the left, .2 on the
+// right; end hosts route 198.18.0.0/15 through their neighbour, never a default route.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/net_namespace.h"
+#include "drivers/network_path.h"
+#include "drivers/offload_profile.h"
+#include "drivers/shaper.h"
+#include "stack/result.h"
+
+namespace zcb {
+
+struct ChainConfig {
+  std::string path_name;
+  std::string description;
+  PathCapabilities caps;
+  bool with_router = false;
+  OffloadProfile profile;
+  std::optional<ShaperSpec> sender_shaper;  // on the sender device's egress
+  std::optional<ShaperSpec> router_shaper;  // on the router's egress towards the receiver
+};
+
+// Checks the privileges, builds the chain and describes it. On any failure everything
+// built so far is removed before the error returns.
+Result<std::unique_ptr<NetworkPath>> CreateNamespaceChain(ChainConfig config);
+
+// Usage checks of the options every device path has (mtu), and of the shaping
+// options when `with_shaper`.
+Status ValidateDevicePathOptions(const Options& options, bool with_shaper);
+
+// The privilege check every device path makes first.
+Status RequireDevicePathPrivileges(const std::string& path_name);
+
+}  // namespace zcb

@@ -1,0 +1,53 @@
+#include "drivers/net_namespace.h"
+
+#include <fcntl.h>
+#include <sched.h>
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "drivers/live_objects.h"
+
+namespace zcb {
+
+Result<NetNamespace> NetNamespace::Create(const std::string& name) {
+  const std::string path = BindPath(name);
+  // In the table before it exists, so that a signal during `ip netns add` removes it too.
+  const int slot = RegisterLiveNamespace(path);
+  auto added = RunCommand({"ip", "netns", "add", name});
+  if (!added.ok()) {
+    RemoveNamespaceBinding(path.c_str());
+    ReleaseLiveSlot(slot);
+    return std::move(added).error().Context("create network namespace " + name);
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    Error e = SysError("open " + path);
+    RemoveNamespaceBinding(path.c_str());
+    ReleaseLiveSlot(slot);
+    return e;
+  }
+  NetNamespace ns(name, std::move(fd), slot);
+  ZCB_RETURN_IF_ERROR(ns.Run({"ip", "link", "set", "lo", "up"}));
+  return ns;
+}
+
+NetNamespace::NetNamespace(NetNamespace&& other) noexcept
+    : name_(std::exchange(other.name_, std::string())), fd_(std::move(other.fd_)), slot_(std::exchange(other.slot_, -1)) {}
+
+NetNamespace::~NetNamespace() {
+  if (name_.empty()) return;  // moved from
+  fd_.Reset();
+  RemoveNamespaceBinding(BindPath(name_).c_str());
+  ReleaseLiveSlot(slot_);
+}
+
+Status NetNamespace::Enter() const {
+  if (::setns(fd_.get(), CLONE_NEWNET) != 0) {
+    return SysError(fmt::format("enter network namespace {} (setns needs CAP_SYS_ADMIN)", name_));
+  }
+  return OkStatus();
+}
+
+}  // namespace zcb

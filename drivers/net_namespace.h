@@ -1,0 +1,47 @@
+#pragma once
+
+// A named network namespace (/run/netns/NAME, the `ip netns` convention, so that
+// `ip netns list` shows it and `ip -n NAME` works on it), owned RAII-style: the
+// destructor removes it, and the namespace is in the emergency table meanwhile.
+
+#include <string>
+#include <vector>
+
+#include "drivers/command.h"
+#include "stack/result.h"
+#include "stack/unique_fd.h"
+
+namespace zcb {
+
+class NetNamespace {
+ public:
+  // `ip netns add NAME`, then brings its loopback device up.
+  static Result<NetNamespace> Create(const std::string& name);
+
+  NetNamespace(NetNamespace&& other) noexcept;
+  NetNamespace& operator=(NetNamespace&&) = delete;
+  NetNamespace(const NetNamespace&) = delete;
+  ~NetNamespace();
+
+  const std::string& name() const { return name_; }
+  int fd() const { return fd_.get(); }
+
+  // Moves the calling thread into the namespace (setns). Threads it creates afterwards
+  // start there too.
+  Status Enter() const;
+
+  // Runs a program inside the namespace (see RunCommand).
+  Result<CommandOutput> Run(const std::vector<std::string>& argv) const { return RunCommand(argv, fd_.get()); }
+  Result<CommandOutput> RunStatus(const std::vector<std::string>& argv) const { return RunCommandStatus(argv, fd_.get()); }
+
+  static std::string BindPath(const std::string& name) { return "/run/netns/" + name; }
+
+ private:
+  NetNamespace(std::string name, UniqueFd fd, int slot) : name_(std::move(name)), fd_(std::move(fd)), slot_(slot) {}
+
+  std::string name_;
+  UniqueFd fd_;
+  int slot_ = -1;
+};
+
+}  // namespace zcb

@@ -1,0 +1,100 @@
+#pragma once
+
+// The control protocol between `zcbench run --path remote` (client, the sender's host)
+// and `zcbench serve` (server, the receiver's host), version 1.
+//
+// Framing: a 4-byte big-endian length, then that many bytes of one JSON object with a
+// string member "type". A length of 0 or above kMaxMessageBytes, a short read, bytes
+// that are not JSON, or an object without a type are errors: the reader never allocates
+// more than the limit and never trusts a field it has not checked.
+//
+// A session:
+//   client -> hello     {protocol: "zcbench-control", version: 1, client_nonce}
+//   server -> challenge {version: 1, server_nonce}            (or error {code, message})
+//   client -> auth      {proof: HMAC-SHA256(token, "zcbench-control/1 client" | server_nonce | client_nonce)}
+//   server -> welcome   {proof: HMAC-SHA256(token, "zcbench-control/1 server" | client_nonce | server_nonce), host}
+//   then, per trial:
+//   client -> trial     {protocol, receiver, seed, pattern_period, message_size, receive_timeout_s}
+//   server -> ready     {data_port}
+//             (the client connects to data_port from the control connection's address,
+//              streams, and shuts its side down; the server reads to the end)
+//   server -> result    {status, error, metrics}
+// The token never crosses the wire; both sides prove they know it, the server first being
+// asked, so that a client never streams to an impostor either. Any error ends the session
+// with an `error` message where the connection still allows one.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "stack/result.h"
+#include "stack/types.h"
+
+namespace zcb::remote {
+
+inline constexpr std::string_view kProtocolName = "zcbench-control";
+inline constexpr int kProtocolVersion = 1;
+inline constexpr uint32_t kMaxMessageBytes = 64 * 1024;
+inline constexpr uint16_t kDefaultPort = 5310;
+inline constexpr size_t kNonceBytes = 32;
+inline constexpr size_t kMinTokenBytes = 16;
+
+// --- framing ---
+Status WriteMessage(int fd, const nlohmann::json& message);
+// Reads one message (blocking; the socket's SO_RCVTIMEO bounds the wait).
+Result<nlohmann::json> ReadMessage(int fd);
+// Whether a ReadMessage error means the peer closed cleanly between two messages.
+bool PeerClosed(const Error& error);
+// Reads one message and checks its type; an `error` message from the peer becomes an
+// Error quoting it.
+Result<nlohmann::json> ReadMessageOfType(int fd, std::string_view type);
+// Sends {type: "error", code, message}, ignoring failures (the peer may be gone).
+void SendError(int fd, std::string_view code, std::string_view message);
+
+// --- authentication ---
+std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view data);
+std::string ToHex(const uint8_t* data, size_t len);
+std::optional<std::string> FromHex(std::string_view hex);
+// kNonceBytes random bytes, hex.
+Result<std::string> NewNonce();
+// The token in `path`: trailing whitespace stripped; at least kMinTokenBytes; the file
+// must not be readable by group or others.
+Result<std::string> ReadTokenFile(const std::string& path);
+std::string ClientProof(std::string_view token, std::string_view server_nonce, std::string_view client_nonce);
+std::string ServerProof(std::string_view token, std::string_view server_nonce, std::string_view client_nonce);
+// Constant-time comparison of two proofs.
+bool ProofsEqual(std::string_view a, std::string_view b);
+
+// --- trials ---
+struct TrialRequest {
+  Protocol protocol = Protocol::kTcp;
+  ReceiverMode receiver = ReceiverMode::kVerify;
+  uint64_t seed = 1;
+  uint64_t pattern_period = 256 * 1024;
+  uint64_t message_size = 64 * 1024;
+  double receive_timeout_s = 10;
+
+  nlohmann::json ToJson() const;
+  // Every field checked for type and range; errors name the field.
+  static Result<TrialRequest> FromJson(const nlohmann::json& message);
+};
+
+// The receiver's metrics as the server sends them, checked for the fields the client
+// puts into its record.
+Status ValidateResultMetrics(const nlohmann::json& metrics);
+
+// "host:port" (host a name, an IPv4 address or a bracketed IPv6 address) -> address.
+Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t default_port);
+
+// This host's identity for the other side: name, kernel release, boot id (two ends with
+// one boot id share a kernel: zero-copy sends are then copied on local delivery).
+nlohmann::json HostIdentity();
+
+}  // namespace zcb::remote

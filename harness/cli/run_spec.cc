@@ -1,0 +1,318 @@
+// zcbench run SPEC.toml: expand the spec, run its trials interleaved and repeated to
+// confidence, record everything in results/<run_id>/, survive Ctrl-C and kill -9.
+
+#include "harness/cli/run_spec.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "drivers/live_objects.h"
+#include "harness/cli/commands.h"
+#include "harness/experiment_run.h"
+#include "harness/host_profile.h"
+#include "harness/probes/probe_suite.h"
+#include "harness/progress.h"
+#include "harness/results_store.h"
+#include "harness/run_manifest.h"
+#include "harness/run_plan.h"
+#include "harness/run_summary.h"
+#include "harness/spec.h"
+#include "harness/trial_common.h"
+
+namespace zcb::cli {
+namespace {
+
+// Set by the first SIGINT/SIGTERM: the run stops after unwinding the trial in progress.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from a signal handler");
+
+void OnStopSignal(int sig) {
+  if (g_stop.load()) {
+    // A second signal: the user wants out now. Remove the namespaces and cgroups a
+    // trial may have left (async-signal-safe), then end as the signal says.
+    RemoveAllLiveObjects();
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  g_stop.store(true);
+  static const char kMessage[] =
+      "\nzcbench: stopping: the trial in progress is dropped and its resources released (press Ctrl-C again to quit "
+      "at once)\n";
+  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
+
+// SIGINT and SIGTERM stop the run cooperatively while it lives; the drivers' emergency
+// teardown keeps SIGHUP and SIGQUIT and the atexit sweep.
+class StopSignals {
+ public:
+  StopSignals() {
+    InstallCleanupSignalHandlers();
+    g_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &previous_int_);
+    ::sigaction(SIGTERM, &sa, &previous_term_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:+,") ==
+                        std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string ResumeCommand(const std::string& spec_path, const std::string& dir) {
+  return fmt::format("zcbench run {} --resume {}", ShellQuote(spec_path), ShellQuote(dir));
+}
+
+int UsageError(const std::string& message) {
+  fmt::print(stderr, "zcbench run: {}\n", message);
+  return kExitUsage;
+}
+
+struct Loaded {
+  ExperimentSpec spec;
+  uint64_t seed = 0;
+  bool quick = false;
+};
+
+// The spec, seed and quick flag of a run being resumed: the spec given must be the one
+// recorded (same sha256); without one, the recorded text is used.
+Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& manifest, const SpecCatalog& catalog) {
+  if (manifest.value("schema", "") != kRunSchema) {
+    return Errorf("--resume {}: manifest.json has schema '{}', not {}", args.resume, manifest.value("schema", ""), kRunSchema);
+  }
+  const nlohmann::json& recorded = manifest["spec"];
+  if (!recorded.is_object() || !recorded["text"].is_string() || !recorded["sha256"].is_string()) {
+    return Errorf("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
+  }
+  Loaded loaded;
+  if (!args.spec_path.empty()) {
+    ZCB_ASSIGN_OR_RETURN(loaded.spec, LoadSpecFile(args.spec_path, catalog));
+    if (loaded.spec.sha256 != recorded["sha256"].get<std::string>()) {
+      return Errorf("refusing to resume {}: {} has changed since the run started (sha256 {} now, {} recorded). Resume "
+                    "with the original spec, or leave SPEC out to use the copy in the manifest",
+                    args.resume, args.spec_path, loaded.spec.sha256, recorded["sha256"].get<std::string>());
+    }
+  } else {
+    const std::string file = recorded.value("path", "spec.toml");
+    ZCB_ASSIGN_OR_RETURN(loaded.spec, ParseSpec(recorded["text"].get<std::string>(), file, catalog));
+  }
+  if (!manifest["seed"].is_number_unsigned()) return Errorf("--resume {}: the manifest records no seed", args.resume);
+  loaded.seed = manifest["seed"].get<uint64_t>();
+  loaded.quick = manifest.contains("run_options") && manifest["run_options"].value("quick", false);
+  if (args.quick && !loaded.quick) {
+    return Errorf("--resume {}: the run was started without --quick; resume it without --quick", args.resume);
+  }
+  return loaded;
+}
+
+// The window probes of a spec run, opened once for all its trials ([trial] probes).
+Result<ProbeSuite> OpenProbes(const RunPlan& plan) {
+  ZCB_ASSIGN_OR_RETURN(ProbeOptions options, ParseProbeSelection(plan.spec.trial.probes));
+  std::set<int> cpus;
+  for (const auto& p : plan.points) {
+    if (p.measured.spec.sender_cpu) cpus.insert(*p.measured.spec.sender_cpu);
+    if (p.measured.spec.receiver_cpu) cpus.insert(*p.measured.spec.receiver_cpu);
+  }
+  options.trial_cpus.assign(cpus.begin(), cpus.end());
+  return ProbeSuite::Open(options);
+}
+
+}  // namespace
+
+int RunSpec(const SpecRunArgs& args) {
+  const SpecCatalog& catalog = SpecCatalog::Registered();
+  const bool resuming = !args.resume.empty();
+  if (!resuming && args.spec_path.empty()) return UsageError("give an experiment spec (SPEC.toml) or --resume DIR");
+
+  // --- the spec and, when resuming, the run so far -----------------------------------
+  std::optional<ResultsStore> store;
+  Loaded loaded;
+  if (resuming) {
+    auto opened = ResultsStore::OpenForResume(args.resume, args.dry_run);
+    if (!opened.ok()) return UsageError(opened.error().ToString());
+    store.emplace(std::move(*opened));
+    const std::string state = store->existing_manifest().value("state", "");
+    if (state == "complete" && !args.dry_run) {
+      fmt::print(stderr, "zcbench run: {} is complete: nothing to resume\n", store->dir());
+      return kExitOk;
+    }
+    auto l = LoadForResume(args, store->existing_manifest(), catalog);
+    if (!l.ok()) return UsageError(l.error().ToString());
+    loaded = std::move(*l);
+  } else {
+    auto spec = LoadSpecFile(args.spec_path, catalog);
+    if (!spec.ok()) return UsageError(spec.error().ToString());
+    loaded.spec = std::move(*spec);
+    loaded.seed = loaded.spec.seed ? *loaded.spec.seed : DrawSeed();
+    loaded.quick = args.quick;
+  }
+  const std::string spec_path = resuming && args.spec_path.empty() ? loaded.spec.file : args.spec_path;
+  auto built = BuildRunPlan(std::move(loaded.spec), catalog, loaded.seed, loaded.quick);
+  if (!built.ok()) return UsageError(built.error().ToString());
+  const RunPlan& plan = *built;
+
+  if (args.dry_run) {
+    fmt::print("{}", FormatPlan(plan));
+    if (resuming) {
+      Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
+      const ReplayResult replay = ReplayRecords(plan, scheduler, store->existing_records());
+      const auto remaining = scheduler.RemainingTrials();
+      fmt::print("\nresuming {}: {} trials recorded ({} of points not in this plan); {} to {} still to run\n",
+                 store->dir(), replay.replayed, replay.unknown_points, remaining.at_least, remaining.at_most);
+    }
+    return kExitOk;
+  }
+
+  StopSignals stop_signals;
+  const std::vector<std::string> command_line = ProcessCommandLine();
+  auto probes = OpenProbes(plan);
+  if (!probes.ok()) {
+    fmt::print(stderr, "zcbench run: probes: {}\n", probes.error().ToString());
+    return kExitFailed;
+  }
+
+  // --- the results folder and its manifest -------------------------------------------
+  nlohmann::json manifest;
+  if (resuming) {
+    manifest = store->existing_manifest();
+    const nlohmann::json zcbench = ZcbenchInfo();
+    if (manifest.contains("zcbench") && manifest["zcbench"].is_object() && zcbench["git_commit"].is_string() &&
+        manifest["zcbench"].value("git_commit", "") != zcbench["git_commit"].get<std::string>()) {
+      fmt::print(stderr, "zcbench run: note: the run started with zcbench {} and continues with {}\n",
+                 manifest["zcbench"].value("git_commit", "unknown"), zcbench["git_commit"].get<std::string>());
+    }
+    manifest["resumes"].push_back({{"at", NowIso8601()},
+                                   {"command_line", command_line},
+                                   {"pid", ::getpid()},
+                                   {"previous_state", manifest.value("state", "")},
+                                   {"kept_trials", store->existing_records().size()},
+                                   {"cut_partial_line_bytes", store->truncated_bytes()},
+                                   {"unreadable_lines", store->unreadable_lines().size()},
+                                   {"zcbench", zcbench}});
+    manifest["state"] = "running";
+    manifest["ended_at"] = nullptr;
+    manifest["pid"] = ::getpid();
+    manifest.erase("resume_command");
+    manifest.erase("failure");
+  } else {
+    const std::string base_id = NewRunId(plan.spec.name);
+    for (int attempt = 1;; ++attempt) {
+      const std::string run_id = attempt == 1 ? base_id : fmt::format("{}-{}", base_id, attempt);
+      auto created = ResultsStore::Create(args.out, run_id);
+      if (created.ok()) {
+        store.emplace(std::move(*created));
+        break;
+      }
+      if (created.error().errno_value() != EEXIST || attempt >= 100) {
+        fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
+        return kExitFailed;
+      }
+    }
+    ManifestInputs inputs;
+    inputs.run_id = store->dir().substr(store->dir().find_last_of('/') + 1);
+    inputs.command_line = command_line;
+    inputs.fail_fast = args.fail_fast;
+    fmt::print(stderr, "zcbench run: {}: {} points; recording the host profile and the paths\n", plan.spec.name,
+               plan.points.size());
+    manifest = NewManifest(plan, inputs);
+  }
+  if (Status s = store->WriteManifest(manifest); !s.ok()) {
+    fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
+    return kExitFailed;
+  }
+  const std::string run_id = manifest.value("run_id", "");
+
+  // --- the trials ----------------------------------------------------------------------
+  Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
+  const ReplayResult replay = ReplayRecords(plan, scheduler, store->existing_records());
+  if (resuming) {
+    fmt::print(stderr, "zcbench run: resuming {}: {} completed trials kept{}{}\n", store->dir(), replay.replayed,
+               store->truncated_bytes() > 0 ? fmt::format(", a partial last record ({} bytes) cut off", store->truncated_bytes()) : "",
+               replay.unknown_points > 0 ? fmt::format(", {} records of points not in this plan left as they are", replay.unknown_points) : "");
+  }
+  RunCounts counts;
+  std::vector<nlohmann::json> all_records = store->existing_records();
+  for (const auto& r : all_records) counts.Add(r);
+
+  double estimate = 0;
+  for (const auto& p : plan.points) estimate += EstimateTrialSeconds(p, false);
+  ProgressDisplay progress(stderr, ::isatty(STDERR_FILENO) != 0, estimate / static_cast<double>(plan.points.size()));
+  ExecuteOptions options;
+  options.run_id = run_id;
+  options.fail_fast = args.fail_fast;
+  options.cancel = &g_stop;
+  options.probes = probes->probes();
+  options.starting = [&](const PlannedPoint& p, const ScheduledTrial& t) { progress.Starting(p, t); };
+  options.progress = [&](const ProgressEvent& e) { progress.Finished(e); };
+
+  std::vector<nlohmann::json> new_records;
+  ExecuteResult result;
+  try {
+    result = ExecuteRun(plan, scheduler, *store, replay.next_index, all_records.size(), RealTrialRunner(), options,
+                        new_records);
+  } catch (const std::exception& e) {
+    result.state = RunState::kFailed;
+    result.failure = fmt::format("unexpected error: {}", e.what());
+  }
+  progress.Clear();
+  for (const auto& r : new_records) {
+    counts.Add(r);
+    all_records.push_back(r);
+  }
+
+  // --- the end -------------------------------------------------------------------------
+  manifest["state"] = ToString(result.state);
+  manifest["ended_at"] = NowIso8601();
+  manifest["counts"] = counts.ToJson();
+  const std::string resume_command = ResumeCommand(spec_path, store->dir());
+  if (result.state == RunState::kFailed) manifest["failure"] = result.failure;
+  if (result.state != RunState::kComplete) manifest["resume_command"] = resume_command;
+  Status manifest_written = store->WriteManifest(manifest);
+  Status csv_written = store->WriteCsv();
+
+  fmt::print("{}", FormatRunSummary(plan, all_records));
+  fmt::print(stderr, "\nzcbench run: {} {}: {} ok, {} errors, {} unsupported, {} warm-up trials; results in {}\n",
+             plan.spec.name, ToString(result.state), counts.ok, counts.error, counts.unsupported, counts.warmup, store->dir());
+  if (!manifest_written.ok()) fmt::print(stderr, "zcbench run: {}\n", manifest_written.error().ToString());
+  if (!csv_written.ok()) fmt::print(stderr, "zcbench run: trials.csv: {}\n", csv_written.error().ToString());
+  switch (result.state) {
+    case RunState::kComplete:
+      return manifest_written.ok() ? kExitOk : kExitFailed;
+    case RunState::kInterrupted:
+      fmt::print(stderr, "zcbench run: interrupted; the completed trials are kept. Resume with:\n  {}\n", resume_command);
+      return kExitInterrupted;
+    case RunState::kFailed:
+      fmt::print(stderr, "zcbench run: failed: {}\nzcbench run: the completed trials are kept; continue with:\n  {}\n",
+                 result.failure, resume_command);
+      return kExitFailed;
+  }
+  return kExitFailed;
+}
+
+}  // namespace zcb::cli

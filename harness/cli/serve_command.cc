@@ -1,0 +1,87 @@
+// zcbench serve: the receiver side of the remote path, for another host to drive with
+// `zcbench run --path remote --peer HOST:PORT --token-file FILE`.
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "drivers/remote_protocol.h"
+#include "harness/cli/commands.h"
+#include "harness/remote_server.h"
+
+namespace zcb::cli {
+namespace {
+
+struct ServeArgs {
+  std::string listen = fmt::format("127.0.0.1:{}", remote::kDefaultPort);
+  std::string token_file;
+  std::optional<int> receiver_cpu;
+  int data_port = 0;
+  int sessions = 0;
+};
+
+std::atomic<bool> g_serve_stop{false};
+
+void OnServeStop(int) { g_serve_stop.store(true); }
+
+int Serve(const ServeArgs& args) {
+  auto listen = remote::ResolveHostPort(args.listen, remote::kDefaultPort);
+  if (!listen.ok()) {
+    fmt::print(stderr, "zcbench serve: --listen {}\n", listen.error().ToString());
+    return kExitUsage;
+  }
+  if (args.data_port < 0 || args.data_port > 65535) {
+    fmt::print(stderr, "zcbench serve: --data-port {}: expected 0 to 65535\n", args.data_port);
+    return kExitUsage;
+  }
+  auto token = remote::ReadTokenFile(args.token_file);
+  if (!token.ok()) {
+    fmt::print(stderr, "zcbench serve: {}\n", token.error().ToString());
+    return kExitUsage;
+  }
+  ServeConfig config;
+  config.listen = *listen;
+  config.token = *token;
+  config.receiver_cpu = args.receiver_cpu;
+  config.data_port = static_cast<uint16_t>(args.data_port);
+  config.max_sessions = args.sessions;
+  config.stop = &g_serve_stop;
+  auto server = RemoteServer::Listen(config);
+  if (!server.ok()) {
+    fmt::print(stderr, "zcbench serve: {}\n", server.error().ToString());
+    return kExitFailed;
+  }
+  // Ctrl-C ends the server between sessions (a session in progress ends first).
+  struct sigaction sa {};
+  sa.sa_handler = OnServeStop;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  auto served = server->Serve();
+  if (!served.ok()) {
+    fmt::print(stderr, "zcbench serve: {}\n", served.error().ToString());
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddServeCommand(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* sub = app.add_subcommand("serve", "run the receiver side of the remote path for a zcbench run on another host");
+  sub->add_option("--listen", args->listen, "ADDR:PORT for the control connection (loopback unless told otherwise)")
+      ->capture_default_str();
+  sub->add_option("--token-file", args->token_file, "file with the shared token (at least 16 bytes, mode 600; e.g. openssl rand -hex 32)")
+      ->required();
+  sub->add_option("--receiver-cpu", args->receiver_cpu, "CPU to pin the receiver to");
+  sub->add_option("--data-port", args->data_port, "port of the data connections (0: a free one per trial)")->capture_default_str();
+  sub->add_option("--sessions", args->sessions, "exit after this many client sessions (0: serve until Ctrl-C)")->capture_default_str();
+  return [args] { return Serve(*args); };
+}
+
+}  // namespace zcb::cli

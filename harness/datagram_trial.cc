@@ -1,0 +1,350 @@
+#include "harness/datagram_trial.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "drivers/network_path.h"
+#include "harness/probes/cpu_accounting.h"
+#include "harness/trial_common.h"
+#include "stack/datagram_receiver.h"
+#include "stack/payload.h"
+#include "stack/unique_fd.h"
+
+namespace zcb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shared {
+  std::latch ready{2};
+  std::latch start{1};
+  std::atomic<bool> abort{false};
+  std::promise<sockaddr_storage> listening;
+  Clock::time_point window_start;
+  Clock::time_point sender_end;
+  DatagramEnd end;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SideOutcome {
+  Status setup = OkStatus();
+  Status run = OkStatus();
+  double cpu_s = 0;
+  int tid = 0;
+};
+
+uint32_t NewFlowId() {
+  std::random_device rd;
+  uint32_t id = 0;
+  while (id == 0) id = rd();
+  return id;
+}
+
+void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, DatagramReceiver& receiver, Shared& shared,
+                    SideOutcome& out) {
+  out.tid = CurrentTid();
+  UniqueFd sock;
+  bool published = false;
+  auto setup = [&]() -> Status {
+    ZCB_RETURN_IF_ERROR(path.EnterReceiverSide());
+    ZCB_RETURN_IF_ERROR(PinThread(trial.spec.receiver_cpu, "receiver"));
+    sockaddr_storage addr = path.ReceiverAddress();
+    ZCB_ASSIGN_OR_RETURN(sock, receiver.OpenSocket(addr));
+    socklen_t len = sizeof addr;
+    if (::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return SysError("UDP receiver: getsockname");
+    shared.listening.set_value(addr);
+    published = true;
+    return OkStatus();
+  };
+  out.setup = setup();
+  if (!out.setup.ok() && !published) {
+    shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
+  }
+  shared.ready.count_down();
+  shared.start.wait();
+  if (!out.setup.ok() || shared.abort.load()) return;
+  const double cpu0 = ThreadCpuSeconds();
+  out.run = receiver.Run(sock.get(), shared.end);
+  out.cpu_s = ThreadCpuSeconds() - cpu0;
+}
+
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, uint32_t flow_id, Shared& shared,
+                  SideOutcome& out, SendStats& stats) {
+  out.tid = CurrentTid();
+  const TrialSpec& spec = trial.spec;
+  UniqueFd sock;
+  std::unique_ptr<SendStrategy> strategy;
+  auto setup = [&]() -> Status {
+    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    sockaddr_storage addr;
+    try {
+      addr = shared.listening.get_future().get();
+    } catch (...) {
+      return Errorf("sender: the receiver could not be set up");
+    }
+    sock.Reset(::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return SysError("sender: socket(SOCK_DGRAM)");
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
+      return SysError(fmt::format("sender: connect the UDP socket to {}", FormatSockaddr(addr)));
+    }
+    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
+    SendContext ctx;
+    ctx.socket_fd = sock.get();
+    ctx.protocol = spec.protocol;
+    ctx.payload = &payload;
+    ctx.message_size = spec.message_size;
+    ctx.options = trial.options;
+    ctx.flow_id = flow_id;
+    if (auto link = path.link_layer()) {
+      LinkEndpoint endpoint;
+      endpoint.ifindex = link->sender_ifindex;
+      endpoint.source_mac = link->sender_mac;
+      endpoint.next_hop_mac = link->next_hop_mac;
+      endpoint.mtu = link->mtu;
+      ctx.link = endpoint;
+    }
+    ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
+    return OkStatus();
+  };
+  out.setup = setup();
+  if (!out.setup.ok()) shared.abort = true;
+  shared.ready.count_down();
+  shared.start.wait();
+  if (!out.setup.ok() || shared.abort.load()) return;
+
+  const double cpu0 = ThreadCpuSeconds();
+  auto run = [&]() -> Status {
+    const uint64_t total = spec.bytes.value_or(UINT64_MAX);
+    const Clock::time_point deadline =
+        spec.duration_s ? shared.window_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
+                        : Clock::time_point::max();
+    const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
+    uint64_t offset = 0;
+    while (offset < total) {
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
+      ZCB_RETURN_IF_ERROR(strategy->Send(offset, len));
+      offset += len;
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) break;
+      if (shared.cancel != nullptr && shared.cancel->load(std::memory_order_relaxed)) break;
+      if (ns_per_byte > 0) {
+        // Pacing, as for TCP: sleep when ahead of the target rate's schedule (iperf3 -b).
+        const auto due = shared.window_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
+        if (due > now) std::this_thread::sleep_until(due);
+      }
+    }
+    return strategy->Finish();
+  };
+  out.run = run();
+  shared.sender_end = Clock::now();
+  if (strategy) stats = strategy->stats();
+  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  // Tell the receiver how many datagrams to expect (or, after a failure, to stop now).
+  shared.end.datagrams_sent.store(stats.datagrams, std::memory_order_release);
+  if (!out.run.ok()) shared.end.abort.store(true, std::memory_order_release);
+  shared.end.sender_done.store(true, std::memory_order_release);
+}
+
+double Rate(uint64_t bytes, double seconds) { return seconds > 0 ? static_cast<double>(bytes) * 8 / seconds : 0.0; }
+
+nlohmann::json OptionalJson(const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& context) {
+  const TrialSpec& spec = trial.spec;
+  nlohmann::json record = {
+      {"schema", "zcbench.trial/1"}, {"run_id", context.run_id}, {"trial", context.trial},
+      {"repetition", context.repetition}, {"warmup", context.warmup},
+  };
+  record["params"] = TrialParamsJson(trial);
+  record["params"]["udp"] = {{"gro", spec.gro}, {"drain_s", spec.drain_s}};
+  // The receiver's UDP_GRO changes what is measured: it makes a different point.
+  record["point"] = PointKey(record["params"]) + (spec.gro ? ",gro" : "");
+  record["started_at"] = NowIso8601();
+  record["status"] = "ok";
+  record["error"] = nullptr;
+  record["metrics"] = nullptr;
+  auto finish = [&](const char* status, const std::string& error) {
+    record["status"] = status;
+    record["error"] = error;
+    return record;
+  };
+
+  const Availability& availability = ProbeAvailability(*trial.strategy);
+  if (!availability.available) return finish("unsupported", availability.reason);
+  auto path_info = FindPath(spec.path);
+  if (!path_info.ok()) return finish("error", "path: " + path_info.error().ToString());
+  if (trial.strategy->caps.needs_link_layer && !(*path_info)->caps.has_link_layer) {
+    return finish("unsupported", fmt::format("{} writes Ethernet frames and needs a path with a link layer (an Ethernet "
+                                             "device); path {} has none: use a path such as veth",
+                                             trial.strategy->name, spec.path));
+  }
+  if ((*path_info)->caps.remote_receiver) {
+    return finish("unsupported", fmt::format("UDP trials run both ends in this process; path {} has its receiver on "
+                                             "another host",
+                                             spec.path));
+  }
+
+  Pattern pattern(spec.seed, spec.pattern_period);
+  PayloadConfig payload_config;
+  payload_config.kind = trial.source;
+  payload_config.max_message = spec.message_size;
+  auto payload = Payload::Create(payload_config, pattern);
+  if (!payload.ok()) return finish("error", "payload: " + payload.error().ToString());
+  const uint32_t flow_id = NewFlowId();
+  DatagramReceiverConfig receiver_config;
+  receiver_config.mode = spec.receiver;
+  receiver_config.gro = spec.gro;
+  receiver_config.flow_id = flow_id;
+  receiver_config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
+  auto receiver = DatagramReceiver::Create(receiver_config, pattern);
+  if (!receiver.ok()) return finish("error", receiver.error().ToString());
+  auto path = CreatePath(spec.path, spec.path_options);
+  if (!path.ok()) return finish("error", "path: " + path.error().ToString());
+
+  Shared shared;
+  shared.cancel = context.cancel;
+  SideOutcome sender_out, receiver_out;
+  SendStats send_stats;
+  std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
+                              std::ref(receiver_out));
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), flow_id, std::ref(shared),
+                            std::ref(sender_out), std::ref(send_stats));
+  shared.ready.wait();
+  const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();
+  if (!setup_ok) shared.abort = true;
+  auto before = CpuSnapshot::Read();
+  std::vector<std::string> probe_errors;
+  if (setup_ok) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  shared.window_start = Clock::now();
+  shared.start.count_down();
+  sender_thread.join();
+  receiver_thread.join();
+  const Clock::time_point window_end = Clock::now();
+  if (setup_ok) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  auto after = CpuSnapshot::Read();
+
+  if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
+  if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());
+
+  const DatagramReceiveStats& rx = receiver->stats();
+  const bool verify = spec.receiver == ReceiverMode::kVerify;
+  const uint64_t sent = send_stats.datagrams;
+  const uint64_t received = rx.datagrams_received;
+  const uint64_t lost = sent > received ? sent - received : 0;
+  const Clock::time_point last = rx.datagrams_received > 0 ? rx.last_arrival : window_end;
+  const double elapsed = std::chrono::duration<double>(last - shared.window_start).count();
+  const double sender_elapsed = std::chrono::duration<double>(shared.sender_end - shared.window_start).count();
+  // goodput: verify counts what verified; read and discard cannot check, so they count
+  // the datagrams that arrived (first copies), as metrics.udp.goodput_counts says.
+  const uint64_t good_bytes = verify ? rx.integrity.verified_bytes : rx.unique_bytes;
+  nlohmann::json metrics = {
+      {"bytes_sent", send_stats.bytes_sent},
+      {"bytes_received", rx.unique_bytes},
+      {"elapsed_s", elapsed},
+      {"goodput_bps", Rate(good_bytes, elapsed)},
+      {"send_calls", send_stats.send_calls},
+      {"recv_calls", rx.recv_calls},
+  };
+  metrics["integrity"] = {
+      {"mode", ToString(rx.integrity.mode)},
+      {"verified_bytes", rx.integrity.verified_bytes},
+      {"mismatches", rx.integrity.mismatches},
+      // For datagrams: the byte within the first corrupt datagram (first_mismatch_sequence).
+      {"first_mismatch_offset", OptionalJson(rx.integrity.first_mismatch_offset)},
+      {"first_mismatch_sequence", OptionalJson(rx.first_corrupt_sequence)},
+  };
+  nlohmann::json cpu = nullptr;
+  if (before.ok() && after.ok()) cpu = CpuRecord(*before, *after, sender_out.cpu_s, receiver_out.cpu_s, rx.unique_bytes);
+  metrics["cpu"] = cpu;
+  metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
+  const double kib_sent = static_cast<double>(send_stats.bytes_sent) / 1024.0;
+  nlohmann::json busy_per_kib_sent = nullptr;
+  if (cpu.is_object() && kib_sent > 0) busy_per_kib_sent = cpu["busy_s"].get<double>() * 1e9 / kib_sent;
+  metrics["udp"] = {
+      {"datagrams_sent", sent},
+      {"datagrams_received", received},
+      {"lost", lost},
+      {"duplicated", rx.duplicated},
+      {"reordered", rx.reordered},
+      {"stale", rx.stale},
+      {"malformed", rx.malformed},
+      {"empty", rx.empty},
+      {"corrupt", rx.corrupt},
+      {"loss_ratio", sent > 0 ? static_cast<double>(lost) / static_cast<double>(sent) : 0.0},
+      {"sender_rate_bps", Rate(send_stats.bytes_sent, sender_elapsed)},
+      {"receiver_rate_bps", Rate(rx.unique_bytes, elapsed)},
+      {"sender_elapsed_s", sender_elapsed},
+      {"mean_datagram_bytes", sent > 0 ? static_cast<double>(send_stats.bytes_sent) / static_cast<double>(sent) : 0.0},
+      {"bytes_arrived", rx.bytes_received},
+      {"goodput_counts", verify ? "verified datagrams (first copies; UDP payload with the 16-byte zcbench header)"
+                                : "datagrams received, not checked (first copies; UDP payload with the 16-byte zcbench header)"},
+      {"flow_id", flow_id},
+      {"gro", spec.gro},
+      {"coalesced_buffers", rx.coalesced_buffers},
+      {"receive_queue_drops", rx.queue_drops_known ? nlohmann::json(rx.queue_drops) : nlohmann::json(nullptr)},
+      {"receive_buffer_bytes", rx.receive_buffer_bytes},
+      {"receive_buffer_forced", rx.receive_buffer_forced},
+      {"end", rx.all_arrived ? "every datagram sent arrived" : fmt::format("no datagram for the {} s drain", spec.drain_s)},
+      {"busy_ns_per_kib_sent", busy_per_kib_sent},
+      {"sender_thread_ns_per_kib_sent", kib_sent > 0 ? nlohmann::json(sender_out.cpu_s * 1e9 / kib_sent) : nlohmann::json(nullptr)},
+  };
+  WindowSummary summary{elapsed, send_stats.bytes_sent, rx.unique_bytes, sender_out.tid, receiver_out.tid};
+  // What the memory-traffic model needs (harness/probes/memory_model.h).
+  summary.protocol = spec.protocol;
+  summary.source = trial.source;
+  summary.receiver_mode = spec.receiver;
+  summary.caps = trial.strategy->caps;
+  summary.zerocopy = send_stats.zerocopy;
+  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
+  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  record["metrics"] = metrics;
+
+  if (!sender_out.run.ok()) return finish("error", sender_out.run.error().ToString());
+  if (!receiver_out.run.ok()) return finish("error", receiver_out.run.error().ToString());
+  const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
+  if (!broke_rule_on_purpose) {
+    if (rx.malformed > 0) {
+      return finish("error", fmt::format("integrity: {} datagrams did not carry this flow's header (flow id {:#x}) or "
+                                         "had a length other than their header says",
+                                         rx.malformed, flow_id));
+    }
+    if (rx.integrity.mismatches > 0) {
+      return finish("error", fmt::format("integrity: {} datagrams differ from the pattern ({} bytes), the first is "
+                                         "datagram {} from byte {}",
+                                         rx.corrupt, rx.integrity.mismatches, rx.first_corrupt_sequence.value_or(0),
+                                         rx.integrity.first_mismatch_offset.value_or(0)));
+    }
+  }
+  if (rx.highest_sequence && *rx.highest_sequence >= sent) {
+    return finish("error", fmt::format("integrity: a datagram carried sequence number {}, but only {} were sent",
+                                       *rx.highest_sequence, sent));
+  }
+  if (sent > 0 && received == 0) {
+    return finish("error", fmt::format("none of the {} datagrams sent arrived (the receiving kernel dropped them all: "
+                                       "check its UDP counters, e.g. nstat -az Udp*)",
+                                       sent));
+  }
+  return record;
+}
+
+}  // namespace zcb

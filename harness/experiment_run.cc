@@ -1,0 +1,197 @@
+#include "harness/experiment_run.h"
+
+#include <chrono>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "harness/trial_common.h"
+
+namespace zcb {
+namespace {
+
+bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
+
+nlohmann::json IntervalJson(const std::optional<MeanInterval>& interval) {
+  if (!interval) return nullptr;
+  return {{"n", interval->n},
+          {"mean", interval->mean},
+          {"half_width", interval->half_width},
+          {"relative_half_width", interval->mean != 0 ? nlohmann::json(interval->Relative()) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json ConvergenceJson(const Verdict& v, const RepeatPolicy& policy) {
+  return {{"good_repetitions", v.good_repetitions},
+          {"point_done", v.point_done},
+          {"reason", v.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.reason)},
+          {"confidence", policy.confidence},
+          {"target_relative_half_width", policy.half_width},
+          {"min", policy.min},
+          {"max", policy.max},
+          {"goodput", IntervalJson(v.goodput)},
+          {"cpu", IntervalJson(v.cpu)}};
+}
+
+std::optional<double> NumberAt(const nlohmann::json& record, const char* pointer) {
+  const nlohmann::json::json_pointer p(pointer);
+  if (!record.contains(p)) return std::nullopt;
+  const auto& v = record.at(p);
+  if (!v.is_number()) return std::nullopt;
+  return v.get<double>();
+}
+
+}  // namespace
+
+std::string_view ToString(RunState state) {
+  switch (state) {
+    case RunState::kComplete: return "complete";
+    case RunState::kInterrupted: return "interrupted";
+    case RunState::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+TrialRunner RealTrialRunner() {
+  return [](const PlannedPoint&, const ResolvedTrial& trial, const TrialContext& context) { return RunTrial(trial, context); };
+}
+
+void RunCounts::Add(const nlohmann::json& record) {
+  if (record.value("warmup", false)) {
+    ++warmup;
+    return;
+  }
+  const std::string status = record.value("status", "");
+  if (status == "ok") ++ok;
+  else if (status == "unsupported") ++unsupported;
+  else ++error;
+}
+
+nlohmann::json RunCounts::ToJson() const {
+  return {{"ok", ok}, {"error", error}, {"unsupported", unsupported}, {"warmup", warmup}, {"trials", ok + error + unsupported + warmup}};
+}
+
+TrialOutcome OutcomeOf(const nlohmann::json& record) {
+  TrialOutcome outcome;
+  const std::string status = record.is_object() ? record.value("status", "error") : "error";
+  outcome.status = status == "ok" ? TrialStatus::kOk : status == "unsupported" ? TrialStatus::kUnsupported : TrialStatus::kError;
+  outcome.goodput_bps = NumberAt(record, "/metrics/goodput_bps");
+  outcome.ns_per_kib = NumberAt(record, "/metrics/cpu/ns_per_kib");
+  return outcome;
+}
+
+nlohmann::json UnsupportedRecord(const PlannedPoint& point, const TrialContext& context) {
+  return {{"schema", "zcbench.trial/1"},
+          {"run_id", context.run_id},
+          {"trial", context.trial},
+          {"repetition", context.repetition},
+          {"warmup", context.warmup},
+          {"params", point.params},
+          {"point", point.key},
+          {"started_at", NowIso8601()},
+          {"status", "unsupported"},
+          {"error", point.unsupported},
+          {"metrics", nullptr}};
+}
+
+ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std::vector<nlohmann::json>& records) {
+  ReplayResult result;
+  std::set<std::tuple<size_t, bool, int>> seen;
+  for (const auto& record : records) {
+    if (record.contains("trial") && record["trial"].is_number_integer()) {
+      result.next_index = std::max(result.next_index, record["trial"].get<int>() + 1);
+    }
+    const auto key = record.find("point");
+    const auto known = key != record.end() && key->is_string() ? plan.index_by_key.find(key->get<std::string>())
+                                                               : plan.index_by_key.end();
+    if (known == plan.index_by_key.end()) {
+      ++result.unknown_points;
+      continue;
+    }
+    ScheduledTrial slot{known->second, record.value("warmup", false), record.value("repetition", 0)};
+    if (!seen.emplace(slot.point, slot.warmup, slot.repetition).second) {
+      ++result.duplicates;
+      continue;
+    }
+    scheduler.Record(slot, OutcomeOf(record));
+    ++result.replayed;
+  }
+  return result;
+}
+
+ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore& store, int first_index,
+                         size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
+                         std::vector<nlohmann::json>& records) {
+  using Clock = std::chrono::steady_clock;
+  ExecuteResult result;
+  int index = first_index;
+  for (;;) {
+    if (Cancelled(options.cancel)) {
+      result.state = RunState::kInterrupted;
+      return result;
+    }
+    const std::optional<ScheduledTrial> next = scheduler.Next();
+    if (!next) break;
+    const PlannedPoint& point = plan.points[next->point];
+    ScheduledTrial slot = *next;
+    // A point that cannot run here is recorded once, as a measured trial, so that
+    // reports (which skip warm-ups) list it with its reason.
+    if (!point.unsupported.empty()) slot = ScheduledTrial{next->point, false, 0};
+
+    TrialContext context;
+    context.run_id = options.run_id;
+    context.trial = index;
+    context.repetition = slot.repetition;
+    context.warmup = slot.warmup;
+    context.probes = options.probes;
+    context.cancel = options.cancel;
+    if (options.starting) options.starting(point, slot);
+    const Clock::time_point start = Clock::now();
+    nlohmann::json record = point.unsupported.empty()
+                                ? runner(point, slot.warmup ? point.warmup : point.measured, context)
+                                : UnsupportedRecord(point, context);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    // A trial cut short by Ctrl-C measured a window nobody asked for: drop it. It runs
+    // again, whole, when the run is resumed.
+    if (Cancelled(options.cancel)) {
+      result.state = RunState::kInterrupted;
+      return result;
+    }
+    if (!record.is_object()) record = {{"status", "error"}, {"error", "the trial runner returned no record"}};
+    if (record.contains("params") && record["params"].is_object()) record["params"]["path_name"] = point.point.path_name;
+    if (!record.contains("point")) record["point"] = point.key;
+
+    const Verdict verdict = scheduler.Record(slot, OutcomeOf(record));
+    record["converged"] = verdict.converged ? nlohmann::json(*verdict.converged) : nlohmann::json(nullptr);
+    record["convergence"] = slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy());
+    if (Status appended = store.Append(record); !appended.ok()) {
+      result.state = RunState::kFailed;
+      result.failure = appended.error().ToString();
+      return result;
+    }
+    ++index;
+    ++result.trials_run;
+    records.push_back(record);
+    if (options.progress) {
+      ProgressEvent event;
+      event.record = &records.back();
+      event.point = &point;
+      event.trials_done = trials_before + result.trials_run;
+      event.remaining = scheduler.RemainingTrials();
+      event.points = scheduler.points();
+      event.points_done = scheduler.points_done();
+      event.trial_seconds = seconds;
+      options.progress(event);
+    }
+    if (options.fail_fast && record.value("status", "") == "error") {
+      result.state = RunState::kFailed;
+      result.failure = fmt::format("trial {} ({}) failed and --fail-fast is set: {}", context.trial, point.point.label,
+                                   record["error"].is_string() ? record["error"].get<std::string>() : "no reason given");
+      return result;
+    }
+  }
+  result.state = RunState::kComplete;
+  return result;
+}
+
+}  // namespace zcb

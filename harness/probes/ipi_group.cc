@@ -1,0 +1,123 @@
+// Loader of ipi.bpf.c: inter-processor interrupts sent and handled over the window.
+
+#include <map>
+
+#include "harness/probes/ipi.h"
+#include "harness/probes/ipi.skel.h"
+#include "harness/probes/kernel_symbols.h"
+#include "harness/probes/tracepoint_groups.h"
+
+namespace zcb {
+namespace {
+
+constexpr const char* kSendCpu = "ipi:ipi_send_cpu";
+constexpr const char* kSendCpumask = "ipi:ipi_send_cpumask";
+constexpr const char* kCallFunction = "irq_vectors:call_function_entry";
+constexpr const char* kCallFunctionSingle = "irq_vectors:call_function_single_entry";
+
+class IpiGroup : public TracepointGroup {
+ public:
+  IpiGroup() : TracepointGroup("ipi") {}
+
+  Status Open(const GroupConfig& config) {
+    ZCB_ASSIGN_OR_RETURN(skel_, OpenSkeleton<ipi_bpf>());
+    skel_->rodata->target_tgid = config.target_tgid;
+    skel_->rodata->cpumask_words = static_cast<uint32_t>((PossibleCpus() + 63) / 64);
+    return LoadAndAttach({{skel_->progs.count_ipi_send_cpu, kSendCpu},
+                          {skel_->progs.count_ipi_send_cpumask, kSendCpumask},
+                          {skel_->progs.count_call_function, kCallFunction},
+                          {skel_->progs.count_call_function_single, kCallFunctionSingle}},
+                         config, [this] { return ipi_bpf::load(skel_); });
+  }
+
+  void Snapshot(bool end) override {
+    if (!end) snapshot_error_.clear();
+    auto counts = SumPerCpuValue<uint32_t, zcb_ipi_counts>(skel_->maps.ipi_counts, 0);
+    auto callbacks = SumPerCpuHash<uint64_t, zcb_ipi_callback_counts>(skel_->maps.ipi_callbacks);
+    if (!counts.ok() || !callbacks.ok()) {
+      snapshot_error_ = (!counts.ok() ? counts.error() : callbacks.error()).ToString();
+      return;
+    }
+    (end ? end_ : begin_) = *counts;
+    auto& by_callback = end ? end_callbacks_ : begin_callbacks_;
+    by_callback.clear();
+    for (const auto& [address, value] : *callbacks) by_callback[address] = value;
+  }
+
+  void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
+    if (!snapshot_error_.empty() || !any_attached()) {
+      probes["ipi"] = nullptr;
+      probes["ipi_reason"] = !snapshot_error_.empty() ? snapshot_error_ : FirstReason();
+      return;
+    }
+    const zcb_ipi_counts d = CounterDelta(end_, begin_);
+    nlohmann::json ipi = nlohmann::json::object();
+    const bool has_cpu = Available(kSendCpu, "send_cpu", ipi);
+    const bool has_mask = Available(kSendCpumask, "send_cpumask", ipi);
+    if (has_cpu) ipi["send_cpu"] = d.send_cpu;
+    if (has_mask) ipi["send_cpumask"] = d.send_cpumask;
+    if (has_cpu || has_mask) {
+      ipi["sent"] = d.send_cpu + d.send_cpumask;
+      ipi["targets"] = d.targets;
+      ipi["sent_in_process"] = d.sends_in_process;
+      ipi["targets_in_process"] = d.targets_in_process;
+      ipi["by_callback"] = CallbackDeltas();
+      if (d.callback_overflow > 0) ipi["callback_overflow"] = d.callback_overflow;
+    } else {
+      ipi["sent"] = nullptr;
+      ipi["sent_reason"] = ProgramFor(kSendCpu)->reason;
+    }
+    const bool has_call = Available(kCallFunction, "call_function", ipi);
+    const bool has_single = Available(kCallFunctionSingle, "call_function_single", ipi);
+    if (has_call) ipi["call_function"] = d.call_function;
+    if (has_single) ipi["call_function_single"] = d.call_function_single;
+    if (has_call || has_single) ipi["handled_in_process"] = d.handled_in_process;
+    probes["ipi"] = ipi;
+  }
+
+ private:
+  std::string FirstReason() const {
+    for (const TracepointProgram& p : programs()) {
+      if (!p.reason.empty()) return p.reason;
+    }
+    return "no IPI tracepoint attached";
+  }
+
+  // Sends per callback (the function the target CPUs are asked to run), by name.
+  nlohmann::json CallbackDeltas() {
+    std::set<uint64_t> addresses;
+    std::map<uint64_t, zcb_ipi_callback_counts> deltas;
+    for (const auto& [address, after] : end_callbacks_) {
+      auto before = begin_callbacks_.find(address);
+      const zcb_ipi_callback_counts d = before == begin_callbacks_.end() ? after : CounterDelta(after, before->second);
+      if (d.sends == 0) continue;
+      deltas[address] = d;
+      addresses.insert(address);
+    }
+    const auto names = symbols_.Names(addresses);
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [address, d] : deltas) {
+      nlohmann::json& entry = out[names.at(address)];
+      if (entry.is_null()) entry = {{"sends", 0}, {"targets", 0}, {"sends_in_process", 0}};
+      entry["sends"] = entry["sends"].get<uint64_t>() + d.sends;
+      entry["targets"] = entry["targets"].get<uint64_t>() + d.targets;
+      entry["sends_in_process"] = entry["sends_in_process"].get<uint64_t>() + d.sends_in_process;
+    }
+    return out;
+  }
+
+  ipi_bpf* skel_ = nullptr;
+  zcb_ipi_counts begin_{}, end_{};
+  std::map<uint64_t, zcb_ipi_callback_counts> begin_callbacks_, end_callbacks_;
+  KernelSymbols symbols_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TracepointGroup>> OpenIpiGroup(const GroupConfig& config) {
+  auto group = std::make_unique<IpiGroup>();
+  ZCB_RETURN_IF_ERROR(group->Open(config));
+  return std::unique_ptr<TracepointGroup>(std::move(group));
+}
+
+}  // namespace zcb

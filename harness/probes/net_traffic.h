@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Types shared by net_traffic.bpf.c and its loader. */
+#pragma once
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Devices tracked by name and network namespace. */
+#define ZCB_NET_MAX_DEVICES 256
+#define ZCB_IFNAMSIZ 16
+
+struct zcb_net_counts {
+	/* skb:skb_copy_datagram_iovec: the kernel copying received data to user memory. */
+	__u64 copy_calls;
+	__u64 copy_bytes;
+	__u64 copy_bytes_in_process;
+	/* tcp:tcp_retransmit_skb */
+	__u64 retransmits;
+	/*
+	 * net:net_dev_start_xmit of socket-owned skbs in the target process's context, by
+	 * how the skb holds its data (skb_shared_info flags): in kernel memory (copied in
+	 * by the send call), in shared pages spliced in by reference (sendfile, splice,
+	 * vmsplice), or in user pages lent for zero-copy (MSG_ZEROCOPY, io_uring SEND_ZC).
+	 * Whole skb lengths, headers included.
+	 */
+	__u64 xmit_in_process_packets;
+	__u64 xmit_in_process_copied_bytes;
+	__u64 xmit_in_process_spliced_bytes;
+	__u64 xmit_in_process_zerocopy_bytes;
+	__u64 device_overflow;       /* transmits on devices that did not fit the device map */
+};
+
+struct zcb_xmit_key {
+	char name[ZCB_IFNAMSIZ];
+	__u32 netns;                 /* the device's network namespace inode number */
+	__u32 pad;
+};
+
+struct zcb_xmit_counts {
+	__u64 packets;               /* skbs the driver accepted (one per GSO/TSO skb) */
+	__u64 bytes;                 /* their lengths, headers included */
+	__u64 errors;                /* skbs the driver refused (rc != NETDEV_TX_OK) */
+};

@@ -1,0 +1,70 @@
+// Loader of page_faults.bpf.c: page faults in user and kernel mode over the window.
+
+#include "harness/probes/page_faults.h"
+#include "harness/probes/page_faults.skel.h"
+#include "harness/probes/tracepoint_groups.h"
+
+namespace zcb {
+namespace {
+
+constexpr const char* kUser = "exceptions:page_fault_user";
+constexpr const char* kKernel = "exceptions:page_fault_kernel";
+
+class PageFaultsGroup : public TracepointGroup {
+ public:
+  PageFaultsGroup() : TracepointGroup("page_faults") {}
+
+  Status Open(const GroupConfig& config) {
+    ZCB_ASSIGN_OR_RETURN(skel_, OpenSkeleton<page_faults_bpf>());
+    skel_->rodata->target_tgid = config.target_tgid;
+    return LoadAndAttach({{skel_->progs.count_page_fault_user, kUser}, {skel_->progs.count_page_fault_kernel, kKernel}}, config,
+                         [this] { return page_faults_bpf::load(skel_); });
+  }
+
+  void Snapshot(bool end) override {
+    if (!end) snapshot_error_.clear();
+    auto counts = SumPerCpuValue<uint32_t, zcb_page_fault_counts>(skel_->maps.fault_counts, 0);
+    if (!counts.ok()) {
+      snapshot_error_ = counts.error().ToString();
+      return;
+    }
+    (end ? end_ : begin_) = *counts;
+  }
+
+  void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
+    if (!snapshot_error_.empty() || !any_attached()) {
+      probes["page_faults"] = nullptr;
+      probes["page_faults_reason"] = !snapshot_error_.empty() ? snapshot_error_ : programs().front().reason;
+      return;
+    }
+    const zcb_page_fault_counts d = CounterDelta(end_, begin_);
+    nlohmann::json faults = nlohmann::json::object();
+    if (Available(kUser, "user", faults)) {
+      faults["user"] = d.user;
+      faults["user_in_process"] = d.user_in_process;
+    }
+    if (Available(kKernel, "kernel", faults)) {
+      faults["kernel"] = d.kernel;
+      faults["kernel_in_process"] = d.kernel_in_process;
+    }
+    if (faults["user"].is_number() && faults["kernel"].is_number()) {
+      faults["total"] = d.user + d.kernel;
+      faults["total_in_process"] = d.user_in_process + d.kernel_in_process;
+    }
+    probes["page_faults"] = faults;
+  }
+
+ private:
+  page_faults_bpf* skel_ = nullptr;
+  zcb_page_fault_counts begin_{}, end_{};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TracepointGroup>> OpenPageFaultsGroup(const GroupConfig& config) {
+  auto group = std::make_unique<PageFaultsGroup>();
+  ZCB_RETURN_IF_ERROR(group->Open(config));
+  return std::unique_ptr<TracepointGroup>(std::move(group));
+}
+
+}  // namespace zcb

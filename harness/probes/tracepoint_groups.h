@@ -1,0 +1,43 @@
+#pragma once
+
+// The eBPF tracepoint groups, one per skeleton (harness/probes/<name>.bpf.c):
+//   tlb_flush     tlb:tlb_flush, per reason (count, pages, full flushes)
+//   ipi           ipi:ipi_send_cpu, ipi:ipi_send_cpumask, irq_vectors:call_function_entry,
+//                 irq_vectors:call_function_single_entry
+//   page_faults   exceptions:page_fault_user, exceptions:page_fault_kernel
+//   net_traffic   skb:skb_copy_datagram_iovec, net:net_dev_xmit, net:net_dev_start_xmit,
+//                 tcp:tcp_retransmit_skb
+//   softirq_time  irq:softirq_entry, irq:softirq_exit
+// Each counts system-wide; most also count what happened in the trial process's
+// context (`*_in_process`).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/probes/tracepoint_group.h"
+#include "stack/result.h"
+
+namespace zcb {
+
+Result<std::unique_ptr<TracepointGroup>> OpenTlbFlushGroup(const GroupConfig& config);
+Result<std::unique_ptr<TracepointGroup>> OpenIpiGroup(const GroupConfig& config);
+Result<std::unique_ptr<TracepointGroup>> OpenPageFaultsGroup(const GroupConfig& config);
+Result<std::unique_ptr<TracepointGroup>> OpenNetTrafficGroup(const GroupConfig& config);
+Result<std::unique_ptr<TracepointGroup>> OpenSoftirqTimeGroup(const GroupConfig& config);
+
+// What net_traffic measured over the last window in the trial process, for the memory
+// traffic model. A field is nullopt when its tracepoint was not attached.
+struct DataMovementWindow {
+  std::optional<uint64_t> kernel_copy_bytes;           // kernel -> user copies on receive
+  std::optional<uint64_t> xmit_copied_bytes;           // transmitted from kernel copies
+  std::optional<uint64_t> xmit_spliced_bytes;          // transmitted from spliced page references
+  std::optional<uint64_t> xmit_zerocopy_bytes;         // transmitted from lent user pages
+};
+
+// The net_traffic group's last window (all nullopt for another group or before a window).
+DataMovementWindow NetTrafficWindow(const TracepointGroup& group);
+
+}  // namespace zcb

@@ -1,0 +1,243 @@
+#include "harness/remote_trial.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "drivers/remote_receiver.h"
+#include "harness/probes/cpu_accounting.h"
+#include "harness/trial_common.h"
+#include "stack/unique_fd.h"
+
+namespace zcb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The peer's receiver times out on its own after receive_timeout_s of silence; the
+// client waits that long plus this margin for the result before declaring it lost.
+constexpr double kResultMarginS = 5;
+
+struct SenderOutcome {
+  Status setup = OkStatus();
+  Status run = OkStatus();
+  double cpu_s = 0;
+  int tid = 0;
+  Clock::time_point end{};  // when the receiver closed the stream: the last byte was in
+  SendStats stats;
+};
+
+struct Window {
+  std::latch ready{1};
+  std::latch start{1};
+  std::atomic<bool> abort{false};
+  Clock::time_point start_time;
+};
+
+Status SendStream(const TrialSpec& spec, SendStrategy& strategy, const Window& window, const std::atomic<bool>* cancel) {
+  const uint64_t total = spec.bytes.value_or(UINT64_MAX);
+  const Clock::time_point deadline =
+      spec.duration_s ? window.start_time + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
+                      : Clock::time_point::max();
+  const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
+  uint64_t offset = 0;
+  while (offset < total) {
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
+    ZCB_RETURN_IF_ERROR(strategy.Send(offset, len));
+    offset += len;
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) break;
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) break;
+    if (ns_per_byte > 0) {
+      const auto due = window.start_time + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
+      if (due > now) std::this_thread::sleep_until(due);
+    }
+  }
+  return strategy.Finish();
+}
+
+// After SHUT_WR: the receiver closes its end once it has read everything; that EOF
+// marks the end of the window as the receiver saw it, up to half a round trip.
+Status AwaitReceiverClose(int fd) {
+  char byte;
+  for (;;) {
+    ssize_t n = ::recv(fd, &byte, 1, 0);
+    if (n == 0) return OkStatus();
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SysError("waiting for the remote receiver to finish reading");
+    // The receiver never sends on the data connection: ignore and keep waiting.
+  }
+}
+
+void SenderThread(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, Payload& payload,
+                  HostConstraints* constraints, const sockaddr_storage& data_addr, Window& window, SenderOutcome& out) {
+  out.tid = CurrentTid();
+  const TrialSpec& spec = trial.spec;
+  UniqueFd sock;
+  std::unique_ptr<SendStrategy> strategy;
+  auto setup = [&]() -> Status {
+    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
+    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    sock.Reset(::socket(data_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) return SysError("sender: socket");
+    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
+    if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&data_addr), SockaddrLength(data_addr)) != 0) {
+      return SysError(fmt::format("sender: connect to the remote receiver at {}", FormatSockaddr(data_addr)));
+    }
+    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_RCVTIMEO, spec.receive_timeout_s));
+    SendContext ctx;
+    ctx.socket_fd = sock.get();
+    ctx.protocol = spec.protocol;
+    ctx.payload = &payload;
+    ctx.message_size = spec.message_size;
+    ctx.options = trial.options;
+    // The receiving application is in another process: strategies that gate buffer
+    // reuse on the peer's progress fall back to what TCP acknowledged.
+    ctx.peer_received = nullptr;
+    ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
+    return OkStatus();
+  };
+  out.setup = setup();
+  window.ready.count_down();
+  window.start.wait();
+  if (!out.setup.ok() || window.abort.load()) return;
+  const double cpu0 = ThreadCpuSeconds();
+  out.run = SendStream(spec, *strategy, window, context.cancel);
+  out.stats = strategy->stats();
+  if (out.run.ok()) {
+    ::shutdown(sock.get(), SHUT_WR);
+    out.run = AwaitReceiverClose(sock.get());
+  } else {
+    Abort(sock.get());
+  }
+  out.end = Clock::now();
+  out.cpu_s = ThreadCpuSeconds() - cpu0;
+}
+
+}  // namespace
+
+nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, Payload& payload,
+                              HostConstraints* constraints, nlohmann::json record) {
+  const TrialSpec& spec = trial.spec;
+  auto finish = [&](const char* status, const std::string& error) {
+    record["status"] = status;
+    record["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
+    record["path"] = path.Describe();
+    if (constraints != nullptr) record["constraints"] = constraints->Report();
+    return record;
+  };
+  RemoteReceiver* remote = path.remote();
+  if (remote == nullptr) return finish("error", fmt::format("path {} declares a remote receiver but offers none", path.name()));
+  if (spec.protocol != Protocol::kTcp) {
+    return finish("unsupported", "the remote path carries TCP streams; zcbench serve has no UDP receiver");
+  }
+  remote::TrialRequest request;
+  request.protocol = spec.protocol;
+  request.receiver = spec.receiver;
+  request.seed = spec.seed;
+  request.pattern_period = spec.pattern_period;
+  request.message_size = spec.message_size;
+  request.receive_timeout_s = spec.receive_timeout_s;
+  auto data_addr = remote->BeginTrial(request);
+  if (!data_addr.ok()) return finish("error", data_addr.error().ToString());
+
+  Window window;
+  SenderOutcome out;
+  std::thread sender(SenderThread, std::cref(trial), std::cref(context), std::ref(path), std::ref(payload), constraints,
+                     std::cref(*data_addr), std::ref(window), std::ref(out));
+  window.ready.wait();
+  if (!out.setup.ok()) window.abort = true;
+  std::vector<std::string> probe_errors;
+  if (out.setup.ok()) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  auto before = CpuSnapshot::Read();
+  window.start_time = Clock::now();
+  window.start.count_down();
+  sender.join();
+  if (out.setup.ok()) {
+    for (WindowProbe* probe : context.probes) {
+      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
+    }
+  }
+  auto after = CpuSnapshot::Read();
+  if (constraints != nullptr) constraints->Stop();
+  // The peer's receiver is left waiting for a data connection that never comes; it
+  // gives up on its own. This path's control session ends with the path.
+  if (!out.setup.ok()) return finish("error", out.setup.error().ToString());
+
+  auto result = remote->FinishTrial(spec.receive_timeout_s + kResultMarginS);
+  const nlohmann::json* peer = result.ok() ? &(*result)["metrics"] : nullptr;
+  const Clock::time_point end = out.end > window.start_time ? out.end : Clock::now();
+  const double elapsed = std::chrono::duration<double>(end - window.start_time).count();
+  const uint64_t received = peer != nullptr ? (*peer)["bytes_received"].get<uint64_t>() : 0;
+  nlohmann::json metrics = {
+      {"bytes_sent", out.stats.bytes_sent},
+      {"bytes_received", peer != nullptr ? nlohmann::json(received) : nlohmann::json(nullptr)},
+      {"elapsed_s", elapsed},
+      {"goodput_bps", peer != nullptr && elapsed > 0 ? static_cast<double>(received) * 8 / elapsed : 0.0},
+      {"send_calls", out.stats.send_calls},
+      {"recv_calls", peer != nullptr ? (*peer)["recv_calls"] : nlohmann::json(nullptr)},
+      {"integrity", peer != nullptr ? (*peer)["integrity"] : nlohmann::json(nullptr)},
+  };
+  const nlohmann::json peer_cpu = peer != nullptr && peer->contains("cpu") ? (*peer)["cpu"] : nlohmann::json(nullptr);
+  if (before.ok() && after.ok()) {
+    const double receiver_s = peer_cpu.is_object() ? peer_cpu["receiver_thread_s"].get<double>() : 0.0;
+    metrics["cpu"] = CpuRecord(*before, *after, out.cpu_s, receiver_s, received);
+    if (!peer_cpu.is_object()) metrics["cpu"]["receiver_thread_s"] = nullptr;
+    // System-wide figures above are this (the sender's) host's; the receiver's host's own:
+    metrics["cpu"]["receiver_host"] = peer_cpu;
+  } else {
+    metrics["cpu"] = nullptr;
+  }
+  metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(out.stats.zerocopy) : nlohmann::json(nullptr);
+  metrics["remote"] = {
+      {"peer", remote->PeerName()},
+      {"receive_s", peer != nullptr && peer->contains("receive_s") ? (*peer)["receive_s"] : nlohmann::json(nullptr)},
+      {"host", peer != nullptr && peer->contains("host") ? (*peer)["host"] : nlohmann::json(nullptr)},
+  };
+  WindowSummary summary{elapsed, out.stats.bytes_sent, received, out.tid, 0};
+  // What the memory-traffic model needs (harness/probes/memory_model.h).
+  summary.protocol = spec.protocol;
+  summary.source = trial.source;
+  summary.receiver_mode = spec.receiver;
+  summary.caps = trial.strategy->caps;
+  summary.zerocopy = out.stats.zerocopy;
+  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
+  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  record["metrics"] = metrics;
+
+  if (!result.ok()) {
+    std::string why = result.error().ToString();
+    if (!out.run.ok()) why = out.run.error().ToString() + "; " + why;
+    return finish("error", fmt::format("lost the remote receiver at {} during the trial: {}", remote->PeerName(), why));
+  }
+  if (!out.run.ok()) return finish("error", out.run.error().ToString());
+  if ((*result)["status"] != "ok") {
+    const nlohmann::json& e = (*result)["error"];
+    return finish("error", fmt::format("remote receiver at {}: {}", remote->PeerName(), e.is_string() ? e.get<std::string>() : "failed"));
+  }
+  if (received != out.stats.bytes_sent) {
+    return finish("error", fmt::format("the remote receiver got {} of the {} bytes sent", received, out.stats.bytes_sent));
+  }
+  const uint64_t mismatches = (*peer)["integrity"]["mismatches"].get<uint64_t>();
+  if (mismatches > 0) {
+    const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
+    if (!broke_rule_on_purpose) {
+      const nlohmann::json& first = (*peer)["integrity"]["first_mismatch_offset"];
+      return finish("error", fmt::format("integrity: {} bytes differ from the pattern, the first at stream offset {}", mismatches,
+                                         first.is_number() ? first.dump() : "unknown"));
+    }
+  }
+  return finish("ok", "");
+}
+
+}  // namespace zcb

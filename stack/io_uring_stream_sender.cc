@@ -1,0 +1,252 @@
+#include "stack/io_uring_stream_sender.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <limits>
+
+#include "stack/io_uring_ring.h"
+#include "stack/user_buffers.h"
+#include "stack/zerocopy_completions.h"
+
+// liburing 2.3's headers predate Linux 6.2's usage report for SEND_ZC.
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
+namespace zcb {
+namespace {
+
+constexpr int64_t kMaxDepth = 32768;  // IORING_MAX_ENTRIES
+
+class IoUringStreamSender final : public SendStrategy {
+ public:
+  IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, const IoUringSendConfig& config,
+                      std::chrono::milliseconds timeout)
+      : fd_(fd),
+        ring_(std::move(ring)),
+        buffers_(std::move(buffers)),
+        config_(config),
+        timeout_(timeout),
+        op_name_(config.zero_copy ? "io_uring SEND_ZC" : "io_uring SEND"),
+        window_(config.depth),
+        ops_(config.batch) {}
+
+  Status Send(uint64_t offset, size_t len) override {
+    if (auto gate = buffers_.PendingGate()) {
+      while (!window_.IsCompleted(*gate)) ZCB_RETURN_IF_ERROR(WaitOne("the completion that frees a buffer"));
+    }
+    Op& op = ops_[queued_++];
+    op.message = buffers_.Prepare(offset, len);
+    op.offset = offset;
+    op.data = op.message.data;
+    op.left = op.message.len;
+    if (queued_ == ops_.size()) return Flush();
+    return OkStatus();
+  }
+
+  Status Finish() override {
+    ZCB_RETURN_IF_ERROR(Flush());
+    while (window_.watermark() < window_.issued()) ZCB_RETURN_IF_ERROR(WaitOne("the last notifications"));
+    return OkStatus();
+  }
+
+ private:
+  static constexpr int32_t kNoResult = std::numeric_limits<int32_t>::min();
+
+  struct Op {
+    UserBuffers::Message message;
+    uint64_t offset = 0;         // stream offset of the message (for errors)
+    const uint8_t* data = nullptr;
+    size_t left = 0;             // bytes not yet accepted by the kernel
+    uint64_t last_seq = 0;       // sequence number of the last SQE that carried it
+    int32_t res = kNoResult;     // result of this round's SQE
+  };
+
+  // Submits the queued messages as linked chains until the kernel accepted all of them,
+  // then hands their buffers to UserBuffers with the gate they wait for.
+  Status Flush() {
+    size_t done = 0;  // ops_[0, done) are fully sent
+    while (done < queued_) {
+      const size_t n = queued_ - done;
+      // Room for n more lent buffers (SEND_ZC notifications still to come).
+      while (window_.issued() - window_.watermark() + n > window_.capacity()) {
+        ZCB_RETURN_IF_ERROR(WaitOne("a free in-flight slot (depth)"));
+      }
+      round_first_op_ = done;
+      round_first_seq_ = window_.issued();
+      for (size_t i = done; i < queued_; ++i) {
+        io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+        if (sqe == nullptr) return Errorf("{}: the submission queue is full", op_name_);
+        Op& op = ops_[i];
+        // MSG_WAITALL: a short transfer fails the request and cancels the rest of the chain,
+        // so that no later message can overtake the missing bytes.
+        const int flags = MSG_WAITALL | MSG_NOSIGNAL;
+        const auto len = static_cast<unsigned>(op.left);
+        if (!config_.zero_copy) {
+          io_uring_prep_send(sqe, fd_, op.data, len, flags);
+        } else if (config_.fixed_buffers) {
+          io_uring_prep_send_zc_fixed(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE, 0);
+        } else {
+          io_uring_prep_send_zc(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE);
+        }
+        op.last_seq = window_.Issue();
+        op.res = kNoResult;
+        io_uring_sqe_set_data64(sqe, op.last_seq);
+        if (i + 1 < queued_) sqe->flags |= IOSQE_IO_LINK;
+      }
+      stats_.send_calls += n;
+      results_pending_ = n;
+      while (results_pending_ > 0) ZCB_RETURN_IF_ERROR(WaitOne("send results"));
+
+      bool short_seen = false;
+      for (size_t i = round_first_op_; i < queued_; ++i) {
+        Op& op = ops_[i];
+        if (short_seen) {
+          // MSG_WAITALL made the short send fail the chain: the rest must not have run, or
+          // their bytes overtook the missing ones.
+          if (op.res != -ECANCELED) {
+            return Errorf("{}: send {} ran after a short send instead of being cancelled; the stream is out of order",
+                          op_name_, op.last_seq);
+          }
+          continue;
+        }
+        if (op.res <= 0) return SendFailed(op);
+        stats_.bytes_sent += static_cast<uint64_t>(op.res);
+        op.data += op.res;
+        op.left -= static_cast<size_t>(op.res);
+        if (op.left > 0) {
+          short_seen = true;  // resubmit the rest, then the cancelled ones
+          continue;
+        }
+        done = i + 1;
+      }
+    }
+    for (size_t i = 0; i < queued_; ++i) buffers_.Sent(ops_[i].message, ops_[i].last_seq);
+    queued_ = 0;
+    return OkStatus();
+  }
+
+  Error SendFailed(const Op& op) const {
+    const size_t sent = op.message.len - op.left;
+    if (op.res == 0) return Errorf("{}: the kernel accepted 0 of {} bytes at stream offset {}", op_name_, op.left, op.offset + sent);
+    const int err = -op.res;
+    if (err == EPIPE || err == ECONNRESET) {
+      return Error(err, fmt::format("{}: the receiver closed the connection (at stream offset {})", op_name_, op.offset + sent));
+    }
+    if (err == EINVAL && config_.zero_copy) {
+      return Error(err, fmt::format("{} refused the request (a kernel before 6.2 rejects IORING_SEND_ZC_REPORT_USAGE)", op_name_));
+    }
+    return Error(err, fmt::format("{} of {} bytes at stream offset {}", op_name_, op.left, op.offset + sent));
+  }
+
+  // Waits for one CQE (submitting what is queued) and accounts for it.
+  Status WaitOne(const char* waiting_for) {
+    auto cqe = ring_.SubmitAndWait(timeout_);
+    if (!cqe.ok()) {
+      if (cqe.error().errno_value() != ETIME) return std::move(cqe).error().Context(op_name_);
+      return Errorf("{}: no completion within {} ms while waiting for {}: {} send results and {} buffer releases "
+                    "outstanding (sequence numbers {}..{}); the receiver may have stopped reading",
+                    op_name_, timeout_.count(), waiting_for, results_pending_, window_.outstanding(), window_.watermark(),
+                    window_.issued() == 0 ? 0 : window_.issued() - 1);
+    }
+    const uint64_t seq = io_uring_cqe_get_data64(*cqe);
+    const int32_t res = (*cqe)->res;
+    const uint32_t flags = (*cqe)->flags;
+    io_uring_cqe_seen(ring_.get(), *cqe);
+
+    if (flags & IORING_CQE_F_NOTIF) {
+      Status s = window_.Complete(seq, 1);
+      if (!s.ok()) return Errorf("{}: notification for send {}: {}", op_name_, seq, s.error().what());
+      ++stats_.zerocopy.completions;
+      if (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED) {
+        ++stats_.zerocopy.copied;
+      } else {
+        ++stats_.zerocopy.zerocopy;
+      }
+      return OkStatus();
+    }
+    if (seq < round_first_seq_ || seq - round_first_seq_ >= queued_ - round_first_op_ || results_pending_ == 0) {
+      return Errorf("{}: unexpected result for send {} (res {})", op_name_, seq, res);
+    }
+    Op& op = ops_[round_first_op_ + (seq - round_first_seq_)];
+    if (op.res != kNoResult) return Errorf("{}: a second result for send {}", op_name_, seq);
+    op.res = res;
+    --results_pending_;
+    // A copying send is done with the buffer now; a zero-copy one when its notification
+    // arrives (none follows without IORING_CQE_F_MORE).
+    if (!(flags & IORING_CQE_F_MORE)) {
+      Status s = window_.Complete(seq, 1);
+      if (!s.ok()) return Errorf("{}: result for send {}: {}", op_name_, seq, s.error().what());
+    }
+    return OkStatus();
+  }
+
+  int fd_;
+  IoUringRing ring_;
+  UserBuffers buffers_;
+  IoUringSendConfig config_;
+  std::chrono::milliseconds timeout_;
+  const char* op_name_;
+  CompletionWindow window_;
+  std::vector<Op> ops_;         // batch messages; sized once
+  size_t queued_ = 0;           // ops_[0, queued_) wait for Flush
+  size_t round_first_op_ = 0;   // the op the current round's first SQE carries
+  uint64_t round_first_seq_ = 0;
+  size_t results_pending_ = 0;  // result CQEs the current round still waits for
+};
+
+}  // namespace
+
+std::vector<OptionSpec> IoUringStreamOptions() {
+  return {
+      {"depth", OptionType::kInt, "256",
+       "ring entries (1 to 32768); also the most sends whose buffers the kernel may hold at once (SEND_ZC "
+       "notifications outstanding)"},
+      {"batch", OptionType::kInt, "1",
+       "messages per submission, sent as one linked chain (1 = one io_uring_enter per message, like send())"},
+  };
+}
+
+Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const char* strategy) {
+  IoUringSendConfig config;
+  const int64_t depth = options.GetInt("depth");
+  const int64_t batch = options.GetInt("batch");
+  if (depth < 1 || depth > kMaxDepth) return Errorf("strategy {} option depth={}: expected 1 to {}", strategy, depth, kMaxDepth);
+  if (batch < 1 || batch > depth) {
+    return Errorf("strategy {} option batch={}: expected 1 to the depth ({})", strategy, batch, depth);
+  }
+  config.depth = static_cast<unsigned>(depth);
+  config.batch = static_cast<unsigned>(batch);
+  return config;
+}
+
+Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContext& ctx, const IoUringSendConfig& config) {
+  const char* name = config.zero_copy ? "io_uring_send_zc" : "io_uring_send";
+  if (ctx.message_size > std::numeric_limits<int32_t>::max()) {
+    return Errorf("{}: a message of {} bytes is larger than one io_uring send can carry (2 GiB - 1)", name, ctx.message_size);
+  }
+  if (config.unsafe_reuse && config.batch != 1) {
+    return Errorf("{}: unsafe_reuse rewrites its one buffer after every submission; it needs batch=1 (got batch={})", name,
+                  config.batch);
+  }
+  ZCB_ASSIGN_OR_RETURN(UserBuffers buffers, UserBuffers::Create(*ctx.payload, ctx.message_size, config.unsafe_reuse));
+  if (ctx.payload->kind() == SourceKind::kGenerated && !config.unsafe_reuse && config.batch > ctx.payload->slot_count()) {
+    // A batch holds its slots until it is submitted: it must not lap the ring.
+    return Errorf("{}: batch={} exceeds the generated source's {} ring slots; use a smaller batch", name, config.batch,
+                  ctx.payload->slot_count());
+  }
+  // Room for every result of a batch plus every outstanding notification.
+  ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth));
+  if (ring.cq_entries() < config.depth + config.batch) {
+    return Errorf("{}: the ring's completion queue ({} entries) is smaller than depth + batch", name, ring.cq_entries());
+  }
+  if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(buffers.Region()));
+  return std::unique_ptr<SendStrategy>(
+      new IoUringStreamSender(ctx.socket_fd, std::move(ring), std::move(buffers), config, CompletionTimeout(ctx.socket_fd)));
+}
+
+}  // namespace zcb

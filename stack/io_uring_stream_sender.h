@@ -1,0 +1,45 @@
+#pragma once
+
+// The engine behind io_uring_send and io_uring_send_zc: a TCP stream sent through
+// IORING_OP_SEND (copying) or IORING_OP_SEND_ZC (zero-copy, with
+// IORING_SEND_ZC_REPORT_USAGE so that each notification says whether the kernel copied).
+//
+// Ordering. Sends to one stream socket must reach it in order, and io_uring may run two
+// in-flight SQEs in either order (one waits for socket space while the next finds
+// some). So the messages of one submission (`batch` of them) are one IOSQE_IO_LINK chain
+// with MSG_WAITALL, and the next submission waits until every result of the chain is
+// in. A result short of its length (MSG_WAITALL makes that a failure that cancels the
+// rest of the chain) is resubmitted for the rest, followed by the cancelled ones.
+//
+// Buffer lending. A copying SEND reads the buffer until its result CQE (it may wait for
+// socket space after the submit call returned); a SEND_ZC holds it until its
+// notification CQE (IORING_CQE_F_NOTIF; the result CQE carries IORING_CQE_F_MORE when one
+// follows). Each SQE gets the next sequence number (its user_data); a generated-source
+// slot is rewritten only after the sequence number of its last SQE completed, and `depth`
+// bounds the sends whose buffers are still lent.
+
+#include <memory>
+#include <vector>
+
+#include "stack/options.h"
+#include "stack/result.h"
+#include "stack/send_strategy.h"
+
+namespace zcb {
+
+struct IoUringSendConfig {
+  bool zero_copy = false;      // IORING_OP_SEND_ZC instead of IORING_OP_SEND
+  bool fixed_buffers = false;  // zero_copy: send from a registered buffer
+  bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result
+  unsigned depth = 256;        // ring entries; the most sends whose buffers are lent
+  unsigned batch = 1;          // messages per submission (one linked chain)
+};
+
+// The options both io_uring strategies take (depth, batch).
+std::vector<OptionSpec> IoUringStreamOptions();
+// Reads and checks them (ranges the option parser cannot express).
+Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const char* strategy);
+
+Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContext& ctx, const IoUringSendConfig& config);
+
+}  // namespace zcb

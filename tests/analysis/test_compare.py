@@ -1,0 +1,200 @@
+"""compare: trustworthy both ways (A/A quiet, injected regression caught), exit codes, outputs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import fixturegen as fg
+from analysis import compare as cmp
+from analysis.load import load_run
+from analysis.metrics import get_metric, parse_metric_spec
+from analysis.stats import RatioEstimate
+from analysis_testlib import REPO, fixture_run, run_cli, subprocess_env
+
+METRICS = [get_metric("goodput_bps"), get_metric("cpu.ns_per_kib")]
+STRATEGIES = ["write", "writev", "mmap_write", "sendfile", "splice", "msg_zerocopy",
+              "io_uring_send", "io_uring_send_zc"]
+SIZES = [1024, 4096, 16384, 65536, 262144, 1048576]
+REPS = 10
+
+
+def _flags(result, threshold):
+    """Verdicts re-judged at another threshold (the intervals do not depend on it)."""
+    return [cmp.judge(r.estimate, r.higher_is_better, threshold)[0] for r in result.rows]
+
+
+def test_aa_false_positive_rate(tmp_path):
+    """Same distribution on both sides: at 95 % at most ~5 % of points may flag."""
+    total = flagged_any = flagged_5 = 0
+    for seed in range(3):
+        base, new = fg.synthetic_pair(str(tmp_path / f"aa{seed}"), STRATEGIES, SIZES, REPS,
+                                      noise=0.03, seed=seed, paths=("loopback", "veth"))
+        result = cmp.compare_runs(load_run(base), load_run(new), METRICS, 0.0, 0.95)
+        verdicts = _flags(result, 0.0)
+        total += len(verdicts)
+        flagged_any += sum(v in ("regressed", "improved") for v in verdicts)
+        flagged_5 += sum(v in ("regressed", "improved") for v in _flags(result, 0.05))
+        assert all(v != "not enough data" for v in verdicts)
+    rate = flagged_any / total
+    print(f"A/A: {flagged_any}/{total} = {rate:.3f} flagged at threshold 0; "
+          f"{flagged_5} at threshold 5%")
+    assert total == 3 * len(STRATEGIES) * len(SIZES) * 2 * len(METRICS)
+    assert rate <= 0.07  # nominal 0.05; binomial slack for 576 comparisons
+    assert flagged_5 == 0  # with a 5 % threshold, noise of 3 % never trips the gate
+
+
+@pytest.mark.parametrize("noise,min_detected", [(0.02, 1.0), (0.03, 0.85)])
+def test_injected_ten_percent_slowdown_is_flagged_and_nothing_else(tmp_path, noise, min_detected):
+    detected = injected = 0
+    for seed in range(2):
+        base, new = fg.synthetic_pair(str(tmp_path / f"inj{seed}"), STRATEGIES, SIZES, REPS,
+                                      noise=noise, seed=100 + seed,
+                                      slowdown={"msg_zerocopy": 0.10}, paths=("loopback", "veth"))
+        result = cmp.compare_runs(load_run(base), load_run(new), METRICS, 0.05, 0.95)
+        for row in result.rows:
+            if row.strategy == "msg_zerocopy":
+                injected += 1
+                detected += row.verdict == "regressed"
+                # goodput down, CPU per KiB up: both are the bad direction.
+                assert (row.estimate.ratio < 1) == (row.metric == "goodput_bps")
+            else:
+                assert row.verdict == "unchanged", (row.label, row.metric, row.estimate)
+        assert result.exit_status == 1
+    print(f"injected 10 % slowdown, noise {noise:.0%}: {detected}/{injected} point-metrics flagged")
+    assert detected / injected >= min_detected
+
+
+def test_cli_exit_codes(tmp_path):
+    base, new = fixture_run("compare-base"), fixture_run("compare-new")
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 1 and "RESULT: REGRESSION" in out
+    assert all(("msg_zerocopy" in line) for line in out.splitlines() if line.endswith("regressed"))
+    status, out, _ = run_cli(["compare", base, base])
+    assert status == 0 and "RESULT: OK" in out
+    # Goodput alone, with a threshold larger than the injected 10 %: passes.
+    status, _, _ = run_cli(["compare", base, new, "--threshold", "15%", "--metric", "goodput_bps"])
+    assert status == 0
+    assert run_cli(["compare", base, tmp_path / "missing"])[0] == 2
+    assert run_cli(["compare", base, new, "--threshold", "abc"])[0] == 2
+    assert run_cli(["compare", base, new, "--metric", "goodput_bps:sideways"])[0] == 2
+    status, _, err = run_cli(["compare", base])  # argparse: missing NEW_RUN
+    assert status == 2 and "usage:" in err
+
+
+def test_entry_point_as_a_subprocess(tmp_path):
+    """The way the C++ CLI calls it: python3 -m analysis with the repo on PYTHONPATH."""
+    base, new = fixture_run("compare-base"), fixture_run("compare-new")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "compare", base, new,
+                           "--json", "-"], capture_output=True, text=True, env=subprocess_env(),
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)  # stdout is pure JSON with --json -
+    assert data["exit_status"] == 1 and "RESULT: REGRESSION" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "analysis", "compare", base],
+                          capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert proc.returncode == 2 and "usage" in proc.stderr
+    assert REPO not in json.dumps(data)  # machine paths stay out of results
+
+
+def test_json_and_out_dir(tmp_path):
+    base, new = fixture_run("compare-base"), fixture_run("compare-new")
+    status, _, err = run_cli(["compare", base, new, "--json", tmp_path / "c.json",
+                              "--out", tmp_path / "cmp", "--confidence", "90%"])
+    assert status == 1
+    data = json.load(open(tmp_path / "c.json"))
+    assert data["schema"] == "zcbench.compare/1"
+    assert data["confidence"] == 0.9 and data["threshold"] == 0.05
+    assert data["method"] == "mann-whitney"
+    assert data["summary"] == {"regressed": 4, "improved": 0, "unchanged": 8, "not enough data": 0}
+    assert data["only_in_base"] == ["splice 64 KiB"] and data["only_in_new"] == ["io_uring_send_zc 64 KiB"]
+    row = next(r for r in data["rows"] if r["verdict"] == "regressed" and r["metric"] == "goodput_bps")
+    assert row["strategy"] == "msg_zerocopy" and row["ci_high"] < 0.95 and row["p_value"] < 0.01
+    assert row["n_base"] == row["n_new"] == 10 and row["achieved_confidence"] >= 0.9
+    for name in ("compare.html", "compare.md", "compare.txt", "compare.json", "compare.png",
+                 "compare.svg"):
+        assert (tmp_path / "cmp" / name).stat().st_size > 0
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert html.count("data:image/png;base64,") == 1 and "REGRESSION" in html
+    assert "compare.png" in (tmp_path / "cmp" / "compare.md").read_text()
+
+
+def test_bootstrap_method_agrees(tmp_path):
+    status, out, _ = run_cli(["compare", fixture_run("compare-base"), fixture_run("compare-new"),
+                              "--method", "bootstrap"])
+    assert status == 1 and "bootstrap percentile interval" in out
+
+
+def test_one_repetition_is_not_enough_data():
+    status, out, _ = run_cli(["compare", fixture_run("malformed"), fixture_run("malformed")])
+    assert status == 0
+    assert "summary: 0 regressed, 0 improved, 0 unchanged, 6 not enough data" in out
+    assert "one repetition has no spread" in out
+
+
+def test_point_failing_in_new_is_listed_with_reason(tmp_path):
+    man = fg.manifest("b", fg.HOST_A, {}, "x")
+    params = fg.make_params("tcp", "write", "loopback", 4096)
+    rng = fg.np.random.default_rng(0)
+    ok = [fg.record("b", i, i, params, metrics=fg.tcp_metrics(params, rng, lean=True)) for i in range(5)]
+    bad = [fg.record("n", i, i, params, status="error", error="sender: EPIPE") for i in range(5)]
+    fg.write_run(str(tmp_path / "b"), man, ok)
+    fg.write_run(str(tmp_path / "n"), dict(man, run_id="n"), bad)
+    status, out, _ = run_cli(["compare", tmp_path / "b", tmp_path / "n"])
+    assert status == 0
+    assert "no successful repetitions in new (5 failed; error: sender: EPIPE)" in out
+
+
+def test_metric_missing_everywhere_is_reported(tmp_path):
+    status, out, err = run_cli(["compare", fixture_run("compare-base"), fixture_run("compare-base"),
+                                "--metric", "probes.ipi,goodput_bps"])
+    assert status == 0
+    assert "metric probes.ipi is recorded in neither run" in err
+
+
+def test_direction_override_and_heuristics():
+    assert get_metric("goodput_bps").higher_is_better
+    assert not get_metric("cpu.ns_per_kib").higher_is_better
+    assert get_metric("udp.receiver_rate_bps").higher_is_better
+    assert not get_metric("probes.kernel_copy_bytes").higher_is_better  # unknown: a cost
+    assert get_metric("foo.bar_bps").higher_is_better  # unknown *_bps: a throughput
+    assert parse_metric_spec("probes.ipi:higher").higher_is_better
+    assert not parse_metric_spec("goodput_bps:lower").higher_is_better
+
+
+def _est(low, high, ratio=1.0):
+    return RatioEstimate(ratio, low, high, "mann-whitney", 0.95, 0.95, 0.5, 10, 10)
+
+
+@pytest.mark.parametrize("low,high,higher,verdict,note", [
+    (0.80, 0.94, True, "regressed", ""),
+    (0.80, 0.96, True, "unchanged", "significantly"),
+    (0.97, 0.99, True, "unchanged", "significantly, but not beyond"),
+    (0.98, 1.02, True, "unchanged", ""),
+    (0.90, 1.10, True, "unchanged", "inconclusive"),
+    (1.06, 1.20, True, "improved", ""),
+    (1.06, 1.20, False, "regressed", ""),
+    (0.80, 0.94, False, "improved", ""),
+])
+def test_judge(low, high, higher, verdict, note):
+    got, text = cmp.judge(_est(low, high), higher, 0.05)
+    assert got == verdict and note in text
+
+
+def test_judge_without_interval():
+    est = RatioEstimate(1.0, None, None, "mann-whitney", 0.95, None, None, 1, 1, "n=1 in base")
+    assert cmp.judge(est, True, 0.05) == ("not enough data", "n=1 in base")
+
+
+@pytest.mark.parametrize("text,value", [("5%", 0.05), ("0.05", 0.05), ("5", 0.05), ("0", 0.0),
+                                        ("12.5%", 0.125)])
+def test_threshold_parsing(text, value):
+    from analysis.cli import parse_fraction
+    assert parse_fraction(text, "threshold", True) == pytest.approx(value)
+
+
+def test_confidence_must_be_a_probability():
+    for bad in ("0", "150%", "1.0"):
+        status, _, err = run_cli(["compare", "a", "b", "--confidence", bad])
+        assert status == 2 and "out of range" in err

@@ -1,0 +1,170 @@
+"""Reading run folders: damaged input becomes diagnostics naming file and line."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from analysis.dataset import Dataset
+from analysis.load import LoadError, load_run
+from analysis_testlib import fixture_run, run_cli
+
+
+def _messages(run):
+    return {d.line: d.message for d in run.diagnostics if d.file.endswith("trials.jsonl")}
+
+
+def test_malformed_lines_are_reported_and_skipped():
+    run = load_run(fixture_run("malformed"))
+    by_line = _messages(run)
+    assert "not valid JSON" in by_line[4]
+    assert "unknown schema version 'zcbench.trial/2'" in by_line[5]
+    assert "not a trial object" in by_line[6]
+    assert "truncated last line" in by_line[7]
+    # The three good records around the damage are all used.
+    assert sorted(t.line for t in run.trials) == [1, 2, 3]
+    assert {t.strategy for t in run.trials} == {"write", "sendfile"}
+    for diag in run.diagnostics:
+        text = diag.format()
+        assert text.startswith(os.path.join(fixture_run("malformed"), "trials.jsonl") + ":")
+        assert diag.format(display=True).startswith("malformed/trials.jsonl:")
+
+
+def test_cli_warns_with_file_and_line_and_continues(tmp_path):
+    status, out, err = run_cli(["report", fixture_run("malformed"), "--out", tmp_path / "r"])
+    assert status == 0
+    for line, word in ((4, "not valid JSON"), (5, "unknown schema"), (6, "a JSON list, not a trial object"),
+                       (7, "truncated last line")):
+        assert f"malformed/trials.jsonl:{line}: {word}" in err
+    assert (tmp_path / "r" / "report.html").exists()
+
+
+def test_single_repetition_is_kept_with_n_1():
+    ds = Dataset.from_runs([load_run(fixture_run("malformed"))])
+    from analysis.metrics import get_metric
+    for point in ds.measured():
+        summary = point.summary(get_metric("goodput_bps"))
+        assert summary.n == 1 and not summary.has_ci and summary.cv is None
+
+
+def _write(directory, lines, manifest=None, newline=True):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "trials.jsonl"), "w") as f:
+        f.write("\n".join(lines) + ("\n" if newline else ""))
+    if manifest is not None:
+        with open(os.path.join(directory, "manifest.json"), "w") as f:
+            f.write(manifest if isinstance(manifest, str) else json.dumps(manifest))
+    return str(directory)
+
+
+def _trial(**overrides):
+    rec = {"schema": "zcbench.trial/1", "run_id": "r", "trial": 0, "repetition": 0,
+           "warmup": False, "point": "p1", "converged": True,
+           "params": {"protocol": "tcp", "strategy": "write", "path": "loopback",
+                      "message_size": 4096, "options": {}},
+           "status": "ok", "error": None, "metrics": {"goodput_bps": 1e9}}
+    rec.update(overrides)
+    return json.dumps(rec)
+
+
+def test_missing_manifest_is_a_warning(tmp_path):
+    run = load_run(_write(tmp_path / "r", [_trial()]))
+    assert len(run.trials) == 1
+    assert any("manifest.json" in d.file and "missing" in d.message for d in run.diagnostics)
+
+
+def test_manifest_not_json_is_a_warning(tmp_path):
+    run = load_run(_write(tmp_path / "r", [_trial()], manifest="{ nope"))
+    assert len(run.trials) == 1
+    assert any(d.file.endswith("manifest.json") and d.line == 1 and "not valid JSON" in d.message
+               for d in run.diagnostics)
+
+
+def test_missing_trials_file_is_an_error(tmp_path):
+    os.makedirs(tmp_path / "empty")
+    with pytest.raises(LoadError, match="no trials.jsonl"):
+        load_run(str(tmp_path / "empty"))
+    status, _, err = run_cli(["report", tmp_path / "empty"])
+    assert status == 2 and "no trials.jsonl" in err
+    status, _, err = run_cli(["report", tmp_path / "does-not-exist"])
+    assert status == 2 and "not a run folder" in err
+
+
+def test_trials_file_path_is_accepted(tmp_path):
+    d = _write(tmp_path / "r", [_trial()])
+    assert len(load_run(os.path.join(d, "trials.jsonl")).trials) == 1
+
+
+def test_record_level_problems(tmp_path):
+    lines = [
+        _trial(trial=0),
+        _trial(trial=1, status="crashed"),
+        _trial(trial=2, params={"protocol": "tcp"}),
+        _trial(trial=3, params={"protocol": "tcp", "strategy": "write", "message_size": "4k"}),
+        _trial(trial=4, schema=None),
+        _trial(trial=0, metrics={"goodput_bps": 2e9}),  # same trial index again
+        _trial(trial=6, status="ok", metrics=None),
+    ]
+    run = load_run(_write(tmp_path / "r", lines))
+    msgs = _messages(run)
+    assert "status 'crashed'" in msgs[2]
+    assert "'strategy'" in msgs[3]
+    assert "message_size '4k'" in msgs[4]
+    assert "no 'schema' field" in msgs[5]
+    assert "trial 0 already recorded on line 1" in msgs[6]
+    assert "no metrics" in msgs[7]
+    kept = {t.index: t for t in run.trials}
+    assert kept[0].metrics["goodput_bps"] == 2e9  # the later record wins
+    assert kept[3].params["message_size"] is None
+
+
+def test_point_key_derived_from_params(tmp_path):
+    lines = [_trial(trial=i, repetition=i, point=None,
+                    params={"protocol": "tcp", "strategy": "write", "message_size": 4096,
+                            "seed": i}) for i in range(3)]
+    run = load_run(_write(tmp_path / "r", lines))
+    assert len({t.point for t in run.trials}) == 1  # the seed is not part of the key
+    assert any("no 'point' key" in d.message for d in run.diagnostics)
+
+
+def test_non_utf8_line(tmp_path):
+    d = _write(tmp_path / "r", [_trial()])
+    with open(os.path.join(d, "trials.jsonl"), "ab") as f:
+        f.write(b"\xff\xfe garbage\n")
+    run = load_run(d)
+    assert "not UTF-8" in _messages(run)[2] and len(run.trials) == 1
+
+
+def test_complete_last_line_without_newline_is_used(tmp_path):
+    run = load_run(_write(tmp_path / "r", [_trial(trial=0), _trial(trial=1)], newline=False))
+    assert len(run.trials) == 2 and not _messages(run)
+
+
+def test_spec_hash_mismatch_is_reported(tmp_path):
+    d = tmp_path / "r"
+    shutil.copytree(fixture_run("malformed"), d)
+    manifest = {"schema": "zcbench.run/1", "run_id": "x",
+                "spec": {"text": "a = 1\n", "sha256": "00" * 32, "path": "s.toml"}}
+    with open(d / "manifest.json", "w") as f:
+        json.dump(manifest, f)
+    run = load_run(str(d))
+    assert any("spec.sha256 does not match" in x.message for x in run.diagnostics)
+    assert any("run_id ['malformed']" in x.message for x in run.diagnostics)
+
+
+def test_hosts_told_apart_by_profile():
+    runs = [load_run(fixture_run(n)) for n in ("tcp-bench-a", "udp-vm-b", "compare-base")]
+    ds = Dataset.from_runs(runs)
+    # tcp-bench-a and compare-base share bench-a's profile: one host, pooled points.
+    assert sorted(h.label for h in ds.hosts) == ["bench-a", "vm-b"]
+
+
+def test_same_hostname_different_kernel_gets_distinct_labels(tmp_path):
+    a = json.load(open(os.path.join(fixture_run("compare-base"), "manifest.json")))
+    b = json.loads(json.dumps(a))
+    b["host"]["kernel_release"] = "6.8.0-test"
+    d1 = _write(tmp_path / "a", [_trial()], a)
+    d2 = _write(tmp_path / "b", [_trial()], b)
+    ds = Dataset.from_runs([load_run(d1), load_run(d2)])
+    assert sorted(h.label for h in ds.hosts) == ["bench-a (6.1.0-18-amd64)", "bench-a (6.8.0-test)"]

@@ -1,0 +1,80 @@
+"""The zcbench CLI's contract: exit codes (0 ok, 1 trial failed, 2 bad usage), messages
+that name what to fix, and `--json` printing exactly the trial record."""
+import json
+
+import pytest
+
+
+def test_json_prints_exactly_one_record_with_exact_bytes(zcbench):
+    r = zcbench("run", "--strategy", "write", "--bytes", "1000003", "--size", "4K", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["schema"] == "zcbench.trial/1"
+    assert record["status"] == "ok"
+    m = record["metrics"]
+    assert m["bytes_sent"] == m["bytes_received"] == 1000003
+    assert m["integrity"] == {"mode": "verify", "verified_bytes": 1000003, "mismatches": 0, "first_mismatch_offset": None}
+    for key in ("user_s", "system_s", "softirq_s", "irq_s", "idle_s", "ns_per_kib", "sender_thread_s", "receiver_thread_s"):
+        assert key in m["cpu"], key
+    assert record["params"]["message_size"] == 4096
+
+
+def test_sendfile_just_works_with_its_default_source(zcbench):
+    r = zcbench("run", "--strategy", "sendfile", "--bytes", "1M", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["params"]["source"] == "file"
+
+
+def test_human_summary_is_a_table(zcbench):
+    r = zcbench("run", "-s", "write,sendfile", "-n", "2M", "--receiver", "discard")
+    assert r.returncode == 0, r.stderr
+    assert "goodput" in r.stdout.splitlines()[0]
+    assert any(line.startswith("sendfile") for line in r.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--strategy", "nosuch", "-n", "1M"], "unknown strategy 'nosuch'"),
+        (["--strategy", "write", "--size", "0", "-n", "1M"], "at least 1 byte"),
+        (["--strategy", "write", "--size", "12Q", "-n", "1M"], "--size 12Q"),
+        (["--strategy", "write", "-n", "1M", "-t", "1"], "exactly one of --duration"),
+        (["--strategy", "write"], "exactly one of --duration"),
+        (["--strategy", "write", "-n", "1M", "-o", "gift=true"], "has no option"),
+        (["--strategy", "write", "-n", "1M", "-o", "novalue"], "expected key=value"),
+        (["--strategy", "sendfile", "--source", "memory", "-n", "1M"], "cannot send from a memory source"),
+        (["--strategy", "write", "-n", "1M", "--receiver", "psychic"], "expected verify, read, discard"),
+        (["--strategy", "write", "-n", "1M", "--path", "nowhere"], "unknown path 'nowhere'"),
+        (["--strategy", "write", "-n", "1M", "--source", "file"], "cannot send from a file source"),
+    ],
+)
+def test_bad_input_is_exit_2_with_a_clear_message(zcbench, args, expected):
+    r = zcbench("run", *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert expected in r.stderr, r.stderr
+
+
+def test_unknown_flag_is_exit_2(zcbench):
+    r = zcbench("run", "--strategy", "write", "--bogus")
+    assert r.returncode == 2
+
+
+def test_list_strategies_shows_availability(zcbench):
+    r = zcbench("list", "strategies")
+    assert r.returncode == 0
+    header, *rows = r.stdout.splitlines()
+    assert "available" in header
+    names = [row.split()[0] for row in rows if row and not row.startswith(" ")]
+    for name in ("write", "writev", "sendfile"):
+        assert name in names
+
+
+def test_help_strategy_lists_options(zcbench):
+    r = zcbench("help", "sendfile")
+    assert r.returncode == 0
+    assert "header" in r.stdout and "cork" in r.stdout
+    r = zcbench("help", "nosuch")
+    assert r.returncode == 2
+    assert "valid strategies" in r.stderr

@@ -1,0 +1,120 @@
+// Hardware counters (numbers with their times, or null with the reason where the
+// machine has no PMU), the co-running memory-bandwidth probe, the memory probe's choice
+// of source, and the doctor's checks.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness/probes/bandwidth_corunner.h"
+#include "harness/probes/ebpf_probe.h"
+#include "harness/probes/host_support.h"
+#include "harness/probes/memory_traffic.h"
+#include "harness/probes/perf_counters.h"
+#include "tests/trial_test_util.h"
+
+namespace zcb {
+namespace {
+
+TEST(ProbesCounters, EachCounterIsANumberWithItsTimesOrNullWithAReason) {
+  auto probe = HardwareCounterProbe::Open();
+  ASSERT_TRUE(probe->Begin().ok());
+  volatile double x = 1;
+  for (int i = 0; i < 1000000; ++i) x = x * 1.0000001;
+  ASSERT_TRUE(probe->End().ok());
+  nlohmann::json metrics;
+  WindowSummary summary;
+  summary.bytes_received = 1 << 20;
+  probe->Report(summary, metrics);
+  const auto& counters = metrics["counters"];
+  for (const char* name : {"cycles", "instructions", "cache_misses", "dtlb_load_misses"}) {
+    ASSERT_TRUE(counters.contains(name)) << name;
+    if (counters[name].is_null()) {
+      ASSERT_TRUE(counters[std::string(name) + "_reason"].is_string()) << name;
+      EXPECT_FALSE(counters[std::string(name) + "_reason"].get<std::string>().empty());
+    } else {
+      EXPECT_GT(counters[name]["time_enabled_ns"].get<uint64_t>(), 0u) << name;
+      EXPECT_LE(counters[name]["time_running_ns"].get<uint64_t>(), counters[name]["time_enabled_ns"].get<uint64_t>());
+      EXPECT_EQ(counters[name]["per_cpu"].size(), OnlineCpus().size());
+    }
+  }
+}
+
+TEST(ProbesCounters, CpuListsParse) {
+  EXPECT_EQ(ParseSysfsCpuList("0-3,6"), (std::vector<int>{0, 1, 2, 3, 6}));
+  EXPECT_EQ(ParseSysfsCpuList("1"), (std::vector<int>{1}));
+  EXPECT_FALSE(OnlineCpus().empty());
+}
+
+TEST(ProbesCounters, BandwidthCoRunnerMeasuresBaselineAndWindow) {
+  auto runner = BandwidthCoRunner::Start(OnlineCpus().back(), 0.1);
+  ASSERT_TRUE(runner.ok()) << runner.error().ToString();
+  EXPECT_GT((*runner)->baseline_bytes_per_s(), 0);
+  (*runner)->Begin();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  (*runner)->End();
+  EXPECT_GT((*runner)->window_bytes_per_s(), 0);
+  const nlohmann::json report = (*runner)->Report();
+  EXPECT_TRUE(report["ratio"].is_number());
+  // Windows back to back work too (the thread parks in between).
+  (*runner)->Begin();
+  (*runner)->End();
+  EXPECT_GE((*runner)->window_bytes_per_s(), 0);
+}
+
+TEST(ProbesCounters, BandwidthProbeWithoutASpareCpuSaysSo) {
+  MemoryTrafficOptions options;
+  options.corunner = true;
+  options.trial_cpus = OnlineCpus();  // the trial takes every CPU
+  auto probe = MemoryTrafficProbe::Open(options);
+  EXPECT_EQ(probe->corunner(), nullptr);
+  ASSERT_TRUE(probe->Begin().ok());
+  ASSERT_TRUE(probe->End().ok());
+  nlohmann::json metrics;
+  probe->Report(WindowSummary{}, metrics);
+  EXPECT_TRUE(metrics["memory"]["bandwidth_probe"].is_null());
+  EXPECT_NE(metrics["memory"]["bandwidth_probe_reason"].get<std::string>().find("spare CPU"), std::string::npos);
+  // Without the eBPF probes there is no model either, and the record says why.
+  EXPECT_TRUE(metrics["memory"]["source"].is_string());
+  if (metrics["memory"]["source"] == "unavailable") EXPECT_TRUE(metrics["memory"]["reason"].is_string());
+}
+
+TEST(ProbesCounters, MemorySourceFallsBackToTheModelWithoutHardware) {
+  MemoryTrafficOptions options;
+  options.pmu_devices_root = "/nonexistent-zcb-pmus";
+  options.mounts = "/nonexistent-zcb-mounts";
+  auto probe = MemoryTrafficProbe::Open(options);
+  EXPECT_EQ(probe->source(), "model");
+  ASSERT_TRUE(probe->Begin().ok());
+  ASSERT_TRUE(probe->End().ok());
+  nlohmann::json metrics;
+  probe->Report(WindowSummary{}, metrics);
+  const auto& memory = metrics["memory"];
+  // No eBPF probe given: no model, so nothing to report, with the reasons of each source.
+  EXPECT_EQ(memory["source"], "unavailable");
+  EXPECT_TRUE(memory["sources_not_used"].contains("memory_controller"));
+  EXPECT_TRUE(memory["sources_not_used"].contains("resctrl_mbm"));
+}
+
+TEST(ProbesCounters, DoctorChecksEveryProbeTracepoint) {
+  const std::vector<SupportCheck> checks = CheckHostSupport();
+  std::set<std::string> names;
+  for (const SupportCheck& c : checks) {
+    names.insert(c.name);
+    EXPECT_FALSE(c.detail.empty()) << c.name;
+    if (!c.ok) EXPECT_FALSE(c.disables.empty()) << c.name;
+  }
+  for (const char* name : {"root", "BTF", "tlb:tlb_flush", "skb:skb_copy_datagram_iovec", "IORING_OP_SEND_ZC",
+                           "SO_ZEROCOPY (TCP)", "net.core.optmem_max", "locked memory (RLIMIT_MEMLOCK)", "kprobes",
+                           "fentry/fexit", "cycles", "resctrl MBM", "memory-controller counters"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+  for (const std::string& tracepoint : AllProbeTracepoints()) EXPECT_EQ(names.count(tracepoint), 1u) << tracepoint;
+  EXPECT_EQ(SupportChecksJson(checks).size(), checks.size());
+}
+
+}  // namespace
+}  // namespace zcb

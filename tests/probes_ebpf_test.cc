@@ -1,0 +1,267 @@
+// The eBPF probes on the running kernel: every skeleton loads and attaches, and known
+// events are counted (remote TLB shootdowns and IPIs from munmap with a sibling thread
+// running elsewhere, page faults of first touches, kernel copies of a read receiver,
+// loopback transmits); a missing tracepoint leaves its field null with the reason and
+// the trial ok.
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness/probes/ebpf_probe.h"
+#include "harness/probes/probe_suite.h"
+#include "harness/trial.h"
+#include "tests/trial_test_util.h"
+
+namespace zcb {
+namespace {
+
+// Runs `spec` with the probes of `suite` attached.
+nlohmann::json RunWithProbes(const TrialSpec& spec, const ProbeSuite& suite) {
+  auto resolved = ResolveTrial(spec);
+  if (!resolved.ok()) {
+    ADD_FAILURE() << resolved.error().ToString();
+    return nullptr;
+  }
+  TrialContext context;
+  context.run_id = "test";
+  context.probes = suite.probes();
+  return RunTrial(*resolved, context);
+}
+
+uint64_t U64(const nlohmann::json& j) { return j.get<uint64_t>(); }
+
+// Pins the calling thread to `cpu` for the object's lifetime.
+class ScopedPin {
+ public:
+  explicit ScopedPin(int cpu) {
+    pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    ok_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+  }
+  ~ScopedPin() { pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_); }
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t saved_;
+  bool ok_ = false;
+};
+
+TEST(ProbesEbpf, EverySkeletonLoadsAndAttaches) {
+  ZCB_REQUIRE_ROOT();
+  auto probe = EbpfProbe::Open({});
+  ASSERT_TRUE(probe->unavailable_reason().empty()) << probe->unavailable_reason();
+  EXPECT_TRUE(probe->group_errors().empty());
+  std::set<std::string> attached;
+  for (const auto& group : probe->groups()) {
+    for (const TracepointProgram& p : group->programs()) {
+      EXPECT_TRUE(p.attached()) << group->name() << "/" << p.name() << ": " << p.reason;
+      attached.insert(p.tracepoint);
+    }
+  }
+  EXPECT_EQ(probe->groups().size(), 5u);
+  for (const std::string& tracepoint : AllProbeTracepoints()) EXPECT_EQ(attached.count(tracepoint), 1u) << tracepoint;
+  EXPECT_TRUE(probe->catalog().btf_loaded());
+}
+
+// N mmap/touch/munmap cycles while a sibling thread spins on the other CPU. A cycle
+// counts only when the sibling provably stayed on its CPU throughout (no context switch
+// between its acknowledgements before and after the munmap): only then must the kernel
+// shoot down its TLB. Returns the probe's window report.
+nlohmann::json ShootdownWindow(EbpfProbe& probe, int cycles, bool with_sibling) {
+  std::atomic<uint64_t> token{0}, echo{0}, echoed_switches{0};
+  std::atomic<bool> stop{false};
+  std::thread sibling;
+  if (with_sibling) {
+    sibling = std::thread([&] {
+      ScopedPin pin(1);
+      uint64_t last = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        const uint64_t t = token.load(std::memory_order_acquire);
+        if (t == last) continue;
+        rusage usage{};
+        ::getrusage(RUSAGE_THREAD, &usage);
+        echoed_switches.store(static_cast<uint64_t>(usage.ru_nvcsw + usage.ru_nivcsw), std::memory_order_relaxed);
+        echo.store(t, std::memory_order_release);
+        last = t;
+      }
+    });
+  }
+  auto handshake = [&](uint64_t t) {
+    token.store(t, std::memory_order_release);
+    while (echo.load(std::memory_order_acquire) != t) {
+    }
+    return echoed_switches.load(std::memory_order_relaxed);
+  };
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_TRUE(probe.Begin().ok());
+  int valid = 0;
+  uint64_t next = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int attempt = 0; valid < cycles && attempt < 50 * cycles && std::chrono::steady_clock::now() < deadline; ++attempt) {
+    auto* p = static_cast<volatile char*>(::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (p == MAP_FAILED) break;
+    p[0] = 1;
+    const uint64_t before = with_sibling ? handshake(++next) : 0;
+    ::munmap(const_cast<char*>(p), page);
+    const uint64_t after = with_sibling ? handshake(++next) : 0;
+    if (before == after) ++valid;
+  }
+  EXPECT_TRUE(probe.End().ok());
+  stop = true;
+  if (sibling.joinable()) sibling.join();
+  EXPECT_EQ(valid, cycles) << "the sibling thread was preempted too often to complete the cycles";
+  nlohmann::json metrics;
+  WindowSummary summary;
+  probe.Report(summary, metrics);
+  return metrics["probes"];
+}
+
+TEST(ProbesEbpf, MunmapWithSiblingOnOtherCpuCausesRemoteShootdownIpis) {
+  ZCB_REQUIRE_ROOT();
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
+  auto probe = EbpfProbe::Open({});
+  ASSERT_TRUE(probe->unavailable_reason().empty()) << probe->unavailable_reason();
+  constexpr int kCycles = 200;
+  ScopedPin pin(0);
+  ASSERT_TRUE(pin.ok());
+
+  const nlohmann::json with = ShootdownWindow(*probe, kCycles, true);
+  ASSERT_TRUE(with["tlb_flush"].is_object()) << with.dump();
+  // Received on the sibling's CPU while it ran (in the process's context)...
+  EXPECT_GE(U64(with["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles)) << with["tlb_flush"].dump();
+  // ...each sent as an IPI from this thread.
+  EXPECT_GE(U64(with["ipi"]["sent_in_process"]), static_cast<uint64_t>(kCycles)) << with["ipi"].dump();
+  EXPECT_GE(U64(with["ipi"]["call_function_single"]) + U64(with["ipi"]["call_function"]), static_cast<uint64_t>(kCycles));
+
+  const nlohmann::json without = ShootdownWindow(*probe, kCycles, false);
+  EXPECT_LE(U64(without["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles / 10))
+      << without["tlb_flush"].dump();
+  EXPECT_LE(U64(without["ipi"]["by_callback"].value("generic_smp_call_function_single_interrupt", nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
+            static_cast<uint64_t>(kCycles / 10))
+      << without["ipi"].dump();
+}
+
+TEST(ProbesEbpf, PageFaultsCountAtLeastThePagesFirstTouched) {
+  ZCB_REQUIRE_ROOT();
+  auto probe = EbpfProbe::Open({});
+  ASSERT_TRUE(probe->unavailable_reason().empty()) << probe->unavailable_reason();
+  constexpr size_t kPages = 512;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto* region = static_cast<char*>(::mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(region, MAP_FAILED);
+  ::madvise(region, kPages * page, MADV_NOHUGEPAGE);  // one fault per page, not per huge page
+  ASSERT_TRUE(probe->Begin().ok());
+  for (size_t i = 0; i < kPages; ++i) static_cast<volatile char*>(region)[i * page] = 1;
+  ASSERT_TRUE(probe->End().ok());
+  ::munmap(region, kPages * page);
+  nlohmann::json metrics;
+  probe->Report(WindowSummary{}, metrics);
+  const auto& faults = metrics["probes"]["page_faults"];
+  EXPECT_GE(U64(faults["user_in_process"]), kPages) << faults.dump();
+  EXPECT_GE(U64(faults["user"]), U64(faults["user_in_process"]));
+}
+
+TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
+  ZCB_REQUIRE_ROOT();
+  ProbeOptions options;
+  options.counters = false;
+  auto suite = ProbeSuite::Open(options);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  TrialSpec spec = testing::VerifiedStream("write", 32 << 20);
+  spec.receiver = ReceiverMode::kRead;
+  const nlohmann::json record = RunWithProbes(spec, *suite);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& m = record["metrics"];
+  const auto& probes = m["probes"];
+  const uint64_t received = U64(m["bytes_received"]);
+  const uint64_t sent = U64(m["bytes_sent"]);
+  EXPECT_GE(U64(probes["kernel_copy_bytes"]), received);
+  EXPECT_GE(U64(probes["kernel_copy_bytes_in_process"]), received);
+  ASSERT_TRUE(probes["xmit_by_device"].contains("lo")) << probes["xmit_by_device"].dump();
+  EXPECT_GE(U64(probes["xmit_by_device"]["lo"]["bytes"]), sent);
+  EXPECT_GE(U64(probes["xmit_bytes"]), sent);
+  // write() copies: what the process transmitted was held in kernel copies.
+  EXPECT_GT(U64(probes["xmit_in_process"]["copied_bytes"]), sent / 2);
+  EXPECT_EQ(U64(probes["xmit_in_process"]["spliced_bytes"]), 0u);
+  // The probes' own cost over the window.
+  EXPECT_GT(U64(probes["run_cnt"]), 0u);
+  EXPECT_GT(U64(probes["run_time_ns"]), 0u);
+  // The memory model: one copy in, one copy out, at least.
+  const auto& memory = m["memory"];
+  ASSERT_TRUE(memory["model"].is_object()) << memory.dump();
+  EXPECT_GE(U64(memory["model"]["receive_copy_bytes"]), received);
+  EXPECT_GE(U64(memory["model"]["read_bytes"]), received);
+  EXPECT_GT(memory["model"]["send_copy_share"].get<double>(), 0.9);
+  EXPECT_TRUE(m["counters"].is_null());
+  EXPECT_EQ(m["counters_reason"], "not requested (--probes)");
+}
+
+TEST(ProbesEbpf, SendfileTransmitsSplicedPagesNotCopies) {
+  ZCB_REQUIRE_ROOT();
+  ProbeOptions options;
+  options.counters = false;
+  auto suite = ProbeSuite::Open(options);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  TrialSpec spec = testing::VerifiedStream("sendfile", 32 << 20);
+  spec.receiver = ReceiverMode::kDiscard;
+  const nlohmann::json record = RunWithProbes(spec, *suite);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& probes = record["metrics"]["probes"];
+  const auto& xmit = probes["xmit_in_process"];
+  EXPECT_GT(U64(xmit["spliced_bytes"]), U64(record["metrics"]["bytes_sent"]) / 2) << xmit.dump();
+  EXPECT_LT(U64(xmit["copied_bytes"]), U64(xmit["spliced_bytes"]) / 10) << xmit.dump();
+  // A discarding receiver (MSG_TRUNC) copies nothing to user memory.
+  EXPECT_LT(U64(probes["kernel_copy_bytes_in_process"]), U64(record["metrics"]["bytes_received"]) / 10);
+  EXPECT_LT(record["metrics"]["memory"]["model"]["send_copy_share"].get<double>(), 0.1);
+}
+
+TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
+  ZCB_REQUIRE_ROOT();
+  ProbeOptions options;
+  options.counters = false;
+  options.simulate_missing_tracepoints = {"tlb:tlb_flush", "skb:skb_copy_datagram_iovec"};
+  auto suite = ProbeSuite::Open(options);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  TrialSpec spec = testing::VerifiedStream("write", 8 << 20);
+  const nlohmann::json record = RunWithProbes(spec, *suite);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& m = record["metrics"];
+  const auto& probes = m["probes"];
+  EXPECT_TRUE(probes["tlb_flush"].is_null());
+  ASSERT_TRUE(probes["tlb_flush_reason"].is_string());
+  EXPECT_NE(probes["tlb_flush_reason"].get<std::string>().find("simulated"), std::string::npos);
+  EXPECT_TRUE(probes["kernel_copy_bytes"].is_null());
+  EXPECT_TRUE(probes["kernel_copy_bytes_reason"].is_string());
+  // The others still count.
+  EXPECT_TRUE(probes["page_faults"].is_object());
+  EXPECT_GE(U64(probes["xmit_bytes"]), U64(m["bytes_sent"]));
+  EXPECT_FALSE(probes["programs"]["count_tlb_flush"]["attached"].get<bool>());
+  // The model needs the missing count: null with its reason, not a wrong number.
+  EXPECT_TRUE(m["memory"]["model"].is_null());
+  EXPECT_TRUE(m["memory"]["model_reason"].is_string());
+}
+
+TEST(ProbesEbpf, TlbReasonNamesComeFromTheRunningKernel) {
+  ZCB_REQUIRE_ROOT();
+  auto probe = EbpfProbe::Open({});
+  ASSERT_TRUE(probe->unavailable_reason().empty());
+  const ValueNames names = probe->catalog().FieldValueNames("tlb:tlb_flush", "reason", "TLB_REMOTE_SHOOTDOWN", "TLB_", "");
+  ASSERT_FALSE(names.names.empty()) << names.reason;
+  bool has_remote_shootdown = false;
+  for (const auto& [value, name] : names.names) has_remote_shootdown |= name == "remote_shootdown";
+  EXPECT_TRUE(has_remote_shootdown);
+}
+
+}  // namespace
+}  // namespace zcb

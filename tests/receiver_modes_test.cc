@@ -1,0 +1,51 @@
+// The receiver modes: what each one does with the bytes, seen in the record.
+
+#include <gtest/gtest.h>
+
+#include "stack/registry.h"
+#include "tests/trial_test_util.h"
+
+namespace zcb {
+namespace {
+
+nlohmann::json RunWith(const std::string& strategy, ReceiverMode mode, uint64_t bytes) {
+  TrialSpec spec = testing::VerifiedStream(strategy, bytes);
+  spec.receiver = mode;
+  return testing::RunOrFail(spec);
+}
+
+TEST(ReceiverModesTest, ReadAndDiscardCountBytesWithoutChecking) {
+  for (ReceiverMode mode : {ReceiverMode::kRead, ReceiverMode::kDiscard}) {
+    nlohmann::json r = RunWith("write", mode, (4u << 20) + 17);
+    ASSERT_EQ(r["status"], "ok") << r["error"];
+    EXPECT_EQ(r["metrics"]["bytes_received"].get<uint64_t>(), (4u << 20) + 17);
+    EXPECT_EQ(r["metrics"]["integrity"]["mode"], ToString(mode));
+    EXPECT_EQ(r["metrics"]["integrity"]["verified_bytes"].get<uint64_t>(), 0u);
+  }
+}
+
+// TCP_ZEROCOPY_RECEIVE maps only whole pages that arrive as page frags: a plain write()
+// sender's data is copied into linear skbs on loopback, so nothing is mapped (FACTS.md).
+TEST(ReceiverModesTest, ZeroCopyReceiveVerifiesEveryByteAndSaysHowItArrived) {
+  nlohmann::json r = RunWith("write", ReceiverMode::kZeroCopy, 32u << 20);
+  testing::ExpectVerified(r, 32u << 20);
+  const auto& z = r["metrics"]["receive_zerocopy"];
+  EXPECT_EQ(z["mapped_bytes"].get<uint64_t>() + z["copied_bytes"].get<uint64_t>(), 32u << 20);
+}
+
+// With a MSG_ZEROCOPY sender the payload pages travel as frags and most of them are mapped.
+TEST(ReceiverModesTest, ZeroCopyReceiveMapsPagesFromAZeroCopySender) {
+  auto info = FindStrategy("msg_zerocopy");
+  if (!info.ok()) GTEST_SKIP() << "msg_zerocopy is not registered";
+  if (!ProbeAvailability(**info).available) GTEST_SKIP() << ProbeAvailability(**info).reason;
+  TrialSpec spec = testing::VerifiedStream("msg_zerocopy", 64u << 20, 256 * 1024);
+  spec.receiver = ReceiverMode::kZeroCopy;
+  nlohmann::json r = testing::RunOrFail(spec);
+  testing::ExpectVerified(r, 64u << 20);
+  const auto& z = r["metrics"]["receive_zerocopy"];
+  EXPECT_GT(z["mapped_bytes"].get<uint64_t>(), 0u);
+  EXPECT_EQ(z["mapped_bytes"].get<uint64_t>() + z["copied_bytes"].get<uint64_t>(), 64u << 20);
+}
+
+}  // namespace
+}  // namespace zcb

@@ -1,0 +1,348 @@
+// zcbench serve and the remote path: verified trials through the control protocol, on
+// loopback and from one namespace of the veth path to the other; the server surviving
+// wrong tokens, bad messages and vanishing clients; the client reporting a vanished
+// server as a trial error.
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "drivers/network_path.h"
+#include "drivers/remote_protocol.h"
+#include "harness/remote_server.h"
+#include "stack/registry.h"
+#include "stack/unique_fd.h"
+#include "tests/trial_test_util.h"
+
+namespace zcb {
+namespace {
+
+using testing::ExpectVerified;
+using testing::RunOrFail;
+using testing::VerifiedStream;
+
+// A token file of the test's own, removed at the end.
+class TokenFile {
+ public:
+  explicit TokenFile(const std::string& token) {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() / fmt::format("zcb-test-token-{}-{}", ::getpid(), ++counter)).string();
+    std::ofstream(path_) << token << "\n";
+    ::chmod(path_.c_str(), 0600);
+  }
+  ~TokenFile() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+constexpr char kToken[] = "f3b1c2d4e5a6978812345678deadbeefcafe0123";
+
+// `zcbench serve` on a thread: listening on `address` (port 0: any), in the caller's
+// network namespace unless `enter` moves the serving thread first.
+class TestServer {
+ public:
+  explicit TestServer(const std::string& address = "127.0.0.1:0", std::function<Status()> enter = nullptr) {
+    auto bound_future = bound_.get_future();
+    thread_ = std::thread([this, address, enter] {
+      auto& bound = bound_;
+      if (enter) {
+        if (auto s = enter(); !s.ok()) {
+          bound.set_value(std::move(s).error());
+          return;
+        }
+      }
+      ServeConfig config;
+      auto listen = remote::ResolveHostPort(address, 0);
+      if (!listen.ok()) {
+        bound.set_value(std::move(listen).error());
+        return;
+      }
+      config.listen = *listen;
+      config.token = kToken;
+      config.handshake_timeout_s = 2;
+      config.stop = &stop_;
+      config.log = [this](const std::string& line) {
+        std::lock_guard lock(mutex_);
+        log_.push_back(line);
+      };
+      auto server = RemoteServer::Listen(config);
+      if (!server.ok()) {
+        bound.set_value(std::move(server).error());
+        return;
+      }
+      bound.set_value(server->address());
+      status_ = server->Serve();
+      sessions_ = server->sessions();
+      failed_ = server->failed_sessions();
+    });
+    auto address_or = bound_future.get();
+    if (address_or.ok()) address_ = *address_or;
+    else error_ = address_or.error().ToString();
+  }
+  ~TestServer() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::string peer() const { return FormatSockaddr(address_); }
+  const sockaddr_storage& address() const { return address_; }
+  std::string Log() {
+    std::lock_guard lock(mutex_);
+    std::string all;
+    for (const auto& l : log_) all += l + "\n";
+    return all;
+  }
+  bool LogContains(const std::string& text) { return Log().find(text) != std::string::npos; }
+  int sessions() const { return sessions_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::promise<Result<sockaddr_storage>> bound_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  sockaddr_storage address_{};
+  std::string error_;
+  std::mutex mutex_;
+  std::vector<std::string> log_;
+  Status status_ = OkStatus();
+  int sessions_ = 0, failed_ = 0;
+};
+
+TrialSpec RemoteStream(const std::string& strategy, uint64_t bytes, const std::string& peer, const TokenFile& token) {
+  TrialSpec spec = VerifiedStream(strategy, bytes);
+  spec.path = "remote";
+  spec.path_options = {{"peer", peer}, {"token_file", token.path()}};
+  spec.receive_timeout_s = 5;
+  return spec;
+}
+
+// Waits until the server log shows `text` (sessions end asynchronously to the client).
+bool AwaitLog(TestServer& server, const std::string& text) {
+  for (int i = 0; i < 200; ++i) {
+    if (server.LogContains(text)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+UniqueFd ConnectTo(const sockaddr_storage& addr) {
+  UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), SockaddrLength(addr)), 0);
+  return fd;
+}
+
+void ExpectGoodTrial(TestServer& server, const TokenFile& token) {
+  const nlohmann::json record = RunOrFail(RemoteStream("write", 1 << 20, server.peer(), token));
+  ExpectVerified(record, 1 << 20);
+}
+
+TEST(RemoteServeTest, LoopbackTrialsVerifyWithEveryStrategy) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  for (const char* strategy : {"write", "sendfile", "msg_zerocopy"}) {
+    SCOPED_TRACE(strategy);
+    if (!FindStrategy(strategy).ok()) continue;
+    const nlohmann::json record = RunOrFail(RemoteStream(strategy, 4 << 20, server.peer(), token));
+    ExpectVerified(record, 4 << 20);
+    // The receiver's side of the record came from the server.
+    EXPECT_TRUE(record["metrics"]["cpu"]["receiver_thread_s"].is_number());
+    EXPECT_TRUE(record["metrics"]["cpu"]["receiver_host"].is_object());
+    EXPECT_GT(record["metrics"]["recv_calls"].get<uint64_t>(), 0u);
+    EXPECT_EQ(record["metrics"]["remote"]["peer"], server.peer());
+    EXPECT_EQ(record["path"]["name"], "remote");
+    EXPECT_TRUE(record["path"]["same_kernel"].get<bool>()) << "a peer on this kernel is recognised as such";
+  }
+}
+
+TEST(RemoteServeTest, WrongTokenIsRejectedAndTheServerKeepsServing) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile wrong("0000000000000000000000000000000000000000");
+  const nlohmann::json record = RunOrFail(RemoteStream("write", 1 << 20, server.peer(), wrong));
+  EXPECT_EQ(record["status"], "error");
+  EXPECT_NE(record["error"].get<std::string>().find("wrong token"), std::string::npos) << record["error"];
+  EXPECT_TRUE(AwaitLog(server, "authentication failed: wrong token")) << server.Log();
+  TokenFile right(kToken);
+  ExpectGoodTrial(server, right);
+}
+
+TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto frame = [](uint32_t len, const std::string& body) {
+    const uint32_t be = htonl(len);
+    return std::string(reinterpret_cast<const char*>(&be), 4) + body;
+  };
+  auto whole = [&](const std::string& body) { return frame(static_cast<uint32_t>(body.size()), body); };
+  auto hello = [](nlohmann::json patch) {
+    nlohmann::json m = {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", std::string(64, 'a')}};
+    m.merge_patch(patch);
+    return m.dump();
+  };
+  struct Case {
+    std::string name, bytes, code, log;
+    bool close_after = true;
+  } cases[] = {
+      {"truncated", frame(100, "{\"type\":\"hel"), "malformed", "truncated message"},
+      {"oversize", frame(0x7fffffff, ""), "malformed", "oversize message"},
+      {"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage", "malformed", "oversize message"},
+      {"not json", whole("not json!"), "malformed", "not JSON"},
+      {"wrong first message", whole("{\"type\":\"trial\"}"), "malformed", "expected 'hello'"},
+      {"unknown version", whole(hello({{"version", 99}})), "version", "unsupported protocol version 99"},
+      {"bad nonce", whole(hello({{"client_nonce", "xyz"}})), "malformed", "no valid client_nonce"},
+      {"silent", "", "malformed", "timed out", /*close_after=*/false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    UniqueFd fd = ConnectTo(server.address());
+    if (!c.bytes.empty()) ASSERT_EQ(::send(fd.get(), c.bytes.data(), c.bytes.size(), MSG_NOSIGNAL), ssize_t(c.bytes.size()));
+    if (c.close_after) ::shutdown(fd.get(), SHUT_WR);
+    // The server answers with an error message naming the problem, then hangs up.
+    timeval tv{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    auto reply = remote::ReadMessage(fd.get());
+    ASSERT_TRUE(reply.ok()) << reply.error().ToString();
+    EXPECT_EQ((*reply)["type"], "error");
+    EXPECT_EQ((*reply)["code"], c.code) << reply->dump();
+    EXPECT_TRUE(AwaitLog(server, c.log)) << server.Log();
+  }
+  TokenFile token(kToken);
+  ExpectGoodTrial(server, token);
+}
+
+TEST(RemoteServeTest, ServerSurvivesAClientThatVanishesMidTrial) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  // A client that authenticates, asks for a trial, streams a little and disappears.
+  UniqueFd control = ConnectTo(server.address());
+  auto nonce = remote::NewNonce();
+  ASSERT_TRUE(nonce.ok());
+  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
+  auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
+  ASSERT_TRUE(challenge.ok()) << challenge.error().ToString();
+  const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
+  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  ASSERT_TRUE(remote::ReadMessageOfType(control.get(), "welcome").ok());
+  remote::TrialRequest request;
+  ASSERT_TRUE(remote::WriteMessage(control.get(), request.ToJson()).ok());
+  auto ready = remote::ReadMessageOfType(control.get(), "ready");
+  ASSERT_TRUE(ready.ok()) << ready.error().ToString();
+  sockaddr_storage data_addr = server.address();
+  reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
+  UniqueFd data = ConnectTo(data_addr);
+  std::vector<uint8_t> bytes(256 * 1024);
+  Pattern(request.seed, request.pattern_period).Fill(0, bytes);
+  ASSERT_EQ(::send(data.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  // Gone without a word: both connections reset.
+  linger hard{1, 0};
+  ::setsockopt(data.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  ::setsockopt(control.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  data.Reset();
+  control.Reset();
+  EXPECT_TRUE(AwaitLog(server, "session failed")) << server.Log();
+  TokenFile token(kToken);
+  ExpectGoodTrial(server, token);
+}
+
+TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
+  TokenFile token(kToken);
+  int port_pipe[2];
+  ASSERT_EQ(::pipe(port_pipe), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The server in a process of its own, so that it can die like a real one.
+    ::close(port_pipe[0]);
+    ServeConfig config;
+    config.listen = *remote::ResolveHostPort("127.0.0.1:0", 0);
+    config.token = kToken;
+    config.log = [](const std::string&) {};
+    auto server = RemoteServer::Listen(config);
+    uint16_t port = server.ok() ? ntohs(reinterpret_cast<const sockaddr_in*>(&server->address())->sin_port) : 0;
+    (void)!::write(port_pipe[1], &port, sizeof port);
+    if (server.ok()) (void)server->Serve();
+    ::_exit(0);
+  }
+  ::close(port_pipe[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(::read(port_pipe[0], &port, sizeof port), ssize_t(sizeof port));
+  ::close(port_pipe[0]);
+  ASSERT_NE(port, 0);
+  std::thread killer([child] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    ::kill(child, SIGKILL);
+  });
+  TrialSpec spec = RemoteStream("write", 0, fmt::format("127.0.0.1:{}", port), token);
+  spec.bytes.reset();
+  spec.duration_s = 5;
+  spec.rate_bps = 200'000'000;  // keep the stream going without flooding the machine
+  const auto started = std::chrono::steady_clock::now();
+  const nlohmann::json record = RunOrFail(spec);
+  killer.join();
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_EQ(record["status"], "error");
+  EXPECT_NE(record["error"].get<std::string>().find("lost the remote receiver"), std::string::npos) << record["error"];
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5)) << "the loss is noticed, not waited out";
+  EXPECT_GT(record["metrics"]["bytes_sent"].get<uint64_t>(), 0u);
+}
+
+TEST(RemoteServeTest, ServeInsideTheVethReceiverNamespace) {
+  ZCB_REQUIRE_ROOT();
+  // Two namespaces of the veth path stand for two hosts: the server listens on the
+  // receiver's 198.18.0.2, the client runs from the sender's namespace.
+  auto veth = CreatePath("veth", {});
+  ASSERT_TRUE(veth.ok()) << veth.error().ToString();
+  NetworkPath& hosts = **veth;
+  TestServer server("198.18.0.2:0", [&] { return hosts.EnterReceiverSide(); });
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  std::vector<nlohmann::json> records;
+  std::thread client([&] {
+    if (auto s = hosts.EnterSenderSide(); !s.ok()) {
+      ADD_FAILURE() << s.error().ToString();
+      return;
+    }
+    for (const char* strategy : {"write", "sendfile", "msg_zerocopy"}) {
+      if (!FindStrategy(strategy).ok()) continue;
+      records.push_back(RunOrFail(RemoteStream(strategy, 4 << 20, server.peer(), token)));
+    }
+  });
+  client.join();
+  ASSERT_FALSE(records.empty());
+  for (const auto& record : records) {
+    SCOPED_TRACE(record["params"]["strategy"].get<std::string>());
+    ExpectVerified(record, 4 << 20);
+    EXPECT_EQ(record["metrics"]["remote"]["peer"], server.peer());
+    // The client described the device it sends through: the sender's veth end.
+    ASSERT_FALSE(record["path"]["interfaces"].empty());
+    EXPECT_EQ(record["path"]["interfaces"][0]["driver"], "veth");
+  }
+  server.Stop();
+  EXPECT_GE(server.sessions(), static_cast<int>(records.size()));
+  EXPECT_EQ(server.failed(), 0) << server.Log();
+}
+
+}  // namespace
+}  // namespace zcb
