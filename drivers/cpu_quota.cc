@@ -183,9 +183,12 @@ CpuQuota::~CpuQuota() {
     ReleaseLiveSlot(limited_slot_);
   }
   if (!domain_.empty()) {
+    // The process can go home only once `home_` has no controller enabled for its
+    // children again (the no-internal-process rule), innermost first.
+    (void)WriteFile(domain_ + "/cgroup.subtree_control", "-cpu");
+    if (enabled_cpu_in_home_) (void)WriteFile(home_ + "/cgroup.subtree_control", "-cpu");
     RemoveCgroupDir(domain_.c_str(), "cgroup.procs", (home_ + "/cgroup.procs").c_str());
     ReleaseLiveSlot(domain_slot_);
-    if (enabled_cpu_in_home_) (void)WriteFile(home_ + "/cgroup.subtree_control", "-cpu");
   }
 }
 

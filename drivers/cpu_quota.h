@@ -10,7 +10,9 @@
 // cgroup v1 moves a single thread by writing its tid to `tasks`. cgroup v2 moves threads
 // only inside a threaded subtree: the process moves into a domain cgroup of its own
 // (zcb-<pid>-<seq>) whose child `sender` is threaded and limited, and the sender thread
-// moves into that child; at the end the process moves back.
+// moves into that child; at the end the process moves back. (A signal's emergency
+// teardown cannot move a dying process home; `zcbench cleanup` removes the then empty
+// cgroup afterwards.)
 
 #include <sys/types.h>
 

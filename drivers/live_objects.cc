@@ -42,14 +42,23 @@ OwnerLock& Lock() {
 Result<int> TakeLockIn(const std::string& dir, pid_t pid) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return SysError(fmt::format("create {}", dir));
   const std::string path = LockPath(dir, pid);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return SysError(fmt::format("open {}", path));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return SysError(fmt::format("open {}", path));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Error(err, fmt::format("lock {} (another process holds it)", path));
+    }
+    // A cleanup may have unlinked the file between our open and flock (it was not
+    // locked yet): then the lock is on a file nobody can see. Start over.
+    struct stat held {}, named {};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+      return fd;
+    }
     ::close(fd);
-    return Error(err, fmt::format("lock {} (another process holds it)", path));
   }
-  return fd;
+  return Errorf("lock {}: the file keeps disappearing (a concurrent zcbench cleanup?)", path);
 }
 
 // At a normal exit the lock file goes too; a killed run leaves it for `zcbench cleanup`.

@@ -1,5 +1,6 @@
 #include "harness/results_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -188,6 +189,18 @@ const std::vector<Column>& ColumnTable() {
   return columns;
 }
 
+bool IsEmptyDir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool empty = true;
+  while (dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") empty = false;
+  }
+  ::closedir(dir);
+  return empty;
+}
+
 }  // namespace
 
 Status WriteFileAtomically(const std::string& path, const std::string& contents) {
@@ -208,13 +221,19 @@ Status WriteFileAtomically(const std::string& path, const std::string& contents)
   return SyncDir(dir);
 }
 
-Result<ResultsStore> ResultsStore::Create(const std::string& root, const std::string& run_id) {
-  ZCB_RETURN_IF_ERROR(MakeDirs(root));
+Result<ResultsStore> ResultsStore::Create(const std::string& dir) {
   ResultsStore store;
-  store.dir_ = root + "/" + run_id;
+  store.dir_ = dir;
+  while (store.dir_.size() > 1 && store.dir_.back() == '/') store.dir_.pop_back();
+  const size_t slash = store.dir_.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) ZCB_RETURN_IF_ERROR(MakeDirs(store.dir_.substr(0, slash)));
   if (::mkdir(store.dir_.c_str(), 0755) != 0) {
-    if (errno == EEXIST) return Error(EEXIST, fmt::format("{} exists already; continue it with --resume {}", store.dir_, store.dir_));
-    return SysError(fmt::format("create the run folder {}", store.dir_));
+    if (errno != EEXIST) return SysError(fmt::format("create the run folder {}", store.dir_));
+    if (!IsEmptyDir(store.dir_)) {
+      return Error(EEXIST, fmt::format("{} exists and is not empty: choose another folder, or continue the run in it "
+                                       "with --resume {}",
+                                       store.dir_, store.dir_));
+    }
   }
   ZCB_ASSIGN_OR_RETURN(store.lock_fd_, TakeLock(store.dir_));
   ZCB_RETURN_IF_ERROR(store.OpenTrials());

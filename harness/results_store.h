@@ -26,9 +26,9 @@ namespace zcb {
 
 class ResultsStore {
  public:
-  // Creates `root`/`run_id`/ (and `root` if needed) and takes the run's lock. Fails if
-  // the folder exists.
-  static Result<ResultsStore> Create(const std::string& root, const std::string& run_id);
+  // Creates the run folder `dir` (and its parents if needed) and takes the run's lock.
+  // An existing empty folder is used; a folder with anything in it is refused (EEXIST).
+  static Result<ResultsStore> Create(const std::string& dir);
 
   // Opens an existing run to continue it: takes the lock (failing if another process
   // holds it), reads the manifest and the records, and cuts off a partial last line.

@@ -17,6 +17,11 @@
 // follows). Each SQE gets the next sequence number (its user_data); a generated-source
 // slot is rewritten only after the sequence number of its last SQE completed, and `depth`
 // bounds the sends whose buffers are still lent.
+//
+// UDP (ctx.protocol): one SQE per datagram from a DatagramRing (stack/datagram.h), `batch`
+// SQEs per io_uring_enter, not linked (a datagram is whole on its own); every slot is
+// gated by the sequence number of the SQE that carried it, and unsafe_reuse rewrites the
+// slots right after the submission.
 
 #include <memory>
 #include <vector>
@@ -30,7 +35,7 @@ namespace zcb {
 struct IoUringSendConfig {
   bool zero_copy = false;      // IORING_OP_SEND_ZC instead of IORING_OP_SEND
   bool fixed_buffers = false;  // zero_copy: send from a registered buffer
-  bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result
+  bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result (UDP: submission)
   unsigned depth = 256;        // ring entries; the most sends whose buffers are lent
   unsigned batch = 1;          // messages per submission (one linked chain)
 };

@@ -2,7 +2,8 @@
 // kernel copies the data into the socket as the request runs, but a request that finds
 // the socket full runs again later, after the submitting call returned: the buffer is
 // the kernel's until the result CQE. With batch > 1 several messages go in one
-// io_uring_enter, which is what io_uring saves over send().
+// io_uring_enter, which is what io_uring saves over send(). UDP: one SQE per datagram,
+// `batch` datagrams per io_uring_enter (what io_uring saves over sendto()).
 
 #include "stack/io_uring_ring.h"
 #include "stack/io_uring_stream_sender.h"
@@ -14,7 +15,7 @@ StrategyInfo IoUringSendStrategyInfo() {
   StrategyInfo info;
   info.name = "io_uring_send";
   info.summary = "IORING_OP_SEND from a user buffer (the copying io_uring baseline)";
-  info.caps.protocols = {Protocol::kTcp};
+  info.caps.protocols = {Protocol::kTcp, Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.options = IoUringStreamOptions();
   info.probe = [] { return ProbeIoUring(IORING_OP_SEND, "IORING_OP_SEND (Linux 5.6)"); };

@@ -4,7 +4,8 @@
 // whether the data was copied after all (IORING_NOTIF_USAGE_ZC_COPIED; always so on
 // local delivery). completions = notifications = submitted SQEs once Finish() returns.
 // Option fixed_buffers: the send region is registered with the ring, so the kernel does
-// not pin and unpin the pages on every request.
+// not pin and unpin the pages on every request. UDP: one SQE per datagram, each slot
+// gated by its notification (stack/io_uring_stream_sender.h).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -86,7 +87,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   StrategyInfo info;
   info.name = "io_uring_send_zc";
   info.summary = "IORING_OP_SEND_ZC with IORING_SEND_ZC_REPORT_USAGE; notifications counted zero-copy vs copied";
-  info.caps.protocols = {Protocol::kTcp};
+  info.caps.protocols = {Protocol::kTcp, Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.caps.lends_buffers = true;
   info.caps.reports_zerocopy = true;
@@ -98,7 +99,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   info.options.push_back({"unsafe_reuse", OptionType::kBool, "false",
                           "break the reuse rule on purpose: rewrite the buffer as soon as the send's result CQE "
                           "arrives, before its notification, so that the receiver's integrity check shows what was "
-                          "really sent (needs batch=1)"});
+                          "really sent (TCP: needs batch=1; UDP: the slots are rewritten right after the submission)"});
   info.probe = ProbeSendZcUsageReport;
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(ctx.options, "io_uring_send_zc"));

@@ -10,13 +10,17 @@
 // locked-memory limit is reached) is not an error: the strategy reaps completions and
 // retries, counting it in enobufs_retries.
 
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
+#include "stack/datagram.h"
 #include "stack/socket_io.h"
 #include "stack/strategies.h"
+#include "stack/udp_limits.h"
 #include "stack/unique_fd.h"
 #include "stack/user_buffers.h"
 #include "stack/zerocopy_completions.h"
@@ -33,14 +37,59 @@ namespace {
 
 constexpr int64_t kMaxInflightLimit = 1 << 20;
 
-class MsgZerocopyStrategy final : public SendStrategy {
+// What both protocols share: the completion window over the error queue, and the rules
+// for making room in it (max_inflight) and for riding out ENOBUFS.
+class MsgZerocopyBase : public SendStrategy {
  public:
-  MsgZerocopyStrategy(int fd, UserBuffers buffers, size_t max_inflight, std::chrono::milliseconds timeout)
+  MsgZerocopyBase(int fd, size_t max_inflight, std::chrono::milliseconds timeout)
       : fd_(fd),
-        buffers_(std::move(buffers)),
         completions_(fd, max_inflight, timeout),
         // Reap without blocking from half the bound on, so that blocking is rare.
         reap_threshold_(std::max<size_t>(1, max_inflight / 2)) {}
+
+  Status Finish() override {
+    Status s = completions_.WaitAll();
+    CopyCompletionStats();
+    return s;
+  }
+
+ protected:
+  // Keeps the outstanding sends under max_inflight.
+  Status MakeRoom() {
+    const CompletionWindow& w = completions_.window();
+    if (w.issued() - w.watermark() >= reap_threshold_) ZCB_RETURN_IF_ERROR(completions_.Drain());
+    while (completions_.window().full()) ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("a free in-flight slot (max_inflight)"));
+    CopyCompletionStats();
+    return OkStatus();
+  }
+
+  Status ReapAfterEnobufs() {
+    if (completions_.window().outstanding() == 0) {
+      return Error(ENOBUFS, "send(MSG_ZEROCOPY) refused with no zero-copy send outstanding: the socket's option memory "
+                            "(net.core.optmem_max) or the locked-memory limit (ulimit -l) is too small for one send; "
+                            "raise them or use smaller messages");
+    }
+    ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("completions after ENOBUFS"));
+    CopyCompletionStats();
+    return OkStatus();
+  }
+
+  void CopyCompletionStats() {
+    const ZeroCopyStats& c = completions_.stats();
+    stats_.zerocopy.completions = c.completions;
+    stats_.zerocopy.copied = c.copied;
+    stats_.zerocopy.zerocopy = c.zerocopy;
+  }
+
+  int fd_;
+  ErrqueueCompletions completions_;
+  size_t reap_threshold_;
+};
+
+class MsgZerocopyStrategy final : public MsgZerocopyBase {
+ public:
+  MsgZerocopyStrategy(int fd, UserBuffers buffers, size_t max_inflight, std::chrono::milliseconds timeout)
+      : MsgZerocopyBase(fd, max_inflight, timeout), buffers_(std::move(buffers)) {}
 
   Status Send(uint64_t offset, size_t len) override {
     if (auto gate = buffers_.PendingGate()) ZCB_RETURN_IF_ERROR(completions_.WaitFor(*gate));
@@ -71,45 +120,125 @@ class MsgZerocopyStrategy final : public SendStrategy {
     return OkStatus();
   }
 
-  Status Finish() override {
-    Status s = completions_.WaitAll();
-    CopyCompletionStats();
-    return s;
+ private:
+  UserBuffers buffers_;
+};
+
+// UDP: each call carries whole datagrams from a DatagramRing. Without `segment`, one
+// send(MSG_ZEROCOPY) per datagram; with it, one sendmsg(MSG_ZEROCOPY) with a UDP_SEGMENT
+// cmsg carrying a run of consecutive slots, which the kernel cuts into datagrams. Either
+// way a call takes one completion id, and every slot it carried waits for that id before
+// it is rewritten (even the memory source rewrites each slot's header).
+class MsgZerocopyDatagramStrategy final : public MsgZerocopyBase {
+ public:
+  MsgZerocopyDatagramStrategy(int fd, DatagramRing ring, size_t segment, bool unsafe_reuse, size_t max_inflight,
+                              std::chrono::milliseconds timeout)
+      : MsgZerocopyBase(fd, max_inflight, timeout), ring_(std::move(ring)), segment_(segment), unsafe_reuse_(unsafe_reuse) {
+    msg_.msg_iov = &iov_;
+    msg_.msg_iovlen = 1;
+    if (segment_ > 0) {
+      msg_.msg_control = control_;
+      msg_.msg_controllen = sizeof control_;
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg_);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto gso_size = static_cast<uint16_t>(segment_);
+      std::memcpy(CMSG_DATA(cm), &gso_size, sizeof gso_size);
+    }
+  }
+
+  Status Send(uint64_t /*offset*/, size_t len) override {
+    if (segment_ == 0) return SendRun(1, len, len);
+    const size_t count = (len + segment_ - 1) / segment_;
+    const size_t first_slot = ring_.SlotOf(next_sequence_);
+    // Full-size calls' runs are contiguous in the ring; only a run after a shorter call
+    // (none before the last) can reach the end of the ring, and is split in two calls.
+    const size_t fits = std::min(count, ring_.slot_count() - first_slot);
+    ZCB_RETURN_IF_ERROR(SendRun(fits, std::min(len, fits * segment_), segment_));
+    if (fits < count) ZCB_RETURN_IF_ERROR(SendRun(count - fits, len - fits * segment_, segment_));
+    return OkStatus();
   }
 
  private:
-  // Keeps the outstanding sends under max_inflight.
-  Status MakeRoom() {
-    const CompletionWindow& w = completions_.window();
-    if (w.issued() - w.watermark() >= reap_threshold_) ZCB_RETURN_IF_ERROR(completions_.Drain());
-    while (completions_.window().full()) ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("a free in-flight slot (max_inflight)"));
-    CopyCompletionStats();
-    return OkStatus();
-  }
-
-  Status ReapAfterEnobufs() {
-    if (completions_.window().outstanding() == 0) {
-      return Error(ENOBUFS, "send(MSG_ZEROCOPY) refused with no zero-copy send outstanding: the socket's option memory "
-                            "(net.core.optmem_max) or the locked-memory limit (ulimit -l) is too small for one send; "
-                            "raise them or use smaller messages");
+  // One call: `count` datagrams of `size` bytes (the last one shorter) from next_sequence_,
+  // `bytes` in all, in consecutive slots.
+  Status SendRun(size_t count, size_t bytes, size_t size) {
+    uint8_t* start = nullptr;
+    size_t left = bytes;
+    for (size_t i = 0; i < count; ++i) {
+      const uint64_t seq = next_sequence_ + i;
+      if (auto gate = ring_.PendingGate(seq)) ZCB_RETURN_IF_ERROR(completions_.WaitFor(*gate));
+      const size_t n = std::min(size, left);
+      uint8_t* data = ring_.Prepare(seq, n);
+      if (i == 0) start = data;
+      left -= n;
     }
-    ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("completions after ENOBUFS"));
-    CopyCompletionStats();
+    iov_ = {start, bytes};
+    const char* call = segment_ > 0 ? "sendmsg(MSG_ZEROCOPY, UDP_SEGMENT)" : "send(MSG_ZEROCOPY)";
+    for (;;) {
+      ZCB_RETURN_IF_ERROR(MakeRoom());
+      const ssize_t n = ::sendmsg(fd_, &msg_, MSG_ZEROCOPY | MSG_NOSIGNAL);
+      if (n >= 0) break;
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        ++stats_.zerocopy.enobufs_retries;
+        ZCB_RETURN_IF_ERROR(ReapAfterEnobufs());
+        continue;
+      }
+      return UdpSendError(call, bytes, fd_);
+    }
+    const uint64_t id = completions_.Issued();
+    for (size_t i = 0; i < count; ++i) ring_.Lent(next_sequence_ + i, id);
+    if (unsafe_reuse_) {
+      left = bytes;
+      for (size_t i = 0; i < count; ++i) {
+        const size_t n = std::min(size, left);
+        ring_.Scribble(next_sequence_ + i, n);
+        left -= n;
+      }
+    }
+    ++stats_.send_calls;
+    next_sequence_ += count;
+    stats_.datagrams += count;
+    stats_.bytes_sent += bytes;
     return OkStatus();
   }
 
-  void CopyCompletionStats() {
-    const ZeroCopyStats& c = completions_.stats();
-    stats_.zerocopy.completions = c.completions;
-    stats_.zerocopy.copied = c.copied;
-    stats_.zerocopy.zerocopy = c.zerocopy;
-  }
-
-  int fd_;
-  UserBuffers buffers_;
-  ErrqueueCompletions completions_;
-  size_t reap_threshold_;
+  DatagramRing ring_;
+  size_t segment_;  // 0: one datagram per call
+  bool unsafe_reuse_;
+  uint64_t next_sequence_ = 0;
+  msghdr msg_{};
+  iovec iov_{};
+  alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(uint16_t))] = {};
 };
+
+// Datagrams whose slots may be lent at once: enough for the in-flight bound, so that
+// the gates rarely wait longer than max_inflight does, yet bounded in memory.
+constexpr size_t kMaxDatagramRingBytes = 64u << 20;
+
+Result<std::unique_ptr<SendStrategy>> CreateDatagramSender(const SendContext& ctx, size_t max_inflight) {
+  const size_t segment = ctx.options.GetSize("segment");
+  const bool unsafe_reuse = ctx.options.GetBool("unsafe_reuse");
+  size_t slot_size = ctx.message_size;
+  size_t run = 1;
+  if (segment > 0) {
+    ZCB_ASSIGN_OR_RETURN(const int mtu, PathMtu(ctx.socket_fd));
+    ZCB_RETURN_IF_ERROR(CheckGsoShape(ctx.message_size, segment, mtu));
+    run = (ctx.message_size + segment - 1) / segment;
+    slot_size = std::min(segment, ctx.message_size);
+  } else {
+    ZCB_RETURN_IF_ERROR(CheckDatagramSize(ctx.message_size, "msg_zerocopy"));
+  }
+  const size_t wanted = std::max<size_t>(run * std::min<size_t>(max_inflight, 64), kPayloadPhases);
+  const size_t affordable = std::max<size_t>(kMaxDatagramRingBytes / slot_size, run);
+  ZCB_ASSIGN_OR_RETURN(DatagramRing ring, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
+                                                               slot_size, std::min(wanted, affordable), run));
+  return std::unique_ptr<SendStrategy>(new MsgZerocopyDatagramStrategy(ctx.socket_fd, std::move(ring), segment,
+                                                                       unsafe_reuse, max_inflight,
+                                                                       CompletionTimeout(ctx.socket_fd)));
+}
 
 Availability ProbeMsgZerocopy() {
   UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -127,7 +256,7 @@ StrategyInfo MsgZerocopyStrategyInfo() {
   StrategyInfo info;
   info.name = "msg_zerocopy";
   info.summary = "SO_ZEROCOPY + send(MSG_ZEROCOPY); completions from the error queue, zero-copy vs copied counted";
-  info.caps.protocols = {Protocol::kTcp};
+  info.caps.protocols = {Protocol::kTcp, Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.caps.lends_buffers = true;
   info.caps.reports_zerocopy = true;
@@ -139,6 +268,10 @@ StrategyInfo MsgZerocopyStrategyInfo() {
       {"unsafe_reuse", OptionType::kBool, "false",
        "break the reuse rule on purpose: rewrite the buffer as soon as send() returns, while the kernel may still "
        "read it, so that the receiver's integrity check shows what was really sent"},
+      {"segment", OptionType::kSize, "0",
+       "UDP only: 0 sends one datagram per send(); N > 0 sends --size bytes per sendmsg() with a UDP_SEGMENT cmsg, "
+       "cut by the kernel into datagrams of N bytes (GSO; at most 65507 bytes and 128 segments, 64 before Linux 6.10, "
+       "per call; N + 28 must fit the path MTU)"},
   };
   info.probe = ProbeMsgZerocopy;
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
@@ -149,6 +282,11 @@ StrategyInfo MsgZerocopyStrategyInfo() {
     int one = 1;
     if (::setsockopt(ctx.socket_fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) {
       return SysError("msg_zerocopy: setsockopt(SO_ZEROCOPY) on the sending socket");
+    }
+    if (ctx.protocol == Protocol::kUdp) return CreateDatagramSender(ctx, static_cast<size_t>(max_inflight));
+    if (ctx.options.GetSize("segment") != 0) {
+      return Errorf("strategy msg_zerocopy option segment={}: UDP_SEGMENT is for UDP; leave it 0 for TCP",
+                    ctx.options.GetSize("segment"));
     }
     ZCB_ASSIGN_OR_RETURN(UserBuffers buffers,
                          UserBuffers::Create(*ctx.payload, ctx.message_size, ctx.options.GetBool("unsafe_reuse")));

@@ -150,12 +150,19 @@ batch = [1, 8]
   EXPECT_EQ(Count(m, "strategy_options.header", "cork"), 2u);
   EXPECT_EQ(Count(m, "strategy_options.batch", "8"), 2u);
   for (const auto& p : m.points) {
-    if (p.spec.strategy == "tcp_mem") EXPECT_TRUE(p.spec.options.empty());
-    if (p.spec.strategy == "tcp_file") EXPECT_EQ(p.spec.options.count("header"), 1u);
+    if (p.spec.strategy == "tcp_mem") {
+      EXPECT_TRUE(p.spec.options.empty());
+    }
+    if (p.spec.strategy == "tcp_file") {
+      EXPECT_EQ(p.spec.options.count("header"), 1u);
+    }
   }
   ASSERT_EQ(m.notes.size(), 2u);
-  EXPECT_NE(m.notes[0].find("varies for tcp_file only; tcp_mem, dual run with their defaults"), std::string::npos)
-      << m.notes[0];
+  const std::string notes = m.notes[0] + "\n" + m.notes[1];
+  EXPECT_NE(notes.find("matrix.strategy_options.header varies for tcp_file only; tcp_mem, dual run with their defaults"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("matrix.strategy_options.batch varies for dual only"), std::string::npos) << notes;
 }
 
 TEST(MatrixExpansion, PathDefinitionsAndPathOptionAxes) {
@@ -181,7 +188,9 @@ path_options.sg = "keep"
       EXPECT_EQ(p.spec.path, "dev");
       EXPECT_EQ(p.spec.path_options.at("sg"), "on");
     }
-    if (p.path_name == "lo") EXPECT_TRUE(p.spec.path_options.empty());
+    if (p.path_name == "lo") {
+      EXPECT_TRUE(p.spec.path_options.empty());
+    }
   }
 }
 

@@ -109,7 +109,7 @@ ExecuteResult Execute(const RunPlan& plan, ResultsStore& store, FakeRunner& runn
 }
 
 std::map<int, Key> Uninterrupted(const RunPlan& plan, const std::string& root) {
-  auto store = ResultsStore::Create(root, "whole");
+  auto store = ResultsStore::Create(root + "/whole");
   EXPECT_TRUE(store.ok());
   FakeRunner runner;
   std::atomic<bool> cancel{false};
@@ -120,7 +120,7 @@ std::map<int, Key> Uninterrupted(const RunPlan& plan, const std::string& root) {
 TEST(ExecuteRun, EveryRecordCarriesItsVerdict) {
   TempDir tmp;
   const RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 4\nhalf_width_pct = 5\n");
-  auto store = ResultsStore::Create(tmp.path(), "verdicts");
+  auto store = ResultsStore::Create(tmp.path() + "/verdicts");
   ASSERT_TRUE(store.ok());
   FakeRunner runner;
   std::atomic<bool> cancel{false};
@@ -150,7 +150,7 @@ TEST(ExecuteRun, CtrlCDropsTheTrialInProgressAndResumeCompletesTheSameSet) {
 
   std::string dir;
   {
-    auto store = ResultsStore::Create(tmp.path(), "cut");
+    auto store = ResultsStore::Create(tmp.path() + "/cut");
     ASSERT_TRUE(store.ok());
     dir = store->dir();
     ASSERT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
@@ -178,7 +178,7 @@ TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
 
   std::string dir;
   {
-    auto store = ResultsStore::Create(tmp.path(), "killed");
+    auto store = ResultsStore::Create(tmp.path() + "/killed");
     ASSERT_TRUE(store.ok());
     dir = store->dir();
     ASSERT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
@@ -210,7 +210,7 @@ TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
 TEST(ExecuteRun, FailFastStopsAtTheFirstFailedTrial) {
   TempDir tmp;
   const RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 2\n");
-  auto store = ResultsStore::Create(tmp.path(), "ff");
+  auto store = ResultsStore::Create(tmp.path() + "/ff");
   ASSERT_TRUE(store.ok());
   Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
   ExecuteOptions options;
@@ -236,7 +236,7 @@ TEST(ExecuteRun, FailFastStopsAtTheFirstFailedTrial) {
 TEST(ExecuteRun, WithoutFailFastAnErrorIsRecordedAndTheRunGoesOn) {
   TempDir tmp;
   const RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 2\n");
-  auto store = ResultsStore::Create(tmp.path(), "errors");
+  auto store = ResultsStore::Create(tmp.path() + "/errors");
   ASSERT_TRUE(store.ok());
   Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
   int calls = 0;
@@ -264,7 +264,7 @@ TEST(ExecuteRun, UnsupportedPointsAreRecordedOnceWithTheirReason) {
   TempDir tmp;
   RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 2\n");
   plan.points[1].unsupported = "path x needs root";
-  auto store = ResultsStore::Create(tmp.path(), "unsupported");
+  auto store = ResultsStore::Create(tmp.path() + "/unsupported");
   ASSERT_TRUE(store.ok());
   FakeRunner runner;
   std::atomic<bool> cancel{false};

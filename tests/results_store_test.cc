@@ -59,7 +59,7 @@ nlohmann::json Record(int trial) {
 
 TEST(ResultsStore, CreateWritesManifestAtomicallyAndAppendsLines) {
   TempDir tmp;
-  auto store = ResultsStore::Create(tmp.path() + "/results", "run-1");
+  auto store = ResultsStore::Create(tmp.path() + "/results/run-1");
   ASSERT_TRUE(store.ok()) << store.error().ToString();
   const std::string dir = tmp.path() + "/results/run-1";
   EXPECT_EQ(store->dir(), dir);
@@ -80,9 +80,12 @@ TEST(ResultsStore, CreateWritesManifestAtomicallyAndAppendsLines) {
 
 TEST(ResultsStore, AnExistingRunFolderIsNotReused) {
   TempDir tmp;
-  auto first = ResultsStore::Create(tmp.path(), "same");
+  auto first = ResultsStore::Create(tmp.path() + "/same");
   ASSERT_TRUE(first.ok());
-  auto second = ResultsStore::Create(tmp.path(), "same");
+  // An empty folder (mktemp -d) is fine; one with a run in it is not.
+  auto empty = ResultsStore::Create(tmp.path());
+  EXPECT_FALSE(empty.ok());
+  auto second = ResultsStore::Create(tmp.path() + "/same");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().errno_value(), EEXIST);
   EXPECT_NE(second.error().what().find("--resume"), std::string::npos);
@@ -90,7 +93,7 @@ TEST(ResultsStore, AnExistingRunFolderIsNotReused) {
 
 TEST(ResultsStore, OneWriterPerRun) {
   TempDir tmp;
-  auto writer = ResultsStore::Create(tmp.path(), "locked");
+  auto writer = ResultsStore::Create(tmp.path() + "/locked");
   ASSERT_TRUE(writer.ok());
   auto other = ResultsStore::OpenForResume(tmp.path() + "/locked");
   ASSERT_FALSE(other.ok());
@@ -105,7 +108,7 @@ TEST(ResultsStore, ResumeCutsOffAPartialLastLineAndKeepsTheRest) {
   TempDir tmp;
   std::string dir;
   {
-    auto store = ResultsStore::Create(tmp.path(), "killed");
+    auto store = ResultsStore::Create(tmp.path() + "/killed");
     ASSERT_TRUE(store.ok());
     dir = store->dir();
     ASSERT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}, {"state", "running"}}).ok());

@@ -235,7 +235,7 @@ Command AddRunCommand(CLI::App& app) {
   // An experiment spec instead of -s: the matrix flow (harness/cli/run_spec.cc).
   auto spec_args = std::make_shared<SpecRunArgs>();
   sub->add_option("spec", spec_args->spec_path, "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s");
-  sub->add_option("--out", spec_args->out, "spec runs: the folder that receives results/<run_id>/")->capture_default_str();
+  sub->add_option("--out", spec_args->out, "spec runs: the run folder to create (default: results/<run_id>/)");
   sub->add_flag("--dry-run", spec_args->dry_run, "spec runs: print the plan (points, trials, estimated time) and exit");
   sub->add_option("--resume", spec_args->resume, "spec runs: continue the interrupted run in this folder");
   sub->add_flag("--fail-fast", spec_args->fail_fast, "spec runs: stop at the first failed trial");

@@ -89,6 +89,9 @@ std::string ResumeCommand(const std::string& spec_path, const std::string& dir) 
   return fmt::format("zcbench run {} --resume {}", ShellQuote(spec_path), ShellQuote(dir));
 }
 
+// Without --out a run goes to results/<run_id>/ under the current directory.
+constexpr const char* kDefaultResultsRoot = "results";
+
 int UsageError(const std::string& message) {
   fmt::print(stderr, "zcbench run: {}\n", message);
   return kExitUsage;
@@ -221,21 +224,33 @@ int RunSpec(const SpecRunArgs& args) {
     manifest.erase("resume_command");
     manifest.erase("failure");
   } else {
-    const std::string base_id = NewRunId(plan.spec.name);
-    for (int attempt = 1;; ++attempt) {
-      const std::string run_id = attempt == 1 ? base_id : fmt::format("{}-{}", base_id, attempt);
-      auto created = ResultsStore::Create(args.out, run_id);
-      if (created.ok()) {
-        store.emplace(std::move(*created));
-        break;
-      }
-      if (created.error().errno_value() != EEXIST || attempt >= 100) {
+    std::string run_id = NewRunId(plan.spec.name);
+    if (!args.out.empty()) {
+      auto created = ResultsStore::Create(args.out);
+      if (!created.ok()) {
+        if (created.error().errno_value() == EEXIST) return UsageError(created.error().ToString());
         fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
         return kExitFailed;
       }
+      store.emplace(std::move(*created));
+    } else {
+      // results/<run_id>/, made unique should two runs start within the same second.
+      const std::string base_id = run_id;
+      for (int attempt = 1;; ++attempt) {
+        run_id = attempt == 1 ? base_id : fmt::format("{}-{}", base_id, attempt);
+        auto created = ResultsStore::Create(fmt::format("{}/{}", kDefaultResultsRoot, run_id));
+        if (created.ok()) {
+          store.emplace(std::move(*created));
+          break;
+        }
+        if (created.error().errno_value() != EEXIST || attempt >= 100) {
+          fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
+          return kExitFailed;
+        }
+      }
     }
     ManifestInputs inputs;
-    inputs.run_id = store->dir().substr(store->dir().find_last_of('/') + 1);
+    inputs.run_id = run_id;
     inputs.command_line = command_line;
     inputs.fail_fast = args.fail_fast;
     fmt::print(stderr, "zcbench run: {}: {} points; recording the host profile and the paths\n", plan.spec.name,

@@ -9,7 +9,7 @@ namespace zcb::cli {
 
 struct SpecRunArgs {
   std::string spec_path;      // empty with --resume: the spec recorded in the manifest
-  std::string out = "results";
+  std::string out;             // the run folder; empty: results/<run_id>/
   std::string resume;         // a run folder to continue
   bool dry_run = false;
   bool fail_fast = false;

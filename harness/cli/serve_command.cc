@@ -1,6 +1,8 @@
 // zcbench serve: the receiver side of the remote path, for another host to drive with
 // `zcbench run --path remote --peer HOST:PORT --token-file FILE`.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -26,7 +28,16 @@ struct ServeArgs {
 
 std::atomic<bool> g_serve_stop{false};
 
-void OnServeStop(int) { g_serve_stop.store(true); }
+// The first Ctrl-C ends the server after the session in progress; a second one at once.
+void OnServeStop(int sig) {
+  if (g_serve_stop.exchange(true)) {
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  static const char kMessage[] = "\nzcbench serve: stopping after the session in progress (Ctrl-C again to quit now)\n";
+  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
 
 int Serve(const ServeArgs& args) {
   auto listen = remote::ResolveHostPort(args.listen, remote::kDefaultPort);
@@ -55,7 +66,6 @@ int Serve(const ServeArgs& args) {
     fmt::print(stderr, "zcbench serve: {}\n", server.error().ToString());
     return kExitFailed;
   }
-  // Ctrl-C ends the server between sessions (a session in progress ends first).
   struct sigaction sa {};
   sa.sa_handler = OnServeStop;
   sigemptyset(&sa.sa_mask);

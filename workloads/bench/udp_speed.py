@@ -81,9 +81,16 @@ def zerocopy_for_udp(zcbench):
     return True
 
 
-def run_trial(zcbench, row, seconds):
+def probe_flags(zcbench):
+    """--probes none where zcbench has probes: their per-packet eBPF programs are a cost
+    every datagram pays, which would narrow the differences this benchmark is about."""
+    help_text = subprocess.run([zcbench, "run", "--help"], capture_output=True, text=True).stdout
+    return ["--probes", "none"] if "--probes" in help_text else []
+
+
+def run_trial(zcbench, row, seconds, extra):
     cmd = [zcbench, "run", "--protocol", "udp", "-s", row["strategy"], "-l", str(row["size"]), "-t", str(seconds),
-           "--receiver", "discard", "--json"]
+           "--receiver", "discard", "--json"] + extra
     for k, v in row["options"].items():
         cmd += ["-o", f"{k}={v}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -140,6 +147,7 @@ def main():
         sys.exit(f"udp_speed: no zcbench at {args.zcbench}; build it or give --zcbench")
 
     rows = configurations(zerocopy_for_udp(args.zcbench))
+    extra = probe_flags(args.zcbench)
 
     def key(row):
         return (row["strategy"], row["size"], tuple(sorted(row["options"].items())))
@@ -152,13 +160,14 @@ def main():
         # Interleaved, and rotated, so that drift in the machine's load spreads over all rows.
         order = runnable[rep % len(runnable):] + runnable[:rep % len(runnable)]
         for row in order:
-            results[key(row)].append(run_trial(args.zcbench, row, args.seconds))
+            results[key(row)].append(run_trial(args.zcbench, row, args.seconds, extra))
             print(".", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     load_after = loadavg()
 
     print(f"UDP on loopback, unpaced, discard receiver, {args.repetitions} x {args.seconds:g} s per row, interleaved;"
-          f" median ±half the min-max spread; load average {load_before} before, {load_after} after")
+          f" median ±half the min-max spread; load average {load_before} before, {load_after} after;"
+          f" zcbench flags: {' '.join(extra) or '(none)'}")
     header = (f"{'payload':<14} {'strategy':<21} {'datagram':>8} {'per call':<34} {'sent dgram/s':>15} "
               f"{'recv dgram/s':>15} {'loss':>6} {'thread ns/KiB':>15} {'system ns/KiB':>15}")
     print(header)
