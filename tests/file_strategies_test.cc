@@ -412,6 +412,10 @@ TEST_P(LentPagesSlowReceiverTest, TheGateWaitsAndNothingIsCorrupted) {
   EXPECT_EQ(run.sent, bytes);
   EXPECT_EQ(run.received, bytes);
   EXPECT_EQ(run.mismatches, 0u);
+  RecordProperty("gate_checks", std::to_string(run.gate.checks));
+  RecordProperty("gate_waits", std::to_string(run.gate.waits));
+  RecordProperty("gate_polls", std::to_string(run.gate.polls));
+  RecordProperty("gate_wait_ms", std::to_string(run.gate.wait_ns / 1000000));
   EXPECT_GT(run.gate.waits, 0u) << "the receiver was slow, yet the sender never waited for it";
   EXPECT_GT(run.gate.polls, 0u);
   EXPECT_GT(run.gate.wait_ns, 0u);

@@ -158,7 +158,7 @@ TEST(ResultsCsv, FixedColumnsFlattenedRecords) {
   EXPECT_EQ(row[column("goodput_bps")], "1500000000.0");
   EXPECT_EQ(row[column("cpu_ns_per_kib")], "512.0");
   EXPECT_EQ(row[column("options")], "a=1;b=x,y");
-  EXPECT_EQ(row[column("probes_ipi")], "");  // absent: empty, never a shifted column
+  EXPECT_EQ(row[column("probes_ipis_sent")], "");  // absent: empty, never a shifted column
 
   const std::string csv = FormatCsv({Record(0), Record(1)});
   std::istringstream in(csv);

@@ -246,6 +246,7 @@ Command AddRunCommand(CLI::App& app) {
       fmt::print(stderr, "zcbench run: give either an experiment spec or --strategy, not both\n");
       return kExitUsage;
     }
+    spec_args->clean = args->clean;
     return RunSpec(*spec_args);
   };
 }

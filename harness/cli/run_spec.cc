@@ -193,6 +193,10 @@ int RunSpec(const SpecRunArgs& args) {
   }
 
   StopSignals stop_signals;
+  // A run resumed after kill -9 is the usual owner of leftovers: its namespaces and
+  // links are removed (their owner is dead); otherwise they are listed, or removed
+  // with --clean.
+  HandleLeftoversAtRunStart(args.clean || resuming);
   const std::vector<std::string> command_line = ProcessCommandLine();
   auto probes = OpenProbes(plan);
   if (!probes.ok()) {

@@ -14,6 +14,7 @@ struct SpecRunArgs {
   bool dry_run = false;
   bool fail_fast = false;
   bool quick = false;
+  bool clean = false;         // first remove what killed runs left behind (--clean)
 };
 
 // Returns the exit code: 0 complete, 1 failed (or a trial failed with --fail-fast),
