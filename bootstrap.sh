@@ -90,11 +90,14 @@ run_tests() {
     set -- $n; failed=$((failed + $1)); passed=$((passed + $2 - $1)); fi
 
   log "C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+  # Left out here: the unsafe_reuse tests observe kernel timing (is data still queued
+  # when the buffer is rewritten?), which a several times slower instrumented sender
+  # changes; they run in the Release suite above.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZCB_SANITIZE=ON -DZCB_BUILD_BENCHMARKS=OFF >/dev/null
   ninja -C build-asan -j "$(nproc)" zcb_tests >&2
   local asan_log; asan_log=$(mktemp)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    build-asan/tests/zcb_tests --gtest_brief=1 2>&1 | tee "$asan_log" | tail -20 || true
+    build-asan/tests/zcb_tests --gtest_brief=1 --gtest_filter='-*UnsafeReuse*' 2>&1 | tee "$asan_log" | tail -20 || true
   if grep -q "^\[  PASSED  \]" "$asan_log" && ! grep -qE "^\[  FAILED  \]|ERROR: (Address|Leak)Sanitizer|runtime error:" "$asan_log"; then
     passed=$((passed + 1))
   else
