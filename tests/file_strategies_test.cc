@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "harness/trial_common.h"
@@ -265,13 +267,20 @@ class LentPagesUnsafeReuseTest : public ::testing::TestWithParam<ReuseCase> {};
 TEST_P(LentPagesUnsafeReuseTest, TheReceiverCatchesTheCorruption) {
   const ReuseCase& c = GetParam();
   const uint64_t bytes = 32u << 20;
-  nlohmann::json record = RunOrFail(Stream(c.strategy, c.source, bytes, 1000003, {{"unsafe_reuse", "true"}}));
-  ASSERT_EQ(record["status"], "ok") << record["error"];  // asked for: the damage is the result
-  const auto& m = record["metrics"];
-  EXPECT_EQ(m["bytes_received"].get<uint64_t>(), bytes);
-  EXPECT_GT(m["integrity"]["mismatches"].get<uint64_t>(), 0u);
-  EXPECT_FALSE(m["integrity"]["first_mismatch_offset"].is_null());
-  EXPECT_EQ(record["params"]["options"]["unsafe_reuse"], "true");
+  // Whether the pages are still referenced when rewritten depends on how the threads
+  // interleave: try a few times; the check is that corruption, when it happens, is caught.
+  uint64_t most_mismatches = 0;
+  for (int attempt = 0; attempt < 6 && most_mismatches == 0; ++attempt) {
+    nlohmann::json record = RunOrFail(Stream(c.strategy, c.source, bytes, 1000003, {{"unsafe_reuse", "true"}}));
+    ASSERT_EQ(record["status"], "ok") << record["error"];  // asked for: the damage is the result
+    const auto& m = record["metrics"];
+    EXPECT_EQ(m["bytes_received"].get<uint64_t>(), bytes);
+    const uint64_t mismatches = m["integrity"]["mismatches"].get<uint64_t>();
+    EXPECT_EQ(m["integrity"]["first_mismatch_offset"].is_null(), mismatches == 0);
+    EXPECT_EQ(record["params"]["options"]["unsafe_reuse"], "true");
+    most_mismatches = std::max(most_mismatches, mismatches);
+  }
+  EXPECT_GT(most_mismatches, 0u) << "the rewritten pages went unnoticed in every attempt";
 }
 
 TEST_P(LentPagesUnsafeReuseTest, TheSafeVersionOfTheSameStreamIsIntact) {
