@@ -13,6 +13,12 @@ namespace {
 
 bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
 
+// Typed fields of a record read back from disk, where anything may have been edited.
+bool BoolField(const nlohmann::json& r, const char* key) { return r.contains(key) && r[key].is_boolean() && r[key].get<bool>(); }
+std::string StringField(const nlohmann::json& r, const char* key) {
+  return r.contains(key) && r[key].is_string() ? r[key].get<std::string>() : "";
+}
+
 nlohmann::json IntervalJson(const std::optional<MeanInterval>& interval) {
   if (!interval) return nullptr;
   return {{"n", interval->n},
@@ -57,11 +63,12 @@ TrialRunner RealTrialRunner() {
 }
 
 void RunCounts::Add(const nlohmann::json& record) {
-  if (record.value("warmup", false)) {
+  if (!record.is_object()) return;
+  if (BoolField(record, "warmup")) {
     ++warmup;
     return;
   }
-  const std::string status = record.value("status", "");
+  const std::string status = StringField(record, "status");
   if (status == "ok") ++ok;
   else if (status == "unsupported") ++unsupported;
   else ++error;
@@ -73,7 +80,7 @@ nlohmann::json RunCounts::ToJson() const {
 
 TrialOutcome OutcomeOf(const nlohmann::json& record) {
   TrialOutcome outcome;
-  const std::string status = record.is_object() ? record.value("status", "error") : "error";
+  const std::string status = record.is_object() ? StringField(record, "status") : "error";
   outcome.status = status == "ok" ? TrialStatus::kOk : status == "unsupported" ? TrialStatus::kUnsupported : TrialStatus::kError;
   outcome.goodput_bps = NumberAt(record, "/metrics/goodput_bps");
   outcome.ns_per_kib = NumberAt(record, "/metrics/cpu/ns_per_kib");
@@ -101,14 +108,14 @@ ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std:
     if (record.contains("trial") && record["trial"].is_number_integer()) {
       result.next_index = std::max(result.next_index, record["trial"].get<int>() + 1);
     }
-    const auto key = record.find("point");
-    const auto known = key != record.end() && key->is_string() ? plan.index_by_key.find(key->get<std::string>())
-                                                               : plan.index_by_key.end();
-    if (known == plan.index_by_key.end()) {
+    const auto known = plan.index_by_key.find(StringField(record, "point"));
+    const bool typed = record.contains("warmup") && record["warmup"].is_boolean() && record.contains("repetition") &&
+                       record["repetition"].is_number_integer();
+    if (known == plan.index_by_key.end() || !typed) {
       ++result.unknown_points;
       continue;
     }
-    ScheduledTrial slot{known->second, record.value("warmup", false), record.value("repetition", 0)};
+    ScheduledTrial slot{known->second, record["warmup"].get<bool>(), record["repetition"].get<int>()};
     if (!seen.emplace(slot.point, slot.warmup, slot.repetition).second) {
       ++result.duplicates;
       continue;
@@ -183,7 +190,7 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
       event.trial_seconds = seconds;
       options.progress(event);
     }
-    if (options.fail_fast && record.value("status", "") == "error") {
+    if (options.fail_fast && StringField(record, "status") == "error") {
       result.state = RunState::kFailed;
       result.failure = fmt::format("trial {} ({}) failed and --fail-fast is set: {}", context.trial, point.point.label,
                                    record["error"].is_string() ? record["error"].get<std::string>() : "no reason given");

@@ -68,7 +68,7 @@ struct ExecuteResult {
 // The records of an interrupted run, fed back into a fresh scheduler.
 struct ReplayResult {
   size_t replayed = 0;           // records that counted towards their points
-  size_t unknown_points = 0;     // records of points not in this plan (kept in the file, not counted)
+  size_t unknown_points = 0;     // records of points not in this plan, or unreadable (kept in the file, not counted)
   size_t duplicates = 0;         // a second record of the same trial (kept in the file, not counted)
   int next_index = 0;            // the trial index to continue from
 };

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "drivers/host_constraints.h"
 #include "stack/types.h"
 
 namespace zcb {
@@ -68,8 +69,12 @@ class Expander {
                 for (const auto& workload : Values(spec_, AxisKind::kWorkload, {"bulk"})) {
                   for (const auto& rate : Values(spec_, AxisKind::kRate, {"0"})) {
                     for (const auto& cache : Values(spec_, AxisKind::kCache, {"warm"})) {
-                      Base base{protocol, info, source, size, path, receiver, workload, rate, cache};
-                      AddPoints(base);
+                      for (const auto& quota : Values(spec_, AxisKind::kSenderCpuQuota, {"none"})) {
+                        for (const auto& membw : Values(spec_, AxisKind::kMembwAntagonist, {"none"})) {
+                          Base base{protocol, info, source, size, path, receiver, workload, rate, cache, quota, membw};
+                          AddPoints(base);
+                        }
+                      }
                     }
                   }
                 }
@@ -94,6 +99,8 @@ class Expander {
     const std::string& workload;
     const std::string& rate;
     const std::string& cache;
+    const std::string& sender_cpu_quota;  // "none" or a fraction of one CPU
+    const std::string& membw_antagonist;  // "none" or a CPU list
   };
 
   const PathDefinition* Definition(const std::string& name) const {
@@ -174,18 +181,26 @@ class Expander {
         ApplyDefaultPinning(s);
       }
       s.receive_timeout_s = t.receive_timeout_s;
+      if (b.sender_cpu_quota != "none") s.constraints.sender_cpu_quota = std::stod(b.sender_cpu_quota);
+      if (b.membw_antagonist != "none") {
+        s.constraints.membw_cpus = ParseCpuList(b.membw_antagonist).value_or(std::vector<int>{});
+        s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
+      }
       s.pattern_period = t.pattern_period;
       s.file_dir = t.file_dir;
       point.path_name = b.path;
 
       point.coords = {{"protocol", b.protocol}, {"strategy", b.strategy->name}, {"source", b.source},
                       {"message_size", b.size}, {"path", b.path},             {"receiver", b.receiver},
-                      {"workload", b.workload}, {"rate", b.rate},             {"cache", b.cache}};
+                      {"workload", b.workload}, {"rate", b.rate},             {"cache", b.cache},
+                      {"sender_cpu_quota", b.sender_cpu_quota},                {"membw_antagonist", b.membw_antagonist}};
       point.label = fmt::format("{} {} {} {} {} {}", b.protocol, b.strategy->name, b.source, FormatSize(s.message_size),
                                 b.path, b.receiver);
       if (spec_.FindAxis(AxisKind::kWorkload) != nullptr) point.label += " " + b.workload;
       if (s.rate_bps != 0) point.label += fmt::format(" rate={}", b.rate);
       if (s.cold_cache) point.label += " cold";
+      if (b.sender_cpu_quota != "none") point.label += fmt::format(" quota={}", b.sender_cpu_quota);
+      if (b.membw_antagonist != "none") point.label += fmt::format(" membw={}", b.membw_antagonist);
       for (const auto& [axis, value] : combination_values) {
         point.coords[axis->key.substr(std::string_view("matrix.").size())] = value;
         if (axis->kind == AxisKind::kStrategyOption) s.options[axis->option] = value;

@@ -54,6 +54,11 @@ std::string TrialHeadline(const nlohmann::json& record) {
 
 ProgressDisplay::ProgressDisplay(std::FILE* out, bool tty, double estimate_s) : out_(out), tty_(tty), trial_s_(estimate_s) {}
 
+void ProgressDisplay::Begin(size_t done, const Scheduler::Remaining& remaining) {
+  done_ = done;
+  remaining_ = remaining;
+}
+
 void ProgressDisplay::Starting(const PlannedPoint& point, const ScheduledTrial& trial) {
   current_ = fmt::format("{}{}", point.point.label, trial.warmup ? " (warm-up)" : fmt::format(" #{}", trial.repetition + 1));
   if (tty_) Draw();

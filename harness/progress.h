@@ -26,6 +26,8 @@ class ProgressDisplay {
   ProgressDisplay(std::FILE* out, bool tty, double estimate_s);
   ~ProgressDisplay() { Clear(); }
 
+  // The state before the first trial: trials already recorded (a resume) and to come.
+  void Begin(size_t done, const Scheduler::Remaining& remaining);
   void Starting(const PlannedPoint& point, const ScheduledTrial& trial);
   void Finished(const ProgressEvent& event);
   // Erases the in-place line, so that other output starts on a clean line.

@@ -36,6 +36,10 @@ std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
                        "run zcbench as root",
                        path.name);
   }
+  // A CPU quota is a cgroup: creating one takes CAP_SYS_ADMIN.
+  if (trial.spec.constraints.sender_cpu_quota && !HasCapability(Capability::kSysAdmin)) {
+    return "a sender CPU quota needs root (CAP_SYS_ADMIN, to create a cgroup); run zcbench as root";
+  }
   return "";
 }
 

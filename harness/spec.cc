@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "drivers/host_constraints.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
 #include "stack/types.h"
@@ -71,6 +72,8 @@ std::string_view AxisKeyName(AxisKind kind) {
     case AxisKind::kWorkload: return "workload";
     case AxisKind::kRate: return "rate";
     case AxisKind::kCache: return "cache";
+    case AxisKind::kSenderCpuQuota: return "sender_cpu_quota";
+    case AxisKind::kMembwAntagonist: return "membw_antagonist";
     case AxisKind::kStrategyOption: return "strategy_options";
     case AxisKind::kPathOption: return "path_options";
   }
@@ -373,7 +376,7 @@ class SpecParser {
   void ParseTrial(const toml::table& t) {
     CheckKeys(t, "trial",
               {"duration", "bytes", "warmup", "warmup_duration", "warmup_bytes", "pin", "sender_cpu", "receiver_cpu",
-               "receive_timeout", "pattern_period", "file_dir", "probes"});
+               "receive_timeout", "pattern_period", "file_dir", "probes", "membw_antagonist_size"});
     TrialSettings& s = spec_.trial;
     if (auto* n = t.get("duration")) s.duration_s = Duration(*n, "trial.duration");
     if (auto* n = t.get("bytes")) s.bytes = Size(*n, "trial.bytes");
@@ -427,6 +430,9 @@ class SpecParser {
     }
     if (auto* n = t.get("file_dir")) {
       if (auto str = String(*n, "trial.file_dir")) s.file_dir = *str;
+    }
+    if (auto* n = t.get("membw_antagonist_size")) {
+      if (auto v = Size(*n, "trial.membw_antagonist_size")) s.membw_antagonist_size = *v;
     }
     if (auto* n = t.get("probes")) {
       if (auto str = String(*n, "trial.probes")) {
@@ -575,6 +581,37 @@ class SpecParser {
         }
         return s;
       }
+      case AxisKind::kSenderCpuQuota: {
+        // "none", or a share of one CPU: "20%", 0.2, "1.5". Canonical: the fraction.
+        std::optional<double> quota;
+        if (auto d = node.value_exact<double>()) quota = *d;
+        else if (auto i = node.value_exact<int64_t>()) quota = static_cast<double>(*i);
+        else if (auto s = node.value_exact<std::string>()) {
+          if (*s == "none") return std::string("none");
+          quota = ParseCpuQuota(*s);
+        }
+        HostConstraintSpec probe;
+        probe.sender_cpu_quota = quota;
+        if (!quota || !ValidateHostConstraints(probe).ok()) {
+          problems_.Add(LineOf(node), key, "{} is not a CPU quota (expected \"none\" or a share of one CPU such as \"20%\" or 0.5, "
+                        "at most the number of CPUs)", node.is_string() ? *node.value_exact<std::string>() : std::string(TypeName(node)));
+          return std::nullopt;
+        }
+        return fmt::format("{:g}", *quota);
+      }
+      case AxisKind::kMembwAntagonist: {
+        auto s = name("\"none\" or a CPU list");
+        if (!s) return std::nullopt;
+        if (*s == "none") return s;
+        auto cpus = ParseCpuList(*s);
+        HostConstraintSpec probe;
+        if (cpus) probe.membw_cpus = *cpus;
+        if (!cpus || cpus->empty() || !ValidateHostConstraints(probe).ok()) {
+          problems_.Add(LineOf(node), key, "'{}' is not a list of this machine's CPUs (expected \"none\" or CPUs such as \"1\", \"0,1\" or \"0-3\")", *s);
+          return std::nullopt;
+        }
+        return s;
+      }
       case AxisKind::kStrategyOption:
       case AxisKind::kPathOption:
         break;
@@ -618,9 +655,10 @@ class SpecParser {
 
   void ParseMatrix(const toml::table& t) {
     spec_.matrix_line = LineOf(t);
-    static const std::vector<AxisKind> kPlain = {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource,
-                                                 AxisKind::kMessageSize, AxisKind::kPath, AxisKind::kReceiver,
-                                                 AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache};
+    static const std::vector<AxisKind> kPlain = {
+        AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,    AxisKind::kPath,
+        AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate,   AxisKind::kCache,          AxisKind::kSenderCpuQuota,
+        AxisKind::kMembwAntagonist};
     std::vector<std::string> allowed;
     for (AxisKind k : kPlain) allowed.emplace_back(AxisKeyName(k));
     allowed.emplace_back("strategy_options");
@@ -770,13 +808,14 @@ class SpecParser {
         std::optional<AxisKind> kind;
         for (AxisKind candidate : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,
                                    AxisKind::kPath, AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate,
-                                   AxisKind::kCache}) {
+                                   AxisKind::kCache, AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist}) {
           if (AxisKeyName(candidate) == k) kind = candidate;
         }
         if (!kind) {
           problems_.Add(LineOf(key), where + "." + k,
                         "unknown key; an exclude rule matches protocol, strategy, source, message_size, path, receiver, "
-                        "workload, rate, cache, strategy_options.NAME or path_options.NAME, and may give a reason");
+                        "workload, rate, cache, sender_cpu_quota, membw_antagonist, strategy_options.NAME or "
+                        "path_options.NAME, and may give a reason");
           continue;
         }
         ExcludeValues(rule, k, *kind, "", value, where + "." + k);

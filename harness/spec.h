@@ -8,12 +8,13 @@
 //
 //   [experiment]  name, description, seed
 //   [matrix]      axes: protocol, strategy ("all" or names), source, message_size, path,
-//                 receiver, workload, rate, cache; [matrix.strategy_options] and
+//                 receiver, workload, rate, cache, and the host constraints
+//                 sender_cpu_quota and membw_antagonist; [matrix.strategy_options] and
 //                 [matrix.path_options]: one axis per option
 //   [[exclude]]   rules: axis = value or [values], all must match; optional reason
 //   [trial]       duration or bytes, warmup (trials per point), warmup_duration or
 //                 warmup_bytes, pin, sender_cpu, receiver_cpu, receive_timeout,
-//                 pattern_period, file_dir, probes
+//                 pattern_period, file_dir, probes, membw_antagonist_size
 //   [repeat]      min, max, confidence_pct, half_width_pct (netperf -I: stop when the
 //                 confidence interval of goodput and of CPU per KiB is within
 //                 mean +- half_width_pct, or at max)
@@ -60,6 +61,8 @@ enum class AxisKind {
   kWorkload,
   kRate,
   kCache,
+  kSenderCpuQuota,
+  kMembwAntagonist,
   kStrategyOption,
   kPathOption,
 };
@@ -106,6 +109,7 @@ struct TrialSettings {
   std::string file_dir;  // file source on disk (needed for cache = "cold"); empty: tmpfs
   // The window probes: "all", "none" or a comma list of ebpf, counters, memory.
   std::string probes = "all";
+  uint64_t membw_antagonist_size = 64ull << 20;  // memory per antagonist thread
 };
 
 struct RepeatSettings {

@@ -62,6 +62,18 @@ std::string PointKey(const nlohmann::json& params) {
     key += fmt::format(",rate_bps={}", params["rate_bps"].get<uint64_t>());
   }
   if (params.contains("page_cache") && params["page_cache"] == "cold") key += ",page_cache=cold";
+  // Host constraints (a sender CPU quota, memory-bandwidth antagonists), likewise.
+  if (params.contains("constraints") && params["constraints"].is_object()) {
+    const auto& c = params["constraints"];
+    if (c.contains("sender_cpu_quota") && c["sender_cpu_quota"].is_number()) {
+      key += fmt::format(",sender_cpu_quota={:g}", c["sender_cpu_quota"].get<double>());
+    }
+    if (c.contains("membw_antagonist_cpus") && c["membw_antagonist_cpus"].is_array() && !c["membw_antagonist_cpus"].empty()) {
+      std::string cpus;
+      for (const auto& cpu : c["membw_antagonist_cpus"]) cpus += fmt::format("{}{}", cpus.empty() ? "" : "+", cpu.dump());
+      key += fmt::format(",membw_antagonist_cpus={}", cpus);
+    }
+  }
   for (const auto& [k, v] : params["options"].items()) key += fmt::format(",{}={}", k, v.get<std::string>());
   for (const auto& [k, v] : params["path_options"].items()) key += fmt::format(",path.{}={}", k, v.get<std::string>());
   return key;

@@ -230,6 +230,35 @@ receive_timeout = "3s"
   EXPECT_NE(m.points[0].label.find("rate=1000000000"), std::string::npos);
 }
 
+TEST(MatrixExpansion, HostConstraintAxes) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+path = ["lo"]
+sender_cpu_quota = ["none", "50%", 0.25]
+membw_antagonist = ["none", "0"]
+
+[trial]
+membw_antagonist_size = "8M"
+)");
+  ASSERT_EQ(m.points.size(), 3u * 2);
+  size_t quota_points = 0, membw_points = 0;
+  for (const auto& p : m.points) {
+    const HostConstraintSpec& c = p.spec.constraints;
+    if (c.sender_cpu_quota) {
+      ++quota_points;
+      EXPECT_TRUE(*c.sender_cpu_quota == 0.5 || *c.sender_cpu_quota == 0.25) << *c.sender_cpu_quota;
+    }
+    if (!c.membw_cpus.empty()) {
+      ++membw_points;
+      EXPECT_EQ(c.membw_cpus, std::vector<int>{0});
+      EXPECT_EQ(c.membw_buffer_bytes, 8u << 20);
+    }
+  }
+  EXPECT_EQ(quota_points, 4u);
+  EXPECT_EQ(membw_points, 3u);
+  EXPECT_EQ(Count(m, "sender_cpu_quota", "0.5"), 2u);
+}
+
 // The plan resolves every point against the real registry and gives each a unique key.
 TEST(RunPlan, PointsResolveAndKeysAreUnique) {
   auto spec = ParseSpec(R"([matrix]

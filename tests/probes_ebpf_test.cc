@@ -141,15 +141,17 @@ TEST(ProbesEbpf, MunmapWithSiblingOnOtherCpuCausesRemoteShootdownIpis) {
   // Received on the sibling's CPU while it ran (in the process's context)...
   EXPECT_GE(U64(with["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles)) << with["tlb_flush"].dump();
   // ...each sent as an IPI from this thread.
-  EXPECT_GE(U64(with["ipi"]["sent_in_process"]), static_cast<uint64_t>(kCycles)) << with["ipi"].dump();
-  EXPECT_GE(U64(with["ipi"]["call_function_single"]) + U64(with["ipi"]["call_function"]), static_cast<uint64_t>(kCycles));
+  EXPECT_GE(U64(with["ipi_in_process"]), static_cast<uint64_t>(kCycles)) << with["ipi_detail"].dump();
+  EXPECT_GE(U64(with["ipi_detail"]["sends_in_process"]), static_cast<uint64_t>(kCycles));
+  EXPECT_GE(U64(with["ipi_detail"]["call_function_single"]) + U64(with["ipi_detail"]["call_function"]), static_cast<uint64_t>(kCycles));
 
   const nlohmann::json without = ShootdownWindow(*probe, kCycles, false);
   EXPECT_LE(U64(without["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles / 10))
       << without["tlb_flush"].dump();
-  EXPECT_LE(U64(without["ipi"]["by_callback"].value("generic_smp_call_function_single_interrupt", nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
+  EXPECT_LE(U64(without["ipi_detail"]["by_callback"].value("generic_smp_call_function_single_interrupt",
+                                                             nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
             static_cast<uint64_t>(kCycles / 10))
-      << without["ipi"].dump();
+      << without["ipi_detail"].dump();
 }
 
 TEST(ProbesEbpf, PageFaultsCountAtLeastThePagesFirstTouched) {
@@ -167,9 +169,12 @@ TEST(ProbesEbpf, PageFaultsCountAtLeastThePagesFirstTouched) {
   ::munmap(region, kPages * page);
   nlohmann::json metrics;
   probe->Report(WindowSummary{}, metrics);
-  const auto& faults = metrics["probes"]["page_faults"];
+  const auto& probes = metrics["probes"];
+  const auto& faults = probes["page_faults_detail"];
   EXPECT_GE(U64(faults["user_in_process"]), kPages) << faults.dump();
   EXPECT_GE(U64(faults["user"]), U64(faults["user_in_process"]));
+  EXPECT_GE(U64(probes["page_faults_in_process"]), kPages);
+  EXPECT_GE(U64(probes["page_faults"]), U64(probes["page_faults_in_process"]));
 }
 
 TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
@@ -188,6 +193,7 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   const uint64_t sent = U64(m["bytes_sent"]);
   EXPECT_GE(U64(probes["kernel_copy_bytes"]), received);
   EXPECT_GE(U64(probes["kernel_copy_bytes_in_process"]), received);
+  EXPECT_GE(U64(probes["recv_copy_bytes_in_process"]), received);
   ASSERT_TRUE(probes["xmit_by_device"].contains("lo")) << probes["xmit_by_device"].dump();
   EXPECT_GE(U64(probes["xmit_by_device"]["lo"]["bytes"]), sent);
   EXPECT_GE(U64(probes["xmit_bytes"]), sent);
@@ -223,6 +229,8 @@ TEST(ProbesEbpf, SendfileTransmitsSplicedPagesNotCopies) {
   EXPECT_LT(U64(xmit["copied_bytes"]), U64(xmit["spliced_bytes"]) / 10) << xmit.dump();
   // A discarding receiver (MSG_TRUNC) copies nothing to user memory.
   EXPECT_LT(U64(probes["kernel_copy_bytes_in_process"]), U64(record["metrics"]["bytes_received"]) / 10);
+  EXPECT_LT(U64(probes["recv_copy_bytes_in_process"]), U64(record["metrics"]["bytes_received"]) / 10);
+  EXPECT_GE(U64(probes["recv_bytes"]), U64(record["metrics"]["bytes_received"]));
   EXPECT_LT(record["metrics"]["memory"]["model"]["send_copy_share"].get<double>(), 0.1);
 }
 
@@ -230,7 +238,7 @@ TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
   ZCB_REQUIRE_ROOT();
   ProbeOptions options;
   options.counters = false;
-  options.simulate_missing_tracepoints = {"tlb:tlb_flush", "skb:skb_copy_datagram_iovec"};
+  options.simulate_missing_tracepoints = {"tlb:tlb_flush", "skb:skb_copy_datagram_iovec", "sock:sock_recv_length"};
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 8 << 20);
@@ -244,7 +252,9 @@ TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
   EXPECT_TRUE(probes["kernel_copy_bytes"].is_null());
   EXPECT_TRUE(probes["kernel_copy_bytes_reason"].is_string());
   // The others still count.
-  EXPECT_TRUE(probes["page_faults"].is_object());
+  EXPECT_TRUE(probes["page_faults"].is_number());
+  EXPECT_TRUE(probes["ipi"].is_number());
+  EXPECT_TRUE(probes["tlb_flush_total"].is_null());
   EXPECT_GE(U64(probes["xmit_bytes"]), U64(m["bytes_sent"]));
   EXPECT_FALSE(probes["programs"]["count_tlb_flush"]["attached"].get<bool>());
   // The model needs the missing count: null with its reason, not a wrong number.

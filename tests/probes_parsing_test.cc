@@ -265,6 +265,17 @@ TEST(ProbesParsing, ModelCountsLentPagesCopiedByTheKernelFromCompletions) {
   EXPECT_TRUE(blind.detail.contains("note"));
 }
 
+TEST(ProbesParsing, ModelPrefersTheRecvmsgCopyCount) {
+  DataMovementWindow movement;
+  movement.kernel_copy_bytes = 0;  // UDP's linear-skb copies are not seen there
+  movement.recv_copy_bytes = 1000;
+  movement.xmit_copied_bytes = 1000;
+  const MemoryModelResult model = ModelMemoryTraffic(Summary(1000, ReceiverMode::kRead, SourceKind::kMemory), movement);
+  ASSERT_TRUE(model.available);
+  EXPECT_EQ(model.detail["receive_copy_bytes"].get<uint64_t>(), 1000u);
+  EXPECT_EQ(model.detail["receive_copy_basis"], "sock:sock_recv_length");
+}
+
 TEST(ProbesParsing, ModelWithoutTheCopyCountsIsUnavailable) {
   const MemoryModelResult model = ModelMemoryTraffic(Summary(1000, ReceiverMode::kRead, SourceKind::kMemory), DataMovementWindow{});
   EXPECT_FALSE(model.available);

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -25,10 +26,10 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    char templ[] = "/tmp/zcb-resume-test-XXXXXX";
-    path_ = ::mkdtemp(templ);
+    std::string templ = (std::filesystem::temp_directory_path() / "zcb-resume-test-XXXXXX").string();
+    path_ = ::mkdtemp(templ.data());
   }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  ~TempDir() { std::filesystem::remove_all(path_); }
   const std::string& path() const { return path_; }
 
  private:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -20,10 +21,10 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    char templ[] = "/tmp/zcb-results-test-XXXXXX";
-    path_ = ::mkdtemp(templ);
+    std::string templ = (std::filesystem::temp_directory_path() / "zcb-results-test-XXXXXX").string();
+    path_ = ::mkdtemp(templ.data());
   }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  ~TempDir() { std::filesystem::remove_all(path_); }
   const std::string& path() const { return path_; }
 
  private:

@@ -152,6 +152,10 @@ TEST(SpecErrors, BadUnits) {
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nrate = [\"fast\"]\n", 3, "matrix.rate", "is not a rate");
   ExpectError(std::string(kMinimal) + "[trial]\npattern_period = 5000\n", 4, "trial.pattern_period",
               "not a multiple of 4096");
+  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nsender_cpu_quota = [\"lots\"]\n", 3, "matrix.sender_cpu_quota",
+              "is not a CPU quota");
+  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nmembw_antagonist = [\"4096\"]\n", 3, "matrix.membw_antagonist",
+              "is not a list of this machine's CPUs");
 }
 
 TEST(SpecErrors, EmptyAxis) {

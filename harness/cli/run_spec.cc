@@ -92,6 +92,13 @@ std::string ResumeCommand(const std::string& spec_path, const std::string& dir) 
 // Without --out a run goes to results/<run_id>/ under the current directory.
 constexpr const char* kDefaultResultsRoot = "results";
 
+// A string field of a manifest read from disk, "" when absent or not a string (a
+// hand-edited manifest must not crash the resume).
+std::string StringField(const nlohmann::json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return "";
+  return object[key].get<std::string>();
+}
+
 int UsageError(const std::string& message) {
   fmt::print(stderr, "zcbench run: {}\n", message);
   return kExitUsage;
@@ -106,11 +113,12 @@ struct Loaded {
 // The spec, seed and quick flag of a run being resumed: the spec given must be the one
 // recorded (same sha256); without one, the recorded text is used.
 Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& manifest, const SpecCatalog& catalog) {
-  if (manifest.value("schema", "") != kRunSchema) {
-    return Errorf("--resume {}: manifest.json has schema '{}', not {}", args.resume, manifest.value("schema", ""), kRunSchema);
+  if (StringField(manifest, "schema") != kRunSchema) {
+    return Errorf("--resume {}: manifest.json has schema '{}', not {}", args.resume, StringField(manifest, "schema"), kRunSchema);
   }
-  const nlohmann::json& recorded = manifest["spec"];
-  if (!recorded.is_object() || !recorded["text"].is_string() || !recorded["sha256"].is_string()) {
+  // Schema checked: the manifest is an object. Its fields may still have been edited.
+  const nlohmann::json recorded = manifest.contains("spec") ? manifest["spec"] : nlohmann::json();
+  if (StringField(recorded, "sha256").empty() || !recorded.contains("text") || !recorded["text"].is_string()) {
     return Errorf("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
   }
   Loaded loaded;
@@ -122,12 +130,15 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
                     args.resume, args.spec_path, loaded.spec.sha256, recorded["sha256"].get<std::string>());
     }
   } else {
-    const std::string file = recorded.value("path", "spec.toml");
+    const std::string file = StringField(recorded, "path").empty() ? "spec.toml" : StringField(recorded, "path");
     ZCB_ASSIGN_OR_RETURN(loaded.spec, ParseSpec(recorded["text"].get<std::string>(), file, catalog));
   }
-  if (!manifest["seed"].is_number_unsigned()) return Errorf("--resume {}: the manifest records no seed", args.resume);
+  if (!manifest.contains("seed") || !manifest["seed"].is_number_unsigned()) {
+    return Errorf("--resume {}: the manifest records no seed", args.resume);
+  }
   loaded.seed = manifest["seed"].get<uint64_t>();
-  loaded.quick = manifest.contains("run_options") && manifest["run_options"].value("quick", false);
+  loaded.quick = manifest.contains("run_options") && manifest["run_options"].is_object() &&
+                 manifest["run_options"].contains("quick") && manifest["run_options"]["quick"] == true;
   if (args.quick && !loaded.quick) {
     return Errorf("--resume {}: the run was started without --quick; resume it without --quick", args.resume);
   }
@@ -160,7 +171,7 @@ int RunSpec(const SpecRunArgs& args) {
     auto opened = ResultsStore::OpenForResume(args.resume, args.dry_run);
     if (!opened.ok()) return UsageError(opened.error().ToString());
     store.emplace(std::move(*opened));
-    const std::string state = store->existing_manifest().value("state", "");
+    const std::string state = StringField(store->existing_manifest(), "state");
     if (state == "complete" && !args.dry_run) {
       fmt::print(stderr, "zcbench run: {} is complete: nothing to resume\n", store->dir());
       return kExitOk;
@@ -209,15 +220,19 @@ int RunSpec(const SpecRunArgs& args) {
   if (resuming) {
     manifest = store->existing_manifest();
     const nlohmann::json zcbench = ZcbenchInfo();
-    if (manifest.contains("zcbench") && manifest["zcbench"].is_object() && zcbench["git_commit"].is_string() &&
-        manifest["zcbench"].value("git_commit", "") != zcbench["git_commit"].get<std::string>()) {
+    const nlohmann::json started_with =
+        manifest.contains("zcbench") && manifest["zcbench"].is_object() ? manifest["zcbench"].value("git_commit", nlohmann::json())
+                                                                        : nlohmann::json();
+    if (zcbench["git_commit"] != started_with) {
       fmt::print(stderr, "zcbench run: note: the run started with zcbench {} and continues with {}\n",
-                 manifest["zcbench"].value("git_commit", "unknown"), zcbench["git_commit"].get<std::string>());
+                 started_with.is_string() ? started_with.get<std::string>() : "of unknown commit",
+                 zcbench["git_commit"].is_string() ? zcbench["git_commit"].get<std::string>() : "an unknown commit");
     }
+    if (!manifest["resumes"].is_array()) manifest["resumes"] = nlohmann::json::array();
     manifest["resumes"].push_back({{"at", NowIso8601()},
                                    {"command_line", command_line},
                                    {"pid", ::getpid()},
-                                   {"previous_state", manifest.value("state", "")},
+                                   {"previous_state", StringField(manifest, "state")},
                                    {"kept_trials", store->existing_records().size()},
                                    {"cut_partial_line_bytes", store->truncated_bytes()},
                                    {"unreadable_lines", store->unreadable_lines().size()},
@@ -265,7 +280,7 @@ int RunSpec(const SpecRunArgs& args) {
     fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
     return kExitFailed;
   }
-  const std::string run_id = manifest.value("run_id", "");
+  const std::string run_id = StringField(manifest, "run_id");
 
   // --- the trials ----------------------------------------------------------------------
   Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
@@ -287,6 +302,7 @@ int RunSpec(const SpecRunArgs& args) {
   options.fail_fast = args.fail_fast;
   options.cancel = &g_stop;
   options.probes = probes->probes();
+  progress.Begin(all_records.size(), scheduler.RemainingTrials());
   options.starting = [&](const PlannedPoint& p, const ScheduledTrial& t) { progress.Starting(p, t); };
   options.progress = [&](const ProgressEvent& e) { progress.Finished(e); };
 

@@ -19,10 +19,10 @@ struct GroupSpec {
 
 const std::vector<GroupSpec>& Groups() {
   static const std::vector<GroupSpec> groups = {
-      {"tlb_flush", OpenTlbFlushGroup, {"tlb_flush"}},
-      {"ipi", OpenIpiGroup, {"ipi"}},
-      {"page_faults", OpenPageFaultsGroup, {"page_faults"}},
-      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "xmit_packets", "xmit_bytes", "xmit_in_process", "retransmits"}},
+      {"tlb_flush", OpenTlbFlushGroup, {"tlb_flush", "tlb_flush_total"}},
+      {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_detail"}},
+      {"page_faults", OpenPageFaultsGroup, {"page_faults", "page_faults_in_process", "page_faults_detail"}},
+      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_packets", "xmit_bytes", "xmit_in_process", "retransmits"}},
       {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns"}},
   };
   return groups;
@@ -47,10 +47,10 @@ nlohmann::json PerGib(const nlohmann::json& probes, uint64_t bytes_received) {
   auto put = [&](const char* name, std::optional<double> value) {
     out[name] = value ? nlohmann::json(*value / gib) : nlohmann::json(nullptr);
   };
-  put("tlb_flushes", NumberAt(probes, {"tlb_flush", "total", "count"}));
+  put("tlb_flushes", NumberAt(probes, {"tlb_flush_total", "count"}));
   put("tlb_remote_shootdowns", NumberAt(probes, {"tlb_flush", "remote_shootdown", "count"}));
-  put("ipis_sent", NumberAt(probes, {"ipi", "sent"}));
-  put("page_faults", NumberAt(probes, {"page_faults", "total"}));
+  put("ipis", NumberAt(probes, {"ipi"}));
+  put("page_faults", NumberAt(probes, {"page_faults"}));
   put("kernel_copy_bytes", NumberAt(probes, {"kernel_copy_bytes"}));
   put("xmit_packets", NumberAt(probes, {"xmit_packets"}));
   return out;
@@ -67,6 +67,7 @@ std::vector<std::string> AllProbeTracepoints() {
           "exceptions:page_fault_user",
           "exceptions:page_fault_kernel",
           "skb:skb_copy_datagram_iovec",
+          "sock:sock_recv_length",
           "net:net_dev_xmit",
           "net:net_dev_start_xmit",
           "tcp:tcp_retransmit_skb",

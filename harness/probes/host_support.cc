@@ -54,13 +54,14 @@ uint64_t EffectiveCapabilities() {
 const std::map<std::string, std::string>& TracepointUse() {
   static const std::map<std::string, std::string> use = {
       {"tlb:tlb_flush", "metrics.probes.tlb_flush"},
-      {"ipi:ipi_send_cpu", "metrics.probes.ipi.send_cpu"},
-      {"ipi:ipi_send_cpumask", "metrics.probes.ipi.send_cpumask"},
-      {"irq_vectors:call_function_entry", "metrics.probes.ipi.call_function"},
-      {"irq_vectors:call_function_single_entry", "metrics.probes.ipi.call_function_single"},
-      {"exceptions:page_fault_user", "metrics.probes.page_faults.user"},
-      {"exceptions:page_fault_kernel", "metrics.probes.page_faults.kernel"},
-      {"skb:skb_copy_datagram_iovec", "metrics.probes.kernel_copy_bytes and the memory model"},
+      {"ipi:ipi_send_cpu", "metrics.probes.ipi (with ipi_send_cpumask)"},
+      {"ipi:ipi_send_cpumask", "metrics.probes.ipi (with ipi_send_cpu)"},
+      {"irq_vectors:call_function_entry", "metrics.probes.ipi_detail.call_function"},
+      {"irq_vectors:call_function_single_entry", "metrics.probes.ipi_detail.call_function_single"},
+      {"exceptions:page_fault_user", "metrics.probes.page_faults (with page_fault_kernel)"},
+      {"exceptions:page_fault_kernel", "metrics.probes.page_faults (with page_fault_user)"},
+      {"skb:skb_copy_datagram_iovec", "metrics.probes.kernel_copy_bytes (the memory model's fallback)"},
+      {"sock:sock_recv_length", "metrics.probes.recv_copy_bytes and the memory model"},
       {"net:net_dev_xmit", "metrics.probes.xmit_packets / xmit_bytes"},
       {"net:net_dev_start_xmit", "metrics.probes.xmit_in_process and the memory model"},
       {"tcp:tcp_retransmit_skb", "metrics.probes.retransmits"},
@@ -242,7 +243,7 @@ std::vector<SupportCheck> CheckHostSupport() {
     const bool ok = !first.empty() && first.rfind("0000000000000000", 0) != 0;
     checks.push_back({"bpf", "kernel symbol addresses", ok,
                       ok ? "/proc/kallsyms shows addresses" : fmt::format("/proc/kallsyms hides addresses (kptr_restrict={})", restrict_level),
-                      ok ? "" : "names of IPI callbacks (metrics.probes.ipi.by_callback shows addresses)"});
+                      ok ? "" : "names of IPI callbacks (metrics.probes.ipi_detail.by_callback shows addresses)"});
   }
 
   // Each tracepoint, and whether the probes' programs attach to it.

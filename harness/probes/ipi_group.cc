@@ -44,35 +44,48 @@ class IpiGroup : public TracepointGroup {
     for (const auto& [address, value] : *callbacks) by_callback[address] = value;
   }
 
+  // probes.ipi: the interrupts sent (one per CPU targeted); probes.ipi_detail: the sends,
+  // their callbacks, and the function-call IPIs handled.
   void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
     if (!snapshot_error_.empty() || !any_attached()) {
-      probes["ipi"] = nullptr;
-      probes["ipi_reason"] = !snapshot_error_.empty() ? snapshot_error_ : FirstReason();
+      const std::string reason = !snapshot_error_.empty() ? snapshot_error_ : FirstReason();
+      for (const char* key : {"ipi", "ipi_in_process", "ipi_detail"}) {
+        probes[key] = nullptr;
+        probes[std::string(key) + "_reason"] = reason;
+      }
       return;
     }
     const zcb_ipi_counts d = CounterDelta(end_, begin_);
-    nlohmann::json ipi = nlohmann::json::object();
-    const bool has_cpu = Available(kSendCpu, "send_cpu", ipi);
-    const bool has_mask = Available(kSendCpumask, "send_cpumask", ipi);
-    if (has_cpu) ipi["send_cpu"] = d.send_cpu;
-    if (has_mask) ipi["send_cpumask"] = d.send_cpumask;
-    if (has_cpu || has_mask) {
-      ipi["sent"] = d.send_cpu + d.send_cpumask;
-      ipi["targets"] = d.targets;
-      ipi["sent_in_process"] = d.sends_in_process;
-      ipi["targets_in_process"] = d.targets_in_process;
-      ipi["by_callback"] = CallbackDeltas();
-      if (d.callback_overflow > 0) ipi["callback_overflow"] = d.callback_overflow;
+    nlohmann::json detail = nlohmann::json::object();
+    const bool has_cpu = Available(kSendCpu, "send_cpu", detail);
+    const bool has_mask = Available(kSendCpumask, "send_cpumask", detail);
+    if (has_cpu) detail["send_cpu"] = d.send_cpu;
+    if (has_mask) detail["send_cpumask"] = d.send_cpumask;
+    if (has_cpu && has_mask) {
+      probes["ipi"] = d.targets;
+      probes["ipi_in_process"] = d.targets_in_process;
     } else {
-      ipi["sent"] = nullptr;
-      ipi["sent_reason"] = ProgramFor(kSendCpu)->reason;
+      // Half the sends would be a wrong total.
+      const std::string reason = (has_cpu ? ProgramFor(kSendCpumask) : ProgramFor(kSendCpu))->reason;
+      probes["ipi"] = nullptr;
+      probes["ipi_reason"] = reason;
+      probes["ipi_in_process"] = nullptr;
+      probes["ipi_in_process_reason"] = reason;
     }
-    const bool has_call = Available(kCallFunction, "call_function", ipi);
-    const bool has_single = Available(kCallFunctionSingle, "call_function_single", ipi);
-    if (has_call) ipi["call_function"] = d.call_function;
-    if (has_single) ipi["call_function_single"] = d.call_function_single;
-    if (has_call || has_single) ipi["handled_in_process"] = d.handled_in_process;
-    probes["ipi"] = ipi;
+    if (has_cpu || has_mask) {
+      detail["sends"] = d.send_cpu + d.send_cpumask;
+      detail["sends_in_process"] = d.sends_in_process;
+      detail["targets"] = d.targets;
+      detail["targets_in_process"] = d.targets_in_process;
+      detail["by_callback"] = CallbackDeltas();
+      if (d.callback_overflow > 0) detail["callback_overflow"] = d.callback_overflow;
+    }
+    const bool has_call = Available(kCallFunction, "call_function", detail);
+    const bool has_single = Available(kCallFunctionSingle, "call_function_single", detail);
+    if (has_call) detail["call_function"] = d.call_function;
+    if (has_single) detail["call_function_single"] = d.call_function_single;
+    if (has_call || has_single) detail["handled_in_process"] = d.handled_in_process;
+    probes["ipi_detail"] = detail;
   }
 
  private:

@@ -1,13 +1,22 @@
 #include "harness/probes/memory_model.h"
 
 #include <cmath>
+#include <optional>
 
 namespace zcb {
 
 MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMovementWindow& movement) {
   MemoryModelResult out;
-  if (!movement.kernel_copy_bytes) {
-    out.reason = "the model needs the receive-copy count of tracepoint skb:skb_copy_datagram_iovec (eBPF probes)";
+  // Receive copies: recvmsg() bytes not discarded (sock:sock_recv_length) see every copy
+  // path; skb_copy_datagram_iovec misses UDP's direct copy of linear skbs.
+  std::optional<uint64_t> receive_copy_measured = movement.recv_copy_bytes;
+  const char* receive_basis = "sock:sock_recv_length";
+  if (!receive_copy_measured) {
+    receive_copy_measured = movement.kernel_copy_bytes;
+    receive_basis = "skb:skb_copy_datagram_iovec";
+  }
+  if (!receive_copy_measured) {
+    out.reason = "the model needs a receive-copy count (tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec; eBPF probes)";
     return out;
   }
   if (!movement.xmit_copied_bytes) {
@@ -34,7 +43,7 @@ MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMov
   const double sent = static_cast<double>(summary.bytes_sent);
   const double copy_share = classified > 0 ? (copied + static_cast<double>(lent) * copied_fraction) / classified : 0.0;
   const uint64_t send_copy = static_cast<uint64_t>(std::llround(sent * copy_share));
-  const uint64_t receive_copy = *movement.kernel_copy_bytes;
+  const uint64_t receive_copy = *receive_copy_measured;
   const uint64_t verify_read = summary.receiver_mode == ReceiverMode::kVerify ? summary.bytes_received : 0;
   const uint64_t generate_write = summary.source == SourceKind::kGenerated ? summary.bytes_sent : 0;
 
@@ -44,6 +53,7 @@ MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMov
   out.detail = {
       {"send_copy_bytes", send_copy},
       {"receive_copy_bytes", receive_copy},
+      {"receive_copy_basis", receive_basis},
       {"verify_read_bytes", verify_read},
       {"generate_write_bytes", generate_write},
       {"xmit_copied_bytes", *movement.xmit_copied_bytes},

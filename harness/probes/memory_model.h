@@ -12,9 +12,10 @@
 //                        lent (zero-copy) skbs counting as copies in the proportion of the
 //                        strategy's completions flagged "copied" (when it reports them).
 //                        Spliced page references (sendfile, splice) are not copies. Shares
-//                        are of whole skbs: headers and the receiver's ACKs weigh in (about
-//                        0.1% at 64 KiB messages).
-//   receive_copy_bytes   kernel-to-user copies on receive (skb:skb_copy_datagram_iovec)
+//                        are of transport payload (headers excluded).
+//   receive_copy_bytes   kernel-to-user copies on receive: bytes recvmsg() returned without
+//                        MSG_TRUNC in the trial process (sock:sock_recv_length), else
+//                        skb:skb_copy_datagram_iovec (which misses UDP's copy of linear skbs)
 //   verify_read_bytes    the receiver reading every delivered byte to check it (verify mode)
 //   generate_write_bytes the sender writing each payload byte it generates (generated source)
 //

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Network data movement: kernel-to-user copies on receive (skb:skb_copy_datagram_iovec),
- * transmits per device (net:net_dev_xmit), how transmitted skbs hold their payload
- * (net:net_dev_start_xmit) and TCP retransmissions (tcp:tcp_retransmit_skb).
+ * Network data movement: kernel-to-user copies on receive (skb:skb_copy_datagram_iovec,
+ * sock:sock_recv_length), transmits per device (net:net_dev_xmit), how transmitted skbs
+ * hold their payload (net:net_dev_start_xmit) and TCP retransmissions
+ * (tcp:tcp_retransmit_skb).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,6 +48,22 @@ int BPF_PROG(count_kernel_copy, const struct sk_buff *skb, int len)
 	return 0;
 }
 
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(count_recv, const struct sock *sk, int ret, int flags)
+{
+	struct zcb_net_counts *c = counts();
+
+	if (!c || ret <= 0)
+		return 0;
+	c->recv_bytes += ret;
+	if (flags & ZCB_MSG_TRUNC)
+		return 0;
+	c->recv_copy_bytes += ret;
+	if (in_target_process())
+		c->recv_copy_bytes_in_process += ret;
+	return 0;
+}
+
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 	     unsigned int skb_len)
@@ -55,7 +72,13 @@ int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 	struct zcb_xmit_counts *x;
 
 	/* The skb may be gone once the driver took it: only the arguments are used. */
-	BPF_CORE_READ_STR_INTO(&key.name, dev, name);
+	bpf_core_read(&key.name, sizeof(key.name), &dev->name);
+	/* A renamed device may keep bytes of its old name after the NUL: clear them. */
+	for (int i = 0, end = 0; i < ZCB_IFNAMSIZ; i++) {
+		end |= key.name[i] == 0;
+		if (end)
+			key.name[i] = 0;
+	}
 	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	x = bpf_map_lookup_elem(&xmit_by_device, &key);
 	if (!x) {
@@ -81,29 +104,84 @@ int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 	return 0;
 }
 
+/*
+ * classify_xmit runs for every skb the process transmits: instead of one probe read per
+ * field it copies the whole struct sk_buff once (its size and field offsets relocated
+ * to the running kernel by CO-RE) into per-CPU scratch space. A program does not nest
+ * on its own CPU, so one slot per CPU suffices.
+ */
+#define ZCB_SKB_COPY_SIZE 512
+
+struct skb_copy {
+	__u8 bytes[ZCB_SKB_COPY_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct skb_copy);
+} skb_scratch SEC(".maps");
+
+/*
+ * The transport payload of an skb about to be transmitted: its length less the link,
+ * network and TCP/UDP headers (data points at the link-layer header by now). A GSO skb
+ * carries one set of headers for all its segments. Other protocols count whole.
+ */
+static __always_inline __u32 payload_length(const struct sk_buff *copy, const struct sock *sk)
+{
+	unsigned char *head = copy->head;
+	unsigned char *data = copy->data;
+	__u16 transport = copy->transport_header;
+	__u32 len = copy->len;
+	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	__u32 headers, l4 = 0;
+
+	if (transport == (__u16)~0U || head + transport < data)
+		return len;
+	headers = head + transport - data;
+	if (protocol == IPPROTO_TCP) {
+		__u8 doff = 0;
+
+		/* The data offset is the high nibble of byte 12 of the TCP header. */
+		bpf_probe_read_kernel(&doff, sizeof(doff), head + transport + 12);
+		l4 = (doff >> 4) * 4;
+	} else if (protocol == IPPROTO_UDP) {
+		l4 = 8;
+	} else {
+		return len;
+	}
+	if (headers + l4 > len)
+		return 0;
+	return len - headers - l4;
+}
+
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(classify_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
+	const __u32 size = bpf_core_type_size(struct sk_buff);
 	struct skb_shared_info *shinfo;
 	struct zcb_net_counts *c;
-	unsigned char *head;
-	__u32 len;
-	__u8 flags;
+	struct sk_buff *copy;
+	__u32 zero = 0, len;
+	__u8 flags = 0;
 
 	/*
 	 * Only skbs a local socket sent from this process: a forwarded skb (no owner once it
 	 * crossed a namespace) would count the same payload once per hop.
 	 */
-	if (!in_target_process() || !BPF_CORE_READ(skb, sk))
+	if (!in_target_process() || size > ZCB_SKB_COPY_SIZE)
 		return 0;
+	copy = bpf_map_lookup_elem(&skb_scratch, &zero);
 	c = counts();
-	if (!c)
+	if (!copy || !c || bpf_probe_read_kernel(copy, size, skb))
+		return 0;
+	if (!copy->sk)
 		return 0;
 	/* skb_shinfo(): the shared info sits at head + end (an offset on 64-bit kernels). */
-	head = BPF_CORE_READ(skb, head);
-	shinfo = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
-	flags = BPF_CORE_READ(shinfo, flags);
-	len = BPF_CORE_READ(skb, len);
+	shinfo = (struct skb_shared_info *)(copy->head + copy->end);
+	bpf_probe_read_kernel(&flags, sizeof(flags), &shinfo->flags);
+	len = payload_length(copy, copy->sk);
 	c->xmit_in_process_packets++;
 	if (flags & SKBFL_ZEROCOPY_ENABLE)
 		c->xmit_in_process_zerocopy_bytes += len;

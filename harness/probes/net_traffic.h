@@ -6,6 +6,9 @@
 #include <linux/types.h>
 #endif
 
+/* recvmsg() flag (uapi): discard the data instead of copying it. */
+#define ZCB_MSG_TRUNC 0x20
+
 /* Devices tracked by name and network namespace. */
 #define ZCB_NET_MAX_DEVICES 256
 #define ZCB_IFNAMSIZ 16
@@ -15,6 +18,15 @@ struct zcb_net_counts {
 	__u64 copy_calls;
 	__u64 copy_bytes;
 	__u64 copy_bytes_in_process;
+	/*
+	 * sock:sock_recv_length: bytes recvmsg() returned, and of those the ones copied to
+	 * user memory (calls without MSG_TRUNC, which discards). This also sees the UDP
+	 * receive path that copies linear skbs directly (copy_linear_skb), which
+	 * skb_copy_datagram_iovec does not.
+	 */
+	__u64 recv_bytes;
+	__u64 recv_copy_bytes;
+	__u64 recv_copy_bytes_in_process;
 	/* tcp:tcp_retransmit_skb */
 	__u64 retransmits;
 	/*
@@ -22,7 +34,7 @@ struct zcb_net_counts {
 	 * how the skb holds its data (skb_shared_info flags): in kernel memory (copied in
 	 * by the send call), in shared pages spliced in by reference (sendfile, splice,
 	 * vmsplice), or in user pages lent for zero-copy (MSG_ZEROCOPY, io_uring SEND_ZC).
-	 * Whole skb lengths, headers included.
+	 * Transport payload bytes (link, IP and TCP/UDP headers excluded).
 	 */
 	__u64 xmit_in_process_packets;
 	__u64 xmit_in_process_copied_bytes;

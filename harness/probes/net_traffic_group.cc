@@ -1,5 +1,5 @@
-// Loader of net_traffic.bpf.c: receive copies, transmits per device, how transmitted
-// data was held (copied, spliced, lent), TCP retransmissions.
+// Loader of net_traffic.bpf.c: receive copies, bytes received, transmits per device, how
+// transmitted data was held (copied, spliced, lent), TCP retransmissions.
 
 #include <sys/stat.h>
 
@@ -18,6 +18,7 @@ constexpr const char* kCopy = "skb:skb_copy_datagram_iovec";
 constexpr const char* kXmit = "net:net_dev_xmit";
 constexpr const char* kStartXmit = "net:net_dev_start_xmit";
 constexpr const char* kRetransmit = "tcp:tcp_retransmit_skb";
+constexpr const char* kRecv = "sock:sock_recv_length";
 
 struct XmitKeyLess {
   bool operator()(const zcb_xmit_key& a, const zcb_xmit_key& b) const {
@@ -42,7 +43,8 @@ class NetTrafficGroup : public TracepointGroup {
     return LoadAndAttach({{skel_->progs.count_kernel_copy, kCopy},
                           {skel_->progs.count_xmit, kXmit},
                           {skel_->progs.classify_xmit, kStartXmit},
-                          {skel_->progs.count_retransmit, kRetransmit}},
+                          {skel_->progs.count_retransmit, kRetransmit},
+                          {skel_->progs.count_recv, kRecv}},
                          config, [this] { return net_traffic_bpf::load(skel_); });
   }
 
@@ -68,6 +70,11 @@ class NetTrafficGroup : public TracepointGroup {
       probes["kernel_copy_bytes"] = d.copy_bytes;
       probes["kernel_copy_bytes_in_process"] = d.copy_bytes_in_process;
       probes["kernel_copy_calls"] = d.copy_calls;
+    }
+    if (Available(kRecv, "recv_copy_bytes", probes)) {
+      probes["recv_bytes"] = d.recv_bytes;
+      probes["recv_copy_bytes"] = d.recv_copy_bytes;
+      probes["recv_copy_bytes_in_process"] = d.recv_copy_bytes_in_process;
     }
     if (Available(kXmit, "xmit_packets", probes)) {
       uint64_t packets = 0, bytes = 0, errors = 0;
@@ -110,6 +117,7 @@ class NetTrafficGroup : public TracepointGroup {
     };
     window_ = {};
     if (attached(kCopy)) window_.kernel_copy_bytes = d.copy_bytes_in_process;
+    if (attached(kRecv)) window_.recv_copy_bytes = d.recv_copy_bytes_in_process;
     if (attached(kStartXmit)) {
       window_.xmit_copied_bytes = d.xmit_in_process_copied_bytes;
       window_.xmit_spliced_bytes = d.xmit_in_process_spliced_bytes;

@@ -148,9 +148,9 @@ def cross_check(args):
     for number, name in sorted(reason_names.items()):
         ours = probes["tlb_flush"].get(name, {}).get("count", 0)
         rows.append((f"tlb_flush {name}", ours, counts.get(f"tlb[{number}]", 0)))
-    rows.append(("tlb_flush total", probes["tlb_flush"]["total"]["count"],
+    rows.append(("tlb_flush total", probes["tlb_flush_total"]["count"],
                  sum(v for k, v in counts.items() if k.startswith("tlb["))))
-    ipi = probes["ipi"]
+    ipi = probes["ipi_detail"]
     rows.append(("ipi_send_cpu", ipi["send_cpu"], counts.get("ipi_send_cpu", 0)))
     rows.append(("ipi_send_cpumask", ipi["send_cpumask"], counts.get("ipi_send_cpumask", 0)))
     rows.append(("call_function_entry", ipi["call_function"], counts.get("call_function", 0)))

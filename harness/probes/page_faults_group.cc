@@ -31,27 +31,39 @@ class PageFaultsGroup : public TracepointGroup {
     (end ? end_ : begin_) = *counts;
   }
 
+  // probes.page_faults: user + kernel mode faults; probes.page_faults_detail: each.
   void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
     if (!snapshot_error_.empty() || !any_attached()) {
-      probes["page_faults"] = nullptr;
-      probes["page_faults_reason"] = !snapshot_error_.empty() ? snapshot_error_ : programs().front().reason;
+      const std::string reason = !snapshot_error_.empty() ? snapshot_error_ : programs().front().reason;
+      for (const char* key : {"page_faults", "page_faults_in_process", "page_faults_detail"}) {
+        probes[key] = nullptr;
+        probes[std::string(key) + "_reason"] = reason;
+      }
       return;
     }
     const zcb_page_fault_counts d = CounterDelta(end_, begin_);
-    nlohmann::json faults = nlohmann::json::object();
-    if (Available(kUser, "user", faults)) {
-      faults["user"] = d.user;
-      faults["user_in_process"] = d.user_in_process;
+    nlohmann::json detail = nlohmann::json::object();
+    const bool user = Available(kUser, "user", detail);
+    const bool kernel = Available(kKernel, "kernel", detail);
+    if (user) {
+      detail["user"] = d.user;
+      detail["user_in_process"] = d.user_in_process;
     }
-    if (Available(kKernel, "kernel", faults)) {
-      faults["kernel"] = d.kernel;
-      faults["kernel_in_process"] = d.kernel_in_process;
+    if (kernel) {
+      detail["kernel"] = d.kernel;
+      detail["kernel_in_process"] = d.kernel_in_process;
     }
-    if (faults["user"].is_number() && faults["kernel"].is_number()) {
-      faults["total"] = d.user + d.kernel;
-      faults["total_in_process"] = d.user_in_process + d.kernel_in_process;
+    if (user && kernel) {
+      probes["page_faults"] = d.user + d.kernel;
+      probes["page_faults_in_process"] = d.user_in_process + d.kernel_in_process;
+    } else {
+      const std::string reason = (user ? ProgramFor(kKernel) : ProgramFor(kUser))->reason;
+      probes["page_faults"] = nullptr;
+      probes["page_faults_reason"] = reason;
+      probes["page_faults_in_process"] = nullptr;
+      probes["page_faults_in_process_reason"] = reason;
     }
-    probes["page_faults"] = faults;
+    probes["page_faults_detail"] = detail;
   }
 
  private:

@@ -161,6 +161,10 @@ void HardwareCounterProbe::Report(const WindowSummary& summary, nlohmann::json& 
                         {"time_running_ns", running}, {"multiplexed", running < enabled}, {"per_cpu", per_cpu}};
     totals[c.name] = scaled;
   }
+  if (totals.empty() && !counters_.empty()) {
+    // No counter at all: one reason for the lot (e.g. a VM without a virtual PMU).
+    counters["reason"] = counters_.front().reason.empty() ? "no hardware counter could be read" : counters_.front().reason;
+  }
   if (totals.count("cycles") && totals.count("instructions") && totals["cycles"] > 0) {
     counters["instructions_per_cycle"] = totals["instructions"] / totals["cycles"];
   }

@@ -37,7 +37,11 @@ class TlbFlushGroup : public TracepointGroup {
   }
 
   void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
-    if (!Available(kTlbFlush, "tlb_flush", probes)) return;
+    if (!Available(kTlbFlush, "tlb_flush", probes)) {
+      probes["tlb_flush_total"] = nullptr;
+      probes["tlb_flush_total_reason"] = probes["tlb_flush_reason"];
+      return;
+    }
     nlohmann::json by_reason = nlohmann::json::object();
     zcb_tlb_counts total{};
     auto add = [&](const std::string& name, const zcb_tlb_counts& d) {
@@ -61,11 +65,11 @@ class TlbFlushGroup : public TracepointGroup {
       if (d.count == 0) continue;
       add(slot == ZCB_TLB_REASON_SLOTS - 1 ? "other" : reasons_.NameOf(slot), d);
     }
-    by_reason["total"] = {{"count", total.count},
-                          {"pages", total.pages},
-                          {"full_flushes", total.full_flushes},
-                          {"count_in_process", total.count_in_process}};
     probes["tlb_flush"] = by_reason;
+    probes["tlb_flush_total"] = {{"count", total.count},
+                                 {"pages", total.pages},
+                                 {"full_flushes", total.full_flushes},
+                                 {"count_in_process", total.count_in_process}};
     probes["tlb_flush_names_source"] = reasons_.source.empty() ? nlohmann::json(reasons_.reason) : nlohmann::json(reasons_.source);
   }
 

@@ -5,8 +5,8 @@
 //   ipi           ipi:ipi_send_cpu, ipi:ipi_send_cpumask, irq_vectors:call_function_entry,
 //                 irq_vectors:call_function_single_entry
 //   page_faults   exceptions:page_fault_user, exceptions:page_fault_kernel
-//   net_traffic   skb:skb_copy_datagram_iovec, net:net_dev_xmit, net:net_dev_start_xmit,
-//                 tcp:tcp_retransmit_skb
+//   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length, net:net_dev_xmit,
+//                 net:net_dev_start_xmit, tcp:tcp_retransmit_skb
 //   softirq_time  irq:softirq_entry, irq:softirq_exit
 // Each counts system-wide; most also count what happened in the trial process's
 // context (`*_in_process`).
@@ -31,7 +31,8 @@ Result<std::unique_ptr<TracepointGroup>> OpenSoftirqTimeGroup(const GroupConfig&
 // What net_traffic measured over the last window in the trial process, for the memory
 // traffic model. A field is nullopt when its tracepoint was not attached.
 struct DataMovementWindow {
-  std::optional<uint64_t> kernel_copy_bytes;           // kernel -> user copies on receive
+  std::optional<uint64_t> kernel_copy_bytes;           // skb_copy_datagram_iovec on receive
+  std::optional<uint64_t> recv_copy_bytes;             // recvmsg() bytes copied to user memory
   std::optional<uint64_t> xmit_copied_bytes;           // transmitted from kernel copies
   std::optional<uint64_t> xmit_spliced_bytes;          // transmitted from spliced page references
   std::optional<uint64_t> xmit_zerocopy_bytes;         // transmitted from lent user pages

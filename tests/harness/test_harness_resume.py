@@ -175,3 +175,21 @@ def test_resume_without_the_spec_uses_the_recorded_copy(tmp_path, zcbench_bin, r
     again = run_zcbench("run", "--resume", out)
     assert again.returncode == 0
     assert "nothing to resume" in again.stderr
+
+
+def test_resume_after_kill_9_removes_what_the_killed_run_left_behind(tmp_path, zcbench_bin, run_zcbench):
+    require_root("a veth path")
+    spec = write_spec(tmp_path, paths='"veth"')
+    out = tmp_path / "veth-killed"
+    proc = start(zcbench_bin, "run", spec, "--out", out)
+    wait_for_records(out, 3, proc, timeout=120)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    result = run_zcbench("run", spec, "--resume", out)
+    assert result.returncode == 0, result.stderr
+    assert len(read_records(out)) == TRIALS
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"zcb-{proc.pid}-" not in netns, netns
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert f"zcb-{proc.pid}-" not in links, links
+    assert_valid_run(out)
