@@ -110,7 +110,8 @@ run_tests() {
   ZCBENCH_BIN="$PWD/build/harness/zcbench" PYTHONPATH="$PWD" "$py" -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$py_log" || true
   local pp pf
   pp=$(grep -oE '[0-9]+ passed' "$py_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  pf=$(grep -oE '[0-9]+ (failed|error)' "$py_log" | awk '{s+=$1} END {print s+0}')
+  # (grep finds nothing when all passed: under pipefail that must not end the script)
+  pf=$({ grep -oE '[0-9]+ (failed|errors?)' "$py_log" || true; } | awk '{s+=$1} END {print s+0}')
   if ! grep -qE '[0-9]+ passed' "$py_log"; then pf=$((pf + 1)); fi
   passed=$((passed + pp)); failed=$((failed + pf))
   rm -f "$py_log"

@@ -6,13 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <future>
-#include <latch>
 #include <random>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
+#include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial_common.h"
 #include "stack/datagram_receiver.h"
@@ -22,24 +22,14 @@
 namespace zcb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = TrialClock;
 
 struct Shared {
-  std::latch ready{2};
-  std::latch start{1};
-  std::atomic<bool> abort{false};
-  std::promise<sockaddr_storage> listening;
-  Clock::time_point window_start;
+  explicit Shared(const std::atomic<bool>* cancel) : gate(2, cancel) {}
+  WindowGate gate;
+  std::promise<sockaddr_storage> listening;  // the receiver's bound address
   Clock::time_point sender_end;
-  DatagramEnd end;
-  const std::atomic<bool>* cancel = nullptr;
-};
-
-struct SideOutcome {
-  Status setup = OkStatus();
-  Status run = OkStatus();
-  double cpu_s = 0;
-  int tid = 0;
+  DatagramEnd end;  // the sender's count, for the receiver to know when it has them all
 };
 
 uint32_t NewFlowId() {
@@ -69,22 +59,21 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, DatagramRecei
   if (!out.setup.ok() && !published) {
     shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
   }
-  shared.ready.count_down();
-  shared.start.wait();
-  if (!out.setup.ok() || shared.abort.load()) return;
+  if (!shared.gate.Arrive(out.setup)) return;
   const double cpu0 = ThreadCpuSeconds();
   out.run = receiver.Run(sock.get(), shared.end);
   out.cpu_s = ThreadCpuSeconds() - cpu0;
 }
 
-void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, uint32_t flow_id, Shared& shared,
-                  SideOutcome& out, SendStats& stats) {
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, uint32_t flow_id,
+                  HostConstraints* constraints, Shared& shared, SideOutcome& out, SendStats& stats) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
     ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
     ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
     sockaddr_storage addr;
     try {
@@ -117,35 +106,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
     return OkStatus();
   };
   out.setup = setup();
-  if (!out.setup.ok()) shared.abort = true;
-  shared.ready.count_down();
-  shared.start.wait();
-  if (!out.setup.ok() || shared.abort.load()) return;
+  if (!shared.gate.Arrive(out.setup)) return;
 
   const double cpu0 = ThreadCpuSeconds();
-  auto run = [&]() -> Status {
-    const uint64_t total = spec.bytes.value_or(UINT64_MAX);
-    const Clock::time_point deadline =
-        spec.duration_s ? shared.window_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
-                        : Clock::time_point::max();
-    const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
-    uint64_t offset = 0;
-    while (offset < total) {
-      const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
-      ZCB_RETURN_IF_ERROR(strategy->Send(offset, len));
-      offset += len;
-      const Clock::time_point now = Clock::now();
-      if (now >= deadline) break;
-      if (shared.cancel != nullptr && shared.cancel->load(std::memory_order_relaxed)) break;
-      if (ns_per_byte > 0) {
-        // Pacing, as for TCP: sleep when ahead of the target rate's schedule (iperf3 -b).
-        const auto due = shared.window_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
-        if (due > now) std::this_thread::sleep_until(due);
-      }
-    }
-    return strategy->Finish();
-  };
-  out.run = run();
+  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel());
   shared.sender_end = Clock::now();
   if (strategy) stats = strategy->stats();
   out.cpu_s = ThreadCpuSeconds() - cpu0;
@@ -163,18 +127,7 @@ nlohmann::json OptionalJson(const std::optional<uint64_t>& v) { return v ? nlohm
 
 nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& context) {
   const TrialSpec& spec = trial.spec;
-  nlohmann::json record = {
-      {"schema", "zcbench.trial/1"}, {"run_id", context.run_id}, {"trial", context.trial},
-      {"repetition", context.repetition}, {"warmup", context.warmup},
-  };
-  record["params"] = TrialParamsJson(trial);
-  record["params"]["udp"] = {{"gro", spec.gro}, {"drain_s", spec.drain_s}};
-  // The receiver's UDP_GRO changes what is measured: it makes a different point.
-  record["point"] = PointKey(record["params"]) + (spec.gro ? ",gro" : "");
-  record["started_at"] = NowIso8601();
-  record["status"] = "ok";
-  record["error"] = nullptr;
-  record["metrics"] = nullptr;
+  nlohmann::json record = NewTrialRecord(trial, context);
   auto finish = [&](const char* status, const std::string& error) {
     record["status"] = status;
     record["error"] = error;
@@ -212,36 +165,22 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
   if (!receiver.ok()) return finish("error", receiver.error().ToString());
   auto path = CreatePath(spec.path, spec.path_options);
   if (!path.ok()) return finish("error", "path: " + path.error().ToString());
+  std::unique_ptr<HostConstraints> constraints;
+  if (!spec.constraints.empty()) {
+    auto created = HostConstraints::Create(spec.constraints);
+    if (!created.ok()) return finish("error", "host constraints: " + created.error().ToString());
+    constraints = std::move(*created);
+  }
 
-  Shared shared;
-  shared.cancel = context.cancel;
+  Shared shared(context.cancel);
   SideOutcome sender_out, receiver_out;
   SendStats send_stats;
   std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
                               std::ref(receiver_out));
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), flow_id, std::ref(shared),
-                            std::ref(sender_out), std::ref(send_stats));
-  shared.ready.wait();
-  const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();
-  if (!setup_ok) shared.abort = true;
-  auto before = CpuSnapshot::Read();
-  std::vector<std::string> probe_errors;
-  if (setup_ok) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  shared.window_start = Clock::now();
-  shared.start.count_down();
-  sender_thread.join();
-  receiver_thread.join();
-  const Clock::time_point window_end = Clock::now();
-  if (setup_ok) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  auto after = CpuSnapshot::Read();
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), flow_id, constraints.get(),
+                            std::ref(shared), std::ref(sender_out), std::ref(send_stats));
+  const MeasuredWindow window = shared.gate.Run(context, {&sender_thread, &receiver_thread});
+  RecordPathAndConstraints(record, **path, constraints.get());
 
   if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
   if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());
@@ -251,9 +190,9 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
   const uint64_t sent = send_stats.datagrams;
   const uint64_t received = rx.datagrams_received;
   const uint64_t lost = sent > received ? sent - received : 0;
-  const Clock::time_point last = rx.datagrams_received > 0 ? rx.last_arrival : window_end;
-  const double elapsed = std::chrono::duration<double>(last - shared.window_start).count();
-  const double sender_elapsed = std::chrono::duration<double>(shared.sender_end - shared.window_start).count();
+  const Clock::time_point last = rx.datagrams_received > 0 ? rx.last_arrival : window.end;
+  const double elapsed = std::chrono::duration<double>(last - window.start).count();
+  const double sender_elapsed = std::chrono::duration<double>(shared.sender_end - window.start).count();
   // goodput: verify counts what verified; read and discard cannot check, so they count
   // the datagrams that arrived (first copies), as metrics.udp.goodput_counts says.
   const uint64_t good_bytes = verify ? rx.integrity.verified_bytes : rx.unique_bytes;
@@ -273,8 +212,7 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
       {"first_mismatch_offset", OptionalJson(rx.integrity.first_mismatch_offset)},
       {"first_mismatch_sequence", OptionalJson(rx.first_corrupt_sequence)},
   };
-  nlohmann::json cpu = nullptr;
-  if (before.ok() && after.ok()) cpu = CpuRecord(*before, *after, sender_out.cpu_s, receiver_out.cpu_s, rx.unique_bytes);
+  const nlohmann::json cpu = window.CpuJson(sender_out.cpu_s, receiver_out.cpu_s, rx.unique_bytes);
   metrics["cpu"] = cpu;
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   const double kib_sent = static_cast<double>(send_stats.bytes_sent) / 1024.0;
@@ -308,21 +246,13 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
       {"busy_ns_per_kib_sent", busy_per_kib_sent},
       {"sender_thread_ns_per_kib_sent", kib_sent > 0 ? nlohmann::json(sender_out.cpu_s * 1e9 / kib_sent) : nlohmann::json(nullptr)},
   };
-  WindowSummary summary{elapsed, send_stats.bytes_sent, rx.unique_bytes, sender_out.tid, receiver_out.tid};
-  // What the memory-traffic model needs (harness/probes/memory_model.h).
-  summary.protocol = spec.protocol;
-  summary.source = trial.source;
-  summary.receiver_mode = spec.receiver;
-  summary.caps = trial.strategy->caps;
-  summary.zerocopy = send_stats.zerocopy;
-  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
-  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  ReportProbes(context, SummarizeWindow(trial, elapsed, rx.unique_bytes, send_stats, sender_out.tid, receiver_out.tid),
+               window, metrics);
   record["metrics"] = metrics;
 
   if (!sender_out.run.ok()) return finish("error", sender_out.run.error().ToString());
   if (!receiver_out.run.ok()) return finish("error", receiver_out.run.error().ToString());
-  const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
-  if (!broke_rule_on_purpose) {
+  if (!BreaksReuseRuleOnPurpose(trial)) {
     if (rx.malformed > 0) {
       return finish("error", fmt::format("integrity: {} datagrams did not carry this flow's header (flow id {:#x}) or "
                                          "had a length other than their header says",

@@ -6,18 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "harness/json_fields.h"
 #include "harness/trial_common.h"
 
 namespace zcb {
 namespace {
 
 bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
-
-// Typed fields of a record read back from disk, where anything may have been edited.
-bool BoolField(const nlohmann::json& r, const char* key) { return r.contains(key) && r[key].is_boolean() && r[key].get<bool>(); }
-std::string StringField(const nlohmann::json& r, const char* key) {
-  return r.contains(key) && r[key].is_string() ? r[key].get<std::string>() : "";
-}
 
 nlohmann::json IntervalJson(const std::optional<MeanInterval>& interval) {
   if (!interval) return nullptr;
@@ -37,14 +32,6 @@ nlohmann::json ConvergenceJson(const Verdict& v, const RepeatPolicy& policy) {
           {"max", policy.max},
           {"goodput", IntervalJson(v.goodput)},
           {"cpu", IntervalJson(v.cpu)}};
-}
-
-std::optional<double> NumberAt(const nlohmann::json& record, const char* pointer) {
-  const nlohmann::json::json_pointer p(pointer);
-  if (!record.contains(p)) return std::nullopt;
-  const auto& v = record.at(p);
-  if (!v.is_number()) return std::nullopt;
-  return v.get<double>();
 }
 
 }  // namespace

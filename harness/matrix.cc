@@ -112,7 +112,7 @@ class Expander {
 
   // Why no trial can serve this combination, as (the deciding axes, the reason); empty
   // when it can be served.
-  std::pair<std::string, std::string> CapabilityGap(const Base& b) const {
+  std::pair<std::string, std::string> CapabilityGap(const Base& b, const PathInfo& path) const {
     const StrategyInfo& info = *b.strategy;
     const Protocol protocol = *ParseProtocol(b.protocol);
     if (!info.Speaks(protocol)) {
@@ -133,6 +133,17 @@ class Expander {
     if (b.cache == "cold" && source != SourceKind::kFile) {
       return {fmt::format("source={} cache=cold", b.source), "a cold page cache applies to the file source only"};
     }
+    if (info.caps.needs_link_layer && !path.caps.has_link_layer) {
+      return {fmt::format("strategy={} path={}", info.name, b.path),
+              fmt::format("{} writes Ethernet frames; path {} has no link layer", info.name, b.path)};
+    }
+    if (protocol == Protocol::kUdp && path.caps.remote_receiver) {
+      return {fmt::format("protocol=udp path={}", b.path),
+              fmt::format("path {} has its receiver on another host, which takes TCP streams only", b.path)};
+    }
+    if (protocol == Protocol::kUdp && b.receiver == "zerocopy") {
+      return {"protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form"};
+    }
     return {};
   }
 
@@ -150,7 +161,7 @@ class Expander {
     }
     const auto combinations = Combinations(applicable);
 
-    auto [combination, reason] = CapabilityGap(b);
+    auto [combination, reason] = CapabilityGap(b, *path_info);
     if (!reason.empty()) {
       auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),
                              [&](const LeftOut& l) { return l.combination == combination && l.reason == reason; });
@@ -181,6 +192,10 @@ class Expander {
         ApplyDefaultPinning(s);
       }
       s.receive_timeout_s = t.receive_timeout_s;
+      if (s.protocol == Protocol::kUdp) {
+        s.gro = t.udp_gro;
+        s.drain_s = t.drain_s;
+      }
       if (b.sender_cpu_quota != "none") s.constraints.sender_cpu_quota = std::stod(b.sender_cpu_quota);
       if (b.membw_antagonist != "none") {
         s.constraints.membw_cpus = ParseCpuList(b.membw_antagonist).value_or(std::vector<int>{});

@@ -4,12 +4,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <latch>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "drivers/remote_receiver.h"
+#include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial_common.h"
 #include "stack/unique_fd.h"
@@ -17,7 +17,7 @@
 namespace zcb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = TrialClock;
 
 // The peer's receiver times out on its own after receive_timeout_s of silence; the
 // client waits that long plus this margin for the result before declaring it lost.
@@ -32,35 +32,6 @@ struct SenderOutcome {
   SendStats stats;
 };
 
-struct Window {
-  std::latch ready{1};
-  std::latch start{1};
-  std::atomic<bool> abort{false};
-  Clock::time_point start_time;
-};
-
-Status SendStream(const TrialSpec& spec, SendStrategy& strategy, const Window& window, const std::atomic<bool>* cancel) {
-  const uint64_t total = spec.bytes.value_or(UINT64_MAX);
-  const Clock::time_point deadline =
-      spec.duration_s ? window.start_time + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
-                      : Clock::time_point::max();
-  const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
-  uint64_t offset = 0;
-  while (offset < total) {
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
-    ZCB_RETURN_IF_ERROR(strategy.Send(offset, len));
-    offset += len;
-    const Clock::time_point now = Clock::now();
-    if (now >= deadline) break;
-    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) break;
-    if (ns_per_byte > 0) {
-      const auto due = window.start_time + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
-      if (due > now) std::this_thread::sleep_until(due);
-    }
-  }
-  return strategy.Finish();
-}
-
 // After SHUT_WR: the receiver closes its end once it has read everything; that EOF
 // marks the end of the window as the receiver saw it, up to half a round trip.
 Status AwaitReceiverClose(int fd) {
@@ -74,8 +45,8 @@ Status AwaitReceiverClose(int fd) {
   }
 }
 
-void SenderThread(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, Payload& payload,
-                  HostConstraints* constraints, const sockaddr_storage& data_addr, Window& window, SenderOutcome& out) {
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload,
+                  HostConstraints* constraints, const sockaddr_storage& data_addr, WindowGate& gate, SenderOutcome& out) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   UniqueFd sock;
@@ -104,11 +75,9 @@ void SenderThread(const ResolvedTrial& trial, const TrialContext& context, Netwo
     return OkStatus();
   };
   out.setup = setup();
-  window.ready.count_down();
-  window.start.wait();
-  if (!out.setup.ok() || window.abort.load()) return;
+  if (!gate.Arrive(out.setup)) return;
   const double cpu0 = ThreadCpuSeconds();
-  out.run = SendStream(spec, *strategy, window, context.cancel);
+  out.run = SendPaced(*strategy, spec, gate.window_start(), gate.cancel());
   out.stats = strategy->stats();
   if (out.run.ok()) {
     ::shutdown(sock.get(), SHUT_WR);
@@ -147,28 +116,11 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
   auto data_addr = remote->BeginTrial(request);
   if (!data_addr.ok()) return finish("error", data_addr.error().ToString());
 
-  Window window;
+  WindowGate gate(1, context.cancel);
   SenderOutcome out;
-  std::thread sender(SenderThread, std::cref(trial), std::cref(context), std::ref(path), std::ref(payload), constraints,
-                     std::cref(*data_addr), std::ref(window), std::ref(out));
-  window.ready.wait();
-  if (!out.setup.ok()) window.abort = true;
-  std::vector<std::string> probe_errors;
-  if (out.setup.ok()) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  auto before = CpuSnapshot::Read();
-  window.start_time = Clock::now();
-  window.start.count_down();
-  sender.join();
-  if (out.setup.ok()) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  auto after = CpuSnapshot::Read();
+  std::thread sender(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), constraints,
+                     std::cref(*data_addr), std::ref(gate), std::ref(out));
+  const MeasuredWindow measured = gate.Run(context, {&sender});
   if (constraints != nullptr) constraints->Stop();
   // The peer's receiver is left waiting for a data connection that never comes; it
   // gives up on its own. This path's control session ends with the path.
@@ -176,8 +128,8 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
 
   auto result = remote->FinishTrial(spec.receive_timeout_s + kResultMarginS);
   const nlohmann::json* peer = result.ok() ? &(*result)["metrics"] : nullptr;
-  const Clock::time_point end = out.end > window.start_time ? out.end : Clock::now();
-  const double elapsed = std::chrono::duration<double>(end - window.start_time).count();
+  const Clock::time_point end = out.end > measured.start ? out.end : Clock::now();
+  const double elapsed = std::chrono::duration<double>(end - measured.start).count();
   const uint64_t received = peer != nullptr ? (*peer)["bytes_received"].get<uint64_t>() : 0;
   nlohmann::json metrics = {
       {"bytes_sent", out.stats.bytes_sent},
@@ -189,14 +141,12 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
       {"integrity", peer != nullptr ? (*peer)["integrity"] : nlohmann::json(nullptr)},
   };
   const nlohmann::json peer_cpu = peer != nullptr && peer->contains("cpu") ? (*peer)["cpu"] : nlohmann::json(nullptr);
-  if (before.ok() && after.ok()) {
-    const double receiver_s = peer_cpu.is_object() ? peer_cpu["receiver_thread_s"].get<double>() : 0.0;
-    metrics["cpu"] = CpuRecord(*before, *after, out.cpu_s, receiver_s, received);
+  const double receiver_s = peer_cpu.is_object() ? peer_cpu["receiver_thread_s"].get<double>() : 0.0;
+  metrics["cpu"] = measured.CpuJson(out.cpu_s, receiver_s, received);
+  if (metrics["cpu"].is_object()) {
     if (!peer_cpu.is_object()) metrics["cpu"]["receiver_thread_s"] = nullptr;
     // System-wide figures above are this (the sender's) host's; the receiver's host's own:
     metrics["cpu"]["receiver_host"] = peer_cpu;
-  } else {
-    metrics["cpu"] = nullptr;
   }
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(out.stats.zerocopy) : nlohmann::json(nullptr);
   metrics["remote"] = {
@@ -204,15 +154,7 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
       {"receive_s", peer != nullptr && peer->contains("receive_s") ? (*peer)["receive_s"] : nlohmann::json(nullptr)},
       {"host", peer != nullptr && peer->contains("host") ? (*peer)["host"] : nlohmann::json(nullptr)},
   };
-  WindowSummary summary{elapsed, out.stats.bytes_sent, received, out.tid, 0};
-  // What the memory-traffic model needs (harness/probes/memory_model.h).
-  summary.protocol = spec.protocol;
-  summary.source = trial.source;
-  summary.receiver_mode = spec.receiver;
-  summary.caps = trial.strategy->caps;
-  summary.zerocopy = out.stats.zerocopy;
-  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
-  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  ReportProbes(context, SummarizeWindow(trial, elapsed, received, out.stats, out.tid, 0), measured, metrics);
   record["metrics"] = metrics;
 
   if (!result.ok()) {
@@ -230,8 +172,7 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
   }
   const uint64_t mismatches = (*peer)["integrity"]["mismatches"].get<uint64_t>();
   if (mismatches > 0) {
-    const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
-    if (!broke_rule_on_purpose) {
+    if (!BreaksReuseRuleOnPurpose(trial)) {
       const nlohmann::json& first = (*peer)["integrity"]["first_mismatch_offset"];
       return finish("error", fmt::format("integrity: {} bytes differ from the pattern, the first at stream offset {}", mismatches,
                                          first.is_number() ? first.dump() : "unknown"));

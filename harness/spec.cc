@@ -376,7 +376,7 @@ class SpecParser {
   void ParseTrial(const toml::table& t) {
     CheckKeys(t, "trial",
               {"duration", "bytes", "warmup", "warmup_duration", "warmup_bytes", "pin", "sender_cpu", "receiver_cpu",
-               "receive_timeout", "pattern_period", "file_dir", "probes", "membw_antagonist_size"});
+               "receive_timeout", "pattern_period", "file_dir", "probes", "membw_antagonist_size", "udp_gro", "drain"});
     TrialSettings& s = spec_.trial;
     if (auto* n = t.get("duration")) s.duration_s = Duration(*n, "trial.duration");
     if (auto* n = t.get("bytes")) s.bytes = Size(*n, "trial.bytes");
@@ -433,6 +433,12 @@ class SpecParser {
     }
     if (auto* n = t.get("membw_antagonist_size")) {
       if (auto v = Size(*n, "trial.membw_antagonist_size")) s.membw_antagonist_size = *v;
+    }
+    if (auto* n = t.get("udp_gro")) {
+      if (auto b = Bool(*n, "trial.udp_gro")) s.udp_gro = *b;
+    }
+    if (auto* n = t.get("drain")) {
+      if (auto d = Duration(*n, "trial.drain")) s.drain_s = *d;
     }
     if (auto* n = t.get("probes")) {
       if (auto str = String(*n, "trial.probes")) {

@@ -110,6 +110,8 @@ struct TrialSettings {
   // The window probes: "all", "none" or a comma list of ebpf, counters, memory.
   std::string probes = "all";
   uint64_t membw_antagonist_size = 64ull << 20;  // memory per antagonist thread
+  bool udp_gro = false;  // UDP points: the receiver asks for UDP_GRO
+  double drain_s = 0.5;  // UDP points: how long the receiver waits for stragglers
 };
 
 struct RepeatSettings {

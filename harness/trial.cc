@@ -14,7 +14,6 @@
 #include <atomic>
 #include <chrono>
 #include <future>
-#include <latch>
 #include <thread>
 
 #include <fmt/chrono.h>
@@ -22,6 +21,7 @@
 
 #include "drivers/network_path.h"
 #include "harness/datagram_trial.h"
+#include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/remote_trial.h"
 #include "harness/trial_common.h"
@@ -32,24 +32,13 @@
 namespace zcb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = TrialClock;
 
-// Everything the two threads share. Each thread reports its set-up status, then waits
-// for the controlling thread to open the window.
+// Everything the two threads share: the gate to the window, and the receiver's address.
 struct Shared {
-  std::latch ready{2};
-  std::latch start{1};
-  std::atomic<bool> abort{false};
+  explicit Shared(const std::atomic<bool>* cancel) : gate(2, cancel) {}
+  WindowGate gate;
   std::promise<sockaddr_storage> listening;  // the receiver's bound address
-  Clock::time_point window_start;
-  const std::atomic<bool>* cancel = nullptr;  // TrialContext::cancel
-};
-
-struct SideOutcome {
-  Status setup = OkStatus();
-  Status run = OkStatus();
-  double cpu_s = 0;
-  int tid = 0;
 };
 
 void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceiver& receiver, Shared& shared,
@@ -76,7 +65,7 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceive
     // Wait in short slices so that a sender that failed its set-up is noticed at once.
     const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(trial.spec.receive_timeout_s * 1000));
     for (;;) {
-      if (shared.abort.load()) return Errorf("receiver: aborted before the sender connected");
+      if (shared.gate.aborted()) return Errorf("receiver: aborted before the sender connected");
       if (Clock::now() >= give_up) return Errorf("receiver: the sender did not connect within {} s", trial.spec.receive_timeout_s);
       pollfd pfd{listener.get(), POLLIN, 0};
       if (::poll(&pfd, 1, 100) > 0) break;
@@ -89,9 +78,7 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceive
   if (!out.setup.ok() && !published) {
     shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
   }
-  shared.ready.count_down();
-  shared.start.wait();
-  if (!out.setup.ok() || shared.abort.load()) return;
+  if (!shared.gate.Arrive(out.setup)) return;
   const double cpu0 = ThreadCpuSeconds();
   out.run = receiver.Run(conn.get());
   out.cpu_s = ThreadCpuSeconds() - cpu0;
@@ -131,35 +118,11 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
     return OkStatus();
   };
   out.setup = setup();
-  if (!out.setup.ok()) shared.abort = true;  // a receiver waiting for the connection gives up
-  shared.ready.count_down();
-  shared.start.wait();
-  if (!out.setup.ok() || shared.abort.load()) return;
+  // (A failed set-up aborts: a receiver waiting for the connection gives up.)
+  if (!shared.gate.Arrive(out.setup)) return;
 
   const double cpu0 = ThreadCpuSeconds();
-  auto run = [&]() -> Status {
-    const uint64_t total = spec.bytes.value_or(UINT64_MAX);
-    const Clock::time_point deadline =
-        spec.duration_s ? shared.window_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*spec.duration_s))
-                        : Clock::time_point::max();
-    const double ns_per_byte = spec.rate_bps > 0 ? 8e9 / static_cast<double>(spec.rate_bps) : 0;
-    uint64_t offset = 0;
-    while (offset < total) {
-      const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
-      ZCB_RETURN_IF_ERROR(strategy->Send(offset, len));
-      offset += len;
-      const Clock::time_point now = Clock::now();
-      if (now >= deadline) break;
-      if (shared.cancel != nullptr && shared.cancel->load(std::memory_order_relaxed)) break;
-      if (ns_per_byte > 0) {
-        // Pacing: sleep when ahead of the target rate's schedule (like iperf3 -b).
-        const auto due = shared.window_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte));
-        if (due > now) std::this_thread::sleep_until(due);
-      }
-    }
-    return strategy->Finish();
-  };
-  out.run = run();
+  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel());
   if (strategy) stats = strategy->stats();
   out.cpu_s = ThreadCpuSeconds() - cpu0;
   if (out.run.ok()) {
@@ -213,9 +176,6 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   if (!(spec.drain_s > 0)) return Errorf("--drain must be a positive number of seconds");
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
-  if (!spec.constraints.empty() && spec.protocol == Protocol::kUdp) {
-    return Errorf("host constraints (--sender-cpu-quota, --membw-antagonist) are applied by the TCP trial runner; UDP trials do not take them");
-  }
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   return trial;
 }
@@ -227,7 +187,7 @@ nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
   nlohmann::json path_options = nlohmann::json::object();
   for (const auto& [k, v] : s.path_options) path_options[k] = v;
   auto cpu = [](std::optional<int> c) { return c ? nlohmann::json(*c) : nlohmann::json(nullptr); };
-  return {
+  nlohmann::json params = {
       {"protocol", ToString(s.protocol)},
       {"strategy", trial.strategy->name},
       {"path", s.path},
@@ -248,6 +208,9 @@ nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
       {"path_options", path_options},
       {"constraints", s.constraints.ToJson()},
   };
+  // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
+  if (s.protocol == Protocol::kUdp) params["udp"] = {{"gro", s.gro}, {"drain_s", s.drain_s}};
+  return params;
 }
 
 nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
@@ -255,16 +218,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
   const TrialSpec& spec = trial.spec;
-  nlohmann::json record = {
-      {"schema", "zcbench.trial/1"}, {"run_id", context.run_id}, {"trial", context.trial},
-      {"repetition", context.repetition}, {"warmup", context.warmup},
-  };
-  record["params"] = TrialParamsJson(trial);
-  record["point"] = PointKey(record["params"]);
-  record["started_at"] = NowIso8601();
-  record["status"] = "ok";
-  record["error"] = nullptr;
-  record["metrics"] = nullptr;
+  nlohmann::json record = NewTrialRecord(trial, context);
   auto finish = [&](const char* status, const std::string& error) {
     record["status"] = status;
     record["error"] = error;
@@ -297,46 +251,22 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   auto receiver = StreamReceiver::Create(spec.receiver, pattern);
   if (!receiver.ok()) return finish("error", receiver.error().ToString());
 
-  Shared shared;
-  shared.cancel = context.cancel;
+  Shared shared(context.cancel);
   SideOutcome sender_out, receiver_out;
   SendStats send_stats;
   std::thread receiver_thread(ReceiverThread, std::cref(trial), std::ref(**path), std::ref(*receiver), std::ref(shared),
                               std::ref(receiver_out));
   std::thread sender_thread(SenderThread, std::cref(trial), std::ref(**path), std::ref(**payload), std::cref(*receiver),
                             constraints.get(), std::ref(shared), std::ref(sender_out), std::ref(send_stats));
-  shared.ready.wait();
-  const bool setup_ok = sender_out.setup.ok() && receiver_out.setup.ok();
-  if (!setup_ok) shared.abort = true;
-  auto before = CpuSnapshot::Read();
-  std::vector<std::string> probe_errors;
-  if (setup_ok) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->Begin(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  shared.window_start = Clock::now();
-  shared.start.count_down();
-  sender_thread.join();
-  receiver_thread.join();
-  const Clock::time_point window_end = Clock::now();
-  if (setup_ok) {
-    for (WindowProbe* probe : context.probes) {
-      if (auto s = probe->End(); !s.ok()) probe_errors.push_back(s.error().ToString());
-    }
-  }
-  auto after = CpuSnapshot::Read();
-  if (constraints != nullptr) constraints->Stop();
-  // What the path and the constraints were (offloads read back, qdisc counters now).
-  record["path"] = (*path)->Describe();
-  if (constraints != nullptr) record["constraints"] = constraints->Report();
+  const MeasuredWindow window = shared.gate.Run(context, {&sender_thread, &receiver_thread});
+  RecordPathAndConstraints(record, **path, constraints.get());
 
   if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
   if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());
 
   const ReceiveStats& rx = receiver->stats();
-  const Clock::time_point last = rx.bytes_received > 0 ? rx.last_byte : window_end;
-  const double elapsed = std::chrono::duration<double>(last - shared.window_start).count();
+  const Clock::time_point last = rx.bytes_received > 0 ? rx.last_byte : window.end;
+  const double elapsed = std::chrono::duration<double>(last - window.start).count();
   nlohmann::json metrics = {
       {"bytes_sent", send_stats.bytes_sent},
       {"bytes_received", rx.bytes_received},
@@ -355,21 +285,10 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   if (spec.receiver == ReceiverMode::kZeroCopy) {
     metrics["receive_zerocopy"] = {{"mapped_bytes", rx.mapped_bytes}, {"copied_bytes", rx.copied_bytes}};
   }
-  if (before.ok() && after.ok()) {
-    metrics["cpu"] = CpuRecord(*before, *after, sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
-  } else {
-    metrics["cpu"] = nullptr;
-  }
+  metrics["cpu"] = window.CpuJson(sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
-  WindowSummary summary{elapsed, send_stats.bytes_sent, rx.bytes_received, sender_out.tid, receiver_out.tid};
-  // What the memory-traffic model needs (harness/probes/memory_model.h).
-  summary.protocol = spec.protocol;
-  summary.source = trial.source;
-  summary.receiver_mode = spec.receiver;
-  summary.caps = trial.strategy->caps;
-  summary.zerocopy = send_stats.zerocopy;
-  for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
-  if (!probe_errors.empty()) metrics["probe_errors"] = probe_errors;
+  ReportProbes(context, SummarizeWindow(trial, elapsed, rx.bytes_received, send_stats, sender_out.tid, receiver_out.tid),
+               window, metrics);
   record["metrics"] = metrics;
 
   // The first failure explains the others (a receiver that went away makes the sender fail).
@@ -379,8 +298,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
     return finish("error", fmt::format("the receiver got {} of the {} bytes sent", rx.bytes_received, send_stats.bytes_sent));
   }
   if (integrity.mismatches > 0) {
-    const bool broke_rule_on_purpose = trial.strategy->caps.supports_unsafe_reuse && trial.options.GetBool("unsafe_reuse");
-    if (!broke_rule_on_purpose) {
+    if (!BreaksReuseRuleOnPurpose(trial)) {
       return finish("error", fmt::format("integrity: {} bytes differ from the pattern, the first at stream offset {}",
                                          integrity.mismatches, *integrity.first_mismatch_offset));
     }

@@ -74,6 +74,8 @@ std::string PointKey(const nlohmann::json& params) {
       key += fmt::format(",membw_antagonist_cpus={}", cpus);
     }
   }
+  // The receiver's UDP_GRO changes what is measured: it makes a different point.
+  if (params.contains("udp") && params["udp"].is_object() && params["udp"].value("gro", false)) key += ",gro";
   for (const auto& [k, v] : params["options"].items()) key += fmt::format(",{}={}", k, v.get<std::string>());
   for (const auto& [k, v] : params["path_options"].items()) key += fmt::format(",path.{}={}", k, v.get<std::string>());
   return key;

@@ -101,7 +101,11 @@ uint8_t* DatagramRing::Prepare(uint64_t sequence, size_t size) {
 void DatagramRing::Scribble(uint64_t sequence, size_t size) {
   const size_t slot = SlotOf(sequence);
   uint8_t* data = SlotData(slot);
-  for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(~data[i]);
+  // The payload is inverted and the header left alone, so that a receiver that gets the
+  // rewritten bytes can still tell which datagram it is and count it as corrupt. A
+  // datagram with no payload beyond the header gets its header inverted (malformed).
+  const size_t first = size > kDatagramHeaderSize ? kDatagramHeaderSize : 0;
+  for (size_t i = first; i < size; ++i) data[i] = static_cast<uint8_t>(~data[i]);
   // The next Prepare() of this slot restores the payload too, not only the header: the
   // datagram after it must leave the sender intact, whatever the kernel did with this one.
   scribbled_[slot] = true;

@@ -101,7 +101,8 @@ class DatagramRing {
   void Released(uint64_t sequence) { gates_[SlotOf(sequence)].reset(); }
 
   // unsafe_reuse: rewrites the slot of `sequence` right after the call that lent it,
-  // breaking the rule on purpose so that the receiver shows what was really sent.
+  // breaking the rule on purpose so that the receiver shows what was really sent. The
+  // payload after the header is inverted (the header too, when there is no payload).
   void Scribble(uint64_t sequence, size_t size);
 
  private:

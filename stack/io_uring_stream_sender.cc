@@ -274,9 +274,15 @@ class IoUringDatagramSender final : public SendStrategy {
     return OkStatus();
   }
 
-  // Waits for one CQE (submitting what is queued) and accounts for it.
+  // Waits for one CQE (submitting what is queued) and accounts for it. Submitting also
+  // accounts for the CQEs already in; when there were any, that is the progress the caller
+  // waits for, and blocking for one more could wait for a CQE that never comes.
   Status WaitOne(const char* waiting_for) {
-    if (queued_ > 0) ZCB_RETURN_IF_ERROR(Submit());
+    if (queued_ > 0) {
+      const uint64_t seen = cqes_seen_;
+      ZCB_RETURN_IF_ERROR(Submit());
+      if (cqes_seen_ != seen) return OkStatus();
+    }
     auto cqe = ring_.SubmitAndWait(timeout_);
     if (!cqe.ok()) {
       if (cqe.error().errno_value() != ETIME) return std::move(cqe).error().Context(op_name_);
@@ -292,6 +298,7 @@ class IoUringDatagramSender final : public SendStrategy {
     const int32_t res = cqe->res;
     const uint32_t flags = cqe->flags;
     io_uring_cqe_seen(ring_.get(), cqe);
+    ++cqes_seen_;
     if (flags & IORING_CQE_F_NOTIF) {
       Status s = window_.Complete(seq, 1);
       if (!s.ok()) return Errorf("{}: notification for datagram send {}: {}", op_name_, seq, s.error().what());
@@ -333,6 +340,7 @@ class IoUringDatagramSender final : public SendStrategy {
   uint64_t next_datagram_ = 0;
   size_t queued_ = 0;              // SQEs prepared but not submitted
   size_t results_pending_ = 0;     // SQEs submitted or queued without a result CQE yet
+  uint64_t cqes_seen_ = 0;         // CQEs accounted for so far
 };
 
 Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendContext& ctx, const IoUringSendConfig& config,

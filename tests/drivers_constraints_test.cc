@@ -77,6 +77,27 @@ TEST(HostConstraintsTest, SenderCpuQuotaLowersTheSendersCpuTime) {
   EXPECT_FALSE(std::filesystem::exists(quota["cgroup"].get<std::string>()));
 }
 
+// The UDP runner applies the same quota to its sender thread.
+TEST(HostConstraintsTest, SenderCpuQuotaAppliesToUdpTrials) {
+  ZCB_REQUIRE_ROOT();
+  TrialSpec spec;
+  spec.protocol = Protocol::kUdp;
+  spec.strategy = "sendto";
+  spec.message_size = 1472;
+  spec.duration_s = 1.0;
+  spec.receiver = ReceiverMode::kDiscard;
+  ApplyDefaultPinning(spec);
+  spec.constraints.sender_cpu_quota = 0.2;
+  const nlohmann::json limited = RunOrFail(spec);
+  ASSERT_EQ(limited["status"], "ok") << limited["error"];
+  const auto& quota = limited["constraints"]["sender_cpu_quota"];
+  EXPECT_EQ(quota["quota_us"], 20000u);
+  EXPECT_EQ(quota["threads"].size(), 1u);
+  EXPECT_GT(quota["cpu_stat"]["nr_periods"].get<uint64_t>(), 0u) << quota.dump();
+  EXPECT_LT(SenderShare(limited), 0.25) << limited["metrics"]["cpu"].dump();
+  EXPECT_FALSE(std::filesystem::exists(quota["cgroup"].get<std::string>()));
+}
+
 TEST(HostConstraintsTest, MemoryBandwidthAntagonistRunsDuringTheTrial) {
   TrialSpec spec = VerifiedStream("write", 0);
   spec.bytes.reset();

@@ -216,7 +216,9 @@ TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     UniqueFd fd = ConnectTo(server.address());
-    if (!c.bytes.empty()) ASSERT_EQ(::send(fd.get(), c.bytes.data(), c.bytes.size(), MSG_NOSIGNAL), ssize_t(c.bytes.size()));
+    if (!c.bytes.empty()) {
+      ASSERT_EQ(::send(fd.get(), c.bytes.data(), c.bytes.size(), MSG_NOSIGNAL), ssize_t(c.bytes.size()));
+    }
     if (c.close_after) ::shutdown(fd.get(), SHUT_WR);
     // The server answers with an error message naming the problem, then hangs up.
     timeval tv{5, 0};

@@ -2,7 +2,11 @@
 
 // Helpers for tests that run real trials over loopback.
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <functional>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -55,5 +59,28 @@ inline void ExpectVerified(const nlohmann::json& record, uint64_t bytes) {
       GTEST_SKIP() << "needs root (CAP_NET_ADMIN/CAP_SYS_ADMIN): run as root";               \
     }                                                                                        \
   } while (0)
+
+// unsafe_reuse: the receiver must catch what a rewrite of lent buffers did. `run(path,
+// path_options)` runs one such trial and returns the bytes that mismatched. On loopback,
+// whether the pages are still queued when rewritten depends on how the threads
+// interleave: when the verifying receiver keeps up (a quiet machine), the data is
+// delivered, copied, inside the send call and the rewrite shows nothing. So: a few
+// loopback tries, then a path where the kernel holds the pages for certain, a veth
+// behind a 1 Gbit/s shaper (data queued in the qdisc and the socket long after the call).
+using UnsafeReuseTrial = std::function<uint64_t(const std::string& path, const std::map<std::string, std::string>& path_options)>;
+
+inline void ExpectUnsafeReuseCaught(const UnsafeReuseTrial& run) {
+  uint64_t loopback = 0;
+  for (int attempt = 0; attempt < 4 && loopback == 0; ++attempt) loopback = run("loopback", {});
+  ::testing::Test::RecordProperty("loopback_mismatches", std::to_string(loopback));
+  if (loopback > 0) return;
+  if (::geteuid() != 0) {
+    if (std::getenv("CI") != nullptr) GTEST_FAIL() << "loopback showed nothing and the shaped path needs root (CI is set)";
+    GTEST_SKIP() << "loopback showed nothing this time; the shaped path that shows it for certain needs root";
+  }
+  const uint64_t shaped = run("shaped", {{"preset", "1GbE"}});
+  ::testing::Test::RecordProperty("shaped_mismatches", std::to_string(shaped));
+  EXPECT_GT(shaped, 0u) << "the rewritten buffers went unnoticed on loopback and over the shaped path";
+}
 
 }  // namespace zcb::testing

@@ -1,4 +1,4 @@
-// zcbench list strategies | paths; zcbench help STRATEGY.
+// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND.
 
 #include <fmt/format.h>
 
@@ -65,25 +65,54 @@ Command AddListCommand(CLI::App& app) {
   return [what] { return *what == "paths" ? ListPaths() : ListStrategies(); };
 }
 
-Command AddHelpCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand("help", "describe one strategy and its options");
-  auto name = std::make_shared<std::string>();
-  sub->add_option("strategy", *name, "strategy name (see zcbench list strategies)")->required();
-  return [name] {
-    auto info = FindStrategy(*name);
-    if (!info.ok()) {
-      fmt::print(stderr, "zcbench help: {}\n", info.error().ToString());
-      return kExitUsage;
-    }
-    const StrategyInfo& s = **info;
-    const Availability& a = ProbeAvailability(s);
-    fmt::print("{}: {}\n", s.name, s.summary);
-    fmt::print("Protocols: {}\nSources: {} (default {})\n", Protocols(s), Sources(s), ToString(s.DefaultSource()));
-    fmt::print("Lends buffers to the kernel until a completion: {}\n", s.caps.lends_buffers ? "yes" : "no");
-    fmt::print("Reports zero-copy vs copied completions: {}\n", s.caps.reports_zerocopy ? "yes" : "no");
-    fmt::print("Available here: {}\n", a.available ? "yes" : "no, " + a.reason);
-    PrintOptions(s.options);
+namespace {
+
+int DescribeStrategy(const StrategyInfo& s) {
+  const Availability& a = ProbeAvailability(s);
+  fmt::print("{}: {}\n", s.name, s.summary);
+  fmt::print("Protocols: {}\nSources: {} (default {})\n", Protocols(s), Sources(s), ToString(s.DefaultSource()));
+  fmt::print("Lends buffers to the kernel until a completion: {}\n", s.caps.lends_buffers ? "yes" : "no");
+  fmt::print("Reports zero-copy vs copied completions: {}\n", s.caps.reports_zerocopy ? "yes" : "no");
+  fmt::print("Available here: {}\n", a.available ? "yes" : "no, " + a.reason);
+  PrintOptions(s.options);
+  return kExitOk;
+}
+
+int DescribePath(const PathInfo& p) {
+  fmt::print("path {}: {}\n", p.name, p.summary);
+  fmt::print("Needs root: {}\nEthernet link layer: {}\nReceiver on another host: {}\n", p.caps.needs_root ? "yes" : "no",
+             p.caps.has_link_layer ? "yes" : "no", p.caps.remote_receiver ? "yes" : "no");
+  if (p.options.empty()) {
+    fmt::print("Options: none\n");
     return kExitOk;
+  }
+  fmt::print("Options (--path-option key=value):\n");
+  for (const auto& o : p.options) fmt::print("  {:<16} default {:<10} {}\n", o.name, o.default_value, o.help);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddHelpCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand("help", "describe a strategy, a path or a command (its options)");
+  auto name = std::make_shared<std::string>();
+  sub->add_option("name", *name, "a strategy (zcbench list strategies), a path (zcbench list paths) or a command")
+      ->required();
+  return [name, &app] {
+    if (auto info = FindStrategy(*name); info.ok()) return DescribeStrategy(**info);
+    if (auto path = FindPath(*name); path.ok()) return DescribePath(**path);
+    for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (command->get_name() == *name) {
+        fmt::print("{}", command->help());
+        return kExitOk;
+      }
+    }
+    std::string strategies, paths;
+    for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
+    for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
+    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}) or a command (zcbench --help)\n", *name,
+               strategies, paths);
+    return kExitUsage;
   };
 }
 

@@ -17,6 +17,7 @@
 #include "harness/cli/commands.h"
 #include "harness/experiment_run.h"
 #include "harness/host_profile.h"
+#include "harness/json_fields.h"
 #include "harness/probes/probe_suite.h"
 #include "harness/progress.h"
 #include "harness/results_store.h"
@@ -91,13 +92,6 @@ std::string ResumeCommand(const std::string& spec_path, const std::string& dir) 
 
 // Without --out a run goes to results/<run_id>/ under the current directory.
 constexpr const char* kDefaultResultsRoot = "results";
-
-// A string field of a manifest read from disk, "" when absent or not a string (a
-// hand-edited manifest must not crash the resume).
-std::string StringField(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return "";
-  return object[key].get<std::string>();
-}
 
 int UsageError(const std::string& message) {
   fmt::print(stderr, "zcbench run: {}\n", message);

@@ -77,4 +77,13 @@ def test_help_strategy_lists_options(zcbench):
     assert "header" in r.stdout and "cork" in r.stdout
     r = zcbench("help", "nosuch")
     assert r.returncode == 2
-    assert "valid strategies" in r.stderr
+    assert "not a strategy" in r.stderr and "sendfile" in r.stderr and "veth" in r.stderr
+
+
+def test_help_describes_paths_and_commands(zcbench):
+    r = zcbench("help", "shaped")
+    assert r.returncode == 0
+    assert "--path-option" in r.stdout and "preset" in r.stdout
+    r = zcbench("help", "run")
+    assert r.returncode == 0
+    assert "--dry-run" in r.stdout and "--resume" in r.stdout
