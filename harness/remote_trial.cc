@@ -11,6 +11,7 @@
 #include "drivers/remote_receiver.h"
 #include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/sender_side.h"
 #include "harness/trial_common.h"
 #include "stack/unique_fd.h"
 
@@ -52,22 +53,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
-    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
-    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
-    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
-    sock.Reset(::socket(data_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) return SysError("sender: socket");
-    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
-    if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&data_addr), SockaddrLength(data_addr)) != 0) {
-      return SysError(fmt::format("sender: connect to the remote receiver at {}", FormatSockaddr(data_addr)));
-    }
+    ZCB_RETURN_IF_ERROR(EnterSenderSide(spec, path, constraints));
+    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(spec, data_addr, SOCK_STREAM, "the remote receiver"));
     ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_RCVTIMEO, spec.receive_timeout_s));
-    SendContext ctx;
-    ctx.socket_fd = sock.get();
-    ctx.protocol = spec.protocol;
-    ctx.payload = &payload;
-    ctx.message_size = spec.message_size;
-    ctx.options = trial.options;
+    SendContext ctx = NewSendContext(trial, sock.get(), payload);
     // The receiving application is in another process: strategies that gate buffer
     // reuse on the peer's progress fall back to what TCP acknowledged.
     ctx.peer_received = nullptr;

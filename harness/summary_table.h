@@ -10,7 +10,7 @@
 namespace zcb {
 
 // One row per record: strategy, source, size, status, goodput, CPU per KiB, integrity,
-// zero-copy completions (copied/total).
+// zero-copy completions (copied/total); with UDP trials, datagrams received/sent and loss.
 std::string FormatSummaryTable(const std::vector<nlohmann::json>& records);
 
 // "18.52 Gbit/s"

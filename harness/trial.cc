@@ -23,6 +23,7 @@
 #include "harness/datagram_trial.h"
 #include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/sender_side.h"
 #include "harness/remote_trial.h"
 #include "harness/trial_common.h"
 #include "stack/payload.h"
@@ -92,27 +93,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
-    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
-    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
-    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
-    sockaddr_storage addr;
-    try {
-      addr = shared.listening.get_future().get();
-    } catch (...) {
-      return Errorf("sender: the receiver could not be set up");
-    }
-    sock.Reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) return SysError("sender: socket");
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
-      return SysError(fmt::format("sender: connect to {}", FormatSockaddr(addr)));
-    }
-    ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
-    SendContext ctx;
-    ctx.socket_fd = sock.get();
-    ctx.protocol = spec.protocol;
-    ctx.payload = &payload;
-    ctx.message_size = spec.message_size;
-    ctx.options = trial.options;
+    ZCB_RETURN_IF_ERROR(EnterSenderSide(spec, path, constraints));
+    ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, AwaitReceiver(shared.listening));
+    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(spec, addr, SOCK_STREAM, "the receiver"));
+    SendContext ctx = NewSendContext(trial, sock.get(), payload);
     if (path.capabilities().local_delivery) ctx.peer_received = &receiver.progress();
     ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
     return OkStatus();
@@ -177,6 +161,7 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
+  if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
   return trial;
 }
 

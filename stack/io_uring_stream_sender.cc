@@ -24,6 +24,30 @@ namespace {
 
 constexpr int64_t kMaxDepth = 32768;  // IORING_MAX_ENTRIES
 
+// A SEND_ZC notification CQE: the kernel is done with the buffer of send `seq`, which it
+// sent from the pages (zero-copy) or copied first (IORING_NOTIF_USAGE_ZC_COPIED).
+Status AccountNotification(CompletionWindow& window, ZeroCopyStats& stats, uint64_t seq, int32_t res, const char* op_name,
+                           const char* what) {
+  Status s = window.Complete(seq, 1);
+  if (!s.ok()) return Errorf("{}: notification for {} {}: {}", op_name, what, seq, s.error().what());
+  ++stats.completions;
+  if (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED) {
+    ++stats.copied;
+  } else {
+    ++stats.zerocopy;
+  }
+  return OkStatus();
+}
+
+// A result CQE: a copying send is done with its buffer now; a zero-copy one when its
+// notification arrives (none follows a result without IORING_CQE_F_MORE).
+Status ReleaseUnlessNotified(CompletionWindow& window, uint64_t seq, uint32_t flags, const char* op_name, const char* what) {
+  if (flags & IORING_CQE_F_MORE) return OkStatus();
+  Status s = window.Complete(seq, 1);
+  if (!s.ok()) return Errorf("{}: result for {} {}: {}", op_name, what, seq, s.error().what());
+  return OkStatus();
+}
+
 class IoUringStreamSender final : public SendStrategy {
  public:
   IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, const IoUringSendConfig& config,
@@ -160,17 +184,7 @@ class IoUringStreamSender final : public SendStrategy {
     const uint32_t flags = (*cqe)->flags;
     io_uring_cqe_seen(ring_.get(), *cqe);
 
-    if (flags & IORING_CQE_F_NOTIF) {
-      Status s = window_.Complete(seq, 1);
-      if (!s.ok()) return Errorf("{}: notification for send {}: {}", op_name_, seq, s.error().what());
-      ++stats_.zerocopy.completions;
-      if (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED) {
-        ++stats_.zerocopy.copied;
-      } else {
-        ++stats_.zerocopy.zerocopy;
-      }
-      return OkStatus();
-    }
+    if (flags & IORING_CQE_F_NOTIF) return AccountNotification(window_, stats_.zerocopy, seq, res, op_name_, "send");
     if (seq < round_first_seq_ || seq - round_first_seq_ >= queued_ - round_first_op_ || results_pending_ == 0) {
       return Errorf("{}: unexpected result for send {} (res {})", op_name_, seq, res);
     }
@@ -178,13 +192,7 @@ class IoUringStreamSender final : public SendStrategy {
     if (op.res != kNoResult) return Errorf("{}: a second result for send {}", op_name_, seq);
     op.res = res;
     --results_pending_;
-    // A copying send is done with the buffer now; a zero-copy one when its notification
-    // arrives (none follows without IORING_CQE_F_MORE).
-    if (!(flags & IORING_CQE_F_MORE)) {
-      Status s = window_.Complete(seq, 1);
-      if (!s.ok()) return Errorf("{}: result for send {}: {}", op_name_, seq, s.error().what());
-    }
-    return OkStatus();
+    return ReleaseUnlessNotified(window_, seq, flags, op_name_, "send");
   }
 
   int fd_;
@@ -299,17 +307,7 @@ class IoUringDatagramSender final : public SendStrategy {
     const uint32_t flags = cqe->flags;
     io_uring_cqe_seen(ring_.get(), cqe);
     ++cqes_seen_;
-    if (flags & IORING_CQE_F_NOTIF) {
-      Status s = window_.Complete(seq, 1);
-      if (!s.ok()) return Errorf("{}: notification for datagram send {}: {}", op_name_, seq, s.error().what());
-      ++stats_.zerocopy.completions;
-      if (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED) {
-        ++stats_.zerocopy.copied;
-      } else {
-        ++stats_.zerocopy.zerocopy;
-      }
-      return OkStatus();
-    }
+    if (flags & IORING_CQE_F_NOTIF) return AccountNotification(window_, stats_.zerocopy, seq, res, op_name_, "datagram send");
     if (results_pending_ == 0) return Errorf("{}: unexpected result for datagram send {} (res {})", op_name_, seq, res);
     --results_pending_;
     const size_t len = lengths_[seq % lengths_.size()];
@@ -320,13 +318,7 @@ class IoUringDatagramSender final : public SendStrategy {
     if (static_cast<size_t>(res) != len) {
       return Errorf("{}: datagram send {} carried {} of {} bytes", op_name_, seq, res, len);
     }
-    // A copying send is done with the slot now; a zero-copy one when its notification
-    // arrives (none follows without IORING_CQE_F_MORE).
-    if (!(flags & IORING_CQE_F_MORE)) {
-      Status s = window_.Complete(seq, 1);
-      if (!s.ok()) return Errorf("{}: result for datagram send {}: {}", op_name_, seq, s.error().what());
-    }
-    return OkStatus();
+    return ReleaseUnlessNotified(window_, seq, flags, op_name_, "datagram send");
   }
 
   int fd_;
@@ -362,11 +354,14 @@ Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendCont
 
 std::vector<OptionSpec> IoUringStreamOptions() {
   return {
-      {"depth", OptionType::kInt, "256",
-       "ring entries (1 to 32768); also the most sends whose buffers the kernel may hold at once (SEND_ZC "
-       "notifications outstanding)"},
-      {"batch", OptionType::kInt, "1",
-       "messages per submission, sent as one linked chain (1 = one io_uring_enter per message, like send())"},
+      OptionSpec{"depth", OptionType::kInt, "256",
+                 "ring entries (1 to 32768); also the most sends whose buffers the kernel may hold at once (SEND_ZC "
+                 "notifications outstanding)"}
+          .InRange(1, kMaxDepth),
+      OptionSpec{"batch", OptionType::kInt, "1",
+                 "messages per submission, sent as one linked chain (1 = one io_uring_enter per message, like send()); "
+                 "at most the depth"}
+          .InRange(1, kMaxDepth),
   };
 }
 

@@ -1,6 +1,7 @@
 #include "stack/options.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -32,13 +33,29 @@ static Status CheckValue(const OptionSpec& spec, const std::string& value, const
     case OptionType::kBool:
       if (!ParseBool(value)) return Errorf("{} option {}={}: expected true or false", owner, spec.name, value);
       break;
-    case OptionType::kSize:
-      if (!ParseSize(value)) return Errorf("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
+    case OptionType::kSize: {
+      const auto size = ParseSize(value);
+      if (!size) return Errorf("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
+      const uint64_t lo = static_cast<uint64_t>(spec.min.value_or(0));
+      if (*size < lo || (spec.max && *size > static_cast<uint64_t>(*spec.max))) {
+        if (!spec.max) return Errorf("{} option {}={}: expected a size of at least {}", owner, spec.name, value, FormatSize(lo));
+        return Errorf("{} option {}={}: expected {} to {} bytes", owner, spec.name, value, FormatSize(lo),
+                      FormatSize(static_cast<uint64_t>(*spec.max)));
+      }
       break;
+    }
     case OptionType::kInt: {
       char* end = nullptr;
-      (void)std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0') return Errorf("{} option {}={}: expected an integer", owner, spec.name, value);
+      errno = 0;
+      const long long v = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno == ERANGE) {
+        return Errorf("{} option {}={}: expected an integer", owner, spec.name, value);
+      }
+      if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
+        if (!spec.max) return Errorf("{} option {}={}: expected at least {}", owner, spec.name, value, *spec.min);
+        if (!spec.min) return Errorf("{} option {}={}: expected at most {}", owner, spec.name, value, *spec.max);
+        return Errorf("{} option {}={}: expected {} to {}", owner, spec.name, value, *spec.min, *spec.max);
+      }
       break;
     }
     case OptionType::kChoice:

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,24 @@ struct OptionSpec {
   std::string default_value;
   std::string help;
   std::vector<std::string> choices;  // kChoice only
+  // kInt and kSize: the values allowed, checked with the option's type, so that a value
+  // out of range is a usage error before anything runs.
+  std::optional<int64_t> min;
+  std::optional<int64_t> max;
+
+  // This option allowing lo or more only.
+  OptionSpec AtLeast(int64_t lo) const {
+    OptionSpec s = *this;
+    s.min = lo;
+    return s;
+  }
+  // This option allowing [lo, hi] only.
+  OptionSpec InRange(int64_t lo, int64_t hi) const {
+    OptionSpec s = *this;
+    s.min = lo;
+    s.max = hi;
+    return s;
+  }
 };
 
 // Validated option values: every declared option has a value (given or default).

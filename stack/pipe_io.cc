@@ -13,8 +13,7 @@
 namespace zcb {
 
 Result<Pipe> CreateSizedPipe(uint64_t capacity, std::string_view owner) {
-  constexpr uint64_t kMaxPipe = 1ull << 30;
-  if (capacity < PageSize() || capacity > kMaxPipe) {
+  if (capacity < PageSize() || capacity > static_cast<uint64_t>(kMaxPipeSize)) {
     return Errorf("{} option pipe_size={}: a pipe holds from one page ({} bytes) to 1G", owner, capacity, PageSize());
   }
   ZCB_ASSIGN_OR_RETURN(Pipe pipe, Pipe::Create(capacity));

@@ -12,6 +12,10 @@
 
 namespace zcb {
 
+// The largest pipe_size the pipe strategies take (the kernel's own limit is 1 GiB too
+// for a privileged user; others are held to /proc/sys/fs/pipe-max-size).
+inline constexpr int64_t kMaxPipeSize = 1ll << 30;
+
 // A pipe of at least `capacity` bytes (the kernel rounds up to a power of two pages).
 // Unlike Pipe::Create, failing to get the size asked for is an error naming `owner`
 // (e.g. "strategy splice"), the limit and what to do: a pipe silently left at 64 KiB

@@ -110,6 +110,10 @@ struct StrategyInfo {
   Capabilities caps;
   std::vector<OptionSpec> options;
   std::function<Availability()> probe;
+  // Checks that the options' own types and ranges cannot express (combinations, options
+  // against the trial's protocol or message size), made when the trial is resolved so
+  // that they are usage errors before anything runs. May be empty.
+  std::function<Status(const Options& options, Protocol protocol, uint64_t message_size)> validate;
   std::function<Result<std::unique_ptr<SendStrategy>>(const SendContext&)> create;
 
   bool CanSend(SourceKind s) const;

@@ -19,6 +19,10 @@ StrategyInfo IoUringSendStrategyInfo() {
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.options = IoUringStreamOptions();
   info.probe = [] { return ProbeIoUring(IORING_OP_SEND, "IORING_OP_SEND (Linux 5.6)"); };
+  info.validate = [](const Options& options, Protocol /*protocol*/, uint64_t /*message_size*/) -> Status {
+    ZCB_RETURN_IF_ERROR(IoUringSendConfigFrom(options, "io_uring_send"));
+    return OkStatus();
+  };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(ctx.options, "io_uring_send"));
     return CreateIoUringStreamSender(ctx, config);

@@ -101,6 +101,15 @@ StrategyInfo IoUringSendZcStrategyInfo() {
                           "arrives, before its notification, so that the receiver's integrity check shows what was "
                           "really sent (TCP: needs batch=1; UDP: the slots are rewritten right after the submission)"});
   info.probe = ProbeSendZcUsageReport;
+  info.validate = [](const Options& options, Protocol protocol, uint64_t /*message_size*/) -> Status {
+    ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(options, "io_uring_send_zc"));
+    if (protocol == Protocol::kTcp && options.GetBool("unsafe_reuse") && config.batch != 1) {
+      return Errorf("strategy io_uring_send_zc option unsafe_reuse=true rewrites its one buffer after every submission; "
+                    "over TCP it needs batch=1 (got batch={})",
+                    config.batch);
+    }
+    return OkStatus();
+  };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(ctx.options, "io_uring_send_zc"));
     config.zero_copy = true;

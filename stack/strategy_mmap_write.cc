@@ -75,6 +75,13 @@ class MmapWriteStrategy final : public SendStrategy {
 
 }  // namespace
 
+Status ValidateMmapWriteOptions(const Options& options, Protocol /*protocol*/, uint64_t /*message_size*/) {
+  if (options.GetString("mode") != "window" && options.given().count("window") != 0) {
+    return Errorf("strategy mmap_write option window applies to mode=window only; add mode=window or drop window");
+  }
+  return OkStatus();
+}
+
 StrategyInfo MmapWriteStrategyInfo() {
   StrategyInfo info;
   info.name = "mmap_write";
@@ -86,22 +93,22 @@ StrategyInfo MmapWriteStrategyInfo() {
        "chunk: mmap + write + munmap for every message (page-table work and a TLB shootdown per message); "
        "window: keep a mapping of `window` bytes and remap only when a message runs past it",
        {"chunk", "window"}},
-      {"window", OptionType::kSize, "4M",
-       "mode=window: bytes mapped at a time, rounded up to whole pages (at least one message is always mapped)"},
+      OptionSpec{"window", OptionType::kSize, "4M",
+                 "mode=window: bytes mapped at a time, rounded up to whole pages (at least one message is always "
+                 "mapped)"}
+          .AtLeast(1),
       {"populate", OptionType::kBool, "false",
        "map with MAP_POPULATE: fault every page in at mmap time instead of on first touch"},
   };
   info.probe = [] { return Availability{}; };
+  info.validate = ValidateMmapWriteOptions;
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     if (ctx.payload->kind() != SourceKind::kFile) {
       return Errorf("mmap_write sends from a file payload source, not {}", ToString(ctx.payload->kind()));
     }
     const MapMode mode = ctx.options.GetString("mode") == "window" ? MapMode::kWindow : MapMode::kChunk;
     const uint64_t window = ctx.options.GetSize("window");
-    if (window == 0) return Errorf("strategy mmap_write option window=0: the window must be at least one page ({} bytes)", PageSize());
-    if (mode == MapMode::kChunk && ctx.options.given().count("window") != 0) {
-      return Errorf("strategy mmap_write option window applies to mode=window only; add mode=window or drop window");
-    }
+    ZCB_RETURN_IF_ERROR(ValidateMmapWriteOptions(ctx.options, ctx.protocol, ctx.message_size));
     return std::unique_ptr<SendStrategy>(
         new MmapWriteStrategy(ctx.socket_fd, *ctx.payload, mode, RoundUp(window, PageSize()), ctx.options.GetBool("populate")));
   };

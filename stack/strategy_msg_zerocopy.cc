@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "stack/datagram.h"
+#include "stack/gso_message.h"
 #include "stack/socket_io.h"
 #include "stack/strategies.h"
 #include "stack/udp_limits.h"
@@ -133,20 +134,11 @@ class MsgZerocopyDatagramStrategy final : public MsgZerocopyBase {
  public:
   MsgZerocopyDatagramStrategy(int fd, DatagramRing ring, size_t segment, bool unsafe_reuse, size_t max_inflight,
                               std::chrono::milliseconds timeout)
-      : MsgZerocopyBase(fd, max_inflight, timeout), ring_(std::move(ring)), segment_(segment), unsafe_reuse_(unsafe_reuse) {
-    msg_.msg_iov = &iov_;
-    msg_.msg_iovlen = 1;
-    if (segment_ > 0) {
-      msg_.msg_control = control_;
-      msg_.msg_controllen = sizeof control_;
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg_);
-      cm->cmsg_level = SOL_UDP;
-      cm->cmsg_type = UDP_SEGMENT;
-      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      const auto gso_size = static_cast<uint16_t>(segment_);
-      std::memcpy(CMSG_DATA(cm), &gso_size, sizeof gso_size);
-    }
-  }
+      : MsgZerocopyBase(fd, max_inflight, timeout),
+        ring_(std::move(ring)),
+        segment_(segment),
+        unsafe_reuse_(unsafe_reuse),
+        message_(segment) {}
 
   Status Send(uint64_t /*offset*/, size_t len) override {
     if (segment_ == 0) return SendRun(1, len, len);
@@ -174,11 +166,11 @@ class MsgZerocopyDatagramStrategy final : public MsgZerocopyBase {
       if (i == 0) start = data;
       left -= n;
     }
-    iov_ = {start, bytes};
+    const msghdr* msg = message_.For(start, bytes);
     const char* call = segment_ > 0 ? "sendmsg(MSG_ZEROCOPY, UDP_SEGMENT)" : "send(MSG_ZEROCOPY)";
     for (;;) {
       ZCB_RETURN_IF_ERROR(MakeRoom());
-      const ssize_t n = ::sendmsg(fd_, &msg_, MSG_ZEROCOPY | MSG_NOSIGNAL);
+      const ssize_t n = ::sendmsg(fd_, msg, MSG_ZEROCOPY | MSG_NOSIGNAL);
       if (n >= 0) break;
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {
@@ -209,9 +201,7 @@ class MsgZerocopyDatagramStrategy final : public MsgZerocopyBase {
   size_t segment_;  // 0: one datagram per call
   bool unsafe_reuse_;
   uint64_t next_sequence_ = 0;
-  msghdr msg_{};
-  iovec iov_{};
-  alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(uint16_t))] = {};
+  GsoMessage message_;
 };
 
 // Datagrams whose slots may be lent at once: enough for the in-flight bound, so that
@@ -240,6 +230,14 @@ Result<std::unique_ptr<SendStrategy>> CreateDatagramSender(const SendContext& ct
                                                                        CompletionTimeout(ctx.socket_fd)));
 }
 
+Status ValidateMsgZerocopyOptions(const Options& options, Protocol protocol, uint64_t /*message_size*/) {
+  if (protocol != Protocol::kUdp && options.GetSize("segment") != 0) {
+    return Errorf("strategy msg_zerocopy option segment={}: UDP_SEGMENT is for UDP; leave it 0 for TCP",
+                  options.GetSize("segment"));
+  }
+  return OkStatus();
+}
+
 Availability ProbeMsgZerocopy() {
   UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return {false, SysError("msg_zerocopy probe: socket(AF_INET, SOCK_STREAM)").ToString()};
@@ -262,9 +260,10 @@ StrategyInfo MsgZerocopyStrategyInfo() {
   info.caps.reports_zerocopy = true;
   info.caps.supports_unsafe_reuse = true;
   info.options = {
-      {"max_inflight", OptionType::kInt, "1024",
-       "the most MSG_ZEROCOPY sends whose buffers the kernel may still hold; at the bound the sender blocks "
-       "for completions (1 to 1048576)"},
+      OptionSpec{"max_inflight", OptionType::kInt, "1024",
+                 "the most MSG_ZEROCOPY sends whose buffers the kernel may still hold; at the bound the sender blocks "
+                 "for completions (1 to 1048576)"}
+          .InRange(1, kMaxInflightLimit),
       {"unsafe_reuse", OptionType::kBool, "false",
        "break the reuse rule on purpose: rewrite the buffer as soon as send() returns, while the kernel may still "
        "read it, so that the receiver's integrity check shows what was really sent"},
@@ -274,20 +273,15 @@ StrategyInfo MsgZerocopyStrategyInfo() {
        "per call; N + 28 must fit the path MTU)"},
   };
   info.probe = ProbeMsgZerocopy;
+  info.validate = ValidateMsgZerocopyOptions;
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     const int64_t max_inflight = ctx.options.GetInt("max_inflight");
-    if (max_inflight < 1 || max_inflight > kMaxInflightLimit) {
-      return Errorf("strategy msg_zerocopy option max_inflight={}: expected 1 to {}", max_inflight, kMaxInflightLimit);
-    }
     int one = 1;
     if (::setsockopt(ctx.socket_fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) {
       return SysError("msg_zerocopy: setsockopt(SO_ZEROCOPY) on the sending socket");
     }
+    ZCB_RETURN_IF_ERROR(ValidateMsgZerocopyOptions(ctx.options, ctx.protocol, ctx.message_size));
     if (ctx.protocol == Protocol::kUdp) return CreateDatagramSender(ctx, static_cast<size_t>(max_inflight));
-    if (ctx.options.GetSize("segment") != 0) {
-      return Errorf("strategy msg_zerocopy option segment={}: UDP_SEGMENT is for UDP; leave it 0 for TCP",
-                    ctx.options.GetSize("segment"));
-    }
     ZCB_ASSIGN_OR_RETURN(UserBuffers buffers,
                          UserBuffers::Create(*ctx.payload, ctx.message_size, ctx.options.GetBool("unsafe_reuse")));
     return std::unique_ptr<SendStrategy>(new MsgZerocopyStrategy(ctx.socket_fd, std::move(buffers),

@@ -331,8 +331,8 @@ StrategyInfo PacketTxRingStrategyInfo() {
       {"checksum", OptionType::kChoice, "software",
        "UDP checksum: software (computed here), offload (virtio_net_hdr: the device or kernel completes it), none (0)",
        {"software", "offload", "none"}},
-      {"frames", OptionType::kInt, "256", "frames in the TX ring (frames in flight at most)", {}},
-      {"batch", OptionType::kInt, "32", "frames written per kick (send() call); the rest go at Finish", {}},
+      OptionSpec{"frames", OptionType::kInt, "256", "frames in the TX ring (frames in flight at most)"}.InRange(2, 1 << 20),
+      OptionSpec{"batch", OptionType::kInt, "32", "frames written per kick (send() call); the rest go at Finish"}.AtLeast(1),
       {"qdisc_bypass", OptionType::kBool, "false", "PACKET_QDISC_BYPASS: hand frames to the driver, skipping the qdisc", {}},
   };
   info.probe = ProbePacketTxRing;

@@ -75,7 +75,8 @@ StrategyInfo SendmmsgStrategyInfo() {
   info.caps.protocols = {Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.options = {
-      {"batch", OptionType::kInt, "64", "datagrams per sendmmsg() call (1-1024); the last batch may be shorter", {}},
+      OptionSpec{"batch", OptionType::kInt, "64", "datagrams per sendmmsg() call (1-1024); the last batch may be shorter"}
+          .InRange(1, kMaxBatch),
   };
   info.probe = [] { return Availability{}; };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {

@@ -55,9 +55,10 @@ StrategyInfo SpliceStrategyInfo() {
   info.caps.protocols = {Protocol::kTcp};
   info.caps.sources = {SourceKind::kFile};
   info.options = {
-      {"pipe_size", OptionType::kSize, "64K",
-       "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages; 64K is what pipe() gives): "
-       "the most one pair of splices moves"},
+      OptionSpec{"pipe_size", OptionType::kSize, "64K",
+                 "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages; 64K is what pipe() gives): "
+                 "the most one pair of splices moves"}
+          .InRange(static_cast<int64_t>(PageSize()), kMaxPipeSize),
   };
   info.probe = [] { return Availability{}; };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "stack/datagram.h"
+#include "stack/gso_message.h"
 #include "stack/strategies.h"
 #include "stack/udp_limits.h"
 #include "stack/unique_fd.h"
@@ -22,18 +23,8 @@ namespace {
 
 class UdpGsoStrategy final : public SendStrategy {
  public:
-  UdpGsoStrategy(int fd, DatagramRing ring, size_t segment) : fd_(fd), ring_(std::move(ring)), segment_(segment) {
-    msg_.msg_iov = &iov_;
-    msg_.msg_iovlen = 1;
-    msg_.msg_control = control_;
-    msg_.msg_controllen = sizeof control_;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg_);
-    cm->cmsg_level = SOL_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const auto gso_size = static_cast<uint16_t>(segment);
-    std::memcpy(CMSG_DATA(cm), &gso_size, sizeof gso_size);
-  }
+  UdpGsoStrategy(int fd, DatagramRing ring, size_t segment)
+      : fd_(fd), ring_(std::move(ring)), segment_(segment), message_(segment) {}
 
   Status Send(uint64_t /*offset*/, size_t len) override {
     const size_t count = (len + segment_ - 1) / segment_;
@@ -57,9 +48,9 @@ class UdpGsoStrategy final : public SendStrategy {
       if (i == 0) start = data;
       left -= size;
     }
-    iov_ = {start, bytes};
+    const msghdr* msg = message_.For(start, bytes);
     for (;;) {
-      const ssize_t n = ::sendmsg(fd_, &msg_, MSG_NOSIGNAL);
+      const ssize_t n = ::sendmsg(fd_, msg, MSG_NOSIGNAL);
       ++stats_.send_calls;
       if (n >= 0) break;
       if (errno == EINTR) continue;
@@ -75,9 +66,7 @@ class UdpGsoStrategy final : public SendStrategy {
   DatagramRing ring_;
   size_t segment_;
   uint64_t next_sequence_ = 0;
-  msghdr msg_{};
-  iovec iov_{};
-  alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(uint16_t))] = {};
+  GsoMessage message_;
 };
 
 Availability ProbeUdpGso() {

@@ -85,8 +85,9 @@ StrategyInfo VmspliceStrategyInfo() {
   info.caps.supports_unsafe_reuse = true;
   info.options = {
       {"gift", OptionType::kBool, "false", "vmsplice with SPLICE_F_GIFT: give the pages to the kernel"},
-      {"pipe_size", OptionType::kSize, "64K",
-       "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages): the most one vmsplice + splice moves"},
+      OptionSpec{"pipe_size", OptionType::kSize, "64K",
+                 "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages): the most one vmsplice + splice moves"}
+          .InRange(static_cast<int64_t>(PageSize()), kMaxPipeSize),
       {"unsafe_reuse", OptionType::kBool, "false",
        "rewrite the buffer right after the splice returns, while the kernel still references its pages (the "
        "receiver's integrity check then counts the damage); by default a buffer waits until the peer has its bytes"},

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "stack/gso_message.h"
 #include "stack/unique_fd.h"
 
 namespace zcb {
@@ -46,21 +47,10 @@ size_t MaxGsoSegments() {
       return size_t{64};
     }
     std::vector<uint8_t> data(128, 0);
-    iovec iov{data.data(), data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
-    msghdr msg{};
+    GsoMessage message(1);  // 128 segments of one byte
+    msghdr msg = *message.For(data.data(), data.size());
     msg.msg_name = &addr;
     msg.msg_namelen = sizeof addr;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t one = 1;
-    std::memcpy(CMSG_DATA(cm), &one, sizeof one);
     return ::sendmsg(tx.get(), &msg, 0) == static_cast<ssize_t>(data.size()) ? size_t{128} : size_t{64};
   }();
   return max_segments;

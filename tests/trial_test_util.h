@@ -8,11 +8,13 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/trial.h"
+#include "stack/registry.h"
 
 namespace zcb::testing {
 
@@ -49,6 +51,28 @@ inline void ExpectVerified(const nlohmann::json& record, uint64_t bytes) {
   EXPECT_EQ(m["integrity"]["verified_bytes"].get<uint64_t>(), bytes);
   EXPECT_EQ(m["integrity"]["mismatches"].get<uint64_t>(), 0u);
   EXPECT_TRUE(m["integrity"]["first_mismatch_offset"].is_null());
+}
+
+// Whether `strategy` can run on this machine (its availability probe), and why not.
+inline bool Available(const std::string& strategy) {
+  auto info = FindStrategy(strategy);
+  return info.ok() && ProbeAvailability(**info).available;
+}
+inline std::string UnavailableReason(const std::string& strategy) {
+  auto info = FindStrategy(strategy);
+  return info.ok() ? ProbeAvailability(**info).reason : info.error().ToString();
+}
+
+#define ZCB_SKIP_IF_UNAVAILABLE(strategy)       \
+  if (!::zcb::testing::Available(strategy))     \
+  GTEST_SKIP() << (strategy) << " is not available here: " << ::zcb::testing::UnavailableReason(strategy)
+
+// An error record whose reason names each of `words`.
+inline void ExpectErrorNaming(const nlohmann::json& record, const std::vector<std::string>& words) {
+  ASSERT_TRUE(record.is_object());
+  ASSERT_EQ(record["status"], "error");
+  const std::string error = record["error"];
+  for (const auto& w : words) EXPECT_NE(error.find(w), std::string::npos) << "'" << w << "' not in: " << error;
 }
 
 // Tests that need a privilege: under CI a missing privilege is a failure, elsewhere a skip.

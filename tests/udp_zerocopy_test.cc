@@ -16,57 +16,16 @@
 #include "stack/registry.h"
 #include "stack/udp_limits.h"
 #include "tests/trial_test_util.h"
+#include "tests/udp_test_util.h"
 
 namespace zcb {
 namespace {
 
+using ::zcb::testing::Available;
+using ::zcb::testing::ExpectBalancedAndVerified;
+using ::zcb::testing::ExpectErrorNaming;
 using ::zcb::testing::RunOrFail;
-
-bool Available(const std::string& strategy) {
-  auto info = FindStrategy(strategy);
-  return info.ok() && ProbeAvailability(**info).available;
-}
-
-#define ZCB_SKIP_IF_UNAVAILABLE(strategy)                                     \
-  if (!Available(strategy))                                                   \
-  GTEST_SKIP() << (strategy) << " is not available here: "                    \
-               << ProbeAvailability(**FindStrategy(strategy)).reason
-
-// `count` calls of `message_size` bytes, paced so that the receiver keeps up.
-TrialSpec UdpSpec(const std::string& strategy, uint64_t message_size, uint64_t count,
-                  std::map<std::string, std::string> options = {}) {
-  TrialSpec spec;
-  spec.protocol = Protocol::kUdp;
-  spec.strategy = strategy;
-  spec.message_size = message_size;
-  spec.bytes = message_size * count;
-  spec.receiver = ReceiverMode::kVerify;
-  spec.rate_bps = 400'000'000;
-  spec.options = std::move(options);
-  spec.drain_s = 0.3;
-  ApplyDefaultPinning(spec);
-  return spec;
-}
-
-// An ok record whose datagrams balance, and everything that arrived verified.
-void ExpectBalancedAndVerified(const nlohmann::json& record, uint64_t datagrams_expected) {
-  ASSERT_TRUE(record.is_object());
-  ASSERT_EQ(record["status"], "ok") << record["error"];
-  const auto& m = record["metrics"];
-  const auto& udp = m["udp"];
-  const uint64_t sent = udp["datagrams_sent"], received = udp["datagrams_received"], lost = udp["lost"];
-  EXPECT_EQ(sent, datagrams_expected);
-  EXPECT_EQ(sent, received + lost) << udp.dump();
-  // Paced on loopback: loss is rare. A few lost datagrams on a busy machine are not a failure.
-  EXPECT_GE(received * 10, sent * 9) << udp.dump();
-  EXPECT_EQ(udp["malformed"], 0u);
-  EXPECT_EQ(udp["corrupt"], 0u);
-  EXPECT_EQ(m["integrity"]["mismatches"], 0u);
-  EXPECT_EQ(m["integrity"]["verified_bytes"], m["bytes_received"]);
-  if (lost == 0) {
-    EXPECT_EQ(m["bytes_received"], m["bytes_sent"]);
-  }
-}
+using ::zcb::testing::UdpSpec;
 
 // Every call's lent slots were given back, each completion covering one call, and all of
 // them copied: loopback delivers locally, and the kernel copies a zero-copy skb then.
@@ -264,22 +223,18 @@ TEST(UdpZerocopyUnsafeReuseTest, CorruptionIsCaughtWhileTheQdiscHoldsThePages) {
   }
 }
 
-void ExpectErrorNaming(const nlohmann::json& record, const std::vector<std::string>& words) {
-  ASSERT_TRUE(record.is_object());
-  ASSERT_EQ(record["status"], "error");
-  const std::string error = record["error"];
-  for (const auto& w : words) EXPECT_NE(error.find(w), std::string::npos) << "'" << w << "' not in: " << error;
-}
-
 TEST(UdpZerocopyLimitsTest, LimitsAreErrorsNamingThem) {
   ZCB_SKIP_IF_UNAVAILABLE("msg_zerocopy");
   ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 65508, 1)), {"65508", "65507"});
   ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 65536, 1, {{"segment", "1472"}})), {"65536", "65507"});
   ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 60000, 1, {{"segment", "70000"}})), {"70000", "65535"});
-  // UDP_SEGMENT is a UDP option.
+  // UDP_SEGMENT is a UDP option: a usage error before anything runs.
   TrialSpec tcp = testing::VerifiedStream("msg_zerocopy", 1 << 20);
   tcp.options = {{"segment", "1000"}};
-  ExpectErrorNaming(RunOrFail(tcp), {"segment=1000", "TCP"});
+  auto resolved = ResolveTrial(tcp);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_NE(resolved.error().ToString().find("segment=1000: UDP_SEGMENT is for UDP"), std::string::npos)
+      << resolved.error().ToString();
   ZCB_SKIP_IF_UNAVAILABLE("io_uring_send_zc");
   ExpectErrorNaming(RunOrFail(UdpSpec("io_uring_send_zc", 65508, 1)), {"65508", "65507"});
 }

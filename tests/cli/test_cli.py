@@ -34,6 +34,17 @@ def test_human_summary_is_a_table(zcbench):
     assert any(line.startswith("sendfile") for line in r.stdout.splitlines())
 
 
+def test_udp_summary_shows_datagrams_and_loss(zcbench):
+    r = zcbench("run", "--protocol", "udp", "-s", "sendto,sendmmsg", "--size", "1472", "-n", "1M", "--rate", "500M")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "datagrams recv/sent" in lines[0] and "lost" in lines[0]
+    rows = [line for line in lines if line.startswith(("sendto", "sendmmsg"))]
+    assert len(rows) == 2
+    # 1 MiB in 1472-byte datagrams: 713 sent (the last one shorter).
+    assert all("/713" in row and "%" in row for row in rows), rows
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
@@ -48,6 +59,13 @@ def test_human_summary_is_a_table(zcbench):
         (["--strategy", "write", "-n", "1M", "--receiver", "psychic"], "expected verify, read, discard"),
         (["--strategy", "write", "-n", "1M", "--path", "nowhere"], "unknown path 'nowhere'"),
         (["--strategy", "write", "-n", "1M", "--source", "file"], "cannot send from a file source"),
+        (["--strategy", "mmap_write", "-n", "1M", "-o", "mode=window", "-o", "window=0"], "window=0: expected a size of at least 1"),
+        (["--strategy", "mmap_write", "-n", "1M", "-o", "window=1M"], "applies to mode=window only"),
+        (["--strategy", "msg_zerocopy", "-n", "1M", "-o", "max_inflight=0"], "max_inflight=0: expected 1 to 1048576"),
+        (["--strategy", "splice", "-n", "1M", "-o", "pipe_size=2G"], "pipe_size=2G: expected 4K to 1G bytes"),
+        (["--strategy", "io_uring_send", "-n", "1M", "-o", "depth=4", "-o", "batch=8"], "expected 1 to the depth (4)"),
+        (["--strategy", "msg_zerocopy", "-n", "1M", "-o", "segment=1000"], "UDP_SEGMENT is for UDP"),
+        (["--protocol", "udp", "--strategy", "sendmmsg", "-n", "1M", "-o", "batch=0"], "batch=0: expected 1 to 1024"),
     ],
 )
 def test_bad_input_is_exit_2_with_a_clear_message(zcbench, args, expected):

@@ -1,0 +1,43 @@
+#include "harness/sender_side.h"
+
+#include <fmt/format.h>
+
+#include "harness/trial_common.h"
+
+namespace zcb {
+
+Status EnterSenderSide(const TrialSpec& spec, NetworkPath& path, HostConstraints* constraints) {
+  ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+  if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
+  return PinThread(spec.sender_cpu, "sender");
+}
+
+Result<sockaddr_storage> AwaitReceiver(std::promise<sockaddr_storage>& listening) {
+  try {
+    return listening.get_future().get();
+  } catch (...) {
+    return Errorf("sender: the receiver could not be set up");
+  }
+}
+
+Result<UniqueFd> ConnectToReceiver(const TrialSpec& spec, const sockaddr_storage& peer, int type, const char* peer_name) {
+  UniqueFd sock(::socket(peer.ss_family, type | SOCK_CLOEXEC, 0));
+  if (!sock) return SysError(type == SOCK_DGRAM ? "sender: socket(SOCK_DGRAM)" : "sender: socket(SOCK_STREAM)");
+  ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, spec.receive_timeout_s));
+  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&peer), SockaddrLength(peer)) != 0) {
+    return SysError(fmt::format("sender: connect to {} at {}", peer_name, FormatSockaddr(peer)));
+  }
+  return sock;
+}
+
+SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& payload) {
+  SendContext ctx;
+  ctx.socket_fd = socket_fd;
+  ctx.protocol = trial.spec.protocol;
+  ctx.payload = &payload;
+  ctx.message_size = trial.spec.message_size;
+  ctx.options = trial.options;
+  return ctx;
+}
+
+}  // namespace zcb
