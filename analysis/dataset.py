@@ -22,11 +22,13 @@ import numpy as np
 from analysis import stats
 from analysis.units import format_bytes
 from analysis.load import Diagnostic, Run, Trial
+from analysis import units
 from analysis.metrics import Metric
 
 # Parameters that set the scene of a figure panel; strategy and options make the
 # series inside a panel, and message_size is the x axis.
-CONTEXT_PARAMS = ("protocol", "path", "workload", "source", "receiver", "path_options")
+CONTEXT_PARAMS = ("protocol", "path", "workload", "source", "receiver", "path_options", "rate_bps", "page_cache",
+                  "constraints", "udp")
 
 _PROFILE_FIELDS = ("hostname", "cpu_model", "cores", "numa_nodes", "memory_bytes",
                    "kernel_release", "virtualization")
@@ -39,6 +41,20 @@ def canonical(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def _context_value(key: str, value: Any) -> str:
+    """A context parameter as a panel title shows it (a pacing rate as "1 Gbit/s")."""
+    if key == "rate_bps":
+        return "unpaced" if not value else units.format_rate(float(value))
+    if key == "udp":
+        return "UDP_GRO" if isinstance(value, dict) and value.get("gro") else ""
+    if key == "constraints" and isinstance(value, dict):
+        # Only the constraints that were set ("sender_cpu_quota=0.2").
+        value = {k: v for k, v in value.items() if v not in (None, "", [], {}, 0)}
+        return ",".join(f"{k}={canonical(v) if not isinstance(v, list) else '+'.join(map(str, v))}"
+                        for k, v in sorted(value.items()))
+    return canonical(value)
 
 
 @dataclass
@@ -87,7 +103,7 @@ class Point:
 
     def context(self, include_host: bool = True) -> Tuple[Tuple[str, str], ...]:
         items = [("host", self.host.label)] if include_host else []
-        items += [(k, canonical(self.params.get(k))) for k in CONTEXT_PARAMS]
+        items += [(k, _context_value(k, self.params.get(k))) for k in CONTEXT_PARAMS]
         return tuple(items)
 
     @property

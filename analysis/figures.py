@@ -322,7 +322,10 @@ def _context_title(point: Point, keys: Sequence[str]) -> str:
         if not v:
             continue
         # Values that are not self-explanatory get their key ("receiver discard").
-        parts.append(v if k in ("host", "protocol", "path") else f"{k.replace('_', ' ')} {v}")
+        if k == "rate_bps":
+            parts.append(v if v == "unpaced" else f"paced {v}")
+        else:
+            parts.append(v if k in ("host", "protocol", "path") else f"{k.replace('_', ' ')} {v}")
     return " · ".join(parts)
 
 

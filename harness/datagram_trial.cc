@@ -29,7 +29,7 @@ struct Shared {
   explicit Shared(const std::atomic<bool>* cancel) : gate(2, cancel) {}
   WindowGate gate;
   std::promise<sockaddr_storage> listening;  // the receiver's bound address
-  Clock::time_point sender_end;
+  Clock::time_point sender_end{};  // when the sender's last send returned
   DatagramEnd end;  // the sender's count, for the receiver to know when it has them all
 };
 
@@ -93,8 +93,9 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   if (!shared.gate.Arrive(out.setup)) return;
 
   const double cpu0 = ThreadCpuSeconds();
-  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel());
-  shared.sender_end = Clock::now();
+  // The sender's rate counts until its last send returned, not its wait for completions.
+  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel(), &shared.sender_end);
+  if (shared.sender_end == Clock::time_point{}) shared.sender_end = Clock::now();  // failed in the loop
   if (strategy) stats = strategy->stats();
   out.cpu_s = ThreadCpuSeconds() - cpu0;
   // Tell the receiver how many datagrams to expect (or, after a failure, to stop now).

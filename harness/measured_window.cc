@@ -45,7 +45,7 @@ MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure,
 }
 
 Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time_point start,
-                 const std::atomic<bool>* cancel) {
+                 const std::atomic<bool>* cancel, TrialClock::time_point* sends_done) {
   const uint64_t total = spec.bytes.value_or(UINT64_MAX);
   const TrialClock::time_point deadline =
       spec.duration_s ? start + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(*spec.duration_s))
@@ -65,6 +65,7 @@ Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time
       if (due > now) std::this_thread::sleep_until(due);
     }
   }
+  if (sends_done != nullptr) *sends_done = TrialClock::now();
   return strategy.Finish();
 }
 

@@ -101,9 +101,10 @@ class WindowGate {
 // The sender's loop: message_size pieces of the stream until spec.bytes are sent or
 // spec.duration_s has passed since `start`; paced to spec.rate_bps when set (sleeping
 // when ahead of schedule, as iperf3 -b); stops early when `cancel` is set. Ends with the
-// strategy's Finish().
+// strategy's Finish(); `sends_done` (optional) gets the time the last Send() returned,
+// before Finish() waited for the last completions.
 Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time_point start,
-                 const std::atomic<bool>* cancel);
+                 const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr);
 
 // A record as every flow starts it: identity, params, point, status ok, no metrics yet.
 nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context);

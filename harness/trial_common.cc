@@ -82,7 +82,11 @@ std::string PointKey(const nlohmann::json& params) {
 }
 
 nlohmann::json ZeroCopyJson(const ZeroCopyStats& z) {
-  return {{"completions", z.completions}, {"copied", z.copied}, {"zerocopy", z.zerocopy}, {"enobufs_retries", z.enobufs_retries}};
+  return {{"completions", z.completions},
+          {"copied", z.copied},
+          {"zerocopy", z.zerocopy},
+          {"enobufs_retries", z.enobufs_retries},
+          {"outstanding_at_end", z.outstanding_at_end}};
 }
 
 }  // namespace zcb

@@ -28,6 +28,10 @@ struct ZeroCopyStats {
   uint64_t copied = 0;           // of those, completed with the "copied" flag
   uint64_t zerocopy = 0;         // of those, completed without a copy
   uint64_t enobufs_retries = 0;  // sends refused for the optmem limit, reaped and retried
+  // UDP: sends whose completion had not come when the sender stopped waiting at the end
+  // (a datagram cut into IP fragments stays lent while its fragments wait in the
+  // receiver's reassembly queue for one that was lost: up to net.ipv4.ipfrag_time).
+  uint64_t outstanding_at_end = 0;
 };
 
 struct SendStats {

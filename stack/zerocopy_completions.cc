@@ -101,25 +101,28 @@ Status ErrqueueCompletions::Drain(bool* progress) {
   }
 }
 
-Error ErrqueueCompletions::Stalled(const char* waiting_for) const {
+Error ErrqueueCompletions::Stalled(const char* waiting_for, std::chrono::milliseconds after) const {
   const uint64_t lo = window_.watermark();
   const uint64_t hi = window_.issued() - 1;
-  return Errorf("MSG_ZEROCOPY: {} of {} sends not completed after {} ms without progress while waiting for {} "
-                "(sequence numbers {}..{}, kernel ids {}..{}); the kernel still holds their buffers: "
-                "the receiver may have stopped reading",
-                window_.outstanding(), window_.issued(), timeout_.count(), waiting_for, lo, hi,
-                static_cast<uint32_t>(lo), static_cast<uint32_t>(hi));
+  return Error(ETIMEDOUT,
+               fmt::format("MSG_ZEROCOPY: {} of {} sends not completed after {} ms without progress while waiting for {} "
+                           "(sequence numbers {}..{}, kernel ids {}..{}); the kernel still holds their buffers: "
+                           "the receiver may have stopped reading",
+                           window_.outstanding(), window_.issued(), after.count(), waiting_for, lo, hi,
+                           static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)));
 }
 
-Status ErrqueueCompletions::WaitForProgress(const char* waiting_for) {
+Status ErrqueueCompletions::WaitForProgress(const char* waiting_for) { return WaitForProgress(waiting_for, timeout_); }
+
+Status ErrqueueCompletions::WaitForProgress(const char* waiting_for, std::chrono::milliseconds stall) {
   bool progress = false;
   ZCB_RETURN_IF_ERROR(Drain(&progress));
   if (progress) return OkStatus();
   if (window_.outstanding() == 0) return Errorf("waiting for {} with no MSG_ZEROCOPY send outstanding", waiting_for);
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + stall;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Stalled(waiting_for);
+    if (left.count() <= 0) return Stalled(waiting_for, stall);
     pollfd pfd{fd_, POLLERR, 0};
     const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
     if (rc < 0) {
@@ -145,8 +148,10 @@ Status ErrqueueCompletions::WaitFor(uint64_t seq) {
   return OkStatus();
 }
 
-Status ErrqueueCompletions::WaitAll() {
-  while (window_.watermark() < window_.issued()) ZCB_RETURN_IF_ERROR(WaitForProgress("the last completions"));
+Status ErrqueueCompletions::WaitAll() { return WaitAll(timeout_); }
+
+Status ErrqueueCompletions::WaitAll(std::chrono::milliseconds stall) {
+  while (window_.watermark() < window_.issued()) ZCB_RETURN_IF_ERROR(WaitForProgress("the last completions", stall));
   return OkStatus();
 }
 

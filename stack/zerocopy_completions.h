@@ -68,6 +68,13 @@ inline uint64_t UnwrapZerocopyId(uint64_t watermark, uint32_t id) {
   return watermark + static_cast<uint32_t>(id - static_cast<uint32_t>(watermark));
 }
 
+// UDP senders: how long Finish() waits without progress for the last completions before
+// it records the sends still lent (ZeroCopyStats::outstanding_at_end) instead of
+// failing. A datagram's pages can stay referenced long after the receiver has it (IP
+// fragments in a reassembly queue, a freed skb parked on another CPU's defer list), and
+// the receiver has accounted for every datagram by then.
+inline constexpr std::chrono::milliseconds kDatagramFinalStall{1000};
+
 class ErrqueueCompletions {
  public:
   // `fd`: a socket with SO_ZEROCOPY set on which no MSG_ZEROCOPY send has been made yet
@@ -86,8 +93,10 @@ class ErrqueueCompletions {
   Status WaitForProgress(const char* waiting_for);
   // Blocks until sequence number `seq` and all before it are completed.
   Status WaitFor(uint64_t seq);
-  // Blocks until every issued send is completed: Finish().
+  // Blocks until every issued send is completed: Finish(). After the timeout (or
+  // `stall`) without progress it fails with errno ETIMEDOUT.
   Status WaitAll();
+  Status WaitAll(std::chrono::milliseconds stall);
 
   const CompletionWindow& window() const { return window_; }
   // completions, copied and zerocopy (enobufs_retries is the strategy's).
@@ -95,7 +104,8 @@ class ErrqueueCompletions {
 
  private:
   Status Handle(uint32_t lo, uint32_t hi, bool copied);
-  Error Stalled(const char* waiting_for) const;
+  Status WaitForProgress(const char* waiting_for, std::chrono::milliseconds stall);
+  Error Stalled(const char* waiting_for, std::chrono::milliseconds after) const;
 
   int fd_;
   std::chrono::milliseconds timeout_;

@@ -438,11 +438,15 @@ TEST_P(LentPagesSlowReceiverTest, TheGateWaitsAndNothingIsCorrupted) {
 
 TEST_P(LentPagesSlowReceiverTest, UnsafeReuseIsCaught) {
   const uint64_t bytes = (4u << 20) + 4097;
-  SlowRun run;
-  ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {{"unsafe_reuse", "true"}}, GateSignal::kReceiverProgress, &run));
-  EXPECT_EQ(run.received, bytes);
-  EXPECT_GT(run.mismatches, 0u);
-  EXPECT_EQ(run.gate.checks, 0u) << "unsafe_reuse must not wait for the peer";
+  uint64_t most_mismatches = 0;
+  for (int attempt = 0; attempt < 4 && most_mismatches == 0; ++attempt) {
+    SlowRun run;
+    ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {{"unsafe_reuse", "true"}}, GateSignal::kReceiverProgress, &run));
+    EXPECT_EQ(run.received, bytes);
+    EXPECT_EQ(run.gate.checks, 0u) << "unsafe_reuse must not wait for the peer";
+    most_mismatches = std::max(most_mismatches, run.mismatches);
+  }
+  EXPECT_GT(most_mismatches, 0u);
 }
 
 TEST_P(LentPagesSlowReceiverTest, OnLoopbackAnAckIsNotEnough) {
@@ -450,11 +454,17 @@ TEST_P(LentPagesSlowReceiverTest, OnLoopbackAnAckIsNotEnough) {
   // segment once it is queued at the receiving socket, still pointing at the sender's
   // pages, so the ring is rewritten under the unread bytes. Why SendContext carries the
   // in-process receiver's progress on paths with local delivery.
+  // The slow receiver makes it all but certain; a run where the scheduler let the
+  // receiver catch up at every rewrite shows nothing, so try a few times.
   const uint64_t bytes = (4u << 20) + 4097;
-  SlowRun run;
-  ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {}, GateSignal::kTcpBytesAcked, &run));
-  EXPECT_EQ(run.received, bytes);
-  EXPECT_GT(run.mismatches, 0u);
+  uint64_t most_mismatches = 0;
+  for (int attempt = 0; attempt < 4 && most_mismatches == 0; ++attempt) {
+    SlowRun run;
+    ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {}, GateSignal::kTcpBytesAcked, &run));
+    EXPECT_EQ(run.received, bytes);
+    most_mismatches = std::max(most_mismatches, run.mismatches);
+  }
+  EXPECT_GT(most_mismatches, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(LentBuffers, LentPagesSlowReceiverTest, ::testing::Values("vmsplice", "memfd_sendfile"),

@@ -161,6 +161,18 @@ TEST(ResultsCsv, FixedColumnsFlattenedRecords) {
   EXPECT_EQ(row[column("options")], "a=1;b=x,y");
   EXPECT_EQ(row[column("probes_ipis_sent")], "");  // absent: empty, never a shifted column
 
+  // The probe columns read the probes' record shape.
+  nlohmann::json probed = Record(5);
+  probed["metrics"]["probes"] = {{"tlb_flush_total", {{"count", 5}, {"pages", 7}}}, {"ipi", 9}, {"page_faults", 3}};
+  probed["metrics"]["zerocopy"] = {{"completions", 2}, {"copied", 2}, {"zerocopy", 0}, {"enobufs_retries", 0},
+                                   {"outstanding_at_end", 1}};
+  const auto probed_row = CsvRow(probed);
+  EXPECT_EQ(probed_row[column("probes_tlb_flushes")], "5");
+  EXPECT_EQ(probed_row[column("probes_tlb_flush_pages")], "7");
+  EXPECT_EQ(probed_row[column("probes_ipis_sent")], "9");
+  EXPECT_EQ(probed_row[column("probes_page_faults")], "3");
+  EXPECT_EQ(probed_row[column("zerocopy_outstanding_at_end")], "1");
+
   const std::string csv = FormatCsv({Record(0), Record(1)});
   std::istringstream in(csv);
   std::string header, first;

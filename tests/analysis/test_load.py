@@ -168,3 +168,33 @@ def test_same_hostname_different_kernel_gets_distinct_labels(tmp_path):
     d2 = _write(tmp_path / "b", [_trial()], b)
     ds = Dataset.from_runs([load_run(d1), load_run(d2)])
     assert sorted(h.label for h in ds.hosts) == ["bench-a (6.1.0-18-amd64)", "bench-a (6.8.0-test)"]
+
+
+def test_pacing_rates_and_udp_gro_are_separate_panels(tmp_path):
+    """The same strategy paced and unpaced (or with and without UDP_GRO) is two
+    experiments: the dataset splits panels on them and names them readably."""
+    import numpy as np
+
+    import fixturegen as fg
+
+    rng = np.random.default_rng(3)
+    records, index = [], 0
+    for rate, gro in ((0, False), (1_000_000_000, False), (0, True)):
+        params = fg.make_params("udp", "sendto", "loopback", 1472, receiver="verify")
+        params["rate_bps"] = rate
+        params["udp"] = {"gro": gro, "drain_s": 0.5}
+        params["constraints"] = {"sender_cpu_quota": None, "membw_antagonist_cpus": []}
+        for rep in range(2):
+            rec = fg.record("r1", index, rep, params, metrics=fg.udp_metrics(params, rng))
+            rec["point"] += f"/rate={rate}/gro={gro}"
+            records.append(rec)
+            index += 1
+    run_dir = tmp_path / "run"
+    fg.write_run(str(run_dir), fg.manifest("r1", fg.HOST_A, ["loopback"], fg.SPEC_UDP), records)
+    ds = Dataset.from_runs([load_run(str(run_dir))])
+    keys = ds.facet_keys()
+    assert "rate_bps" in keys and "udp" in keys
+    contexts = {dict(p.context())["rate_bps"] + "|" + dict(p.context())["udp"] for p in ds.measured()}
+    assert contexts == {"unpaced|", "1.00 Gbit/s|", "unpaced|UDP_GRO"}
+    # Constraints that were not set name nothing.
+    assert all(dict(p.context())["constraints"] == "" for p in ds.measured())
