@@ -138,6 +138,7 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
     metrics["cpu"]["receiver_host"] = peer_cpu;
   }
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(out.stats.zerocopy) : nlohmann::json(nullptr);
+  metrics["reuse_gate"] = ReuseGateJson(out.stats.peer_gate);
   metrics["remote"] = {
       {"peer", remote->PeerName()},
       {"receive_s", peer != nullptr && peer->contains("receive_s") ? (*peer)["receive_s"] : nlohmann::json(nullptr)},

@@ -170,6 +170,8 @@ const std::vector<Column>& ColumnTable() {
       {"zerocopy_zerocopy", "/metrics/zerocopy/zerocopy"},
       {"zerocopy_enobufs_retries", "/metrics/zerocopy/enobufs_retries"},
       {"zerocopy_outstanding_at_end", "/metrics/zerocopy/outstanding_at_end"},
+      {"reuse_gate_waits", "/metrics/reuse_gate/waits"},
+      {"reuse_gate_wait_s", "/metrics/reuse_gate/wait_s"},
       {"probes_tlb_flushes", "/metrics/probes/tlb_flush_total/count"},
       {"probes_tlb_flush_pages", "/metrics/probes/tlb_flush_total/pages"},
       {"probes_ipis_sent", "/metrics/probes/ipi"},

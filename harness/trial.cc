@@ -272,6 +272,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   }
   metrics["cpu"] = window.CpuJson(sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
+  metrics["reuse_gate"] = ReuseGateJson(send_stats.peer_gate);
   ReportProbes(context, SummarizeWindow(trial, elapsed, rx.bytes_received, send_stats, sender_out.tid, receiver_out.tid),
                window, metrics);
   record["metrics"] = metrics;

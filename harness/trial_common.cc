@@ -81,6 +81,14 @@ std::string PointKey(const nlohmann::json& params) {
   return key;
 }
 
+nlohmann::json ReuseGateJson(const std::optional<PeerGateStats>& gate) {
+  if (!gate) return nullptr;
+  return {{"signal", gate->signal},
+          {"checks", gate->checks},
+          {"waits", gate->waits},
+          {"wait_s", static_cast<double>(gate->wait_ns) / 1e9}};
+}
+
 nlohmann::json ZeroCopyJson(const ZeroCopyStats& z) {
   return {{"completions", z.completions},
           {"copied", z.copied},

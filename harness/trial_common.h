@@ -30,4 +30,8 @@ std::string PointKey(const nlohmann::json& params);
 
 nlohmann::json ZeroCopyJson(const ZeroCopyStats& z);
 
+// metrics.reuse_gate: how the sender waited for the peer before rewriting lent pages
+// (null for strategies without a peer gate).
+nlohmann::json ReuseGateJson(const std::optional<PeerGateStats>& gate);
+
 }  // namespace zcb

@@ -28,15 +28,9 @@
 #include <string_view>
 
 #include "stack/result.h"
+#include "stack/send_strategy.h"
 
 namespace zcb {
-
-struct PeerGateStats {
-  uint64_t checks = 0;   // WaitFor calls
-  uint64_t waits = 0;    // of those, calls that found the peer behind and had to wait
-  uint64_t polls = 0;    // progress readings taken while waiting
-  uint64_t wait_ns = 0;  // time spent waiting
-};
 
 class PeerGate {
  public:
@@ -65,7 +59,9 @@ class PeerGate {
 
  private:
   PeerGate(int socket_fd, const std::atomic<uint64_t>* peer_received, uint64_t acked_base, std::chrono::nanoseconds timeout)
-      : socket_fd_(socket_fd), peer_received_(peer_received), acked_base_(acked_base), timeout_(timeout) {}
+      : socket_fd_(socket_fd), peer_received_(peer_received), acked_base_(acked_base), timeout_(timeout) {
+    stats_.signal = peer_received != nullptr ? "receiver progress" : "TCP bytes acked";
+  }
 
   int socket_fd_;
   const std::atomic<uint64_t>* peer_received_;
@@ -75,9 +71,9 @@ class PeerGate {
   PeerGateStats stats_;
 };
 
-// Implemented by strategies that gate buffer reuse on a PeerGate, so that tests and the
-// harness can see how often, and how long, the gate held the sender back (the record
-// has no field for it yet).
+// Implemented by strategies that gate buffer reuse on a PeerGate, so that tests can see
+// the gate's counts while the strategy runs (the record has them from
+// SendStats::peer_gate after Finish()).
 class PeerGated {
  public:
   virtual ~PeerGated() = default;

@@ -34,11 +34,22 @@ struct ZeroCopyStats {
   uint64_t outstanding_at_end = 0;
 };
 
+// How often, and how long, a strategy that lends pages without completions (vmsplice,
+// memfd_sendfile) waited for the peer before rewriting them (stack/peer_gate.h).
+struct PeerGateStats {
+  const char* signal = "";  // what the gate asked: "receiver progress" or "TCP bytes acked"
+  uint64_t checks = 0;      // WaitFor calls
+  uint64_t waits = 0;       // of those, calls that found the peer behind and had to wait
+  uint64_t polls = 0;       // progress readings taken while waiting
+  uint64_t wait_ns = 0;     // time spent waiting
+};
+
 struct SendStats {
   uint64_t send_calls = 0;  // system calls (or submitted SQEs) that carried payload
   uint64_t bytes_sent = 0;  // payload bytes accepted by the kernel
   ZeroCopyStats zerocopy;
   uint64_t datagrams = 0;   // UDP: datagrams accepted, numbered 0 .. datagrams - 1
+  std::optional<PeerGateStats> peer_gate;  // strategies that gate reuse on the peer, after Finish()
 };
 
 // The sender's end of an Ethernet link, for a strategy that writes whole frames itself

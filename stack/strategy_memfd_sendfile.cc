@@ -45,8 +45,9 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
   }
 
   Status Finish() override {
-    if (unsafe_reuse_) return OkStatus();
-    return gate_.WaitFor(stats_.bytes_sent);
+    Status s = unsafe_reuse_ ? OkStatus() : gate_.WaitFor(stats_.bytes_sent);
+    stats_.peer_gate = gate_.stats();
+    return s;
   }
 
   const PeerGateStats& peer_gate_stats() const override { return gate_.stats(); }

@@ -59,8 +59,9 @@ class VmspliceStrategy final : public SendStrategy, public PeerGated {
 
   Status Finish() override {
     // The pages stay lent until the peer has read the last byte.
-    if (buffers_.unsafe_reuse()) return OkStatus();
-    return gate_.WaitFor(stats_.bytes_sent);
+    Status s = buffers_.unsafe_reuse() ? OkStatus() : gate_.WaitFor(stats_.bytes_sent);
+    stats_.peer_gate = gate_.stats();
+    return s;
   }
 
   const PeerGateStats& peer_gate_stats() const override { return gate_.stats(); }

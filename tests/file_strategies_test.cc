@@ -200,6 +200,25 @@ TEST(SpliceTest, OptionErrorsAreClear) {
 
 // ---- vmsplice and memfd_sendfile: verified streams ---------------------------------
 
+TEST(LentPagesGateTest, TheRecordSaysHowTheSenderWaitedForThePeer) {
+  for (const char* strategy : {"vmsplice", "memfd_sendfile"}) {
+    SCOPED_TRACE(strategy);
+    nlohmann::json record = RunOrFail(Stream(strategy, SourceKind::kGenerated, kOddBytes, 65537));
+    ExpectVerified(record, kOddBytes);
+    const auto& gate = record["metrics"]["reuse_gate"];
+    ASSERT_TRUE(gate.is_object()) << record["metrics"].dump();
+    EXPECT_EQ(gate["signal"], "receiver progress") << "loopback delivers locally";
+    // A generated ring is rewritten: every reuse of a slot, and the end, checks the gate.
+    EXPECT_GT(gate["checks"].get<uint64_t>(), 1u);
+    EXPECT_LE(gate["waits"].get<uint64_t>(), gate["checks"].get<uint64_t>());
+    EXPECT_GE(gate["wait_s"].get<double>(), 0.0);
+  }
+  // Strategies without a peer gate say so with null.
+  nlohmann::json record = RunOrFail(Stream("splice", SourceKind::kFile, 1 << 20, 65536));
+  ExpectVerified(record, 1 << 20);
+  EXPECT_TRUE(record["metrics"]["reuse_gate"].is_null());
+}
+
 TEST(VmspliceTest, WithAndWithoutGiftFromBothSources) {
   for (SourceKind source : {SourceKind::kMemory, SourceKind::kGenerated}) {
     for (const char* gift : {"false", "true"}) {
