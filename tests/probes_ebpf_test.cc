@@ -199,7 +199,10 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   EXPECT_GE(U64(probes["xmit_bytes"]), sent);
   // write() copies: what the process transmitted was held in kernel copies.
   EXPECT_GT(U64(probes["xmit_in_process"]["copied_bytes"]), sent / 2);
-  EXPECT_EQ(U64(probes["xmit_in_process"]["spliced_bytes"]), 0u);
+  // None of it spliced; but a softirq transmitting another process's spliced data while
+  // it interrupts this one counts "in process" (harness/probes/README.md), so allow a
+  // trace of other traffic on a shared machine.
+  EXPECT_LT(U64(probes["xmit_in_process"]["spliced_bytes"]), sent / 50);
   // The probes' own cost over the window.
   EXPECT_GT(U64(probes["run_cnt"]), 0u);
   EXPECT_GT(U64(probes["run_time_ns"]), 0u);
