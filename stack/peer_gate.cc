@@ -69,7 +69,9 @@ Result<PeerGate> PeerGate::Create(int socket_fd, const std::atomic<uint64_t>* pe
     if (::ioctl(socket_fd, SIOCOUTQ, &unacked) != 0) return SysError("peer gate: ioctl(SIOCOUTQ)");
     acked_base = acked + static_cast<uint64_t>(std::max(unacked, 0));
   }
-  return PeerGate(socket_fd, peer_received, acked_base, timeout);
+  PeerGate gate(socket_fd, peer_received, acked_base, timeout);
+  gate.stats_.signal = ToString(gate.signal()).data();  // a string literal: NUL-terminated
+  return gate;
 }
 
 Result<uint64_t> PeerGate::PeerHas() const {

@@ -59,9 +59,7 @@ class PeerGate {
 
  private:
   PeerGate(int socket_fd, const std::atomic<uint64_t>* peer_received, uint64_t acked_base, std::chrono::nanoseconds timeout)
-      : socket_fd_(socket_fd), peer_received_(peer_received), acked_base_(acked_base), timeout_(timeout) {
-    stats_.signal = peer_received != nullptr ? "receiver progress" : "TCP bytes acked";
-  }
+      : socket_fd_(socket_fd), peer_received_(peer_received), acked_base_(acked_base), timeout_(timeout) {}
 
   int socket_fd_;
   const std::atomic<uint64_t>* peer_received_;
