@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/experiment_run.h"
+#include "harness/measured_window.h"
 #include "harness/results_store.h"
 #include "harness/run_plan.h"
-#include "harness/trial_common.h"
 
 namespace zcb {
 namespace {
@@ -60,16 +60,18 @@ warmup = 1
 struct FakeRunner {
   std::atomic<bool>* cancel = nullptr;
   int cancel_on_call = -1;
+  int fail_on_call = -1;    // this call (counted from 1) returns an error record
+  std::string fail_reason;  // with this reason
   int calls = 0;
 
   nlohmann::json operator()(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context) {
     if (calls++ == cancel_on_call && cancel != nullptr) cancel->store(true);
-    nlohmann::json record = {{"schema", "zcbench.trial/1"}, {"run_id", context.run_id},   {"trial", context.trial},
-                             {"repetition", context.repetition}, {"warmup", context.warmup}};
-    record["params"] = TrialParamsJson(trial);
-    record["point"] = PointKey(record["params"]);
-    record["status"] = "ok";
-    record["error"] = nullptr;
+    nlohmann::json record = NewTrialRecord(trial, context);
+    if (calls == fail_on_call) {
+      record["status"] = "error";
+      record["error"] = fail_reason;
+      return record;
+    }
     const double wobble = (context.repetition % 2 == 0 ? 1 : -1) * 0.01 * static_cast<double>(point.measured.spec.message_size % 7);
     record["metrics"] = {{"goodput_bps", 1e9 * (1 + wobble)}, {"cpu", {{"ns_per_kib", 800.0}}}};
     return record;
@@ -216,18 +218,11 @@ TEST(ExecuteRun, FailFastStopsAtTheFirstFailedTrial) {
   Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
   ExecuteOptions options;
   options.fail_fast = true;
-  int calls = 0;
-  TrialRunner failing = [&](const PlannedPoint& p, const ResolvedTrial& t, const TrialContext& c) {
-    FakeRunner fake;
-    nlohmann::json r = fake(p, t, c);
-    if (++calls == 3) {
-      r["status"] = "error";
-      r["error"] = "receiver: connection reset";
-    }
-    return r;
-  };
+  FakeRunner failing;
+  failing.fail_on_call = 3;
+  failing.fail_reason = "receiver: connection reset";
   std::vector<nlohmann::json> records;
-  const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, failing, options, records);
+  const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, std::ref(failing), options, records);
   EXPECT_EQ(result.state, RunState::kFailed);
   EXPECT_NE(result.failure.find("receiver: connection reset"), std::string::npos);
   EXPECT_EQ(records.size(), 3u);  // the failed trial is recorded, with its reason
@@ -240,18 +235,11 @@ TEST(ExecuteRun, WithoutFailFastAnErrorIsRecordedAndTheRunGoesOn) {
   auto store = ResultsStore::Create(tmp.path() + "/errors");
   ASSERT_TRUE(store.ok());
   Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
-  int calls = 0;
-  TrialRunner failing = [&](const PlannedPoint& p, const ResolvedTrial& t, const TrialContext& c) {
-    FakeRunner fake;
-    nlohmann::json r = fake(p, t, c);
-    if (++calls == 8) {
-      r["status"] = "error";
-      r["error"] = "sender: broken pipe";
-    }
-    return r;
-  };
+  FakeRunner failing;
+  failing.fail_on_call = 8;
+  failing.fail_reason = "sender: broken pipe";
   std::vector<nlohmann::json> records;
-  const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, failing, ExecuteOptions{}, records);
+  const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, std::ref(failing), ExecuteOptions{}, records);
   EXPECT_EQ(result.state, RunState::kComplete);
   // The point whose trial failed ends at its max (the error counts as a repetition);
   // every other point runs as usual.
