@@ -62,8 +62,11 @@ class Expander {
         if (info == nullptr) continue;  // the spec parser has reported it
         const std::vector<std::string> strategy_sources =
             sources != nullptr ? sources->values : std::vector<std::string>{std::string(ToString(info->DefaultSource()))};
+        const auto parsed_protocol = ParseProtocol(protocol);
+        const std::string default_size =
+            std::to_string(DefaultMessageSize(parsed_protocol ? *parsed_protocol : Protocol::kTcp));
         for (const auto& source : strategy_sources) {
-          for (const auto& size : Values(spec_, AxisKind::kMessageSize, {"65536"})) {
+          for (const auto& size : Values(spec_, AxisKind::kMessageSize, {default_size})) {
             for (const auto& path : Values(spec_, AxisKind::kPath, {"loopback"})) {
               for (const auto& receiver : Values(spec_, AxisKind::kReceiver, {"verify"})) {
                 for (const auto& workload : Values(spec_, AxisKind::kWorkload, {"bulk"})) {

@@ -28,6 +28,7 @@
 #include "harness/trial_common.h"
 #include "stack/payload.h"
 #include "stack/stream_receiver.h"
+#include "stack/udp_limits.h"
 #include "stack/unique_fd.h"
 
 namespace zcb {
@@ -155,6 +156,12 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   }
   if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
     return Errorf("receiver 'zerocopy' (TCP_ZEROCOPY_RECEIVE) has no UDP form; use verify, read or discard");
+  }
+  if (spec.protocol == Protocol::kUdp && spec.message_size > kMaxUdpPayloadIpv4) {
+    // One datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
+    return Errorf("--size {}: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one datagram, "
+                  "or one UDP_SEGMENT buffer per call); use --size {} or less",
+                  spec.message_size, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4);
   }
   if (spec.gro && spec.protocol != Protocol::kUdp) return Errorf("--gro (UDP_GRO) applies to --protocol udp only");
   if (!(spec.drain_s > 0)) return Errorf("--drain must be a positive number of seconds");

@@ -21,6 +21,11 @@ std::optional<Protocol> ParseProtocol(std::string_view s);
 std::optional<SourceKind> ParseSourceKind(std::string_view s);
 std::optional<ReceiverMode> ParseReceiverMode(std::string_view s);
 
+// The message size when none is given: 64 KiB per send for TCP (iperf3's default); for UDP
+// 1472 bytes, the largest datagram that fits a 1500-byte Ethernet MTU without IP
+// fragmentation (a 64 KiB datagram is over the UDP/IPv4 limit of 65507).
+uint64_t DefaultMessageSize(Protocol p);
+
 // All values of an enum in declaration order, for error messages that list them.
 const std::vector<SourceKind>& AllSourceKinds();
 const std::vector<Protocol>& AllProtocols();

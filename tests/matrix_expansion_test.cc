@@ -70,6 +70,19 @@ path = ["lo"]
   EXPECT_EQ(m.points.size() + LeftOutPoints(m), 2u * 3 * 2);
 }
 
+TEST(MatrixExpansion, WithoutASizeAxisEachProtocolUsesItsDefaultSize) {
+  Matrix m = Expand(R"([matrix]
+protocol = ["tcp", "udp"]
+strategy = ["dual"]
+path = ["lo"]
+)");
+  ASSERT_EQ(m.points.size(), 2u);
+  for (const auto& p : m.points) {
+    EXPECT_EQ(p.spec.message_size, DefaultMessageSize(p.spec.protocol)) << p.label;
+  }
+  EXPECT_EQ(m.points.back().spec.message_size, 1472u);
+}
+
 TEST(MatrixExpansion, SourcesAStrategyCannotSendAreLeftOut) {
   Matrix m = Expand(R"([matrix]
 strategy = ["tcp_mem", "tcp_file", "dual"]

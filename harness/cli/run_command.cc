@@ -25,7 +25,7 @@ struct RunArgs {
   std::string protocol = "tcp";
   std::string strategies;
   std::string source;
-  std::string size = "64K";
+  std::string size;  // empty: the protocol's default (DefaultMessageSize)
   std::optional<double> duration;
   std::string bytes;
   std::string receiver = "verify";
@@ -70,9 +70,13 @@ Result<std::vector<ResolvedTrial>> BuildTrials(const RunArgs& a) {
     if (!source) return Errorf("--source {}: expected memory, file or generated", a.source);
     spec.source = *source;
   }
-  auto size = ParseSize(a.size);
-  if (!size) return Errorf("--size {}: expected a size such as 1, 4095, 64K or 1M", a.size);
-  spec.message_size = *size;
+  if (a.size.empty()) {
+    spec.message_size = DefaultMessageSize(spec.protocol);
+  } else {
+    auto size = ParseSize(a.size);
+    if (!size) return Errorf("--size {}: expected a size such as 1, 4095, 64K or 1M", a.size);
+    spec.message_size = *size;
+  }
   spec.duration_s = a.duration;
   if (!a.bytes.empty()) {
     auto bytes = ParseSize(a.bytes);
@@ -205,7 +209,8 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--protocol", args->protocol, "tcp or udp")->capture_default_str();
   sub->add_option("--strategy,-s", args->strategies, "strategy, comma list of strategies, or 'all' (zcbench list strategies)");
   sub->add_option("--source", args->source, "payload source: memory, file or generated (default: the strategy's first)");
-  sub->add_option("--size,-l", args->size, "message size per send, with K/M/G suffixes")->capture_default_str();
+  sub->add_option("--size,-l", args->size,
+                  "message size per send, with K/M/G suffixes (default 64K for TCP; for UDP 1472, the datagram size)");
   sub->add_option("--duration,-t", args->duration, "seconds to send for");
   sub->add_option("--bytes,-n", args->bytes, "send exactly this many bytes (K/M/G suffixes)");
   sub->add_option("--receiver", args->receiver, "verify, read, discard or zerocopy (TCP_ZEROCOPY_RECEIVE)")->capture_default_str();

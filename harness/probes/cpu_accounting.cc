@@ -3,9 +3,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace zcb {
 
@@ -14,10 +17,17 @@ CpuTimes CpuTimes::operator-(const CpuTimes& o) const {
           iowait - o.iowait, irq - o.irq, softirq - o.softirq, steal - o.steal};
 }
 
+double CpuTickSeconds() {
+  static const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return tick_s;
+}
+
+double CpuTimes::All() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+
 Result<CpuSnapshot> CpuSnapshot::Read() {
   std::ifstream in("/proc/stat");
   if (!in) return SysError("open /proc/stat");
-  static const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double ticks = 1.0 / CpuTickSeconds();
   CpuSnapshot snapshot;
   std::string line;
   while (std::getline(in, line)) {
@@ -53,8 +63,24 @@ nlohmann::json CpuRecord(const CpuSnapshot& before, const CpuSnapshot& after, do
   nlohmann::json cpu = TimesJson(delta);
   cpu["sender_thread_s"] = sender_thread_s;
   cpu["receiver_thread_s"] = receiver_thread_s;
-  cpu["ns_per_kib"] = bytes_delivered > 0 ? nlohmann::json(delta.Busy() * 1e9 / (static_cast<double>(bytes_delivered) / 1024.0))
-                                          : nlohmann::json(nullptr);
+  cpu["tick_s"] = CpuTickSeconds();
+  // /proc/stat counts whole ticks per CPU, so a window of a few ticks can read as no CPU
+  // at all (a 2 ms loopback trial records 0 busy seconds): below kMinWindowTicks the
+  // service demand is left out, with the reason, rather than reported as a number.
+  const double cpus = static_cast<double>(std::max<size_t>(after.per_cpu.size(), 1));
+  const double window_ticks = delta.All() / cpus / CpuTickSeconds();
+  if (bytes_delivered == 0) {
+    cpu["ns_per_kib"] = nullptr;
+    cpu["ns_per_kib_reason"] = "nothing was delivered";
+  } else if (window_ticks < kMinWindowTicks) {
+    cpu["ns_per_kib"] = nullptr;
+    cpu["ns_per_kib_reason"] =
+        fmt::format("the window spanned {:.0f} /proc/stat ticks of {:.0f} ms per CPU; CPU per KiB needs at least {}: "
+                    "use a longer --duration or more --bytes",
+                    window_ticks, CpuTickSeconds() * 1e3, kMinWindowTicks);
+  } else {
+    cpu["ns_per_kib"] = delta.Busy() * 1e9 / (static_cast<double>(bytes_delivered) / 1024.0);
+  }
   nlohmann::json per_cpu = nlohmann::json::array();
   for (size_t i = 0; i < after.per_cpu.size() && i < before.per_cpu.size(); ++i) {
     per_cpu.push_back(TimesJson(after.per_cpu[i] - before.per_cpu[i]));

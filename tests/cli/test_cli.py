@@ -45,6 +45,24 @@ def test_udp_summary_shows_datagrams_and_loss(zcbench):
     assert all("/713" in row and "%" in row for row in rows), rows
 
 
+def test_default_size_is_per_protocol(zcbench):
+    # 64 KiB per send for TCP; for UDP a 1472-byte datagram (a 64 KiB one does not exist).
+    tcp = zcbench("run", "--strategy", "write", "--bytes", "1M", "--json")
+    udp = zcbench("run", "--protocol", "udp", "--strategy", "sendto", "--bytes", "14720", "--json")
+    assert tcp.returncode == 0 and udp.returncode == 0, tcp.stderr + udp.stderr
+    assert json.loads(tcp.stdout)["params"]["message_size"] == 65536
+    assert json.loads(udp.stdout)["params"]["message_size"] == 1472
+
+
+def test_a_window_too_short_for_proc_stat_has_no_cpu_per_kib_but_says_why(zcbench):
+    r = zcbench("run", "--strategy", "write", "--bytes", "64K", "--json")
+    assert r.returncode == 0, r.stderr
+    cpu = json.loads(r.stdout)["metrics"]["cpu"]
+    assert cpu["ns_per_kib"] is None
+    assert "ticks" in cpu["ns_per_kib_reason"]
+    assert cpu["tick_s"] > 0
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
@@ -58,6 +76,8 @@ def test_udp_summary_shows_datagrams_and_loss(zcbench):
         (["--strategy", "sendfile", "--source", "memory", "-n", "1M"], "cannot send from a memory source"),
         (["--strategy", "write", "-n", "1M", "--receiver", "psychic"], "expected verify, read, discard"),
         (["--strategy", "write", "-n", "1M", "--path", "nowhere"], "unknown path 'nowhere'"),
+        (["--protocol", "udp", "-s", "sendto", "--size", "64K", "-n", "1M"], "use --size 65507 or less"),
+        (["--protocol", "udp", "-s", "udp_gso", "--size", "65508", "-n", "1M"], "use --size 65507 or less"),
         (["--strategy", "write", "-n", "1M", "--source", "file"], "cannot send from a file source"),
         (["--strategy", "mmap_write", "-n", "1M", "-o", "mode=window", "-o", "window=0"], "window=0: expected a size of at least 1"),
         (["--strategy", "mmap_write", "-n", "1M", "-o", "window=1M"], "applies to mode=window only"),
