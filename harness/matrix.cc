@@ -7,6 +7,7 @@
 
 #include "drivers/host_constraints.h"
 #include "stack/types.h"
+#include "stack/udp_limits.h"
 
 namespace zcb {
 namespace {
@@ -143,6 +144,12 @@ class Expander {
     if (protocol == Protocol::kUdp && path.caps.remote_receiver) {
       return {fmt::format("protocol=udp path={}", b.path),
               fmt::format("path {} has its receiver on another host, which takes TCP streams only", b.path)};
+    }
+    if (protocol == Protocol::kUdp && std::stoull(b.size) > kMaxUdpPayloadIpv4) {
+      // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry.
+      return {fmt::format("protocol=udp message_size={}", b.size),
+              fmt::format("a UDP send carries at most {} bytes (one datagram, or one UDP_SEGMENT buffer per call)",
+                          kMaxUdpPayloadIpv4)};
     }
     if (protocol == Protocol::kUdp && b.receiver == "zerocopy") {
       return {"protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form"};

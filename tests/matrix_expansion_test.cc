@@ -55,7 +55,7 @@ TEST(MatrixExpansion, ProtocolsAStrategyDoesNotSpeakAreLeftOutAndListed) {
   Matrix m = Expand(R"([matrix]
 protocol = ["tcp", "udp"]
 strategy = ["tcp_mem", "udp_only", "dual"]
-message_size = ["4K", "64K"]
+message_size = ["4K", "32K"]  # sizes a UDP send can carry
 path = ["lo"]
 )");
   // tcp: tcp_mem, dual; udp: udp_only, dual; two sizes each.
@@ -81,6 +81,20 @@ path = ["lo"]
     EXPECT_EQ(p.spec.message_size, DefaultMessageSize(p.spec.protocol)) << p.label;
   }
   EXPECT_EQ(m.points.back().spec.message_size, 1472u);
+}
+
+TEST(MatrixExpansion, UdpSizesOverTheDatagramLimitAreLeftOutAndListed) {
+  Matrix m = Expand(R"([matrix]
+protocol = ["tcp", "udp"]
+strategy = ["dual"]
+message_size = ["4K", "64K", "1M"]
+path = ["lo"]
+)");
+  EXPECT_EQ(Count(m, "protocol", "tcp"), 3u);
+  EXPECT_EQ(Count(m, "protocol", "udp"), 1u);  // 4K only
+  EXPECT_EQ(LeftOutPoints(m), 2u);
+  ASSERT_EQ(m.left_out.size(), 2u);
+  EXPECT_NE(m.left_out[0].reason.find("at most 65507 bytes"), std::string::npos) << m.left_out[0].reason;
 }
 
 TEST(MatrixExpansion, SourcesAStrategyCannotSendAreLeftOut) {
@@ -110,27 +124,27 @@ TEST(MatrixExpansion, ExcludeRulesRemoveMatchingPointsAndAreListed) {
   Matrix m = Expand(R"([matrix]
 protocol = ["tcp", "udp"]
 strategy = ["tcp_mem", "udp_only", "dual"]
-message_size = ["4K", "64K", "1M"]
+message_size = ["4K", "32K", "60K"]  # sizes a UDP send can carry
 path = ["lo", "dev"]
 
 [[exclude]]
 strategy = "dual"
-message_size = ["4K", "1M"]
-reason = "only 64K for dual"
+message_size = ["4K", "60K"]
+reason = "only 32K for dual"
 
 [[exclude]]
 protocol = "udp"
 path = "dev"
 )");
   // Servable before excludes: tcp (tcp_mem, dual) and udp (udp_only, dual): 4 x 3 sizes x 2 paths = 24.
-  // Rule 1: dual at 4K and 1M, both protocols, both paths: 2 x 2 x 2 = 8.
-  // Rule 2: udp over dev: udp_only 3 sizes + dual 64K (its 4K and 1M went to rule 1) = 4.
+  // Rule 1: dual at 4K and 60K, both protocols, both paths: 2 x 2 x 2 = 8.
+  // Rule 2: udp over dev: udp_only 3 sizes + dual 32K (its 4K and 60K went to rule 1) = 4.
   EXPECT_EQ(m.points.size(), 24u - 8 - 4);
   EXPECT_EQ(m.excluded.size(), 12u);
   EXPECT_EQ(LeftOutPoints(m), 2u * 3 * 2);  // tcp/udp_only and udp/tcp_mem
   EXPECT_EQ(m.excluded[0].rule_line, 7);
-  EXPECT_EQ(m.excluded[0].reason, "only 64K for dual");
-  EXPECT_EQ(Count(m, "path", "dev") , 4u);  // tcp_mem x3 + dual 64K, tcp only
+  EXPECT_EQ(m.excluded[0].reason, "only 32K for dual");
+  EXPECT_EQ(Count(m, "path", "dev") , 4u);  // tcp_mem x3 + dual 32K, tcp only
   EXPECT_TRUE(m.notes.empty());
 }
 
