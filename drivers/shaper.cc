@@ -41,9 +41,16 @@ std::vector<OptionSpec> ShaperOptions(const std::string& default_preset, bool al
       {"preset", OptionType::kChoice, default_preset,
        fmt::format("link preset: {}{}", names, allow_none ? ", or none (no bottleneck)" : ""), presets},
       {"rate", OptionType::kString, "", "rate limit in bits per second with K/M/G suffixes (overrides the preset's rate)", {}},
-      {"burst", OptionType::kString, "", "bucket size in bytes (default: 1 ms at the rate, at least 16K and two frames)", {}},
+      {"burst", OptionType::kString, "",
+       "bucket size in bytes (default 16K, at least two frames); tbf cuts a TSO/GSO packet larger than the bucket into "
+       "frames, so that `overhead` is charged per frame: a bucket over 64K lets 64K packets through whole and the link "
+       "carries about 1.5% more than its line rate",
+       {}},
       {"limit", OptionType::kString, "", "queue length in bytes (default: 20 ms at the rate, at least 64K)", {}},
-      {"qdisc", OptionType::kChoice, "tbf", "shaping qdisc: tbf, or htb (one class, bfifo leaf)", {"tbf", "htb"}},
+      {"qdisc", OptionType::kChoice, "tbf",
+       "shaping qdisc: tbf, or htb (one class, bfifo leaf; htb charges `overhead` once per TSO/GSO packet, not per frame, "
+       "so TCP gets about 1.5% over the line rate)",
+       {"tbf", "htb"}},
       {"overhead", OptionType::kInt, "24", "bytes per packet the wire adds to the frame (Ethernet: preamble 8, FCS 4, gap 12)", {}},
   };
 }
@@ -70,7 +77,13 @@ Result<std::optional<ShaperSpec>> ShaperFromOptions(const Options& options, int 
   spec.overhead_bytes = static_cast<int>(overhead);
   const uint64_t bytes_per_s = spec.rate_bps / 8;
   const uint64_t frame = static_cast<uint64_t>(mtu) + kEthernetHeader;
-  spec.burst_bytes = std::max<uint64_t>({16 * 1024, bytes_per_s / 1000, 2 * frame});
+  // A small bucket, whatever the rate: the sender's TCP builds packets of up to 64 KiB
+  // (TSO/GSO, even with the offloads off, as the device segments after the qdisc), and tbf
+  // charges the wire overhead once per packet it sees. A packet larger than the bucket is
+  // cut into frames first (tbf_segment), each charged its preamble, FCS and gap, so the
+  // goodput matches a real link's (1GbE: 941 Mbit/s of TCP payload at MTU 1500; with a
+  // bucket of 1 ms at the rate it was 956).
+  spec.burst_bytes = std::max<uint64_t>(16 * 1024, 2 * frame);
   if (const std::string& burst = options.GetString("burst"); !burst.empty()) {
     auto parsed = ParseSize(burst);
     if (!parsed || *parsed < frame) {

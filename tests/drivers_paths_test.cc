@@ -81,6 +81,24 @@ TEST(ShapedPathTest, FastEthernetPresetDeliversItsLineRate) {
   EXPECT_GT(qdiscs[0]["bytes"].get<uint64_t>(), 0u) << "the shaper's counters should show the trial's traffic";
 }
 
+TEST(ShapedPathTest, GigabitPresetDoesNotBeatARealLink) {
+  ZCB_REQUIRE_ROOT();
+  TrialSpec spec = VerifiedStream("write", 0);
+  spec.bytes.reset();
+  spec.duration_s = 2.0;
+  spec.path = "shaped";
+  spec.path_options = {{"preset", "1GbE"}};
+  const nlohmann::json record = RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  // A real GbE link carries at most 1448 of every 1538 wire bytes as TCP payload (MTU
+  // 1500, timestamps): 941.5 Mbit/s. The shaper must charge preamble, FCS and gap per
+  // frame, not per 64 KiB TSO packet (that let 956 Mbit/s through).
+  const double goodput = record["metrics"]["goodput_bps"].get<double>();
+  EXPECT_LT(goodput, 941.5e6 * 1.003);
+  EXPECT_GT(goodput, 500e6) << "far below the preset's rate";
+  EXPECT_EQ(record["path"]["shapers"][0]["burst_bytes"], 16u * 1024);
+}
+
 TEST(ShapedPathTest, HtbShaperAndExplicitRate) {
   ZCB_REQUIRE_ROOT();
   TrialSpec spec = VerifiedStream("write", 1 << 20);
