@@ -1,0 +1,149 @@
+"""The network paths through the CLI: `zcbench serve` and `run --path remote` with the
+token, a device path refused at once without privilege, and a routed run killed with
+SIGKILL whose objects the next run reports and `zcbench cleanup` removes. (The library
+behind each is tested in tests/drivers_*_test.cc and tests/remote_*_test.cc.)"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+BINARY = pathlib.Path(os.environ.get("ZCBENCH_BIN", REPO / "build" / "harness" / "zcbench"))
+
+
+def require_root(what):
+    """Under CI a missing privilege is a failure; elsewhere the test is skipped."""
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} needs root (CI is set)")
+    pytest.skip(f"{what} needs root: run as root")
+
+
+def token_file(path, text, mode=0o600):
+    path.write_text(text + "\n")
+    path.chmod(mode)
+    return path
+
+
+def objects_of(pid):
+    """The zcb- namespaces, links and qdiscs (in this namespace) and cgroups of run `pid`."""
+    prefix = f"zcb-{pid}-"
+    found = []
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += [f"namespace {line.split()[0]}" for line in netns.splitlines() if line.startswith(prefix)]
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    found += [f"link {line}" for line in links.splitlines() if prefix in line]
+    qdiscs = subprocess.run(["tc", "qdisc", "show"], capture_output=True, text=True).stdout
+    found += [f"qdisc {line}" for line in qdiscs.splitlines() if prefix in line]
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for d in list(dirs):
+            if d.startswith(prefix):
+                found.append(f"cgroup {root}/{d}")
+                dirs.remove(d)
+        if root.count("/") > 8:  # zcbench's cgroups sit near the top of each hierarchy
+            dirs.clear()
+    return found
+
+
+def test_serve_and_remote_run_with_the_token(zcbench, tmp_path):
+    r = zcbench("serve", "--help")
+    assert r.returncode == 0
+    assert "127.0.0.1:5310" in r.stdout, "serve listens on loopback unless told otherwise"
+
+    lax = token_file(tmp_path / "lax", "0123456789abcdef0123456789abcdef", mode=0o644)
+    r = zcbench("serve", "--token-file", lax, timeout=20)
+    assert r.returncode == 2
+    assert "chmod 600" in r.stderr, r.stderr
+
+    good = token_file(tmp_path / "token", "0123456789abcdef0123456789abcdef")
+    wrong = token_file(tmp_path / "wrong", "fedcba9876543210fedcba9876543210")
+    server = subprocess.Popen([str(BINARY), "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = server.stderr.readline()
+        match = re.search(r"listening on (127\.0\.0\.1:\d+)", first)
+        assert match, first
+        peer = match.group(1)
+        remote = ["run", "--strategy", "write", "--path", "remote", "--peer", peer, "--bytes", "4M"]
+
+        r = zcbench(*remote, "--token-file", wrong, timeout=60)
+        assert r.returncode == 1
+        assert "wrong token" in r.stderr, r.stderr
+
+        r = zcbench(*remote, "--token-file", good, "--json", timeout=60)
+        assert r.returncode == 0, r.stderr
+        record = json.loads(r.stdout)
+        assert record["status"] == "ok", record["error"]
+        m = record["metrics"]
+        assert m["bytes_sent"] == m["bytes_received"] == 4 << 20
+        assert m["integrity"]["verified_bytes"] == 4 << 20 and m["integrity"]["mismatches"] == 0
+        assert isinstance(m["cpu"]["receiver_host"], dict), "the receiver's CPU came back from the server"
+        assert m["remote"]["peer"] == peer
+        assert record["path"]["name"] == "remote"
+
+        server.wait(timeout=20)  # --sessions 2: the wrong token's and the good one's
+        log = server.stderr.read()
+        assert server.returncode == 0, log
+        assert "authentication failed: wrong token" in log, log
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+def test_device_path_without_privilege_fails_at_once_naming_the_capability(zcbench):
+    require_root("dropping privileges with setpriv")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BINARY), "list", "paths"],
+                           capture_output=True, text=True, cwd="/", timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"the binary cannot be run as nobody here: {probe.stderr.strip()}")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BINARY), "run", "--strategy", "write",
+                        "--path", "routed", "--bytes", "1M"], capture_output=True, text=True, cwd="/", timeout=30)
+    assert r.returncode == 1, r.stderr
+    assert "path routed needs CAP_NET_ADMIN and CAP_SYS_ADMIN" in r.stderr, r.stderr
+
+
+def test_kill_9_mid_routed_trial_is_reported_then_cleaned_up(zcbench):
+    require_root("a routed path and a CPU quota")
+    run = subprocess.Popen([str(BINARY), "run", "--strategy", "write", "--path", "routed", "--path-option", "preset=100baseTX",
+                            "--sender-cpu-quota", "50%", "--duration", "20", "--json"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Namespaces, links and qdiscs (inside them) and the sender's cgroup: all live.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and run.poll() is None:
+            live = objects_of(run.pid)
+            if sum(o.startswith("namespace") for o in live) == 3 and any(o.startswith("cgroup") for o in live):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the routed trial never got going: {objects_of(run.pid)}")
+        time.sleep(0.3)
+    finally:
+        run.kill()
+        run.wait()
+    assert objects_of(run.pid), "a killed run cannot remove its own objects"
+
+    # The next run reports them (without --clean it leaves them alone).
+    r = zcbench("run", "--strategy", "write", "--bytes", "1M", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "left behind by killed runs" in r.stderr, r.stderr
+    assert f"zcb-{run.pid}-" in r.stderr, r.stderr
+    assert objects_of(run.pid)
+
+    r = zcbench("cleanup", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"removed: namespace zcb-{run.pid}-" in r.stdout, r.stdout
+    assert f"removed: cgroup zcb-{run.pid}-" in r.stdout, r.stdout
+    assert objects_of(run.pid) == []
+    assert not pathlib.Path(f"/run/zcbench/{run.pid}.lock").exists()
