@@ -65,7 +65,9 @@ std::optional<std::vector<int>> ParseCpuList(std::string_view text) {
     long last = first;
     if (dash != std::string::npos) {
       if (end != item.c_str() + dash) return std::nullopt;
-      last = std::strtol(item.c_str() + dash + 1, &end, 10);
+      const char* after_dash = item.c_str() + dash + 1;
+      last = std::strtol(after_dash, &end, 10);
+      if (end == after_dash) return std::nullopt;  // "0-": a range needs its last CPU
     }
     if (*end != '\0' || first < 0 || last < first || last > 4096) return std::nullopt;
     for (long c = first; c <= last; ++c) cpus.push_back(static_cast<int>(c));

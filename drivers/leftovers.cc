@@ -182,7 +182,9 @@ std::vector<Leftover> FindLeftovers() {
   std::vector<Leftover> out;
   FindNamespaces(out);
   FindLinksAndQdiscs(out);
-  for (const auto& mount : CgroupMountPoints()) FindCgroupsUnder(mount, 4, out);
+  // Deep enough for a v2 run started from a systemd user session:
+  // user.slice/user-N.slice/user@N.service/app.slice/run-X.scope/zcb-... is 6 levels down.
+  for (const auto& mount : CgroupMountPoints()) FindCgroupsUnder(mount, 8, out);
   return out;
 }
 

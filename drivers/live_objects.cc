@@ -177,6 +177,7 @@ const int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 void OnSignal(int sig) {
   const int saved_errno = errno;
   RemoveAllLiveObjects();
+  RemoveOwnLockFile();  // the process ends with the signal: nothing is left to protect
   // Hand the signal on: the previous disposition (usually the default, which ends the
   // process) sees it as soon as this handler returns, the signal being blocked till then.
   ::sigaction(sig, &g_previous[sig], nullptr);

@@ -98,6 +98,7 @@ TEST(LiveObjectsTest, SignalHandlerRemovesTheObjectsOfAnInterruptedRun) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << "the signal takes its course after the cleanup";
   EXPECT_TRUE(ObjectsOf(child).empty()) << Names(ObjectsOf(child));
+  EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock")) << "nothing for cleanup to do";
 }
 
 TEST(CleanupTest, KillNineMidRoutedTrialThenCleanupLeavesNothing) {

@@ -28,6 +28,8 @@ TEST(HostConstraintsTest, ParsesQuotasAndCpuLists) {
   EXPECT_EQ(*ParseCpuList("0-2,5"), std::vector<int>({0, 1, 2, 5}));
   EXPECT_FALSE(ParseCpuList("").has_value());
   EXPECT_FALSE(ParseCpuList("1,").has_value());
+  EXPECT_FALSE(ParseCpuList("0-").has_value());
+  EXPECT_FALSE(ParseCpuList("-1").has_value());
   EXPECT_FALSE(ParseCpuList("3-1").has_value());
 }
 
