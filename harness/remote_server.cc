@@ -36,6 +36,14 @@ void SetPort(sockaddr_storage& addr, uint16_t port) {
   else reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
 }
 
+// Whether the client has closed (or reset) the control connection. Between its last data
+// byte and our result a client only waits, so a closed control connection means it
+// went away, whatever the data stream's end looked like.
+bool ClientHungUp(int control_fd) {
+  pollfd p{control_fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 uint16_t PortOf(const sockaddr_storage& addr) {
   return ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port
                                           : reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
@@ -269,13 +277,23 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
     metrics["cpu"] = {{"receiver_thread_s", receiver_cpu_s}};
   }
   ++trials_;
+  // The stream's end alone does not say the trial was whole (the protocol does not carry
+  // the expected length, and a killed client closes its data stream like a finished
+  // one): a client that hung up, or cannot take its result, went away mid-trial.
+  if (ClientHungUp(fd)) {
+    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)", FormatSockaddr(peer),
+                    trials_, rx.bytes_received, integrity.verified_bytes, integrity.mismatches));
+    return Errorf("the client closed the control connection before the trial's result");
+  }
+  Status sent = remote::WriteMessage(fd, {{"type", "result"},
+                                          {"status", run.ok() ? "ok" : "error"},
+                                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
+                                          {"metrics", metrics}});
+  std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
+  if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
   Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_, rx.bytes_received,
-                  integrity.verified_bytes, integrity.mismatches, run.ok() ? "" : ", error: " + run.error().ToString()));
-  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "result"},
-                                                {"status", run.ok() ? "ok" : "error"},
-                                                {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
-                                                {"metrics", metrics}}));
-  return OkStatus();
+                  integrity.verified_bytes, integrity.mismatches, outcome));
+  return sent;
 }
 
 }  // namespace zcb

@@ -267,6 +267,41 @@ TEST(RemoteServeTest, ServerSurvivesAClientThatVanishesMidTrial) {
   ExpectGoodTrial(server, token);
 }
 
+TEST(RemoteServeTest, AClientKilledMidTrialIsNotLoggedAsATrial) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  // As a killed process's sockets close: FIN on both, no reset. The data stream ends
+  // like a finished one, so only the control connection tells the server.
+  UniqueFd control = ConnectTo(server.address());
+  auto nonce = remote::NewNonce();
+  ASSERT_TRUE(nonce.ok());
+  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
+  auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
+  ASSERT_TRUE(challenge.ok()) << challenge.error().ToString();
+  const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
+  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  ASSERT_TRUE(remote::ReadMessageOfType(control.get(), "welcome").ok());
+  remote::TrialRequest request;
+  ASSERT_TRUE(remote::WriteMessage(control.get(), request.ToJson()).ok());
+  auto ready = remote::ReadMessageOfType(control.get(), "ready");
+  ASSERT_TRUE(ready.ok()) << ready.error().ToString();
+  sockaddr_storage data_addr = server.address();
+  reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
+  UniqueFd data = ConnectTo(data_addr);
+  std::vector<uint8_t> bytes(64 * 1024);
+  Pattern(request.seed, request.pattern_period).Fill(0, bytes);
+  ASSERT_EQ(::send(data.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  // Let the server take the data connection (it polls every 100 ms); a client gone
+  // before that is the other, already tested, case.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  control.Reset();
+  data.Reset();
+  EXPECT_TRUE(AwaitLog(server, "the client went away mid-trial after 65536 bytes")) << server.Log();
+  EXPECT_FALSE(server.LogContains("trial 1: 65536 bytes received")) << server.Log();
+  TokenFile token(kToken);
+  ExpectGoodTrial(server, token);
+}
+
 TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
   TokenFile token(kToken);
   int port_pipe[2];
