@@ -8,7 +8,7 @@ sees what was not recorded.
 from __future__ import annotations
 
 import shlex
-from typing import Any, List
+from typing import Any, List, Optional
 
 from analysis import units
 from analysis.dataset import Dataset, Host
@@ -56,10 +56,57 @@ def host_blocks(host: Host) -> List[Block]:
     return blocks
 
 
+def _offload_state(value: Any) -> str:
+    # The harness records what ethtool reports, "on"/"off" (null where the device has
+    # no such feature); older manifests used booleans. A string must not be read as a
+    # truth value: "off" is a non-empty string.
+    if value is True or value == "on":
+        return "on"
+    if value is False or value == "off":
+        return "off"
+    return "unknown" if value is None else str(value)
+
+
 def _offloads(offloads: Any) -> str:
     if not isinstance(offloads, dict) or not offloads:
         return "unknown"
-    return ", ".join(f"{k} {'on' if v else 'off'}" for k, v in sorted(offloads.items()))
+    return ", ".join(f"{k} {_offload_state(v)}" for k, v in sorted(offloads.items()))
+
+
+def _qdisc_options(options: Any) -> str:
+    if not isinstance(options, dict) or not options:
+        return ""
+    parts = []
+    for k in sorted(options):
+        v = options[k]
+        if isinstance(v, dict):
+            v = "(" + _qdisc_options(v) + ")"
+        elif isinstance(v, bool):
+            v = "yes" if v else "no"
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
+
+
+def _qdiscs(itf: dict) -> str:
+    """The interface's queueing disciplines: "tbf 1: (rate=...); netem 10: parent 1:1 (...)"."""
+    qdiscs = itf.get("qdiscs")
+    if not isinstance(qdiscs, list):
+        return _v(itf.get("qdisc"))  # older manifests: one string as tc prints it
+    if not qdiscs:
+        return "none reported"
+    out = []
+    for q in qdiscs:
+        if not isinstance(q, dict):
+            continue
+        handle, parent = q.get("handle"), q.get("parent")
+        text = str(q.get("kind") or "?")
+        if handle and handle != "0:":  # 0: is "no handle" (noqueue, mq children)
+            text += f" {handle}"
+        if parent and parent != "root":
+            text += f" parent {parent}"
+        options = _qdisc_options(q.get("options"))
+        out.append(text + (f" ({options})" if options else ""))
+    return "; ".join(out) or "unknown"
 
 
 def paths_block(run: Run) -> List[Block]:
@@ -67,10 +114,15 @@ def paths_block(run: Run) -> List[Block]:
     if not isinstance(paths, dict) or not paths:
         return [Paragraph(f"Run {run.run_id} recorded no network path details.", "note")]
     rows = []
+    failed: List[Block] = []
     for name in sorted(paths):
         path = paths[name] if isinstance(paths[name], dict) else {}
         interfaces = path.get("interfaces") if isinstance(path.get("interfaces"), list) else []
         description = _v(path.get("description"))
+        if isinstance(path.get("error"), str) and path["error"]:
+            # The harness could not set the path up to describe it; its trials say
+            # unsupported or error, and this is why.
+            failed.append(Paragraph(f"Path {name} was not set up: {path['error']}", "warning"))
         if not interfaces:
             rows.append([name, description, "–", "–", "–", "–", "–", "–", "unknown"])
         for itf in interfaces:
@@ -80,9 +132,23 @@ def paths_block(run: Run) -> List[Block]:
             rows.append([name, description, _v(itf.get("name")), _v(itf.get("namespace")),
                          _v(itf.get("driver")), _v(itf.get("mtu")),
                          f"{speed} Mbit/s" if known else "unknown",
-                         _v(itf.get("qdisc")), _offloads(itf.get("offloads"))])
+                         _qdiscs(itf), _offloads(itf.get("offloads"))])
     return [Table(["path", "description", "interface", "namespace", "driver", "MTU", "speed",
-                   "qdisc", "offloads"], rows)]
+                   "qdiscs", "offloads"], rows)] + failed
+
+
+def _spec_sets_seed(text: str) -> Optional[bool]:
+    """Whether the spec fixes ``[experiment] seed``; None when that cannot be told."""
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    experiment = data.get("experiment")
+    return isinstance(experiment, dict) and "seed" in experiment
 
 
 def reproduce_blocks(run: Run) -> List[Block]:
@@ -105,10 +171,20 @@ def reproduce_blocks(run: Run) -> List[Block]:
         if spec.get("sha256"):
             lines.append(f"# the spec must have sha256 {spec['sha256']}:")
             lines.append(shlex.join(["sha256sum", str(spec_file)]))
+    seed = m.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and isinstance(spec.get("text"), str) \
+            and _spec_sets_seed(spec["text"]) is False:
+        # Without [experiment] seed the harness draws a new one per run, and with it
+        # another trial order and payload pattern: the same command is not the same run.
+        lines.append(f"# the spec sets no seed; this run drew {seed}: add 'seed = {seed}' under "
+                     "[experiment] for the same trial order and payload")
     if lines:
         blocks.append(Code("\n".join(lines), f"Run {run.run_id}:"))
     else:
         blocks.append(Paragraph(f"Run {run.run_id} recorded no command line or spec.", "warning"))
+    resume = m.get("resume_command")
+    if isinstance(resume, str) and resume and run.state in ("interrupted", "failed", "running"):
+        blocks.append(Code(resume, f"Run {run.run_id} is {run.state}; to continue it:"))
     if _d(zc, "git_dirty"):
         blocks.append(Paragraph("The source tree had uncommitted changes when this run was built: "
                                 "the commit above alone does not reproduce it.", "warning"))

@@ -447,7 +447,12 @@ class ReportFigures:
             panels = [Panel(r, pts, M.get_metric(f"tlb_flushes_per_gib.{r}")) for r in reasons]
             panels.append(Panel("IPIs", pts, ipi))
             name = "tlb_ipi_per_gib" + (f"-{i}" if len(facets) > 1 else "")
-            what = "TLB flushes by reason and IPIs per GiB delivered"
+            # Say what is drawn: a host without the tlb:tlb_flush tracepoint (many VMs)
+            # still has IPI counts, and its figure must not promise flush panels.
+            has_tlb, has_ipi = self.ds.has(tlb_total, pts), self.ds.has(ipi, pts)
+            what = ("TLB flushes by reason and IPIs per GiB delivered" if has_tlb and has_ipi
+                    else "TLB flushes by reason per GiB delivered" if has_tlb
+                    else "IPIs per GiB delivered (no TLB flush counts recorded)")
             title = self._title(what + (f" — {ctx_title}" if ctx_title else ""))
             _panels_figure(self.writer, name, title, self._caption(
                 "Events per GiB of payload delivered, one panel per TLB flush reason "

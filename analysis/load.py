@@ -225,6 +225,28 @@ def _load_trials(run: Run, trials_path: str) -> None:
                           f"says {run.run_id!r}; were two runs concatenated?")
     if not run.trials:
         reader.warn(None, "no usable trial records")
+    _warn_single_repetitions(run, reader)
+
+
+def _warn_single_repetitions(run: Run, reader: _Reader) -> None:
+    """A point measured once has no spread: say so at load time, naming the records.
+
+    Nothing is wrong with the lines themselves, but a reader of the report or of a
+    compare verdict must know why such points have no interval and no verdict (a
+    ``--quick`` run, or repetitions that failed).
+    """
+    ok_lines: Dict[str, List[int]] = {}
+    for trial in run.trials:
+        if trial.status == "ok" and not trial.warmup:
+            ok_lines.setdefault(trial.point, []).append(trial.line)
+    single = sorted(lines[0] for lines in ok_lines.values() if len(lines) == 1)
+    if not single:
+        return
+    shown = ", ".join(str(n) for n in single[:10]) + (", …" if len(single) > 10 else "")
+    reader.warn(None, f"{len(single)} of {len(ok_lines)} point(s) have a single successful "
+                      f"repetition (line{'s' if len(single) > 1 else ''} {shown}): no "
+                      "confidence interval, and compare gives them no verdict ('not enough "
+                      "data'); measure at least 2 repetitions (compare needs 4 at 95 %)")
 
 
 def _parse_trial(run: Run, reader: _Reader, number: int, record: Any) -> Optional[Trial]:

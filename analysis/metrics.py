@@ -102,9 +102,11 @@ def _memory_traffic(metrics: Mapping[str, Any]) -> Optional[float]:
     if not isinstance(memory, Mapping) or memory.get("source") in (None, "unavailable"):
         return None
     read, write = number(memory.get("read_bytes")), number(memory.get("write_bytes"))
-    if read is None and write is None:
-        return None
-    return (read or 0.0) + (write or 0.0)
+    if read is not None or write is not None:
+        return (read or 0.0) + (write or 0.0)
+    # Some sources (resctrl MBM) count reads and writes together: read_bytes and
+    # write_bytes are null and only the total is known.
+    return number(memory.get("total_bytes"))
 
 
 def _busy(metrics: Mapping[str, Any]) -> Optional[float]:

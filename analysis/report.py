@@ -79,7 +79,8 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
     n_diag = len(ds.diagnostics)
     if n_diag:
         summary.append(Paragraph(f"{n_diag} problem(s) were found in the input files; see Data "
-                                 "quality. The affected records were skipped.", "warning"))
+                                 "quality. Unusable records were skipped; everything else was "
+                                 "used.", "warning"))
     n_failed = sum(len(p.failed_trials) for p in ds.points)
     if n_failed:
         summary.append(Paragraph(f"{n_failed} trial(s) ended with status error or unsupported; "

@@ -218,8 +218,8 @@ def diagnostics_table(ds: Dataset) -> Optional[Table]:
         return None
     return Table(["file", "line", "problem"],
                  [[d.display_file, str(d.line or ""), d.message] for d in diags],
-                 "Problems found while reading the input; the records concerned were skipped "
-                 "and everything else was used.", numeric=(1,))
+                 "Problems found while reading the input, by file and line; unusable records "
+                 "were skipped and everything else was used.", numeric=(1,))
 
 
 def _reasons(ds: Dataset) -> Counter:
@@ -227,19 +227,30 @@ def _reasons(ds: Dataset) -> Counter:
     reasons: Counter = Counter()
     for p in ds.measured():
         for t in p.ok_trials:
+            # A family that was not requested or cannot run is null with "<family>_reason".
+            for family in ("probes", "counters", "memory"):
+                why = t.metrics.get(family + "_reason")
+                if t.metrics.get(family) is None and isinstance(why, str) and why:
+                    reasons[f"{family}: {why}"] += 1
             probes = t.metrics.get("probes")
             if isinstance(probes, dict):
                 for k, v in probes.items():
                     if k.endswith("_reason") and isinstance(v, str) and v:
                         reasons[f"probe {k[:-len('_reason')]}: {v}"] += 1
-            elif "probes_reason" in t.metrics and t.metrics.get("probes_reason"):
-                reasons[f"probes: {t.metrics['probes_reason']}"] += 1
             counters = t.metrics.get("counters")
-            if isinstance(counters, dict) and isinstance(counters.get("reason"), str):
-                reasons[f"hardware counters: {counters['reason']}"] += 1
+            if isinstance(counters, dict):
+                # One reason per counter the machine lacks ("cycles_reason"), or one for
+                # all of them ("reason").
+                for k, v in counters.items():
+                    if k == "reason" and isinstance(v, str) and v:
+                        reasons[f"hardware counters: {v}"] += 1
+                    elif k.endswith("_reason") and isinstance(v, str) and v:
+                        reasons[f"hardware counter {k[:-len('_reason')]}: {v}"] += 1
             memory = t.metrics.get("memory")
             if isinstance(memory, dict) and memory.get("source") == "unavailable":
-                reasons["memory traffic: unavailable"] += 1
+                why = memory.get("reason")
+                reasons["memory traffic: unavailable"
+                        + (f" ({why})" if isinstance(why, str) and why else "")] += 1
     return reasons
 
 
@@ -248,7 +259,10 @@ def quality_blocks(ds: Dataset) -> List:
     items = []
     for run in ds.runs:
         if run.state and run.state != "complete":
-            items.append(f"Run {run.run_id} is {run.state}: some planned trials may be missing.")
+            failure = run.manifest.get("failure")
+            why = f" ({failure})" if isinstance(failure, str) and failure else ""
+            items.append(f"Run {run.run_id} is {run.state}{why}: some planned trials may be "
+                         "missing.")
     keys = ds.varying(ds.points)
     measured = ds.measured()
     bad = [p for p in measured if p.not_converged]

@@ -50,25 +50,47 @@ HOST_B = {
     "memlock_limit_bytes": None,
 }
 
+# Interfaces as the harness describes them (drivers/interface_info.cc): offloads are
+# ethtool's "on"/"off" (null: the device has no such feature), qdiscs the list that
+# `tc -j qdisc show` gives.
+_OFFLOADS_ON = {"sg": "on", "tx_checksum": "on", "tso": "on", "gso": "on", "gro": "on",
+                "rx_checksum": "on"}
+_NOQUEUE = [{"kind": "noqueue", "handle": "0:", "parent": "root", "options": {}}]
 PATHS_A = {
     "loopback": {"description": "loopback in the root namespace",
                  "interfaces": [{"name": "lo", "namespace": None, "driver": None, "mtu": 65536,
-                                 "speed_mbps": None, "qdisc": "noqueue",
-                                 "offloads": {"sg": True, "tx-checksum": True, "tso": True,
-                                              "gso": True}}]},
+                                 "speed_mbps": None, "qdiscs": _NOQUEUE,
+                                 "offloads": dict(_OFFLOADS_ON, gro=None)}]},
+    "veth": {"description": "veth pair between namespaces zcb-snd and zcb-rcv (198.18.0.1 -> 198.18.0.2)",
+             "interfaces": [{"name": "zcb0", "namespace": "zcb-snd", "driver": "veth", "mtu": 1500,
+                             "speed_mbps": 10000, "qdiscs": _NOQUEUE, "offloads": _OFFLOADS_ON},
+                            {"name": "zcb1", "namespace": "zcb-rcv", "driver": "veth", "mtu": 1500,
+                             "speed_mbps": 10000, "qdiscs": _NOQUEUE, "offloads": _OFFLOADS_ON}]},
+    "shaped": {"description": "veth pair with tbf at 10 Gbit/s, 2 ms delay",
+               "interfaces": [{"name": "zcb0", "namespace": "zcb-snd", "driver": "veth", "mtu": 1500,
+                               "speed_mbps": 10000,
+                               "qdiscs": [{"kind": "tbf", "handle": "1:", "parent": "root",
+                                           "options": {"rate": 1250000000, "burst": 1048576}},
+                                          {"kind": "netem", "handle": "10:", "parent": "1:1",
+                                           "options": {"limit": 1000, "delay": {"delay": 0.002}}}],
+                               "offloads": dict(_OFFLOADS_ON, tso="off")}]},
+}
+# Host B's manifest was written by an older harness: offloads as booleans and the
+# qdisc as one string. Readers must take both.
+_OFFLOADS_BOOL = {"sg": True, "tx-checksum": True, "tso": True, "gso": True}
+PATHS_B = {
+    "loopback": {"description": "loopback in the root namespace",
+                 "interfaces": [{"name": "lo", "namespace": None, "driver": None, "mtu": 65536,
+                                 "speed_mbps": None, "qdisc": "noqueue", "offloads": _OFFLOADS_BOOL}]},
     "veth": {"description": "veth pair between namespaces zcb-snd and zcb-rcv (198.18.0.1 -> 198.18.0.2)",
              "interfaces": [{"name": "zcb0", "namespace": "zcb-snd", "driver": "veth", "mtu": 1500,
                              "speed_mbps": 10000, "qdisc": "noqueue",
-                             "offloads": {"sg": True, "tx-checksum": True, "tso": True, "gso": True}},
-                            {"name": "zcb1", "namespace": "zcb-rcv", "driver": "veth", "mtu": 1500,
-                             "speed_mbps": 10000, "qdisc": "noqueue",
-                             "offloads": {"sg": True, "tx-checksum": True, "tso": True, "gso": True}}]},
-    "shaped": {"description": "veth pair with tbf at 10 Gbit/s, 2 ms delay",
-               "interfaces": [{"name": "zcb0", "namespace": "zcb-snd", "driver": "veth", "mtu": 1500,
-                               "speed_mbps": 10000, "qdisc": "tbf rate 10gbit burst 1mb + netem delay 2ms",
-                               "offloads": {"sg": True, "tx-checksum": True, "tso": True, "gso": True}}]},
+                             "offloads": dict(_OFFLOADS_BOOL, tso=False)}]},
+    "shaped": {"description": "veth pair with a shaping qdisc", "interfaces": [],
+               "error": "path shaped needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create "
+                        "network namespaces and links); run zcbench as root"},
 }
-PATHS_B = {k: PATHS_A[k] for k in ("loopback", "veth")}
+SHAPED_UNSUPPORTED = PATHS_B["shaped"]["error"]
 
 # --------------------------------------------------------------------------- model
 
@@ -228,9 +250,9 @@ def udp_metrics(params, rng, noise=0.02) -> Dict[str, Any]:
 
 
 def manifest(run_id, host, paths, spec_text, state="complete", command=None,
-             spec_path="workloads/experiments/bulk.toml") -> Dict[str, Any]:
+             spec_path="workloads/experiments/bulk.toml", seed=7343914) -> Dict[str, Any]:
     return {
-        "schema": "zcbench.run/1", "run_id": run_id,
+        "schema": "zcbench.run/1", "run_id": run_id, "seed": seed,
         "started_at": "2024-05-02T09:00:00Z",
         "ended_at": None if state == "running" else "2024-05-02T09:40:00Z",
         "state": state,
@@ -291,10 +313,12 @@ duration = "2s"
 """
 
 SPEC_UDP = """# UDP datagram sweep
+[experiment]
+seed = 7343914
 [matrix]
 protocol = ["udp"]
 strategy = ["sendto", "sendmmsg", "udp_gso", "msg_zerocopy", "io_uring_send_zc"]
-path = ["loopback", "veth"]
+path = ["loopback", "veth", "shaped"]
 message_size = [256, 1024, 1472]
 receiver = "verify"
 """
@@ -351,6 +375,11 @@ def udp_run(rng) -> List[Dict[str, Any]]:
                         out.append(record(run_id, index, rep, params,
                                           metrics=udp_metrics(params, rng)))
                     index += 1
+    # The shaped path needs root, which this run did not have: one unsupported record
+    # per point (the harness records it once, as a measured trial).
+    params = make_params("udp", "sendto", "shaped", 1472, receiver="verify")
+    params["source"] = "generated"
+    out.append(record(run_id, index, 0, params, status="unsupported", error=SHAPED_UNSUPPORTED))
     return out
 
 
@@ -359,6 +388,7 @@ def malformed_run(rng) -> tuple:
     run_id = "malformed"
     man = {"schema": "zcbench.run/1", "run_id": run_id, "state": "interrupted",
            "command_line": ["zcbench", "run", "spec.toml"],
+           "resume_command": "zcbench run --resume results/malformed",
            "host": {"hostname": "bench-c", "kernel_release": "6.6.13"}}
     recs: List[Any] = []
     index = 0

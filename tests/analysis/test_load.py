@@ -37,7 +37,23 @@ def test_cli_warns_with_file_and_line_and_continues(tmp_path):
     for line, word in ((4, "not valid JSON"), (5, "unknown schema"), (6, "a JSON list, not a trial object"),
                        (7, "truncated last line")):
         assert f"malformed/trials.jsonl:{line}: {word}" in err
+    # One repetition per point: said once, naming the file and the records.
+    assert ("malformed/trials.jsonl: 3 of 3 point(s) have a single successful repetition "
+            "(lines 1, 2, 3)") in err
     assert (tmp_path / "r" / "report.html").exists()
+
+
+def test_single_repetition_is_named_only_where_it_happens(tmp_path):
+    lines = [_trial(trial=0, point="two"), _trial(trial=1, point="two", repetition=1),
+             _trial(trial=2, point="one"),
+             _trial(trial=3, point="warm", warmup=True), _trial(trial=4, point="warm"),
+             _trial(trial=5, point="warm", repetition=1)]
+    run = load_run(_write(tmp_path / "r", lines, manifest={"schema": "zcbench.run/1", "run_id": "r"}))
+    single = [d for d in run.diagnostics if "single successful repetition" in d.message]
+    assert len(single) == 1 and single[0].line is None
+    assert "1 of 3 point(s)" in single[0].message and "(line 3)" in single[0].message
+    run = load_run(_write(tmp_path / "s", lines[:2], manifest={"schema": "zcbench.run/1", "run_id": "r"}))
+    assert not run.diagnostics
 
 
 def test_single_repetition_is_kept_with_n_1():

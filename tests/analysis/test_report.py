@@ -59,7 +59,8 @@ def test_failed_and_unsupported_trials_are_listed_with_reasons(full_report):
     assert "| tcp-bench-a | error | sendfile 64 KiB" in md
     assert "Connection reset by peer (ECONNRESET)" in md
     assert md.count("IORING_OP_SEND_ZC needs Linux 6.0") == 6  # 3 sizes x 2 paths
-    assert "19 trial(s) ended with status error or unsupported" in md
+    assert "| udp-vm-b | unsupported | sendto 1.44 KiB · vm-b · udp · shaped" in md
+    assert "20 trial(s) ended with status error or unsupported" in md
 
 
 def test_quality_marks(full_report):
@@ -77,12 +78,24 @@ def test_environment_and_reproduce_commands(full_report):
     assert "### Host bench-a" in md and "### Host vm-b" in md and "### Host bench-c" in md
     assert "Intel(R) Xeon(R) Gold 6338" in md and "| **kernel** | 5.15.0-91-generic |" in md
     assert "net.ipv4.tcp\\_wmem" in md or "net.ipv4.tcp_wmem" in md
-    assert "tbf rate 10gbit" in md and "gso on, sg on, tso on, tx-checksum on" in md
+    # Interfaces as the harness records them: offloads "on"/"off"/null, a qdisc list.
+    shaped = next(line for line in md.splitlines() if line.startswith("| shaped | veth pair with tbf"))
+    assert "tbf 1: (burst=1048576 rate=1250000000); netem 10: parent 1:1" in shaped
+    assert "gso on, rx_checksum on, sg on, tso off, tx_checksum on" in shaped  # "off" is off
+    assert "| lo | unknown | unknown | 65536 | unknown | noqueue | gro unknown, gso on" in md
+    # An older manifest (booleans, one qdisc string) reads the same way.
+    assert "| zcb0 | zcb-snd | veth | 1500 | 10000 Mbit/s | noqueue | gso on, sg on, tso off, tx-checksum on |" in md
+    assert "Path shaped was not set up: path shaped needs root" in md
     assert "zcbench run workloads/experiments/bulk.toml --out results/tcp-bench-a" in md
     assert "git checkout 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39" in md
     manifest = json.load(open(os.path.join(fixture_run("tcp-bench-a"), "manifest.json")))
     assert f"sha256 {manifest['spec']['sha256']}" in md
     assert "strategy = [\"write\", \"mmap_write\"" in md  # the recorded spec text
+    # The spec of tcp-bench-a sets no seed, so the run drew one: the command alone would
+    # not give the same trial order and payload. udp-vm-b's spec fixes it.
+    assert md.count("add 'seed = 7343914' under [experiment]") == 1
+    assert "Run malformed is interrupted; to continue it:" in md
+    assert "zcbench run --resume results/malformed" in md
 
 
 def test_strategy_colours_are_fixed_across_figures(full_report):
@@ -137,3 +150,53 @@ def test_report_as_a_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "malformed/trials.jsonl:4:" in proc.stderr
     assert (tmp_path / "r" / "report.html").exists()
+
+
+def _figures(out_dir):
+    return sorted(n[:-4] for n in os.listdir(os.path.join(out_dir, "figures")) if n.endswith(".png"))
+
+
+def test_figures_only_where_the_data_has_the_axis(tmp_path):
+    # Goodput and CPU only, one path, TCP: no zero-copy, TLB/IPI, copy, memory, path or
+    # UDP figure (softirq share comes from the CPU accounting every record has).
+    assert run_cli(["report", fixture_run("compare-base"), "--out", tmp_path / "lean"])[0] == 0
+    assert _figures(tmp_path / "lean") == ["cpu_ns_per_kib_vs_size", "goodput_vs_size",
+                                           "softirq_share"]
+    # TCP only: everything but UDP loss.
+    assert run_cli(["report", fixture_run("tcp-bench-a"), "--out", tmp_path / "tcp"])[0] == 0
+    tcp = _figures(tmp_path / "tcp")
+    assert "udp_loss" not in tcp and "zerocopy_completions" in tcp and "path_comparison" in tcp
+    # A VM without the tlb:tlb_flush tracepoint: the figure is titled by what it draws.
+    assert run_cli(["report", fixture_run("udp-vm-b"), "--out", tmp_path / "udp"])[0] == 0
+    md = (tmp_path / "udp" / "report.md").read_text()
+    titles = re.findall(r"!\[([^\]]*)\]\(figures/tlb_ipi_per_gib", md)
+    assert titles and all(t.startswith("IPIs per GiB delivered (no TLB flush counts") for t in titles)
+
+
+def test_memory_traffic_sources_and_missing_reasons(tmp_path):
+    """Memory traffic from a source that counts reads and writes together (resctrl MBM)
+    is drawn; a source that is unavailable is not, and the report says why."""
+    rng = fg.np.random.default_rng(11)
+    recs, index = [], 0
+    for strategy, source in (("write", "resctrl_mbm"), ("sendfile", "unavailable")):
+        for size in (4096, 65536):
+            params = fg.make_params("tcp", strategy, "loopback", size)
+            for rep in range(3):
+                m = fg.tcp_metrics(params, rng)
+                total = m["memory"]["read_bytes"] + m["memory"]["write_bytes"]
+                if source == "resctrl_mbm":
+                    m["memory"] = {"source": source, "read_bytes": None, "write_bytes": None,
+                                   "total_bytes": total, "bandwidth_bps": 1e9}
+                else:
+                    m["memory"] = {"source": source, "read_bytes": None, "write_bytes": None,
+                                   "bandwidth_bps": None, "reason": "no uncore IMC PMU"}
+                m["counters"] = {"cycles": None, "cycles_reason": "perf_event_paranoid is 3"}
+                recs.append(fg.record("m", index, rep, params, metrics=m))
+                index += 1
+    fg.write_run(str(tmp_path / "m"), fg.manifest("m", fg.HOST_A, {}, "x"), recs)
+    assert run_cli(["report", tmp_path / "m", "--out", tmp_path / "out"])[0] == 0
+    assert "memory_traffic_per_byte" in _figures(tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "(resctrl\\_mbm)" in md or "(resctrl_mbm)" in md
+    assert "memory traffic: unavailable (no uncore IMC PMU) (6 trials)" in md
+    assert "hardware counter cycles: perf\\_event\\_paranoid is 3 (12 trials)" in md
