@@ -58,14 +58,19 @@ INSTANTIATE_TEST_SUITE_P(AllDevicePaths, PathStreamTest,
                                             ::testing::ValuesIn(kStreamStrategies)),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
-TEST(ShapedPathTest, FastEthernetPresetDeliversItsLineRate) {
-  ZCB_REQUIRE_ROOT();
+// Two seconds of `write` over the shaped path with a link preset.
+nlohmann::json TimedTrialOverPreset(const std::string& preset) {
   TrialSpec spec = VerifiedStream("write", 0);
   spec.bytes.reset();
   spec.duration_s = 2.0;
   spec.path = "shaped";
-  spec.path_options = {{"preset", "100baseTX"}};
-  const nlohmann::json record = RunOrFail(spec);
+  spec.path_options = {{"preset", preset}};
+  return RunOrFail(spec);
+}
+
+TEST(ShapedPathTest, FastEthernetPresetDeliversItsLineRate) {
+  ZCB_REQUIRE_ROOT();
+  const nlohmann::json record = TimedTrialOverPreset("100baseTX");
   ASSERT_EQ(record["status"], "ok") << record["error"];
   const double goodput = record["metrics"]["goodput_bps"].get<double>();
   // 100 Mbit/s on the wire, less Ethernet, IP and TCP framing: about 94 Mbit/s of payload.
@@ -83,12 +88,7 @@ TEST(ShapedPathTest, FastEthernetPresetDeliversItsLineRate) {
 
 TEST(ShapedPathTest, GigabitPresetDoesNotBeatARealLink) {
   ZCB_REQUIRE_ROOT();
-  TrialSpec spec = VerifiedStream("write", 0);
-  spec.bytes.reset();
-  spec.duration_s = 2.0;
-  spec.path = "shaped";
-  spec.path_options = {{"preset", "1GbE"}};
-  const nlohmann::json record = RunOrFail(spec);
+  const nlohmann::json record = TimedTrialOverPreset("1GbE");
   ASSERT_EQ(record["status"], "ok") << record["error"];
   // A real GbE link carries at most 1448 of every 1538 wire bytes as TCP payload (MTU
   // 1500, timestamps): 941.5 Mbit/s. The shaper must charge preamble, FCS and gap per

@@ -156,6 +156,39 @@ void ExpectGoodTrial(TestServer& server, const TokenFile& token) {
   ExpectVerified(record, 1 << 20);
 }
 
+// A client written by hand, stopped where a test wants it to misbehave: authenticated,
+// a trial asked for, its data stream connected and `bytes` of the pattern sent.
+struct HandClient {
+  UniqueFd control, data;
+};
+
+HandClient StartTrialByHand(TestServer& server, size_t bytes) {
+  HandClient c;
+  c.control = ConnectTo(server.address());
+  auto nonce = remote::NewNonce();
+  EXPECT_TRUE(nonce.ok());
+  if (!nonce.ok()) return c;
+  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
+  auto challenge = remote::ReadMessageOfType(c.control.get(), "challenge");
+  EXPECT_TRUE(challenge.ok()) << challenge.error().ToString();
+  if (!challenge.ok()) return c;
+  const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
+  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  EXPECT_TRUE(remote::ReadMessageOfType(c.control.get(), "welcome").ok());
+  remote::TrialRequest request;
+  EXPECT_TRUE(remote::WriteMessage(c.control.get(), request.ToJson()).ok());
+  auto ready = remote::ReadMessageOfType(c.control.get(), "ready");
+  EXPECT_TRUE(ready.ok()) << ready.error().ToString();
+  if (!ready.ok()) return c;
+  sockaddr_storage data_addr = server.address();
+  reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
+  c.data = ConnectTo(data_addr);
+  std::vector<uint8_t> payload(bytes);
+  Pattern(request.seed, request.pattern_period).Fill(0, payload);
+  EXPECT_EQ(::send(c.data.get(), payload.data(), payload.size(), MSG_NOSIGNAL), ssize_t(payload.size()));
+  return c;
+}
+
 TEST(RemoteServeTest, LoopbackTrialsVerifyWithEveryStrategy) {
   TestServer server;
   ASSERT_TRUE(server.ok()) << server.error();
@@ -237,25 +270,8 @@ TEST(RemoteServeTest, ServerSurvivesAClientThatVanishesMidTrial) {
   TestServer server;
   ASSERT_TRUE(server.ok()) << server.error();
   // A client that authenticates, asks for a trial, streams a little and disappears.
-  UniqueFd control = ConnectTo(server.address());
-  auto nonce = remote::NewNonce();
-  ASSERT_TRUE(nonce.ok());
-  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
-  auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
-  ASSERT_TRUE(challenge.ok()) << challenge.error().ToString();
-  const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
-  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
-  ASSERT_TRUE(remote::ReadMessageOfType(control.get(), "welcome").ok());
-  remote::TrialRequest request;
-  ASSERT_TRUE(remote::WriteMessage(control.get(), request.ToJson()).ok());
-  auto ready = remote::ReadMessageOfType(control.get(), "ready");
-  ASSERT_TRUE(ready.ok()) << ready.error().ToString();
-  sockaddr_storage data_addr = server.address();
-  reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
-  UniqueFd data = ConnectTo(data_addr);
-  std::vector<uint8_t> bytes(256 * 1024);
-  Pattern(request.seed, request.pattern_period).Fill(0, bytes);
-  ASSERT_EQ(::send(data.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  auto [control, data] = StartTrialByHand(server, 256 * 1024);
+  ASSERT_TRUE(data) << server.Log();
   // Gone without a word: both connections reset.
   linger hard{1, 0};
   ::setsockopt(data.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -272,25 +288,8 @@ TEST(RemoteServeTest, AClientKilledMidTrialIsNotLoggedAsATrial) {
   ASSERT_TRUE(server.ok()) << server.error();
   // As a killed process's sockets close: FIN on both, no reset. The data stream ends
   // like a finished one, so only the control connection tells the server.
-  UniqueFd control = ConnectTo(server.address());
-  auto nonce = remote::NewNonce();
-  ASSERT_TRUE(nonce.ok());
-  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
-  auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
-  ASSERT_TRUE(challenge.ok()) << challenge.error().ToString();
-  const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
-  ASSERT_TRUE(remote::WriteMessage(control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
-  ASSERT_TRUE(remote::ReadMessageOfType(control.get(), "welcome").ok());
-  remote::TrialRequest request;
-  ASSERT_TRUE(remote::WriteMessage(control.get(), request.ToJson()).ok());
-  auto ready = remote::ReadMessageOfType(control.get(), "ready");
-  ASSERT_TRUE(ready.ok()) << ready.error().ToString();
-  sockaddr_storage data_addr = server.address();
-  reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
-  UniqueFd data = ConnectTo(data_addr);
-  std::vector<uint8_t> bytes(64 * 1024);
-  Pattern(request.seed, request.pattern_period).Fill(0, bytes);
-  ASSERT_EQ(::send(data.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  auto [control, data] = StartTrialByHand(server, 64 * 1024);
+  ASSERT_TRUE(data) << server.Log();
   // Let the server take the data connection (it polls every 100 ms); a client gone
   // before that is the other, already tested, case.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
