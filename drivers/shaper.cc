@@ -43,13 +43,13 @@ std::vector<OptionSpec> ShaperOptions(const std::string& default_preset, bool al
       {"rate", OptionType::kString, "", "rate limit in bits per second with K/M/G suffixes (overrides the preset's rate)", {}},
       {"burst", OptionType::kString, "",
        "bucket size in bytes (default 16K, at least two frames); tbf cuts a TSO/GSO packet larger than the bucket into "
-       "frames, so that `overhead` is charged per frame: a bucket over 64K lets 64K packets through whole and the link "
-       "carries about 1.5% more than its line rate",
+       "frames, so that `overhead` is charged per frame: a bucket over 64K lets 64K packets through whole and TCP gets "
+       "a few percent over the line rate (98 Mbit/s over 100baseTX, 956 over 1GbE)",
        {}},
       {"limit", OptionType::kString, "", "queue length in bytes (default: 20 ms at the rate, at least 64K)", {}},
       {"qdisc", OptionType::kChoice, "tbf",
        "shaping qdisc: tbf, or htb (one class, bfifo leaf; htb charges `overhead` once per TSO/GSO packet, not per frame, "
-       "so TCP gets about 1.5% over the line rate)",
+       "so TCP gets about 2% over the line rate)",
        {"tbf", "htb"}},
       {"overhead", OptionType::kInt, "24", "bytes per packet the wire adds to the frame (Ethernet: preamble 8, FCS 4, gap 12)", {}},
   };

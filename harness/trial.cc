@@ -160,7 +160,7 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   if (spec.protocol == Protocol::kUdp && spec.message_size > kMaxUdpPayloadIpv4) {
     // One datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
     return Errorf("--size {}: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one datagram, "
-                  "or one UDP_SEGMENT buffer per call); use --size {} or less",
+                  "or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE); use --size {} or less",
                   spec.message_size, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4);
   }
   if (spec.gro && spec.protocol != Protocol::kUdp) return Errorf("--gro (UDP_GRO) applies to --protocol udp only");

@@ -52,10 +52,10 @@ static std::optional<E> ParseEnum(std::string_view s, const std::vector<E>& all)
 }
 
 std::optional<Protocol> ParseProtocol(std::string_view s) { return ParseEnum(s, AllProtocols()); }
-
-uint64_t DefaultMessageSize(Protocol p) { return p == Protocol::kUdp ? 1472 : 65536; }
 std::optional<SourceKind> ParseSourceKind(std::string_view s) { return ParseEnum(s, AllSourceKinds()); }
 std::optional<ReceiverMode> ParseReceiverMode(std::string_view s) { return ParseEnum(s, AllReceiverModes()); }
+
+uint64_t DefaultMessageSize(Protocol p) { return p == Protocol::kUdp ? 1472 : 65536; }
 
 static std::optional<uint64_t> ParseScaled(std::string_view s, double k) {
   if (s.empty()) return std::nullopt;

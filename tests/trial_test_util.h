@@ -75,6 +75,14 @@ inline void ExpectErrorNaming(const nlohmann::json& record, const std::vector<st
   for (const auto& w : words) EXPECT_NE(error.find(w), std::string::npos) << "'" << w << "' not in: " << error;
 }
 
+// A spec that ResolveTrial refuses (a usage error, exit 2 from the CLI) naming each of `words`.
+inline void ExpectUsageErrorNaming(const TrialSpec& spec, const std::vector<std::string>& words) {
+  auto resolved = ResolveTrial(spec);
+  ASSERT_FALSE(resolved.ok()) << "resolved, but expected a usage error naming " << words.front();
+  const std::string error = resolved.error().ToString();
+  for (const auto& w : words) EXPECT_NE(error.find(w), std::string::npos) << "'" << w << "' not in: " << error;
+}
+
 // Tests that need a privilege: under CI a missing privilege is a failure, elsewhere a skip.
 #define ZCB_REQUIRE_ROOT()                                                                   \
   do {                                                                                       \

@@ -17,6 +17,7 @@ namespace {
 
 using ::zcb::testing::ExpectBalancedAndVerified;
 using ::zcb::testing::ExpectErrorNaming;
+using ::zcb::testing::ExpectUsageErrorNaming;
 using ::zcb::testing::RunOrFail;
 using ::zcb::testing::UdpSpec;
 
@@ -114,13 +115,13 @@ TEST(UdpTrialTest, GeneratedSourceAndDurationMode) {
   EXPECT_EQ(record["metrics"]["integrity"]["mismatches"], 0u);
 }
 
-TEST(UdpTrialTest, OversizeDatagramIsAnErrorNamingTheLimit) {
-  ExpectErrorNaming(RunOrFail(UdpSpec("sendto", 65508, 1)), {"65508", "65507", "EMSGSIZE"});
-  ExpectErrorNaming(RunOrFail(UdpSpec("sendmmsg", 70000, 1)), {"70000", "65507"});
+TEST(UdpTrialTest, OversizeDatagramIsAUsageErrorNamingTheLimit) {
+  ExpectUsageErrorNaming(UdpSpec("sendto", 65508, 1), {"65508", "65507", "EMSGSIZE"});
+  ExpectUsageErrorNaming(UdpSpec("sendmmsg", 70000, 1), {"70000", "65507"});
 }
 
-TEST(UdpTrialTest, GsoBufferOver64KiBIsAnErrorNamingTheLimit) {
-  ExpectErrorNaming(RunOrFail(UdpSpec("udp_gso", 65536, 1)), {"65536", "65507", "--size"});
+TEST(UdpTrialTest, GsoBufferOver64KiBIsAUsageErrorNamingTheLimit) {
+  ExpectUsageErrorNaming(UdpSpec("udp_gso", 65536, 1), {"65536", "65507", "--size"});
 }
 
 TEST(UdpTrialTest, SegmentAbovePathMtuIsAnErrorNamingTheMtu) {

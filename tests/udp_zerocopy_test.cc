@@ -24,6 +24,7 @@ namespace {
 using ::zcb::testing::Available;
 using ::zcb::testing::ExpectBalancedAndVerified;
 using ::zcb::testing::ExpectErrorNaming;
+using ::zcb::testing::ExpectUsageErrorNaming;
 using ::zcb::testing::RunOrFail;
 using ::zcb::testing::UdpSpec;
 
@@ -246,8 +247,8 @@ TEST(UdpZerocopyFragmentsTest, SendsStillLentAtTheEndAreRecordedNotAnError) {
 
 TEST(UdpZerocopyLimitsTest, LimitsAreErrorsNamingThem) {
   ZCB_SKIP_IF_UNAVAILABLE("msg_zerocopy");
-  ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 65508, 1)), {"65508", "65507"});
-  ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 65536, 1, {{"segment", "1472"}})), {"65536", "65507"});
+  ExpectUsageErrorNaming(UdpSpec("msg_zerocopy", 65508, 1), {"65508", "65507"});
+  ExpectUsageErrorNaming(UdpSpec("msg_zerocopy", 65536, 1, {{"segment", "1472"}}), {"65536", "65507"});
   ExpectErrorNaming(RunOrFail(UdpSpec("msg_zerocopy", 60000, 1, {{"segment", "70000"}})), {"70000", "65535"});
   // UDP_SEGMENT is a UDP option: a usage error before anything runs.
   TrialSpec tcp = testing::VerifiedStream("msg_zerocopy", 1 << 20);
@@ -257,7 +258,7 @@ TEST(UdpZerocopyLimitsTest, LimitsAreErrorsNamingThem) {
   EXPECT_NE(resolved.error().ToString().find("segment=1000: UDP_SEGMENT is for UDP"), std::string::npos)
       << resolved.error().ToString();
   ZCB_SKIP_IF_UNAVAILABLE("io_uring_send_zc");
-  ExpectErrorNaming(RunOrFail(UdpSpec("io_uring_send_zc", 65508, 1)), {"65508", "65507"});
+  ExpectUsageErrorNaming(UdpSpec("io_uring_send_zc", 65508, 1), {"65508", "65507"});
 }
 
 }  // namespace
