@@ -3,27 +3,16 @@ token, a device path refused at once without privilege, and a routed run killed 
 SIGKILL whose objects the next run reports and `zcbench cleanup` removes. (The library
 behind each is tested in tests/drivers_*_test.cc and tests/remote_*_test.cc.)"""
 import json
-import os
 import pathlib
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
-BINARY = pathlib.Path(os.environ.get("ZCBENCH_BIN", REPO / "build" / "harness" / "zcbench"))
-
-
-def require_root(what):
-    """Under CI a missing privilege is a failure; elsewhere the test is skipped."""
-    if os.geteuid() == 0:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} needs root (CI is set)")
-    pytest.skip(f"{what} needs root: run as root")
+from privilege import require_root
+from zcb_objects import objects_of
 
 
 def token_file(path, text, mode=0o600):
@@ -32,27 +21,7 @@ def token_file(path, text, mode=0o600):
     return path
 
 
-def objects_of(pid):
-    """The zcb- namespaces, links and qdiscs (in this namespace) and cgroups of run `pid`."""
-    prefix = f"zcb-{pid}-"
-    found = []
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += [f"namespace {line.split()[0]}" for line in netns.splitlines() if line.startswith(prefix)]
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    found += [f"link {line}" for line in links.splitlines() if prefix in line]
-    qdiscs = subprocess.run(["tc", "qdisc", "show"], capture_output=True, text=True).stdout
-    found += [f"qdisc {line}" for line in qdiscs.splitlines() if prefix in line]
-    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
-        for d in list(dirs):
-            if d.startswith(prefix):
-                found.append(f"cgroup {root}/{d}")
-                dirs.remove(d)
-        if root.count("/") > 8:  # zcbench's cgroups sit near the top of each hierarchy
-            dirs.clear()
-    return found
-
-
-def test_serve_and_remote_run_with_the_token(zcbench, tmp_path):
+def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
     r = zcbench("serve", "--help")
     assert r.returncode == 0
     assert "127.0.0.1:5310" in r.stdout, "serve listens on loopback unless told otherwise"
@@ -64,7 +33,7 @@ def test_serve_and_remote_run_with_the_token(zcbench, tmp_path):
 
     good = token_file(tmp_path / "token", "0123456789abcdef0123456789abcdef")
     wrong = token_file(tmp_path / "wrong", "fedcba9876543210fedcba9876543210")
-    server = subprocess.Popen([str(BINARY), "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "2"],
+    server = subprocess.Popen([zcbench_bin, "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "2"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         first = server.stderr.readline()
@@ -99,23 +68,23 @@ def test_serve_and_remote_run_with_the_token(zcbench, tmp_path):
         server.stderr.close()
 
 
-def test_device_path_without_privilege_fails_at_once_naming_the_capability(zcbench):
+def test_device_path_without_privilege_fails_at_once_naming_the_capability(zcbench_bin):
     require_root("dropping privileges with setpriv")
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is not installed")
-    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BINARY), "list", "paths"],
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zcbench_bin, "list", "paths"],
                            capture_output=True, text=True, cwd="/", timeout=30)
     if probe.returncode != 0:
         pytest.skip(f"the binary cannot be run as nobody here: {probe.stderr.strip()}")
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BINARY), "run", "--strategy", "write",
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zcbench_bin, "run", "--strategy", "write",
                         "--path", "routed", "--bytes", "1M"], capture_output=True, text=True, cwd="/", timeout=30)
     assert r.returncode == 1, r.stderr
     assert "path routed needs CAP_NET_ADMIN and CAP_SYS_ADMIN" in r.stderr, r.stderr
 
 
-def test_kill_9_mid_routed_trial_is_reported_then_cleaned_up(zcbench):
+def test_kill_9_mid_routed_trial_is_reported_then_cleaned_up(zcbench, zcbench_bin):
     require_root("a routed path and a CPU quota")
-    run = subprocess.Popen([str(BINARY), "run", "--strategy", "write", "--path", "routed", "--path-option", "preset=100baseTX",
+    run = subprocess.Popen([zcbench_bin, "run", "--strategy", "write", "--path", "routed", "--path-option", "preset=100baseTX",
                             "--sender-cpu-quota", "50%", "--duration", "20", "--json"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

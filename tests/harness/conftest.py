@@ -1,20 +1,8 @@
-"""Fixtures for the end-to-end tests of `zcbench run SPEC.toml`: the binary and a runner."""
-import os
-import pathlib
+"""Fixtures for the end-to-end tests of `zcbench run SPEC.toml`: a runner with a working
+directory (the binary, `zcbench_bin`, comes from tests/conftest.py)."""
 import subprocess
 
 import pytest
-
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
-
-
-@pytest.fixture(scope="session")
-def zcbench_bin():
-    """The zcbench binary: $ZCBENCH_BIN, else the default build folder (as tests/conftest.py)."""
-    binary = pathlib.Path(os.environ.get("ZCBENCH_BIN", REPO / "build" / "harness" / "zcbench"))
-    if not binary.exists():
-        pytest.fail(f"zcbench binary not found at {binary}: build first (./bootstrap.sh test does) or set ZCBENCH_BIN")
-    return str(binary)
 
 
 @pytest.fixture

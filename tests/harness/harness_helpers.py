@@ -1,12 +1,10 @@
 """Helpers for the end-to-end tests of `zcbench run SPEC.toml`: reading and validating
-run folders, privilege checks. (Kept out of conftest.py so that test modules can import
+run folders, whether we are root. (Kept out of conftest.py so that test modules can import
 them by a name no other conftest shares.)"""
 import importlib.util
 import json
 import os
 import pathlib
-
-import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
@@ -24,15 +22,6 @@ schema_validate = _load_validator()
 
 def is_root():
     return os.geteuid() == 0
-
-
-def require_root(what):
-    """Under CI a missing privilege is a failure; elsewhere the test is skipped."""
-    if is_root():
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} needs root (CI is set)")
-    pytest.skip(f"{what} needs root (network namespaces): run as root")
 
 
 def read_records(run_dir):

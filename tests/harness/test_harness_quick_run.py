@@ -1,7 +1,6 @@
 """The shipped quick experiment, end to end: every TCP strategy at its sizes on loopback
 and veth, every record valid against the schema, warm-ups marked, verdicts recorded."""
 import os
-import pathlib
 import subprocess
 
 import pytest

@@ -2,8 +2,6 @@
 completed trial is kept exactly once, the trial in progress is run again, and the final
 set of trials equals an uninterrupted run's (the spec repeats each point a fixed number
 of times, so that the set does not depend on measured values)."""
-import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -11,7 +9,9 @@ import time
 
 import pytest
 
-from harness_helpers import assert_valid_run, read_manifest, read_records, require_root, trial_keys
+from harness_helpers import assert_valid_run, read_manifest, read_records, trial_keys
+from privilege import require_root
+from zcb_objects import objects_of
 
 SPEC = """[experiment]
 name = "resume-test"
@@ -60,6 +60,16 @@ def wait_for_records(run_dir, count, proc, timeout=60):
     pytest.fail(f"fewer than {count} trials recorded within {timeout} s")
 
 
+def interrupt(zcbench_bin, spec, out, after, sig, timeout=60):
+    """Starts `zcbench run SPEC --out OUT`, sends `sig` once `after` trials are recorded,
+    and returns the ended process with its stderr."""
+    proc = start(zcbench_bin, "run", spec, "--out", out)
+    wait_for_records(out, after, proc, timeout=timeout)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    return proc, stderr
+
+
 @pytest.fixture
 def reference(tmp_path, run_zcbench):
     """The trial keys of an uninterrupted run of the spec."""
@@ -76,10 +86,7 @@ def reference(tmp_path, run_zcbench):
 def test_kill_9_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zcbench, reference):
     spec = write_spec(tmp_path)
     out = tmp_path / "killed"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 5, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc, _ = interrupt(zcbench_bin, spec, out, 5, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     assert read_manifest(out)["state"] == "running"  # nobody could say otherwise
     before = read_records(out) if (out / "trials.jsonl").read_text().endswith("\n") else None
@@ -105,10 +112,7 @@ def test_kill_9_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zc
 def test_ctrl_c_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zcbench, reference):
     spec = write_spec(tmp_path)
     out = tmp_path / "interrupted"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 5, proc)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    proc, stderr = interrupt(zcbench_bin, spec, out, 5, signal.SIGINT)
     assert proc.returncode == 130, stderr
     assert f"--resume {out}" in stderr, stderr
     manifest = read_manifest(out)
@@ -133,25 +137,16 @@ def test_ctrl_c_removes_the_namespaces_of_the_trial_in_progress(tmp_path, zcbenc
     require_root("a veth path")
     spec = write_spec(tmp_path, paths='"veth"')
     out = tmp_path / "veth"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 3, proc, timeout=120)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    proc, stderr = interrupt(zcbench_bin, spec, out, 3, signal.SIGINT, timeout=120)
     assert proc.returncode == 130, stderr
     assert read_manifest(out)["state"] == "interrupted"
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"zcb-{proc.pid}-" not in netns, netns
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    assert f"zcb-{proc.pid}-" not in links, links
+    assert objects_of(proc.pid) == []
 
 
 def test_resume_refuses_a_changed_spec(tmp_path, zcbench_bin, run_zcbench):
     spec = write_spec(tmp_path)
     out = tmp_path / "changed"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 2, proc)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    interrupt(zcbench_bin, spec, out, 2, signal.SIGINT)
     lines = (out / "trials.jsonl").read_text()
     spec.write_text(spec.read_text().replace('duration = "100ms"', 'duration = "200ms"'))
     result = run_zcbench("run", spec, "--resume", out)
@@ -164,10 +159,7 @@ def test_resume_refuses_a_changed_spec(tmp_path, zcbench_bin, run_zcbench):
 def test_resume_without_the_spec_uses_the_recorded_copy(tmp_path, zcbench_bin, run_zcbench):
     spec = write_spec(tmp_path)
     out = tmp_path / "recorded"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 2, proc)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    interrupt(zcbench_bin, spec, out, 2, signal.SIGINT)
     spec.unlink()
     result = run_zcbench("run", "--resume", out)
     assert result.returncode == 0, result.stderr
@@ -181,15 +173,9 @@ def test_resume_after_kill_9_removes_what_the_killed_run_left_behind(tmp_path, z
     require_root("a veth path")
     spec = write_spec(tmp_path, paths='"veth"')
     out = tmp_path / "veth-killed"
-    proc = start(zcbench_bin, "run", spec, "--out", out)
-    wait_for_records(out, 3, proc, timeout=120)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc, _ = interrupt(zcbench_bin, spec, out, 3, signal.SIGKILL, timeout=120)
     result = run_zcbench("run", spec, "--resume", out)
     assert result.returncode == 0, result.stderr
     assert len(read_records(out)) == TRIALS
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"zcb-{proc.pid}-" not in netns, netns
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    assert f"zcb-{proc.pid}-" not in links, links
+    assert objects_of(proc.pid) == []
     assert_valid_run(out)
