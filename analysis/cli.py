@@ -2,10 +2,16 @@
 
 Exit status, relied on by CI gates:
 
-* 0: success; for ``compare``, no point regressed beyond the threshold;
-* 1: ``compare`` found at least one regression;
+* 0: success; for ``compare``, every compared point-metric was judged and none
+  regressed beyond the threshold (with ``--allow-partial``: something was judged and
+  nothing judged regressed);
+* 1: ``compare`` found at least one regression (a point that was ok in base and
+  failed or was unsupported in every repetition of new is one);
 * 2: bad usage, unreadable input, or an internal error: no verdict could be given.
-  A crash must never look like a regression (1) or like a pass (0).
+  A crash must never look like a regression (1) or like a pass (0);
+* 3: ``compare`` could not judge: a point-metric with too few repetitions for the
+  test at the asked confidence, a metric whose source differs between the runs, a
+  metric recorded in neither run, or no point in common. The output names each one.
 
 Problems inside the input files (a truncated line, a record of an unknown schema)
 are warnings on stderr naming file and line; the rest of the data is still used.
@@ -27,7 +33,7 @@ from analysis.metrics import parse_metric_spec
 from analysis.report import write_compare_report, write_report
 from analysis.stats import METHODS
 
-EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = cmp.EXIT_OK, 2
 DEFAULT_METRICS = "goodput_bps,cpu.ns_per_kib"
 
 
@@ -79,10 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_report)
 
     com = sub.add_parser("compare", help="statistical comparison of two runs; exit 1 on "
-                                         "regression",
-                         description="Compare every point present in both runs. Exit status "
+                                         "regression, 3 when it cannot judge",
+                         description="Compare every point present in both runs. Exit status: "
+                                     "0 when every point-metric was judged and none regressed; "
                                      "1 when a point regresses beyond the threshold at the "
-                                     "given confidence, 0 otherwise, 2 on bad input.")
+                                     "given confidence (or fails in every repetition of NEW "
+                                     "after working in BASE); 2 on bad input; 3 when the gate "
+                                     "cannot judge (too few repetitions for the confidence, "
+                                     "the metric's source differs between the runs, a metric "
+                                     "missing, no point in common).")
     com.add_argument("base", metavar="BASE_RUN")
     com.add_argument("new", metavar="NEW_RUN")
     com.add_argument("--threshold", type=_threshold, default=0.05,
@@ -96,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "to set which way is better")
     com.add_argument("--method", choices=METHODS, default="mann-whitney",
                      help="interval method (default mann-whitney)")
+    com.add_argument("--allow-partial", action="store_true",
+                     help="accept a partial verdict: exit 0 when nothing that could be judged "
+                          "regressed, even if some point-metrics could not be judged (they "
+                          "are listed; nothing judged at all is still exit 3)")
     com.add_argument("--out", metavar="DIR", help="also write compare.{txt,json,html,md} and "
                                                   "the figure compare.{png,svg} here")
     com.add_argument("--json", metavar="FILE", help="write the JSON result to FILE ('-' for "
@@ -140,7 +155,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for run, path in ((base, args.base), (new, args.new)):
         if not run.trials:
             raise UsageError(f"{path}: no usable trial records")
-    result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence, args.method)
+    result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence, args.method,
+                              args.allow_partial)
     text = cmp.format_text(result)
     json_to_stdout = args.json == "-"
     (sys.stderr if json_to_stdout else sys.stdout).write(text)

@@ -11,9 +11,21 @@ verdict            higher is better (goodput)                  lower is better (
 regressed          upper bound < 1 - t                         lower bound > 1 + t
 improved           lower bound > 1 + t                         upper bound < 1 - t
 unchanged          anything else with an interval
+regressed          also: ok in base, every repetition failed or unsupported in new
 not enough data    no interval (one repetition, too few for the confidence,
-                   no successful trials, metric missing)
+                   no successful trials in base, metric missing in one run)
+source differs     the metric comes from different sources in the two runs (memory
+                   traffic from a counter versus the model; CPU time by different
+                   methods): the numbers are not comparable, so none is judged
 =================  ==========================================  ======================
+
+The gate's exit status (:attr:`Comparison.exit_status`) is 0 only when every compared
+point-metric was judged and none regressed, 1 on a regression, and 3 when the gate
+could not judge: a point-metric "not enough data" or "source differs", no point in
+common, or a requested metric recorded in neither run. ``allow_partial`` accepts what
+could be judged (exit 0 when something was judged and nothing regressed); the
+verdict then says it is partial. Points only in one run are listed, not judged: a
+spec that grew or lost points is the user's decision, not a measurement.
 
 Why the whole interval, not just the point estimate beyond the threshold: the gate
 should fail only when the data show, at the stated confidence, a change larger than
@@ -39,11 +51,50 @@ import numpy as np
 
 from analysis import COMPARE_SCHEMA
 from analysis.dataset import Dataset, Point, point_label
-from analysis.load import Run
+from analysis.load import Run, Trial
 from analysis.metrics import Metric
 from analysis.stats import RatioEstimate, ratio_of_medians, stable_seed
 
-VERDICTS = ("regressed", "improved", "unchanged", "not enough data")
+VERDICTS = ("regressed", "improved", "unchanged", "not enough data", "source differs")
+JUDGED = ("regressed", "improved", "unchanged")
+EXIT_OK, EXIT_REGRESSION, EXIT_CANNOT_JUDGE = 0, 1, 3
+
+# CPU time of zcbench.trial/1 records, which did not name their method, came from
+# /proc/stat ticks.
+TRIAL_SCHEMA_V1 = "zcbench.trial/1"
+CPU_METHOD_OF_TRIAL_V1 = "proc_stat"
+_MEMORY_METRICS = ("memory_traffic_per_byte",)
+_CPU_METRICS = ("softirq_share",)
+
+
+def metric_source(metric_name: str, trial: Trial) -> Optional[str]:
+    """Where a trial's figure for the metric comes from, when that can differ by run.
+
+    Memory traffic is counted (resctrl, uncore counters) or modelled; CPU time is read
+    from /proc/stat ticks or per-thread clocks. Two runs whose figures come from
+    different sources do not measure the same thing. None: the metric has a single
+    source (goodput is bytes over a clock).
+    """
+    if metric_name in _MEMORY_METRICS or metric_name.startswith("memory."):
+        memory = trial.metrics.get("memory")
+        source = memory.get("source") if isinstance(memory, dict) else None
+        return f"memory source {source}" if isinstance(source, str) else None
+    if metric_name in _CPU_METRICS or metric_name.startswith("cpu."):
+        cpu = trial.metrics.get("cpu")
+        if not isinstance(cpu, dict):
+            return None
+        method = cpu.get("method", cpu.get("source"))
+        if not isinstance(method, str):
+            schema = trial.raw.get("schema")
+            method = CPU_METHOD_OF_TRIAL_V1 if schema in (None, TRIAL_SCHEMA_V1) else "unnamed"
+        return f"CPU method {method}"
+    return None
+
+
+def _sources(point: Point, metric: Metric) -> List[str]:
+    return sorted({s for t in point.ok_trials
+                   if metric.extract(t.metrics) is not None
+                   for s in [metric_source(metric.name, t)] if s is not None})
 
 
 @dataclass
@@ -74,6 +125,7 @@ class Comparison:
     threshold: float
     confidence: float
     method: str
+    allow_partial: bool = False
     rows: List[Row] = field(default_factory=list)
     only_in_base: List[str] = field(default_factory=list)
     only_in_new: List[str] = field(default_factory=list)
@@ -84,8 +136,33 @@ class Comparison:
         return [r for r in self.rows if r.verdict == "regressed"]
 
     @property
+    def judged(self) -> List[Row]:
+        return [r for r in self.rows if r.verdict in JUDGED]
+
+    @property
+    def unjudged(self) -> List[Row]:
+        return [r for r in self.rows if r.verdict not in JUDGED]
+
+    def cannot_judge(self) -> List[str]:
+        """Why the gate could not give a whole verdict; empty when it could."""
+        why = []
+        if not self.rows and not self.missing_metrics:  # then no point is in common
+            why.append("no point is present in both runs")
+        why += [f"metric {m} is recorded in neither run" for m in self.missing_metrics]
+        why += [f"{r.label} {r.metric}: {r.verdict}: {r.note}" for r in self.unjudged]
+        return why
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.cannot_judge())
+
+    @property
     def exit_status(self) -> int:
-        return 1 if self.regressions else 0
+        if self.regressions:
+            return EXIT_REGRESSION
+        if not self.judged or (self.partial and not self.allow_partial):
+            return EXIT_CANNOT_JUDGE
+        return EXIT_OK
 
     def counts(self) -> Dict[str, int]:
         return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
@@ -122,9 +199,17 @@ def _failure_note(side: str, point: Point) -> str:
     return f"no successful repetitions in {side} ({len(failed)} failed; {'; '.join(reasons)})"
 
 
+def _failed_in_new(base: Point, new: Point) -> Optional[str]:
+    """The note of a point that worked in base and not at all in new (a regression)."""
+    if base.ok_trials and not new.ok_trials and new.failed_trials:
+        return "ok in base, " + _failure_note("new", new)
+    return None
+
+
 def compare_runs(base: Run, new: Run, metrics: List[Metric], threshold: float = 0.05,
-                 confidence: float = 0.95, method: str = "mann-whitney") -> Comparison:
-    result = Comparison(base, new, metrics, threshold, confidence, method)
+                 confidence: float = 0.95, method: str = "mann-whitney",
+                 allow_partial: bool = False) -> Comparison:
+    result = Comparison(base, new, metrics, threshold, confidence, method, allow_partial)
     base_points = {p.key: p for p in Dataset.from_runs([base]).points}
     new_points = {p.key: p for p in Dataset.from_runs([new]).points}
     everything = Dataset([base, new], [], list(base_points.values()) + list(new_points.values()))
@@ -137,7 +222,7 @@ def compare_runs(base: Run, new: Run, metrics: List[Metric], threshold: float = 
     result.only_in_base = [label(p) for k, p in base_points.items() if k not in new_points]
     result.only_in_new = [label(p) for k, p in new_points.items() if k not in base_points]
     common = [k for k in base_points if k in new_points]
-    for metric in metrics:
+    for metric in metrics if common else []:
         if not any(len(base_points[k].values(metric)) or len(new_points[k].values(metric))
                    for k in common):
             result.missing_metrics.append(metric.name)
@@ -150,12 +235,20 @@ def compare_runs(base: Run, new: Run, metrics: List[Metric], threshold: float = 
             seed = stable_seed(key, metric.name)
             est = ratio_of_medians(bv, nv, confidence, method, seed)
             verdict, note = judge(est, metric.higher_is_better, threshold)
-            if not b.ok_trials:
+            base_sources, new_sources = _sources(b, metric), _sources(n, metric)
+            failed_in_new = _failed_in_new(b, n)
+            if failed_in_new:
+                verdict, note = "regressed", failed_in_new
+            elif not b.ok_trials:
                 note = _failure_note("base", b)
             elif not n.ok_trials:
                 note = _failure_note("new", n)
             elif not len(bv) or not len(nv):
                 note = f"{metric.name} not recorded in {'base' if not len(bv) else 'new'}"
+            elif base_sources != new_sources:
+                verdict = "source differs"
+                note = (f"not comparable: {' and '.join(base_sources) or 'no source'} in base, "
+                        f"{' and '.join(new_sources) or 'no source'} in new")
             partial = [f"{len(p.failed_trials)} failed repetition(s) in {side}"
                        for side, p in (("base", b), ("new", n)) if p.ok_trials and p.failed_trials]
             if partial:
@@ -222,18 +315,30 @@ def format_text(c: Comparison) -> str:
     out.append("")
     counts = c.counts()
     out.append("summary: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
-    for metric in c.missing_metrics:
-        out.append(f"metric {metric}: recorded in neither run; not compared")
     for title, items in (("only in base", c.only_in_base), ("only in new", c.only_in_new)):
         if items:
-            out.append(f"{title} ({len(items)}):")
+            out.append(f"{title} ({len(items)}, not compared):")
             out += [f"  {x}" for x in items]
-    if c.regressions:
-        out.append(f"RESULT: REGRESSION ({len(c.regressions)} point/metric pair(s) regressed "
-                   f"beyond {c.threshold:.1%} at {c.confidence:.0%} confidence)")
-    else:
-        out.append("RESULT: OK (no regression beyond the threshold)")
+    problems = c.cannot_judge()
+    if problems:
+        out.append(f"could not judge ({len(problems)}):")
+        out += [f"  {x}" for x in problems]
+    out.append(result_line(c))
     return "\n".join(out) + "\n"
+
+
+def result_line(c: Comparison) -> str:
+    """The last line of the text output, matching the exit status."""
+    judged = f"{len(c.judged)} of {len(c.rows)} point/metric pair(s) judged"
+    if c.regressions:
+        return (f"RESULT: REGRESSION ({len(c.regressions)} point/metric pair(s) regressed "
+                f"beyond {c.threshold:.1%} at {c.confidence:.0%} confidence; {judged})")
+    if c.exit_status == EXIT_CANNOT_JUDGE:
+        hint = "" if not c.judged else "; --allow-partial accepts what was judged"
+        return f"RESULT: CANNOT JUDGE ({judged}{hint})"
+    if c.partial:
+        return f"RESULT: PARTIAL OK (no regression among what was judged: {judged})"
+    return f"RESULT: OK (no regression beyond the threshold; {judged})"
 
 
 def to_json(c: Comparison) -> Dict[str, Any]:
@@ -263,6 +368,7 @@ def to_json(c: Comparison) -> Dict[str, Any]:
         "summary": c.counts(),
         "rows": rows,
         "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
+        "allow_partial": c.allow_partial, "cannot_judge": c.cannot_judge(),
         "exit_status": c.exit_status,
     }
 

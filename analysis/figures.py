@@ -567,7 +567,8 @@ def compare_figure(writer: FigureWriter, rows: List, metrics: List[M.Metric], th
         fig, axes = plt.subplots(1, len(metrics), squeeze=False, sharey=True,
                                  figsize=(4.2 * len(metrics) + 2.5, 0.26 * len(labels) + 1.6))
         worst: Dict[str, str] = {}
-        rank = {"regressed": 3, "improved": 2, "not enough data": 1, "unchanged": 0}
+        rank = {"regressed": 3, "improved": 2, "not enough data": 1, "source differs": 1,
+                "unchanged": 0}
         for ax, metric in zip(axes[0], metrics):
             ax.axvspan(1 - threshold, 1 + threshold, color="#dddddd", alpha=0.6, linewidth=0)
             ax.axvline(1.0, color="#555555", linewidth=0.8)
@@ -600,7 +601,7 @@ def compare_figure(writer: FigureWriter, rows: List, metrics: List[M.Metric], th
         fig.tight_layout()
         handles = [Line2D([], [], linestyle="none", marker=VERDICT_MARKERS[v], color="#444444",
                           markerfacecolor="#444444" if v != "unchanged" else "white", label=v)
-                   for v in ("regressed", "improved", "unchanged", "not enough data")]
+                   for v in VERDICT_MARKERS]
         handles.append(Patch(facecolor="#dddddd", label=f"±{threshold:.0%} threshold"))
         handles.append(Line2D([], [], color="#444444", linewidth=2,
                               label=f"{confidence:.0%} interval"))

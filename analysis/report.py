@@ -159,16 +159,18 @@ def write_compare_report(c: cmp.Comparison, out_dir: str) -> CompareOutput:
                                              if m.name not in c.missing_metrics],
                             c.threshold, c.confidence, palette, title)
     columns, rows = cmp.table_rows(c)
-    kinds = [{"regressed": "error", "not enough data": "warning"}.get(r.verdict, "")
-             for r in c.rows]
+    kinds = [{"regressed": "error", "not enough data": "warning",
+              "source differs": "warning"}.get(r.verdict, "") for r in c.rows]
     counts = c.counts()
-    verdict = (f"REGRESSION: {len(c.regressions)} point/metric pair(s) regressed."
-               if c.regressions else "OK: no regression beyond the threshold.")
+    problems = c.cannot_judge()
     blocks: List[Block] = [
-        Paragraph(verdict, "warning" if c.regressions else "note"),
+        Paragraph(cmp.result_line(c).removeprefix("RESULT: "),
+                  "note" if c.exit_status == cmp.EXIT_OK and not problems else "warning"),
         Paragraph("Method: " + cmp.describe_method(c) + "."),
         Bullets([f"{counts[v]} {v}" for v in cmp.VERDICTS]),
     ]
+    if problems:
+        blocks += [Paragraph(f"Could not judge ({len(problems)}):", "warning"), Bullets(problems)]
     sections = [_section("Verdict", blocks)]
     if figure is not None:
         sections.append(_section("Figure", [Image(figure)]))
@@ -178,8 +180,6 @@ def write_compare_report(c: cmp.Comparison, out_dir: str) -> CompareOutput:
         only.append(Paragraph(f"{name}: {len(items)}"))
         if items:
             only.append(Bullets(items))
-    for metric in c.missing_metrics:
-        only.append(Paragraph(f"Metric {metric} is recorded in neither run.", "warning"))
     sections.append(_section("Points in one run only", only))
     doc = Document(f"zcbench compare: {title}", f"base {c.base.run_id}, new {c.new.run_id}",
                    sections)

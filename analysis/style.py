@@ -39,7 +39,8 @@ LINESTYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 # Verdict markers in compare figures (shape, not colour: colour is the strategy's).
-VERDICT_MARKERS = {"regressed": "v", "improved": "^", "unchanged": "o", "not enough data": "x"}
+VERDICT_MARKERS = {"regressed": "v", "improved": "^", "unchanged": "o", "not enough data": "x",
+                   "source differs": "X"}
 
 
 class Palette:

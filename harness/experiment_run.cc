@@ -22,6 +22,17 @@ nlohmann::json IntervalJson(const std::optional<MeanInterval>& interval) {
           {"relative_half_width", interval->mean != 0 ? nlohmann::json(interval->Relative()) : nlohmann::json(nullptr)}};
 }
 
+// {"goodput_bps": {"converged": true, "reason": null}, "cpu.ns_per_kib": {...}}, or null
+// before the point has its minimum of good repetitions.
+nlohmann::json MetricsConvergenceJson(const std::vector<MetricConvergence>& metrics) {
+  if (metrics.empty()) return nullptr;
+  nlohmann::json out = nlohmann::json::object();
+  for (const MetricConvergence& m : metrics) {
+    out[m.metric] = {{"converged", m.converged}, {"reason", m.converged ? nlohmann::json(nullptr) : nlohmann::json(m.reason)}};
+  }
+  return out;
+}
+
 nlohmann::json ConvergenceJson(const Verdict& v, const RepeatPolicy& policy) {
   return {{"good_repetitions", v.good_repetitions},
           {"point_done", v.point_done},
@@ -31,7 +42,8 @@ nlohmann::json ConvergenceJson(const Verdict& v, const RepeatPolicy& policy) {
           {"min", policy.min},
           {"max", policy.max},
           {"goodput", IntervalJson(v.goodput)},
-          {"cpu", IntervalJson(v.cpu)}};
+          {"cpu", IntervalJson(v.cpu)},
+          {"metrics", MetricsConvergenceJson(v.metrics)}};
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <limits>
 #include <numeric>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace zcb {
 namespace {
 
@@ -124,27 +127,59 @@ std::optional<ScheduledTrial> Scheduler::Next() const {
   return std::nullopt;  // unreachable: some active point has Slots() == round
 }
 
+MetricConvergence Scheduler::JudgeMetric(const char* metric, const std::vector<double>& values, size_t good,
+                                         const std::optional<MeanInterval>& interval) const {
+  MetricConvergence m{metric, false, ""};
+  if (values.size() < good) {
+    m.reason = fmt::format("missing in {} of {} good repetitions", good - values.size(), good);
+  } else if (!interval) {
+    m.reason = "fewer than two values have no interval";
+  } else if (interval->Relative() > policy_.half_width) {
+    m.reason = fmt::format("relative half-width {:.4g} above the target {:.4g}", interval->Relative(), policy_.half_width);
+  } else {
+    m.converged = true;
+  }
+  return m;
+}
+
 Verdict Scheduler::Judge(PointState& s) const {
   Verdict v;
-  v.good_repetitions = static_cast<int>(s.goodput.size());
+  const size_t good = s.goodput.size();
+  v.good_repetitions = static_cast<int>(good);
   v.goodput = ConfidenceInterval(s.goodput, policy_.confidence);
-  if (!s.cpu_missing) v.cpu = ConfidenceInterval(s.cpu, policy_.confidence);
-  if (v.good_repetitions >= policy_.min && v.goodput) {
-    const bool goodput_ok = v.goodput->Relative() <= policy_.half_width;
-    const bool cpu_ok = s.cpu_missing || (v.cpu && v.cpu->Relative() <= policy_.half_width);
-    if (goodput_ok && cpu_ok) {
+  if (s.cpu.size() == good) v.cpu = ConfidenceInterval(s.cpu, policy_.confidence);
+  if (v.good_repetitions < policy_.min) {
+    if (s.attempts >= policy_.max) {
       s.done = true;
       v.point_done = true;
-      v.converged = true;
-      v.reason = "converged";
-      return v;
+      v.converged = false;
+      v.reason = "maximum repetitions reached";
     }
+    return v;
   }
-  if (s.attempts >= policy_.max) {
+  v.metrics = {JudgeMetric(kGoodputMetric, s.goodput, good, v.goodput), JudgeMetric(kCpuMetric, s.cpu, good, v.cpu)};
+  std::vector<std::string> open;  // metrics that did not converge, with why
+  bool can_still_converge = true;
+  for (const MetricConvergence& m : v.metrics) {
+    if (m.converged) continue;
+    open.push_back(fmt::format("{} {}", m.metric, m.reason));
+    // A figure missing from a trial stays missing: more repetitions cannot mend it.
+    if (s.cpu.size() < good && m.metric == kCpuMetric) can_still_converge = false;
+  }
+  if (open.empty()) {
+    s.done = true;
+    v.point_done = true;
+    v.converged = true;
+    v.reason = "converged";
+    return v;
+  }
+  const bool others_converged = open.size() == 1 && !can_still_converge;
+  if (s.attempts >= policy_.max || others_converged) {
     s.done = true;
     v.point_done = true;
     v.converged = false;
-    v.reason = "maximum repetitions reached";
+    v.reason = fmt::format("{}: {}", s.attempts >= policy_.max ? "maximum repetitions reached" : "cannot converge",
+                           fmt::join(open, "; "));
   }
   return v;
 }
@@ -192,7 +227,6 @@ Verdict Scheduler::Record(const ScheduledTrial& trial, const TrialOutcome& outco
   s.consecutive_errors = 0;
   s.goodput.push_back(outcome.goodput_bps.value_or(0));
   if (outcome.ns_per_kib) s.cpu.push_back(*outcome.ns_per_kib);
-  else s.cpu_missing = true;
   return Judge(s);
 }
 

@@ -9,10 +9,13 @@
 // trials (recorded, marked, never counted).
 //
 // A point stops repeating as netperf -I does: once it has `min` good repetitions and the
-// confidence interval of its goodput, and of its CPU cost per KiB, are both within
-// mean +- half_width; or at `max` repetitions, not converged. The verdict is recorded in
-// the record of the trial that ended the point (`converged` true or false); the records
-// before it carry null (not judged yet).
+// confidence interval of every metric in its target (goodput and CPU cost per KiB) is
+// within mean +- half_width; or at `max` repetitions, not converged. A point is converged
+// only if every target metric converged: a point whose trials did not all report a CPU
+// figure cannot show that its CPU cost converged, so it ends unconverged once its goodput
+// converges (repeating would not bring the missing figure back). The verdict, with which
+// metrics converged and why the others did not, is recorded in the record of the trial
+// that ended the point (`converged` true or false); the records before it carry null.
 //
 // The scheduler is a pure function of the seed and the outcomes recorded so far, so a
 // resumed run that replays its records continues exactly where the interrupted one stopped.
@@ -63,6 +66,17 @@ std::optional<MeanInterval> ConfidenceInterval(const std::vector<double>& values
 // The p-quantile of Student's t distribution with `dof` degrees of freedom.
 double StudentTQuantile(double p, double dof);
 
+// The names of the target metrics, as the analysis and the records call them.
+inline constexpr const char* kGoodputMetric = "goodput_bps";
+inline constexpr const char* kCpuMetric = "cpu.ns_per_kib";
+
+// Whether one metric of the target converged, and why not when it did not.
+struct MetricConvergence {
+  std::string metric;  // kGoodputMetric or kCpuMetric
+  bool converged = false;
+  std::string reason;  // "" when converged
+};
+
 // The verdict after one trial, for its record.
 struct Verdict {
   std::optional<bool> converged;  // set on the trial that ended the point
@@ -70,6 +84,8 @@ struct Verdict {
   int good_repetitions = 0;       // measured trials with status ok so far
   std::optional<MeanInterval> goodput;
   std::optional<MeanInterval> cpu;
+  // Per target metric, once the point has `min` good repetitions (empty before).
+  std::vector<MetricConvergence> metrics;
   std::string reason;             // why the point ended ("" while it goes on)
 };
 
@@ -110,13 +126,14 @@ class Scheduler {
     int attempts = 0;  // measured trials run, any status
     int consecutive_errors = 0;
     std::vector<double> goodput;
-    std::vector<double> cpu;
-    bool cpu_missing = false;  // an ok trial had no CPU figure: judge goodput only
+    std::vector<double> cpu;  // only from the ok trials that reported a CPU figure
     bool done = false;
     int Slots() const { return warmups + attempts; }
   };
 
   Verdict Judge(PointState& state) const;
+  MetricConvergence JudgeMetric(const char* metric, const std::vector<double>& values, size_t good,
+                                const std::optional<MeanInterval>& interval) const;
 
   std::vector<PointState> states_;
   RepeatPolicy policy_;

@@ -113,7 +113,10 @@ TEST(Convergence, OneRepetitionCannotConverge) {
   EXPECT_EQ(d.converged, false);
 }
 
-TEST(Convergence, WithoutCpuFiguresGoodputAloneDecides) {
+// A point is converged only if every metric of its target converged. Without CPU
+// figures its CPU cost cannot converge, so the point ends unconverged as soon as its
+// goodput converged, and the verdict says which metric failed and why.
+TEST(Convergence, MissingCpuFiguresEndThePointUnconvergedNamingTheMetric) {
   Scheduler scheduler(1, Policy(2, 10, 0.95, 0.05), 3);
   int n = 0;
   Verdict v;
@@ -122,8 +125,54 @@ TEST(Convergence, WithoutCpuFiguresGoodputAloneDecides) {
     ++n;
   }
   EXPECT_EQ(n, 2);
-  EXPECT_EQ(v.converged, true);
+  EXPECT_EQ(v.converged, false);
   EXPECT_FALSE(v.cpu.has_value());
+  ASSERT_EQ(v.metrics.size(), 2u);
+  EXPECT_EQ(v.metrics[0].metric, kGoodputMetric);
+  EXPECT_TRUE(v.metrics[0].converged);
+  EXPECT_EQ(v.metrics[0].reason, "");
+  EXPECT_EQ(v.metrics[1].metric, kCpuMetric);
+  EXPECT_FALSE(v.metrics[1].converged);
+  EXPECT_EQ(v.metrics[1].reason, "missing in 2 of 2 good repetitions");
+  EXPECT_NE(v.reason.find("cpu.ns_per_kib missing in 2 of 2"), std::string::npos) << v.reason;
+}
+
+// One trial in five without a CPU figure is enough: the CPU intervals of the others
+// might look converged, but they are not the point's CPU cost.
+TEST(Convergence, OneTrialWithoutCpuFigureKeepsThePointUnconverged) {
+  Scheduler scheduler(1, Policy(3, 10, 0.95, 0.05), 3);
+  int n = 0;
+  Verdict v;
+  while (auto next = scheduler.Next()) {
+    const std::optional<double> cpu = n == 1 ? std::nullopt : std::optional<double>(700.0);
+    v = scheduler.Record(*next, TrialOutcome{TrialStatus::kOk, 100.0, cpu});
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(v.converged, false);
+  ASSERT_EQ(v.metrics.size(), 2u);
+  EXPECT_TRUE(v.metrics[0].converged);
+  EXPECT_FALSE(v.metrics[1].converged);
+  EXPECT_EQ(v.metrics[1].reason, "missing in 1 of 3 good repetitions");
+}
+
+// At max, the verdict names each metric that did not converge with its half-width,
+// and the ones that did.
+TEST(Convergence, AtMaxTheVerdictSaysWhichMetricsConverged) {
+  Scheduler scheduler(1, Policy(2, 4, 0.95, 0.05), 3);
+  Verdict v;
+  int i = 0;
+  while (auto next = scheduler.Next()) {
+    const double goodput = i++ % 2 == 0 ? 150.0 : 50.0;
+    v = scheduler.Record(*next, TrialOutcome{TrialStatus::kOk, goodput, 700.0});
+  }
+  EXPECT_EQ(i, 4);
+  EXPECT_EQ(v.converged, false);
+  ASSERT_EQ(v.metrics.size(), 2u);
+  EXPECT_FALSE(v.metrics[0].converged);
+  EXPECT_NE(v.metrics[0].reason.find("relative half-width"), std::string::npos) << v.metrics[0].reason;
+  EXPECT_TRUE(v.metrics[1].converged);
+  EXPECT_EQ(v.reason.rfind("maximum repetitions reached: goodput_bps relative half-width", 0), 0u) << v.reason;
 }
 
 TEST(Convergence, RepeatedErrorsAbandonAPointAndUnsupportedEndsItAtOnce) {

@@ -107,7 +107,8 @@ def test_json_and_out_dir(tmp_path):
     assert data["schema"] == "zcbench.compare/1"
     assert data["confidence"] == 0.9 and data["threshold"] == 0.05
     assert data["method"] == "mann-whitney"
-    assert data["summary"] == {"regressed": 4, "improved": 0, "unchanged": 8, "not enough data": 0}
+    assert data["summary"] == {"regressed": 4, "improved": 0, "unchanged": 8, "not enough data": 0,
+                               "source differs": 0}
     assert data["only_in_base"] == ["splice 64 KiB"] and data["only_in_new"] == ["io_uring_send_zc 64 KiB"]
     row = next(r for r in data["rows"] if r["verdict"] == "regressed" and r["metric"] == "goodput_bps")
     assert row["strategy"] == "msg_zerocopy" and row["ci_high"] < 0.95 and row["p_value"] < 0.01
@@ -127,30 +128,158 @@ def test_bootstrap_method_agrees(tmp_path):
 
 
 def test_one_repetition_is_not_enough_data():
+    """A gate that judged nothing must not pass: exit 3, not 0."""
     status, out, _ = run_cli(["compare", fixture_run("malformed"), fixture_run("malformed")])
-    assert status == 0
+    assert status == 3
     assert "summary: 0 regressed, 0 improved, 0 unchanged, 6 not enough data" in out
     assert "one repetition has no spread" in out
+    assert "RESULT: CANNOT JUDGE (0 of 6 point/metric pair(s) judged)" in out
+    # Nothing judged: accepting a partial verdict does not turn nothing into a pass.
+    assert run_cli(["compare", fixture_run("malformed"), fixture_run("malformed"),
+                    "--allow-partial"])[0] == 3
 
 
-def test_point_failing_in_new_is_listed_with_reason(tmp_path):
+def _write_pair(tmp_path, reps_base, reps_new, metrics_of=None, strategies=("write",),
+                new_strategies=None, new_status="ok", new_error=None):
+    """base/ and new/ runs from one model: ``metrics_of(side, rng, params)`` edits metrics."""
+    rng = fg.np.random.default_rng(1)
     man = fg.manifest("b", fg.HOST_A, {}, "x")
-    params = fg.make_params("tcp", "write", "loopback", 4096)
-    rng = fg.np.random.default_rng(0)
-    ok = [fg.record("b", i, i, params, metrics=fg.tcp_metrics(params, rng, lean=True)) for i in range(5)]
-    bad = [fg.record("n", i, i, params, status="error", error="sender: EPIPE") for i in range(5)]
-    fg.write_run(str(tmp_path / "b"), man, ok)
-    fg.write_run(str(tmp_path / "n"), dict(man, run_id="n"), bad)
-    status, out, _ = run_cli(["compare", tmp_path / "b", tmp_path / "n"])
+    dirs = []
+    for side, reps, names, status in (("b", reps_base, strategies, "ok"),
+                                      ("n", reps_new, new_strategies or strategies, new_status)):
+        recs = []
+        for name in names:
+            params = fg.make_params("tcp", name, "loopback", 65536)
+            for i in range(reps):
+                m = fg.tcp_metrics(params, rng, lean=True)
+                if metrics_of:
+                    m = metrics_of(side, m)
+                recs.append(fg.record(side, len(recs), i, params, status=status,
+                                      error=new_error if status != "ok" else None, metrics=m))
+        fg.write_run(str(tmp_path / side), dict(man, run_id=side), recs)
+        dirs.append(tmp_path / side)
+    return dirs
+
+
+def test_point_failing_in_new_is_a_regression(tmp_path):
+    base, new = _write_pair(tmp_path, 5, 5, new_status="error", new_error="sender: EPIPE")
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 1
+    assert "ok in base, no successful repetitions in new (5 failed; error: sender: EPIPE)" in out
+    assert "summary: 2 regressed" in out and "RESULT: REGRESSION" in out
+
+
+def test_point_unsupported_in_new_is_a_regression(tmp_path):
+    base, new = _write_pair(tmp_path, 5, 1, new_status="unsupported",
+                            new_error="strategy write is not available here")
+    status, out, _ = run_cli(["compare", base, new, "--metric", "goodput_bps"])
+    assert status == 1
+    assert "unsupported: strategy write is not available here" in out
+
+
+def test_three_repetitions_cannot_be_judged_and_name_what_is_needed(tmp_path):
+    """The issue's case: 3 against 3 repetitions printed 'not enough data', then OK, exit 0."""
+    base, new = _write_pair(tmp_path, 3, 3, strategies=("write", "sendfile"))
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3
+    assert "RESULT: CANNOT JUDGE" in out and "RESULT: OK" not in out
+    assert out.count("need at least 4 each") >= 4  # two points, two metrics, table + list
+    assert "could not judge (4):" in out
+    assert "write 64 KiB goodput_bps: not enough data: 3 and 3 repetitions" in out
+
+
+def test_no_point_in_common_cannot_be_judged(tmp_path):
+    base, new = _write_pair(tmp_path, 5, 5, strategies=("write",), new_strategies=("sendfile",))
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3
+    assert "No point is present in both runs." in out
+    assert "no point is present in both runs" in out.split("could not judge")[1]
+    assert run_cli(["compare", base, new, "--allow-partial"])[0] == 3
+
+
+def test_allow_partial_accepts_what_was_judged(tmp_path):
+    """One point judged (5 v 5), one not (5 v 2): exit 3, or 0 printed as partial."""
+    base, _ = _write_pair(tmp_path, 5, 5, strategies=("write", "sendfile"))
+    rng = fg.np.random.default_rng(7)
+    recs = []
+    for name, reps in (("write", 5), ("sendfile", 2)):
+        params = fg.make_params("tcp", name, "loopback", 65536)
+        recs += [fg.record("p", len(recs) + i, i, params,
+                           metrics=fg.tcp_metrics(params, rng, lean=True)) for i in range(reps)]
+    fg.write_run(str(tmp_path / "p"), fg.manifest("p", fg.HOST_A, {}, "x"), recs)
+    status, out, _ = run_cli(["compare", base, tmp_path / "p"])
+    assert status == 3 and "--allow-partial accepts what was judged" in out
+    status, out, _ = run_cli(["compare", base, tmp_path / "p", "--allow-partial", "--json",
+                              tmp_path / "c.json"])
     assert status == 0
-    assert "no successful repetitions in new (5 failed; error: sender: EPIPE)" in out
+    assert "RESULT: PARTIAL OK (no regression among what was judged: 2 of 4" in out
+    data = json.load(open(tmp_path / "c.json"))
+    assert data["allow_partial"] is True and data["exit_status"] == 0
+    assert len(data["cannot_judge"]) == 2
+    assert all(c.startswith("sendfile 64 KiB") for c in data["cannot_judge"])
 
 
-def test_metric_missing_everywhere_is_reported(tmp_path):
+def test_metric_missing_everywhere_cannot_be_judged(tmp_path):
     status, out, err = run_cli(["compare", fixture_run("compare-base"), fixture_run("compare-base"),
                                 "--metric", "probes.ipi,goodput_bps"])
-    assert status == 0
+    assert status == 3
     assert "metric probes.ipi is recorded in neither run" in err
+    assert "metric probes.ipi is recorded in neither run" in out.split("could not judge")[1]
+    status, out, _ = run_cli(["compare", fixture_run("compare-base"),
+                              fixture_run("compare-base"), "--metric", "probes.ipi,goodput_bps",
+                              "--allow-partial"])
+    assert status == 0 and "RESULT: PARTIAL OK" in out
+
+
+def test_metric_missing_in_one_run_cannot_be_judged(tmp_path):
+    def drop_cpu_in_new(side, m):
+        if side == "n":
+            m["cpu"]["ns_per_kib"] = None
+        return m
+
+    base, new = _write_pair(tmp_path, 5, 5, drop_cpu_in_new)
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3 and "cpu.ns_per_kib not recorded in new" in out
+
+
+def _with_memory_source(source_of_side):
+    def edit(side, m):
+        m["memory"] = {"source": source_of_side[side], "read_bytes": 4e9, "write_bytes": 2e9}
+        return m
+    return edit
+
+
+def test_memory_source_that_differs_is_refused_naming_both(tmp_path):
+    base, new = _write_pair(tmp_path, 5, 5, _with_memory_source({"b": "resctrl", "n": "model"}))
+    status, out, _ = run_cli(["compare", base, new, "--metric",
+                              "memory_traffic_per_byte,goodput_bps"])
+    assert status == 3
+    assert ("not comparable: memory source resctrl in base, memory source model in new"
+            in out)
+    assert "summary: 0 regressed, 0 improved, 1 unchanged, 0 not enough data, 1 source differs" \
+        in out
+    # The same source on both sides is compared as usual.
+    same = tmp_path / "same"
+    base, new = _write_pair(same, 5, 5, _with_memory_source({"b": "model", "n": "model"}))
+    assert run_cli(["compare", base, new, "--metric", "memory_traffic_per_byte"])[0] == 0
+
+
+def test_cpu_method_that_differs_is_refused(tmp_path):
+    """trial/1 records have no CPU method: they are /proc/stat ticks."""
+    def thread_clock_in_new(side, m):
+        if side == "n":
+            m["cpu"]["method"] = "thread_cputime"
+        return m
+
+    base, new = _write_pair(tmp_path, 5, 5, thread_clock_in_new)
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3
+    assert ("cpu.ns_per_kib: source differs: not comparable: CPU method proc_stat in base, "
+            "CPU method thread_cputime in new") in out
+    # goodput has one source: it is still judged.
+    assert "summary: 0 regressed, 0 improved, 1 unchanged" in out
+    status, out, _ = run_cli(["compare", base, new, "--metric", "goodput_bps"])
+    assert status == 0 and "RESULT: OK" in out
 
 
 def test_direction_override_and_heuristics():
