@@ -90,9 +90,14 @@ nlohmann::json ReuseGateJson(const std::optional<PeerGateStats>& gate) {
 }
 
 nlohmann::json ZeroCopyJson(const ZeroCopyStats& z) {
+  // Sends completed in ranges carry their range's code; with both codes seen, some of
+  // them may have been counted under the other one (stack/zerocopy_completions.h).
+  const bool approximate = z.ranged > 0 && z.copied > 0 && z.zerocopy > 0;
   return {{"completions", z.completions},
           {"copied", z.copied},
           {"zerocopy", z.zerocopy},
+          {"ranged_sends", z.ranged},
+          {"split_approximate", approximate},
           {"enobufs_retries", z.enobufs_retries},
           {"outstanding_at_end", z.outstanding_at_end}};
 }

@@ -27,6 +27,11 @@ struct ZeroCopyStats {
   uint64_t completions = 0;      // sends completed (MSG_ZEROCOPY ids, io_uring notifications)
   uint64_t copied = 0;           // of those, completed with the "copied" flag
   uint64_t zerocopy = 0;         // of those, completed without a copy
+  // Sends completed by a notification that covered more than one send. The kernel merges
+  // a notification into the adjacent one still queued without comparing their codes
+  // (net/core/skbuff.c skb_zerocopy_notify_extend), and one send's copy marks every send
+  // sharing its notification as copied: these sends' split is the range's, not their own.
+  uint64_t ranged = 0;
   uint64_t enobufs_retries = 0;  // sends refused for the optmem limit, reaped and retried
   // UDP: sends whose completion had not come when the sender stopped waiting at the end
   // (a datagram cut into IP fragments stays lent while its fragments wait in the

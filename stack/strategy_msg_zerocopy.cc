@@ -80,6 +80,7 @@ class MsgZerocopyBase : public SendStrategy {
     stats_.zerocopy.completions = c.completions;
     stats_.zerocopy.copied = c.copied;
     stats_.zerocopy.zerocopy = c.zerocopy;
+    stats_.zerocopy.ranged = c.ranged;
   }
 
   int fd_;

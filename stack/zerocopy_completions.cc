@@ -53,7 +53,7 @@ std::chrono::milliseconds CompletionTimeout(int fd, std::chrono::milliseconds fa
 ErrqueueCompletions::ErrqueueCompletions(int fd, size_t max_inflight, std::chrono::milliseconds timeout)
     : fd_(fd), timeout_(timeout), window_(max_inflight) {}
 
-Status ErrqueueCompletions::Handle(uint32_t lo, uint32_t hi, bool copied) {
+Status ErrqueueCompletions::Notify(uint32_t lo, uint32_t hi, bool copied) {
   // An inclusive range of 32-bit ids, which may straddle the counter's wrap.
   const uint64_t count = static_cast<uint64_t>(static_cast<uint32_t>(hi - lo)) + 1;
   const uint64_t first = UnwrapZerocopyId(window_.watermark(), lo);
@@ -63,6 +63,7 @@ Status ErrqueueCompletions::Handle(uint32_t lo, uint32_t hi, bool copied) {
   }
   stats_.completions += count;
   (copied ? stats_.copied : stats_.zerocopy) += count;
+  if (count > 1) stats_.ranged += count;
   return OkStatus();
 }
 
@@ -90,7 +91,7 @@ Status ErrqueueCompletions::Drain(bool* progress) {
                                                "while reading MSG_ZEROCOPY completions",
                                                ee->ee_origin, ee->ee_type, ee->ee_code));
       }
-      ZCB_RETURN_IF_ERROR(Handle(ee->ee_info, ee->ee_data, (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED) != 0));
+      ZCB_RETURN_IF_ERROR(Notify(ee->ee_info, ee->ee_data, (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED) != 0));
       seen = true;
     }
     if (!seen) {

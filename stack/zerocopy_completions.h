@@ -14,7 +14,16 @@
 // kernel numbers the successful MSG_ZEROCOPY send calls of a socket 0, 1, 2, ... as a
 // 32-bit counter that wraps; a notification covers the inclusive range ee_info..ee_data
 // and says in ee_code whether the kernel had to copy the data after all
-// (SO_EE_CODE_ZEROCOPY_COPIED; always so on local delivery, see FACTS.md).
+// (SO_EE_CODE_ZEROCOPY_COPIED; always so on local delivery).
+//
+// The copied/zero-copy split is exact only for notifications of one send. A range is
+// coded as a whole: the sends that share one notification (TCP appends consecutive sends
+// to one while its skb is queued) are all "copied" when any of them was; and a
+// notification arriving while the previous one is still queued is merged into it when
+// the ids are adjacent, keeping the queued one's code whatever its own was
+// (skb_zerocopy_notify_extend in net/core/skbuff.c compares ids, never codes). Sends
+// completed through ranges are counted (ZeroCopyStats::ranged) so the record can say
+// when the split is approximate.
 
 #include <chrono>
 #include <cstdint>
@@ -102,8 +111,12 @@ class ErrqueueCompletions {
   // completions, copied and zerocopy (enobufs_retries is the strategy's).
   const ZeroCopyStats& stats() const { return stats_; }
 
+  // Accounts one notification for kernel ids lo..hi (inclusive, may wrap) with its
+  // copied code: what Drain() does with each one read. Public so that the accounting can
+  // be fed ranges and codes that local delivery never produces.
+  Status Notify(uint32_t lo, uint32_t hi, bool copied);
+
  private:
-  Status Handle(uint32_t lo, uint32_t hi, bool copied);
   Status WaitForProgress(const char* waiting_for, std::chrono::milliseconds stall);
   Error Stalled(const char* waiting_for, std::chrono::milliseconds after) const;
 

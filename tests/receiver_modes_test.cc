@@ -35,15 +35,14 @@ TEST(ReceiverModesTest, ZeroCopyReceiveVerifiesEveryByteAndSaysHowItArrived) {
 
 // With a MSG_ZEROCOPY sender the payload pages travel as frags and most of them are mapped.
 TEST(ReceiverModesTest, ZeroCopyReceiveMapsPagesFromAZeroCopySender) {
-  auto info = FindStrategy("msg_zerocopy");
-  if (!info.ok()) GTEST_SKIP() << "msg_zerocopy is not registered";
-  if (!ProbeAvailability(**info).available) GTEST_SKIP() << ProbeAvailability(**info).reason;
+  ZCB_SKIP_IF_UNAVAILABLE("msg_zerocopy");
   TrialSpec spec = testing::VerifiedStream("msg_zerocopy", 64u << 20, 256 * 1024);
   spec.receiver = ReceiverMode::kZeroCopy;
   nlohmann::json r = testing::RunOrFail(spec);
   testing::ExpectVerified(r, 64u << 20);
   const auto& z = r["metrics"]["receive_zerocopy"];
-  EXPECT_GT(z["mapped_bytes"].get<uint64_t>(), 0u);
+  // "Most": more than half (92-100 % were seen on loopback).
+  EXPECT_GT(z["mapped_bytes"].get<uint64_t>(), 32u << 20) << z.dump();
   EXPECT_EQ(z["mapped_bytes"].get<uint64_t>() + z["copied_bytes"].get<uint64_t>(), 64u << 20);
 }
 

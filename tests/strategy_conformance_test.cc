@@ -50,7 +50,7 @@ TEST_P(StrategyConformanceTest, DeliversAVerifiedStream) {
   nlohmann::json record = testing::RunOrFail(spec);
   if (!ProbeAvailability(**info).available) {
     EXPECT_EQ(record["status"], "unsupported");
-    GTEST_SKIP() << c.strategy << " is not available here: " << ProbeAvailability(**info).reason;
+    ZCB_SKIP_OR_FAIL_UNDER_CI(c.strategy + " is not available here: " + ProbeAvailability(**info).reason);
   }
   testing::ExpectVerified(record, c.bytes);
   EXPECT_EQ(record["params"]["source"], ToString(c.source));
@@ -75,10 +75,10 @@ class ColdFileTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ColdFileTest, DeliversAVerifiedStreamFromAColdFile) {
   const std::string dir = DiskTempDir();
-  if (dir.empty()) GTEST_SKIP() << "no disk-backed temporary directory here";
+  if (dir.empty()) ZCB_SKIP_OR_FAIL_UNDER_CI("no disk-backed temporary directory here");
   auto info = FindStrategy(GetParam());
   ASSERT_TRUE(info.ok());
-  if (!ProbeAvailability(**info).available) GTEST_SKIP() << ProbeAvailability(**info).reason;
+  ZCB_SKIP_IF_UNAVAILABLE(GetParam());
   TrialSpec spec = testing::VerifiedStream(GetParam(), (8u << 20) + 3);
   spec.source = SourceKind::kFile;
   spec.file_dir = dir;

@@ -15,6 +15,7 @@
 
 #include "harness/trial.h"
 #include "stack/registry.h"
+#include "tests/ci_requirements.h"
 
 namespace zcb::testing {
 
@@ -63,9 +64,21 @@ inline std::string UnavailableReason(const std::string& strategy) {
   return info.ok() ? ProbeAvailability(**info).reason : info.error().ToString();
 }
 
-#define ZCB_SKIP_IF_UNAVAILABLE(strategy)       \
-  if (!::zcb::testing::Available(strategy))     \
-  GTEST_SKIP() << (strategy) << " is not available here: " << ::zcb::testing::UnavailableReason(strategy)
+// A strategy this machine cannot run skips the test, or fails it under CI.
+#define ZCB_SKIP_IF_UNAVAILABLE(strategy)                                                           \
+  do {                                                                                              \
+    if (!::zcb::testing::Available(strategy))                                                       \
+      ZCB_SKIP_OR_FAIL_UNDER_CI(std::string(strategy) + " is not available here: " +                \
+                                ::zcb::testing::UnavailableReason(strategy));                       \
+  } while (0)
+
+// In a loop over strategies: whether `strategy` can run. When it cannot, the loop goes on
+// with the others, but under CI the test fails (non-fatally) naming it.
+inline bool AvailableOrFailUnderCi(const std::string& strategy) {
+  if (Available(strategy)) return true;
+  if (UnderCi()) ADD_FAILURE() << strategy << " is not available here (CI is set): " << UnavailableReason(strategy);
+  return false;
+}
 
 // An error record whose reason names each of `words`.
 inline void ExpectErrorNaming(const nlohmann::json& record, const std::vector<std::string>& words) {
@@ -84,12 +97,9 @@ inline void ExpectUsageErrorNaming(const TrialSpec& spec, const std::vector<std:
 }
 
 // Tests that need a privilege: under CI a missing privilege is a failure, elsewhere a skip.
-#define ZCB_REQUIRE_ROOT()                                                                   \
-  do {                                                                                       \
-    if (::geteuid() != 0) {                                                                  \
-      if (std::getenv("CI") != nullptr) GTEST_FAIL() << "this test needs root (CI is set)"; \
-      GTEST_SKIP() << "needs root (CAP_NET_ADMIN/CAP_SYS_ADMIN): run as root";               \
-    }                                                                                        \
+#define ZCB_REQUIRE_ROOT()                                                                         \
+  do {                                                                                             \
+    if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("needs root (CAP_NET_ADMIN/CAP_SYS_ADMIN): run as root"); \
   } while (0)
 
 // unsafe_reuse: the receiver must catch what a rewrite of lent buffers did. `run(path,
@@ -106,10 +116,7 @@ inline void ExpectUnsafeReuseCaught(const UnsafeReuseTrial& run) {
   for (int attempt = 0; attempt < 4 && loopback == 0; ++attempt) loopback = run("loopback", {});
   ::testing::Test::RecordProperty("loopback_mismatches", std::to_string(loopback));
   if (loopback > 0) return;
-  if (::geteuid() != 0) {
-    if (std::getenv("CI") != nullptr) GTEST_FAIL() << "loopback showed nothing and the shaped path needs root (CI is set)";
-    GTEST_SKIP() << "loopback showed nothing this time; the shaped path that shows it for certain needs root";
-  }
+  if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("loopback showed nothing this time; the shaped path that shows it for certain needs root");
   const uint64_t shaped = run("shaped", {{"preset", "1GbE"}});
   ::testing::Test::RecordProperty("shaped_mismatches", std::to_string(shaped));
   EXPECT_GT(shaped, 0u) << "the rewritten buffers went unnoticed on loopback and over the shaped path";

@@ -159,7 +159,7 @@ TEST(UdpPacketTxRingTest, ADatagramOverTheDeviceMtuIsAnErrorNamingIt) {
 // the path), next to sendto as the kernel stack's baseline.
 TEST(UdpPacketTxRingTest, TrialOverVethDeliversVerifiedDatagrams) {
   ZCB_REQUIRE_ROOT();
-  if (!FindPath("veth").ok()) GTEST_SKIP() << "no veth path in this build";
+  if (!FindPath("veth").ok()) ZCB_SKIP_OR_FAIL_UNDER_CI("no veth path in this build");
   for (const char* strategy : {"packet_tx_ring", "sendto", "udp_gso"}) {
     SCOPED_TRACE(strategy);
     TrialSpec spec;

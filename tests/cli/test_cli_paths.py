@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from privilege import require_root
+from privilege import require_root, skip_or_fail
 from zcb_objects import objects_of
 
 
@@ -71,11 +71,11 @@ def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
 def test_device_path_without_privilege_fails_at_once_naming_the_capability(zcbench_bin):
     require_root("dropping privileges with setpriv")
     if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is not installed")
+        skip_or_fail("setpriv (util-linux) is not installed")
     probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zcbench_bin, "list", "paths"],
                            capture_output=True, text=True, cwd="/", timeout=30)
     if probe.returncode != 0:
-        pytest.skip(f"the binary cannot be run as nobody here: {probe.stderr.strip()}")
+        skip_or_fail(f"the binary cannot be run as nobody here: {probe.stderr.strip()}")
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zcbench_bin, "run", "--strategy", "write",
                         "--path", "routed", "--bytes", "1M"], capture_output=True, text=True, cwd="/", timeout=30)
     assert r.returncode == 1, r.stderr
