@@ -208,7 +208,7 @@ def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale
             pts = [p for p in s.points if p.message_size]
             sums = [p.summary(metric, confidence) for p in pts]
             xs = np.array([p.message_size for p in pts], dtype=float)
-            ys = np.array([m.mean for m in sums]) / y_divisor
+            ys = np.array([m.median for m in sums]) / y_divisor  # the interval's centre
             lo = np.array([m.ci_low if m.has_ci else np.nan for m in sums]) / y_divisor
             hi = np.array([m.ci_high if m.has_ci else np.nan for m in sums]) / y_divisor
             ax.plot(xs, ys, color=s.colour, linestyle=s.linestyle, marker=s.marker,
@@ -230,7 +230,7 @@ def _draw_panel(ax, panel: Panel, series_fn: SeriesFn, confidence: float, yscale
         for i, s in enumerate(series):
             p = s.points[0]
             m = p.summary(metric, confidence)
-            y = m.mean / y_divisor
+            y = m.median / y_divisor  # the interval's centre
             err = None
             if m.has_ci:
                 err = [[y - m.ci_low / y_divisor], [m.ci_high / y_divisor - y]]

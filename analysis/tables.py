@@ -54,9 +54,10 @@ def _quality_flag(p: Point) -> str:
 
 
 def _mean_ci(summary, divisor: float) -> str:
+    """The median and its interval (the name predates the median interval)."""
     if summary is None:
         return "–"
-    mean = units.sig(summary.mean / divisor)
+    mean = units.sig(summary.median / divisor)
     if not summary.has_ci:
         return f"{mean} (no CI, n={summary.n})"
     return f"{mean} [{units.sig(summary.ci_low / divisor)}, {units.sig(summary.ci_high / divisor)}]"
@@ -100,7 +101,8 @@ def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
     ci = f"{confidence:.0%} CI"
     columns = [_CONTEXT_HEADERS[k] for k in keys] + [
         "strategy", "message size", "n", f"goodput median ({rate_unit})",
-        f"goodput mean [{ci}]", "CV", "CPU median (ns/KiB)", f"CPU mean [{ci}]", "CV", "flags"]
+        f"goodput median [{ci}]", "CV", "CPU median (ns/KiB)", f"CPU median [{ci}]", "CV",
+        "flags"]
     rows, kinds = [], []
     for p in points:
         g, c = p.summary(goodput, confidence), p.summary(cpu, confidence)
@@ -110,8 +112,9 @@ def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
             units.sig(c.median) if c else "–", _mean_ci(c, 1.0), _cv(c), _quality_flag(p)])
         kinds.append(_row_kind(p))
     first = len(keys) + 2
-    caption = (f"n: successful repetitions. Intervals are for the mean: Student-t when the "
-               f"repetitions look normal, BCa bootstrap otherwise; none with one repetition. "
+    caption = (f"n: successful repetitions. Intervals are for the median: distribution-free "
+               f"order-statistic intervals, none when there are too few repetitions for the "
+               f"confidence (6 at 95 %). "
                f"CV: coefficient of variation. {_shared_context(ds, points, keys)}")
     return Table(columns, rows, caption, kinds, numeric=tuple(range(first, first + 7)))
 

@@ -47,7 +47,7 @@ def test_tables(full_report):
                     "## Environment", "## Method"):
         assert heading in md, heading
     # Aggregation columns, with units.
-    assert "goodput median (Gbit/s)" in md and "goodput mean [95% CI]" in md
+    assert "goodput median (Gbit/s)" in md and "goodput median [95% CI]" in md
     assert "CPU median (ns/KiB)" in md and "| CV |" in md
     # Memory traffic names its source; UDP loss is a percentage.
     assert "(counter:uncore_imc)" in md and "(model)" in md
@@ -200,3 +200,36 @@ def test_memory_traffic_sources_and_missing_reasons(tmp_path):
     assert "(resctrl\\_mbm)" in md or "(resctrl_mbm)" in md
     assert "memory traffic: unavailable (no uncore IMC PMU) (6 trials)" in md
     assert "hardware counter cycles: perf\\_event\\_paranoid is 3 (12 trials)" in md
+
+
+def _points_with(tmp_path, reps, duration):
+    rng = fg.np.random.default_rng(4)
+    recs = []
+    for name in ("write", "sendfile"):
+        params = fg.make_params("tcp", name, "loopback", 65536, duration=duration)
+        recs += [fg.record("t", len(recs) + i, i, params,
+                           metrics=fg.tcp_metrics(params, rng, lean=True)) for i in range(reps)]
+    run_dir = tmp_path / f"run-{reps}-{duration}"
+    fg.write_run(str(run_dir), fg.manifest("t", fg.HOST_A, {}, "x"), recs)
+    from analysis.dataset import Dataset
+    from analysis.load import load_run
+    return Dataset.from_runs([load_run(str(run_dir))]).measured()
+
+
+def test_first_lines_say_how_much_to_trust_the_report(tmp_path):
+    from analysis.report import trust_paragraph
+    short = trust_paragraph(_points_with(tmp_path, 6, 0.4), 0.95)
+    assert short.kind == "warning" and "SMOKE-TEST NUMBERS" in short.text
+    assert "2 point(s), 6 successful repetition(s) each, trials of 0.4 s" in short.text
+    assert "2 of 2 point(s) have a 95% interval" in short.text
+    few = trust_paragraph(_points_with(tmp_path, 4, 2.0), 0.95)
+    assert "SMOKE-TEST" in few.text and "0 of 2 point(s) have a 95% interval" in few.text
+    solid = trust_paragraph(_points_with(tmp_path, 8, 2.0), 0.95)
+    assert solid.kind == "note" and "SMOKE" not in solid.text
+    assert solid.text.startswith("How much to trust this report: 2 point(s), 8 successful")
+
+
+def test_report_opens_with_the_trust_paragraph(full_report):
+    summary = full_report.md.split("## Summary", 1)[1].lstrip()
+    assert summary.startswith("> ") or summary.startswith("**") or "How much to trust" in \
+        summary.splitlines()[0], summary[:300]

@@ -16,30 +16,27 @@ def test_empty_and_single_value():
     assert (s.n, s.mean, s.median, s.std, s.cv, s.ci_low, s.ci_method) == (1, 5.0, 5.0, None, None, None, None)
 
 
-def test_two_values_use_t():
-    s = stats.summarize([1.0, 3.0], 0.95)
-    assert s.ci_method == "t"
-    low, high = sps.t.interval(0.95, 1, loc=2.0, scale=math.sqrt(2) / math.sqrt(2))
-    assert s.ci_low == pytest.approx(low) and s.ci_high == pytest.approx(high)
+def test_too_few_values_for_a_median_interval_say_how_many_are_needed():
+    s = stats.summarize([1.0, 3.0, 2.0, 2.5, 1.5], 0.95)
+    assert s.ci_low is None and not s.has_ci
+    assert s.ci_reason == "5 repetitions cannot give a 95% interval of the median; it needs at least 6"
+    assert stats.min_repetitions_for_median_interval(0.95) == 6
+    assert stats.min_repetitions_for_median_interval(0.99) == 8
+    assert stats.min_repetitions_for_median_interval(0.90) == 5
 
 
-def test_normal_sample_gets_t_interval_matching_scipy():
-    x = 100 + 3 * sps.norm.ppf((np.arange(10) + 0.5) / 10)  # textbook-normal quantiles
+def test_median_interval_is_the_binomial_order_statistic_interval():
+    x = [10.0, 12.0, 9.0, 11.0, 30.0, 10.5, 9.5, 10.2, 11.5, 10.8]  # one slow outlier
     s = stats.summarize(x, 0.95)
-    assert s.ci_method == "t"
-    low, high = sps.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=sps.sem(x))
-    assert (s.ci_low, s.ci_high) == pytest.approx((low, high))
+    assert s.ci_method == "order-statistic"
+    # n = 10: k = 2 (1 - 2 * P(Bin(10, .5) <= 1) = 0.9785); k = 3 gives 0.891 < 0.95.
+    ordered = sorted(x)
+    assert (s.ci_low, s.ci_high) == (ordered[1], ordered[8])
+    assert s.ci_confidence == pytest.approx(1 - 2 * sps.binom.cdf(1, 10, 0.5))
+    assert s.ci_low <= s.median <= s.ci_high
+    assert s.median == pytest.approx(np.median(x)) and s.mean == pytest.approx(np.mean(x))
     assert s.cv == pytest.approx(np.std(x, ddof=1) / np.mean(x))
-    assert s.median == pytest.approx(np.median(x))
-
-
-def test_skewed_sample_gets_reproducible_bootstrap():
-    x = [10.0, 10.1, 10.05, 9.95, 10.02, 10.1, 9.98, 10.03, 10.0, 14.0]  # one slow outlier
-    a = stats.summarize(x, 0.95, seed=7)
-    b = stats.summarize(x, 0.95, seed=7)
-    assert a.ci_method.startswith("bootstrap")
-    assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
-    assert a.ci_low < a.mean < a.ci_high
+    assert stats.summarize(x, 0.95) == s  # deterministic
 
 
 def test_constant_sample_has_zero_width_interval():
@@ -47,13 +44,14 @@ def test_constant_sample_has_zero_width_interval():
     assert (s.ci_low, s.ci_high, s.ci_method, s.cv) == (3.0, 3.0, "exact", 0.0)
 
 
-def test_t_interval_coverage_is_nominal():
+def test_median_interval_coverage_is_at_least_nominal_on_skewed_data():
     rng = np.random.default_rng(3)
     hits = 0
     for _ in range(400):
-        s = stats.summarize(rng.normal(50, 2, 8), 0.90)
+        s = stats.summarize(50 * rng.lognormal(0, 0.5, 8), 0.90)
         hits += s.ci_low <= 50 <= s.ci_high
-    assert 0.85 <= hits / 400 <= 0.95
+    # n = 8 at 90 %: k = 2, exact confidence 0.930.
+    assert 0.89 <= hits / 400 <= 0.97
 
 
 def _brute_u_cdf(m, n):
@@ -121,7 +119,6 @@ def test_stable_seed_is_stable():
     assert stats.stable_seed("point", "goodput_bps") == 1721259559  # crc32: fixed forever
 
 
-def test_interval_is_clipped_to_the_physical_range():
-    s = stats.summarize([0.0, 0.02], 0.95, bounds=(0.0, 1.0))  # t interval: below 0
-    assert s.ci_low == 0.0 and s.ci_high > 0.02
-    assert stats.summarize([0.0, 0.02], 0.95).ci_low < 0
+def test_interval_stays_in_the_physical_range():
+    s = stats.summarize([0.0, 0.02, 0.01, 0.0, 0.03, 0.01], 0.95, bounds=(0.0, 1.0))
+    assert (s.ci_low, s.ci_high) == (0.0, 0.03)  # order statistics: observed values
