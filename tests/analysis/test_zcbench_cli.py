@@ -53,6 +53,14 @@ def test_compare_exit_codes_through_zcbench(zcbench_bin, tmp_path):
     # --help belongs to the Python side, which knows the options.
     helped = _zcbench(zcbench_bin, "compare", "--help")
     assert helped.returncode == 0 and "--threshold" in helped.stdout
+    assert "--allow-partial" in helped.stdout and "3 when the gate cannot judge" in helped.stdout
+    # zcbench help compare: the exit statuses, 3 included.
+    described = _zcbench(zcbench_bin, "help", "compare")
+    assert described.returncode == 0
+    assert "1 on a regression" in described.stdout and "3 when it cannot judge" in described.stdout
+    # Nothing judged (one repetition per point) is exit 3 through zcbench too.
+    assert _zcbench(zcbench_bin, "compare", fixture_run("malformed"),
+                    fixture_run("malformed")).returncode == 3
 
 
 def test_unusable_interpreter_is_exit_2(zcbench_bin, tmp_path):
