@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "to set which way is better")
     com.add_argument("--method", choices=METHODS, default="mann-whitney",
                      help="interval method (default mann-whitney)")
+    com.add_argument("--base-run", action="append", default=[], metavar="DIR",
+                     help="another run folder pooled into BASE (repeatable): on a shared or "
+                          "drifting machine, run base and new alternately in several short "
+                          "runs and pool them, so that both sides see the same drift")
+    com.add_argument("--new-run", action="append", default=[], metavar="DIR",
+                     help="another run folder pooled into NEW (repeatable)")
     com.add_argument("--allow-partial", action="store_true",
                      help="accept a partial verdict: exit 0 when nothing that could be judged "
                           "regressed, even if some point-metrics could not be judged (they "
@@ -151,12 +157,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     if not metrics:
         raise UsageError("--metric: no metric given")
-    base, new = _load([args.base, args.new])
-    for run, path in ((base, args.base), (new, args.new)):
+    paths = [args.base, args.new, *args.base_run, *args.new_run]
+    runs = _load(paths)
+    for run, path in zip(runs, paths):
         if not run.trials:
             raise UsageError(f"{path}: no usable trial records")
-    result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence, args.method,
-                              args.allow_partial)
+    base, new = runs[0], runs[1]
+    base_more, new_more = runs[2:2 + len(args.base_run)], runs[2 + len(args.base_run):]
+    try:
+        result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence,
+                                  args.method, args.allow_partial, base_more, new_more)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     text = cmp.format_text(result)
     json_to_stdout = args.json == "-"
     (sys.stderr if json_to_stdout else sys.stdout).write(text)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -126,6 +126,7 @@ class Comparison:
     confidence: float
     method: str
     allow_partial: bool = False
+    pooled: Tuple[int, int] = (1, 1)  # runs pooled into base and into new
     rows: List[Row] = field(default_factory=list)
     only_in_base: List[str] = field(default_factory=list)
     only_in_new: List[str] = field(default_factory=list)
@@ -206,12 +207,26 @@ def _failed_in_new(base: Point, new: Point) -> Optional[str]:
     return None
 
 
+def _pooled_points(side: str, runs: Sequence[Run]) -> Dict[str, Point]:
+    """Points of one side; repetitions of several runs of one host are pooled."""
+    dataset = Dataset.from_runs(runs)
+    if len(dataset.hosts) > 1:
+        raise ValueError(f"the {side} runs ({', '.join(r.run_id for r in runs)}) come from "
+                         f"{len(dataset.hosts)} different hosts; pool only runs of one host")
+    return {p.key: p for p in dataset.points}
+
+
 def compare_runs(base: Run, new: Run, metrics: List[Metric], threshold: float = 0.05,
                  confidence: float = 0.95, method: str = "mann-whitney",
-                 allow_partial: bool = False) -> Comparison:
+                 allow_partial: bool = False, base_more: Sequence[Run] = (),
+                 new_more: Sequence[Run] = ()) -> Comparison:
+    """``base_more``/``new_more``: further runs pooled into each side. Runs of base and new
+    alternated in time (base, new, base, new...) share the machine's drift, which a
+    single run of each, one after the other, would read as a change."""
     result = Comparison(base, new, metrics, threshold, confidence, method, allow_partial)
-    base_points = {p.key: p for p in Dataset.from_runs([base]).points}
-    new_points = {p.key: p for p in Dataset.from_runs([new]).points}
+    result.pooled = (1 + len(base_more), 1 + len(new_more))
+    base_points = _pooled_points("base", [base, *base_more])
+    new_points = _pooled_points("new", [new, *new_more])
     everything = Dataset([base, new], [], list(base_points.values()) + list(new_points.values()))
     # Host differs between base and new by design; label points by their parameters.
     keys = [k for k in everything.facet_keys(everything.points) if k != "host"]
@@ -299,7 +314,9 @@ def table_rows(c: Comparison) -> Tuple[List[str], List[List[str]]]:
 
 def format_text(c: Comparison) -> str:
     columns, rows = table_rows(c)
-    out = [f"zcbench compare: base {c.base.run_id} vs new {c.new.run_id}",
+    pooled = "" if c.pooled == (1, 1) else \
+        f" ({c.pooled[0]} and {c.pooled[1]} runs pooled, repetitions of each point combined)"
+    out = [f"zcbench compare: base {c.base.run_id} vs new {c.new.run_id}{pooled}",
            f"method: {describe_method(c)}", ""]
     if rows:
         shown = [r[:-1] for r in rows]  # the note goes below its row, it is long
@@ -369,6 +386,7 @@ def to_json(c: Comparison) -> Dict[str, Any]:
         "rows": rows,
         "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
         "allow_partial": c.allow_partial, "cannot_judge": c.cannot_judge(),
+        "runs_pooled": {"base": c.pooled[0], "new": c.pooled[1]},
         "exit_status": c.exit_status,
     }
 

@@ -159,12 +159,8 @@ Verdict Scheduler::Judge(PointState& s) const {
   }
   v.metrics = {JudgeMetric(kGoodputMetric, s.goodput, good, v.goodput), JudgeMetric(kCpuMetric, s.cpu, good, v.cpu)};
   std::vector<std::string> open;  // metrics that did not converge, with why
-  bool can_still_converge = true;
   for (const MetricConvergence& m : v.metrics) {
-    if (m.converged) continue;
-    open.push_back(fmt::format("{} {}", m.metric, m.reason));
-    // A figure missing from a trial stays missing: more repetitions cannot mend it.
-    if (s.cpu.size() < good && m.metric == kCpuMetric) can_still_converge = false;
+    if (!m.converged) open.push_back(fmt::format("{} {}", m.metric, m.reason));
   }
   if (open.empty()) {
     s.done = true;
@@ -173,8 +169,10 @@ Verdict Scheduler::Judge(PointState& s) const {
     v.reason = "converged";
     return v;
   }
-  const bool others_converged = open.size() == 1 && !can_still_converge;
-  if (s.attempts >= policy_.max || others_converged) {
+  // A CPU figure missing from a good repetition stays missing: once everything else has
+  // converged, more repetitions cannot change the verdict.
+  const bool only_missing_cpu_left = open.size() == 1 && s.cpu.size() < good;
+  if (s.attempts >= policy_.max || only_missing_cpu_left) {
     s.done = true;
     v.point_done = true;
     v.converged = false;

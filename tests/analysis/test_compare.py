@@ -327,3 +327,17 @@ def test_confidence_must_be_a_probability():
     for bad in ("0", "150%", "1.0"):
         status, _, err = run_cli(["compare", "a", "b", "--confidence", bad])
         assert status == 2 and "out of range" in err
+
+
+def test_runs_pooled_into_each_side(tmp_path):
+    """--base-run/--new-run: two runs of 3 repetitions per side make 6 against 6."""
+    first_base, first_new = _write_pair(tmp_path / "one", 3, 3)
+    second_base, second_new = _write_pair(tmp_path / "two", 3, 3)
+    assert run_cli(["compare", first_base, first_new])[0] == 3  # 3 v 3: cannot judge
+    status, out, _ = run_cli(["compare", first_base, first_new, "--base-run", second_base,
+                              "--new-run", second_new, "--json", tmp_path / "c.json"])
+    assert status == 0, out
+    assert "(2 and 2 runs pooled" in out
+    data = json.load(open(tmp_path / "c.json"))
+    assert data["runs_pooled"] == {"base": 2, "new": 2}
+    assert all(r["n_base"] == r["n_new"] == 6 for r in data["rows"])

@@ -1,18 +1,20 @@
 #!/usr/bin/python3
 """What slowdown does the regression gate detect on this machine, at its default settings?
 
-Runs workloads/experiments/gate.toml twice (A and A', nothing changed in between) and,
-with --hog, once more while a CPU hog runs on the sender's CPU (the gate spec pins the
-sender to CPU 0; the hog is a busy loop pinned there too, started and killed by this
-script, which takes about half of that CPU). It reports:
+Runs workloads/experiments/gate.toml as A and A' (nothing changed in between) and, with
+--hog, as HOG while a CPU hog runs on the sender's CPU (the gate spec pins the sender to
+CPU 0; the hog is a busy loop pinned there too, started and killed by pid here, which
+takes about half of that CPU). The runs alternate in --chunks rounds (A, A', HOG, A, A',
+HOG, ...) and each side's chunks are pooled by `zcbench compare --base-run/--new-run`, so
+that all sides see the same drift of a shared machine. It reports:
 
-* the real verdicts: `zcbench compare A A'` (must not flag a regression) and, with
-  --hog, `zcbench compare A HOG` (must flag one), with the measured goodput ratios;
+* the real verdicts: `zcbench compare A A'` (must not flag a regression) and, with --hog,
+  `zcbench compare A HOG` (must flag one), with the measured goodput ratios;
 * the detection rate of injected slowdowns on this machine's real noise: for each point,
   repetitions are drawn with replacement from A (as the base) and from A' scaled by
   (1 - slowdown) (as the new run), judged by the gate's own test (Mann-Whitney interval of
-  the ratio of medians at the default confidence and threshold), --resamples times; and
-  the same draw without a slowdown gives the A/A false-alarm rate.
+  the ratio of medians at the default confidence and threshold), --resamples times; the
+  same draw without a slowdown gives the A/A false-alarm rate.
 
     sudo /usr/bin/python3 workloads/bench/gate_power.py --zcbench build/harness/zcbench --hog
 
@@ -67,16 +69,36 @@ def run_spec(zcbench, spec, out, timeout=900):
     return out
 
 
-def compare(zcbench, base, new, *extra, timeout=300):
+def alternate_runs(zcbench, spec, out, chunks, sides=("a", "a2"), hog_side=None):
+    """Runs of each side in alternation, `chunks` rounds: {side: [run dirs]}.
+
+    `hog_side`, if given, is an extra side run with a CPU hog on the sender's CPU.
+    """
+    runs = {side: [] for side in (*sides, *([hog_side] if hog_side else []))}
+    for i in range(chunks):
+        for side in runs:
+            target = os.path.join(out, f"{side}-{i + 1}")
+            if side == hog_side:
+                with cpu_hog(SENDER_CPU):
+                    runs[side].append(run_spec(zcbench, spec, target))
+            else:
+                runs[side].append(run_spec(zcbench, spec, target))
+    return runs
+
+
+def compare(zcbench, base_runs, new_runs, *extra, timeout=300):
+    """zcbench compare of two sides, each a list of run folders pooled together."""
     env = dict(os.environ, ZCBENCH_SOURCE_DIR=REPO)
-    return subprocess.run([zcbench, "compare", base, new, *extra], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+    more = [arg for d in base_runs[1:] for arg in ("--base-run", d)]
+    more += [arg for d in new_runs[1:] for arg in ("--new-run", d)]
+    return subprocess.run([zcbench, "compare", base_runs[0], new_runs[0], *more, *extra],
+                          capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def goodput_by_point(run_dir):
+def goodput_by_point(run_dirs):
     metric = get_metric("goodput_bps")
     return {p.key: (p.series_label, p.values(metric))
-            for p in Dataset.from_runs([load_run(run_dir)]).points}
+            for p in Dataset.from_runs([load_run(d) for d in run_dirs]).points}
 
 
 def detection_rate(base, new, slowdown, resamples, rng):
@@ -97,30 +119,31 @@ def main():
     parser.add_argument("--spec", default=GATE_SPEC)
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--hog", action="store_true", help="also run under a CPU hog")
+    parser.add_argument("--chunks", type=int, default=2,
+                        help="rounds of alternating runs per side (default 2)")
     parser.add_argument("--slowdowns", default="0,5,10,15,20,30,50",
                         help="injected goodput drops in percent")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="zcb-gate-power-")
     started = time.monotonic()
-    a = run_spec(args.zcbench, args.spec, os.path.join(out, "a"))
-    a2 = run_spec(args.zcbench, args.spec, os.path.join(out, "a2"))
-    runs = {"A'": a2}
-    if args.hog:
-        with cpu_hog(SENDER_CPU):
-            runs["hog"] = run_spec(args.zcbench, args.spec, os.path.join(out, "hog"))
-    print(f"runs: {time.monotonic() - started:.0f} s in {out}; compare metrics {DEFAULT_METRICS}, "
-          f"threshold {DEFAULT_THRESHOLD:.0%}, confidence {DEFAULT_CONFIDENCE:.0%}")
-    base = goodput_by_point(a)
-    for name, run in runs.items():
-        verdict = compare(args.zcbench, a, run)
+    runs = alternate_runs(args.zcbench, args.spec, out, args.chunks,
+                          hog_side="hog" if args.hog else None)
+    elapsed = time.monotonic() - started
+    print(f"{sum(len(r) for r in runs.values())} runs in {elapsed:.0f} s "
+          f"({elapsed / sum(len(r) for r in runs.values()):.0f} s per run) in {out}; "
+          f"metrics {DEFAULT_METRICS}, threshold {DEFAULT_THRESHOLD:.0%}, "
+          f"confidence {DEFAULT_CONFIDENCE:.0%}")
+    base = goodput_by_point(runs["a"])
+    for name in [side for side in runs if side != "a"]:
+        verdict = compare(args.zcbench, runs["a"], runs[name])
         print(f"\nzcbench compare A {name}: exit {verdict.returncode}")
         print(verdict.stdout)
-        for key, (label, values) in goodput_by_point(run).items():
+        for key, (label, values) in goodput_by_point(runs[name]).items():
             ratio = np.median(values) / np.median(base[key][1])
             print(f"  {label}: goodput median {name}/A = {ratio:.3f}")
     rng = np.random.default_rng(20241207)
-    other = goodput_by_point(a2)
+    other = goodput_by_point(runs["a2"])
     slowdowns = [float(s) / 100 for s in args.slowdowns.split(",")]
     print("\ndetection rate of an injected goodput drop on this machine's noise "
           f"({args.resamples} resamples of A vs A' per point; 0% = A/A false alarms):")
