@@ -11,10 +11,11 @@ that all sides see the same drift of a shared machine. It reports:
 * the real verdicts: `zcbench compare A A'` (must not flag a regression) and, with --hog,
   `zcbench compare A HOG` (must flag one), with the measured goodput ratios;
 * the detection rate of injected slowdowns on this machine's real noise: for each point,
-  repetitions are drawn with replacement from A (as the base) and from A' scaled by
-  (1 - slowdown) (as the new run), judged by the gate's own test (Mann-Whitney interval of
-  the ratio of medians at the default confidence and threshold), --resamples times; the
-  same draw without a slowdown gives the A/A false-alarm rate.
+  the repetitions of A and A' are pooled and split at random into two halves of the
+  size of a side (a permutation: both halves are drawn from the same real noise), the
+  second half scaled by (1 - slowdown), and judged by the gate's own test (Mann-Whitney
+  interval of the ratio of medians at the default confidence and threshold), --resamples
+  times; the split without a slowdown gives the A/A false-alarm rate.
 
     sudo /usr/bin/python3 workloads/bench/gate_power.py --zcbench build/harness/zcbench --hog
 
@@ -102,12 +103,14 @@ def goodput_by_point(run_dirs):
 
 
 def detection_rate(base, new, slowdown, resamples, rng):
-    """Share of resampled base/new pairs the gate flags as a goodput regression."""
+    """Share of random base/new splits of the pooled repetitions that the gate flags as a
+    goodput regression when the new half is slowed by `slowdown`."""
     metric = get_metric("goodput_bps")
+    pool, half = np.concatenate([base, new]), len(base)
     flagged = 0
     for _ in range(resamples):
-        b = rng.choice(base, size=len(base), replace=True)
-        n = rng.choice(new, size=len(new), replace=True) * (1.0 - slowdown)
+        shuffled = rng.permutation(pool)
+        b, n = shuffled[:half], shuffled[half:] * (1.0 - slowdown)
         est = ratio_of_medians(b, n, DEFAULT_CONFIDENCE)
         flagged += cmp.judge(est, metric.higher_is_better, DEFAULT_THRESHOLD)[0] == "regressed"
     return flagged / resamples
@@ -124,11 +127,19 @@ def main():
     parser.add_argument("--slowdowns", default="0,5,10,15,20,30,50",
                         help="injected goodput drops in percent")
     parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--analyse", metavar="DIR", help="analyse the runs an earlier "
+                        "invocation left in DIR (--out) instead of running new ones")
     args = parser.parse_args()
-    out = args.out or tempfile.mkdtemp(prefix="zcb-gate-power-")
+    out = args.analyse or args.out or tempfile.mkdtemp(prefix="zcb-gate-power-")
     started = time.monotonic()
-    runs = alternate_runs(args.zcbench, args.spec, out, args.chunks,
-                          hog_side="hog" if args.hog else None)
+    if args.analyse:
+        runs = {}
+        for name in sorted(os.listdir(out)):
+            side, _, _ = name.rpartition("-")
+            runs.setdefault(side, []).append(os.path.join(out, name))
+    else:
+        runs = alternate_runs(args.zcbench, args.spec, out, args.chunks,
+                              hog_side="hog" if args.hog else None)
     elapsed = time.monotonic() - started
     print(f"{sum(len(r) for r in runs.values())} runs in {elapsed:.0f} s "
           f"({elapsed / sum(len(r) for r in runs.values()):.0f} s per run) in {out}; "
@@ -146,7 +157,8 @@ def main():
     other = goodput_by_point(runs["a2"])
     slowdowns = [float(s) / 100 for s in args.slowdowns.split(",")]
     print("\ndetection rate of an injected goodput drop on this machine's noise "
-          f"({args.resamples} resamples of A vs A' per point; 0% = A/A false alarms):")
+          f"({args.resamples} random splits of A and A' per point, "
+          f"{len(next(iter(base.values()))[1])} repetitions a side; 0% = A/A false alarms):")
     print("| point | cv A | " + " | ".join(f"{s:.0%}" for s in slowdowns) + " |")
     print("|---|---|" + "---|" * len(slowdowns))
     for key, (label, values) in base.items():
