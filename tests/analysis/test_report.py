@@ -207,6 +207,10 @@ def _points_with(tmp_path, reps, duration):
     recs = []
     for name in ("write", "sendfile"):
         params = fg.make_params("tcp", name, "loopback", 65536, duration=duration)
+        # A warm-up of another length first: the trust line reads the measured trials.
+        warmup = dict(params, duration_s=0.05)
+        recs.append(fg.record("t", len(recs), 0, warmup, warmup=True,
+                              metrics=fg.tcp_metrics(warmup, rng, lean=True)))
         recs += [fg.record("t", len(recs) + i, i, params,
                            metrics=fg.tcp_metrics(params, rng, lean=True)) for i in range(reps)]
     run_dir = tmp_path / f"run-{reps}-{duration}"
@@ -230,6 +234,7 @@ def test_first_lines_say_how_much_to_trust_the_report(tmp_path):
 
 
 def test_report_opens_with_the_trust_paragraph(full_report):
+    first_lines = full_report.md.split("\n\n")[1]  # the line under the title
+    assert first_lines.startswith("SMOKE-TEST NUMBERS, see the Summary"), first_lines
     summary = full_report.md.split("## Summary", 1)[1].lstrip()
-    assert summary.startswith("> ") or summary.startswith("**") or "How much to trust" in \
-        summary.splitlines()[0], summary[:300]
+    assert "How much to trust this report" in summary.splitlines()[0], summary[:300]
