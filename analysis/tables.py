@@ -53,8 +53,7 @@ def _quality_flag(p: Point) -> str:
     return "; ".join(flags)
 
 
-def _mean_ci(summary, divisor: float) -> str:
-    """The median and its interval (the name predates the median interval)."""
+def _median_ci(summary, divisor: float) -> str:
     if summary is None:
         return "–"
     mean = units.sig(summary.median / divisor)
@@ -108,8 +107,8 @@ def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
         g, c = p.summary(goodput, confidence), p.summary(cpu, confidence)
         rows.append(_context_cells(p, keys) + [
             p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
-            units.sig(g.median / divisor) if g else "–", _mean_ci(g, divisor), _cv(g),
-            units.sig(c.median) if c else "–", _mean_ci(c, 1.0), _cv(c), _quality_flag(p)])
+            units.sig(g.median / divisor) if g else "–", _median_ci(g, divisor), _cv(g),
+            units.sig(c.median) if c else "–", _median_ci(c, 1.0), _cv(c), _quality_flag(p)])
         kinds.append(_row_kind(p))
     first = len(keys) + 2
     caption = (f"n: successful repetitions. Intervals are for the median: distribution-free "
