@@ -369,8 +369,9 @@ class ReportFigures:
                 "did not all converge.")
 
     def draw_all(self) -> List[FigureFile]:
-        for step in (self.goodput, self.cpu, self.zerocopy, self.tlb_ipi, self.kernel_copy,
-                     self.memory_traffic, self.softirq, self.paths, self.udp_loss):
+        for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
+                     self.kernel_copy, self.memory_traffic, self.softirq, self.paths,
+                     self.udp_loss):
             step()
         return self.writer.files
 
@@ -489,6 +490,60 @@ class ReportFigures:
                 "The same strategies over each network path; panels in a row share the "
                 "y axis."), panels, self.series, self.confidence, yscale="linear",
                 ncols=len(by_path), sharey="row")
+
+    def cpu_profile(self):
+        """Where the CPU goes: one stacked bar of busy-time shares per strategy and size."""
+        copy_share = M.get_metric("data_copy_cpu_share")
+        profiled = [p for p in self.points if len(p.values(copy_share))]
+        if not profiled:
+            return
+        facets = _facets(profiled, self.varying, self.all_varying)
+        cols = min(2, len(facets))
+        rows = math.ceil(len(facets) / cols)
+        colours = plt.get_cmap("tab10").colors
+        category_colour = {c: colours[i % len(colours)]
+                           for i, c in enumerate(M.CPU_PROFILE_CATEGORIES)}
+        width_per_bar = 0.45
+        widest = max(len(pts) for _, pts in facets)
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(rows, cols, squeeze=False, sharey=True, figsize=(
+                max(_PANEL_W, 1.2 + width_per_bar * widest) * cols, (_PANEL_H + 0.6) * rows))
+            for i, (ctx_title, pts) in enumerate(facets):
+                ax = axes[i // cols][i % cols]
+                bars = sorted(pts, key=lambda p: (p.series_label, p.message_size or 0))
+                for x, p in enumerate(bars):
+                    bottom = 0.0
+                    for c in M.CPU_PROFILE_CATEGORIES:
+                        # Mean share over repetitions; each repetition's shares sum to 1.
+                        vals = [v for v in (M.cpu_profile_share(t.metrics, c)
+                                            for t in p.ok_trials) if v is not None]
+                        share = float(np.mean(vals)) * 100 if vals else 0.0
+                        ax.bar(x, share, 0.75, bottom=bottom, color=category_colour[c],
+                               edgecolor="white", linewidth=0.4)
+                        bottom += share
+                ax.set_xticks(range(len(bars)))
+                ax.set_xticklabels([f"{p.series_label}\n{units.format_bytes(p.message_size)}"
+                                    for p in bars], rotation=90 if len(bars) > 6 else 0)
+                ax.set_ylabel("share of busy CPU samples (%)")
+                ax.set_ylim(0, 100)
+                ax.grid(axis="x", visible=False)
+                ax.set_title(ctx_title)
+            for j in range(len(facets), rows * cols):
+                axes[j // cols][j % cols].set_visible(False)
+            title = self._title("Where the CPU goes: busy time by category")
+            fig.suptitle(title)
+            fig.tight_layout()
+            handles = [Patch(facecolor=category_colour[c], label=M.CPU_PROFILE_LABELS[c])
+                       for c in reversed(M.CPU_PROFILE_CATEGORIES)]
+            fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                       title="category")
+            self.writer.save(fig, "cpu_profile_by_category", title,
+                             "cpu-clock samples of the trial's CPUs over the timed window, "
+                             "attributed by kernel stack (first frame from the leaf that the "
+                             "table harness/probes/cpu_categories.tsv names) or to user mode; "
+                             "idle samples excluded; mean share over repetitions. Sampling "
+                             "error and interrupts-off regions are described in the Method "
+                             "section.")
 
     def zerocopy(self):
         zc_points = [p for p in self.points

@@ -127,6 +127,22 @@ def _zc_total(metrics: Mapping[str, Any]) -> Optional[float]:
     return zc + copied
 
 
+# The busy categories of ``metrics.cpu_profile.shares`` (harness/probes/cpu_categories.tsv),
+# in the order figures stack them: the copy first, user mode last.
+CPU_PROFILE_CATEGORIES = ("data_copy", "tcp_ip", "netdev_driver", "skb_management",
+                          "memory_alloc_free", "page_table_tlb", "locks", "scheduling",
+                          "other", "user")
+CPU_PROFILE_LABELS = {"data_copy": "data copy", "tcp_ip": "TCP/IP", "netdev_driver": "netdevice/driver",
+                      "skb_management": "skb management", "memory_alloc_free": "memory alloc/free",
+                      "page_table_tlb": "page tables/TLB", "locks": "locks",
+                      "scheduling": "scheduling", "other": "other", "user": "user space"}
+
+
+def cpu_profile_share(metrics: Mapping[str, Any], category: str) -> Optional[float]:
+    """The share of busy CPU samples in ``category`` (None when not profiled)."""
+    return lookup(metrics, f"cpu_profile.shares.{category}")
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -211,6 +227,10 @@ CATALOGUE: Dict[str, Metric] = {
         _m("memory_traffic_per_byte", "memory traffic per payload byte", "B/B", False,
            _per(_memory_traffic, payload_bytes),
            "DRAM read + write bytes per payload byte"),
+        _m("data_copy_cpu_share", "data-copy share of busy CPU", "fraction", False,
+           lambda m: cpu_profile_share(m, "data_copy"),
+           "cpu-clock samples of the trial's CPUs whose kernel stack is copying payload, "
+           "as a share of busy samples (metrics.cpu_profile)"),
         _m("memory.bandwidth_bps", "memory bandwidth", "bit/s", False,
            description="DRAM traffic rate during the window (a cost, not a throughput)"),
         _m("udp_loss", "UDP datagram loss", "fraction", False,

@@ -62,6 +62,23 @@ def _methods() -> List[Block]:
                   "harness reported any of its repetitions as not converged."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
+        Paragraph("CPU profile (metrics.cpu_profile; figure \"Where the CPU goes\", column "
+                  "\"data-copy share of CPU\"): the trial's CPUs (all CPUs when unpinned) are "
+                  "sampled by a cpu-clock software event (an hrtimer; no hardware PMU needed) "
+                  "at a fixed period during the window, and a BPF program counts each sample "
+                  "under its kernel stack. After the window each stack is named from "
+                  "/proc/kallsyms and given the category of the first frame, from the leaf "
+                  "up, that the table harness/probes/cpu_categories.tsv matches (after Cai et "
+                  "al., SIGCOMM 2021: data copy, TCP/IP, netdevice/driver, skb management, "
+                  "memory alloc/free, page tables/TLB, locks, scheduling, other); samples in "
+                  "user mode are user space, the idle loop is idle. Shares are of busy "
+                  "(non-idle) samples and sum to 1. What it can miss: it is a sample (each "
+                  "share has a binomial standard error in the record, sqrt(p(1-p)/n)); code "
+                  "that runs with interrupts disabled cannot be sampled and its time lands "
+                  "where interrupts are enabled again (often a spin-unlock or local_bh_enable, "
+                  "counted as locks or as the caller); inlined functions count as the "
+                  "function they were inlined into; a helper named in no rule takes its "
+                  "nearest named caller's category."),
         Paragraph("Metrics (name as accepted by compare --metric, unit, direction):"),
         Bullets(directions),
     ]

@@ -95,27 +95,39 @@ def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
         return None
     keys = ds.varying(points)
     goodput, cpu = M.get_metric("goodput_bps"), M.get_metric("cpu.ns_per_kib")
+    # What avoiding the copy buys, most directly: the CPU share spent copying.
+    copy_share = M.get_metric("data_copy_cpu_share")
+    with_copy = ds.has(copy_share, points)
     divisor, rate_unit = units.rate_scale([p.summary(goodput, confidence).median
                                            for p in points if p.summary(goodput, confidence)])
     ci = f"{confidence:.0%} CI"
     columns = [_CONTEXT_HEADERS[k] for k in keys] + [
         "strategy", "message size", "n", f"goodput median ({rate_unit})",
-        f"goodput median [{ci}]", "CV", "CPU median (ns/KiB)", f"CPU median [{ci}]", "CV",
-        "flags"]
+        f"goodput median [{ci}]", "CV", "CPU median (ns/KiB)", f"CPU median [{ci}]", "CV"]
+    columns += ["data-copy share of CPU (median)"] if with_copy else []
+    columns += ["flags"]
     rows, kinds = [], []
     for p in points:
         g, c = p.summary(goodput, confidence), p.summary(cpu, confidence)
-        rows.append(_context_cells(p, keys) + [
+        row = _context_cells(p, keys) + [
             p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
             units.sig(g.median / divisor) if g else "–", _median_ci(g, divisor), _cv(g),
-            units.sig(c.median) if c else "–", _median_ci(c, 1.0), _cv(c), _quality_flag(p)])
+            units.sig(c.median) if c else "–", _median_ci(c, 1.0), _cv(c)]
+        if with_copy:
+            cs = p.summary(copy_share, confidence)
+            row.append(units.format_percent(cs.median) if cs else "–")
+        rows.append(row + [_quality_flag(p)])
         kinds.append(_row_kind(p))
     first = len(keys) + 2
     caption = (f"n: successful repetitions. Intervals are for the median: distribution-free "
                f"order-statistic intervals, none when there are too few repetitions for the "
                f"confidence (6 at 95 %). "
-               f"CV: coefficient of variation. {_shared_context(ds, points, keys)}")
-    return Table(columns, rows, caption, kinds, numeric=tuple(range(first, first + 7)))
+               f"CV: coefficient of variation. "
+               + ("Data-copy share: cpu-clock samples of the trial's CPUs spent copying "
+                  "payload, of all busy samples (CPU profile). " if with_copy else "")
+               + _shared_context(ds, points, keys))
+    return Table(columns, rows, caption, kinds,
+                 numeric=tuple(range(first, first + 7 + (1 if with_copy else 0))))
 
 
 _COST_COLUMNS: List[Tuple[str, str]] = [

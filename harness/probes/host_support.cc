@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/probes/cpu_profile_probe.h"
 #include "harness/probes/ebpf_probe.h"
 #include "harness/probes/perf_counters.h"
 #include "harness/probes/resctrl_mbm.h"
@@ -277,6 +278,16 @@ std::vector<SupportCheck> CheckHostSupport() {
     const bool ok = c.reason.empty();
     checks.push_back({"counters", c.name, ok, ok ? fmt::format("counts on {} CPUs", c.cpus.size()) : c.reason,
                       ok ? "" : fmt::format("metrics.counters.{}", c.name)});
+  }
+
+  // The CPU profile: cpu-clock sampling with a BPF program, named from kallsyms.
+  {
+    CpuProfileOptions options;
+    const auto profile = CpuProfileProbe::Open(options);
+    const bool ok = profile->unavailable_reason().empty();
+    checks.push_back({"profile", "cpu-clock sampling with kernel stacks", ok,
+                      ok ? fmt::format("samples {} CPUs at {} Hz", OnlineCpus().size(), options.frequency_hz) : profile->unavailable_reason(),
+                      ok ? "" : "metrics.cpu_profile (where the CPU goes)"});
   }
 
   // Memory traffic sources.

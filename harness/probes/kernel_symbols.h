@@ -1,12 +1,20 @@
 #pragma once
 
-// Kernel function names for addresses seen by the probes (the callback an IPI asks its
-// target CPU to run), from /proc/kallsyms. Only root sees real addresses there.
+// Kernel function names for addresses seen by the probes, from /proc/kallsyms. Only root
+// sees real addresses there.
+//   KernelSymbols      exact function addresses (the callback an IPI asks its target CPU
+//                      to run), resolved by one scan
+//   KernelSymbolTable  any address inside a function (the frames of a sampled stack)
 
 #include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "stack/result.h"
 
 namespace zcb {
 
@@ -18,6 +26,24 @@ class KernelSymbols {
 
  private:
   std::map<uint64_t, std::string> cache_;
+};
+
+// Every text symbol of the running kernel and its modules, sorted by address.
+class KernelSymbolTable {
+ public:
+  // Reads /proc/kallsyms. Fails when it shows no addresses (not root, or
+  // kernel.kptr_restrict), saying so.
+  static Result<KernelSymbolTable> Load();
+  // Parses kallsyms text ("ffffffff813424a0 t flush_tlb_func [module]").
+  static KernelSymbolTable Parse(std::string_view text);
+
+  // The function containing `address` (the closest text symbol at or below it), or
+  // "0x<hex>" when it is below every symbol.
+  std::string FunctionAt(uint64_t address) const;
+  size_t size() const { return symbols_.size(); }
+
+ private:
+  std::vector<std::pair<uint64_t, std::string>> symbols_;
 };
 
 }  // namespace zcb

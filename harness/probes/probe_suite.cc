@@ -1,5 +1,7 @@
 #include "harness/probes/probe_suite.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -29,7 +31,7 @@ class NotRequestedProbe : public WindowProbe {
 Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
   ProbeOptions options;
   if (selection == "all") return options;
-  options.ebpf = options.counters = options.memory = false;
+  options.ebpf = options.counters = options.memory = options.cpu_profile = false;
   if (selection == "none") return options;
   size_t start = 0;
   while (start <= selection.size()) {
@@ -42,8 +44,10 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
       options.counters = true;
     } else if (item == "memory") {
       options.memory = true;
+    } else if (item == "profile") {
+      options.cpu_profile = true;
     } else {
-      return Errorf("--probes {}: unknown probe family '{}'; expected all, none, or a comma list of ebpf, counters, memory",
+      return Errorf("--probes {}: unknown probe family '{}'; expected all, none, or a comma list of ebpf, counters, memory, profile",
                     selection, item);
     }
     start = comma + 1;
@@ -84,6 +88,14 @@ Result<ProbeSuite> ProbeSuite::Open(const ProbeOptions& options) {
   } else {
     left_out.push_back("memory");
   }
+  if (options.cpu_profile) {
+    CpuProfileOptions profile;
+    profile.cpus = options.trial_cpus;  // empty: every online CPU
+    profile.target_tgid = static_cast<uint32_t>(::getpid());
+    suite.cpu_profile_ = CpuProfileProbe::Open(profile);
+  } else {
+    left_out.push_back("cpu_profile");
+  }
   if (!left_out.empty()) suite.not_requested_ = std::make_unique<NotRequestedProbe>(left_out);
   return suite;
 }
@@ -97,6 +109,8 @@ std::vector<WindowProbe*> ProbeSuite::probes() const {
   if (ebpf_) out.push_back(ebpf_.get());
   if (counters_) out.push_back(counters_.get());
   if (memory_) out.push_back(memory_.get());
+  // Last to begin: the other probes' set-up falls outside the sampled window.
+  if (cpu_profile_) out.push_back(cpu_profile_.get());
   if (not_requested_) out.push_back(not_requested_.get());
   return out;
 }

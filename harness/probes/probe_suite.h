@@ -4,6 +4,7 @@
 //   ebpf      tracepoint counts (metrics.probes), ebpf_probe.h
 //   counters  hardware counters (metrics.counters), perf_counters.h
 //   memory    memory traffic (metrics.memory), memory_traffic.h
+//   profile   where the CPU goes, by category (metrics.cpu_profile), cpu_profile_probe.h
 // Families left out write null with the reason ("not requested"), so that a record
 // always says what was measured.
 
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/probes/cpu_profile_probe.h"
 #include "harness/probes/ebpf_probe.h"
 #include "harness/probes/memory_traffic.h"
 #include "harness/probes/perf_counters.h"
@@ -26,6 +28,7 @@ struct ProbeOptions {
   bool ebpf = true;
   bool counters = true;
   bool memory = true;
+  bool cpu_profile = true;
   // The co-running memory-bandwidth probe, on `membw_cpu` or a CPU outside `trial_cpus`.
   bool membw_probe = false;
   std::optional<int> membw_cpu;
@@ -36,8 +39,8 @@ struct ProbeOptions {
   bool bpf_run_time_stats = true;
 };
 
-// "all", "none", or a comma list of ebpf, counters, memory. Usage errors name the
-// valid choices.
+// "all", "none", or a comma list of ebpf, counters, memory, profile. Usage errors name
+// the valid choices.
 Result<ProbeOptions> ParseProbeSelection(std::string_view selection);
 
 class ProbeSuite {
@@ -55,12 +58,14 @@ class ProbeSuite {
   EbpfProbe* ebpf() const { return ebpf_.get(); }
   HardwareCounterProbe* counters() const { return counters_.get(); }
   MemoryTrafficProbe* memory() const { return memory_.get(); }
+  CpuProfileProbe* cpu_profile() const { return cpu_profile_.get(); }
 
  private:
   ProbeSuite() = default;
   std::unique_ptr<EbpfProbe> ebpf_;
   std::unique_ptr<HardwareCounterProbe> counters_;
   std::unique_ptr<MemoryTrafficProbe> memory_;   // refers to ebpf_: declared after it
+  std::unique_ptr<CpuProfileProbe> cpu_profile_;
   std::unique_ptr<WindowProbe> not_requested_;
 };
 
