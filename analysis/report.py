@@ -75,8 +75,10 @@ def _methods() -> List[Block]:
                   "(non-idle) samples and sum to 1. What it can miss: it is a sample (each "
                   "share has a binomial standard error in the record, sqrt(p(1-p)/n)); code "
                   "that runs with interrupts disabled cannot be sampled and its time lands "
-                  "where interrupts are enabled again (often a spin-unlock or local_bh_enable, "
-                  "counted as locks or as the caller); inlined functions count as the "
+                  "where interrupts are enabled again (a spin-unlock that restores them, the "
+                  "softirq loop), which the table passes to the caller, the code that ran "
+                  "with interrupts off (the record counts these samples); inlined functions "
+                  "count as the "
                   "function they were inlined into; a helper named in no rule takes its "
                   "nearest named caller's category."),
         Paragraph("Metrics (name as accepted by compare --metric, unit, direction):"),

@@ -47,6 +47,7 @@ struct RunArgs {
   std::string probes = "all";                                             // probe families
   bool membw_probe = false;
   std::optional<int> membw_probe_cpu;
+  int profile_hz = ProbeOptions{}.cpu_profile_hz;
 };
 
 Result<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std::string>& items, const char* flag) {
@@ -163,6 +164,7 @@ int Run(const RunArgs& args) {
   }
   probe_options->membw_probe = args.membw_probe;
   probe_options->membw_cpu = args.membw_probe_cpu;
+  probe_options->cpu_profile_hz = args.profile_hz;
   for (const auto& trial : *trials) {
     for (std::optional<int> cpu : {trial.spec.sender_cpu, trial.spec.receiver_cpu}) {
       if (cpu) probe_options->trial_cpus.push_back(*cpu);
@@ -237,6 +239,9 @@ Command AddRunCommand(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--membw-probe", args->membw_probe, "co-run a memory-bandwidth probe on a spare CPU (metrics.memory.bandwidth_probe)");
   sub->add_option("--membw-probe-cpu", args->membw_probe_cpu, "CPU for --membw-probe (default: one the trial does not use)");
+  sub->add_option("--profile-hz", args->profile_hz, "CPU profile samples per second per CPU (metrics.cpu_profile)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   // An experiment spec instead of -s: the matrix flow (harness/cli/run_spec.cc).
   auto spec_args = std::make_shared<SpecRunArgs>();
   sub->add_option("spec", spec_args->spec_path, "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s");

@@ -92,6 +92,7 @@ Result<ProbeSuite> ProbeSuite::Open(const ProbeOptions& options) {
     CpuProfileOptions profile;
     profile.cpus = options.trial_cpus;  // empty: every online CPU
     profile.target_tgid = static_cast<uint32_t>(::getpid());
+    profile.frequency_hz = options.cpu_profile_hz;
     suite.cpu_profile_ = CpuProfileProbe::Open(profile);
   } else {
     left_out.push_back("cpu_profile");

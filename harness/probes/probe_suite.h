@@ -29,6 +29,8 @@ struct ProbeOptions {
   bool counters = true;
   bool memory = true;
   bool cpu_profile = true;
+  // The CPU profile's samples per second per CPU (CpuProfileOptions::frequency_hz).
+  int cpu_profile_hz = CpuProfileOptions{}.frequency_hz;
   // The co-running memory-bandwidth probe, on `membw_cpu` or a CPU outside `trial_cpus`.
   bool membw_probe = false;
   std::optional<int> membw_cpu;

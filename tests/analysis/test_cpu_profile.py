@@ -14,7 +14,7 @@ def _profile(copy: float) -> dict:
     shares = {c: (copy if c == "data_copy" else rest) for c in M.CPU_PROFILE_CATEGORIES}
     busy = 1000
     return {"source": "eBPF perf_event program (cpu_profile.bpf.c) on per-CPU cpu-clock events",
-            "event": "cpu-clock", "frequency_hz": 997, "period_ns": 1003009, "cpus": [0, 1],
+            "event": "cpu-clock", "frequency_hz": 499, "period_ns": 2004008, "cpus": [0, 1],
             "samples": 1200, "samples_per_cpu": {"0": 600, "1": 600}, "lost_samples": 0,
             "counted_samples": 1200, "busy_samples": busy, "idle_samples": 200,
             "shares": shares,
