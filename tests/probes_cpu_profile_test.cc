@@ -200,6 +200,31 @@ TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {
   EXPECT_GT(copy_share["write"], 3 * copy_share["sendfile"]) << "write " << copy_share["write"] << " sendfile " << copy_share["sendfile"];
 }
 
+// One event per CPU, and only over the window: with every probe family attached, and the
+// run's trial CPUs listed once per trial (as `zcbench run -s a,b` lists them), the
+// samples still match the window's length.
+TEST(CpuProfile, SamplesEachCpuOnceAndOnlyTheWindow) {
+  ZCB_REQUIRE_ROOT();
+  auto options = ParseProbeSelection("all");
+  ASSERT_TRUE(options.ok()) << options.error().ToString();
+  for (int trial = 0; trial < 2; ++trial) {
+    for (int cpu : OnlineCpus()) options->trial_cpus.push_back(cpu);
+  }
+  auto suite = ProbeSuite::Open(*options);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  ASSERT_NE(suite->cpu_profile(), nullptr);
+  ASSERT_EQ(suite->cpu_profile()->unavailable_reason(), "");
+  const nlohmann::json record = ProfiledTrial(*suite, "write", 0.5);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& m = record["metrics"];
+  const auto& p = m["cpu_profile"];
+  ASSERT_TRUE(p.is_object()) << m.dump();
+  const double expected = m["elapsed_s"].get<double>() * p["frequency_hz"].get<double>() * static_cast<double>(p["cpus"].size());
+  EXPECT_GE(p["samples"].get<double>(), 0.8 * expected) << p.dump();
+  EXPECT_LE(p["samples"].get<double>(), 1.2 * expected + 10.0 * static_cast<double>(p["cpus"].size())) << p.dump();
+  EXPECT_EQ(p["cpus"].size(), OnlineCpus().size());
+}
+
 TEST(CpuProfile, NotRequestedIsNullWithReason) {
   auto options = ParseProbeSelection("ebpf");
   ASSERT_TRUE(options.ok());

@@ -73,7 +73,11 @@ CpuProfileProbe::~CpuProfileProbe() {
 
 std::unique_ptr<CpuProfileProbe> CpuProfileProbe::Open(const CpuProfileOptions& options) {
   std::unique_ptr<CpuProfileProbe> probe(new CpuProfileProbe(options));
-  if (probe->options_.cpus.empty()) probe->options_.cpus = OnlineCpus();
+  std::vector<int>& cpus = probe->options_.cpus;
+  if (cpus.empty()) cpus = OnlineCpus();
+  // A run lists its trials' CPUs once per trial: one event per CPU, or it samples twice.
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
   if (auto status = probe->OpenEvents(); !status.ok()) {
     probe->events_.clear();
     probe->skel_.reset();

@@ -33,7 +33,7 @@ struct cpu_profile_bpf;
 namespace zcb {
 
 struct CpuProfileOptions {
-  // CPUs to sample; empty samples every online CPU.
+  // CPUs to sample (repeats are sampled once); empty samples every online CPU.
   std::vector<int> cpus;
   // Samples per second per CPU. Prime, so that the samples do not fall in step with
   // the scheduler tick (HZ 100, 250, 300, 1000) and always see the same phase of it;
