@@ -168,7 +168,9 @@ TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {
     }
     // Every sample is counted once: in a category or as lost.
     EXPECT_EQ(p["counted_samples"].get<uint64_t>() + p["lost_samples"].get<uint64_t>(), p["samples"].get<uint64_t>()) << p.dump();
-    EXPECT_LT(p["lost_samples"].get<double>(), samples / 100);
+    // Lost: stacks whose stack-map bucket another stack held (rare stacks, mostly of other
+    // processes on a shared machine).
+    EXPECT_LT(p["lost_samples"].get<double>(), samples / 30);
     EXPECT_EQ(p["busy_samples"].get<uint64_t>() + p["idle_samples"].get<uint64_t>(), p["counted_samples"].get<uint64_t>());
     // The trial keeps its CPUs busy (on a shared machine, partly with other processes).
     EXPECT_GT(p["busy_samples"].get<double>(), samples / 4) << p.dump();
