@@ -346,6 +346,16 @@ def _facets(points: List[Point], keys: Sequence[str],
     return out
 
 
+def _finish_grid(fig, axes, used: int, title: str, legend_title: str, handles: List) -> None:
+    """Hides the grid's unused panels, titles the figure, puts the legend to its right."""
+    cols = len(axes[0])
+    for j in range(used, len(axes) * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), title=legend_title)
+
+
 class ReportFigures:
     """Draws every figure the data supports, in the report's order."""
 
@@ -528,15 +538,10 @@ class ReportFigures:
                 ax.set_ylim(0, 100)
                 ax.grid(axis="x", visible=False)
                 ax.set_title(ctx_title)
-            for j in range(len(facets), rows * cols):
-                axes[j // cols][j % cols].set_visible(False)
             title = self._title("Where the CPU goes: busy time by category")
-            fig.suptitle(title)
-            fig.tight_layout()
-            handles = [Patch(facecolor=category_colour[c], label=M.CPU_PROFILE_LABELS[c])
-                       for c in reversed(M.CPU_PROFILE_CATEGORIES)]
-            fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                       title="category")
+            _finish_grid(fig, axes, len(facets), title, "category",
+                         [Patch(facecolor=category_colour[c], label=M.CPU_PROFILE_LABELS[c])
+                          for c in reversed(M.CPU_PROFILE_CATEGORIES)])
             self.writer.save(fig, "cpu_profile_by_category", title,
                              "cpu-clock samples of the trial's CPUs over the timed window, "
                              "attributed by kernel stack (first frame from the leaf that the "
@@ -585,16 +590,10 @@ class ReportFigures:
                 ax.set_ylim(0, 105)
                 ax.grid(axis="x", visible=False)
                 ax.set_title(ctx_title)
-            for j in range(len(facets), rows * cols):
-                axes[j // cols][j % cols].set_visible(False)
             title = self._title("Zero-copy vs copied completions")
-            fig.suptitle(title)
-            fig.tight_layout()
-            handles = list(legend.values()) + [
+            _finish_grid(fig, axes, len(facets), title, "strategy", list(legend.values()) + [
                 Patch(facecolor="#777777", label="zero-copy (solid)"),
-                Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")]
-            fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                       title="strategy")
+                Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")])
             self.writer.save(fig, "zerocopy_completions", title,
                              "Share of completion notifications in which the kernel sent the "
                              "buffer without copying (solid) or fell back to a copy (hatched, "

@@ -119,21 +119,13 @@ TEST(KernelSymbolTable, AddressesResolveToTheContainingTextSymbol) {
   EXPECT_EQ(table.FunctionAt(0xffffffff80000000), "0xffffffff80000000");
 }
 
-// A root trial of `strategy` with only the CPU profile attached (sampling every CPU).
+// A timed trial of `strategy` over loopback to a discarding receiver, measured by `suite`.
 nlohmann::json ProfiledTrial(const ProbeSuite& suite, const std::string& strategy, double seconds) {
   TrialSpec spec = testing::VerifiedStream(strategy, 0);
   spec.bytes.reset();
   spec.duration_s = seconds;
   spec.receiver = ReceiverMode::kDiscard;
-  auto resolved = ResolveTrial(spec);
-  if (!resolved.ok()) {
-    ADD_FAILURE() << resolved.error().ToString();
-    return nullptr;
-  }
-  TrialContext context;
-  context.run_id = "test";
-  context.probes = suite.probes();
-  return RunTrial(*resolved, context);
+  return testing::RunOrFail(spec, suite.probes());
 }
 
 TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {

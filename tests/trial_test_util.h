@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -19,8 +20,9 @@
 
 namespace zcb::testing {
 
-// Resolves and runs `spec`; fails the test on a usage error.
-inline nlohmann::json RunOrFail(const TrialSpec& spec) {
+// Resolves and runs `spec` with `probes` measuring its window; fails the test on a
+// usage error.
+inline nlohmann::json RunOrFail(const TrialSpec& spec, std::vector<WindowProbe*> probes = {}) {
   auto resolved = ResolveTrial(spec);
   if (!resolved.ok()) {
     ADD_FAILURE() << "ResolveTrial: " << resolved.error().ToString();
@@ -28,6 +30,7 @@ inline nlohmann::json RunOrFail(const TrialSpec& spec) {
   }
   TrialContext context;
   context.run_id = "test";
+  context.probes = std::move(probes);
   return RunTrial(*resolved, context);
 }
 
