@@ -369,7 +369,7 @@ class ReportFigures:
                 "did not all converge.")
 
     def draw_all(self) -> List[FigureFile]:
-        for step in (self.goodput, self.cpu, self.zerocopy, self.tlb_ipi, self.kernel_copy,
+        for step in (self.goodput, self.cpu, self.zerocopy, self.tlb_ipi, self.copies, self.receive_copy,
                      self.memory_traffic, self.softirq, self.paths, self.udp_loss):
             step()
         return self.writer.files
@@ -392,11 +392,68 @@ class ReportFigures:
                          "Busy CPU time over all CPUs (sender, receiver, softirq) per KiB "
                          "delivered; lower is better.")
 
-    def kernel_copy(self):
-        self._by_context("kernel_copy_per_byte", "Kernel copy bytes per payload byte",
-                         M.get_metric("kernel_copy_bytes_per_byte"),
-                         "Bytes the kernel copied (probe) per payload byte delivered; "
-                         "1.0 = one full copy of the payload.", yscale="linear")
+    def receive_copy(self):
+        self._by_context("receive_copy_per_byte", "Receive-side copy bytes per payload byte",
+                         M.get_metric("receive_copy_bytes_per_byte"),
+                         "Bytes the kernel copied to user memory on receive "
+                         "(skb:skb_copy_datagram_iovec, system-wide) per payload byte delivered; "
+                         "1.0 = one full copy. Receive side only: the send side is in the "
+                         "copies figure.", yscale="linear")
+
+    def copies(self):
+        """Copies per payload byte, send (at the call, deferred) and receive stacked, one
+        bar per strategy and message size."""
+        parts = [M.get_metric(f"copies.{f}.per_payload_byte") for f in M.COPY_FIGURES]
+        pts_with = [p for p in self.points if all(p.summary(m) is not None for m in parts)]
+        if not pts_with:
+            return
+        facets = _facets(pts_with, self.varying, self.all_varying)
+        cols = min(3, len(facets))
+        rows = math.ceil(len(facets) / cols)
+        # send at the call solid, deferred hatched, receive light: one colour per strategy.
+        looks = [dict(alpha=1.0, hatch=None), dict(alpha=0.6, hatch="///"), dict(alpha=0.3, hatch="..")]
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows),
+                                     squeeze=False, sharey=True)
+            legend: Dict[str, Patch] = {}
+            for i, (ctx_title, pts) in enumerate(facets):
+                ax = axes[i // cols][i % cols]
+                series = self.series(pts)
+                sizes = sorted({p.message_size or 0 for p in pts})
+                width = 0.8 / max(1, len(series))
+                for j, s in enumerate(series):
+                    for p in s.points:
+                        x = sizes.index(p.message_size or 0) - 0.4 + width * (j + 0.5)
+                        bottom = 0.0
+                        for metric, look in zip(parts, looks):
+                            mean = p.summary(metric).mean
+                            ax.bar(x, mean, width, bottom=bottom, color=s.colour, edgecolor="white",
+                                   linewidth=0.6, **look)
+                            bottom += mean
+                    legend.setdefault(s.label, Patch(facecolor=s.colour, edgecolor="white", label=s.label))
+                ax.set_xticks(range(len(sizes)))
+                ax.set_xticklabels([units.format_bytes(s) for s in sizes])
+                ax.set_xlabel("message size")
+                ax.set_ylabel("bytes copied per payload byte (B/B)")
+                ax.grid(axis="x", visible=False)
+                ax.set_title(ctx_title)
+            for j in range(len(facets), rows * cols):
+                axes[j // cols][j % cols].set_visible(False)
+            title = self._title("Copies per payload byte")
+            fig.suptitle(title)
+            fig.tight_layout()
+            handles = list(legend.values()) + [
+                Patch(facecolor="#777777", label="send, at the call (solid)"),
+                Patch(facecolor="#777777", alpha=0.6, hatch="///", label="send, deferred (hatched)"),
+                Patch(facecolor="#777777", alpha=0.3, hatch="..", label="receive (light)")]
+            fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), title="strategy")
+            self.writer.save(fig, "copies_per_byte", title,
+                             "Payload bytes copied per payload byte, mean over repetitions "
+                             "(metrics.copies): on send at the call (solid; send figures per "
+                             "byte sent, from the eBPF transmit classification), later by the "
+                             "kernel for lent pages delivered locally (hatched; from the "
+                             "completions flagged copied) and on receive (light; recvmsg bytes "
+                             "not discarded, per byte received). 1.0 = one full copy.")
 
     def softirq(self):
         self._by_context("softirq_share", "Softirq share of busy CPU time",

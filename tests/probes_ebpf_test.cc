@@ -181,6 +181,7 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   ZCB_REQUIRE_ROOT();
   ProbeOptions options;
   options.counters = false;
+  options.bpf_run_time_stats = true;  // off by default: it adds to every program run
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 32 << 20);

@@ -58,6 +58,12 @@ nlohmann::json PerGib(const nlohmann::json& probes, uint64_t bytes_received) {
 
 }  // namespace
 
+std::vector<std::string> EbpfGroupNames() {
+  std::vector<std::string> names;
+  for (const GroupSpec& spec : Groups()) names.push_back(spec.name);
+  return names;
+}
+
 std::vector<std::string> AllProbeTracepoints() {
   return {"tlb:tlb_flush",
           "ipi:ipi_send_cpu",
@@ -85,6 +91,11 @@ std::unique_ptr<EbpfProbe> EbpfProbe::Open(const EbpfProbeOptions& options) {
   config.target_tgid = static_cast<uint32_t>(::getpid());
   std::string first_error;
   for (const GroupSpec& spec : Groups()) {
+    if (options.groups && options.groups->count(spec.name) == 0) {
+      probe->group_errors_[spec.name] =
+          fmt::format("not requested (--probes): eBPF group {} is not in this selection (zcbench help probes)", spec.name);
+      continue;
+    }
     auto group = spec.open(config);
     if (!group.ok()) {
       probe->group_errors_[spec.name] = group.error().ToString();

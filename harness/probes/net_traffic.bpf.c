@@ -105,35 +105,16 @@ int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 }
 
 /*
- * classify_xmit runs for every skb the process transmits: instead of one probe read per
- * field it copies the whole struct sk_buff once (its size and field offsets relocated
- * to the running kernel by CO-RE) into per-CPU scratch space. A program does not nest
- * on its own CPU, so one slot per CPU suffices.
- */
-#define ZCB_SKB_COPY_SIZE 512
-
-struct skb_copy {
-	__u8 bytes[ZCB_SKB_COPY_SIZE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct skb_copy);
-} skb_scratch SEC(".maps");
-
-/*
  * The transport payload of an skb about to be transmitted: its length less the link,
  * network and TCP/UDP headers (data points at the link-layer header by now). A GSO skb
  * carries one set of headers for all its segments. Other protocols count whole.
  */
-static __always_inline __u32 payload_length(const struct sk_buff *copy, const struct sock *sk)
+static __always_inline __u32 payload_length(const struct sk_buff *skb, unsigned char *head,
+					    const struct sock *sk)
 {
-	unsigned char *head = copy->head;
-	unsigned char *data = copy->data;
-	__u16 transport = copy->transport_header;
-	__u32 len = copy->len;
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u16 transport = BPF_CORE_READ(skb, transport_header);
+	__u32 len = BPF_CORE_READ(skb, len);
 	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
 	__u32 headers, l4 = 0;
 
@@ -156,32 +137,36 @@ static __always_inline __u32 payload_length(const struct sk_buff *copy, const st
 	return len - headers - l4;
 }
 
+/*
+ * classify_xmit runs for every skb the process transmits, so it reads only the fields
+ * it needs, one CO-RE read each (relocated to the running kernel's struct sk_buff), and
+ * returns at once for skbs of other processes.
+ */
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(classify_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	const __u32 size = bpf_core_type_size(struct sk_buff);
 	struct skb_shared_info *shinfo;
 	struct zcb_net_counts *c;
-	struct sk_buff *copy;
-	__u32 zero = 0, len;
+	const struct sock *sk;
+	unsigned char *head;
 	__u8 flags = 0;
+	__u32 len;
 
 	/*
 	 * Only skbs a local socket sent from this process: a forwarded skb (no owner once it
 	 * crossed a namespace) would count the same payload once per hop.
 	 */
-	if (!in_target_process() || size > ZCB_SKB_COPY_SIZE)
+	if (!in_target_process())
 		return 0;
-	copy = bpf_map_lookup_elem(&skb_scratch, &zero);
+	sk = BPF_CORE_READ(skb, sk);
 	c = counts();
-	if (!copy || !c || bpf_probe_read_kernel(copy, size, skb))
+	if (!sk || !c)
 		return 0;
-	if (!copy->sk)
-		return 0;
+	head = BPF_CORE_READ(skb, head);
 	/* skb_shinfo(): the shared info sits at head + end (an offset on 64-bit kernels). */
-	shinfo = (struct skb_shared_info *)(copy->head + copy->end);
+	shinfo = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
 	bpf_probe_read_kernel(&flags, sizeof(flags), &shinfo->flags);
-	len = payload_length(copy, copy->sk);
+	len = payload_length(skb, head, sk);
 	c->xmit_in_process_packets++;
 	if (flags & SKBFL_ZEROCOPY_ENABLE)
 		c->xmit_in_process_zerocopy_bytes += len;
