@@ -40,28 +40,26 @@ std::set<std::string> DefaultEbpfGroups() {
 
 Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
   ProbeOptions options;
-  if (selection == "default") return options;
-  if (selection == "all") {
-    const std::vector<std::string> names = EbpfGroupNames();
-    options.ebpf_groups = {names.begin(), names.end()};
-    return options;
-  }
   options.ebpf = options.counters = options.memory = false;
   options.ebpf_groups.clear();
   if (selection == "none") return options;
   const std::vector<std::string> groups = EbpfGroupNames();
+  auto add_groups = [&options](const auto& names) {
+    options.ebpf = true;
+    options.ebpf_groups.insert(names.begin(), names.end());
+  };
   size_t start = 0;
   while (start <= selection.size()) {
     size_t comma = selection.find(',', start);
     if (comma == std::string_view::npos) comma = selection.size();
     const std::string item(selection.substr(start, comma - start));
-    if (item == "ebpf" || item == "tracepoints") {
-      options.ebpf = true;
-      const std::set<std::string> defaults = DefaultEbpfGroups();
-      options.ebpf_groups.insert(defaults.begin(), defaults.end());
+    if (item == "default" || item == "all") {
+      add_groups(item == "all" ? std::set<std::string>(groups.begin(), groups.end()) : DefaultEbpfGroups());
+      options.counters = options.memory = true;
+    } else if (item == "ebpf" || item == "tracepoints") {
+      add_groups(DefaultEbpfGroups());
     } else if (std::find(groups.begin(), groups.end(), item) != groups.end()) {
-      options.ebpf = true;
-      options.ebpf_groups.insert(item);
+      add_groups(std::set<std::string>{item});
     } else if (item == "bpf_stats") {
       options.bpf_run_time_stats = true;
     } else if (item == "counters") {
@@ -69,8 +67,8 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
     } else if (item == "memory") {
       options.memory = true;
     } else {
-      return Errorf("--probes {}: unknown probe '{}'; expected default, all, none, or a comma list of ebpf, counters, memory, "
-                    "bpf_stats and the eBPF groups {} (zcbench help probes)",
+      return Errorf("--probes {}: unknown probe '{}'; expected none, or a comma list of default, all, ebpf, counters, "
+                    "memory, bpf_stats and the eBPF groups {} (zcbench help probes)",
                     selection, item, fmt::join(groups, ", "));
     }
     start = comma + 1;
@@ -126,9 +124,9 @@ std::string ProbeHelp() {
       "  default   the families ebpf (its default groups), counters and memory\n"
       "  all       every family and every eBPF group\n"
       "  none      no probe (metrics.probes, counters, memory and copies null with the reason)\n"
-      "  a comma list of: ebpf (its default groups), counters, memory, bpf_stats (the eBPF programs' own run time\n"
-      "            in probes.programs; timing every run adds two clock reads to it), and eBPF group names\n"
-      "            (those groups only, e.g. net_traffic,page_faults)\n\n"
+      "  a comma list of default, all and: ebpf (its default groups), counters, memory, eBPF group names (those\n"
+      "            groups, e.g. net_traffic,page_faults), bpf_stats (the eBPF programs' own run time in\n"
+      "            probes.programs; timing every run adds two clock reads to it; e.g. default,bpf_stats)\n\n"
       "eBPF groups (costs: goodput and CPU per KiB against --probes none, median of alternating pairs on loopback,\n"
       "workloads/bench/probe_overhead.py; the README has the table, its date and machine):\n";
   for (const EbpfGroupCost& group : EbpfGroupCosts()) {

@@ -45,10 +45,11 @@ struct ProbeOptions {
   bool bpf_run_time_stats = false;
 };
 
-// "default", "all", "none", or a comma list of the families ebpf (its default groups),
-// counters, memory; eBPF group names (those groups only, e.g. "net_traffic,page_faults");
-// and bpf_stats (the programs' own run time in the record). Usage errors name the valid
-// choices.
+// "none", or a comma list of: default (every family, the default eBPF groups), all
+// (every family and eBPF group), the families ebpf (its default groups), counters and
+// memory, eBPF group names (those groups, e.g. "net_traffic,page_faults"), and bpf_stats
+// (the programs' own run time in the record, e.g. "default,bpf_stats"). Usage errors name
+// the valid choices.
 Result<ProbeOptions> ParseProbeSelection(std::string_view selection);
 
 // The text of `zcbench help probes`: the families, the eBPF groups, which are on by
