@@ -22,8 +22,9 @@ const std::vector<GroupSpec>& Groups() {
       {"tlb_flush", OpenTlbFlushGroup, {"tlb_flush", "tlb_flush_total"}},
       {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_detail"}},
       {"page_faults", OpenPageFaultsGroup, {"page_faults", "page_faults_in_process", "page_faults_detail"}},
-      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_packets", "xmit_bytes", "xmit_in_process", "retransmits"}},
+      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_in_process", "retransmits"}},
       {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns"}},
+      {"xmit_devices", OpenXmitDevicesGroup, {"xmit_packets", "xmit_bytes", "xmit_by_device"}},
   };
   return groups;
 }

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Network data movement: kernel-to-user copies on receive (skb:skb_copy_datagram_iovec,
- * sock:sock_recv_length), transmits per device (net:net_dev_xmit), how transmitted skbs
- * hold their payload (net:net_dev_start_xmit) and TCP retransmissions
- * (tcp:tcp_retransmit_skb).
+ * sock:sock_recv_length), how transmitted skbs hold their payload (net:net_dev_start_xmit)
+ * and TCP retransmissions (tcp:tcp_retransmit_skb).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,13 +18,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct zcb_net_counts);
 } net_counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, ZCB_NET_MAX_DEVICES);
-	__type(key, struct zcb_xmit_key);
-	__type(value, struct zcb_xmit_counts);
-} xmit_by_device SEC(".maps");
 
 static __always_inline struct zcb_net_counts *counts(void)
 {
@@ -65,52 +57,6 @@ int BPF_PROG(count_recv, const struct sock *sk, int ret, int flags)
 }
 
 /*
- * The two programs that run for every transmitted skb are BTF-typed raw tracepoints
- * (tp_btf): they read the skb and device by plain loads (the verifier knows their
- * types) instead of one bpf_probe_read_kernel() call per field, the difference between
- * about 100 and 300 ns per skb here.
- */
-SEC("tp_btf/net_dev_xmit")
-int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
-	     unsigned int skb_len)
-{
-	struct zcb_xmit_key key = {};
-	struct zcb_xmit_counts *x;
-
-	/* The skb may be gone once the driver took it: only the arguments are used. */
-	__builtin_memcpy(key.name, dev->name, sizeof(key.name));
-	/* A renamed device may keep bytes of its old name after the NUL: clear them. */
-	for (int i = 0, end = 0; i < ZCB_IFNAMSIZ; i++) {
-		end |= key.name[i] == 0;
-		if (end)
-			key.name[i] = 0;
-	}
-	key.netns = dev->nd_net.net->ns.inum;
-	x = bpf_map_lookup_elem(&xmit_by_device, &key);
-	if (!x) {
-		struct zcb_xmit_counts zero = {};
-
-		/* Fails harmlessly when another CPU added the key first. */
-		bpf_map_update_elem(&xmit_by_device, &key, &zero, BPF_NOEXIST);
-		x = bpf_map_lookup_elem(&xmit_by_device, &key);
-		if (!x) {
-			struct zcb_net_counts *c = counts();
-
-			if (c)
-				c->device_overflow++;
-			return 0;
-		}
-	}
-	if (rc == 0) {
-		x->packets++;
-		x->bytes += skb_len;
-	} else {
-		x->errors++;
-	}
-	return 0;
-}
-
-/*
  * The transport payload of an skb about to be transmitted: its length less the link,
  * network and TCP/UDP headers (data points at the link-layer header by now). A GSO skb
  * carries one set of headers for all its segments. Other protocols count whole.
@@ -144,7 +90,10 @@ static __always_inline __u32 payload_length(const struct sk_buff *skb, const str
 }
 
 /*
- * How a transmitted skb holds its payload. Returns at once for skbs of other processes.
+ * How a transmitted skb holds its payload. It runs for every transmitted skb, so it is a
+ * BTF-typed raw tracepoint (tp_btf): it reads the skb by plain loads that the verifier
+ * checks against the kernel's BTF instead of one bpf_probe_read_kernel() call per field
+ * (half the cost per skb here). Returns at once for skbs of other processes.
  * Only skbs a local socket sent from this process: a forwarded skb (no owner once it
  * crossed a namespace) would count the same payload once per hop.
  */

@@ -127,8 +127,10 @@ std::string ProbeHelp() {
       "  a comma list of default, all and: ebpf (its default groups), counters, memory, eBPF group names (those\n"
       "            groups, e.g. net_traffic,page_faults), bpf_stats (the eBPF programs' own run time in\n"
       "            probes.programs; timing every run adds two clock reads to it; e.g. default,bpf_stats)\n\n"
-      "eBPF groups (costs: goodput and CPU per KiB against --probes none, median of alternating pairs on loopback,\n"
-      "workloads/bench/probe_overhead.py; the README has the table, its date and machine):\n";
+      "eBPF groups. Cost: the group's programs' own run time as a share of both CPUs, for write 4K / write 64K /\n"
+      "mmap_write 16K on loopback (BPF run-time statistics, workloads/bench/probe_overhead.py; the README has\n"
+      "the goodput and CPU-per-KiB ratios against --probes none, with the date and machine). A group whose\n"
+      "default set would cost more than 2% goodput or 3% CPU per KiB there is off by default.\n";
   for (const EbpfGroupCost& group : EbpfGroupCosts()) {
     out += fmt::format("  {:<13} {:<11} feeds {}\n  {:<13} {:<11} cost: {}\n", group.name,
                        group.on_by_default ? "default" : "off", group.feeds, "", "", group.cost);
