@@ -13,6 +13,7 @@
 #include "harness/probes/cpu_accounting.h"
 #include "harness/probes/copy_accounting.h"
 #include "harness/probes/memory_model.h"
+#include "harness/probes/probe_costs.h"
 #include "harness/probes/probe_suite.h"
 #include "harness/probes/resctrl_mbm.h"
 #include "harness/probes/tracepoint_catalog.h"
@@ -359,6 +360,10 @@ TEST(ProbesParsing, ProbeSelectionsOfEbpfGroups) {
   auto stats_alone = ParseProbeSelection("counters,bpf_stats");
   ASSERT_FALSE(stats_alone.ok());
   EXPECT_NE(stats_alone.error().what().find("bpf_stats"), std::string::npos);
+  // Every group has its cost and default in the help table, and nothing else does.
+  std::vector<std::string> costed;
+  for (const EbpfGroupCost& group : EbpfGroupCosts()) costed.push_back(group.name);
+  EXPECT_EQ(costed, EbpfGroupNames());
   auto bad = ParseProbeSelection("net_trafic");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().what().find("net_traffic"), std::string::npos);  // names the valid groups

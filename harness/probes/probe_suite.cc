@@ -129,8 +129,9 @@ std::string ProbeHelp() {
       "            probes.programs; timing every run adds two clock reads to it; e.g. default,bpf_stats)\n\n"
       "eBPF groups. Cost: the group's programs' own run time as a share of both CPUs, for write 4K / write 64K /\n"
       "mmap_write 16K on loopback (BPF run-time statistics, workloads/bench/probe_overhead.py; the README has\n"
-      "the goodput and CPU-per-KiB ratios against --probes none, with the date and machine). A group whose\n"
-      "default set would cost more than 2% goodput or 3% CPU per KiB there is off by default.\n";
+      "the goodput and CPU-per-KiB ratios against --probes none, with the date and machine). The budget of the\n"
+      "default set: 2% goodput and 3% CPU per KiB there; a group that no figure uses and that would take the\n"
+      "default set toward it is off by default.\n";
   for (const EbpfGroupCost& group : EbpfGroupCosts()) {
     out += fmt::format("  {:<13} {:<11} feeds {}\n  {:<13} {:<11} cost: {}\n", group.name,
                        group.on_by_default ? "default" : "off", group.feeds, "", "", group.cost);
