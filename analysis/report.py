@@ -61,9 +61,9 @@ def _methods() -> List[Block]:
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
         Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
-                  "the call: the share of the trial process's transmitted payload that its skbs "
-                  "held in kernel memory (tracepoint net:net_dev_start_xmit, skb_shared_info "
-                  "flags) times the bytes sent. Send, deferred: the share held in lent user "
+                  "the call: the share of the payload transmitted from the trial's sockets that "
+                  "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "
+                  "skb_shared_info flags) times the bytes sent. Send, deferred: the share held in lent user "
                   "pages (MSG_ZEROCOPY, io_uring SEND_ZC) times the share of the strategy's "
                   "completions flagged copied times the bytes sent: lent pages delivered to a "
                   "local socket are copied by the kernel later. A send that falls back to a copy "

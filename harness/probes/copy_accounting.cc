@@ -8,11 +8,11 @@ namespace zcb {
 namespace {
 
 constexpr const char* kTransmitSource =
-    "net:net_dev_start_xmit (eBPF): skb_shared_info flags of the socket-owned skbs the trial process transmitted, "
-    "as shares of their transport payload, applied to the bytes sent";
+    "net:net_dev_start_xmit (eBPF): skb_shared_info flags of the transmitted skbs of the sockets the trial process sent "
+    "on (sock:sock_send_length), as shares of their transport payload, applied to the bytes sent";
 constexpr const char* kTransmitMisses =
-    "transmits run in another context (ksoftirqd, a qdisc drained by another task) are assumed to hold the same mix; "
-    "an skb holding both copied and lent data counts by its flags (as lent); retransmitted skbs count again in the share";
+    "an skb holding both copied and lent data counts by its flags (as lent); retransmitted skbs count again in the "
+    "share; a socket of another process that reuses the address of a closed trial socket within the window would count";
 
 CopyFigure Unavailable(const std::string& reason) {
   CopyFigure f;
@@ -86,8 +86,8 @@ CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow
   out.transmit_copied_share = copied / classified;
   out.transmit_spliced_share = spliced / classified;
   out.transmit_lent_share = lent / classified;
-  // Shares of the transmitted payload applied to the bytes sent: a transmit that ran in
-  // another context is missing from the process's counts, not from the share.
+  // Shares of the transmitted payload applied to the bytes sent: retransmissions and a
+  // trial socket forgotten by the socket map change the bytes classified, not the share.
   const double sent = static_cast<double>(summary.bytes_sent);
   out.send_call = Measured(static_cast<uint64_t>(std::llround(sent * *out.transmit_copied_share)), kTransmitSource, kTransmitMisses);
   if (lent <= 0) {

@@ -75,6 +75,7 @@ std::vector<std::string> AllProbeTracepoints() {
           "exceptions:page_fault_kernel",
           "skb:skb_copy_datagram_iovec",
           "sock:sock_recv_length",
+          "sock:sock_send_length",
           "net:net_dev_xmit",
           "net:net_dev_start_xmit",
           "tcp:tcp_retransmit_skb",

@@ -19,6 +19,20 @@ struct {
 	__type(value, struct zcb_net_counts);
 } net_counts SEC(".maps");
 
+/*
+ * The sockets the trial process sent on (sock:sock_send_length, in the sending task's
+ * context), so that its transmits are told apart by socket, whatever context transmits
+ * them: a softirq that interrupts this process while transmitting another's skbs is not
+ * counted, one that transmits this process's skbs from ksoftirqd is. Least recently
+ * used sockets make room for new ones.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZCB_TRIAL_SOCKETS);
+	__type(key, __u64);
+	__type(value, __u8);
+} trial_sockets SEC(".maps");
+
 static __always_inline struct zcb_net_counts *counts(void)
 {
 	__u32 zero = 0;
@@ -53,6 +67,20 @@ int BPF_PROG(count_recv, const struct sock *sk, int ret, int flags)
 	c->recv_copy_bytes += ret;
 	if (in_target_process())
 		c->recv_copy_bytes_in_process += ret;
+	return 0;
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(remember_socket, const struct sock *sk, int ret, int flags)
+{
+	__u64 key = (__u64)sk;
+	__u8 one = 1;
+
+	if (ret <= 0 || !in_target_process())
+		return 0;
+	/* Most sends are on a socket already known: look before writing. */
+	if (!bpf_map_lookup_elem(&trial_sockets, &key))
+		bpf_map_update_elem(&trial_sockets, &key, &one, BPF_ANY);
 	return 0;
 }
 
@@ -93,9 +121,9 @@ static __always_inline __u32 payload_length(const struct sk_buff *skb, const str
  * How a transmitted skb holds its payload. It runs for every transmitted skb, so it is a
  * BTF-typed raw tracepoint (tp_btf): it reads the skb by plain loads that the verifier
  * checks against the kernel's BTF instead of one bpf_probe_read_kernel() call per field
- * (half the cost per skb here). Returns at once for skbs of other processes.
- * Only skbs a local socket sent from this process: a forwarded skb (no owner once it
- * crossed a namespace) would count the same payload once per hop.
+ * (half the cost per skb here). Only skbs of a socket the trial process sent on: a
+ * forwarded skb (no owner once it crossed a namespace) would count the same payload once
+ * per hop, and other processes' skbs are not the trial's.
  */
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(classify_xmit, const struct sk_buff *skb, const struct net_device *dev)
@@ -103,14 +131,16 @@ int BPF_PROG(classify_xmit, const struct sk_buff *skb, const struct net_device *
 	struct skb_shared_info *shinfo;
 	struct zcb_net_counts *c;
 	const struct sock *sk;
+	__u64 key;
 	__u8 flags = 0;
 	__u32 len;
 
-	if (!in_target_process())
-		return 0;
 	sk = skb->sk;
+	key = (__u64)sk;
+	if (!sk || !bpf_map_lookup_elem(&trial_sockets, &key))
+		return 0;
 	c = counts();
-	if (!sk || !c)
+	if (!c)
 		return 0;
 	/* skb_shinfo(): the shared info sits at head + end (an offset on 64-bit kernels). */
 	shinfo = (struct skb_shared_info *)(skb->head + skb->end);

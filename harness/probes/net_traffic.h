@@ -6,6 +6,9 @@
 #include <linux/types.h>
 #endif
 
+/* Sockets the trial process sent on, remembered for the transmit classification. */
+#define ZCB_TRIAL_SOCKETS 1024
+
 /* recvmsg() flag (uapi): discard the data instead of copying it. */
 #define ZCB_MSG_TRUNC 0x20
 
@@ -26,7 +29,7 @@ struct zcb_net_counts {
 	/* tcp:tcp_retransmit_skb */
 	__u64 retransmits;
 	/*
-	 * net:net_dev_start_xmit of socket-owned skbs in the target process's context, by
+	 * net:net_dev_start_xmit of skbs of sockets the target process sent on, by
 	 * how the skb holds its data (skb_shared_info flags): in kernel memory (copied in
 	 * by the send call), in shared pages spliced in by reference (sendfile, splice,
 	 * vmsplice), or in user pages lent for zero-copy (MSG_ZEROCOPY, io_uring SEND_ZC).

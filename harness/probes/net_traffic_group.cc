@@ -12,6 +12,7 @@ constexpr const char* kCopy = "skb:skb_copy_datagram_iovec";
 constexpr const char* kStartXmit = "net:net_dev_start_xmit";
 constexpr const char* kRetransmit = "tcp:tcp_retransmit_skb";
 constexpr const char* kRecv = "sock:sock_recv_length";
+constexpr const char* kSend = "sock:sock_send_length";
 
 class NetTrafficGroup : public TracepointGroup {
  public:
@@ -21,6 +22,7 @@ class NetTrafficGroup : public TracepointGroup {
     ZCB_ASSIGN_OR_RETURN(skel_, OpenSkeleton<net_traffic_bpf>());
     skel_->rodata->target_tgid = config.target_tgid;
     return LoadAndAttach({{skel_->progs.count_kernel_copy, kCopy},
+                          {skel_->progs.remember_socket, kSend},
                           {skel_->progs.classify_xmit, kStartXmit},
                           {skel_->progs.count_retransmit, kRetransmit},
                           {skel_->progs.count_recv, kRecv}},
@@ -51,7 +53,8 @@ class NetTrafficGroup : public TracepointGroup {
       probes["recv_copy_bytes"] = d.recv_copy_bytes;
       probes["recv_copy_bytes_in_process"] = d.recv_copy_bytes_in_process;
     }
-    if (Available(kStartXmit, "xmit_in_process", probes)) {
+    // The classification needs both: the trial's sockets, and their transmits.
+    if (Available(kSend, "xmit_in_process", probes) && Available(kStartXmit, "xmit_in_process", probes)) {
       probes["xmit_in_process"] = {{"packets", d.xmit_in_process_packets},
                                    {"copied_bytes", d.xmit_in_process_copied_bytes},
                                    {"spliced_bytes", d.xmit_in_process_spliced_bytes},
@@ -72,7 +75,7 @@ class NetTrafficGroup : public TracepointGroup {
     window_ = {};
     if (attached(kCopy)) window_.kernel_copy_bytes = d.copy_bytes_in_process;
     if (attached(kRecv)) window_.recv_copy_bytes = d.recv_copy_bytes_in_process;
-    if (attached(kStartXmit)) {
+    if (attached(kSend) && attached(kStartXmit)) {
       window_.xmit_copied_bytes = d.xmit_in_process_copied_bytes;
       window_.xmit_spliced_bytes = d.xmit_in_process_spliced_bytes;
       window_.xmit_zerocopy_bytes = d.xmit_in_process_zerocopy_bytes;

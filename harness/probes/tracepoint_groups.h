@@ -5,7 +5,7 @@
 //   ipi           ipi:ipi_send_cpu, ipi:ipi_send_cpumask, irq_vectors:call_function_entry,
 //                 irq_vectors:call_function_single_entry
 //   page_faults   exceptions:page_fault_user, exceptions:page_fault_kernel
-//   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length,
+//   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length, sock:sock_send_length,
 //                 net:net_dev_start_xmit, tcp:tcp_retransmit_skb
 //   xmit_devices  net:net_dev_xmit, per device and network namespace
 //   softirq_time  irq:softirq_entry, irq:softirq_exit
