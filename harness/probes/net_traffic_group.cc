@@ -1,6 +1,8 @@
 // Loader of net_traffic.bpf.c: receive copies, bytes received, how transmitted data was
 // held (copied, spliced, lent), TCP retransmissions.
 
+#include <vector>
+
 #include "harness/probes/net_traffic.h"
 #include "harness/probes/net_traffic.skel.h"
 #include "harness/probes/tracepoint_groups.h"
@@ -30,7 +32,10 @@ class NetTrafficGroup : public TracepointGroup {
   }
 
   void Snapshot(bool end) override {
-    if (!end) snapshot_error_.clear();
+    if (!end) {
+      snapshot_error_.clear();
+      ForgetSockets();
+    }
     auto counts = SumPerCpuValue<uint32_t, zcb_net_counts>(skel_->maps.net_counts, 0);
     if (!counts.ok()) {
       snapshot_error_ = counts.error().ToString();
@@ -66,6 +71,28 @@ class NetTrafficGroup : public TracepointGroup {
   const DataMovementWindow& window() const { return window_; }
 
  private:
+  // A window counts the transmits of the sockets its trial sends on. The kernel reuses a
+  // closed socket's memory for new sockets, other processes' too: the sockets of earlier
+  // trials are forgotten before each window, so that a reused address is not the trial's.
+  void ForgetSockets() {
+    const int fd = bpf_map__fd(skel_->maps.trial_sockets);
+    std::vector<uint64_t> keys;
+    uint64_t key = 0, next = 0;
+    const void* previous = nullptr;
+    while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+      keys.push_back(next);
+      key = next;
+      previous = &key;
+    }
+    for (const uint64_t k : keys) bpf_map_delete_elem(fd, &k);
+    // And the per-CPU "last socket seen", so that the first send re-remembers it.
+    const std::vector<uint64_t> none(static_cast<size_t>(PossibleCpus()), 0);
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.last_socket), &zero, none.data(), BPF_ANY) != 0) {
+      snapshot_error_ = SysError("reset BPF map last_socket").ToString();
+    }
+  }
+
   void UpdateWindow() {
     const zcb_net_counts d = CounterDelta(end_, begin_);
     auto attached = [this](const char* tracepoint) {
