@@ -380,8 +380,8 @@ class ReportFigures:
 
     def draw_all(self) -> List[FigureFile]:
         for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
-                     self.kernel_copy, self.memory_traffic, self.softirq, self.paths,
-                     self.udp_loss):
+                     self.copies, self.receive_copy, self.memory_traffic, self.softirq,
+                     self.paths, self.udp_loss):
             step()
         return self.writer.files
 
@@ -403,11 +403,29 @@ class ReportFigures:
                          "Busy CPU time over all CPUs (sender, receiver, softirq) per KiB "
                          "delivered; lower is better.")
 
-    def kernel_copy(self):
-        self._by_context("kernel_copy_per_byte", "Kernel copy bytes per payload byte",
-                         M.get_metric("kernel_copy_bytes_per_byte"),
-                         "Bytes the kernel copied (probe) per payload byte delivered; "
-                         "1.0 = one full copy of the payload.", yscale="linear")
+    def receive_copy(self):
+        self._by_context("receive_copy_per_byte", "Receive-side copy bytes per payload byte",
+                         M.get_metric("receive_copy_bytes_per_byte"),
+                         "Bytes the kernel copied to user memory on receive "
+                         "(skb:skb_copy_datagram_iovec, system-wide) per payload byte delivered; "
+                         "1.0 = one full copy. Receive side only: the send side is in the "
+                         "copies figure.", yscale="linear")
+
+    def copies(self):
+        """Copies per payload byte, send (at the call, deferred) and receive stacked, one
+        bar per strategy and message size."""
+        parts = [M.get_metric(f"copies.{f}.per_payload_byte") for f in M.COPY_FIGURES]
+        points = [p for p in self.points if all(p.summary(m) is not None for m in parts)]
+        looks = [("send, at the call (solid)", 1.0, ""), ("send, deferred (hatched)", 0.6, "///"),
+                 ("receive (light)", 0.3, "xx")]
+        self._stacked_bars(
+            "copies_per_byte", "Copies per payload byte", points, list(zip(parts, looks)),
+            "bytes copied per payload byte (B/B)", 1.0, None,
+            "Payload bytes copied per payload byte, mean over repetitions (metrics.copies): on "
+            "send at the call (solid; send figures per byte sent, from the eBPF transmit "
+            "classification), later by the kernel for lent pages delivered locally (hatched; "
+            "from the completions flagged copied) and on receive (light; recvmsg bytes not "
+            "discarded, per byte received). 1.0 = one full copy.")
 
     def softirq(self):
         self._by_context("softirq_share", "Softirq share of busy CPU time",
@@ -551,14 +569,27 @@ class ReportFigures:
                              "section.")
 
     def zerocopy(self):
-        zc_points = [p for p in self.points
-                     if len(p.values(M.get_metric("zerocopy_share")))]
-        if not zc_points:
+        zshare, cshare = M.get_metric("zerocopy_share"), M.get_metric("copied_share")
+        points = [p for p in self.points
+                  if p.summary(zshare) is not None and p.summary(cshare) is not None]
+        self._stacked_bars(
+            "zerocopy_completions", "Zero-copy vs copied completions", points,
+            [(zshare, ("zero-copy (solid)", 1.0, "")), (cshare, ("copied (hatched)", 0.35, "///"))],
+            "share of completions (%)", 100.0, (0, 105),
+            "Share of completion notifications in which the kernel sent the buffer without "
+            "copying (solid) or fell back to a copy (hatched, SO_EE_CODE_ZEROCOPY_COPIED or "
+            "io_uring's report), mean over repetitions.")
+
+    def _stacked_bars(self, name, what, points, stack, ylabel, scale, ylim, caption):
+        """One panel per context, one bar per strategy and message size, the metrics of
+        ``stack`` ((metric, (legend label, alpha, hatch)) bottom to top) stacked, each
+        mean x ``scale``. Variants of a strategy share its colour: a dotted fill tells them
+        apart. Nothing is drawn without points."""
+        if not points:
             return
-        facets = _facets(zc_points, self.varying, self.all_varying)
+        facets = _facets(points, self.varying, self.all_varying)
         cols = min(3, len(facets))
         rows = math.ceil(len(facets) / cols)
-        zshare, cshare = M.get_metric("zerocopy_share"), M.get_metric("copied_share")
         with plt.rc_context(_RC):
             fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows),
                                      squeeze=False, sharey=True)
@@ -569,36 +600,31 @@ class ReportFigures:
                 sizes = sorted({p.message_size or 0 for p in pts})
                 width = 0.8 / max(1, len(series))
                 for j, s in enumerate(series):
-                    # Variants of a strategy share its colour: a dotted fill tells them apart.
                     dots = "" if s.linestyle == "-" else ".."
                     for p in s.points:
-                        zs, cs = p.summary(zshare), p.summary(cshare)
-                        if zs is None or cs is None:
-                            continue
                         x = sizes.index(p.message_size or 0) - 0.4 + width * (j + 0.5)
-                        ax.bar(x, zs.mean * 100, width, color=s.colour, edgecolor="white",
-                               hatch=dots or None, linewidth=0.6)
-                        ax.bar(x, cs.mean * 100, width, bottom=zs.mean * 100, color=s.colour,
-                               alpha=0.35, hatch="///" + dots, edgecolor="white", linewidth=0.6)
+                        bottom = 0.0
+                        for metric, (_, alpha, hatch) in stack:
+                            height = p.summary(metric).mean * scale
+                            ax.bar(x, height, width, bottom=bottom, color=s.colour, alpha=alpha,
+                                   hatch=(hatch + dots) or None, edgecolor="white", linewidth=0.6)
+                            bottom += height
                     if s.label not in legend:
                         legend[s.label] = Patch(facecolor=s.colour, hatch=dots or None,
                                                 edgecolor="white", label=s.label)
                 ax.set_xticks(range(len(sizes)))
                 ax.set_xticklabels([units.format_bytes(s) for s in sizes])
                 ax.set_xlabel("message size")
-                ax.set_ylabel("share of completions (%)")
-                ax.set_ylim(0, 105)
+                ax.set_ylabel(ylabel)
+                if ylim is not None:
+                    ax.set_ylim(*ylim)
                 ax.grid(axis="x", visible=False)
                 ax.set_title(ctx_title)
-            title = self._title("Zero-copy vs copied completions")
+            title = self._title(what)
             _finish_grid(fig, axes, len(facets), title, "strategy", list(legend.values()) + [
-                Patch(facecolor="#777777", label="zero-copy (solid)"),
-                Patch(facecolor="#777777", alpha=0.35, hatch="///", label="copied (hatched)")])
-            self.writer.save(fig, "zerocopy_completions", title,
-                             "Share of completion notifications in which the kernel sent the "
-                             "buffer without copying (solid) or fell back to a copy (hatched, "
-                             "SO_EE_CODE_ZEROCOPY_COPIED or io_uring's report), mean over "
-                             "repetitions.")
+                Patch(facecolor="#777777", alpha=alpha, hatch=hatch or None, label=label)
+                for _, (label, alpha, hatch) in stack])
+            self.writer.save(fig, name, title, caption)
 
 
 # --------------------------------------------------------------------------- compare

@@ -4,7 +4,7 @@ A metric is named either by its dotted path under a trial's ``metrics`` object
 (``goodput_bps``, ``cpu.ns_per_kib``, ``probes.retransmits``) or by one of the
 derived names below, which normalise raw counts by the payload so that trials of
 different durations and message sizes compare (``tlb_flushes_per_gib``,
-``kernel_copy_bytes_per_byte``...).
+``copies_per_byte``...).
 
 Payload bytes are the bytes delivered to the receiver (``bytes_received``), falling
 back to ``bytes_sent`` when the receiver count is missing: costs are charged to the
@@ -120,6 +120,17 @@ def _busy(metrics: Mapping[str, Any]) -> Optional[float]:
     return sum(parts)
 
 
+def _copies_total(metrics: Mapping[str, Any]) -> Optional[float]:
+    """Send (at the call and deferred) plus receive copies per payload byte: null when any
+    of the three is (each has its reason in the record)."""
+    parts = [lookup(metrics, f"copies.{f}.per_payload_byte") for f in COPY_FIGURES]
+    return None if any(p is None for p in parts) else sum(parts)
+
+
+# metrics.copies, in stacking order: where the payload is copied.
+COPY_FIGURES = ("send_call", "send_deferred", "receive")
+
+
 def _zc_total(metrics: Mapping[str, Any]) -> Optional[float]:
     zc, copied = lookup(metrics, "zerocopy.zerocopy"), lookup(metrics, "zerocopy.copied")
     if zc is None or copied is None:
@@ -221,9 +232,19 @@ CATALOGUE: Dict[str, Metric] = {
         _m("retransmits_per_gib", "retransmits", "per GiB", False,
            _per(_path("probes.retransmits"), _gib_delivered),
            "TCP retransmitted segments per GiB delivered"),
-        _m("kernel_copy_bytes_per_byte", "kernel copy bytes per payload byte", "B/B", False,
-           _per(_path("probes.kernel_copy_bytes"), payload_bytes),
-           "bytes the kernel copied per payload byte delivered (1.0 = one full copy)"),
+        _m("copies_per_byte", "copies per payload byte", "B/B", False, _copies_total,
+           "payload bytes copied on send (at the call and later by the kernel) and on receive, "
+           "per payload byte (metrics.copies; 1.0 = one full copy)"),
+        _m("copies.send_call.per_payload_byte", "send-call copies per byte sent", "B/B", False,
+           description="bytes copied into the kernel by the send calls per byte sent"),
+        _m("copies.send_deferred.per_payload_byte", "deferred send copies per byte sent", "B/B", False,
+           description="lent pages the kernel copied later (local delivery) per byte sent"),
+        _m("copies.receive.per_payload_byte", "receive copies per byte received", "B/B", False,
+           description="bytes recvmsg() copied to user memory per byte received"),
+        _m("receive_copy_bytes_per_byte", "receive copy bytes per payload byte (skb_copy_datagram_iovec)", "B/B",
+           False, _per(_path("probes.kernel_copy_bytes"), payload_bytes),
+           "bytes skb:skb_copy_datagram_iovec copied to user memory on receive per payload byte "
+           "delivered: receive side only, system-wide"),
         _m("memory_traffic_per_byte", "memory traffic per payload byte", "B/B", False,
            _per(_memory_traffic, payload_bytes),
            "DRAM read + write bytes per payload byte"),

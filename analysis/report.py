@@ -62,6 +62,18 @@ def _methods() -> List[Block]:
                   "harness reported any of its repetitions as not converged."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
+        Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
+                  "the call: the share of the payload transmitted from the trial's sockets that "
+                  "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "
+                  "skb_shared_info flags) times the bytes sent. Send, deferred: the share held in lent user "
+                  "pages (MSG_ZEROCOPY, io_uring SEND_ZC) times the share of the strategy's "
+                  "completions flagged copied times the bytes sent: lent pages delivered to a "
+                  "local socket are copied by the kernel later. A send that falls back to a copy "
+                  "(a device without scatter-gather) is copied at the call and counted there. "
+                  "Receive: bytes recvmsg() returned without MSG_TRUNC in the trial process "
+                  "(sock:sock_recv_length). Send figures are per byte sent, receive per byte "
+                  "received; each record names the source of each figure and what it can miss, "
+                  "or gives null with the reason."),
         Paragraph("CPU profile (metrics.cpu_profile; figure \"Where the CPU goes\", column "
                   "\"data-copy share of CPU\"): the trial's CPUs (all CPUs when unpinned) are "
                   "sampled by a cpu-clock software event (an hrtimer; no hardware PMU needed) "

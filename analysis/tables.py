@@ -132,7 +132,11 @@ def results_table(ds: Dataset, confidence: float) -> Optional[Table]:
 
 _COST_COLUMNS: List[Tuple[str, str]] = [
     ("zerocopy_share", "zero-copy share"),
-    ("kernel_copy_bytes_per_byte", "kernel copy (B/B)"),
+    ("copies_per_byte", "copies (B/B)"),
+    ("copies.send_call.per_payload_byte", "send-call copies (B/B)"),
+    ("copies.send_deferred.per_payload_byte", "deferred copies (B/B)"),
+    ("copies.receive.per_payload_byte", "receive copies (B/B)"),
+    ("receive_copy_bytes_per_byte", "receive copy, skb tracepoint (B/B)"),
     ("memory_traffic_per_byte", "memory traffic (B/B)"),
     ("tlb_flushes_per_gib", "TLB flushes /GiB"),
     ("ipis_per_gib", "IPIs /GiB"),

@@ -144,7 +144,9 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
       {"receive_s", peer != nullptr && peer->contains("receive_s") ? (*peer)["receive_s"] : nlohmann::json(nullptr)},
       {"host", peer != nullptr && peer->contains("host") ? (*peer)["host"] : nlohmann::json(nullptr)},
   };
-  ReportProbes(context, SummarizeWindow(trial, elapsed, received, out.stats, out.tid, 0), measured, metrics);
+  WindowSummary summary = SummarizeWindow(trial, elapsed, received, out.stats, out.tid, 0);
+  summary.receiver_local = false;
+  ReportProbes(context, summary, measured, metrics);
   record["metrics"] = metrics;
 
   if (!result.ok()) {

@@ -443,7 +443,7 @@ class SpecParser {
     if (auto* n = t.get("probes")) {
       if (auto str = String(*n, "trial.probes")) {
         if (auto parsed = ParseProbeSelection(*str); !parsed.ok()) {
-          problems_.Add(LineOf(*n), "trial.probes", "'{}' is not a probe selection: expected \"all\", \"none\" or a comma list of ebpf, counters, memory, profile", *str);
+          problems_.Add(LineOf(*n), "trial.probes", "{}", parsed.error().what());
         } else {
           s.probes = *str;
         }

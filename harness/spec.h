@@ -107,8 +107,8 @@ struct TrialSettings {
   double receive_timeout_s = 10;
   uint64_t pattern_period = 256 * 1024;
   std::string file_dir;  // file source on disk (needed for cache = "cold"); empty: tmpfs
-  // The window probes: "all", "none" or a comma list of ebpf, counters, memory, profile.
-  std::string probes = "all";
+  // The window probes: "default", "all", "none" or a comma list (ParseProbeSelection).
+  std::string probes = "default";
   uint64_t membw_antagonist_size = 64ull << 20;  // memory per antagonist thread
   bool udp_gro = false;  // UDP points: the receiver asks for UDP_GRO
   double drain_s = 0.5;  // UDP points: how long the receiver waits for stragglers

@@ -69,7 +69,7 @@ TEST(ProbesEbpf, EverySkeletonLoadsAndAttaches) {
       attached.insert(p.tracepoint);
     }
   }
-  EXPECT_EQ(probe->groups().size(), 5u);
+  EXPECT_EQ(probe->groups().size(), EbpfGroupNames().size());
   for (const std::string& tracepoint : AllProbeTracepoints()) EXPECT_EQ(attached.count(tracepoint), 1u) << tracepoint;
   EXPECT_TRUE(probe->catalog().btf_loaded());
 }
@@ -194,6 +194,8 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   ZCB_REQUIRE_ROOT();
   ProbeOptions options;
   options.counters = false;
+  options.bpf_run_time_stats = true;  // off by default: it adds to every program run
+  options.ebpf_groups.insert("xmit_devices");  // off by default: no figure uses it
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 32 << 20);
@@ -230,6 +232,13 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   EXPECT_LT(U64(memory["model"]["receive_copy_bytes"]), received + received / 2);
   EXPECT_GE(U64(memory["model"]["read_bytes"]), received);
   EXPECT_GT(memory["model"]["send_copy_share"].get<double>(), 0.9);
+  // metrics.copies: one copy at the send call, one on receive, none deferred.
+  const auto& copies = m["copies"];
+  EXPECT_GE(copies["send_call"]["per_payload_byte"].get<double>(), 0.9) << copies.dump();
+  EXPECT_LE(copies["send_call"]["per_payload_byte"].get<double>(), 1.1) << copies.dump();
+  EXPECT_EQ(U64(copies["send_deferred"]["bytes"]), 0u) << copies.dump();
+  EXPECT_GE(copies["receive"]["per_payload_byte"].get<double>(), 0.99) << copies.dump();
+  EXPECT_LE(copies["receive"]["per_payload_byte"].get<double>(), 1.1) << copies.dump();
   EXPECT_TRUE(m["counters"].is_null());
   EXPECT_EQ(m["counters_reason"], "not requested (--probes)");
 }
@@ -261,6 +270,7 @@ TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
   ProbeOptions options;
   options.counters = false;
   options.simulate_missing_tracepoints = {"tlb:tlb_flush", "skb:skb_copy_datagram_iovec", "sock:sock_recv_length"};
+  options.ebpf_groups.insert("xmit_devices");
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 8 << 20);
@@ -282,6 +292,26 @@ TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
   // The model needs the missing count: null with its reason, not a wrong number.
   EXPECT_TRUE(m["memory"]["model"].is_null());
   EXPECT_TRUE(m["memory"]["model_reason"].is_string());
+}
+
+TEST(ProbesEbpf, TheDefaultSetLeavesOutXmitDevicesAndSaysSo) {
+  ZCB_REQUIRE_ROOT();
+  auto selection = ParseProbeSelection("default");
+  ASSERT_TRUE(selection.ok());
+  selection->counters = false;
+  auto suite = ProbeSuite::Open(*selection);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  const nlohmann::json record = RunWithProbes(testing::VerifiedStream("write", 4 << 20), *suite);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& probes = record["metrics"]["probes"];
+  for (const char* key : {"xmit_packets", "xmit_bytes", "xmit_by_device"}) {
+    EXPECT_TRUE(probes[key].is_null()) << key;
+    EXPECT_NE(probes[std::string(key) + "_reason"].get<std::string>().find("not requested"), std::string::npos) << key;
+  }
+  EXPECT_TRUE(probes["xmit_in_process"].is_object());  // net_traffic, for metrics.copies
+  EXPECT_TRUE(record["metrics"]["copies"]["send_call"].is_object());
+  // The programs' run time is timed only on request (bpf_stats).
+  EXPECT_TRUE(probes["run_time_ns"].is_null());
 }
 
 TEST(ProbesEbpf, TlbReasonNamesComeFromTheRunningKernel) {

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/probes/cpu_accounting.h"
+#include "harness/probes/copy_accounting.h"
 #include "harness/probes/memory_model.h"
+#include "harness/probes/probe_costs.h"
 #include "harness/probes/probe_suite.h"
 #include "harness/probes/resctrl_mbm.h"
 #include "harness/probes/tracepoint_catalog.h"
@@ -276,6 +278,95 @@ TEST(ProbesParsing, ModelPrefersTheRecvmsgCopyCount) {
   ASSERT_TRUE(model.available);
   EXPECT_EQ(model.detail["receive_copy_bytes"].get<uint64_t>(), 1000u);
   EXPECT_EQ(model.detail["receive_copy_basis"], "sock:sock_recv_length");
+}
+
+DataMovementWindow Transmitted(uint64_t copied, uint64_t spliced, uint64_t lent, uint64_t received_copied) {
+  DataMovementWindow movement;
+  movement.recv_copy_bytes = received_copied;
+  movement.xmit_copied_bytes = copied;
+  movement.xmit_spliced_bytes = spliced;
+  movement.xmit_zerocopy_bytes = lent;
+  return movement;
+}
+
+TEST(ProbesParsing, CopiesOfACopyingSenderAreAtTheCall) {
+  // The process's transmits held 3 in 4 bytes in kernel copies: the share, applied to
+  // the bytes sent (some transmits ran in another context and were not seen).
+  const WindowSummary summary = Summary(4000, ReceiverMode::kRead, SourceKind::kMemory);
+  const CopyAccount copies = AccountCopies(summary, Transmitted(1500, 500, 0, 4000), "");
+  ASSERT_TRUE(copies.send_call.bytes && copies.send_deferred.bytes && copies.receive.bytes);
+  EXPECT_EQ(*copies.send_call.bytes, 3000u);
+  EXPECT_EQ(*copies.send_deferred.bytes, 0u);
+  EXPECT_EQ(*copies.receive.bytes, 4000u);
+  const nlohmann::json j = CopiesJson(copies, summary);
+  EXPECT_DOUBLE_EQ(j["send_call"]["per_payload_byte"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["send_per_payload_byte"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["receive"]["per_payload_byte"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["transmit_shares"]["spliced"].get<double>(), 0.25);
+  EXPECT_FALSE(j["send_call"]["source"].get<std::string>().empty());
+  EXPECT_FALSE(j["send_call"]["can_miss"].get<std::string>().empty());
+}
+
+TEST(ProbesParsing, CopiesOfLentPagesAreDeferredByTheCompletionsFlaggedCopied) {
+  WindowSummary summary = Summary(1000, ReceiverMode::kDiscard, SourceKind::kMemory);
+  summary.caps.lends_buffers = true;
+  summary.caps.reports_zerocopy = true;
+  summary.zerocopy.completions = 10;
+  summary.zerocopy.copied = 10;
+  const CopyAccount copies = AccountCopies(summary, Transmitted(0, 0, 1000, 0), "");
+  EXPECT_EQ(copies.send_call.bytes, 0u);
+  EXPECT_EQ(copies.send_deferred.bytes, 1000u);
+  // Half of them copied: half the lent bytes.
+  summary.zerocopy.copied = 5;
+  EXPECT_EQ(AccountCopies(summary, Transmitted(0, 0, 1000, 0), "").send_deferred.bytes, 500u);
+  // Without completion flags the deferred copy is not known: null with the reason, never 0.
+  summary.caps.reports_zerocopy = false;
+  const CopyAccount blind = AccountCopies(summary, Transmitted(0, 0, 1000, 0), "");
+  EXPECT_FALSE(blind.send_deferred.bytes);
+  EXPECT_NE(blind.send_deferred.reason.find("completion"), std::string::npos);
+  const nlohmann::json j = CopiesJson(blind, summary);
+  EXPECT_TRUE(j["send_deferred"].is_null());
+  EXPECT_TRUE(j["send_per_payload_byte"].is_null());
+  EXPECT_TRUE(j["send_per_payload_byte_reason"].is_string());
+}
+
+TEST(ProbesParsing, CopiesOfARemoteReceiverAndWithoutEbpfAreNullWithTheReason) {
+  WindowSummary summary = Summary(1000, ReceiverMode::kRead, SourceKind::kMemory);
+  summary.receiver_local = false;
+  const CopyAccount remote = AccountCopies(summary, Transmitted(1000, 0, 0, 0), "");
+  EXPECT_EQ(remote.send_call.bytes, 1000u);
+  EXPECT_FALSE(remote.receive.bytes);
+  EXPECT_NE(remote.receive.reason.find("remote"), std::string::npos);
+  const nlohmann::json none = CopiesJson(AccountCopies(summary, DataMovementWindow{}, "not requested"), summary);
+  for (const char* figure : {"send_call", "send_deferred", "receive"}) {
+    EXPECT_TRUE(none[figure].is_null()) << figure;
+    EXPECT_EQ(none[std::string(figure) + "_reason"], "not requested") << figure;
+  }
+}
+
+TEST(ProbesParsing, ProbeSelectionsOfEbpfGroups) {
+  auto defaults = ParseProbeSelection("default");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->ebpf_groups, DefaultEbpfGroups());
+  EXPECT_TRUE(defaults->counters && defaults->memory && !defaults->bpf_run_time_stats);
+  auto all = ParseProbeSelection("all");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->ebpf_groups.size(), EbpfGroupNames().size());
+  auto one = ParseProbeSelection("net_traffic,bpf_stats");
+  ASSERT_TRUE(one.ok()) << one.error().ToString();
+  EXPECT_TRUE(one->ebpf && one->bpf_run_time_stats);
+  EXPECT_FALSE(one->counters || one->memory);
+  EXPECT_EQ(one->ebpf_groups, std::set<std::string>{"net_traffic"});
+  auto stats_alone = ParseProbeSelection("counters,bpf_stats");
+  ASSERT_FALSE(stats_alone.ok());
+  EXPECT_NE(stats_alone.error().what().find("bpf_stats"), std::string::npos);
+  // Every group has its cost and default in the help table, and nothing else does.
+  std::vector<std::string> costed;
+  for (const EbpfGroupCost& group : EbpfGroupCosts()) costed.push_back(group.name);
+  EXPECT_EQ(costed, EbpfGroupNames());
+  auto bad = ParseProbeSelection("net_trafic");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().what().find("net_traffic"), std::string::npos);  // names the valid groups
 }
 
 TEST(ProbesParsing, ModelWithoutTheCopyCountsIsUnavailable) {

@@ -1,9 +1,10 @@
-// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND.
+// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND | probes.
 
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
 #include "harness/cli/commands.h"
+#include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
 
 namespace zcb::cli {
@@ -96,9 +97,15 @@ int DescribePath(const PathInfo& p) {
 Command AddHelpCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("help", "describe a strategy, a path or a command (its options)");
   auto name = std::make_shared<std::string>();
-  sub->add_option("name", *name, "a strategy (zcbench list strategies), a path (zcbench list paths) or a command")
+  sub->add_option("name", *name,
+                  "a strategy (zcbench list strategies), a path (zcbench list paths), a command, or probes (the probe "
+                  "families and eBPF groups, their defaults and costs)")
       ->required();
   return [name, &app] {
+    if (*name == "probes") {
+      fmt::print("{}", ProbeHelp());
+      return kExitOk;
+    }
     if (auto info = FindStrategy(*name); info.ok()) return DescribeStrategy(**info);
     if (auto path = FindPath(*name); path.ok()) return DescribePath(**path);
     for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -110,7 +117,7 @@ Command AddHelpCommand(CLI::App& app) {
     std::string strategies, paths;
     for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
     for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
-    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}) or a command (zcbench --help)\n", *name,
+    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}), a command (zcbench --help) or probes\n", *name,
                strategies, paths);
     return kExitUsage;
   };

@@ -44,7 +44,7 @@ struct RunArgs {
   std::string peer, token_file;                                           // --path remote
   std::string sender_cpu_quota, membw_antagonist, membw_antagonist_size;  // host constraints
   bool clean = false;
-  std::string probes = "all";                                             // probe families
+  std::string probes = "default";                                         // probe families and eBPF groups
   bool membw_probe = false;
   std::optional<int> membw_probe_cpu;
   int profile_hz = ProbeOptions{}.cpu_profile_hz;
@@ -235,7 +235,7 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--membw-antagonist", args->membw_antagonist, "stream memory on these CPUs during the trial, e.g. 1 or 0,1");
   sub->add_option("--membw-antagonist-size", args->membw_antagonist_size, "memory per antagonist thread (default 64M)");
   sub->add_flag("--clean", args->clean, "first remove what killed runs left behind (see zcbench cleanup)");
-  sub->add_option("--probes", args->probes, "measurement probes: all, none, or a comma list of ebpf, counters, memory, profile")
+  sub->add_option("--probes", args->probes, "measurement probes: default, all, none, or a comma list of ebpf, counters, memory, profile, bpf_stats and eBPF groups (zcbench help probes)")
       ->capture_default_str();
   sub->add_flag("--membw-probe", args->membw_probe, "co-run a memory-bandwidth probe on a spare CPU (metrics.memory.bandwidth_probe)");
   sub->add_option("--membw-probe-cpu", args->membw_probe_cpu, "CPU for --membw-probe (default: one the trial does not use)");

@@ -22,8 +22,9 @@ const std::vector<GroupSpec>& Groups() {
       {"tlb_flush", OpenTlbFlushGroup, {"tlb_flush", "tlb_flush_total"}},
       {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_detail"}},
       {"page_faults", OpenPageFaultsGroup, {"page_faults", "page_faults_in_process", "page_faults_detail"}},
-      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_packets", "xmit_bytes", "xmit_in_process", "retransmits"}},
+      {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_in_process", "retransmits"}},
       {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns"}},
+      {"xmit_devices", OpenXmitDevicesGroup, {"xmit_packets", "xmit_bytes", "xmit_by_device"}},
   };
   return groups;
 }
@@ -58,6 +59,12 @@ nlohmann::json PerGib(const nlohmann::json& probes, uint64_t bytes_received) {
 
 }  // namespace
 
+std::vector<std::string> EbpfGroupNames() {
+  std::vector<std::string> names;
+  for (const GroupSpec& spec : Groups()) names.push_back(spec.name);
+  return names;
+}
+
 std::vector<std::string> AllProbeTracepoints() {
   return {"tlb:tlb_flush",
           "ipi:ipi_send_cpu",
@@ -68,6 +75,7 @@ std::vector<std::string> AllProbeTracepoints() {
           "exceptions:page_fault_kernel",
           "skb:skb_copy_datagram_iovec",
           "sock:sock_recv_length",
+          "sock:sock_send_length",
           "net:net_dev_xmit",
           "net:net_dev_start_xmit",
           "tcp:tcp_retransmit_skb",
@@ -85,6 +93,11 @@ std::unique_ptr<EbpfProbe> EbpfProbe::Open(const EbpfProbeOptions& options) {
   config.target_tgid = static_cast<uint32_t>(::getpid());
   std::string first_error;
   for (const GroupSpec& spec : Groups()) {
+    if (options.groups && options.groups->count(spec.name) == 0) {
+      probe->group_errors_[spec.name] =
+          fmt::format("not requested (--probes): eBPF group {} is not in this selection (zcbench help probes)", spec.name);
+      continue;
+    }
     auto group = spec.open(config);
     if (!group.ok()) {
       probe->group_errors_[spec.name] = group.error().ToString();

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,8 +27,15 @@ struct EbpfProbeOptions {
   // Tracepoints ("group:name") treated as absent (tests; isolating one probe's cost).
   std::set<std::string> simulate_missing;
   // Enable the kernel's BPF run-time statistics during windows (the programs' cost).
-  bool run_time_stats = true;
+  // Off unless asked for: timing each program run adds two clock reads to it.
+  bool run_time_stats = false;
+  // The groups to load (EbpfGroupNames()); nullopt loads every group. A group left out
+  // writes its keys null with "not requested".
+  std::optional<std::set<std::string>> groups;
 };
+
+// The names of the eBPF groups (tracepoint_groups.h), in record order.
+std::vector<std::string> EbpfGroupNames();
 
 class EbpfProbe : public WindowProbe {
  public:
@@ -41,7 +49,7 @@ class EbpfProbe : public WindowProbe {
   // What the trial process's data movement was over the last window (memory model).
   DataMovementWindow data_movement() const;
   const std::vector<std::unique_ptr<TracepointGroup>>& groups() const { return groups_; }
-  // Groups that failed to load, with the reason.
+  // Groups that failed to load or were not requested, with the reason.
   const std::map<std::string, std::string>& group_errors() const { return group_errors_; }
   // Non-empty when no group could be loaded: why eBPF is unusable here.
   const std::string& unavailable_reason() const { return unavailable_reason_; }

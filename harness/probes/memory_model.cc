@@ -1,7 +1,8 @@
 #include "harness/probes/memory_model.h"
 
-#include <cmath>
 #include <optional>
+
+#include "harness/probes/copy_accounting.h"
 
 namespace zcb {
 
@@ -23,26 +24,20 @@ MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMov
     out.reason = "the model needs the transmit classification of tracepoint net:net_dev_start_xmit (eBPF probes)";
     return out;
   }
-  // Lent (zero-copy) pages that the kernel copied after all: the strategy's completions
-  // say which fraction, when it declares that it reports them.
-  nlohmann::json fraction_json = nullptr;
-  double copied_fraction = 0;
-  const uint64_t lent = movement.xmit_zerocopy_bytes.value_or(0);
-  if (summary.caps.reports_zerocopy && summary.zerocopy.completions > 0) {
-    copied_fraction = static_cast<double>(summary.zerocopy.copied) / static_cast<double>(summary.zerocopy.completions);
-    fraction_json = copied_fraction;
-  }
-  // Shares of the transmitted bytes, applied to the bytes sent: a transmit that ran in
-  // another context (ksoftirqd) is missing from the process's counts, not from the share.
-  const double copied = static_cast<double>(*movement.xmit_copied_bytes);
-  const double classified = copied + static_cast<double>(movement.xmit_spliced_bytes.value_or(0)) + static_cast<double>(lent);
-  if (classified <= 0 && summary.bytes_sent > 0) {
-    out.reason = "no transmit of the trial process was classified (net:net_dev_start_xmit saw none of its skbs)";
+  // The send copies (at the call, and lent pages the kernel copied later) as metrics.copies
+  // counts them; lent pages of a strategy that reports no completion flags count as not
+  // copied here, and the detail says so.
+  const CopyAccount copies = AccountCopies(summary, movement, "");
+  if (!copies.send_call.bytes) {
+    out.reason = "the model needs the send copies: " + copies.send_call.reason;
     return out;
   }
-  const double sent = static_cast<double>(summary.bytes_sent);
-  const double copy_share = classified > 0 ? (copied + static_cast<double>(lent) * copied_fraction) / classified : 0.0;
-  const uint64_t send_copy = static_cast<uint64_t>(std::llround(sent * copy_share));
+  const uint64_t lent = movement.xmit_zerocopy_bytes.value_or(0);
+  const uint64_t send_copy = *copies.send_call.bytes + copies.send_deferred.bytes.value_or(0);
+  const double copy_share =
+      summary.bytes_sent > 0 ? static_cast<double>(send_copy) / static_cast<double>(summary.bytes_sent) : 0.0;
+  const nlohmann::json fraction_json =
+      copies.lent_copied_fraction ? nlohmann::json(*copies.lent_copied_fraction) : nlohmann::json(nullptr);
   const uint64_t receive_copy = *receive_copy_measured;
   const uint64_t verify_read = summary.receiver_mode == ReceiverMode::kVerify ? summary.bytes_received : 0;
   const uint64_t generate_write = summary.source == SourceKind::kGenerated ? summary.bytes_sent : 0;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Network data movement: kernel-to-user copies on receive (skb:skb_copy_datagram_iovec,
- * sock:sock_recv_length), transmits per device (net:net_dev_xmit), how transmitted skbs
- * hold their payload (net:net_dev_start_xmit) and TCP retransmissions
- * (tcp:tcp_retransmit_skb).
+ * sock:sock_recv_length), how transmitted skbs hold their payload (net:net_dev_start_xmit)
+ * and TCP retransmissions (tcp:tcp_retransmit_skb).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,12 +19,27 @@ struct {
 	__type(value, struct zcb_net_counts);
 } net_counts SEC(".maps");
 
+/*
+ * The sockets the trial process sent on (sock:sock_send_length, in the sending task's
+ * context), so that its transmits are told apart by socket, whatever context transmits
+ * them: a softirq that interrupts this process while transmitting another's skbs is not
+ * counted, one that transmits this process's skbs from ksoftirqd is. Least recently
+ * used sockets make room for new ones.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, ZCB_NET_MAX_DEVICES);
-	__type(key, struct zcb_xmit_key);
-	__type(value, struct zcb_xmit_counts);
-} xmit_by_device SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZCB_TRIAL_SOCKETS);
+	__type(key, __u64);
+	__type(value, __u8);
+} trial_sockets SEC(".maps");
+
+/* The socket each CPU last remembered: a send on it again needs no hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_socket SEC(".maps");
 
 static __always_inline struct zcb_net_counts *counts(void)
 {
@@ -64,77 +78,37 @@ int BPF_PROG(count_recv, const struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-SEC("raw_tp/net_dev_xmit")
-int BPF_PROG(count_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
-	     unsigned int skb_len)
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(remember_socket, const struct sock *sk, int ret, int flags)
 {
-	struct zcb_xmit_key key = {};
-	struct zcb_xmit_counts *x;
+	__u64 key = (__u64)sk, *last;
+	__u32 zero = 0;
+	__u8 one = 1;
 
-	/* The skb may be gone once the driver took it: only the arguments are used. */
-	bpf_core_read(&key.name, sizeof(key.name), &dev->name);
-	/* A renamed device may keep bytes of its old name after the NUL: clear them. */
-	for (int i = 0, end = 0; i < ZCB_IFNAMSIZ; i++) {
-		end |= key.name[i] == 0;
-		if (end)
-			key.name[i] = 0;
-	}
-	key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	x = bpf_map_lookup_elem(&xmit_by_device, &key);
-	if (!x) {
-		struct zcb_xmit_counts zero = {};
-
-		/* Fails harmlessly when another CPU added the key first. */
-		bpf_map_update_elem(&xmit_by_device, &key, &zero, BPF_NOEXIST);
-		x = bpf_map_lookup_elem(&xmit_by_device, &key);
-		if (!x) {
-			struct zcb_net_counts *c = counts();
-
-			if (c)
-				c->device_overflow++;
-			return 0;
-		}
-	}
-	if (rc == 0) {
-		x->packets++;
-		x->bytes += skb_len;
-	} else {
-		x->errors++;
-	}
+	if (ret <= 0 || !in_target_process())
+		return 0;
+	last = bpf_map_lookup_elem(&last_socket, &zero);
+	if (!last || *last == key)
+		return 0;
+	/* Sends alternate between few sockets: look before writing. */
+	if (!bpf_map_lookup_elem(&trial_sockets, &key))
+		bpf_map_update_elem(&trial_sockets, &key, &one, BPF_ANY);
+	*last = key;
 	return 0;
 }
-
-/*
- * classify_xmit runs for every skb the process transmits: instead of one probe read per
- * field it copies the whole struct sk_buff once (its size and field offsets relocated
- * to the running kernel by CO-RE) into per-CPU scratch space. A program does not nest
- * on its own CPU, so one slot per CPU suffices.
- */
-#define ZCB_SKB_COPY_SIZE 512
-
-struct skb_copy {
-	__u8 bytes[ZCB_SKB_COPY_SIZE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct skb_copy);
-} skb_scratch SEC(".maps");
 
 /*
  * The transport payload of an skb about to be transmitted: its length less the link,
  * network and TCP/UDP headers (data points at the link-layer header by now). A GSO skb
  * carries one set of headers for all its segments. Other protocols count whole.
  */
-static __always_inline __u32 payload_length(const struct sk_buff *copy, const struct sock *sk)
+static __always_inline __u32 payload_length(const struct sk_buff *skb, const struct sock *sk)
 {
-	unsigned char *head = copy->head;
-	unsigned char *data = copy->data;
-	__u16 transport = copy->transport_header;
-	__u32 len = copy->len;
-	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	unsigned char *head = skb->head;
+	unsigned char *data = skb->data;
+	__u16 transport = skb->transport_header;
+	__u32 len = skb->len;
+	__u16 protocol = sk->sk_protocol;
 	__u32 headers, l4 = 0;
 
 	if (transport == (__u16)~0U || head + transport < data)
@@ -156,32 +130,35 @@ static __always_inline __u32 payload_length(const struct sk_buff *copy, const st
 	return len - headers - l4;
 }
 
-SEC("raw_tp/net_dev_start_xmit")
+/*
+ * How a transmitted skb holds its payload. It runs for every transmitted skb, so it is a
+ * BTF-typed raw tracepoint (tp_btf): it reads the skb by plain loads that the verifier
+ * checks against the kernel's BTF instead of one bpf_probe_read_kernel() call per field
+ * (half the cost per skb here). Only skbs of a socket the trial process sent on: a
+ * forwarded skb (no owner once it crossed a namespace) would count the same payload once
+ * per hop, and other processes' skbs are not the trial's.
+ */
+SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(classify_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	const __u32 size = bpf_core_type_size(struct sk_buff);
 	struct skb_shared_info *shinfo;
 	struct zcb_net_counts *c;
-	struct sk_buff *copy;
-	__u32 zero = 0, len;
+	const struct sock *sk;
+	__u64 key;
 	__u8 flags = 0;
+	__u32 len;
 
-	/*
-	 * Only skbs a local socket sent from this process: a forwarded skb (no owner once it
-	 * crossed a namespace) would count the same payload once per hop.
-	 */
-	if (!in_target_process() || size > ZCB_SKB_COPY_SIZE)
+	sk = skb->sk;
+	key = (__u64)sk;
+	if (!sk || !bpf_map_lookup_elem(&trial_sockets, &key))
 		return 0;
-	copy = bpf_map_lookup_elem(&skb_scratch, &zero);
 	c = counts();
-	if (!copy || !c || bpf_probe_read_kernel(copy, size, skb))
-		return 0;
-	if (!copy->sk)
+	if (!c)
 		return 0;
 	/* skb_shinfo(): the shared info sits at head + end (an offset on 64-bit kernels). */
-	shinfo = (struct skb_shared_info *)(copy->head + copy->end);
+	shinfo = (struct skb_shared_info *)(skb->head + skb->end);
 	bpf_probe_read_kernel(&flags, sizeof(flags), &shinfo->flags);
-	len = payload_length(copy, copy->sk);
+	len = payload_length(skb, sk);
 	c->xmit_in_process_packets++;
 	if (flags & SKBFL_ZEROCOPY_ENABLE)
 		c->xmit_in_process_zerocopy_bytes += len;

@@ -6,12 +6,11 @@
 #include <linux/types.h>
 #endif
 
+/* Sockets the trial process sent on, remembered for the transmit classification. */
+#define ZCB_TRIAL_SOCKETS 1024
+
 /* recvmsg() flag (uapi): discard the data instead of copying it. */
 #define ZCB_MSG_TRUNC 0x20
-
-/* Devices tracked by name and network namespace. */
-#define ZCB_NET_MAX_DEVICES 256
-#define ZCB_IFNAMSIZ 16
 
 struct zcb_net_counts {
 	/* skb:skb_copy_datagram_iovec: the kernel copying received data to user memory. */
@@ -30,7 +29,7 @@ struct zcb_net_counts {
 	/* tcp:tcp_retransmit_skb */
 	__u64 retransmits;
 	/*
-	 * net:net_dev_start_xmit of socket-owned skbs in the target process's context, by
+	 * net:net_dev_start_xmit of skbs of sockets the target process sent on, by
 	 * how the skb holds its data (skb_shared_info flags): in kernel memory (copied in
 	 * by the send call), in shared pages spliced in by reference (sendfile, splice,
 	 * vmsplice), or in user pages lent for zero-copy (MSG_ZEROCOPY, io_uring SEND_ZC).
@@ -40,17 +39,4 @@ struct zcb_net_counts {
 	__u64 xmit_in_process_copied_bytes;
 	__u64 xmit_in_process_spliced_bytes;
 	__u64 xmit_in_process_zerocopy_bytes;
-	__u64 device_overflow;       /* transmits on devices that did not fit the device map */
-};
-
-struct zcb_xmit_key {
-	char name[ZCB_IFNAMSIZ];
-	__u32 netns;                 /* the device's network namespace inode number */
-	__u32 pad;
-};
-
-struct zcb_xmit_counts {
-	__u64 packets;               /* skbs the driver accepted (one per GSO/TSO skb) */
-	__u64 bytes;                 /* their lengths, headers included */
-	__u64 errors;                /* skbs the driver refused (rc != NETDEV_TX_OK) */
 };

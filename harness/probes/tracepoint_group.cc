@@ -95,9 +95,11 @@ Status TracepointGroup::LoadAndAttach(const std::vector<std::pair<bpf_program*, 
   for (TracepointProgram& p : programs_) {
     if (!p.reason.empty()) continue;
     // Raw tracepoints attach by name, without tracefs, and cost less per event than
-    // perf-event tracepoints.
+    // perf-event tracepoints. BTF-typed ones (tp_btf) name theirs in the object.
     errno = 0;
-    bpf_link* link = bpf_program__attach_raw_tracepoint(p.program, p.event().c_str());
+    bpf_link* link = bpf_program__type(p.program) == BPF_PROG_TYPE_TRACING
+                         ? bpf_program__attach_trace(p.program)
+                         : bpf_program__attach_raw_tracepoint(p.program, p.event().c_str());
     const long err = libbpf_get_error(link);
     if (link == nullptr || err != 0) {
       p.reason = Error(err != 0 ? static_cast<int>(-err) : errno, fmt::format("attach {} to raw tracepoint {}", p.name(), p.event()))

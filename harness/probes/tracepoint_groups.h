@@ -5,8 +5,9 @@
 //   ipi           ipi:ipi_send_cpu, ipi:ipi_send_cpumask, irq_vectors:call_function_entry,
 //                 irq_vectors:call_function_single_entry
 //   page_faults   exceptions:page_fault_user, exceptions:page_fault_kernel
-//   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length, net:net_dev_xmit,
+//   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length, sock:sock_send_length,
 //                 net:net_dev_start_xmit, tcp:tcp_retransmit_skb
+//   xmit_devices  net:net_dev_xmit, per device and network namespace
 //   softirq_time  irq:softirq_entry, irq:softirq_exit
 // Each counts system-wide; most also count what happened in the trial process's
 // context (`*_in_process`).
@@ -27,6 +28,7 @@ Result<std::unique_ptr<TracepointGroup>> OpenIpiGroup(const GroupConfig& config)
 Result<std::unique_ptr<TracepointGroup>> OpenPageFaultsGroup(const GroupConfig& config);
 Result<std::unique_ptr<TracepointGroup>> OpenNetTrafficGroup(const GroupConfig& config);
 Result<std::unique_ptr<TracepointGroup>> OpenSoftirqTimeGroup(const GroupConfig& config);
+Result<std::unique_ptr<TracepointGroup>> OpenXmitDevicesGroup(const GroupConfig& config);
 
 // What net_traffic measured over the last window in the trial process, for the memory
 // traffic model. A field is nullopt when its tracepoint was not attached.

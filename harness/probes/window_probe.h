@@ -30,6 +30,8 @@ struct WindowSummary {
   ReceiverMode receiver_mode = ReceiverMode::kVerify;
   Capabilities caps;
   ZeroCopyStats zerocopy;
+  // False when the receiver runs on another host: its copies are not this host's to count.
+  bool receiver_local = true;
 };
 
 class WindowProbe {

@@ -12,7 +12,7 @@ from analysis_testlib import FIXTURES, REPO, fixture_run, run_cli, subprocess_en
 
 # Every figure kind the issue asks for; the fixtures have data for each.
 FIGURE_KINDS = ["goodput_vs_size", "cpu_ns_per_kib_vs_size", "zerocopy_completions",
-                "tlb_ipi_per_gib", "kernel_copy_per_byte", "memory_traffic_per_byte",
+                "tlb_ipi_per_gib", "receive_copy_per_byte", "memory_traffic_per_byte",
                 "softirq_share", "path_comparison", "udp_loss"]
 
 

@@ -118,6 +118,24 @@ def test_help_strategy_lists_options(zcbench):
     assert "not a strategy" in r.stderr and "sendfile" in r.stderr and "veth" in r.stderr
 
 
+def test_help_probes_lists_every_ebpf_group_with_its_default_and_cost(zcbench):
+    r = zcbench("help", "probes")
+    assert r.returncode == 0, r.stderr
+    for group in ("tlb_flush", "ipi", "page_faults", "net_traffic", "softirq_time", "xmit_devices"):
+        lines = [line for line in r.stdout.splitlines() if line.split()[:1] == [group]]
+        assert len(lines) == 1, (group, r.stdout)
+        assert lines[0].split()[1] in ("default", "off"), lines[0]
+    assert r.stdout.count("cost: ") == 6
+    assert "xmit_devices  off" in r.stdout
+    assert "bpf_stats" in r.stdout
+
+
+def test_probe_selection_errors_name_the_groups(zcbench):
+    r = zcbench("run", "-s", "write", "-n", "1M", "--probes", "net_trafic")
+    assert r.returncode == 2, r.stderr
+    assert "net_trafic" in r.stderr and "net_traffic" in r.stderr and "help probes" in r.stderr
+
+
 def test_help_describes_paths_and_commands(zcbench):
     r = zcbench("help", "shaped")
     assert r.returncode == 0
