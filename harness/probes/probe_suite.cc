@@ -134,10 +134,10 @@ Result<ProbeSuite> ProbeSuite::Open(const ProbeOptions& options) {
 std::string ProbeHelp() {
   std::string out =
       "Probes (zcbench run --probes SELECTION; experiment specs: [trial] probes):\n"
-      "  default   the families ebpf (its default groups), counters and memory\n"
+      "  default   the families ebpf (its default groups), counters, memory and profile\n"
       "  all       every family and every eBPF group\n"
-      "  none      no probe (metrics.probes, counters, memory and copies null with the reason)\n"
-      "  a comma list of default, all and: ebpf (its default groups), counters, memory, eBPF group names (those\n"
+      "  none      no probe (metrics.probes, counters, memory, cpu_profile and copies null with the reason)\n"
+      "  a comma list of default, all and: ebpf (its default groups), counters, memory, profile, eBPF group names (those\n"
       "            groups, e.g. net_traffic,page_faults), bpf_stats (the eBPF programs' own run time in\n"
       "            probes.programs; timing every run adds two clock reads to it; e.g. default,bpf_stats)\n\n"
       "eBPF groups. Cost: the group's programs' own run time as a share of both CPUs, for write 4K / write 64K /\n"
@@ -150,6 +150,12 @@ std::string ProbeHelp() {
                        group.on_by_default ? "default" : "off", group.feeds, "", "", group.cost);
   }
   out += "\nmetrics.copies needs net_traffic; a record whose group was not loaded says so in each *_reason.\n";
+  out += fmt::format(
+      "\nprofile       default     feeds metrics.cpu_profile (where the CPU goes, by category); the CPU profile figure\n"
+      "              {:<11} cost: one cpu-clock sample per CPU at {} Hz (--profile-hz): 0.14% of a busy CPU in user\n"
+      "                          code, about 0.4% in kernel code (interrupt ~4.6 us + stack walk ~3.1 us a sample;\n"
+      "                          harness/probes/README.md)\n",
+      "", CpuProfileOptions{}.frequency_hz);
   return out;
 }
 
