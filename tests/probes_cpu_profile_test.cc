@@ -3,7 +3,9 @@
 // root trial's record (samples within the bounds of duration x frequency x CPUs, shares
 // summing to 1, and write's data-copy share clearly above sendfile's).
 
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -185,7 +187,21 @@ TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {
       EXPECT_TRUE(p[key].contains("user")) << key;
       EXPECT_FALSE(p[key].contains("idle")) << key;
     }
-    EXPECT_GT(p["top_functions"].size(), 0u);
+    // The leaf functions behind the shares, by samples, once per (function, category).
+    ASSERT_GT(p["top_functions"].size(), 0u);
+    std::set<std::pair<std::string, std::string>> seen;
+    std::map<std::string, uint64_t> listed;
+    uint64_t previous = UINT64_MAX;
+    for (const auto& f : p["top_functions"]) {
+      EXPECT_TRUE(seen.emplace(f["function"], f["category"]).second) << f.dump();
+      EXPECT_LE(f["samples"].get<uint64_t>(), previous);
+      previous = f["samples"].get<uint64_t>();
+      listed[f["category"]] += previous;
+    }
+    // A leaf's samples are listed under the categories they were charged to.
+    for (const auto& [category, samples] : listed) {
+      EXPECT_LE(samples, p["samples_by_category"][category].get<uint64_t>()) << category << ": " << p.dump();
+    }
     // The trial process's own samples: on a machine shared with other work, the other
     // processes on the sampled CPUs are in `shares` but not here.
     copy_share[strategy] = p["in_process_shares"]["data_copy"].get<double>();

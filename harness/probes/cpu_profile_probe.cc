@@ -240,7 +240,9 @@ void CpuProfileProbe::Report(const WindowSummary& summary, nlohmann::json& metri
   std::map<std::string, uint64_t> by_category, in_process_by_category;
   for (const std::string& c : KernelCpuCategories()) by_category[c] = 0;
   by_category[kUserCategory] = 0;
-  std::map<std::string, std::pair<std::string, uint64_t>> by_leaf;  // function -> category, samples
+  // (leaf function, category) -> samples: one leaf can stand for several categories (an
+  // interrupt-enable point takes its caller's).
+  std::map<std::pair<std::string, std::string>, uint64_t> by_leaf;
   uint64_t counted = 0, in_process = 0, idle_task = 0, irq_enable_point = 0;
   std::vector<std::string> names;
   for (const StackCount& s : stacks_) {
@@ -265,11 +267,7 @@ void CpuProfileProbe::Report(const WindowSummary& summary, nlohmann::json& metri
     if (attribution.leaf_passed_to_caller && category != kIdleCategory) irq_enable_point += samples;
     by_category[category] += samples;
     if (s.flags & ZCB_PROFILE_IN_PROCESS) in_process_by_category[category] += samples;
-    if (!names.empty() && category != kIdleCategory) {
-      auto& leaf = by_leaf[names.front()];
-      leaf.first = category;
-      leaf.second += samples;
-    }
+    if (!names.empty() && category != kIdleCategory) by_leaf[{names.front(), category}] += samples;
   }
 
   nlohmann::json out = nlohmann::json::object();
@@ -317,13 +315,15 @@ void CpuProfileProbe::Report(const WindowSummary& summary, nlohmann::json& metri
   // sampled CPUs (a shared machine).
   PutShares(in_process_by_category, "in_process_shares", out);
 
-  std::vector<std::pair<std::string, std::pair<std::string, uint64_t>>> leaves(by_leaf.begin(), by_leaf.end());
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> leaves(by_leaf.begin(), by_leaf.end());
   std::sort(leaves.begin(), leaves.end(), [](const auto& a, const auto& b) {
-    return a.second.second != b.second.second ? a.second.second > b.second.second : a.first < b.first;
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   if (leaves.size() > kTopFunctions) leaves.resize(kTopFunctions);
   nlohmann::json top = nlohmann::json::array();
-  for (const auto& [function, entry] : leaves) top.push_back({{"function", function}, {"category", entry.first}, {"samples", entry.second}});
+  for (const auto& [leaf, samples] : leaves) {
+    top.push_back({{"function", leaf.first}, {"category", leaf.second}, {"samples", samples}});
+  }
   out["top_functions"] = top;
   out["attribution"] = kAttribution;
   out["categories_table"] = kTable;
