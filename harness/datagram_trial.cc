@@ -61,9 +61,9 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, DatagramRecei
     shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
   }
   if (!shared.gate.Arrive(out.setup)) return;
-  const double cpu0 = ThreadCpuSeconds();
+  const SideCpuMeter cpu(/*io_workers=*/false);
   out.run = receiver.Run(sock.get(), shared.end);
-  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  out.cpu = cpu.Stop();
 }
 
 void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, uint32_t flow_id,
@@ -92,12 +92,12 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   out.setup = setup();
   if (!shared.gate.Arrive(out.setup)) return;
 
-  const double cpu0 = ThreadCpuSeconds();
+  const SideCpuMeter cpu(/*io_workers=*/true);
   // The sender's rate counts until its last send returned, not its wait for completions.
   out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel(), &shared.sender_end);
   if (shared.sender_end == Clock::time_point{}) shared.sender_end = Clock::now();  // failed in the loop
   if (strategy) stats = strategy->stats();
-  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  out.cpu = cpu.Stop();
   // Tell the receiver how many datagrams to expect (or, after a failure, to stop now).
   shared.end.datagrams_sent.store(stats.datagrams, std::memory_order_release);
   if (!out.run.ok()) shared.end.abort.store(true, std::memory_order_release);
@@ -197,12 +197,12 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
       {"first_mismatch_offset", OptionalJson(rx.integrity.first_mismatch_offset)},
       {"first_mismatch_sequence", OptionalJson(rx.first_corrupt_sequence)},
   };
-  const nlohmann::json cpu = window.CpuJson(sender_out.cpu_s, receiver_out.cpu_s, rx.unique_bytes);
+  const nlohmann::json cpu = window.CpuJson(LocalTrialCpu(sender_out, receiver_out), rx.unique_bytes);
   metrics["cpu"] = cpu;
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   const double kib_sent = static_cast<double>(send_stats.bytes_sent) / 1024.0;
   nlohmann::json busy_per_kib_sent = nullptr;
-  if (cpu.is_object() && kib_sent > 0) busy_per_kib_sent = cpu["busy_s"].get<double>() * 1e9 / kib_sent;
+  if (cpu["system_wide"].is_object() && kib_sent > 0) busy_per_kib_sent = cpu["system_wide"]["busy_s"].get<double>() * 1e9 / kib_sent;
   metrics["udp"] = {
       {"datagrams_sent", sent},
       {"datagrams_received", received},
@@ -229,7 +229,7 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
       {"receive_buffer_forced", rx.receive_buffer_forced},
       {"end", rx.all_arrived ? "every datagram sent arrived" : fmt::format("no datagram for the {} s drain", spec.drain_s)},
       {"busy_ns_per_kib_sent", busy_per_kib_sent},
-      {"sender_thread_ns_per_kib_sent", kib_sent > 0 ? nlohmann::json(sender_out.cpu_s * 1e9 / kib_sent) : nlohmann::json(nullptr)},
+      {"sender_thread_ns_per_kib_sent", kib_sent > 0 ? nlohmann::json(sender_out.cpu.thread_s * 1e9 / kib_sent) : nlohmann::json(nullptr)},
   };
   ReportProbes(context, SummarizeWindow(trial, elapsed, rx.unique_bytes, send_stats, sender_out.tid, receiver_out.tid),
                window, metrics);

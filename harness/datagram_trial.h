@@ -2,7 +2,7 @@
 
 // The UDP trial flow: datagrams from a SendStrategy to the UDP receiver
 // (stack/datagram_receiver.h) over a NetworkPath, measured over a window, ending in one
-// zcbench.trial/1 record with a metrics.udp object. RunTrial() hands every
+// zcbench.trial record with a metrics.udp object. RunTrial() hands every
 // --protocol udp trial to it.
 //
 // What differs from a TCP stream: the sender's socket is a connected UDP socket; nothing

@@ -87,7 +87,7 @@ TrialOutcome OutcomeOf(const nlohmann::json& record) {
 }
 
 nlohmann::json UnsupportedRecord(const PlannedPoint& point, const TrialContext& context) {
-  return {{"schema", "zcbench.trial/1"},
+  return {{"schema", kTrialSchema},
           {"run_id", context.run_id},
           {"trial", context.trial},
           {"repetition", context.repetition},

@@ -16,21 +16,31 @@ std::optional<CpuSnapshot> ReadCpu() {
 
 }  // namespace
 
-nlohmann::json MeasuredWindow::CpuJson(double sender_thread_s, double receiver_thread_s, uint64_t bytes_delivered) const {
-  if (!cpu_before || !cpu_after) return nullptr;
-  return CpuRecord(*cpu_before, *cpu_after, sender_thread_s, receiver_thread_s, bytes_delivered);
+nlohmann::json MeasuredWindow::CpuJson(const TrialCpuParts& parts, uint64_t bytes_delivered) const {
+  const double process_s = static_cast<double>(process_cpu_after_ns - process_cpu_before_ns) * 1e-9;
+  return CpuRecord(cpu_before, cpu_after, parts, process_s, bytes_delivered);
 }
 
-MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure,
+TrialCpuParts LocalTrialCpu(const SideOutcome& sender, const SideOutcome& receiver) {
+  TrialCpuParts parts;
+  parts.sender_thread_s = sender.cpu.thread_s;
+  parts.sender = sender.cpu;
+  parts.receiver_thread_s = receiver.cpu.thread_s;
+  return parts;
+}
+
+MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure, const std::vector<int>& trial_tids,
                                  const std::function<void(TrialClock::time_point)>& release,
                                  const std::function<void()>& join) {
   MeasuredWindow window;
   if (measure) {
     for (WindowProbe* probe : context.probes) {
+      probe->WatchTrialThreads(trial_tids);
       if (auto s = probe->Begin(); !s.ok()) window.probe_errors.push_back(s.error().ToString());
     }
   }
   window.cpu_before = ReadCpu();
+  window.process_cpu_before_ns = ProcessCpuNs();
   window.start = TrialClock::now();
   release(window.start);
   join();
@@ -41,6 +51,7 @@ MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure,
     }
   }
   window.cpu_after = ReadCpu();
+  window.process_cpu_after_ns = ProcessCpuNs();
   return window;
 }
 
@@ -71,7 +82,7 @@ Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time
 
 nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context) {
   nlohmann::json record = {
-      {"schema", "zcbench.trial/1"}, {"run_id", context.run_id}, {"trial", context.trial},
+      {"schema", kTrialSchema}, {"run_id", context.run_id}, {"trial", context.trial},
       {"repetition", context.repetition}, {"warmup", context.warmup},
   };
   record["params"] = TrialParamsJson(trial);
@@ -98,6 +109,8 @@ void ReportProbes(const TrialContext& context, const WindowSummary& summary, con
                   nlohmann::json& metrics) {
   for (WindowProbe* probe : context.probes) probe->Report(summary, metrics);
   if (!window.probe_errors.empty()) metrics["probe_errors"] = window.probe_errors;
+  // The trial's CPU figure adds the softirq work the softirq_time probe found.
+  FinishTrialCpu(metrics, summary.bytes_received);
 }
 
 void RecordPathAndConstraints(nlohmann::json& record, const NetworkPath& path, HostConstraints* constraints) {

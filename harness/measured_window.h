@@ -10,6 +10,7 @@
 #include <functional>
 #include <initializer_list>
 #include <latch>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "harness/probes/cpu_accounting.h"
 #include "harness/probes/window_probe.h"
 #include "harness/trial.h"
+#include "harness/trial_common.h"
 #include "stack/send_strategy.h"
 
 namespace zcb {
@@ -32,7 +34,7 @@ using TrialClock = std::chrono::steady_clock;
 struct SideOutcome {
   Status setup = OkStatus();  // sockets, path side, pinning, the strategy
   Status run = OkStatus();    // the measured part
-  double cpu_s = 0;           // the thread's own CPU time over its run
+  SideCpu cpu;                // the thread's own CPU time over its run (and its io_uring workers')
   int tid = 0;
 };
 
@@ -41,16 +43,20 @@ struct MeasuredWindow {
   TrialClock::time_point start{};
   TrialClock::time_point end{};
   std::optional<CpuSnapshot> cpu_before, cpu_after;  // nullopt: /proc/stat unreadable
+  uint64_t process_cpu_before_ns = 0, process_cpu_after_ns = 0;
   std::vector<std::string> probe_errors;
 
-  // The cpu record of the window (null when /proc/stat could not be read).
-  nlohmann::json CpuJson(double sender_thread_s, double receiver_thread_s, uint64_t bytes_delivered) const;
+  // The cpu record of the window, completed by ReportProbes (FinishTrialCpu).
+  nlohmann::json CpuJson(const TrialCpuParts& parts, uint64_t bytes_delivered) const;
 };
 
+// The trial's CPU parts when its sender and receiver both ran on this host.
+TrialCpuParts LocalTrialCpu(const SideOutcome& sender, const SideOutcome& receiver);
+
 // Opens the window (when `measure` is false, because a side failed its set-up, the
-// probes are left alone), calls `release(start)` to let the threads go, `join()` to wait
-// for them, and closes the window.
-MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure,
+// probes are left alone; otherwise they are told `trial_tids`, the trial's threads),
+// calls `release(start)` to let the threads go, `join()` to wait for them, and closes it.
+MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure, const std::vector<int>& trial_tids,
                                  const std::function<void(TrialClock::time_point)>& release,
                                  const std::function<void()>& join);
 
@@ -61,9 +67,13 @@ class WindowGate {
  public:
   WindowGate(int sides, const std::atomic<bool>* cancel) : ready_(sides), cancel_(cancel) {}
 
-  // A side: reports its set-up and waits for the window. True: run now.
+  // A side (on its own thread): reports its set-up and waits for the window. True: run now.
   bool Arrive(const Status& setup) {
     if (!setup.ok()) abort_ = true;
+    {
+      std::lock_guard<std::mutex> lock(tids_mutex_);
+      tids_.push_back(CurrentTid());
+    }
     ready_.count_down();
     start_.wait();
     return setup.ok() && !abort_.load();
@@ -80,7 +90,7 @@ class WindowGate {
   MeasuredWindow Run(const TrialContext& context, std::initializer_list<std::thread*> threads) {
     ready_.wait();
     return RunMeasuredWindow(
-        context, !abort_.load(),
+        context, !abort_.load(), tids_,
         [&](TrialClock::time_point start) {
           window_start_ = start;
           start_.count_down();
@@ -94,6 +104,8 @@ class WindowGate {
   std::latch ready_;
   std::latch start_{1};
   std::atomic<bool> abort_{false};
+  std::mutex tids_mutex_;
+  std::vector<int> tids_;  // the sides' threads, complete once every side arrived
   TrialClock::time_point window_start_{};
   const std::atomic<bool>* cancel_;
 };

@@ -248,9 +248,11 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
   ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, request->receive_timeout_s));
 
   auto before = CpuSnapshot::Read();
-  const double cpu0 = ThreadCpuSeconds();
+  const uint64_t process_before_ns = ProcessCpuNs();
+  const SideCpuMeter cpu(/*io_workers=*/false);
   Status run = receiver->Run(conn.get());
-  const double receiver_cpu_s = ThreadCpuSeconds() - cpu0;
+  const double receiver_cpu_s = cpu.Stop().thread_s;
+  const uint64_t process_after_ns = ProcessCpuNs();
   auto after = CpuSnapshot::Read();
   // Closing now tells the sender, which waits for this, that the last byte is in.
   if (!run.ok()) Abort(conn.get());
@@ -270,12 +272,13 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
          integrity.first_mismatch_offset ? nlohmann::json(*integrity.first_mismatch_offset) : nlohmann::json(nullptr)}}},
       {"host", remote::HostIdentity()},
   };
-  if (before.ok() && after.ok()) {
-    metrics["cpu"] = CpuRecord(*before, *after, 0, receiver_cpu_s, rx.bytes_received);
-    metrics["cpu"]["sender_thread_s"] = nullptr;  // the sender is not on this host
-  } else {
-    metrics["cpu"] = {{"receiver_thread_s", receiver_cpu_s}};
-  }
+  TrialCpuParts parts;
+  parts.receiver_thread_s = receiver_cpu_s;  // the sender is not on this host
+  parts.omits.push_back("the sender's CPU, on the client's host");
+  auto snapshot = [](Result<CpuSnapshot>& r) { return r.ok() ? std::optional<CpuSnapshot>(std::move(*r)) : std::nullopt; };
+  metrics["cpu"] = CpuRecord(snapshot(before), snapshot(after), parts,
+                             static_cast<double>(process_after_ns - process_before_ns) * 1e-9, rx.bytes_received);
+  FinishTrialCpu(metrics, rx.bytes_received);
   ++trials_;
   // The stream's end alone does not say the trial was whole (the protocol does not carry
   // the expected length, and a killed client closes its data stream like a finished

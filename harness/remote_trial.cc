@@ -27,7 +27,7 @@ constexpr double kResultMarginS = 5;
 struct SenderOutcome {
   Status setup = OkStatus();
   Status run = OkStatus();
-  double cpu_s = 0;
+  SideCpu cpu;
   int tid = 0;
   Clock::time_point end{};  // when the receiver closed the stream: the last byte was in
   SendStats stats;
@@ -65,7 +65,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   };
   out.setup = setup();
   if (!gate.Arrive(out.setup)) return;
-  const double cpu0 = ThreadCpuSeconds();
+  const SideCpuMeter cpu(/*io_workers=*/true);
   out.run = SendPaced(*strategy, spec, gate.window_start(), gate.cancel());
   out.stats = strategy->stats();
   if (out.run.ok()) {
@@ -75,7 +75,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
     Abort(sock.get());
   }
   out.end = Clock::now();
-  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  out.cpu = cpu.Stop();
 }
 
 }  // namespace
@@ -130,13 +130,19 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
       {"integrity", peer != nullptr ? (*peer)["integrity"] : nlohmann::json(nullptr)},
   };
   const nlohmann::json peer_cpu = peer != nullptr && peer->contains("cpu") ? (*peer)["cpu"] : nlohmann::json(nullptr);
-  const double receiver_s = peer_cpu.is_object() ? peer_cpu["receiver_thread_s"].get<double>() : 0.0;
-  metrics["cpu"] = measured.CpuJson(out.cpu_s, receiver_s, received);
-  if (metrics["cpu"].is_object()) {
-    if (!peer_cpu.is_object()) metrics["cpu"]["receiver_thread_s"] = nullptr;
-    // System-wide figures above are this (the sender's) host's; the receiver's host's own:
-    metrics["cpu"]["receiver_host"] = peer_cpu;
+  TrialCpuParts parts;
+  parts.sender_thread_s = out.cpu.thread_s;
+  parts.sender = out.cpu;
+  parts.receiver_on_this_host = false;
+  if (peer_cpu.is_object()) {
+    parts.receiver_thread_s = peer_cpu["receiver_thread_s"].get<double>();
+  } else {
+    parts.omits.push_back("the receiver thread's CPU time (the peer sent none)");
   }
+  parts.omits.push_back("network softirq work on the receiver's host outside its receiver thread");
+  metrics["cpu"] = measured.CpuJson(parts, received);
+  // System-wide figures above are this (the sender's) host's; the receiver's host's own:
+  metrics["cpu"]["receiver_host"] = peer_cpu;
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(out.stats.zerocopy) : nlohmann::json(nullptr);
   metrics["reuse_gate"] = ReuseGateJson(out.stats.peer_gate);
   metrics["remote"] = {

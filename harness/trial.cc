@@ -81,9 +81,9 @@ void ReceiverThread(const ResolvedTrial& trial, NetworkPath& path, StreamReceive
     shared.listening.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
   }
   if (!shared.gate.Arrive(out.setup)) return;
-  const double cpu0 = ThreadCpuSeconds();
+  const SideCpuMeter cpu(/*io_workers=*/false);
   out.run = receiver.Run(conn.get());
-  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  out.cpu = cpu.Stop();
   if (!out.run.ok()) Abort(conn.get());
 }
 
@@ -106,10 +106,11 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   // (A failed set-up aborts: a receiver waiting for the connection gives up.)
   if (!shared.gate.Arrive(out.setup)) return;
 
-  const double cpu0 = ThreadCpuSeconds();
+  // The sender owns the io_uring rings: their workers are read while the rings exist.
+  const SideCpuMeter cpu(/*io_workers=*/true);
   out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel());
   if (strategy) stats = strategy->stats();
-  out.cpu_s = ThreadCpuSeconds() - cpu0;
+  out.cpu = cpu.Stop();
   if (out.run.ok()) {
     ::shutdown(sock.get(), SHUT_WR);
   } else {
@@ -277,7 +278,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   if (spec.receiver == ReceiverMode::kZeroCopy) {
     metrics["receive_zerocopy"] = {{"mapped_bytes", rx.mapped_bytes}, {"copied_bytes", rx.copied_bytes}};
   }
-  metrics["cpu"] = window.CpuJson(sender_out.cpu_s, receiver_out.cpu_s, rx.bytes_received);
+  metrics["cpu"] = window.CpuJson(LocalTrialCpu(sender_out, receiver_out), rx.bytes_received);
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   metrics["reuse_gate"] = ReuseGateJson(send_stats.peer_gate);
   ReportProbes(context, SummarizeWindow(trial, elapsed, rx.bytes_received, send_stats, sender_out.tid, receiver_out.tid),

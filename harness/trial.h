@@ -1,7 +1,7 @@
 #pragma once
 
 // One trial: a stream from a SendStrategy to a receiver over a NetworkPath, measured
-// over a window, ending in one record (DESIGN.md's zcbench.trial/1 schema).
+// over a window, ending in one record (the zcbench.trial schema, results/README.md).
 
 #include <atomic>
 #include <cstdint>
@@ -22,6 +22,11 @@
 namespace zcb {
 
 // What the user asked for.
+// The record schema this harness writes. Version 2: cpu.ns_per_kib is the trial's own
+// CPU (thread clocks plus softirq work outside them); version 1's system-wide /proc/stat
+// figure moved to cpu.system_wide.
+inline constexpr const char* kTrialSchema = "zcbench.trial/2";
+
 struct TrialSpec {
   Protocol protocol = Protocol::kTcp;
   std::string strategy;

@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/probes/cpu_accounting.h"
 #include "harness/probes/copy_accounting.h"
 #include "harness/probes/memory_model.h"
 #include "harness/probes/probe_costs.h"
@@ -377,40 +376,3 @@ TEST(ProbesParsing, ModelWithoutTheCopyCountsIsUnavailable) {
 
 }  // namespace
 }  // namespace zcb
-
-// Two CPUs, each spanning `window_s` between the snapshots, busy for `busy_s` of it.
-static std::pair<zcb::CpuSnapshot, zcb::CpuSnapshot> Window(double window_s, double busy_s) {
-  zcb::CpuSnapshot before, after;
-  before.per_cpu = after.per_cpu = {zcb::CpuTimes{}, zcb::CpuTimes{}};
-  for (auto& cpu : after.per_cpu) {
-    cpu.system = busy_s;
-    cpu.idle = window_s - busy_s;
-  }
-  after.total.system = 2 * busy_s;
-  after.total.idle = 2 * (window_s - busy_s);
-  return {before, after};
-}
-
-TEST(CpuAccounting, ServiceDemandIsBusyNanosecondsPerKibDelivered) {
-  auto [before, after] = Window(1.0, 0.5);
-  const auto cpu = zcb::CpuRecord(before, after, 0.4, 0.3, 1 << 30);
-  EXPECT_DOUBLE_EQ(cpu["ns_per_kib"].get<double>(), 1.0 * 1e9 / (1 << 20));
-  EXPECT_DOUBLE_EQ(cpu["tick_s"].get<double>(), zcb::CpuTickSeconds());
-  EXPECT_FALSE(cpu.contains("ns_per_kib_reason"));
-}
-
-TEST(CpuAccounting, AWindowOfAFewTicksHasNoServiceDemandButSaysWhy) {
-  // 3 ticks: /proc/stat may well show no busy time at all; 0 ns/KiB would be a lie.
-  auto [before, after] = Window(3 * zcb::CpuTickSeconds(), 0);
-  const auto cpu = zcb::CpuRecord(before, after, 0.001, 0.001, 10 << 20);
-  EXPECT_TRUE(cpu["ns_per_kib"].is_null());
-  EXPECT_NE(cpu["ns_per_kib_reason"].get<std::string>().find("--duration"), std::string::npos);
-  EXPECT_DOUBLE_EQ(cpu["sender_thread_s"].get<double>(), 0.001);  // the thread times stay
-}
-
-TEST(CpuAccounting, NothingDeliveredHasNoServiceDemand) {
-  auto [before, after] = Window(1.0, 0.5);
-  const auto cpu = zcb::CpuRecord(before, after, 0, 0, 0);
-  EXPECT_TRUE(cpu["ns_per_kib"].is_null());
-  EXPECT_EQ(cpu["ns_per_kib_reason"], "nothing was delivered");
-}

@@ -20,10 +20,10 @@ struct GroupSpec {
 const std::vector<GroupSpec>& Groups() {
   static const std::vector<GroupSpec> groups = {
       {"tlb_flush", OpenTlbFlushGroup, {"tlb_flush", "tlb_flush_total"}},
-      {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_detail"}},
+      {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_in_trial", "ipi_by_kind", "ipi_detail"}},
       {"page_faults", OpenPageFaultsGroup, {"page_faults", "page_faults_in_process", "page_faults_detail"}},
       {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_in_process", "retransmits"}},
-      {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns"}},
+      {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns", "softirq_net_outside_trial_ns"}},
       {"xmit_devices", OpenXmitDevicesGroup, {"xmit_packets", "xmit_bytes", "xmit_by_device"}},
   };
   return groups;
@@ -71,6 +71,7 @@ std::vector<std::string> AllProbeTracepoints() {
           "ipi:ipi_send_cpumask",
           "irq_vectors:call_function_entry",
           "irq_vectors:call_function_single_entry",
+          "csd:csd_queue_cpu",
           "exceptions:page_fault_user",
           "exceptions:page_fault_kernel",
           "skb:skb_copy_datagram_iovec",
@@ -80,7 +81,8 @@ std::vector<std::string> AllProbeTracepoints() {
           "net:net_dev_start_xmit",
           "tcp:tcp_retransmit_skb",
           "irq:softirq_entry",
-          "irq:softirq_exit"};
+          "irq:softirq_exit",
+          "irq:softirq_raise"};
 }
 
 std::unique_ptr<EbpfProbe> EbpfProbe::Open(const EbpfProbeOptions& options) {
@@ -91,6 +93,12 @@ std::unique_ptr<EbpfProbe> EbpfProbe::Open(const EbpfProbeOptions& options) {
   config.catalog = &probe->catalog_;
   config.simulate_missing = options.simulate_missing;
   config.target_tgid = static_cast<uint32_t>(::getpid());
+  if (auto map = TrialThreadMap::Create(); map.ok()) {
+    probe->trial_threads_ = std::move(*map);
+    config.trial_threads_fd = probe->trial_threads_->fd();
+  } else {
+    probe->trial_threads_reason_ = map.error().ToString();
+  }
   std::string first_error;
   for (const GroupSpec& spec : Groups()) {
     if (options.groups && options.groups->count(spec.name) == 0) {
@@ -129,6 +137,16 @@ std::map<std::string, EbpfProbe::RunStats> EbpfProbe::ReadRunStats(std::string* 
     }
   }
   return out;
+}
+
+void EbpfProbe::WatchTrialThreads(const std::vector<int>& tids) {
+  trial_tids_ = tids;
+  trial_cpus_ = CpusOfThreads(tids);
+  if (trial_threads_) {
+    const Status set = trial_threads_->Set(tids);
+    trial_threads_reason_ = set.ok() ? "" : set.error().ToString();
+  }
+  for (const auto& group : groups_) group->WatchTrialCpus(trial_cpus_);
 }
 
 Status EbpfProbe::Begin() {
@@ -176,6 +194,12 @@ void EbpfProbe::Report(const WindowSummary& summary, nlohmann::json& metrics) {
   // (the trial's sender and receiver threads run here).
   probes["scope"] = "system";
   probes["in_process_pid"] = ::getpid();
+  // *_in_trial fields count events on the trial's own threads: these, and the process's
+  // io_uring workers (trial_threads.bpf.h).
+  probes["trial_threads"] = {{"tids", trial_tids_}, {"cpus", trial_cpus_}};
+  if (!trial_threads_reason_.empty()) {
+    probes["trial_threads"]["tids_reason"] = trial_threads_reason_ + " (only io_uring workers count as the trial's)";
+  }
   for (const GroupSpec& spec : Groups()) {
     auto error = group_errors_.find(spec.name);
     if (error == group_errors_.end()) continue;

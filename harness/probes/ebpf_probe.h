@@ -10,6 +10,7 @@
 // privilege, no BPF), metrics.probes is null with probes_reason.
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,6 +19,7 @@
 
 #include "harness/probes/tracepoint_catalog.h"
 #include "harness/probes/tracepoint_groups.h"
+#include "harness/probes/trial_thread_map.h"
 #include "harness/probes/window_probe.h"
 #include "stack/unique_fd.h"
 
@@ -42,6 +44,7 @@ class EbpfProbe : public WindowProbe {
   // Never fails: whatever cannot be loaded is reported with its reason.
   static std::unique_ptr<EbpfProbe> Open(const EbpfProbeOptions& options);
 
+  void WatchTrialThreads(const std::vector<int>& tids) override;
   Status Begin() override;
   Status End() override;
   void Report(const WindowSummary& summary, nlohmann::json& metrics) override;
@@ -64,6 +67,9 @@ class EbpfProbe : public WindowProbe {
   std::map<std::string, RunStats> ReadRunStats(std::string* error) const;
 
   TracepointCatalog catalog_;
+  std::optional<TrialThreadMap> trial_threads_;  // shared by the skeletons; nullopt: see reason
+  std::string trial_threads_reason_;
+  std::vector<int> trial_tids_, trial_cpus_;
   std::vector<std::unique_ptr<TracepointGroup>> groups_;
   std::map<std::string, std::string> group_errors_;
   std::string unavailable_reason_;

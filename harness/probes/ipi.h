@@ -17,6 +17,8 @@ struct zcb_ipi_counts {
 	__u64 targets;               /* CPUs interrupted by those sends */
 	__u64 sends_in_process;      /* sends from the target process's context */
 	__u64 targets_in_process;
+	__u64 sends_in_trial;        /* sends from one of the trial's threads */
+	__u64 targets_in_trial;
 	__u64 call_function;         /* irq_vectors:call_function_entry (IPIs handled) */
 	__u64 call_function_single;  /* irq_vectors:call_function_single_entry */
 	__u64 handled_in_process;    /* of those, handled while the target process ran */
@@ -27,4 +29,13 @@ struct zcb_ipi_callback_counts {
 	__u64 sends;
 	__u64 targets;
 	__u64 sends_in_process;
+	__u64 sends_in_trial;
+	__u64 targets_in_trial;
+};
+
+/* Cross-CPU function calls queued (csd:csd_queue_cpu), per function. */
+struct zcb_csd_function_counts {
+	__u64 queued;
+	__u64 queued_in_process;
+	__u64 queued_in_trial;
 };

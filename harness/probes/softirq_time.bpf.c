@@ -2,12 +2,22 @@
 /*
  * Time spent in each softirq vector (irq:softirq_entry to irq:softirq_exit, per CPU):
  * NET_RX and NET_TX carry the network stack's deferred work.
+ *
+ * The part the trial's CPU figure needs: softirq work done for the trial but not on one of
+ * its threads. Softirq work run on a trial thread (loopback delivery after local_bh_enable,
+ * for instance) is already in that thread's CPU time. Work run in ksoftirqd, on the idle
+ * task or on another task is not; it is the trial's when the trial raised it: a vector
+ * raised (irq:softirq_raise) on a trial thread, or inside a softirq run that was itself the
+ * trial's (net_rx_action re-raising itself when out of budget), marks the CPU's next run
+ * of that vector as the trial's (ns_trial_elsewhere). Other flows' packets handled in the
+ * same run are counted with it; runs raised only by others are not.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "harness/probes/softirq_time.h"
+#include "harness/probes/trial_threads.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -23,16 +33,35 @@ struct {
 	__type(value, struct zcb_softirq_counts);
 } softirq_counts SEC(".maps");
 
+SEC("raw_tp/softirq_raise")
+int BPF_PROG(softirq_raised, unsigned int vec)
+{
+	__u32 zero = 0;
+	struct zcb_softirq_start *s = bpf_map_lookup_elem(&softirq_start, &zero);
+
+	if (!s || vec >= 32)
+		return 0;
+	if ((s->ts && s->for_trial) || in_trial_thread())
+		s->raised_by_trial |= 1U << vec;
+	return 0;
+}
+
 SEC("raw_tp/softirq_entry")
 int BPF_PROG(softirq_enter, unsigned int vec)
 {
 	__u32 zero = 0;
 	struct zcb_softirq_start *s = bpf_map_lookup_elem(&softirq_start, &zero);
+	__u32 bit;
 
-	if (!s)
+	if (!s || vec >= 32)
 		return 0;
+	bit = 1U << vec;
 	s->ts = bpf_ktime_get_ns();
 	s->vec = vec;
+	s->on_trial_thread = in_trial_thread();
+	/* This run serves the raises pending for its vector. */
+	s->for_trial = (s->raised_by_trial & bit) != 0;
+	s->raised_by_trial &= ~bit;
 	return 0;
 }
 
@@ -49,8 +78,14 @@ int BPF_PROG(softirq_leave, unsigned int vec)
 	slot = vec < ZCB_SOFTIRQ_SLOTS ? vec : ZCB_SOFTIRQ_SLOTS - 1;
 	c = bpf_map_lookup_elem(&softirq_counts, &slot);
 	if (c) {
+		__u64 ns = bpf_ktime_get_ns() - s->ts;
+
 		c->count++;
-		c->ns += bpf_ktime_get_ns() - s->ts;
+		c->ns += ns;
+		if (s->for_trial && !s->on_trial_thread) {
+			c->count_trial_elsewhere++;
+			c->ns_trial_elsewhere += ns;
+		}
 	}
 	s->ts = 0;
 	return 0;

@@ -2,14 +2,16 @@
 /*
  * tlb:tlb_flush, counted per reason: how often the TLB was flushed, for which reason
  * (task switch, remote shootdown received, local shootdown, IPI sent, ...), and how many
- * pages the ranged flushes covered.
+ * pages the ranged flushes covered. Each is counted system-wide, in the trial process's
+ * context, and on one of the trial's own threads (the CPU's current task when the event
+ * fires: the sender of a shootdown, or the task a remote shootdown interrupted).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "harness/probes/process_filter.bpf.h"
 #include "harness/probes/tlb_flush.h"
+#include "harness/probes/trial_threads.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -36,6 +38,8 @@ int BPF_PROG(count_tlb_flush, int reason, unsigned long pages)
 		c->pages += pages;
 	if (in_target_process())
 		c->count_in_process++;
+	if (in_trial_thread())
+		c->count_in_trial++;
 	return 0;
 }
 

@@ -21,4 +21,5 @@ struct zcb_tlb_counts {
 	__u64 pages;            /* pages of the ranged flushes */
 	__u64 full_flushes;     /* flushes of everything (pages == TLB_FLUSH_ALL) */
 	__u64 count_in_process; /* events in the context of the target process */
+	__u64 count_in_trial;   /* events on one of the trial's threads (trial_threads.bpf.h) */
 };

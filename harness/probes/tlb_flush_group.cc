@@ -17,6 +17,7 @@ class TlbFlushGroup : public TracepointGroup {
 
   Status Open(const GroupConfig& config) {
     ZCB_ASSIGN_OR_RETURN(skel_, OpenSkeleton<tlb_flush_bpf>());
+    ZCB_RETURN_IF_ERROR(ShareTrialThreads(skel_->maps.trial_threads, config));
     skel_->rodata->target_tgid = config.target_tgid;
     // Reason numbers differ between kernel versions: decode them from this kernel.
     reasons_ = config.catalog->FieldValueNames(kTlbFlush, "reason", "TLB_REMOTE_SHOOTDOWN", "TLB_", "");
@@ -46,15 +47,13 @@ class TlbFlushGroup : public TracepointGroup {
     zcb_tlb_counts total{};
     auto add = [&](const std::string& name, const zcb_tlb_counts& d) {
       nlohmann::json& entry = by_reason[name];
-      if (entry.is_null()) entry = {{"count", 0}, {"pages", 0}, {"full_flushes", 0}, {"count_in_process", 0}};
+      if (entry.is_null()) entry = {{"count", 0}, {"pages", 0}, {"full_flushes", 0}, {"count_in_process", 0}, {"count_in_trial", 0}};
       entry["count"] = entry["count"].get<uint64_t>() + d.count;
       entry["pages"] = entry["pages"].get<uint64_t>() + d.pages;
       entry["full_flushes"] = entry["full_flushes"].get<uint64_t>() + d.full_flushes;
       entry["count_in_process"] = entry["count_in_process"].get<uint64_t>() + d.count_in_process;
-      total.count += d.count;
-      total.pages += d.pages;
-      total.full_flushes += d.full_flushes;
-      total.count_in_process += d.count_in_process;
+      entry["count_in_trial"] = entry["count_in_trial"].get<uint64_t>() + d.count_in_trial;
+      total = CounterCombine(total, d, 1);
     };
     // Every reason this kernel defines appears, zero or not, so that columns are stable.
     for (const auto& [value, name] : reasons_.names) {
@@ -69,7 +68,8 @@ class TlbFlushGroup : public TracepointGroup {
     probes["tlb_flush_total"] = {{"count", total.count},
                                  {"pages", total.pages},
                                  {"full_flushes", total.full_flushes},
-                                 {"count_in_process", total.count_in_process}};
+                                 {"count_in_process", total.count_in_process},
+                                 {"count_in_trial", total.count_in_trial}};
     probes["tlb_flush_names_source"] = reasons_.source.empty() ? nlohmann::json(reasons_.reason) : nlohmann::json(reasons_.source);
   }
 

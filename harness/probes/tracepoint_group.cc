@@ -54,6 +54,14 @@ int PossibleCpus() {
   return cpus;
 }
 
+Status ShareTrialThreads(bpf_map* map, const GroupConfig& config) {
+  if (config.trial_threads_fd < 0) return OkStatus();
+  if (const int err = bpf_map__reuse_fd(map, config.trial_threads_fd); err != 0) {
+    return Error(-err, fmt::format("share the trial-threads map with {}", bpf_map__name(map)));
+  }
+  return OkStatus();
+}
+
 std::string TracepointProgram::event() const {
   const size_t colon = tracepoint.find(':');
   return colon == std::string::npos ? tracepoint : tracepoint.substr(colon + 1);

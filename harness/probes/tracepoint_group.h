@@ -54,7 +54,13 @@ struct GroupConfig {
   std::set<std::string> simulate_missing;
   // The process whose events are also counted separately (the trial's).
   uint32_t target_tgid = 0;
+  // The map of the trial's thread IDs every skeleton shares (trial_threads.bpf.h), or -1:
+  // each skeleton then keeps its own empty map and only io_uring workers are the trial's.
+  int trial_threads_fd = -1;
 };
+
+// Makes a skeleton's trial_threads map the one shared through `config` (before load).
+Status ShareTrialThreads(bpf_map* map, const GroupConfig& config);
 
 // The number of possible CPUs (per-CPU map values come in this many copies).
 int PossibleCpus();
@@ -74,14 +80,21 @@ T CounterCombine(const T& a, const T& b, int sign) {
   return out;
 }
 
-// Sums one element of a per-CPU map (array or hash) over all CPUs. V is a struct of
-// __u64 counters.
+// One element of a per-CPU map (array or hash): its value on each possible CPU.
 template <typename K, typename V>
-Result<V> SumPerCpuValue(const bpf_map* map, const K& key) {
+Result<std::vector<V>> PerCpuValues(const bpf_map* map, const K& key) {
   std::vector<V> values(static_cast<size_t>(PossibleCpus()));
   if (bpf_map__lookup_elem(map, &key, sizeof key, values.data(), values.size() * sizeof(V), 0) != 0) {
     return SysError(fmt::format("read BPF map {}", bpf_map__name(map)));
   }
+  return values;
+}
+
+// Sums one element of a per-CPU map (array or hash) over all CPUs. V is a struct of
+// __u64 counters.
+template <typename K, typename V>
+Result<V> SumPerCpuValue(const bpf_map* map, const K& key) {
+  ZCB_ASSIGN_OR_RETURN(const std::vector<V> values, (PerCpuValues<K, V>(map, key)));
   V sum{};
   for (const V& value : values) sum = CounterCombine(sum, value, 1);
   return sum;
@@ -121,6 +134,9 @@ class TracepointGroup {
   // Why the group as a whole could not load (empty when it loaded).
   const std::string& load_error() const { return load_error_; }
 
+  // Before the window's start snapshot: the CPUs the trial's threads may run on (the
+  // union of their affinity masks), for a group that counts work done on them.
+  virtual void WatchTrialCpus(const std::vector<int>& cpus) { (void)cpus; }
   // Reads the maps at the window's start (`end` false) or end. Failures are kept and
   // reported; they do not stop the trial.
   virtual void Snapshot(bool end) = 0;

@@ -3,14 +3,15 @@
 // The eBPF tracepoint groups, one per skeleton (harness/probes/<name>.bpf.c):
 //   tlb_flush     tlb:tlb_flush, per reason (count, pages, full flushes)
 //   ipi           ipi:ipi_send_cpu, ipi:ipi_send_cpumask, irq_vectors:call_function_entry,
-//                 irq_vectors:call_function_single_entry
+//                 irq_vectors:call_function_single_entry, csd:csd_queue_cpu
 //   page_faults   exceptions:page_fault_user, exceptions:page_fault_kernel
 //   net_traffic   skb:skb_copy_datagram_iovec, sock:sock_recv_length, sock:sock_send_length,
 //                 net:net_dev_start_xmit, tcp:tcp_retransmit_skb
 //   xmit_devices  net:net_dev_xmit, per device and network namespace
-//   softirq_time  irq:softirq_entry, irq:softirq_exit
+//   softirq_time  irq:softirq_entry, irq:softirq_exit, irq:softirq_raise
 // Each counts system-wide; most also count what happened in the trial process's
-// context (`*_in_process`).
+// context (`*_in_process`); tlb_flush, ipi and softirq_time also what happened on the
+// trial's own threads (`*_in_trial`, trial_threads.bpf.h).
 
 #include <cstdint>
 #include <memory>

@@ -6,6 +6,7 @@
 // the trial runner; eBPF tracepoints, hardware counters and memory traffic are probes.
 
 #include <cstdint>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,9 @@ struct WindowSummary {
 class WindowProbe {
  public:
   virtual ~WindowProbe() = default;
+  // Called before Begin() with the thread IDs of the trial's own threads (its sender and
+  // receiver), for a probe that attributes events to them rather than to the process.
+  virtual void WatchTrialThreads(const std::vector<int>& tids) { (void)tids; }
   // Called on the controlling thread just before the window opens. Must be quick.
   virtual Status Begin() = 0;
   // Called just after the window closes.

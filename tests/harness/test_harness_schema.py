@@ -6,14 +6,17 @@ import json
 from harness_helpers import schema_validate
 
 RECORD = {
-    "schema": "zcbench.trial/1", "run_id": "r", "trial": 0, "repetition": 0, "warmup": False,
+    "schema": "zcbench.trial/2", "run_id": "r", "trial": 0, "repetition": 0, "warmup": False,
     "point": "tcp/write/loopback/bulk/memory/65536/verify", "status": "ok", "error": None, "converged": True,
     "params": {"protocol": "tcp", "strategy": "write", "path": "loopback", "workload": "bulk", "source": "memory",
                "message_size": 65536, "receiver": "verify", "duration_s": 1.0, "bytes": None, "sender_cpu": 0,
                "receiver_cpu": 1, "seed": 1, "options": {}, "path_options": {}},
     "metrics": {"bytes_sent": 10, "bytes_received": 10, "elapsed_s": 0.5, "goodput_bps": 160.0, "send_calls": 1,
                 "integrity": {"mode": "verify", "verified_bytes": 10, "mismatches": 0, "first_mismatch_offset": None},
-                "cpu": {"user_s": 0.1, "system_s": 0.1, "softirq_s": 0, "irq_s": 0, "idle_s": 0.3, "ns_per_kib": 5.0},
+                "cpu": {"ns_per_kib": 5.0, "trial_s": 0.2, "sender_thread_s": 0.1, "receiver_thread_s": 0.1, "io_workers_s": 0,
+                        "softirq_outside_threads_s": 0, "ns_per_kib_omits": [], "other_threads_s": 0.01,
+                        "system_wide": {"user_s": 0.1, "system_s": 0.1, "softirq_s": 0, "irq_s": 0, "idle_s": 0.3,
+                                        "busy_s": 0.2, "ns_per_kib": 5.0, "tick_s": 0.01}},
                 "zerocopy": None, "probes": None, "memory": {"source": "model"}, "counters": None},
 }
 
