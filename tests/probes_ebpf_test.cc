@@ -19,6 +19,7 @@
 #include "harness/probes/ebpf_probe.h"
 #include "harness/probes/probe_suite.h"
 #include "harness/trial.h"
+#include "harness/trial_common.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {
@@ -105,6 +106,9 @@ nlohmann::json ShootdownWindow(EbpfProbe& probe, int cycles, bool with_sibling) 
     return echoed_switches.load(std::memory_order_relaxed);
   };
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // This thread is the "trial" thread; the sibling is a helper of the process, like the
+  // memory-bandwidth antagonist.
+  probe.WatchTrialThreads({CurrentTid()});
   EXPECT_TRUE(probe.Begin().ok());
   int valid = 0;
   uint64_t munmaps = 0;
@@ -161,6 +165,69 @@ TEST(ProbesEbpf, MunmapWithSiblingOnOtherCpuCausesRemoteShootdownIpis) {
                                                              nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
             static_cast<uint64_t>(kCycles / 10))
       << without["ipi_detail"].dump();
+}
+
+TEST(ProbesEbpf, ShootdownsAreTheTrialThreadsAndTheBusySiblingsOwnAreNot) {
+  ZCB_REQUIRE_ROOT();
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
+  auto probe = EbpfProbe::Open({});
+  ASSERT_TRUE(probe->unavailable_reason().empty()) << probe->unavailable_reason();
+  constexpr uint64_t kCycles = 200;
+  ScopedPin pin(0);
+  ASSERT_TRUE(pin.ok());
+  const nlohmann::json p = ShootdownWindow(*probe, kCycles, true);
+  ASSERT_TRUE(p["tlb_flush"].is_object()) << p.dump();
+  const auto& received = p["tlb_flush"]["remote_shootdown"];
+  const auto& sent = p["tlb_flush"]["remote_ipi_send"];
+  // The munmaps' shootdown requests are the trial thread's: one per cycle at least, and
+  // no more than the process's.
+  EXPECT_GE(U64(sent["count_in_trial"]), kCycles) << p["tlb_flush"].dump();
+  EXPECT_LE(U64(sent["count_in_trial"]), U64(sent["count_in_process"]));
+  // The shootdowns the sibling received ran on the sibling: the process's, not the trial's.
+  EXPECT_GE(U64(received["count_in_process"]), kCycles) << p["tlb_flush"].dump();
+  EXPECT_LE(U64(received["count_in_trial"]), kCycles / 10) << p["tlb_flush"].dump();
+  // The IPIs: sent by the trial thread, and of the TLB-shootdown kind.
+  EXPECT_GE(U64(p["ipi_in_trial"]), kCycles) << p["ipi_detail"].dump();
+  EXPECT_LE(U64(p["ipi_in_trial"]), U64(p["ipi_in_process"]));
+  const auto& kinds = p["ipi_by_kind"];
+  EXPECT_GE(U64(kinds["tlb_shootdown"]["count_in_trial"]), kCycles) << kinds.dump();
+  // One shootdown per munmap, with room for the odd extra flush, not a double count.
+  EXPECT_LE(U64(kinds["tlb_shootdown"]["count_in_trial"]), 2 * kCycles) << kinds.dump();
+  EXPECT_LE(U64(kinds["tlb_shootdown"]["count_in_trial"]), U64(kinds["tlb_shootdown"]["count"]));
+  EXPECT_LE(U64(kinds["reschedule"]["count_in_trial"]), kCycles / 10) << kinds.dump();
+}
+
+// The same in a trial: mmap_write unmaps every message on CPU 0 while the memory-bandwidth
+// antagonist, a helper thread of the process, runs on CPU 1 with the receiver.
+TEST(ProbesEbpf, AnMmapWriteTrialsShootdownsAreItsOwnAndTheAntagonistsAreNot) {
+  ZCB_REQUIRE_ROOT();
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
+  ProbeOptions options = *ParseProbeSelection("ebpf");
+  auto suite = ProbeSuite::Open(options);
+  ASSERT_TRUE(suite.ok()) << suite.error().ToString();
+  constexpr uint64_t kMessages = 512;
+  TrialSpec spec = testing::VerifiedStream("mmap_write", kMessages * 16 * 1024, 16 * 1024);
+  spec.receiver = ReceiverMode::kDiscard;
+  spec.constraints.membw_cpus = {1};
+  spec.constraints.membw_buffer_bytes = 8ull << 20;
+  const nlohmann::json record = RunWithProbes(spec, *suite);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& tlb = record["metrics"]["probes"]["tlb_flush"];
+  ASSERT_TRUE(tlb.is_object()) << record["metrics"]["probes"].dump();
+  // Every munmap flushes the sender's own TLB: once per message, on the trial's thread.
+  const auto& local = tlb["local_mm_shootdown"];
+  EXPECT_GE(U64(local["count_in_trial"]), kMessages) << tlb.dump();
+  EXPECT_LE(U64(local["count_in_trial"]), 2 * kMessages) << tlb.dump();
+  // And, while the antagonist's CPU holds the address space, asks it for a shootdown.
+  const auto& sent = tlb["remote_ipi_send"];
+  EXPECT_GE(U64(sent["count_in_trial"]), kMessages / 10) << tlb.dump();
+  EXPECT_LE(U64(sent["count_in_trial"]), U64(sent["count_in_process"]));
+  // Those the antagonist received are the process's events, not the trial's. (Under KVM
+  // most requests to a vCPU that is not running are flushed by the hypervisor, without a
+  // shootdown on the guest's side: how many arrive varies with the host's load.)
+  const auto& received = tlb["remote_shootdown"];
+  EXPECT_LE(U64(received["count_in_trial"]), U64(received["count_in_process"]));
+  EXPECT_GE(U64(received["count_in_process"]) - U64(received["count_in_trial"]), 1u) << tlb.dump();
 }
 
 TEST(ProbesEbpf, PageFaultsCountAtLeastThePagesFirstTouched) {
