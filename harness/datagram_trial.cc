@@ -94,7 +94,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
 
   const SideCpuMeter cpu(/*io_workers=*/true);
   // The sender's rate counts until its last send returned, not its wait for completions.
-  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel(), &shared.sender_end);
+  out.run = SendPaced(*strategy, payload, spec, shared.gate.window_start(), shared.gate.cancel(), &shared.sender_end);
   if (shared.sender_end == Clock::time_point{}) shared.sender_end = Clock::now();  // failed in the loop
   if (strategy) stats = strategy->stats();
   out.cpu = cpu.Stop();
@@ -135,10 +135,7 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
   }
 
   Pattern pattern(spec.seed, spec.pattern_period);
-  PayloadConfig payload_config;
-  payload_config.kind = trial.source;
-  payload_config.max_message = spec.message_size;
-  auto payload = Payload::Create(payload_config, pattern);
+  auto payload = Payload::Create(PayloadConfigFor(trial), pattern);
   if (!payload.ok()) return finish("error", "payload: " + payload.error().ToString());
   const uint32_t flow_id = NewFlowId();
   DatagramReceiverConfig receiver_config;
@@ -199,6 +196,7 @@ nlohmann::json RunDatagramTrial(const ResolvedTrial& trial, const TrialContext& 
   };
   const nlohmann::json cpu = window.CpuJson(LocalTrialCpu(sender_out, receiver_out), rx.unique_bytes);
   metrics["cpu"] = cpu;
+  metrics["payload"] = PayloadJson(trial, **payload, window, send_stats.bytes_sent);
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   const double kib_sent = static_cast<double>(send_stats.bytes_sent) / 1024.0;
   nlohmann::json busy_per_kib_sent = nullptr;

@@ -212,6 +212,7 @@ class Expander {
         s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
       }
       s.pattern_period = t.pattern_period;
+      s.working_set = t.working_set;
       s.file_dir = t.file_dir;
       point.path_name = b.path;
 

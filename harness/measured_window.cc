@@ -1,6 +1,7 @@
 #include "harness/measured_window.h"
 
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include "harness/trial_common.h"
@@ -12,6 +13,18 @@ std::optional<CpuSnapshot> ReadCpu() {
   auto snapshot = CpuSnapshot::Read();
   if (!snapshot.ok()) return std::nullopt;
   return std::move(*snapshot);
+}
+
+// read_bytes of /proc/self/io: what the process (every thread, exited ones too) caused to
+// be read from the storage layer.
+std::optional<uint64_t> DeviceReadBytes() {
+  std::ifstream in("/proc/self/io");
+  std::string name;
+  uint64_t value = 0;
+  while (in >> name >> value) {
+    if (name == "read_bytes:") return value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -41,6 +54,7 @@ MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure, cons
   }
   window.cpu_before = ReadCpu();
   window.process_cpu_before_ns = ProcessCpuNs();
+  window.device_read_before = DeviceReadBytes();
   window.start = TrialClock::now();
   release(window.start);
   join();
@@ -52,10 +66,11 @@ MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure, cons
   }
   window.cpu_after = ReadCpu();
   window.process_cpu_after_ns = ProcessCpuNs();
+  window.device_read_after = DeviceReadBytes();
   return window;
 }
 
-Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time_point start,
+Status SendPaced(SendStrategy& strategy, Payload& payload, const TrialSpec& spec, TrialClock::time_point start,
                  const std::atomic<bool>* cancel, TrialClock::time_point* sends_done) {
   const uint64_t total = spec.bytes.value_or(UINT64_MAX);
   const TrialClock::time_point deadline =
@@ -65,6 +80,7 @@ Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time
   uint64_t offset = 0;
   while (offset < total) {
     const size_t len = static_cast<size_t>(std::min<uint64_t>(spec.message_size, total - offset));
+    ZCB_RETURN_IF_ERROR(payload.BeforeSend(offset));
     ZCB_RETURN_IF_ERROR(strategy.Send(offset, len));
     offset += len;
     const TrialClock::time_point now = TrialClock::now();
@@ -78,6 +94,59 @@ Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time
   }
   if (sends_done != nullptr) *sends_done = TrialClock::now();
   return strategy.Finish();
+}
+
+PayloadConfig PayloadConfigFor(const ResolvedTrial& trial) {
+  PayloadConfig config;
+  config.kind = trial.source;
+  config.max_message = trial.spec.message_size;
+  config.file_dir = trial.spec.file_dir;
+  config.cold = trial.spec.cold_cache;
+  config.working_set = trial.spec.working_set.value_or(DefaultWorkingSet());
+  // A trial of a known byte count never sends a byte twice from a working set that large:
+  // the rest would only cost memory (and a cold file's disk writes).
+  if (trial.spec.bytes) config.working_set = std::min<uint64_t>(config.working_set, *trial.spec.bytes);
+  return config;
+}
+
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const Payload& payload, const MeasuredWindow& window, uint64_t bytes_sent) {
+  nlohmann::json out = nlohmann::json::object();
+  if (payload.kind() == SourceKind::kGenerated) {
+    out["working_set_bytes"] = nullptr;
+    out["working_set_bytes_reason"] = "the generated source writes each message just before sending it (cache-hot by design)";
+  } else {
+    out["working_set_bytes"] = payload.cycle();
+    out["working_set_source"] =
+        trial.spec.working_set ? "given (--working-set, working_set)"
+        : LastLevelCache()     ? fmt::format("default: {} times the last-level cache", kWorkingSetPerLlc)
+                               : fmt::format("default: {} MiB, the last-level cache size is unknown", kWorkingSetWithoutLlc >> 20);
+    if (trial.spec.bytes && payload.config().working_set == *trial.spec.bytes) {
+      out["working_set_source"] = out["working_set_source"].get<std::string>() + ", cut to the bytes sent (each sent once)";
+    }
+    out["passes"] = static_cast<double>(bytes_sent) / static_cast<double>(payload.cycle());
+  }
+  if (const auto llc = LastLevelCache()) {
+    out["llc_bytes"] = llc->bytes;
+    out["llc_source"] = llc->source;
+  } else {
+    out["llc_bytes"] = nullptr;
+    out["llc_bytes_reason"] = "sysfs (/sys/devices/system/cpu/cpu0/cache) names no data or unified cache";
+  }
+  if (payload.kind() == SourceKind::kFile) {
+    out["file_system"] = payload.file_system();
+    out["file_bytes"] = payload.file_size();
+    out["page_cache_drops"] = payload.page_cache_drops();
+  }
+  if (window.device_read_before && window.device_read_after) {
+    out["device_read_bytes"] = *window.device_read_after - *window.device_read_before;
+    out["device_read_bytes_source"] =
+        "/proc/self/io read_bytes over the window: bytes the process caused to be read from the storage layer, readahead "
+        "included; pages another process had already brought in are not counted";
+  } else {
+    out["device_read_bytes"] = nullptr;
+    out["device_read_bytes_reason"] = "/proc/self/io could not be read (a kernel without task I/O accounting)";
+  }
+  return out;
 }
 
 nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context) {

@@ -24,6 +24,7 @@
 #include "harness/probes/window_probe.h"
 #include "harness/trial.h"
 #include "harness/trial_common.h"
+#include "stack/payload.h"
 #include "stack/send_strategy.h"
 
 namespace zcb {
@@ -44,6 +45,9 @@ struct MeasuredWindow {
   TrialClock::time_point end{};
   std::optional<CpuSnapshot> cpu_before, cpu_after;  // nullopt: /proc/stat unreadable
   uint64_t process_cpu_before_ns = 0, process_cpu_after_ns = 0;
+  // /proc/self/io read_bytes at the edges (nullopt: unreadable): bytes the process had
+  // read from the storage layer.
+  std::optional<uint64_t> device_read_before, device_read_after;
   std::vector<std::string> probe_errors;
 
   // The cpu record of the window, completed by ReportProbes (FinishTrialCpu).
@@ -112,11 +116,19 @@ class WindowGate {
 
 // The sender's loop: message_size pieces of the stream until spec.bytes are sent or
 // spec.duration_s has passed since `start`; paced to spec.rate_bps when set (sleeping
-// when ahead of schedule, as iperf3 -b); stops early when `cancel` is set. Ends with the
-// strategy's Finish(); `sends_done` (optional) gets the time the last Send() returned,
+// when ahead of schedule, as iperf3 -b); stops early when `cancel` is set; tells
+// `payload` of each message first (a cold file is dropped again at each pass). Ends with
+// the strategy's Finish(); `sends_done` (optional) gets the time the last Send() returned,
 // before Finish() waited for the last completions.
-Status SendPaced(SendStrategy& strategy, const TrialSpec& spec, TrialClock::time_point start,
+Status SendPaced(SendStrategy& strategy, Payload& payload, const TrialSpec& spec, TrialClock::time_point start,
                  const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr);
+
+// The payload a trial sends from: its source, message size, file and working set.
+PayloadConfig PayloadConfigFor(const ResolvedTrial& trial);
+
+// The record's `payload` object: the working set the sends cycled through and why that
+// size, the host's last-level cache, passes over it, and the bytes read from the device.
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const Payload& payload, const MeasuredWindow& window, uint64_t bytes_sent);
 
 // A record as every flow starts it: identity, params, point, status ok, no metrics yet.
 nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context);

@@ -66,7 +66,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   out.setup = setup();
   if (!gate.Arrive(out.setup)) return;
   const SideCpuMeter cpu(/*io_workers=*/true);
-  out.run = SendPaced(*strategy, spec, gate.window_start(), gate.cancel());
+  out.run = SendPaced(*strategy, payload, spec, gate.window_start(), gate.cancel());
   out.stats = strategy->stats();
   if (out.run.ok()) {
     ::shutdown(sock.get(), SHUT_WR);
@@ -141,6 +141,7 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
   }
   parts.omits.push_back("network softirq work on the receiver's host outside its receiver thread");
   metrics["cpu"] = measured.CpuJson(parts, received);
+  metrics["payload"] = PayloadJson(trial, payload, measured, out.stats.bytes_sent);
   // System-wide figures above are this (the sender's) host's; the receiver's host's own:
   metrics["cpu"]["receiver_host"] = peer_cpu;
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(out.stats.zerocopy) : nlohmann::json(nullptr);

@@ -376,7 +376,7 @@ class SpecParser {
   void ParseTrial(const toml::table& t) {
     CheckKeys(t, "trial",
               {"duration", "bytes", "warmup", "warmup_duration", "warmup_bytes", "pin", "sender_cpu", "receiver_cpu",
-               "receive_timeout", "pattern_period", "file_dir", "probes", "membw_antagonist_size", "udp_gro", "drain"});
+               "receive_timeout", "pattern_period", "working_set", "file_dir", "probes", "membw_antagonist_size", "udp_gro", "drain"});
     TrialSettings& s = spec_.trial;
     if (auto* n = t.get("duration")) s.duration_s = Duration(*n, "trial.duration");
     if (auto* n = t.get("bytes")) s.bytes = Size(*n, "trial.bytes");
@@ -425,6 +425,15 @@ class SpecParser {
           problems_.Add(LineOf(*n), "trial.pattern_period", "{} is not a multiple of 4096 bytes", *v);
         } else {
           s.pattern_period = *v;
+        }
+      }
+    }
+    if (auto* n = t.get("working_set")) {
+      if (auto v = Size(*n, "trial.working_set")) {
+        if (*v < 4096) {
+          problems_.Add(LineOf(*n), "trial.working_set", "{} bytes is below 4K (e.g. \"256K\" for a cache-resident buffer)", *v);
+        } else {
+          s.working_set = *v;
         }
       }
     }

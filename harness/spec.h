@@ -14,7 +14,7 @@
 //   [[exclude]]   rules: axis = value or [values], all must match; optional reason
 //   [trial]       duration or bytes, warmup (trials per point), warmup_duration or
 //                 warmup_bytes, pin, sender_cpu, receiver_cpu, receive_timeout,
-//                 pattern_period, file_dir, probes, membw_antagonist_size
+//                 pattern_period, working_set, file_dir, probes, membw_antagonist_size
 //   [repeat]      min, max, confidence_pct, half_width_pct (netperf -I: stop when the
 //                 confidence interval of goodput and of CPU per KiB is within
 //                 mean +- half_width_pct, or at max)
@@ -106,6 +106,9 @@ struct TrialSettings {
   std::optional<int> receiver_cpu;
   double receive_timeout_s = 10;
   uint64_t pattern_period = 256 * 1024;
+  // Bytes the memory and file sources cycle through; nullopt: several times the host's
+  // last-level cache, so that sends read from DRAM.
+  std::optional<uint64_t> working_set;
   std::string file_dir;  // file source on disk (needed for cache = "cold"); empty: tmpfs
   // The window probes: "default", "all", "none" or a comma list (ParseProbeSelection).
   std::string probes = "default";

@@ -108,7 +108,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
 
   // The sender owns the io_uring rings: their workers are read while the rings exist.
   const SideCpuMeter cpu(/*io_workers=*/true);
-  out.run = SendPaced(*strategy, spec, shared.gate.window_start(), shared.gate.cancel());
+  out.run = SendPaced(*strategy, payload, spec, shared.gate.window_start(), shared.gate.cancel());
   if (strategy) stats = strategy->stats();
   out.cpu = cpu.Stop();
   if (out.run.ok()) {
@@ -155,6 +155,10 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   if (spec.pattern_period == 0 || spec.pattern_period % 4096 != 0) {
     return Errorf("the pattern period must be a positive multiple of 4096 bytes");
   }
+  if (spec.working_set && *spec.working_set < 4096) {
+    return Errorf("--working-set {}: at least 4K (e.g. 256K for a cache-resident buffer; default {} MiB, {} times the last-level cache)",
+                  *spec.working_set, DefaultWorkingSet() >> 20, kWorkingSetPerLlc);
+  }
   if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
     return Errorf("receiver 'zerocopy' (TCP_ZEROCOPY_RECEIVE) has no UDP form; use verify, read or discard");
   }
@@ -195,6 +199,7 @@ nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
       {"seed", s.seed},
       {"rate_bps", s.rate_bps},
       {"pattern_period", s.pattern_period},
+      {"working_set", s.working_set ? nlohmann::json(*s.working_set) : nlohmann::json(nullptr)},
       {"page_cache", trial.source == SourceKind::kFile ? (s.cold_cache ? "cold" : "warm") : nlohmann::json(nullptr)},
       {"file_dir", s.file_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.file_dir)},
       {"options", options},
@@ -222,12 +227,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   if (!availability.available) return finish("unsupported", availability.reason);
 
   Pattern pattern(spec.seed, spec.pattern_period);
-  PayloadConfig payload_config;
-  payload_config.kind = trial.source;
-  payload_config.max_message = spec.message_size;
-  payload_config.file_dir = spec.file_dir;
-  payload_config.cold = spec.cold_cache;
-  auto payload = Payload::Create(payload_config, pattern);
+  auto payload = Payload::Create(PayloadConfigFor(trial), pattern);
   if (!payload.ok()) return finish("error", "payload: " + payload.error().ToString());
   auto path = CreatePath(spec.path, spec.path_options);
   if (!path.ok()) return finish("error", "path: " + path.error().ToString());
@@ -279,6 +279,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
     metrics["receive_zerocopy"] = {{"mapped_bytes", rx.mapped_bytes}, {"copied_bytes", rx.copied_bytes}};
   }
   metrics["cpu"] = window.CpuJson(LocalTrialCpu(sender_out, receiver_out), rx.bytes_received);
+  metrics["payload"] = PayloadJson(trial, **payload, window, send_stats.bytes_sent);
   metrics["zerocopy"] = trial.strategy->caps.reports_zerocopy ? ZeroCopyJson(send_stats.zerocopy) : nlohmann::json(nullptr);
   metrics["reuse_gate"] = ReuseGateJson(send_stats.peer_gate);
   ReportProbes(context, SummarizeWindow(trial, elapsed, rx.bytes_received, send_stats, sender_out.tid, receiver_out.tid),

@@ -44,6 +44,7 @@ struct TrialSpec {
   std::map<std::string, std::string> path_options;
   std::string workload = "bulk";
   size_t pattern_period = Pattern::kDefaultPeriod;
+  std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
   std::string file_dir;              // file source: empty = tmpfs
   bool cold_cache = false;           // file source: drop the page cache first
   double receive_timeout_s = 10;     // a stalled peer fails the trial after this long

@@ -62,6 +62,10 @@ std::string PointKey(const nlohmann::json& params) {
     key += fmt::format(",rate_bps={}", params["rate_bps"].get<uint64_t>());
   }
   if (params.contains("page_cache") && params["page_cache"] == "cold") key += ",page_cache=cold";
+  // A working set given explicitly (the default follows the host's cache) likewise.
+  if (params.contains("working_set") && params["working_set"].is_number()) {
+    key += fmt::format(",working_set={}", params["working_set"].get<uint64_t>());
+  }
   // Host constraints (a sender CPU quota, memory-bandwidth antagonists), likewise.
   if (params.contains("constraints") && params["constraints"].is_object()) {
     const auto& c = params["constraints"];

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 namespace zcb {
@@ -30,12 +32,44 @@ Status WriteAll(int fd, const uint8_t* data, size_t len, off_t offset) {
 
 }  // namespace
 
+std::optional<CacheSize> LastLevelCache() {
+  std::optional<CacheSize> best;
+  int best_level = 0;
+  for (int index = 0; index < 16; ++index) {
+    const std::string dir = fmt::format("/sys/devices/system/cpu/cpu0/cache/index{}/", index);
+    std::ifstream level_file(dir + "level"), type_file(dir + "type"), size_file(dir + "size");
+    int level = 0;
+    std::string type, size;
+    if (!(level_file >> level) || !(type_file >> type) || !(size_file >> size)) continue;
+    if (type == "Instruction" || level <= best_level || size.empty()) continue;
+    // "32768K": sysfs gives K (or M) units.
+    size_t unit = 1;
+    if (size.back() == 'K') unit = 1024;
+    if (size.back() == 'M') unit = 1024 * 1024;
+    const size_t value = std::strtoull(size.c_str(), nullptr, 10) * unit;
+    if (value == 0) continue;
+    best = CacheSize{value, dir + "size"};
+    best_level = level;
+  }
+  return best;
+}
+
+size_t DefaultWorkingSet() {
+  static const size_t bytes = [] {
+    const auto llc = LastLevelCache();
+    return llc ? kWorkingSetPerLlc * llc->bytes : kWorkingSetWithoutLlc;
+  }();
+  return bytes;
+}
+
 Result<std::unique_ptr<Payload>> Payload::Create(const PayloadConfig& config, const Pattern& pattern) {
   if (config.max_message == 0) return Errorf("payload: message size must be at least 1 byte");
   std::unique_ptr<Payload> payload(new Payload(config, pattern));
+  // The pattern repeats every period: a whole number of periods keeps it seamless.
+  payload->cycle_ = RoundUp(std::max(config.working_set, pattern.period()), pattern.period());
   switch (config.kind) {
     case SourceKind::kMemory: {
-      ZCB_ASSIGN_OR_RETURN(payload->memory_, MappedRegion::Anonymous(RoundUp(pattern.period() + config.max_message, PageSize())));
+      ZCB_ASSIGN_OR_RETURN(payload->memory_, MappedRegion::Anonymous(RoundUp(payload->cycle_ + config.max_message, PageSize())));
       pattern.Fill(0, payload->memory_.span());
       break;
     }
@@ -71,7 +105,7 @@ Status Payload::CreateFile() {
     return Errorf("a cold page cache needs a file on disk: tmpfs pages cannot be dropped; "
                   "give a directory on a disk file system (--file-dir DIR)");
   }
-  file_size_ = RoundUp(pattern_.period() + config_.max_message, PageSize());
+  file_size_ = RoundUp(cycle_ + config_.max_message, PageSize());
   std::vector<uint8_t> chunk(std::min<size_t>(file_size_, 4 << 20));
   for (size_t done = 0; done < file_size_; done += chunk.size()) {
     const size_t n = std::min(chunk.size(), file_size_ - done);
@@ -87,6 +121,17 @@ Status Payload::DropPageCache() const {
   if (::fsync(fd_.get()) != 0) return SysError("fsync the payload file before dropping its page cache");
   int rc = ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
   if (rc != 0) return Error(rc, "posix_fadvise(POSIX_FADV_DONTNEED) on the payload file");
+  return OkStatus();
+}
+
+Status Payload::BeforeSend(uint64_t offset) {
+  if (!config_.cold || config_.kind != SourceKind::kFile) return OkStatus();
+  if (next_pass_at_ == 0) next_pass_at_ = cycle_;  // the first pass reads the file dropped at creation
+  if (offset < next_pass_at_) return OkStatus();
+  next_pass_at_ = (offset / cycle_ + 1) * cycle_;
+  ++drops_;
+  int rc = ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
+  if (rc != 0) return Error(rc, "posix_fadvise(POSIX_FADV_DONTNEED) on the payload file before a new pass");
   return OkStatus();
 }
 

@@ -40,6 +40,7 @@ struct RunArgs {
   std::string file_dir;
   std::string cache = "warm";
   std::string pattern_period = "256K";
+  std::string working_set;  // empty: the default (several times the last-level cache)
   bool json = false;
   std::string peer, token_file;                                           // --path remote
   std::string sender_cpu_quota, membw_antagonist, membw_antagonist_size;  // host constraints
@@ -127,6 +128,11 @@ Result<std::vector<ResolvedTrial>> BuildTrials(const RunArgs& a) {
   auto period = ParseSize(a.pattern_period);
   if (!period) return Errorf("--pattern-period {}: expected a size such as 256K", a.pattern_period);
   spec.pattern_period = *period;
+  if (!a.working_set.empty()) {
+    auto size = ParseSize(a.working_set);
+    if (!size) return Errorf("--working-set {}: expected a size such as 256K or 1G", a.working_set);
+    spec.working_set = *size;
+  }
 
   std::vector<std::string> names;
   if (a.strategies == "all") {
@@ -226,6 +232,9 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--file-dir", args->file_dir, "file source: directory for the payload file (default: tmpfs)");
   sub->add_option("--cache", args->cache, "file source page cache: warm or cold (cold needs --file-dir on disk)")->capture_default_str();
   sub->add_option("--pattern-period", args->pattern_period, "payload pattern period (a multiple of 4K)")->capture_default_str();
+  sub->add_option("--working-set", args->working_set,
+                  "memory and file sources: bytes the sends cycle through (default: 4 times the last-level cache, so that "
+                  "they read from DRAM; e.g. 256K for a cache-resident buffer)");
   sub->add_flag("--gro", args->gro, "UDP: the receiver asks for UDP_GRO (coalesced datagrams, split and checked one by one)");
   sub->add_option("--drain", args->drain, "UDP: seconds the receiver waits for stragglers after the sender is done (default 0.5)");
   sub->add_flag("--json", args->json, "print exactly the trial records (one JSON object per line) on stdout");
