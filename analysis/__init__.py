@@ -1,7 +1,7 @@
 """zcbench analysis: reports and regression gating for zcbench result folders.
 
 The package reads what the harness writes (``manifest.json`` + ``trials.jsonl``,
-schema ``zcbench.run/1`` / ``zcbench.trial/1``) and nothing else; it never imports
+schema ``zcbench.run/1`` / ``zcbench.trial/2``, and ``zcbench.trial/1``) and nothing else; it never imports
 or runs the C++ side. One concept per module:
 
 ``load``        read and validate run folders; malformed input becomes diagnostics
@@ -28,5 +28,7 @@ __version__ = "1.0.0"
 # Schema identifiers this reader understands. A reader ignores unknown fields, and
 # a field is never renamed within a version, so only the version string is checked.
 RUN_SCHEMA = "zcbench.run/1"
-TRIAL_SCHEMA = "zcbench.trial/1"
+TRIAL_SCHEMA = "zcbench.trial/2"
+# Older trial versions this reader still reads (load.py upgrades them on reading).
+TRIAL_SCHEMAS = ("zcbench.trial/1", TRIAL_SCHEMA)
 COMPARE_SCHEMA = "zcbench.compare/1"

@@ -400,8 +400,10 @@ class ReportFigures:
     def cpu(self):
         self._by_context("cpu_ns_per_kib_vs_size", "CPU time per KiB delivered vs message size",
                          M.get_metric("cpu.ns_per_kib"),
-                         "Busy CPU time over all CPUs (sender, receiver, softirq) per KiB "
-                         "delivered; lower is better.")
+                         "The trial's CPU time per KiB delivered: its threads' CPU clocks "
+                         "(sender, receiver, io_uring workers) plus the network softirq work "
+                         "it raised that other tasks ran; lower is better. Version-1 records: "
+                         "busy time of all CPUs from /proc/stat.")
 
     def receive_copy(self):
         self._by_context("receive_copy_per_byte", "Receive-side copy bytes per payload byte",
@@ -484,9 +486,11 @@ class ReportFigures:
                     else "IPIs per GiB delivered (no TLB flush counts recorded)")
             title = self._title(what + (f" — {ctx_title}" if ctx_title else ""))
             _panels_figure(self.writer, name, title, self._caption(
-                "Events per GiB of payload delivered, one panel per TLB flush reason "
-                "(kernel tlb:tlb_flush tracepoint) and for inter-processor interrupts; "
-                "the y axis is linear below 1 and logarithmic above."),
+                "Events on the trial's own threads (sender, receiver, io_uring workers) per "
+                "GiB of payload delivered, one panel per TLB flush reason (kernel "
+                "tlb:tlb_flush tracepoint) and for the inter-processor interrupts they sent; "
+                "system-wide counts are in the costs table (version-1 records have only "
+                "those, drawn here). The y axis is linear below 1 and logarithmic above."),
                 panels, self.series, self.confidence, yscale="symlog")
 
     def paths(self):

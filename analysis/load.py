@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from analysis import RUN_SCHEMA, TRIAL_SCHEMA
+from analysis import RUN_SCHEMA, TRIAL_SCHEMA, TRIAL_SCHEMAS
 
 STATUSES = ("ok", "error", "unsupported")
 
@@ -249,6 +249,32 @@ def _warn_single_repetitions(run: Run, reader: _Reader) -> None:
                       "data'); measure at least 2 repetitions (compare needs 4 at 95 %)")
 
 
+# The /proc/stat fields a version-1 record kept at the top of metrics.cpu.
+_V1_SYSTEM_WIDE = ("user_s", "nice_s", "system_s", "idle_s", "iowait_s", "irq_s", "softirq_s",
+                   "steal_s", "busy_s", "tick_s", "per_cpu", "ns_per_kib", "ns_per_kib_reason")
+
+
+def upgrade_version1_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
+    """Reads a ``zcbench.trial/1`` record's metrics as version 2 does.
+
+    Version 1 had only the system-wide /proc/stat figures, at the top of ``cpu``; version
+    2 keeps them under ``cpu.system_wide``. Version 1's ``cpu.ns_per_kib`` (system-wide,
+    tick-sampled) stays the record's CPU figure, labelled by ``ns_per_kib_source``: the
+    report says which method each run used. Version 1 has no trial-thread attribution of
+    TLB flushes and IPIs; the metrics fall back to its system-wide counts.
+    """
+    cpu = metrics.get("cpu")
+    if not isinstance(cpu, dict) or "system_wide" in cpu:
+        return metrics
+    upgraded = dict(metrics)
+    system = {k: cpu[k] for k in _V1_SYSTEM_WIDE if k in cpu}
+    upgraded["cpu"] = {k: v for k, v in cpu.items() if k not in _V1_SYSTEM_WIDE}
+    upgraded["cpu"]["system_wide"] = system
+    upgraded["cpu"]["ns_per_kib"] = cpu.get("ns_per_kib")
+    upgraded["cpu"]["ns_per_kib_source"] = "version-1 record: /proc/stat busy time of every CPU (netperf's method)"
+    return upgraded
+
+
 def _parse_trial(run: Run, reader: _Reader, number: int, record: Any) -> Optional[Trial]:
     if not isinstance(record, dict):
         reader.warn(number, f"a JSON {type(record).__name__}, not a trial object; line skipped")
@@ -256,9 +282,9 @@ def _parse_trial(run: Run, reader: _Reader, number: int, record: Any) -> Optiona
     schema = record.get("schema")
     if schema is None:
         reader.warn(number, f"no 'schema' field; read as {TRIAL_SCHEMA}")
-    elif schema != TRIAL_SCHEMA:
+    elif schema not in TRIAL_SCHEMAS:
         reader.warn(number, f"unknown schema version {schema!r} (this reader understands "
-                            f"{TRIAL_SCHEMA!r}); record skipped")
+                            f"{', '.join(map(repr, TRIAL_SCHEMAS))}); record skipped")
         return None
     params = record.get("params")
     if not isinstance(params, dict) or not isinstance(params.get("strategy"), str):
@@ -280,6 +306,8 @@ def _parse_trial(run: Run, reader: _Reader, number: int, record: Any) -> Optiona
     if metrics is not None and not isinstance(metrics, dict):
         reader.warn(number, "'metrics' is not an object; metrics ignored")
         metrics = None
+    if metrics and schema == "zcbench.trial/1":
+        metrics = upgrade_version1_metrics(metrics)
     if status == "ok" and not metrics:
         reader.warn(number, "status ok but no metrics; the trial counts but adds no values")
     point = record.get("point")

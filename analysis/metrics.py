@@ -74,8 +74,11 @@ def _gib_delivered(metrics: Mapping[str, Any]) -> Optional[float]:
     return None if b is None else b / GIB
 
 
-def tlb_flush_count(metrics: Mapping[str, Any], reason: Optional[str] = None) -> Optional[float]:
-    """Flush events for one reason, or summed over all reasons the probe reported."""
+def tlb_flush_count(metrics: Mapping[str, Any], reason: Optional[str] = None,
+                    system_wide: bool = False) -> Optional[float]:
+    """Flush events for one reason, or summed over all reasons the probe reported: those
+    on the trial's own threads (``count_in_trial``), or system-wide (``count``, also the
+    fallback for version-1 records, which have no trial attribution)."""
     probes = metrics.get("probes") if isinstance(metrics, Mapping) else None
     flushes = probes.get("tlb_flush") if isinstance(probes, Mapping) else None
     if not isinstance(flushes, Mapping):
@@ -84,7 +87,9 @@ def tlb_flush_count(metrics: Mapping[str, Any], reason: Optional[str] = None) ->
     for name, entry in flushes.items():
         if reason is not None and name != reason:
             continue
-        count = number(entry.get("count")) if isinstance(entry, Mapping) else number(entry)
+        field_name = "count" if system_wide or not isinstance(entry, Mapping) or "count_in_trial" not in entry \
+            else "count_in_trial"
+        count = number(entry.get(field_name)) if isinstance(entry, Mapping) else number(entry)
         if count is not None:
             total += count
             seen = True
@@ -109,7 +114,16 @@ def _memory_traffic(metrics: Mapping[str, Any]) -> Optional[float]:
     return number(memory.get("total_bytes"))
 
 
+def _trial_ipis(metrics: Mapping[str, Any]) -> Optional[float]:
+    """IPIs sent from the trial's threads; version-1 records: system-wide."""
+    trial = lookup(metrics, "probes.ipi_in_trial")
+    return trial if trial is not None else lookup(metrics, "probes.ipi")
+
+
 def _busy(metrics: Mapping[str, Any]) -> Optional[float]:
+    busy = lookup(metrics, "cpu.system_wide.busy_s")
+    if busy is not None:
+        return busy
     busy = lookup(metrics, "cpu.busy_s")
     if busy is not None:
         return busy
@@ -202,17 +216,23 @@ CATALOGUE: Dict[str, Metric] = {
         _m("goodput_bps", "goodput", "bit/s", True,
            description="payload bits delivered per second of the timed window"),
         _m("cpu.ns_per_kib", "CPU time per KiB", "ns/KiB", False,
-           description="busy CPU time (all CPUs) per KiB delivered"),
+           description="the trial's CPU time per KiB delivered: its threads' CPU clocks (sender, "
+                       "receiver, io_uring workers) plus network softirq work it raised that "
+                       "other tasks ran (version-1 records: system-wide /proc/stat busy time)"),
+        _m("cpu.system_wide.ns_per_kib", "system-wide CPU time per KiB", "ns/KiB", False,
+           description="busy CPU time of every CPU from /proc/stat (netperf's method: "
+                       "tick-sampled, every process's CPU) per KiB delivered"),
         _m("elapsed_s", "elapsed time", "s", False, description="length of the timed window"),
         _m("bytes_sent", "bytes sent", "B", True),
         _m("bytes_received", "bytes received", "B", True),
         _m("send_calls", "send calls", "count", False,
            description="system calls (or submissions) the sender made"),
-        _m("cpu.busy_s", "busy CPU time", "s", False, _busy),
+        _m("cpu.busy_s", "busy CPU time, system-wide", "s", False, _busy),
         _m("cpu.sender_thread_s", "sender thread CPU time", "s", False),
         _m("cpu.receiver_thread_s", "receiver thread CPU time", "s", False),
         _m("softirq_share", "softirq share of busy CPU", "fraction", False,
-           _per(_path("cpu.softirq_s"), _busy),
+           _per(lambda m: lookup(m, "cpu.system_wide.softirq_s") if lookup(m, "cpu.system_wide.softirq_s")
+                is not None else lookup(m, "cpu.softirq_s"), _busy),
            "softirq time / busy time, system-wide over the timed window"),
         _m("zerocopy_share", "zero-copy share of completions", "fraction", True,
            _per(_path("zerocopy.zerocopy"), _zc_total),
@@ -222,11 +242,25 @@ CATALOGUE: Dict[str, Metric] = {
            "completions where the kernel fell back to copying / all completions"),
         _m("tlb_flushes_per_gib", "TLB flushes", "per GiB", False,
            _per(tlb_flush_count, _gib_delivered),
-           "tlb:tlb_flush events (all reasons) per GiB delivered; "
-           "tlb_flushes_per_gib.<REASON> selects one reason"),
+           "tlb:tlb_flush events (all reasons) on the trial's threads per GiB delivered "
+           "(version-1 records: system-wide); tlb_flushes_per_gib.<REASON> selects one reason"),
+        _m("tlb_flushes_system_per_gib", "TLB flushes, system-wide", "per GiB", False,
+           _per(lambda m: tlb_flush_count(m, system_wide=True), _gib_delivered),
+           "tlb:tlb_flush events (all reasons) on every CPU and task per GiB delivered"),
         _m("ipis_per_gib", "IPIs", "per GiB", False,
+           _per(_trial_ipis, _gib_delivered),
+           "inter-processor interrupts sent from the trial's threads per GiB delivered "
+           "(version-1 records: system-wide)"),
+        _m("ipis_system_per_gib", "IPIs, system-wide", "per GiB", False,
            _per(_path("probes.ipi"), _gib_delivered),
-           "inter-processor interrupts per GiB delivered"),
+           "inter-processor interrupts sent by every task per GiB delivered"),
+        _m("tlb_shootdown_calls_per_gib", "TLB shootdown calls", "per GiB", False,
+           _per(_path("probes.ipi_by_kind.tlb_shootdown.count_in_trial"), _gib_delivered),
+           "cross-CPU TLB shootdown calls (flush_tlb_func, csd:csd_queue_cpu) queued from the "
+           "trial's threads per GiB delivered"),
+        _m("reschedule_ipis_per_gib", "reschedule IPIs", "per GiB", False,
+           _per(_path("probes.ipi_by_kind.reschedule.count_in_trial"), _gib_delivered),
+           "reschedule IPIs sent from the trial's threads per GiB delivered"),
         _m("page_faults_per_gib", "page faults", "per GiB", False,
            _per(_path("probes.page_faults"), _gib_delivered), "page faults per GiB delivered"),
         _m("retransmits_per_gib", "retransmits", "per GiB", False,

@@ -93,6 +93,20 @@ def _methods() -> List[Block]:
                   "count as the "
                   "function they were inlined into; a helper named in no rule takes its "
                   "nearest named caller's category."),
+        Paragraph("CPU time per KiB (cpu.ns_per_kib) is the trial's own CPU: the CPU clocks "
+                  "of its sender and receiver threads and of the process's io_uring workers "
+                  "(the scheduler's runtime, in nanoseconds), plus the NET_RX and NET_TX "
+                  "softirq time the trial raised that ran on another task (ksoftirqd, an idle "
+                  "CPU), from the softirq_time eBPF probe; softirq work run on a trial thread "
+                  "is already in its clock and is not added twice. zcbench's helper threads "
+                  "(memory antagonist, bandwidth co-runner, controlling thread) are not "
+                  "charged. A record lists in cpu.ns_per_kib_omits what it could not include. "
+                  "The system-wide figure from /proc/stat (netperf's method: 4 ms ticks, every "
+                  "process) is cpu.system_wide.ns_per_kib; version-1 records have only that "
+                  "one, as their cpu.ns_per_kib. TLB flushes and IPIs are those on the trial's "
+                  "threads, beside the system-wide counts. Sends read from a working set of "
+                  "several times the last-level cache (metrics.payload), so from DRAM, unless "
+                  "the run asked for less."),
         Paragraph("Metrics (name as accepted by compare --metric, unit, direction):"),
         Bullets(directions),
     ]

@@ -399,7 +399,7 @@ def malformed_run(rng) -> tuple:
             index += 1
     good = recs[:2]
     rest = recs[2:]
-    future = dict(rest[0], schema="zcbench.trial/2", trial=90)
+    future = dict(rest[0], schema="zcbench.trial/99", trial=90)
     extra = [dumps(rest[0]),                       # line 3: fine
              "this line is not JSON {",            # line 4
              dumps(future),                        # line 5: unknown schema version

@@ -19,7 +19,7 @@ def test_malformed_lines_are_reported_and_skipped():
     run = load_run(fixture_run("malformed"))
     by_line = _messages(run)
     assert "not valid JSON" in by_line[4]
-    assert "unknown schema version 'zcbench.trial/2'" in by_line[5]
+    assert "unknown schema version 'zcbench.trial/99'" in by_line[5]
     assert "not a trial object" in by_line[6]
     assert "truncated last line" in by_line[7]
     # The three good records around the damage are all used.
@@ -214,3 +214,47 @@ def test_pacing_rates_and_udp_gro_are_separate_panels(tmp_path):
     assert contexts == {"unpaced|", "1.00 Gbit/s|", "unpaced|UDP_GRO"}
     # Constraints that were not set name nothing.
     assert all(dict(p.context())["constraints"] == "" for p in ds.measured())
+
+
+def _metrics_of(tmp_path, record_line):
+    run = load_run(_write(tmp_path / "r", [record_line]))
+    assert len(run.trials) == 1, [d.format() for d in run.diagnostics]
+    return run.trials[0].metrics
+
+
+def test_version_1_cpu_is_read_as_the_system_wide_figure(tmp_path):
+    from analysis import metrics as M
+    cpu = {"user_s": 0.1, "system_s": 0.2, "softirq_s": 0.1, "irq_s": 0, "idle_s": 0.6, "busy_s": 0.4,
+           "ns_per_kib": 400.0, "tick_s": 0.01, "sender_thread_s": 0.15, "receiver_thread_s": 0.1}
+    m = _metrics_of(tmp_path, _trial(metrics={"goodput_bps": 1e9, "bytes_received": 2**30, "cpu": cpu}))
+    assert m["cpu"]["system_wide"]["busy_s"] == 0.4
+    assert m["cpu"]["system_wide"]["ns_per_kib"] == 400.0
+    # Still the record's CPU figure, labelled as the /proc/stat one.
+    assert m["cpu"]["ns_per_kib"] == 400.0
+    assert "proc/stat" in m["cpu"]["ns_per_kib_source"]
+    assert m["cpu"]["sender_thread_s"] == 0.15
+    assert M.get_metric("cpu.busy_s").extract(m) == 0.4
+    assert M.get_metric("softirq_share").extract(m) == pytest.approx(0.25)
+
+
+def test_version_2_tlb_flushes_and_ipis_are_the_trials_and_system_wide_is_beside(tmp_path):
+    from analysis import metrics as M
+    probes = {"tlb_flush": {"remote_shootdown": {"count": 900, "count_in_process": 500, "count_in_trial": 100},
+                            "local_mm_shootdown": {"count": 300, "count_in_process": 200, "count_in_trial": 200}},
+              "ipi": 5000, "ipi_in_trial": 300,
+              "ipi_by_kind": {"tlb_shootdown": {"count": 400, "count_in_trial": 250},
+                              "reschedule": {"count": 1000, "count_in_trial": 40}}}
+    line = _trial(schema="zcbench.trial/2", metrics={"goodput_bps": 1e9, "bytes_received": 2**30, "probes": probes})
+    m = _metrics_of(tmp_path, line)
+    assert M.get_metric("tlb_flushes_per_gib").extract(m) == 300
+    assert M.get_metric("tlb_flushes_per_gib.remote_shootdown").extract(m) == 100
+    assert M.get_metric("tlb_flushes_system_per_gib").extract(m) == 1200
+    assert M.get_metric("ipis_per_gib").extract(m) == 300
+    assert M.get_metric("ipis_system_per_gib").extract(m) == 5000
+    assert M.get_metric("tlb_shootdown_calls_per_gib").extract(m) == 250
+    assert M.get_metric("reschedule_ipis_per_gib").extract(m) == 40
+    # A version-1 record has only the system-wide counts: those are used.
+    v1 = {"tlb_flush": {"remote_shootdown": {"count": 900, "count_in_process": 500}}, "ipi": 5000}
+    m1 = _metrics_of(tmp_path / "v1", _trial(metrics={"goodput_bps": 1e9, "bytes_received": 2**30, "probes": v1}))
+    assert M.get_metric("tlb_flushes_per_gib").extract(m1) == 900
+    assert M.get_metric("ipis_per_gib").extract(m1) == 5000
