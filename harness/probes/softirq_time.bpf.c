@@ -19,6 +19,9 @@
 #include "harness/probes/softirq_time.h"
 #include "harness/probes/trial_threads.bpf.h"
 
+/* The vectors whose runs are attributed to the trial (NET_RX, NET_TX); set by the loader. */
+const volatile __u32 trial_vectors = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -39,7 +42,7 @@ int BPF_PROG(softirq_raised, unsigned int vec)
 	__u32 zero = 0;
 	struct zcb_softirq_start *s = bpf_map_lookup_elem(&softirq_start, &zero);
 
-	if (!s || vec >= 32)
+	if (!s || vec >= 32 || !(trial_vectors & (1U << vec)))
 		return 0;
 	if ((s->ts && s->for_trial) || in_trial_thread())
 		s->raised_by_trial |= 1U << vec;
@@ -58,10 +61,10 @@ int BPF_PROG(softirq_enter, unsigned int vec)
 	bit = 1U << vec;
 	s->ts = bpf_ktime_get_ns();
 	s->vec = vec;
-	s->on_trial_thread = in_trial_thread();
 	/* This run serves the raises pending for its vector. */
 	s->for_trial = (s->raised_by_trial & bit) != 0;
 	s->raised_by_trial &= ~bit;
+	s->on_trial_thread = s->for_trial && in_trial_thread();
 	return 0;
 }
 

@@ -26,6 +26,9 @@ class SoftirqTimeGroup : public TracepointGroup {
     skel_->rodata->target_tgid = config.target_tgid;
     // Vector numbers are the kernel's: decode them from its tracepoint format.
     vectors_ = config.catalog->FieldValueNames(kEntry, "vec", "NET_RX_SOFTIRQ", "", "_SOFTIRQ");
+    for (const auto& [value, name] : vectors_.names) {
+      if ((name == "net_rx" || name == "net_tx") && value >= 0 && value < 32) skel_->rodata->trial_vectors |= 1u << value;
+    }
     ZCB_RETURN_IF_ERROR(LoadAndAttach({{skel_->progs.softirq_enter, kEntry}, {skel_->progs.softirq_leave, kExit}, {skel_->progs.softirq_raised, kRaise}}, config,
                                       [this] { return softirq_time_bpf::load(skel_); }));
     // Entry without exit (or the reverse) measures nothing: both or neither (a missing
