@@ -16,6 +16,7 @@
 #include "harness/probes/cpu_accounting.h"
 #include "harness/probes/ebpf_probe.h"
 #include "harness/trial_common.h"
+#include "tests/ci_requirements.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {
@@ -147,8 +148,7 @@ TEST(CpuAccounting, IoUringWorkersAreFoundAmongTheProcesssThreads) {
   params.sq_thread_idle = 1000;
   const int rc = io_uring_queue_init_params(8, &ring, &params);
   if (rc != 0) {
-    if (std::getenv("CI") != nullptr) FAIL() << "io_uring SQPOLL: " << strerror(-rc);
-    GTEST_SKIP() << "io_uring SQPOLL unavailable: " << strerror(-rc);
+    ZCB_SKIP_OR_FAIL_UNDER_CI(std::string("io_uring SQPOLL unavailable: ") + strerror(-rc));
   }
   const size_t with_ring = IoUringWorkerCpuNs().size();
   io_uring_queue_exit(&ring);
