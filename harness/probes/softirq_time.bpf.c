@@ -40,9 +40,13 @@ SEC("raw_tp/softirq_raise")
 int BPF_PROG(softirq_raised, unsigned int vec)
 {
 	__u32 zero = 0;
-	struct zcb_softirq_start *s = bpf_map_lookup_elem(&softirq_start, &zero);
+	struct zcb_softirq_start *s;
 
-	if (!s || vec >= 32 || !(trial_vectors & (1U << vec)))
+	/* Most raises are of other vectors (timers, RCU, scheduler): leave at once. */
+	if (vec >= 32 || !(trial_vectors & (1U << vec)))
+		return 0;
+	s = bpf_map_lookup_elem(&softirq_start, &zero);
+	if (!s)
 		return 0;
 	if ((s->ts && s->for_trial) || in_trial_thread())
 		s->raised_by_trial |= 1U << vec;

@@ -12,7 +12,9 @@ none, in alternating rounds, and a bpftrace cross-check of the eBPF counts.
    reversed every other round so that drift hits all arms alike. Per round and selection
    the ratios selection / none of the round: goodput (1.0 = no cost, below costs) and CPU
    per KiB (1.0 = no cost, above costs).
-   CPU per KiB is the record's cpu.ns_per_kib (/proc/stat busy time, all CPUs) and, as a
+   CPU per KiB is the record's cpu.system_wide.ns_per_kib (/proc/stat busy time, all CPUs;
+   not cpu.ns_per_kib, whose softirq part needs the eBPF probes that --probes none turns
+   off) and, as a
    check less exposed to other load, the sender and receiver threads' CPU time
    (CLOCK_THREAD_CPUTIME_ID) per KiB. The table gives the median, min and max ratio per
    case and selection over the rounds, and whether the default set meets the budget:
@@ -68,7 +70,7 @@ def thread_ns_per_kib(m):
 def ratios(on, off):
     """selection / none: goodput (below 1 costs), CPU per KiB both ways (above 1 costs)."""
     out = {"goodput": on["goodput_bps"] / off["goodput_bps"]}
-    system_on, system_off = (on.get("cpu") or {}).get("ns_per_kib"), (off.get("cpu") or {}).get("ns_per_kib")
+    system_on, system_off = (((m.get("cpu") or {}).get("system_wide") or {}).get("ns_per_kib") for m in (on, off))
     out["cpu_per_kib"] = system_on / system_off if system_on and system_off else None
     t_on, t_off = thread_ns_per_kib(on), thread_ns_per_kib(off)
     out["thread_cpu_per_kib"] = t_on / t_off if t_on and t_off else None
