@@ -132,7 +132,8 @@ def test_help_probes_lists_every_ebpf_group_with_its_default_and_cost(zcbench):
         lines = [line for line in r.stdout.splitlines() if line.split()[:1] == [group]]
         assert len(lines) == 1, (group, r.stdout)
         assert lines[0].split()[1] in ("default", "off"), lines[0]
-    assert r.stdout.count("cost: ") == 6
+    # One cost per eBPF group, and the CPU profile's.
+    assert r.stdout.count("cost: ") == 7
     assert "xmit_devices  off" in r.stdout
     assert "bpf_stats" in r.stdout
 
