@@ -83,6 +83,9 @@ def metric_source(metric_name: str, trial: Trial) -> Optional[str]:
         cpu = trial.metrics.get("cpu")
         if not isinstance(cpu, dict):
             return None
+        # The system-wide figures are /proc/stat in every schema version.
+        if metric_name.startswith("cpu.system_wide.") or metric_name in ("cpu.busy_s", "softirq_share"):
+            return f"CPU method {CPU_METHOD_OF_TRIAL_V1}"
         method = cpu.get("method", cpu.get("source"))
         if not isinstance(method, str):
             schema = trial.raw.get("schema")

@@ -230,6 +230,10 @@ void FinishTrialCpu(nlohmann::json& metrics, uint64_t bytes_delivered) {
     if (cpu[part].is_number()) trial_s += cpu[part].get<double>();
   }
   cpu["trial_s"] = trial_s;
+  // A short, stable name of the headline's method: `zcbench compare` refuses to judge
+  // runs whose CPU figures come from different methods (a version-1 record's are
+  // "proc_stat").
+  cpu["method"] = "trial_thread_clocks";
   cpu["ns_per_kib_source"] =
       "thread CPU clocks (scheduler runtime, ns) of the trial's sender, receiver and io_uring workers, plus NET_RX and NET_TX "
       "softirq time on the trial's CPUs not run on those threads (softirq_time probe, ns)";

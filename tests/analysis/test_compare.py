@@ -282,6 +282,24 @@ def test_cpu_method_that_differs_is_refused(tmp_path):
     assert status == 0 and "RESULT: OK" in out
 
 
+def test_system_wide_cpu_is_judged_across_schema_versions(tmp_path):
+    """The headline CPU figure changed method with zcbench.trial/2 (thread clocks); the
+    system-wide /proc/stat figure kept its method, so it is still compared."""
+    def version2_in_new(side, m):
+        if side == "n":
+            m["cpu"] = {"method": "trial_thread_clocks", "ns_per_kib": m["cpu"]["ns_per_kib"] / 3,
+                        "system_wide": dict(m["cpu"])}
+        return m
+
+    base, new = _write_pair(tmp_path, 6, 6, version2_in_new)
+    status, out, _ = run_cli(["compare", base, new, "--metric",
+                              "cpu.ns_per_kib,cpu.system_wide.ns_per_kib"])
+    assert status == 3
+    assert ("cpu.ns_per_kib: source differs: not comparable: CPU method proc_stat in base, "
+            "CPU method trial_thread_clocks in new") in out
+    assert "0 regressed, 0 improved, 1 unchanged, 0 not enough data, 1 source differs" in out
+
+
 def test_direction_override_and_heuristics():
     assert get_metric("goodput_bps").higher_is_better
     assert not get_metric("cpu.ns_per_kib").higher_is_better
