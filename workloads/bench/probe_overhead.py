@@ -7,7 +7,7 @@ none, in alternating rounds, and a bpftrace cross-check of the eBPF counts.
    and each selection:
      default          the default probe set (zcbench help probes)
      <group>          each eBPF group alone (tlb_flush, ipi, page_faults, net_traffic,
-                      softirq_time)
+                      softirq_time, xmit_devices) and the CPU profile (profile)
    a round runs one trial with --probes none and one with each selection, the order
    reversed every other round so that drift hits all arms alike. Per round and selection
    the ratios selection / none of the round: goodput (1.0 = no cost, below costs) and CPU
@@ -44,7 +44,9 @@ import tempfile
 import time
 
 CASES = [("write", "4K"), ("write", "64K"), ("mmap_write", "16K")]
-GROUPS = ["tlb_flush", "ipi", "page_faults", "net_traffic", "softirq_time", "xmit_devices"]
+# Each eBPF group alone, and the cpu-clock profile family (not an eBPF group, but a probe
+# of the default set with a cost of its own).
+GROUPS = ["tlb_flush", "ipi", "page_faults", "net_traffic", "softirq_time", "xmit_devices", "profile"]
 CROSS_CHECK_CASE = ("write", "64K")
 GOODPUT_TARGET = 0.98  # the default set keeps at least 98 % of the goodput
 CPU_TARGET = 1.03      # and costs at most 3 % more CPU per KiB
