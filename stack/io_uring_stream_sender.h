@@ -26,6 +26,7 @@
 #include <memory>
 #include <vector>
 
+#include "stack/io_uring_ring.h"
 #include "stack/options.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
@@ -38,9 +39,12 @@ struct IoUringSendConfig {
   bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result (UDP: submission)
   unsigned depth = 256;        // ring entries; the most sends whose buffers are lent
   unsigned batch = 1;          // messages per submission (one linked chain)
+  IoUringSetup setup;          // ring set-up flags (coop_taskrun, single_issuer, defer_taskrun)
+  bool registered_files = true;  // the socket as fixed file 0 and the ring fd registered
 };
 
-// The options both io_uring strategies take (depth, batch).
+// The options both io_uring strategies take (depth, batch, the ring's set-up flags and
+// registered files).
 std::vector<OptionSpec> IoUringStreamOptions();
 // Reads and checks them (ranges the option parser cannot express).
 Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const char* strategy);
