@@ -127,9 +127,11 @@ class IoUringStreamSender final : public SendStrategy {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
         if (sqe == nullptr) return Errorf("{}: the submission queue is full", op_name_);
         Op& op = ops_[i];
-        // MSG_WAITALL: a short transfer fails the request and cancels the rest of the chain,
-        // so that no later message can overtake the missing bytes.
-        const int flags = MSG_WAITALL | MSG_NOSIGNAL;
+        // In a chain, MSG_WAITALL: a short transfer fails the request and cancels the rest
+        // of the chain, so that no later message can overtake the missing bytes. A lone
+        // request has nothing to overtake it: a short result comes back as it is and the
+        // rest goes in the next round, without the kernel waiting for space in between.
+        const int flags = queued_ - done > 1 ? MSG_WAITALL | MSG_NOSIGNAL : MSG_NOSIGNAL;
         const auto len = static_cast<unsigned>(op.left);
         if (!config_.zero_copy) {
           io_uring_prep_send(sqe, fd_, op.data, len, flags);

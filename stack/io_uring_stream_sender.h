@@ -9,7 +9,16 @@
 // some). So the messages of one submission (`batch` of them) are one IOSQE_IO_LINK chain
 // with MSG_WAITALL, and the next submission waits until every result of the chain is
 // in. A result short of its length (MSG_WAITALL makes that a failure that cancels the
-// rest of the chain) is resubmitted for the rest, followed by the cancelled ones.
+// rest of the chain) is resubmitted for the rest, followed by the cancelled ones. A lone
+// request (batch=1, or the last of a chain resubmitted) goes without MSG_WAITALL, as
+// send() would: its short result is resubmitted for the rest the same way.
+//
+// The ring. By default it is set up with COOP_TASKRUN and SINGLE_ISSUER and the socket
+// and the ring fd are registered, as liburing's examples/send-zerocopy.c does: each
+// saves the kernel work per request and none changes what is sent. Each is an option
+// (coop_taskrun, single_issuer, defer_taskrun, registered_files), on record in
+// params.option_values. SINGLE_ISSUER ties the ring to the thread that creates the
+// strategy: it must also be the one that sends.
 //
 // Buffer lending. A copying SEND reads the buffer until its result CQE (it may wait for
 // socket space after the submit call returned); a SEND_ZC holds it until its
