@@ -13,7 +13,7 @@ namespace zcb {
 
 ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size) {
   ReceiverSettings settings;
-  settings.recv_bytes = RoundUp(buffer_size, PageSize());
+  settings.recv_bytes = mode == ReceiverMode::kZeroCopy ? kMapChunk : RoundUp(buffer_size, PageSize());
   if (mode == ReceiverMode::kDiscard) {
     // MSG_TRUNC on TCP drops the bytes without touching a buffer: the length only bounds
     // how much one call may drop.
@@ -92,7 +92,6 @@ Status StreamReceiver::RunCopying(int fd) {
 // map what it can, copy the rest (recv_skip_hint), and read the end of the stream with
 // recv().
 Status StreamReceiver::RunZeroCopy(int fd) {
-  constexpr size_t kMapChunk = 512 * 1024;
   auto region = MappedRegion::OfFile(fd, kMapChunk, 0, PROT_READ, MAP_SHARED);
   if (!region.ok()) return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
   timeval tv{};

@@ -46,7 +46,7 @@ struct ReceiveStats {
 
 // How the receiver reads: what a record's params.receiver_settings holds.
 struct ReceiverSettings {
-  size_t recv_bytes = 0;  // the length each recv() asks for
+  size_t recv_bytes = 0;  // the length each recv() asks for (zerocopy: each mapping)
   int rcvlowat = 1;       // SO_RCVLOWAT: recv() waits until this many bytes are queued (1: the kernel's default)
   // Why low-water is off where the mode would use it (empty otherwise).
   std::string rcvlowat_reason;
@@ -58,6 +58,8 @@ class StreamReceiver {
   // discard: what the msg_zerocopy selftest's receiver asks for per recv(MSG_TRUNC).
   static constexpr size_t kDiscardRecvBytes = 2 << 20;
   static constexpr int kDiscardLowWater = 64 << 10;
+  // zerocopy: the span each TCP_ZEROCOPY_RECEIVE may map.
+  static constexpr size_t kMapChunk = 512 * 1024;
 
   // `low_water`: whether the discard mode may wait for kDiscardLowWater bytes. A sender
   // in this process that waits until the receiver has read its bytes (PeerGate's
