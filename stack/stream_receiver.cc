@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "stack/socket_io.h"
+
 namespace zcb {
 
 ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size) {
@@ -77,7 +79,7 @@ Status StreamReceiver::RunCopying(int fd) {
   const size_t want = discard ? settings_.recv_bytes : buffer_.size();
   const int flags = discard ? MSG_TRUNC : 0;
   for (;;) {
-    ssize_t n = ::recv(fd, into, want, flags);
+    ssize_t n = RecvCall(fd, into, want, flags);
     ++stats_.recv_calls;
     if (n < 0) {
       if (errno == EINTR) continue;
