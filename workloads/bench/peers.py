@@ -64,13 +64,13 @@ class Process:
     # Where the programs run: neper writes a log file into its working directory.
     scratch_dir = None
 
-    def __init__(self, args, cpu=None):
+    def __init__(self, args, cpu=None, env=None):
         self.args = [str(a) for a in args]
         if cpu is not None:
             self.args = ["taskset", "-c", str(cpu)] + self.args
         self.out = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(self.args, stdout=self.out, stderr=subprocess.STDOUT, text=True,
-                                     cwd=Process.scratch_dir)
+                                     cwd=Process.scratch_dir, env=env)
         self.status = None
         self.cpu_s = 0.0
 
@@ -135,6 +135,7 @@ def run_zcbench(cfg, row):
             "--duration", f"{cfg.seconds:g}", "--sender-cpu", cfg.sender_cpu, "--receiver-cpu", cfg.receiver_cpu, "--json"]
     for k, v in z.get("options", {}).items():
         args += ["--option", f"{k}={v}"]
+    args += ["--file-dir", cfg.file_dir]  # used by the strategies that send from a file
     for a in cfg.zcbench_extra:
         args += [a, z["size"]] if a == "--working-set" else [a]
     p = Process(args).wait(cfg.seconds + 120)
@@ -153,7 +154,8 @@ def run_iperf3(cfg, peer, size, zerocopy=False):
     args = [peer["iperf3"], "-c", "127.0.0.1", "-p", port, "-t", f"{cfg.seconds:g}", "-l", size, "-J"]
     if zerocopy:
         args.append("-Z")
-    client = Process(args, cpu=cfg.sender_cpu).wait(cfg.seconds + 60)
+    # iperf3 sends from a temporary file in $TMPDIR: the file system zcbench's file is on.
+    client = Process(args, cpu=cfg.sender_cpu, env=dict(os.environ, TMPDIR=cfg.file_dir)).wait(cfg.seconds + 60)
     server.wait(30)
     result = json.loads(client.check("iperf3 client"))
     server.check("iperf3 server")
@@ -330,6 +332,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--sender-cpu", type=int, default=0)
     ap.add_argument("--receiver-cpu", type=int, default=1 if (os.cpu_count() or 1) > 1 else 0)
+    ap.add_argument("--file-dir", default="/dev/shm",
+                    help="where both sides' payload files go (zcbench --file-dir, iperf3's TMPDIR; default /dev/shm)")
     ap.add_argument("--only", action="append", help="run only rows whose name or peer contains this (repeatable)")
     ap.add_argument("--json", help="also write every pair and the summary to this file")
     args = ap.parse_args()
@@ -342,13 +346,15 @@ def main():
     if shutil.which("taskset") is None:
         ap.error("taskset (util-linux) is needed to pin the peers")
 
+    if not os.path.isdir(args.file_dir):
+        ap.error(f"--file-dir {args.file_dir} is not a directory")
     peers, missing = find_peers(args)
     args.zcbench_extra, notes = zcbench_extra_args(args.zcbench)
     selected = [r for r in rows() if not args.only or any(s in r["name"] or s in r["peer"] for s in args.only)]
 
     print(f"# zcbench vs peers: loopback, {args.seconds:g} s runs, {args.pairs} alternating pairs, "
           f"sender CPU {args.sender_cpu}, receiver CPU {args.receiver_cpu}")
-    print("; ".join(notes))
+    print("; ".join(notes) + f"; payload files of sendfile and iperf3 -Z in {args.file_dir}")
     print("CPU/KiB: user+system of all the run's processes (wait4 rusage), both sides alike")
     for name, why in missing.items():
         print(f"missing peer {name}: {why}")
