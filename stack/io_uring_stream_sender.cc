@@ -48,16 +48,11 @@ Status ReleaseUnlessNotified(CompletionWindow& window, uint64_t seq, uint32_t fl
   return OkStatus();
 }
 
-// Where an SQE names the socket: by index 0 in the registered files, or by its fd.
-struct SocketTarget {
-  int fd;
-  bool registered;
-  void Apply(io_uring_sqe* sqe) const {
-    if (!registered) return;
-    sqe->fd = 0;
-    sqe->flags |= IOSQE_FIXED_FILE;
-  }
-};
+// Names the socket by its index (0) in the ring's registered files instead of its fd.
+void UseRegisteredSocket(io_uring_sqe* sqe) {
+  sqe->fd = 0;
+  sqe->flags |= IOSQE_FIXED_FILE;
+}
 
 // Registers what the configuration asks for: the socket as fixed file 0, the ring fd.
 Status RegisterFiles(IoUringRing& ring, int fd, const IoUringSendConfig& config) {
@@ -71,7 +66,6 @@ class IoUringStreamSender final : public SendStrategy {
   IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, const IoUringSendConfig& config,
                       std::chrono::milliseconds timeout)
       : fd_(fd),
-        target_{fd, config.registered_files},
         ring_(std::move(ring)),
         buffers_(std::move(buffers)),
         config_(config),
@@ -140,7 +134,7 @@ class IoUringStreamSender final : public SendStrategy {
         } else {
           io_uring_prep_send_zc(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE);
         }
-        target_.Apply(sqe);
+        if (config_.registered_files) UseRegisteredSocket(sqe);
         op.last_seq = window_.Issue();
         op.res = kNoResult;
         io_uring_sqe_set_data64(sqe, op.last_seq);
@@ -218,7 +212,6 @@ class IoUringStreamSender final : public SendStrategy {
   }
 
   int fd_;
-  SocketTarget target_;
   IoUringRing ring_;
   UserBuffers buffers_;
   IoUringSendConfig config_;
@@ -242,7 +235,6 @@ class IoUringDatagramSender final : public SendStrategy {
   IoUringDatagramSender(int fd, IoUringRing ring, DatagramRing slots, const IoUringSendConfig& config,
                         std::chrono::milliseconds timeout)
       : fd_(fd),
-        target_{fd, config.registered_files},
         ring_(std::move(ring)),
         slots_(std::move(slots)),
         config_(config),
@@ -268,7 +260,7 @@ class IoUringDatagramSender final : public SendStrategy {
     } else {
       io_uring_prep_send_zc(sqe, fd_, data, n, MSG_NOSIGNAL, IORING_SEND_ZC_REPORT_USAGE);
     }
-    target_.Apply(sqe);
+    if (config_.registered_files) UseRegisteredSocket(sqe);
     const uint64_t seq = window_.Issue();
     io_uring_sqe_set_data64(sqe, seq);
     lengths_[seq % lengths_.size()] = n;
@@ -361,7 +353,6 @@ class IoUringDatagramSender final : public SendStrategy {
   }
 
   int fd_;
-  SocketTarget target_;
   IoUringRing ring_;
   DatagramRing slots_;
   IoUringSendConfig config_;
