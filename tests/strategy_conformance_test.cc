@@ -82,7 +82,7 @@ std::vector<OptionCase> AllOptionCases() {
       if (info.caps.supports_unsafe_reuse && option.name == "unsafe_reuse") continue;
       const std::string flipped = option.default_value == "true" ? "false" : "true";
       std::map<std::string, std::string> options = {{option.name, flipped}};
-      // DEFER_TASKRUN needs SINGLE_ISSUER: with it off, the set-up is refused (tested below).
+      // DEFER_TASKRUN needs SINGLE_ISSUER: the pair is refused (DeferTaskrunNeedsSingleIssuer).
       if (option.name == "single_issuer" && flipped == "false") options["defer_taskrun"] = "false";
       cases.push_back({info.name, options});
       if (batches) {
@@ -110,7 +110,10 @@ TEST_P(StrategyOptionConformanceTest, DeliversAVerifiedStreamWithTheOption) {
   TrialSpec spec = testing::VerifiedStream(c.strategy, bytes);
   spec.options = c.options;
   nlohmann::json record = testing::RunOrFail(spec);
-  if (!ProbeAvailability(**info).available) GTEST_SKIP() << c.strategy << " is not available here";
+  if (!ProbeAvailability(**info).available) {
+    EXPECT_EQ(record["status"], "unsupported");
+    ZCB_SKIP_OR_FAIL_UNDER_CI(c.strategy + " is not available here: " + ProbeAvailability(**info).reason);
+  }
   testing::ExpectVerified(record, bytes);
   for (const auto& [k, v] : c.options) EXPECT_EQ(record["params"]["option_values"][k], v) << k;
   // Options left at their default are on record too.
@@ -119,6 +122,17 @@ TEST_P(StrategyOptionConformanceTest, DeliversAVerifiedStreamWithTheOption) {
 
 INSTANTIATE_TEST_SUITE_P(AllTcpStrategies, StrategyOptionConformanceTest, ::testing::ValuesIn(AllOptionCases()),
                          OptionCaseName);
+
+TEST(StrategyOptionsTest, DeferTaskrunNeedsSingleIssuer) {
+  for (const char* strategy : {"io_uring_send", "io_uring_send_zc"}) {
+    TrialSpec spec = testing::VerifiedStream(strategy, 4096);
+    spec.options = {{"defer_taskrun", "true"}, {"single_issuer", "false"}};
+    auto resolved = ResolveTrial(spec);
+    ASSERT_FALSE(resolved.ok()) << strategy;
+    EXPECT_NE(resolved.error().ToString().find("defer_taskrun=true needs single_issuer=true"), std::string::npos)
+        << resolved.error().ToString();
+  }
+}
 
 // The file source with a cold page cache: the file lives on disk and its pages are
 // dropped before the trial, so the first read of each page goes to the device.
