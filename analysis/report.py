@@ -107,6 +107,12 @@ def _methods() -> List[Block]:
                   "threads, beside the system-wide counts. Sends read from a working set of "
                   "several times the last-level cache (metrics.payload), so from DRAM, unless "
                   "the run asked for less."),
+        Paragraph("Receivers: verify and read copy with recv() of up to 256 KiB and are woken for "
+                  "whatever has arrived (read models an application that processes data as it "
+                  "comes); discard drops the bytes with recv(MSG_TRUNC) of up to 2 MiB and waits for "
+                  "64 KiB (SO_RCVLOWAT) so that it is not what limits the sender, except for "
+                  "strategies that wait until the receiver has read their bytes; each record's "
+                  "params.receiver_settings says what was used."),
         Paragraph("Metrics (name as accepted by compare --metric, unit, direction):"),
         Bullets(directions),
     ]

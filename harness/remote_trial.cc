@@ -12,6 +12,7 @@
 #include "harness/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/sender_side.h"
+#include "harness/trial.h"
 #include "harness/trial_common.h"
 #include "stack/unique_fd.h"
 
@@ -155,6 +156,8 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
   summary.receiver_local = false;
   ReportProbes(context, summary, measured, metrics);
   record["metrics"] = metrics;
+  // The remote receiver may wait for low-water: this sender's gate asks TCP, not it.
+  record["params"]["receiver_settings"] = ReceiverSettingsJson(StreamReceiver::SettingsFor(trial.spec.receiver, true));
 
   if (!result.ok()) {
     std::string why = result.error().ToString();

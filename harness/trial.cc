@@ -177,6 +177,12 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   return trial;
 }
 
+nlohmann::json ReceiverSettingsJson(const ReceiverSettings& settings) {
+  nlohmann::json json = {{"recv_bytes", settings.recv_bytes}, {"rcvlowat", settings.rcvlowat}};
+  if (!settings.rcvlowat_reason.empty()) json["rcvlowat_reason"] = settings.rcvlowat_reason;
+  return json;
+}
+
 nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
   const TrialSpec& s = trial.spec;
   nlohmann::json options = nlohmann::json::object();
@@ -206,8 +212,17 @@ nlohmann::json TrialParamsJson(const ResolvedTrial& trial) {
       {"path_options", path_options},
       {"constraints", s.constraints.ToJson()},
   };
+  // Every option with its effective value: a default that changes is still on record.
+  nlohmann::json option_values = nlohmann::json::object();
+  for (const auto& [k, v] : trial.options.values()) option_values[k] = v;
+  params["option_values"] = option_values;
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
-  if (s.protocol == Protocol::kUdp) params["udp"] = {{"gro", s.gro}, {"drain_s", s.drain_s}};
+  if (s.protocol == Protocol::kUdp) {
+    params["udp"] = {{"gro", s.gro}, {"drain_s", s.drain_s}};
+  } else {
+    params["receiver_settings"] = ReceiverSettingsJson(
+        StreamReceiver::SettingsFor(s.receiver, !trial.strategy->caps.waits_for_reader));
+  }
   return params;
 }
 
@@ -241,7 +256,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
   if ((*path)->capabilities().remote_receiver) {
     return RunRemoteTrial(trial, context, **path, **payload, constraints.get(), std::move(record));
   }
-  auto receiver = StreamReceiver::Create(spec.receiver, pattern);
+  auto receiver = StreamReceiver::Create(spec.receiver, pattern, !trial.strategy->caps.waits_for_reader);
   if (!receiver.ok()) return finish("error", receiver.error().ToString());
 
   Shared shared(context.cancel);

@@ -17,6 +17,7 @@
 #include "stack/pattern.h"
 #include "stack/registry.h"
 #include "stack/result.h"
+#include "stack/stream_receiver.h"
 #include "stack/types.h"
 
 namespace zcb {
@@ -85,5 +86,8 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
 
 // The record's params object.
 nlohmann::json TrialParamsJson(const ResolvedTrial& trial);
+
+// A TCP receiver's settings as params.receiver_settings holds them.
+nlohmann::json ReceiverSettingsJson(const ReceiverSettings& settings);
 
 }  // namespace zcb

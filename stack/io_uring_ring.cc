@@ -12,17 +12,30 @@ void IoUringRing::Exit::operator()(io_uring* ring) const {
   delete ring;
 }
 
-Result<IoUringRing> IoUringRing::Create(unsigned entries) {
+Result<IoUringRing> IoUringRing::Create(unsigned entries, const IoUringSetup& setup) {
   // The struct stays at one address for its life: liburing keeps pointers into the
   // rings in it, and the strategies keep pointers to it.
   auto ring = std::make_unique<io_uring>();
-  const int rc = io_uring_queue_init(entries, ring.get(), 0);
+  unsigned flags = 0;
+  std::string named;
+  auto add = [&](bool on, unsigned flag, const char* name) {
+    if (!on) return;
+    flags |= flag;
+    named += named.empty() ? name : std::string(" | ") + name;
+  };
+  add(setup.coop_taskrun, IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN");
+  add(setup.single_issuer, IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER");
+  add(setup.defer_taskrun, IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN");
+  const int rc = io_uring_queue_init(entries, ring.get(), flags);
   if (rc < 0) {
     std::string why = rc == -EPERM ? " (io_uring is disabled: see /proc/sys/kernel/io_uring_disabled, or a seccomp filter refuses it)"
                       : rc == -ENOSYS ? " (this kernel has no io_uring)"
                       : rc == -ENOMEM ? " (ring memory: lower the depth, or raise the locked-memory limit, ulimit -l)"
-                                      : "";
-    return Error(-rc, fmt::format("io_uring_queue_init({} entries){}", entries, why));
+                      : rc == -EINVAL && flags != 0
+                          ? " (this kernel refuses the set-up flags: COOP_TASKRUN needs Linux 5.19, SINGLE_ISSUER 6.0, "
+                            "DEFER_TASKRUN 6.1; turn the strategy's ring options off)"
+                          : "";
+    return Error(-rc, fmt::format("io_uring_queue_init({} entries, flags {}){}", entries, named.empty() ? "none" : named, why));
   }
   return IoUringRing(std::unique_ptr<io_uring, Exit>(ring.release()));
 }
@@ -34,6 +47,19 @@ Status IoUringRing::RegisterBuffer(std::span<uint8_t> region) {
     return Error(-rc, fmt::format("io_uring_register_buffers of the {}-byte send region{}", region.size(),
                                   rc == -ENOMEM ? " (pinned memory is charged to the locked-memory limit, ulimit -l)" : ""));
   }
+  return OkStatus();
+}
+
+Status IoUringRing::RegisterRingFd() {
+  const int rc = io_uring_register_ring_fd(ring_.get());
+  // liburing returns the number of fds registered (1) on success.
+  if (rc < 0) return Error(-rc, "io_uring_register_ring_fd (Linux 5.18 or later)");
+  return OkStatus();
+}
+
+Status IoUringRing::RegisterFile(int fd) {
+  const int rc = io_uring_register_files(ring_.get(), &fd, 1);
+  if (rc < 0) return Error(-rc, fmt::format("io_uring_register_files of fd {}", fd));
   return OkStatus();
 }
 
@@ -57,6 +83,10 @@ Result<io_uring_cqe*> IoUringRing::SubmitAndWait(std::chrono::milliseconds timeo
     const int rc = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
     if (cqe != nullptr) return cqe;
     if (rc == -EINTR || rc == -ETIME || rc >= 0) continue;
+    if (rc == -EEXIST) {
+      return Error(EEXIST, "io_uring_submit_and_wait_timeout: the ring was set up with SINGLE_ISSUER and this thread is "
+                           "not the one that created it");
+    }
     return Error(-rc, "io_uring_submit_and_wait_timeout");
   }
 }

@@ -48,6 +48,19 @@ Status ReleaseUnlessNotified(CompletionWindow& window, uint64_t seq, uint32_t fl
   return OkStatus();
 }
 
+// Names the socket by its index (0) in the ring's registered files instead of its fd.
+void UseRegisteredSocket(io_uring_sqe* sqe) {
+  sqe->fd = 0;
+  sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+// Registers what the configuration asks for: the socket as fixed file 0, the ring fd.
+Status RegisterFiles(IoUringRing& ring, int fd, const IoUringSendConfig& config) {
+  if (!config.registered_files) return OkStatus();
+  ZCB_RETURN_IF_ERROR(ring.RegisterFile(fd));
+  return ring.RegisterRingFd();
+}
+
 class IoUringStreamSender final : public SendStrategy {
  public:
   IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, const IoUringSendConfig& config,
@@ -108,9 +121,11 @@ class IoUringStreamSender final : public SendStrategy {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
         if (sqe == nullptr) return Errorf("{}: the submission queue is full", op_name_);
         Op& op = ops_[i];
-        // MSG_WAITALL: a short transfer fails the request and cancels the rest of the chain,
-        // so that no later message can overtake the missing bytes.
-        const int flags = MSG_WAITALL | MSG_NOSIGNAL;
+        // In a chain, MSG_WAITALL: a short transfer fails the request and cancels the rest
+        // of the chain, so that no later message can overtake the missing bytes. A lone
+        // request has nothing to overtake it: a short result comes back as it is and the
+        // rest goes in the next round, without the kernel waiting for space in between.
+        const int flags = queued_ - done > 1 ? MSG_WAITALL | MSG_NOSIGNAL : MSG_NOSIGNAL;
         const auto len = static_cast<unsigned>(op.left);
         if (!config_.zero_copy) {
           io_uring_prep_send(sqe, fd_, op.data, len, flags);
@@ -119,6 +134,7 @@ class IoUringStreamSender final : public SendStrategy {
         } else {
           io_uring_prep_send_zc(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE);
         }
+        if (config_.registered_files) UseRegisteredSocket(sqe);
         op.last_seq = window_.Issue();
         op.res = kNoResult;
         io_uring_sqe_set_data64(sqe, op.last_seq);
@@ -244,6 +260,7 @@ class IoUringDatagramSender final : public SendStrategy {
     } else {
       io_uring_prep_send_zc(sqe, fd_, data, n, MSG_NOSIGNAL, IORING_SEND_ZC_REPORT_USAGE);
     }
+    if (config_.registered_files) UseRegisteredSocket(sqe);
     const uint64_t seq = window_.Issue();
     io_uring_sqe_set_data64(sqe, seq);
     lengths_[seq % lengths_.size()] = n;
@@ -355,11 +372,12 @@ Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendCont
   // A slot per possible in-flight send, so that the gates rarely wait beyond `depth`.
   ZCB_ASSIGN_OR_RETURN(DatagramRing slots, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
                                                                 ctx.message_size, std::max<size_t>(config.depth, kPayloadPhases)));
-  ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth));
+  ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth, config.setup));
   if (ring.cq_entries() < 2 * config.depth) {
     return Errorf("{}: the ring's completion queue ({} entries) is smaller than 2 x depth", name, ring.cq_entries());
   }
   if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(slots.Region()));
+  ZCB_RETURN_IF_ERROR(RegisterFiles(ring, ctx.socket_fd, config));
   return std::unique_ptr<SendStrategy>(
       new IoUringDatagramSender(ctx.socket_fd, std::move(ring), std::move(slots), config, CompletionTimeout(ctx.socket_fd)));
 }
@@ -376,6 +394,20 @@ std::vector<OptionSpec> IoUringStreamOptions() {
                  "messages per submission, sent as one linked chain (1 = one io_uring_enter per message, like send()); "
                  "at most the depth"}
           .InRange(1, kMaxDepth),
+      // The defaults are what liburing's own send benchmark (examples/send-zerocopy.c) and
+      // a careful application use: they are cheaper and change nothing the receiver sees.
+      OptionSpec{"coop_taskrun", OptionType::kBool, "true",
+                 "IORING_SETUP_COOP_TASKRUN: completion work waits until the sender next enters the kernel instead of "
+                 "interrupting it (Linux 5.19)"},
+      OptionSpec{"single_issuer", OptionType::kBool, "true",
+                 "IORING_SETUP_SINGLE_ISSUER: only the sending thread submits, so the kernel skips the ring lock "
+                 "(Linux 6.0)"},
+      OptionSpec{"defer_taskrun", OptionType::kBool, "false",
+                 "IORING_SETUP_DEFER_TASKRUN: completion work runs only when the sender waits for completions "
+                 "(Linux 6.1; needs single_issuer); off by default, as in liburing's send benchmark"},
+      OptionSpec{"registered_files", OptionType::kBool, "true",
+                 "register the socket (requests name it as fixed file 0, IOSQE_FIXED_FILE) and the ring fd "
+                 "(io_uring_register_ring_fd), so that no request or io_uring_enter looks up and references a file"},
   };
 }
 
@@ -389,6 +421,14 @@ Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const ch
   }
   config.depth = static_cast<unsigned>(depth);
   config.batch = static_cast<unsigned>(batch);
+  config.setup.coop_taskrun = options.GetBool("coop_taskrun");
+  config.setup.single_issuer = options.GetBool("single_issuer");
+  config.setup.defer_taskrun = options.GetBool("defer_taskrun");
+  config.registered_files = options.GetBool("registered_files");
+  if (config.setup.defer_taskrun && !config.setup.single_issuer) {
+    return Errorf("strategy {} option defer_taskrun=true needs single_issuer=true (the kernel refuses DEFER_TASKRUN alone)",
+                  strategy);
+  }
   return config;
 }
 
@@ -409,11 +449,12 @@ Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContex
                   ctx.payload->slot_count());
   }
   // Room for every result of a batch plus every outstanding notification.
-  ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth));
+  ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth, config.setup));
   if (ring.cq_entries() < config.depth + config.batch) {
     return Errorf("{}: the ring's completion queue ({} entries) is smaller than depth + batch", name, ring.cq_entries());
   }
   if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(buffers.Region()));
+  ZCB_RETURN_IF_ERROR(RegisterFiles(ring, ctx.socket_fd, config));
   return std::unique_ptr<SendStrategy>(
       new IoUringStreamSender(ctx.socket_fd, std::move(ring), std::move(buffers), config, CompletionTimeout(ctx.socket_fd)));
 }

@@ -9,7 +9,16 @@
 // some). So the messages of one submission (`batch` of them) are one IOSQE_IO_LINK chain
 // with MSG_WAITALL, and the next submission waits until every result of the chain is
 // in. A result short of its length (MSG_WAITALL makes that a failure that cancels the
-// rest of the chain) is resubmitted for the rest, followed by the cancelled ones.
+// rest of the chain) is resubmitted for the rest, followed by the cancelled ones. A lone
+// request (batch=1, or the last of a chain resubmitted) goes without MSG_WAITALL, as
+// send() would: its short result is resubmitted for the rest the same way.
+//
+// The ring. By default it is set up with COOP_TASKRUN and SINGLE_ISSUER and the socket
+// and the ring fd are registered, as liburing's examples/send-zerocopy.c does: each
+// saves the kernel work per request and none changes what is sent. Each is an option
+// (coop_taskrun, single_issuer, defer_taskrun, registered_files), on record in
+// params.option_values. SINGLE_ISSUER ties the ring to the thread that creates the
+// strategy: it must also be the one that sends.
 //
 // Buffer lending. A copying SEND reads the buffer until its result CQE (it may wait for
 // socket space after the submit call returned); a SEND_ZC holds it until its
@@ -26,6 +35,7 @@
 #include <memory>
 #include <vector>
 
+#include "stack/io_uring_ring.h"
 #include "stack/options.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
@@ -38,9 +48,12 @@ struct IoUringSendConfig {
   bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result (UDP: submission)
   unsigned depth = 256;        // ring entries; the most sends whose buffers are lent
   unsigned batch = 1;          // messages per submission (one linked chain)
+  IoUringSetup setup;          // ring set-up flags (coop_taskrun, single_issuer, defer_taskrun)
+  bool registered_files = true;  // the socket as fixed file 0 and the ring fd registered
 };
 
-// The options both io_uring strategies take (depth, batch).
+// The options both io_uring strategies take (depth, batch, the ring's set-up flags and
+// registered files).
 std::vector<OptionSpec> IoUringStreamOptions();
 // Reads and checks them (ranges the option parser cannot express).
 Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const char* strategy);

@@ -116,6 +116,7 @@ struct Capabilities {
   bool reports_zerocopy = false;         // ZeroCopyStats are meaningful
   bool supports_unsafe_reuse = false;    // has the `unsafe_reuse` option
   bool needs_link_layer = false;         // writes Ethernet frames: needs a path with a link layer
+  bool waits_for_reader = false;         // rewrites a buffer only once the receiver read it (PeerGate)
 };
 
 // Whether the strategy can run on this machine, and if not, why.

@@ -2,10 +2,20 @@
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 
 namespace zcb {
+
+ssize_t SendCall(int fd, const void* data, size_t len, int flags) {
+  return ::syscall(SYS_sendto, fd, data, len, flags, nullptr, 0);
+}
+
+ssize_t RecvCall(int fd, void* data, size_t len, int flags) {
+  return ::syscall(SYS_recvfrom, fd, data, len, flags, nullptr, nullptr);
+}
 
 Error SendError(const char* call) {
   if (errno == EPIPE || errno == ECONNRESET) return SysError(fmt::format("{}: the receiver closed the connection", call));
@@ -14,7 +24,7 @@ Error SendError(const char* call) {
 
 Status SendAll(int fd, const uint8_t* data, size_t len, int flags, uint64_t* calls) {
   while (len > 0) {
-    ssize_t n = ::send(fd, data, len, flags | MSG_NOSIGNAL);
+    ssize_t n = SendCall(fd, data, len, flags | MSG_NOSIGNAL);
     ++*calls;
     if (n < 0) {
       if (errno == EINTR) continue;

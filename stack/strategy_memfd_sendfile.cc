@@ -71,6 +71,7 @@ StrategyInfo MemfdSendfileStrategyInfo() {
   info.caps.sources = {SourceKind::kGenerated};
   info.caps.lends_buffers = true;
   info.caps.supports_unsafe_reuse = true;
+  info.caps.waits_for_reader = true;
   info.options = {
       {"unsafe_reuse", OptionType::kBool, "false",
        "rewrite the region right after sendfile() returns, while the socket still references its pages (the "

@@ -84,6 +84,7 @@ StrategyInfo VmspliceStrategyInfo() {
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.caps.lends_buffers = true;
   info.caps.supports_unsafe_reuse = true;
+  info.caps.waits_for_reader = true;
   info.options = {
       {"gift", OptionType::kBool, "false", "vmsplice with SPLICE_F_GIFT: give the pages to the kernel"},
       OptionSpec{"pipe_size", OptionType::kSize, "64K",

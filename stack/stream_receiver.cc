@@ -9,11 +9,29 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "stack/socket_io.h"
+
 namespace zcb {
 
-Result<StreamReceiver> StreamReceiver::Create(ReceiverMode mode, const Pattern& pattern, size_t buffer_size) {
+ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size) {
+  ReceiverSettings settings;
+  settings.recv_bytes = mode == ReceiverMode::kZeroCopy ? kMapChunk : RoundUp(buffer_size, PageSize());
+  if (mode == ReceiverMode::kDiscard) {
+    // MSG_TRUNC on TCP drops the bytes without touching a buffer: the length only bounds
+    // how much one call may drop.
+    settings.recv_bytes = kDiscardRecvBytes;
+    if (low_water) {
+      settings.rcvlowat = kDiscardLowWater;
+    } else {
+      settings.rcvlowat_reason = "the sender waits until the receiver has read its bytes before it rewrites a buffer";
+    }
+  }
+  return settings;
+}
+
+Result<StreamReceiver> StreamReceiver::Create(ReceiverMode mode, const Pattern& pattern, bool low_water, size_t buffer_size) {
   ZCB_ASSIGN_OR_RETURN(MappedRegion buffer, MappedRegion::Anonymous(RoundUp(buffer_size, PageSize())));
-  StreamReceiver receiver(mode, pattern, std::move(buffer));
+  StreamReceiver receiver(mode, pattern, std::move(buffer), SettingsFor(mode, low_water, buffer_size));
   receiver.stats_.integrity.mode = mode;
   return receiver;
 }
@@ -49,9 +67,19 @@ static Error RecvError(uint64_t received) {
 }
 
 Status StreamReceiver::RunCopying(int fd) {
-  const int flags = mode_ == ReceiverMode::kDiscard ? MSG_TRUNC : 0;
+  const bool discard = mode_ == ReceiverMode::kDiscard;
+  if (settings_.rcvlowat > 1 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &settings_.rcvlowat, sizeof settings_.rcvlowat) != 0) {
+    return SysError(fmt::format("receiver: setsockopt(SO_RCVLOWAT, {})", settings_.rcvlowat));
+  }
+  // A blocking recv() honours SO_RCVLOWAT (it returns once that many bytes are queued,
+  // at the end of the stream, or at the receive timeout with what there is), as poll()
+  // does for the selftest's receiver, in one call instead of two.
+  uint8_t* const into = discard ? nullptr : buffer_.data();
+  const size_t want = discard ? settings_.recv_bytes : buffer_.size();
+  const int flags = discard ? MSG_TRUNC : 0;
   for (;;) {
-    ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), flags);
+    ssize_t n = RecvCall(fd, into, want, flags);
     ++stats_.recv_calls;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -66,7 +94,6 @@ Status StreamReceiver::RunCopying(int fd) {
 // map what it can, copy the rest (recv_skip_hint), and read the end of the stream with
 // recv().
 Status StreamReceiver::RunZeroCopy(int fd) {
-  constexpr size_t kMapChunk = 512 * 1024;
   auto region = MappedRegion::OfFile(fd, kMapChunk, 0, PROT_READ, MAP_SHARED);
   if (!region.ok()) return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
   timeval tv{};

@@ -5,8 +5,10 @@
 //
 //   verify    recv() into a buffer, compare with the pattern (memcmp against a reference)
 //   read      recv() into a buffer, no check (the copy a real application pays)
-//   discard   recv(MSG_TRUNC): the kernel drops the bytes without copying them, so the
-//             receiver is never the bottleneck when the sender is measured
+//   discard   recv(MSG_TRUNC) of up to 2 MiB with SO_RCVLOWAT 64 KiB: the kernel drops
+//             the bytes without copying them, and the receiver wakes once per 64 KiB at
+//             most, so that it is never the bottleneck when the sender is measured (the
+//             receiver of the kernel's msg_zerocopy selftest does the same)
 //   zerocopy  TCP_ZEROCOPY_RECEIVE: whole pages of payload are mapped into a region
 //             mmap()ed on the socket instead of copied; what cannot be mapped (partial
 //             pages) is copied with recv(). Every byte is checked, mapped or copied.
@@ -16,6 +18,7 @@
 #include <memory>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "stack/mapped_region.h"
 #include "stack/pattern.h"
@@ -41,11 +44,31 @@ struct ReceiveStats {
   std::chrono::steady_clock::time_point last_byte{};
 };
 
+// How the receiver reads: what a record's params.receiver_settings holds.
+struct ReceiverSettings {
+  size_t recv_bytes = 0;  // the length each recv() asks for (zerocopy: each mapping)
+  int rcvlowat = 1;       // SO_RCVLOWAT: recv() waits until this many bytes are queued (1: the kernel's default)
+  // Why low-water is off where the mode would use it (empty otherwise).
+  std::string rcvlowat_reason;
+};
+
 class StreamReceiver {
  public:
   static constexpr size_t kDefaultBufferSize = 256 * 1024;
+  // discard: what the msg_zerocopy selftest's receiver asks for per recv(MSG_TRUNC).
+  static constexpr size_t kDiscardRecvBytes = 2 << 20;
+  static constexpr int kDiscardLowWater = 64 << 10;
+  // zerocopy: the span each TCP_ZEROCOPY_RECEIVE may map.
+  static constexpr size_t kMapChunk = 512 * 1024;
 
-  static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, size_t buffer_size = kDefaultBufferSize);
+  // `low_water`: whether the discard mode may wait for kDiscardLowWater bytes. A sender
+  // in this process that waits until the receiver has read its bytes (PeerGate's
+  // receiver progress) must turn it off: fewer than that many bytes queued would then
+  // wait for each other until the timeout.
+  static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, bool low_water = true,
+                                       size_t buffer_size = kDefaultBufferSize);
+  // The settings Create(mode, ..., low_water) reads with.
+  static ReceiverSettings SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size = kDefaultBufferSize);
 
   // Reads `fd` until the sender shuts the stream down. An error (reset, timeout) is
   // returned together with what was received so far, which the caller still records.
@@ -56,8 +79,8 @@ class StreamReceiver {
   const std::atomic<uint64_t>& progress() const { return *progress_; }
 
  private:
-  StreamReceiver(ReceiverMode mode, const Pattern& pattern, MappedRegion buffer)
-      : mode_(mode), pattern_(&pattern), buffer_(std::move(buffer)) {}
+  StreamReceiver(ReceiverMode mode, const Pattern& pattern, MappedRegion buffer, ReceiverSettings settings)
+      : mode_(mode), pattern_(&pattern), buffer_(std::move(buffer)), settings_(std::move(settings)) {}
   void Check(uint64_t offset, const uint8_t* data, size_t len);
   void Account(const uint8_t* data, size_t len);
   Status RunCopying(int fd);
@@ -66,6 +89,7 @@ class StreamReceiver {
   ReceiverMode mode_;
   const Pattern* pattern_;
   MappedRegion buffer_;
+  ReceiverSettings settings_;
   ReceiveStats stats_;
   std::unique_ptr<std::atomic<uint64_t>> progress_ = std::make_unique<std::atomic<uint64_t>>(0);
 };

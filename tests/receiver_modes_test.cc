@@ -24,6 +24,38 @@ TEST(ReceiverModesTest, ReadAndDiscardCountBytesWithoutChecking) {
   }
 }
 
+// discard drops at least 64 KiB per recv() (SO_RCVLOWAT) and at most 2 MiB, like the
+// receiver of the kernel's msg_zerocopy selftest, and the record says so.
+TEST(ReceiverModesTest, DiscardDropsAtLeastTheLowWaterPerCall) {
+  const uint64_t bytes = 64u << 20;
+  nlohmann::json r = RunWith("write", ReceiverMode::kDiscard, bytes);
+  ASSERT_EQ(r["status"], "ok") << r["error"];
+  const uint64_t calls = r["metrics"]["recv_calls"].get<uint64_t>();
+  // Every call but the one that reads the end of the stream waits for 64 KiB.
+  EXPECT_LE(calls, bytes / (64 << 10) + 2);
+  EXPECT_GE(calls, bytes / (2 << 20) + 1);
+  EXPECT_EQ(r["params"]["receiver_settings"]["recv_bytes"].get<uint64_t>(), 2u << 20);
+  EXPECT_EQ(r["params"]["receiver_settings"]["rcvlowat"].get<int>(), 64 << 10);
+  EXPECT_FALSE(r["params"]["receiver_settings"].contains("rcvlowat_reason"));
+}
+
+// A sender that waits until the receiver has read its bytes (vmsplice rewriting the
+// generated ring) would wait for a receiver that waits for more bytes: discard reads
+// without the low-water mark then, and the record says why.
+TEST(ReceiverModesTest, DiscardWithoutLowWaterWhenTheSenderWaitsForTheReader) {
+  auto info = FindStrategy("vmsplice");
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE((*info)->caps.waits_for_reader);
+  TrialSpec spec = testing::VerifiedStream("vmsplice", (1u << 20) + 1, 4096);
+  spec.receiver = ReceiverMode::kDiscard;
+  spec.source = SourceKind::kGenerated;
+  nlohmann::json r = testing::RunOrFail(spec);
+  ASSERT_EQ(r["status"], "ok") << r["error"];
+  EXPECT_EQ(r["metrics"]["bytes_received"].get<uint64_t>(), (1u << 20) + 1);
+  EXPECT_EQ(r["params"]["receiver_settings"]["rcvlowat"].get<int>(), 1);
+  EXPECT_TRUE(r["params"]["receiver_settings"].contains("rcvlowat_reason"));
+}
+
 // TCP_ZEROCOPY_RECEIVE maps only whole pages that arrive as page frags: a plain write()
 // sender's data is copied into linear skbs on loopback, so nothing is mapped (FACTS.md).
 TEST(ReceiverModesTest, ZeroCopyReceiveVerifiesEveryByteAndSaysHowItArrived) {
