@@ -45,7 +45,8 @@ CopyFigure ReceiveCopies(const WindowSummary& summary, const DataMovementWindow&
                     "skb:skb_copy_datagram_iovec (eBPF) in the trial process (sock:sock_recv_length not attached)",
                     "UDP's direct copy of linear skbs (copy_linear_skb) has no tracepoint and is missed");
   }
-  return Unavailable("needs tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec (eBPF probes, net_traffic group)");
+  return Unavailable("needs tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec: the net_traffic eBPF group, "
+                     "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
 }
 
 double PerByte(uint64_t bytes, uint64_t payload) { return static_cast<double>(bytes) / static_cast<double>(payload); }
@@ -67,7 +68,8 @@ CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow
   }
   if (!movement.xmit_copied_bytes) {
     out.send_call = out.send_deferred =
-        Unavailable("needs the transmit classification at tracepoint net:net_dev_start_xmit (eBPF probes, net_traffic group)");
+        Unavailable("needs the transmit classification at tracepoint net:net_dev_start_xmit: the net_traffic eBPF group, "
+                    "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
     return out;
   }
   const double copied = static_cast<double>(*movement.xmit_copied_bytes);

@@ -57,7 +57,8 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
     const std::string item(selection.substr(start, comma - start));
     if (item == "default" || item == "all") {
       add_groups(item == "all" ? std::set<std::string>(groups.begin(), groups.end()) : DefaultEbpfGroups());
-      options.counters = options.memory = options.cpu_profile = true;
+      options.counters = options.memory = true;
+      options.cpu_profile = options.cpu_profile || item == "all";
     } else if (item == "ebpf" || item == "tracepoints") {
       add_groups(DefaultEbpfGroups());
     } else if (std::find(groups.begin(), groups.end(), item) != groups.end()) {
@@ -134,7 +135,7 @@ Result<ProbeSuite> ProbeSuite::Open(const ProbeOptions& options) {
 std::string ProbeHelp() {
   std::string out =
       "Probes (zcbench run --probes SELECTION; experiment specs: [trial] probes):\n"
-      "  default   the families ebpf (its default groups), counters, memory and profile\n"
+      "  default   the families ebpf (its default groups), counters and memory: the set within the budget\n"
       "  all       every family and every eBPF group\n"
       "  none      no probe (metrics.probes, counters, memory, cpu_profile and copies null with the reason)\n"
       "  a comma list of default, all and: ebpf (its default groups), counters, memory, profile, eBPF group names (those\n"
@@ -143,18 +144,19 @@ std::string ProbeHelp() {
       "eBPF groups. Cost: the group's programs' own run time as a share of both CPUs, for write 4K / write 64K /\n"
       "mmap_write 16K on loopback (BPF run-time statistics, workloads/bench/probe_overhead.py; the README has\n"
       "the goodput and CPU-per-KiB ratios against --probes none, with the date and machine). The budget of the\n"
-      "default set: 2% goodput and 3% CPU per KiB there; a group that no figure uses and that would take the\n"
-      "default set toward it is off by default.\n";
+      "default set: 2% goodput and 3% CPU per KiB there; a group that would take the default set over it is off\n"
+      "by default: ask for it by name (--probes default,net_traffic), or all.\n";
   for (const EbpfGroupCost& group : EbpfGroupCosts()) {
     out += fmt::format("  {:<13} {:<11} feeds {}\n  {:<13} {:<11} cost: {}\n", group.name,
                        group.on_by_default ? "default" : "off", group.feeds, "", "", group.cost);
   }
   out += "\nmetrics.copies needs net_traffic; a record whose group was not loaded says so in each *_reason.\n";
   out += fmt::format(
-      "\nprofile       default     feeds metrics.cpu_profile (where the CPU goes, by category); the CPU profile figure\n"
-      "              {:<11} cost: one cpu-clock sample per CPU at {} Hz (--profile-hz): 0.14% of a busy CPU in user\n"
-      "                          code, about 0.4% in kernel code (interrupt ~4.6 us + stack walk ~3.1 us a sample;\n"
-      "                          harness/probes/README.md)\n",
+      "\nprofile       off         feeds metrics.cpu_profile (where the CPU goes, by category); the CPU profile figure\n"
+      "              {:<11} cost: one cpu-clock sample per CPU at {} Hz (--profile-hz); write 4K goodput 0.86\n"
+      "                          (0.82-0.95) of none, 15-18% more CPU per KiB (interrupt and hrtimer work of a\n"
+      "                          KVM guest + stack walk ~3 us a sample; harness/probes/README.md): over the budget,\n"
+      "                          so off by default\n",
       "", CpuProfileOptions{}.frequency_hz);
   return out;
 }

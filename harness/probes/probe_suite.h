@@ -36,7 +36,8 @@ struct ProbeOptions {
   bool memory = true;
   // The eBPF groups loaded when `ebpf` is on.
   std::set<std::string> ebpf_groups = DefaultEbpfGroups();
-  bool cpu_profile = true;
+  // Off by default: the cpu-clock sampling costs more than the probes' budget (ProbeHelp).
+  bool cpu_profile = false;
   // The CPU profile's samples per second per CPU (CpuProfileOptions::frequency_hz).
   int cpu_profile_hz = CpuProfileOptions{}.frequency_hz;
   // The co-running memory-bandwidth probe, on `membw_cpu` or a CPU outside `trial_cpus`.

@@ -21,7 +21,7 @@ BYTES = "48M"
 def copies_of(zcbench, strategy, *path_options):
     require_root("veth trials with eBPF probes")
     args = ["run", "-s", strategy, "--path", "veth", "--receiver", "discard", "-l", SIZE, "-n", BYTES,
-            "--probes", "ebpf", "--json"]
+            "--probes", "ebpf,net_traffic", "--json"]  # net_traffic: off by default
     for option in path_options:
         args += ["--path-option", option]
     result = zcbench(*args, timeout=300)
