@@ -137,6 +137,12 @@ TEST(CpuAccounting, AnotherThreadsCpuClockReadsItsRuntime) {
   // did until it blocked, and any interrupt work the kernel charged it meanwhile).
   EXPECT_GE(static_cast<double>(*ns) * 1e-9, own_s - 1e-9);
   EXPECT_LT(static_cast<double>(*ns) * 1e-9, own_s + 0.004);
+  // join() returns when the kernel clears the thread's TID, a little before it releases
+  // the task: the clock goes away within a bounded time after that, not at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (ThreadCpuNs(tid).has_value() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   EXPECT_FALSE(ThreadCpuNs(tid).has_value()) << "an exited thread has no clock";
 }
 

@@ -253,7 +253,8 @@ TEST(ProbesEbpf, ReadReceiverTrialCountsKernelCopiesAndLoopbackTransmits) {
   options.counters = false;
   options.bpf_run_time_stats = true;  // off by default: it adds to every program run
   // Every group: net_traffic and xmit_devices are off by default (their cost).
-  options.ebpf_groups = {EbpfGroupNames().begin(), EbpfGroupNames().end()};
+  const std::vector<std::string> groups = EbpfGroupNames();
+  options.ebpf_groups = {groups.begin(), groups.end()};
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 32 << 20);
@@ -329,7 +330,8 @@ TEST(ProbesEbpf, SimulatedMissingTracepointIsNullWithReasonAndTheTrialOk) {
   ProbeOptions options;
   options.counters = false;
   options.simulate_missing_tracepoints = {"tlb:tlb_flush", "skb:skb_copy_datagram_iovec", "sock:sock_recv_length"};
-  options.ebpf_groups = {EbpfGroupNames().begin(), EbpfGroupNames().end()};
+  const std::vector<std::string> groups = EbpfGroupNames();
+  options.ebpf_groups = {groups.begin(), groups.end()};
   auto suite = ProbeSuite::Open(options);
   ASSERT_TRUE(suite.ok()) << suite.error().ToString();
   TrialSpec spec = testing::VerifiedStream("write", 8 << 20);
