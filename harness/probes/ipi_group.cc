@@ -198,9 +198,7 @@ class IpiGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenIpiGroup(const GroupConfig& config) {
-  auto group = std::make_unique<IpiGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<IpiGroup>(config);
 }
 
 }  // namespace zcb

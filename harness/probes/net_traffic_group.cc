@@ -117,9 +117,7 @@ class NetTrafficGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenNetTrafficGroup(const GroupConfig& config) {
-  auto group = std::make_unique<NetTrafficGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<NetTrafficGroup>(config);
 }
 
 DataMovementWindow NetTrafficWindow(const TracepointGroup& group) {

@@ -74,9 +74,7 @@ class PageFaultsGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenPageFaultsGroup(const GroupConfig& config) {
-  auto group = std::make_unique<PageFaultsGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<PageFaultsGroup>(config);
 }
 
 }  // namespace zcb

@@ -136,9 +136,7 @@ class SoftirqTimeGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenSoftirqTimeGroup(const GroupConfig& config) {
-  auto group = std::make_unique<SoftirqTimeGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<SoftirqTimeGroup>(config);
 }
 
 }  // namespace zcb

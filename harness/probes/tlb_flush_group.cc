@@ -82,9 +82,7 @@ class TlbFlushGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenTlbFlushGroup(const GroupConfig& config) {
-  auto group = std::make_unique<TlbFlushGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<TlbFlushGroup>(config);
 }
 
 }  // namespace zcb

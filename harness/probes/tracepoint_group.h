@@ -193,4 +193,13 @@ class LibbpfLogCapture {
   libbpf_print_fn_t previous_;
 };
 
+// The body of every group's Open*Group factory: a `Group` (a TracepointGroup with
+// `Status Open(const GroupConfig&)`) made and opened, or the reason it could not be.
+template <typename Group>
+Result<std::unique_ptr<TracepointGroup>> MakeOpenedGroup(const GroupConfig& config) {
+  auto group = std::make_unique<Group>();
+  ZCB_RETURN_IF_ERROR(group->Open(config));
+  return std::unique_ptr<TracepointGroup>(std::move(group));
+}
+
 }  // namespace zcb

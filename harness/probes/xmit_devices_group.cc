@@ -94,9 +94,7 @@ class XmitDevicesGroup : public TracepointGroup {
 }  // namespace
 
 Result<std::unique_ptr<TracepointGroup>> OpenXmitDevicesGroup(const GroupConfig& config) {
-  auto group = std::make_unique<XmitDevicesGroup>();
-  ZCB_RETURN_IF_ERROR(group->Open(config));
-  return std::unique_ptr<TracepointGroup>(std::move(group));
+  return MakeOpenedGroup<XmitDevicesGroup>(config);
 }
 
 }  // namespace zcb
