@@ -37,6 +37,7 @@ struct SideOutcome {
   Status run = OkStatus();    // the measured part
   SideCpu cpu;                // the thread's own CPU time over its run (and its io_uring workers')
   int tid = 0;
+  nlohmann::json tcp_congestion;  // the TCP sender's TcpCongestionJson (null: not a TCP sender, or no socket)
 };
 
 // The window's edges as measured on the controlling thread.

@@ -32,6 +32,7 @@ struct SenderOutcome {
   int tid = 0;
   Clock::time_point end{};  // when the receiver closed the stream: the last byte was in
   SendStats stats;
+  nlohmann::json tcp_congestion;  // TcpCongestionJson of the sending socket
 };
 
 // After SHUT_WR: the receiver closes its end once it has read everything; that EOF
@@ -56,6 +57,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
   auto setup = [&]() -> Status {
     ZCB_RETURN_IF_ERROR(EnterSenderSide(spec, path, constraints));
     ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(spec, data_addr, SOCK_STREAM, "the remote receiver"));
+    out.tcp_congestion = TcpCongestionJson(sock.get());
     ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_RCVTIMEO, spec.receive_timeout_s));
     SendContext ctx = NewSendContext(trial, sock.get(), payload);
     // The receiving application is in another process: strategies that gate buffer
@@ -158,6 +160,7 @@ nlohmann::json RunRemoteTrial(const ResolvedTrial& trial, const TrialContext& co
   record["metrics"] = metrics;
   // The remote receiver may wait for low-water: this sender's gate asks TCP, not it.
   record["params"]["receiver_settings"] = ReceiverSettingsJson(StreamReceiver::SettingsFor(trial.spec.receiver, true));
+  record["params"]["tcp_congestion"] = out.tcp_congestion;
 
   if (!result.ok()) {
     std::string why = result.error().ToString();

@@ -1,5 +1,10 @@
 #include "harness/sender_side.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "harness/trial_common.h"
@@ -28,6 +33,15 @@ Result<UniqueFd> ConnectToReceiver(const TrialSpec& spec, const sockaddr_storage
     return SysError(fmt::format("sender: connect to {} at {}", peer_name, FormatSockaddr(peer)));
   }
   return sock;
+}
+
+nlohmann::json TcpCongestionJson(int fd) {
+  char name[16] = {};  // TCP_CA_NAME_MAX
+  socklen_t len = sizeof name;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) != 0) {
+    return {{"name", nullptr}, {"name_reason", SysError("getsockopt(TCP_CONGESTION) on the sending socket").ToString()}};
+  }
+  return {{"name", std::string(name, strnlen(name, len))}, {"source", "getsockopt(TCP_CONGESTION) on the sending socket"}};
 }
 
 SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& payload) {

@@ -8,6 +8,8 @@
 
 #include <future>
 
+#include <nlohmann/json.hpp>
+
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
 #include "harness/trial.h"
@@ -29,6 +31,13 @@ Result<sockaddr_storage> AwaitReceiver(std::promise<sockaddr_storage>& listening
 // timeout set first so that neither the connect nor a send can hang the trial. `peer_name`
 // names the peer in errors ("the receiver", "the remote receiver").
 Result<UniqueFd> ConnectToReceiver(const TrialSpec& spec, const sockaddr_storage& peer, int type, const char* peer_name);
+
+// The congestion control the kernel chose for a connected TCP socket (the netns default,
+// net.ipv4.tcp_congestion_control), read back with getsockopt(TCP_CONGESTION): null with
+// the reason when unreadable. It decides how a loopback stream is paced (BBR paces
+// itself with an hrtimer where no fq qdisc does it; cubic and reno do not), and so its
+// goodput and CPU cost: params.tcp_congestion.
+nlohmann::json TcpCongestionJson(int fd);
 
 // What the strategy is told about the trial: socket, protocol, payload, size, options.
 // Flows add what only they know (the peer's progress, the flow id, the link layer).

@@ -97,6 +97,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
     ZCB_RETURN_IF_ERROR(EnterSenderSide(spec, path, constraints));
     ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, AwaitReceiver(shared.listening));
     ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(spec, addr, SOCK_STREAM, "the receiver"));
+    out.tcp_congestion = TcpCongestionJson(sock.get());
     SendContext ctx = NewSendContext(trial, sock.get(), payload);
     if (path.capabilities().local_delivery) ctx.peer_received = &receiver.progress();
     ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
@@ -268,6 +269,7 @@ nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context)
                             constraints.get(), std::ref(shared), std::ref(sender_out), std::ref(send_stats));
   const MeasuredWindow window = shared.gate.Run(context, {&sender_thread, &receiver_thread});
   RecordPathAndConstraints(record, **path, constraints.get());
+  record["params"]["tcp_congestion"] = sender_out.tcp_congestion;
 
   if (!sender_out.setup.ok()) return finish("error", sender_out.setup.error().ToString());
   if (!receiver_out.setup.ok()) return finish("error", receiver_out.setup.error().ToString());

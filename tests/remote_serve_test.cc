@@ -205,6 +205,8 @@ TEST(RemoteServeTest, LoopbackTrialsVerifyWithEveryStrategy) {
     EXPECT_EQ(record["metrics"]["remote"]["peer"], server.peer());
     EXPECT_EQ(record["path"]["name"], "remote");
     EXPECT_TRUE(record["path"]["same_kernel"].get<bool>()) << "a peer on this kernel is recognised as such";
+    // The sending socket is on this host: its congestion control is read back here.
+    EXPECT_TRUE(record["params"]["tcp_congestion"]["name"].is_string()) << record["params"].dump();
   }
 }
 

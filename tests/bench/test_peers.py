@@ -4,6 +4,8 @@ import pathlib
 import subprocess
 import sys
 
+from privilege import require_root
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PEERS = REPO / "workloads" / "bench" / "peers.py"
 
@@ -34,3 +36,36 @@ def test_whole_seconds_only(zcbench_bin):
     r = run_peers(zcbench_bin, "--seconds", "1.5")
     assert r.returncode == 2
     assert "--seconds must be a whole number of seconds" in r.stderr
+
+
+def namespaces():
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=30)
+    return {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+
+
+def test_congestion_runs_in_a_namespace_of_its_own_and_removes_it(zcbench_bin, tmp_path):
+    require_root("--congestion (a network namespace)")
+    before = namespaces()
+    r = run_peers(zcbench_bin, "--peer-dir", str(tmp_path), "--only", "msg_zerocopy selftest",
+                  "--pairs", "1", "--seconds", "1", "--congestion", "reno")
+    assert r.returncode == 1, r.stdout + r.stderr  # the selftest rows are skipped: no peer there
+    assert "TCP congestion control: reno (--congestion, in a namespace of this script)" in r.stdout
+    assert namespaces() == before
+
+
+def test_a_congestion_control_the_namespace_may_not_choose_is_refused_by_name(zcbench_bin, tmp_path):
+    require_root("--congestion (a network namespace)")
+    before = namespaces()
+    r = run_peers(zcbench_bin, "--peer-dir", str(tmp_path), "--only", "msg_zerocopy selftest",
+                  "--pairs", "1", "--seconds", "1", "--congestion", "no_such_cc")
+    assert r.returncode != 0
+    assert "--congestion no_such_cc: the namespace refused it" in r.stderr
+    assert "net.ipv4.tcp_allowed_congestion_control" in r.stderr
+    assert namespaces() == before
+
+
+def test_without_congestion_the_hosts_default_is_named(zcbench_bin, tmp_path):
+    host = pathlib.Path("/proc/sys/net/ipv4/tcp_congestion_control").read_text().strip()
+    r = run_peers(zcbench_bin, "--peer-dir", str(tmp_path), "--only", "msg_zerocopy selftest",
+                  "--pairs", "1", "--seconds", "1")
+    assert f"TCP congestion control: {host} (the host's default)" in r.stdout

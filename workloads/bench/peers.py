@@ -28,9 +28,19 @@ Peers are found in --peer-dir, then on PATH, or at the path given for each (--ip
 reported and its rows are skipped; nothing is estimated for it. How to build each peer
 is in the README (section "Peers").
 
-Usage: workloads/bench/peers.py [--pairs 7] [--seconds 3] [--only SUBSTRING] [--json FILE]
+Congestion control: every program here leaves it at the host's default
+(net.ipv4.tcp_congestion_control), which the output names. It matters on loopback: BBR
+paces each connection itself with an hrtimer (loopback has no fq qdisc to do it), and its
+bandwidth model then sets the rate, while cubic and reno send as fast as the CPUs allow.
+--congestion NAME (root) runs every program of the table inside a network namespace of
+this script's own whose default is NAME (a namespace may choose among
+net.ipv4.tcp_allowed_congestion_control), and removes the namespace at the end.
+
+Usage: workloads/bench/peers.py [--pairs 7] [--seconds 3] [--only SUBSTRING] [--congestion NAME] [--json FILE]
 """
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import pathlib
@@ -125,6 +135,53 @@ def wait_for_bind(server, delay=0.3):
     time.sleep(delay)
     if server.proc.poll() is not None:
         raise PeerFailed(f"server {' '.join(server.args)} exited early: {server.output()[-2000:]}")
+
+
+CONGESTION_SYSCTL = "/proc/sys/net/ipv4/tcp_congestion_control"
+CLONE_NEWNET = 0x40000000
+
+
+def congestion_control():
+    """The default congestion control of the network namespace this script is in."""
+    return pathlib.Path(CONGESTION_SYSCTL).read_text().strip()
+
+
+def _setns(fd):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def congestion_namespace(name):
+    """Runs the body (and every program it starts) in a new network namespace whose
+    loopback is up and whose default congestion control is `name`; removes it after."""
+    ns = f"zcb-peers-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=30)
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            _setns(target)  # this script is single-threaded: the whole process moves
+        finally:
+            os.close(target)
+        try:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True, capture_output=True, timeout=30)
+            try:
+                pathlib.Path(CONGESTION_SYSCTL).write_text(name)
+            except OSError as e:
+                allowed = pathlib.Path("/proc/sys/net/ipv4/tcp_allowed_congestion_control").read_text().split()
+                raise SystemExit(f"--congestion {name}: the namespace refused it ({e.strerror}); a namespace may "
+                                 f"choose among net.ipv4.tcp_allowed_congestion_control: {' '.join(allowed)}")
+            if congestion_control() != name:
+                raise SystemExit(f"--congestion {name}: the namespace reads back {congestion_control()}")
+            yield ns
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
 
 
 # ---- one measurement of each program: returns (goodput bit/s, bytes delivered, CPU s) ----
@@ -334,6 +391,9 @@ def main():
     ap.add_argument("--receiver-cpu", type=int, default=1 if (os.cpu_count() or 1) > 1 else 0)
     ap.add_argument("--file-dir", default="/dev/shm",
                     help="where both sides' payload files go (zcbench --file-dir, iperf3's TMPDIR; default /dev/shm)")
+    ap.add_argument("--congestion", metavar="NAME",
+                    help="run every program in a namespace of this script's own whose default congestion control "
+                         "is NAME (root; default: the host's, left as it is)")
     ap.add_argument("--only", action="append", help="run only rows whose name or peer contains this (repeatable)")
     ap.add_argument("--json", help="also write every pair and the summary to this file")
     args = ap.parse_args()
@@ -346,21 +406,28 @@ def main():
     if shutil.which("taskset") is None:
         ap.error("taskset (util-linux) is needed to pin the peers")
 
+    if args.congestion and os.geteuid() != 0:
+        ap.error("--congestion needs root (it creates a network namespace)")
     if not os.path.isdir(args.file_dir):
         ap.error(f"--file-dir {args.file_dir} is not a directory")
     peers, missing = find_peers(args)
     args.zcbench_extra, notes = zcbench_extra_args(args.zcbench)
     selected = [r for r in rows() if not args.only or any(s in r["name"] or s in r["peer"] for s in args.only)]
 
-    print(f"# zcbench vs peers: loopback, {args.seconds:g} s runs, {args.pairs} alternating pairs, "
-          f"sender CPU {args.sender_cpu}, receiver CPU {args.receiver_cpu}")
-    print("; ".join(notes) + f"; payload files of sendfile and iperf3 -Z in {args.file_dir}")
-    print("CPU/KiB: user+system of all the run's processes (wait4 rusage), both sides alike")
-    for name, why in missing.items():
-        print(f"missing peer {name}: {why}")
-    print(flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="peers-") as scratch:
+    with contextlib.ExitStack() as stack:
+        if args.congestion:
+            stack.enter_context(congestion_namespace(args.congestion))
+            notes.append(f"TCP congestion control: {congestion_control()} (--congestion, in a namespace of this script)")
+        else:
+            notes.append(f"TCP congestion control: {congestion_control()} (the host's default)")
+        print(f"# zcbench vs peers: loopback, {args.seconds:g} s runs, {args.pairs} alternating pairs, "
+              f"sender CPU {args.sender_cpu}, receiver CPU {args.receiver_cpu}")
+        print("; ".join(notes) + f"; payload files of sendfile and iperf3 -Z in {args.file_dir}")
+        print("CPU/KiB: user+system of all the run's processes (wait4 rusage), both sides alike")
+        for name, why in missing.items():
+            print(f"missing peer {name}: {why}")
+        print(flush=True)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="peers-"))
         Process.scratch_dir = scratch
         results = measure(args, selected, peers)
     all_ok = print_table(results)
