@@ -81,6 +81,10 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
     return data;
   }
 
+  Status EndDatagrams(uint64_t datagrams_sent, bool aborted) override {
+    return remote::WriteMessage(control_.get(), remote::DatagramsSent{datagrams_sent, aborted}.ToJson());
+  }
+
   Result<nlohmann::json> FinishTrial(double timeout_s) override {
     ZCB_RETURN_IF_ERROR(SetSocketTimeout(control_.get(), SO_RCVTIMEO, timeout_s));
     auto result = remote::ReadMessageOfType(control_.get(), "result");

@@ -86,6 +86,22 @@ Result<std::string> GetString(const nlohmann::json& m, const char* key, size_t m
   return s;
 }
 
+Result<bool> GetBool(const nlohmann::json& m, const char* key) {
+  auto it = m.find(key);
+  if (it == m.end() || !it->is_boolean()) return Errorf("field '{}' must be true or false", key);
+  return it->get<bool>();
+}
+
+// A field that is null or a non-negative integer.
+Result<std::optional<uint64_t>> GetOptionalUint(const nlohmann::json& m, const char* key) {
+  auto it = m.find(key);
+  if (it != m.end() && it->is_null()) return std::optional<uint64_t>();
+  ZCB_ASSIGN_OR_RETURN(const uint64_t v, GetUint(m, key));
+  return std::optional<uint64_t>(v);
+}
+
+nlohmann::json OptionalJson(const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
 }  // namespace
 
 Status WriteMessage(int fd, const nlohmann::json& message) {
@@ -216,7 +232,7 @@ bool ProofsEqual(std::string_view a, std::string_view b) {
 }
 
 nlohmann::json TrialRequest::ToJson() const {
-  return {
+  nlohmann::json json = {
       {"type", "trial"},
       {"protocol", std::string(ToString(protocol))},
       {"receiver", std::string(ToString(receiver))},
@@ -225,6 +241,12 @@ nlohmann::json TrialRequest::ToJson() const {
       {"message_size", message_size},
       {"receive_timeout_s", receive_timeout_s},
   };
+  if (protocol == Protocol::kUdp) {
+    json["flow_id"] = flow_id;
+    json["gro"] = gro;
+    json["drain_s"] = drain_s;
+  }
+  return json;
 }
 
 Result<TrialRequest> TrialRequest::FromJson(const nlohmann::json& m) {
@@ -250,7 +272,86 @@ Result<TrialRequest> TrialRequest::FromJson(const nlohmann::json& m) {
   if (!std::isfinite(r.receive_timeout_s) || r.receive_timeout_s <= 0 || r.receive_timeout_s > 3600) {
     return Errorf("field 'receive_timeout_s': expected more than 0 and at most 3600 seconds");
   }
+  if (r.protocol == Protocol::kUdp) {
+    ZCB_ASSIGN_OR_RETURN(const uint64_t flow_id, GetUint(m, "flow_id"));
+    if (flow_id == 0 || flow_id > UINT32_MAX) return Errorf("field 'flow_id': expected 1 to {}", UINT32_MAX);
+    r.flow_id = static_cast<uint32_t>(flow_id);
+    ZCB_ASSIGN_OR_RETURN(r.gro, GetBool(m, "gro"));
+    auto drain = m.find("drain_s");
+    if (drain == m.end() || !drain->is_number()) return Errorf("field 'drain_s' must be a number");
+    r.drain_s = drain->get<double>();
+    if (!std::isfinite(r.drain_s) || r.drain_s <= 0 || r.drain_s > 60) return Errorf("field 'drain_s': expected more than 0 and at most 60 seconds");
+  }
   return r;
+}
+
+nlohmann::json DatagramsSent::ToJson() const { return {{"type", "sent"}, {"datagrams", datagrams}, {"aborted", aborted}}; }
+
+Result<DatagramsSent> DatagramsSent::FromJson(const nlohmann::json& m) {
+  DatagramsSent sent;
+  ZCB_ASSIGN_OR_RETURN(sent.datagrams, GetUint(m, "datagrams"));
+  ZCB_ASSIGN_OR_RETURN(sent.aborted, GetBool(m, "aborted"));
+  return sent;
+}
+
+nlohmann::json DatagramStatsToJson(const DatagramReceiveStats& s) {
+  return {{"datagrams_received", s.datagrams_received},
+          {"duplicated", s.duplicated},
+          {"reordered", s.reordered},
+          {"stale", s.stale},
+          {"malformed", s.malformed},
+          {"empty", s.empty},
+          {"corrupt", s.corrupt},
+          {"first_corrupt_sequence", OptionalJson(s.first_corrupt_sequence)},
+          {"highest_sequence", OptionalJson(s.highest_sequence)},
+          {"bytes_received", s.bytes_received},
+          {"unique_bytes", s.unique_bytes},
+          {"recv_calls", s.recv_calls},
+          {"coalesced_buffers", s.coalesced_buffers},
+          {"queue_drops", OptionalJson(s.queue_drops_known ? std::optional<uint64_t>(s.queue_drops) : std::nullopt)},
+          {"receive_buffer_bytes", s.receive_buffer_bytes},
+          {"receive_buffer_forced", s.receive_buffer_forced},
+          {"all_arrived", s.all_arrived},
+          {"verified_bytes", s.integrity.verified_bytes},
+          {"mismatches", s.integrity.mismatches},
+          {"first_mismatch_offset", OptionalJson(s.integrity.first_mismatch_offset)},
+          {"mode", std::string(ToString(s.integrity.mode))}};
+}
+
+Result<DatagramReceiveStats> DatagramStatsFromJson(const nlohmann::json& m) {
+  if (!m.is_object()) return Errorf("result: 'datagrams' is not an object");
+  DatagramReceiveStats s;
+  auto read = [&]() -> Status {
+    ZCB_ASSIGN_OR_RETURN(s.datagrams_received, GetUint(m, "datagrams_received"));
+    ZCB_ASSIGN_OR_RETURN(s.duplicated, GetUint(m, "duplicated"));
+    ZCB_ASSIGN_OR_RETURN(s.reordered, GetUint(m, "reordered"));
+    ZCB_ASSIGN_OR_RETURN(s.stale, GetUint(m, "stale"));
+    ZCB_ASSIGN_OR_RETURN(s.malformed, GetUint(m, "malformed"));
+    ZCB_ASSIGN_OR_RETURN(s.empty, GetUint(m, "empty"));
+    ZCB_ASSIGN_OR_RETURN(s.corrupt, GetUint(m, "corrupt"));
+    ZCB_ASSIGN_OR_RETURN(s.first_corrupt_sequence, GetOptionalUint(m, "first_corrupt_sequence"));
+    ZCB_ASSIGN_OR_RETURN(s.highest_sequence, GetOptionalUint(m, "highest_sequence"));
+    ZCB_ASSIGN_OR_RETURN(s.bytes_received, GetUint(m, "bytes_received"));
+    ZCB_ASSIGN_OR_RETURN(s.unique_bytes, GetUint(m, "unique_bytes"));
+    ZCB_ASSIGN_OR_RETURN(s.recv_calls, GetUint(m, "recv_calls"));
+    ZCB_ASSIGN_OR_RETURN(s.coalesced_buffers, GetUint(m, "coalesced_buffers"));
+    ZCB_ASSIGN_OR_RETURN(const std::optional<uint64_t> drops, GetOptionalUint(m, "queue_drops"));
+    s.queue_drops_known = drops.has_value();
+    s.queue_drops = drops.value_or(0);
+    ZCB_ASSIGN_OR_RETURN(s.receive_buffer_bytes, GetUint(m, "receive_buffer_bytes"));
+    ZCB_ASSIGN_OR_RETURN(s.receive_buffer_forced, GetBool(m, "receive_buffer_forced"));
+    ZCB_ASSIGN_OR_RETURN(s.all_arrived, GetBool(m, "all_arrived"));
+    ZCB_ASSIGN_OR_RETURN(s.integrity.verified_bytes, GetUint(m, "verified_bytes"));
+    ZCB_ASSIGN_OR_RETURN(s.integrity.mismatches, GetUint(m, "mismatches"));
+    ZCB_ASSIGN_OR_RETURN(s.integrity.first_mismatch_offset, GetOptionalUint(m, "first_mismatch_offset"));
+    ZCB_ASSIGN_OR_RETURN(const std::string mode, GetString(m, "mode", 16));
+    const auto parsed = ParseReceiverMode(mode);
+    if (!parsed) return Errorf("field 'mode': unknown receiver mode '{}'", mode);
+    s.integrity.mode = *parsed;
+    return OkStatus();
+  };
+  if (auto ok = read(); !ok.ok()) return std::move(ok).error().Context("result: datagrams");
+  return s;
 }
 
 Status ValidateResultMetrics(const nlohmann::json& metrics) {

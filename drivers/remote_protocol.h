@@ -14,11 +14,15 @@
 //   client -> auth      {proof: HMAC-SHA256(token, "zcbench-control/1 client" | server_nonce | client_nonce)}
 //   server -> welcome   {proof: HMAC-SHA256(token, "zcbench-control/1 server" | client_nonce | server_nonce), host}
 //   then, per trial:
-//   client -> trial     {protocol, receiver, seed, pattern_period, message_size, receive_timeout_s}
+//   client -> trial     {protocol, receiver, seed, pattern_period, message_size, receive_timeout_s,
+//                        and for UDP: flow_id, gro, drain_s}
 //   server -> ready     {data_port}
-//             (the client connects to data_port from the control connection's address,
-//              streams, and shuts its side down; the server reads to the end)
-//   server -> result    {status, error, metrics}
+//             TCP: the client connects to data_port from the control connection's address,
+//             streams, and shuts its side down; the server reads to the end.
+//             UDP: the client sends datagrams of its flow_id to data_port, then
+//   client -> sent      {datagrams, aborted}
+//             and the server receives until it has them all or none came for drain_s.
+//   server -> result    {status, error, metrics}   (UDP: metrics.datagrams, the counts)
 // The token never crosses the wire; both sides prove they know it, the server first being
 // asked, so that a client never streams to an impostor either. Any error ends the session
 // with an `error` message where the connection still allows one.
@@ -34,6 +38,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stack/datagram_receiver.h"
 #include "stack/result.h"
 #include "stack/types.h"
 
@@ -80,11 +85,30 @@ struct TrialRequest {
   uint64_t pattern_period = 256 * 1024;
   uint64_t message_size = 64 * 1024;
   double receive_timeout_s = 10;
+  // UDP only: the flow id in each datagram's header, the receiver's UDP_GRO, and how
+  // long it waits for stragglers after the sender is done.
+  uint32_t flow_id = 0;
+  bool gro = false;
+  double drain_s = 0.5;
 
   nlohmann::json ToJson() const;
   // Every field checked for type and range; errors name the field.
   static Result<TrialRequest> FromJson(const nlohmann::json& message);
 };
+
+// UDP: the sender is done (`aborted`: it failed and the receiver should stop now).
+struct DatagramsSent {
+  uint64_t datagrams = 0;
+  bool aborted = false;
+
+  nlohmann::json ToJson() const;
+  static Result<DatagramsSent> FromJson(const nlohmann::json& message);
+};
+
+// A datagram receiver's counts as the server sends them in metrics.datagrams (its clock's
+// time points stay there); the reader checks every field and names the one it refuses.
+nlohmann::json DatagramStatsToJson(const DatagramReceiveStats& stats);
+Result<DatagramReceiveStats> DatagramStatsFromJson(const nlohmann::json& json);
 
 // The receiver's metrics as the server sends them, checked for the fields the client
 // puts into its record.

@@ -6,8 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/json_fields.h"
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
 
 namespace zcb {
 namespace {
@@ -61,65 +60,70 @@ TrialRunner RealTrialRunner() {
   return [](const PlannedPoint&, const ResolvedTrial& trial, const TrialContext& context) { return RunTrial(trial, context); };
 }
 
-void RunCounts::Add(const nlohmann::json& record) {
-  if (!record.is_object()) return;
-  if (BoolField(record, "warmup")) {
+void RunCounts::Add(const TrialRecord& record) {
+  if (record.warmup) {
     ++warmup;
     return;
   }
-  const std::string status = StringField(record, "status");
-  if (status == "ok") ++ok;
-  else if (status == "unsupported") ++unsupported;
-  else ++error;
+  switch (record.status) {
+    case TrialStatus::kOk: ++ok; break;
+    case TrialStatus::kUnsupported: ++unsupported; break;
+    case TrialStatus::kError: ++error; break;
+  }
+}
+
+void RunCounts::Add(const nlohmann::json& record) {
+  if (!record.is_object()) return;
+  if (auto read = TrialRecord::FromJson(record); read.ok()) {
+    Add(*read);
+  } else {
+    ++error;
+  }
 }
 
 nlohmann::json RunCounts::ToJson() const {
   return {{"ok", ok}, {"error", error}, {"unsupported", unsupported}, {"warmup", warmup}, {"trials", ok + error + unsupported + warmup}};
 }
 
-TrialOutcome OutcomeOf(const nlohmann::json& record) {
+TrialOutcome OutcomeOf(const TrialRecord& record) {
   TrialOutcome outcome;
-  const std::string status = record.is_object() ? StringField(record, "status") : "error";
-  outcome.status = status == "ok" ? TrialStatus::kOk : status == "unsupported" ? TrialStatus::kUnsupported : TrialStatus::kError;
-  outcome.goodput_bps = NumberAt(record, "/metrics/goodput_bps");
-  outcome.ns_per_kib = NumberAt(record, "/metrics/cpu/ns_per_kib");
+  outcome.status = record.status;
+  if (record.metrics) {
+    outcome.goodput_bps = record.metrics->goodput_bps;
+    const nlohmann::json& ns_per_kib = record.metrics->cpu.is_object() ? record.metrics->cpu.value("ns_per_kib", nlohmann::json())
+                                                                        : nlohmann::json();
+    if (ns_per_kib.is_number()) outcome.ns_per_kib = ns_per_kib.get<double>();
+  }
   return outcome;
 }
 
-nlohmann::json UnsupportedRecord(const PlannedPoint& point, const TrialContext& context) {
-  return {{"schema", kTrialSchema},
-          {"run_id", context.run_id},
-          {"trial", context.trial},
-          {"repetition", context.repetition},
-          {"warmup", context.warmup},
-          {"params", point.params},
-          {"point", point.key},
-          {"started_at", NowIso8601()},
-          {"status", "unsupported"},
-          {"error", point.unsupported},
-          {"metrics", nullptr}};
+TrialRecord UnsupportedRecord(const PlannedPoint& point, const TrialContext& context) {
+  TrialRecord record = NewTrialRecord(point.measured, context);
+  record.point = point.key;
+  record.Fail(Error(0, point.unsupported, ErrorKind::kUnsupported));
+  return record;
 }
 
 ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std::vector<nlohmann::json>& records) {
   ReplayResult result;
   std::set<std::tuple<size_t, bool, int>> seen;
-  for (const auto& record : records) {
-    if (record.contains("trial") && record["trial"].is_number_integer()) {
-      result.next_index = std::max(result.next_index, record["trial"].get<int>() + 1);
+  for (const auto& json : records) {
+    // The trial index goes on after every record in the file, read or not.
+    if (json.is_object() && json.contains("trial") && json["trial"].is_number_integer()) {
+      result.next_index = std::max(result.next_index, json["trial"].get<int>() + 1);
     }
-    const auto known = plan.index_by_key.find(StringField(record, "point"));
-    const bool typed = record.contains("warmup") && record["warmup"].is_boolean() && record.contains("repetition") &&
-                       record["repetition"].is_number_integer();
-    if (known == plan.index_by_key.end() || !typed) {
+    const auto record = TrialRecord::FromJson(json);
+    const auto known = record.ok() ? plan.index_by_key.find(record->point) : plan.index_by_key.end();
+    if (known == plan.index_by_key.end()) {
       ++result.unknown_points;
       continue;
     }
-    ScheduledTrial slot{known->second, record["warmup"].get<bool>(), record["repetition"].get<int>()};
+    ScheduledTrial slot{known->second, record->warmup, static_cast<int>(record->repetition)};
     if (!seen.emplace(slot.point, slot.warmup, slot.repetition).second) {
       ++result.duplicates;
       continue;
     }
-    scheduler.Record(slot, OutcomeOf(record));
+    scheduler.Record(slot, OutcomeOf(*record));
     ++result.replayed;
   }
   return result;
@@ -149,13 +153,13 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
     context.trial = index;
     context.repetition = slot.repetition;
     context.warmup = slot.warmup;
+    context.path_name = point.point.path_name;
     context.probes = options.probes;
     context.cancel = options.cancel;
     if (options.starting) options.starting(point, slot);
     const Clock::time_point start = Clock::now();
-    nlohmann::json record = point.unsupported.empty()
-                                ? runner(point, slot.warmup ? point.warmup : point.measured, context)
-                                : UnsupportedRecord(point, context);
+    TrialRecord record = point.unsupported.empty() ? runner(point, slot.warmup ? point.warmup : point.measured, context)
+                                                   : UnsupportedRecord(point, context);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     // A trial cut short by Ctrl-C measured a window nobody asked for: drop it. It runs
     // again, whole, when the run is resumed.
@@ -163,13 +167,9 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
       result.state = RunState::kInterrupted;
       return result;
     }
-    if (!record.is_object()) record = {{"status", "error"}, {"error", "the trial runner returned no record"}};
-    if (record.contains("params") && record["params"].is_object()) record["params"]["path_name"] = point.point.path_name;
-    if (!record.contains("point")) record["point"] = point.key;
-
     const Verdict verdict = scheduler.Record(slot, OutcomeOf(record));
-    record["converged"] = verdict.converged ? nlohmann::json(*verdict.converged) : nlohmann::json(nullptr);
-    record["convergence"] = slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy());
+    record.verdict = TrialRecord::Verdict{verdict.converged,
+                                          slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy())};
     if (Status appended = store.Append(record); !appended.ok()) {
       result.state = RunState::kFailed;
       result.failure = appended.error().ToString();
@@ -177,7 +177,7 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
     }
     ++index;
     ++result.trials_run;
-    records.push_back(record);
+    records.push_back(record.ToJson());
     if (options.progress) {
       ProgressEvent event;
       event.record = &records.back();
@@ -189,10 +189,10 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
       event.trial_seconds = seconds;
       options.progress(event);
     }
-    if (options.fail_fast && StringField(record, "status") == "error") {
+    if (options.fail_fast && record.status == TrialStatus::kError) {
       result.state = RunState::kFailed;
       result.failure = fmt::format("trial {} ({}) failed and --fail-fast is set: {}", context.trial, point.point.label,
-                                   record["error"].is_string() ? record["error"].get<std::string>() : "no reason given");
+                                   record.error.value_or("no reason given"));
       return result;
     }
   }

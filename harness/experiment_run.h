@@ -16,12 +16,12 @@
 #include "harness/run_plan.h"
 #include "harness/scheduler.h"
 #include "harness/trial.h"
+#include "harness/trial_record.h"
 
 namespace zcb {
 
 // Runs one trial of `point` and returns its record (RunTrial in production).
-using TrialRunner = std::function<nlohmann::json(const PlannedPoint& point, const ResolvedTrial& trial,
-                                                 const TrialContext& context)>;
+using TrialRunner = std::function<TrialRecord(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context)>;
 
 // The production runner: RunTrial.
 TrialRunner RealTrialRunner();
@@ -55,6 +55,8 @@ struct RunCounts {
   size_t error = 0;
   size_t unsupported = 0;
   size_t warmup = 0;  // warm-up trials (any status)
+  void Add(const TrialRecord& record);
+  // A record read back from trials.jsonl; one this version cannot read counts as an error.
   void Add(const nlohmann::json& record);
   nlohmann::json ToJson() const;
 };
@@ -65,7 +67,8 @@ struct ExecuteResult {
   size_t trials_run = 0;
 };
 
-// The records of an interrupted run, fed back into a fresh scheduler.
+// The records of an interrupted run, fed back into a fresh scheduler (read with
+// TrialRecord::FromJson; a record it refuses is left in the file and not counted).
 struct ReplayResult {
   size_t replayed = 0;           // records that counted towards their points
   size_t unknown_points = 0;     // records of points not in this plan, or unreadable (kept in the file, not counted)
@@ -75,7 +78,7 @@ struct ReplayResult {
 ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std::vector<nlohmann::json>& records);
 
 // The scheduler's view of a record.
-TrialOutcome OutcomeOf(const nlohmann::json& record);
+TrialOutcome OutcomeOf(const TrialRecord& record);
 
 // Runs trials until the scheduler has none left, the cancel flag is set, or (with
 // fail_fast) a trial fails. `records` receives every record written.
@@ -84,6 +87,6 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
                          std::vector<nlohmann::json>& records);
 
 // The record written for a point that cannot run here.
-nlohmann::json UnsupportedRecord(const PlannedPoint& point, const TrialContext& context);
+TrialRecord UnsupportedRecord(const PlannedPoint& point, const TrialContext& context);
 
 }  // namespace zcb

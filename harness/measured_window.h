@@ -1,9 +1,8 @@
 #pragma once
 
-// What every trial flow (TCP stream, UDP datagrams, remote receiver) does the same way
-// around its threads: open the measured window (probes, /proc/stat, the start time),
-// release the threads, close the window when they are done; the sender's paced loop
-// over the message stream; and the parts of the record built from a window.
+// The measured window of a trial: the rendezvous of its threads (WindowGate), opening
+// the window (probes, /proc/stat, the start time), releasing the threads, closing it
+// when they are done; and the sender's paced loop over the message stream.
 
 #include <atomic>
 #include <chrono>
@@ -18,27 +17,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/host_constraints.h"
-#include "drivers/network_path.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/probes/window_probe.h"
 #include "harness/trial.h"
-#include "harness/trial_common.h"
+#include "harness/trial_threads.h"
 #include "stack/payload.h"
 #include "stack/send_strategy.h"
 
 namespace zcb {
 
 using TrialClock = std::chrono::steady_clock;
-
-// What a sender or receiver thread reports back to the controlling thread.
-struct SideOutcome {
-  Status setup = OkStatus();  // sockets, path side, pinning, the strategy
-  Status run = OkStatus();    // the measured part
-  SideCpu cpu;                // the thread's own CPU time over its run (and its io_uring workers')
-  int tid = 0;
-  nlohmann::json tcp_congestion;  // the TCP sender's TcpCongestionJson (null: not a TCP sender, or no socket)
-};
 
 // The window's edges as measured on the controlling thread.
 struct MeasuredWindow {
@@ -51,12 +39,9 @@ struct MeasuredWindow {
   std::optional<uint64_t> device_read_before, device_read_after;
   std::vector<std::string> probe_errors;
 
-  // The cpu record of the window, completed by ReportProbes (FinishTrialCpu).
+  // The cpu record of the window, completed once the probes reported (FinishTrialCpu).
   nlohmann::json CpuJson(const TrialCpuParts& parts, uint64_t bytes_delivered) const;
 };
-
-// The trial's CPU parts when its sender and receiver both ran on this host.
-TrialCpuParts LocalTrialCpu(const SideOutcome& sender, const SideOutcome& receiver);
 
 // Opens the window (when `measure` is false, because a side failed its set-up, the
 // probes are left alone; otherwise they are told `trial_tids`, the trial's threads),
@@ -123,32 +108,5 @@ class WindowGate {
 // before Finish() waited for the last completions.
 Status SendPaced(SendStrategy& strategy, Payload& payload, const TrialSpec& spec, TrialClock::time_point start,
                  const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr);
-
-// The payload a trial sends from: its source, message size, file and working set.
-PayloadConfig PayloadConfigFor(const ResolvedTrial& trial);
-
-// The record's `payload` object: the working set the sends cycled through and why that
-// size, the host's last-level cache, passes over it, and the bytes read from the device.
-nlohmann::json PayloadJson(const ResolvedTrial& trial, const Payload& payload, const MeasuredWindow& window, uint64_t bytes_sent);
-
-// A record as every flow starts it: identity, params, point, status ok, no metrics yet.
-nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context);
-
-// What the probes are told about a window (the memory model needs the strategy's
-// capabilities and completion counts, never its name).
-WindowSummary SummarizeWindow(const ResolvedTrial& trial, double elapsed_s, uint64_t bytes_received, const SendStats& sent,
-                              int sender_tid, int receiver_tid);
-
-// Lets every probe add its results, and records the probes' own errors.
-void ReportProbes(const TrialContext& context, const WindowSummary& summary, const MeasuredWindow& window,
-                  nlohmann::json& metrics);
-
-// After the window: stops the host constraints and records what the path and they were
-// (offloads read back, qdisc counters as they are now).
-void RecordPathAndConstraints(nlohmann::json& record, const NetworkPath& path, HostConstraints* constraints);
-
-// True when the trial asked to rewrite lent buffers early (unsafe_reuse): corruption the
-// receiver finds is then the expected result, recorded, not a failed trial.
-bool BreaksReuseRuleOnPurpose(const ResolvedTrial& trial);
 
 }  // namespace zcb

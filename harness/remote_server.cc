@@ -7,13 +7,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
 #include "drivers/remote_protocol.h"
 #include "harness/probes/cpu_accounting.h"
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
+#include "harness/trial_sockets.h"
+#include "harness/trial_threads.h"
+#include "stack/datagram_receiver.h"
 #include "stack/pattern.h"
 #include "stack/stream_receiver.h"
 
@@ -188,28 +192,88 @@ Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {
   }
 }
 
+// One trial's receive on this side, for the result.
+struct RemoteServer::Received {
+  Status run = OkStatus();
+  nlohmann::json metrics;       // bytes_received, recv_calls, receive_s, integrity (UDP: datagrams)
+  uint64_t bytes_received = 0;  // delivered (UDP: first copies), for the CPU figures
+  IntegrityStats integrity;     // for the log
+  double receiver_cpu_s = 0;    // the receiving thread's CPU time
+  // /proc/stat and the process's CPU clock around the receive.
+  std::optional<CpuSnapshot> cpu_before, cpu_after;
+  uint64_t process_before_ns = 0, process_after_ns = 0;
+
+  void Open() {
+    cpu_before = ReadSnapshot();
+    process_before_ns = ProcessCpuNs();
+  }
+  void Close() {
+    process_after_ns = ProcessCpuNs();
+    cpu_after = ReadSnapshot();
+  }
+
+ private:
+  static std::optional<CpuSnapshot> ReadSnapshot() {
+    auto snapshot = CpuSnapshot::Read();
+    return snapshot.ok() ? std::optional<CpuSnapshot>(std::move(*snapshot)) : std::nullopt;
+  }
+};
+
 Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohmann::json& message) {
   auto request = remote::TrialRequest::FromJson(message);
   if (!request.ok()) {
     remote::SendError(fd, "bad-request", request.error().ToString());
     return std::move(request).error().Context("trial request");
   }
-  if (request->protocol != Protocol::kTcp) {
-    remote::SendError(fd, "unsupported", "zcbench serve receives TCP streams; UDP trials are unsupported by this server");
-    return Errorf("trial request: UDP is unsupported");
-  }
   Pattern pattern(request->seed, request->pattern_period);
-  auto receiver = StreamReceiver::Create(request->receiver, pattern);
-  if (!receiver.ok()) {
-    remote::SendError(fd, "unsupported", receiver.error().ToString());
-    return std::move(receiver).error().Context("trial request");
-  }
-
-  // The data listener sits on the address the client reached us at.
+  // The data socket sits on the address the client reached us at.
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("getsockname");
   SetPort(local, config_.data_port);
+
+  auto received = request->protocol == Protocol::kUdp ? ReceiveDatagrams(fd, *request, pattern, local)
+                                                      : ReceiveStream(fd, peer, *request, pattern, local);
+  if (!received.ok()) return std::move(received).error();
+
+  nlohmann::json& metrics = received->metrics;
+  metrics["host"] = remote::HostIdentity();
+  TrialCpuParts parts;
+  parts.receiver_thread_s = received->receiver_cpu_s;  // the sender is not on this host
+  parts.omits.push_back("the sender's CPU, on the client's host");
+  metrics["cpu"] = CpuRecord(received->cpu_before, received->cpu_after, parts,
+                             static_cast<double>(received->process_after_ns - received->process_before_ns) * 1e-9,
+                             received->bytes_received);
+  FinishTrialCpu(metrics, received->bytes_received);
+  ++trials_;
+  const Status& run = received->run;
+  const IntegrityStats& integrity = received->integrity;
+  // The stream's end alone does not say the trial was whole (the protocol does not carry
+  // the expected length, and a killed client closes its data stream like a finished
+  // one): a client that hung up, or cannot take its result, went away mid-trial.
+  if (ClientHungUp(fd)) {
+    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)", FormatSockaddr(peer),
+                    trials_, received->bytes_received, integrity.verified_bytes, integrity.mismatches));
+    return Errorf("the client closed the control connection before the trial's result");
+  }
+  Status sent = remote::WriteMessage(fd, {{"type", "result"},
+                                          {"status", run.ok() ? "ok" : "error"},
+                                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
+                                          {"metrics", metrics}});
+  std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
+  if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
+  Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_,
+                  received->bytes_received, integrity.verified_bytes, integrity.mismatches, outcome));
+  return sent;
+}
+
+Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockaddr_storage& peer, const remote::TrialRequest& request,
+                                                           const Pattern& pattern, sockaddr_storage local) {
+  auto receiver = StreamReceiver::Create(request.receiver, pattern);
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
+  }
   UniqueFd listener(::socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener) return SysError("data listener: socket");
   int one = 1;
@@ -219,17 +283,17 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
     remote::SendError(fd, "setup", e.ToString());
     return e;
   }
-  len = sizeof local;
+  socklen_t len = sizeof local;
   ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&local), &len);
   ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
 
   // Wait for the client's data connection, watching the control connection: a client
   // that goes away (or talks out of turn) before connecting ends the trial at once.
   UniqueFd conn;
-  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(request->receive_timeout_s * 1000));
+  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(request.receive_timeout_s * 1000));
   while (!conn) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
-    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", request->receive_timeout_s);
+    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", request.receive_timeout_s);
     pollfd pfds[2] = {{listener.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     if (::poll(pfds, 2, static_cast<int>(std::min<int64_t>(left, 100))) < 0 && errno != EINTR) return SysError("poll");
     if (pfds[1].revents != 0) return Errorf("trial: the client went away (or spoke out of turn) before connecting its data stream");
@@ -245,58 +309,99 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
     conn = std::move(candidate);
   }
   listener.Reset();
-  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, request->receive_timeout_s));
+  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, request.receive_timeout_s));
 
-  auto before = CpuSnapshot::Read();
-  const uint64_t process_before_ns = ProcessCpuNs();
+  Received received;
+  received.Open();
   const SideCpuMeter cpu(/*io_workers=*/false);
-  Status run = receiver->Run(conn.get());
-  const double receiver_cpu_s = cpu.Stop().thread_s;
-  const uint64_t process_after_ns = ProcessCpuNs();
-  auto after = CpuSnapshot::Read();
+  received.run = receiver->Run(conn.get());
+  received.receiver_cpu_s = cpu.Stop().thread_s;
+  received.Close();
   // Closing now tells the sender, which waits for this, that the last byte is in.
-  if (!run.ok()) Abort(conn.get());
+  if (!received.run.ok()) Abort(conn.get());
   conn.Reset();
 
   const ReceiveStats& rx = receiver->stats();
-  const IntegrityStats& integrity = rx.integrity;
-  nlohmann::json metrics = {
+  received.bytes_received = rx.bytes_received;
+  received.integrity = rx.integrity;
+  received.metrics = {
       {"bytes_received", rx.bytes_received},
       {"recv_calls", rx.recv_calls},
       {"receive_s", rx.bytes_received > 0 ? std::chrono::duration<double>(rx.last_byte - rx.first_byte).count() : 0.0},
-      {"integrity",
-       {{"mode", ToString(integrity.mode)},
-        {"verified_bytes", integrity.verified_bytes},
-        {"mismatches", integrity.mismatches},
-        {"first_mismatch_offset",
-         integrity.first_mismatch_offset ? nlohmann::json(*integrity.first_mismatch_offset) : nlohmann::json(nullptr)}}},
-      {"host", remote::HostIdentity()},
+      {"integrity", IntegrityMetrics::Of(rx.integrity).ToJson()},
   };
-  TrialCpuParts parts;
-  parts.receiver_thread_s = receiver_cpu_s;  // the sender is not on this host
-  parts.omits.push_back("the sender's CPU, on the client's host");
-  auto snapshot = [](Result<CpuSnapshot>& r) { return r.ok() ? std::optional<CpuSnapshot>(std::move(*r)) : std::nullopt; };
-  metrics["cpu"] = CpuRecord(snapshot(before), snapshot(after), parts,
-                             static_cast<double>(process_after_ns - process_before_ns) * 1e-9, rx.bytes_received);
-  FinishTrialCpu(metrics, rx.bytes_received);
-  ++trials_;
-  // The stream's end alone does not say the trial was whole (the protocol does not carry
-  // the expected length, and a killed client closes its data stream like a finished
-  // one): a client that hung up, or cannot take its result, went away mid-trial.
-  if (ClientHungUp(fd)) {
-    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)", FormatSockaddr(peer),
-                    trials_, rx.bytes_received, integrity.verified_bytes, integrity.mismatches));
-    return Errorf("the client closed the control connection before the trial's result");
+  return received;
+}
+
+Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const remote::TrialRequest& request, const Pattern& pattern,
+                                                              sockaddr_storage local) {
+  DatagramReceiverConfig config;
+  config.mode = request.receiver;
+  config.gro = request.gro;
+  config.flow_id = request.flow_id;
+  config.drain = std::chrono::milliseconds(static_cast<int64_t>(request.drain_s * 1000));
+  auto receiver = DatagramReceiver::Create(config, pattern);
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
   }
-  Status sent = remote::WriteMessage(fd, {{"type", "result"},
-                                          {"status", run.ok() ? "ok" : "error"},
-                                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
-                                          {"metrics", metrics}});
-  std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
-  if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
-  Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_, rx.bytes_received,
-                  integrity.verified_bytes, integrity.mismatches, outcome));
-  return sent;
+  // Datagrams of another flow (another sender) fail the header check and count as
+  // malformed: the flow id stands in for the stream's check of the peer's address.
+  auto sock = receiver->OpenSocket(local);
+  if (!sock.ok()) {
+    remote::SendError(fd, "setup", sock.error().ToString());
+    return std::move(sock).error();
+  }
+  socklen_t len = sizeof local;
+  if (::getsockname(sock->get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("UDP data socket: getsockname");
+  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
+
+  // The receiver runs on a thread of its own (pinned as this one is) while this one
+  // waits for the client's count on the control connection (or for it to go away,
+  // within the session's idle timeout), which tells the receiver when it has them all.
+  Received received;
+  DatagramEnd end;
+  received.Open();
+  std::thread receiving([&] {
+    const SideCpuMeter cpu(/*io_workers=*/false);
+    received.run = receiver->Run(sock->get(), end);
+    received.receiver_cpu_s = cpu.Stop().thread_s;
+  });
+  Status told = OkStatus();
+  auto message = remote::ReadMessageOfType(fd, "sent");
+  if (message.ok()) {
+    auto sent = remote::DatagramsSent::FromJson(*message);
+    if (sent.ok()) {
+      end.datagrams_sent.store(sent->datagrams, std::memory_order_release);
+      if (sent->aborted) end.abort.store(true, std::memory_order_release);
+    } else {
+      told = std::move(sent).error().Context("'sent'");
+    }
+  } else {
+    told = std::move(message).error();
+  }
+  if (!told.ok()) end.abort.store(true, std::memory_order_release);
+  end.sender_done.store(true, std::memory_order_release);
+  receiving.join();
+  received.Close();
+  if (!told.ok()) {
+    remote::SendError(fd, "malformed", told.error().ToString());
+    return std::move(told).error().Context("trial: waiting for the client's datagram count");
+  }
+
+  const DatagramReceiveStats& rx = receiver->stats();
+  received.bytes_received = rx.unique_bytes;
+  received.integrity = rx.integrity;
+  IntegrityMetrics integrity = IntegrityMetrics::Of(rx.integrity);
+  integrity.first_mismatch_sequence = rx.first_corrupt_sequence;
+  received.metrics = {
+      {"bytes_received", rx.unique_bytes},
+      {"recv_calls", rx.recv_calls},
+      {"receive_s", rx.datagrams_received > 0 ? std::chrono::duration<double>(rx.last_arrival - rx.first_arrival).count() : 0.0},
+      {"integrity", integrity.ToJson()},
+      {"datagrams", remote::DatagramStatsToJson(rx)},
+  };
+  return received;
 }
 
 }  // namespace zcb

@@ -2,7 +2,8 @@
 
 // The receiver side of the remote path: `zcbench serve`. Accepts control connections
 // one after another, authenticates each client (drivers/remote_protocol.h), runs the
-// receiver for each trial the client asks for and returns the receiver's metrics. A
+// receiver for each trial the client asks for (a TCP stream or UDP datagrams) and
+// returns the receiver's metrics. A
 // client that misbehaves (wrong token, unknown version, malformed, truncated or oversize
 // messages, silence, disappearing mid-trial) ends its own session with a clear error;
 // the server goes on to the next.
@@ -17,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drivers/remote_protocol.h"
+#include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/unique_fd.h"
 
@@ -54,7 +57,12 @@ class RemoteServer {
       : config_(std::move(config)), listener_(std::move(listener)), address_(address) {}
   Status Session(int fd, const sockaddr_storage& peer);
   Status Authenticate(int fd);
+  struct Received;
   Status RunTrial(int fd, const sockaddr_storage& peer, const nlohmann::json& message);
+  // The data side of one trial; `local` is where the data socket binds (its port 0: any).
+  Result<Received> ReceiveStream(int fd, const sockaddr_storage& peer, const remote::TrialRequest& request, const Pattern& pattern,
+                                 sockaddr_storage local);
+  Result<Received> ReceiveDatagrams(int fd, const remote::TrialRequest& request, const Pattern& pattern, sockaddr_storage local);
   void Log(const std::string& line) const;
 
   ServeConfig config_;

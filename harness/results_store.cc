@@ -323,6 +323,8 @@ Status ResultsStore::WriteManifest(const nlohmann::json& manifest) {
   return WriteFileAtomically(Join(dir_, kManifest), manifest.dump(2) + "\n");
 }
 
+Status ResultsStore::Append(const TrialRecord& record) { return Append(record.ToJson()); }
+
 Status ResultsStore::Append(const nlohmann::json& record) {
   // One write() per record: with O_APPEND a concurrent reader sees whole lines, and a
   // kill leaves at most one partial line at the end.

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/trial_record.h"
 #include "stack/result.h"
 #include "stack/unique_fd.h"
 
@@ -52,6 +53,7 @@ class ResultsStore {
   Status WriteManifest(const nlohmann::json& manifest);
 
   // Appends one record as one line and syncs it to disk before returning.
+  Status Append(const TrialRecord& record);
   Status Append(const nlohmann::json& record);
 
   // (Re)writes trials.csv from trials.jsonl, atomically like the manifest.

@@ -12,7 +12,7 @@
 
 #include "drivers/network_path.h"
 #include "harness/host_profile.h"
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
 
 namespace zcb {
 namespace {

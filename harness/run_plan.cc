@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "drivers/privilege.h"
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
 #include "stack/registry.h"
 
 namespace zcb {

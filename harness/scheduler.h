@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/trial_record.h"
+
 namespace zcb {
 
 struct RepeatPolicy {
@@ -35,8 +37,6 @@ struct RepeatPolicy {
   double confidence = 0.95;   // confidence level of the interval (0.5 to 0.999)
   double half_width = 0.025;  // the target: interval half-width relative to the mean
 };
-
-enum class TrialStatus { kOk, kError, kUnsupported };
 
 // What the scheduler needs from a finished trial.
 struct TrialOutcome {

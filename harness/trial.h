@@ -1,7 +1,9 @@
 #pragma once
 
-// One trial: a stream from a SendStrategy to a receiver over a NetworkPath, measured
-// over a window, ending in one record (the zcbench.trial schema, results/README.md).
+// One trial: a flow from a SendStrategy to a receiving end over a NetworkPath, measured
+// over a window, ending in one TrialRecord (harness/trial_record.h). The runner
+// (trial_runner.cc) is the same for every protocol and path: what differs is the
+// receiving end (harness/receiving_end.h).
 
 #include <atomic>
 #include <cstdint>
@@ -14,6 +16,7 @@
 
 #include "drivers/host_constraints.h"
 #include "harness/probes/window_probe.h"
+#include "harness/trial_record.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
 #include "stack/result.h"
@@ -23,11 +26,6 @@
 namespace zcb {
 
 // What the user asked for.
-// The record schema this harness writes. Version 2: cpu.ns_per_kib is the trial's own
-// CPU (thread clocks plus softirq work outside them); version 1's system-wide /proc/stat
-// figure moved to cpu.system_wide.
-inline constexpr const char* kTrialSchema = "zcbench.trial/2";
-
 struct TrialSpec {
   Protocol protocol = Protocol::kTcp;
   std::string strategy;
@@ -73,6 +71,7 @@ struct TrialContext {
   int trial = 0;
   int repetition = 0;
   bool warmup = false;
+  std::string path_name;  // the plan's name of the path (params.path_name); empty outside a plan
   std::vector<WindowProbe*> probes;
   // Set (by a signal handler) to stop the trial early: the sender stops sending, both
   // sides finish normally and every resource is released. The caller drops the record.
@@ -82,12 +81,9 @@ struct TrialContext {
 // Runs the trial and returns its record. Failures are in the record (status "error",
 // or "unsupported" when the strategy cannot run here), never exceptions: a record
 // always comes back, with whatever was measured before the failure.
-nlohmann::json RunTrial(const ResolvedTrial& trial, const TrialContext& context);
+TrialRecord RunTrial(const ResolvedTrial& trial, const TrialContext& context);
 
-// The record's params object.
+// The record's params object (TrialParams::Of(trial).ToJson()).
 nlohmann::json TrialParamsJson(const ResolvedTrial& trial);
-
-// A TCP receiver's settings as params.receiver_settings holds them.
-nlohmann::json ReceiverSettingsJson(const ReceiverSettings& settings);
 
 }  // namespace zcb

@@ -25,7 +25,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial_common.h"
+#include "harness/trial_sockets.h"
 #include "stack/payload.h"
 #include "stack/peer_gate.h"
 #include "stack/registry.h"

@@ -19,7 +19,7 @@
 #include "harness/probes/ebpf_probe.h"
 #include "harness/probes/probe_suite.h"
 #include "harness/trial.h"
-#include "harness/trial_common.h"
+#include "harness/trial_threads.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {

@@ -144,6 +144,79 @@ TEST(RemoteProtocolTest, TrialRequestsAreValidated) {
   EXPECT_NE(e.error().ToString().find("'seed'"), std::string::npos);
 }
 
+TEST(RemoteProtocolTest, UdpTrialRequestsCarryTheFlowGroAndDrain) {
+  TrialRequest r;
+  r.protocol = Protocol::kUdp;
+  r.flow_id = 0xabcdef01;
+  r.gro = true;
+  r.drain_s = 0.25;
+  auto back = TrialRequest::FromJson(r.ToJson());
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->protocol, Protocol::kUdp);
+  EXPECT_EQ(back->flow_id, 0xabcdef01u);
+  EXPECT_TRUE(back->gro);
+  EXPECT_EQ(back->drain_s, 0.25);
+  // A TCP request carries none of them.
+  EXPECT_FALSE(TrialRequest().ToJson().contains("flow_id"));
+  auto refused = [&](const char* key, nlohmann::json value) {
+    nlohmann::json m = r.ToJson();
+    if (value.is_discarded()) {
+      m.erase(key);
+    } else {
+      m[key] = value;
+    }
+    auto e = TrialRequest::FromJson(m);
+    EXPECT_FALSE(e.ok()) << key;
+    return e.ok() ? std::string() : e.error().ToString();
+  };
+  EXPECT_NE(refused("flow_id", 0).find("'flow_id'"), std::string::npos);
+  EXPECT_NE(refused("flow_id", 1ull << 32).find("'flow_id'"), std::string::npos);
+  EXPECT_NE(refused("flow_id", nlohmann::json(nlohmann::json::value_t::discarded)).find("'flow_id'"), std::string::npos);
+  EXPECT_NE(refused("gro", 1).find("'gro'"), std::string::npos);
+  EXPECT_NE(refused("drain_s", 0).find("'drain_s'"), std::string::npos);
+  EXPECT_NE(refused("drain_s", "1").find("'drain_s'"), std::string::npos);
+}
+
+TEST(RemoteProtocolTest, DatagramCountsRoundTripAndAreChecked) {
+  DatagramReceiveStats s;
+  s.datagrams_received = 10;
+  s.duplicated = 1;
+  s.reordered = 2;
+  s.stale = 3;
+  s.malformed = 4;
+  s.empty = 5;
+  s.corrupt = 6;
+  s.first_corrupt_sequence = 7;
+  s.bytes_received = 1000;
+  s.unique_bytes = 900;
+  s.recv_calls = 8;
+  s.coalesced_buffers = 9;
+  s.queue_drops = 11;
+  s.queue_drops_known = true;
+  s.receive_buffer_bytes = 4096;
+  s.receive_buffer_forced = true;
+  s.all_arrived = true;
+  s.integrity.mode = ReceiverMode::kRead;
+  s.integrity.verified_bytes = 12;
+  s.integrity.mismatches = 13;
+  const nlohmann::json json = DatagramStatsToJson(s);
+  EXPECT_TRUE(json["highest_sequence"].is_null());
+  auto back = DatagramStatsFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(DatagramStatsToJson(*back), json);
+  nlohmann::json bad = json;
+  bad["lost"] = 1;  // not one of its fields: ignored
+  bad["corrupt"] = -1;
+  auto e = DatagramStatsFromJson(bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().ToString(), "result: datagrams: field 'corrupt' must be a non-negative integer");
+  auto sent = DatagramsSent::FromJson(DatagramsSent{42, true}.ToJson());
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->datagrams, 42u);
+  EXPECT_TRUE(sent->aborted);
+  EXPECT_FALSE(DatagramsSent::FromJson({{"type", "sent"}, {"datagrams", "42"}, {"aborted", false}}).ok());
+}
+
 TEST(RemoteProtocolTest, TokenFilesMustBePrivateAndLongEnough) {
   const auto dir = std::filesystem::temp_directory_path() / ("zcb-token-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

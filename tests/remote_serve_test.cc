@@ -1,5 +1,6 @@
-// zcbench serve and the remote path: verified trials through the control protocol, on
-// loopback and from one namespace of the veth path to the other; the server surviving
+// zcbench serve and the remote path: verified trials through the control protocol (TCP
+// streams and UDP datagrams), on loopback and from one namespace of the veth path to
+// the other; the server surviving
 // wrong tokens, bad messages and vanishing clients; the client reporting a vanished
 // server as a trial error.
 
@@ -27,13 +28,17 @@
 #include "harness/remote_server.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
+#include "harness/trial_record.h"
 #include "tests/trial_test_util.h"
+#include "tests/udp_test_util.h"
 
 namespace zcb {
 namespace {
 
+using testing::ExpectBalancedAndVerified;
 using testing::ExpectVerified;
 using testing::RunOrFail;
+using testing::UdpSpec;
 using testing::VerifiedStream;
 
 // A token file of the test's own, removed at the end.
@@ -136,6 +141,35 @@ TrialSpec RemoteStream(const std::string& strategy, uint64_t bytes, const std::s
   return spec;
 }
 
+// `count` datagrams of `size` bytes through `strategy` to the server, verified there.
+TrialSpec RemoteDatagrams(const std::string& strategy, uint64_t size, uint64_t count, const std::string& peer, const TokenFile& token) {
+  TrialSpec spec = UdpSpec(strategy, size, count);
+  spec.path = "remote";
+  spec.path_options = {{"peer", peer}, {"token_file", token.path()}};
+  spec.receive_timeout_s = 5;
+  return spec;
+}
+
+// A UDP record whose receiving side came from the server: its counts balance with what
+// was sent here, everything that arrived verified there, and the server's CPU and host
+// are in it. The record reads back as it was written.
+void ExpectRemoteDatagrams(const nlohmann::json& record, uint64_t datagrams, const std::string& peer) {
+  ExpectBalancedAndVerified(record, datagrams);
+  const auto& m = record["metrics"];
+  EXPECT_EQ(m["remote"]["peer"], peer);
+  EXPECT_TRUE(m["remote"]["host"].is_object()) << m["remote"].dump();
+  EXPECT_TRUE(m["cpu"]["receiver_host"].is_object()) << "the receiver's CPU came back from the server";
+  EXPECT_TRUE(m["cpu"]["receiver_thread_s"].is_number());
+  EXPECT_GT(m["recv_calls"].get<uint64_t>(), 0u);
+  EXPECT_GT(m["udp"]["flow_id"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(m["integrity"]["first_mismatch_sequence"].is_null()) << m["integrity"].dump();
+  EXPECT_EQ(record["path"]["name"], "remote");
+  EXPECT_FALSE(record["params"].contains("tcp_congestion")) << "a datagram sender has no congestion control";
+  auto back = TrialRecord::FromJson(record);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->ToJson().dump(), record.dump());
+}
+
 // Waits until the server log shows `text` (sessions end asynchronously to the client).
 bool AwaitLog(TestServer& server, const std::string& text) {
   for (int i = 0; i < 200; ++i) {
@@ -208,6 +242,44 @@ TEST(RemoteServeTest, LoopbackTrialsVerifyWithEveryStrategy) {
     // The sending socket is on this host: its congestion control is read back here.
     EXPECT_TRUE(record["params"]["tcp_congestion"]["name"].is_string()) << record["params"].dump();
   }
+}
+
+TEST(RemoteServeTest, LoopbackDatagramsAreVerifiedAndCountedByTheServer) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  for (const char* strategy : {"sendto", "sendmmsg", "udp_gso"}) {
+    SCOPED_TRACE(strategy);
+    if (!FindStrategy(strategy).ok()) continue;
+    const nlohmann::json record = RunOrFail(RemoteDatagrams(strategy, 1400, 2000, server.peer(), token));
+    ExpectRemoteDatagrams(record, 2000, server.peer());
+  }
+  // The server logged each trial with what it received.
+  EXPECT_TRUE(AwaitLog(server, "trial 1: ")) << server.Log();
+  // And the same server still takes a stream.
+  ExpectGoodTrial(server, token);
+}
+
+TEST(RemoteServeTest, DatagramCountsComeFromTheServersReceiver) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  // The read receiver does not check the payload: goodput counts what arrived, and
+  // the server says how many of them came (not the sender's count echoed back).
+  TrialSpec spec = RemoteDatagrams("sendto", 1000, 1500, server.peer(), token);
+  spec.receiver = ReceiverMode::kRead;
+  const nlohmann::json record = RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& udp = record["metrics"]["udp"];
+  EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), 1500u);
+  EXPECT_EQ(udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>(), 1500u);
+  EXPECT_GE(udp["datagrams_received"].get<uint64_t>(), 1350u);
+  EXPECT_EQ(record["metrics"]["integrity"]["mode"], "read");
+  EXPECT_EQ(record["metrics"]["integrity"]["verified_bytes"].get<uint64_t>(), 0u);
+  // bytes_arrived counts every datagram the server's receiver took, 1000 bytes each.
+  EXPECT_EQ(udp["bytes_arrived"].get<uint64_t>() % 1000, 0u);
+  EXPECT_GE(udp["bytes_arrived"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() * 1000);
+  EXPECT_GT(udp["receive_buffer_bytes"].get<uint64_t>(), 0u) << "the server's socket buffer, read back there";
 }
 
 TEST(RemoteServeTest, WrongTokenIsRejectedAndTheServerKeepsServing) {
@@ -379,6 +451,37 @@ TEST(RemoteServeTest, ServeInsideTheVethReceiverNamespace) {
   }
   server.Stop();
   EXPECT_GE(server.sessions(), static_cast<int>(records.size()));
+  EXPECT_EQ(server.failed(), 0) << server.Log();
+}
+
+TEST(RemoteServeTest, DatagramsInsideTheVethReceiverNamespace) {
+  ZCB_REQUIRE_ROOT();
+  auto veth = CreatePath("veth", {});
+  ASSERT_TRUE(veth.ok()) << veth.error().ToString();
+  NetworkPath& hosts = **veth;
+  TestServer server("198.18.0.2:0", [&] { return hosts.EnterReceiverSide(); });
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  std::vector<nlohmann::json> records;
+  std::thread client([&] {
+    if (auto s = hosts.EnterSenderSide(); !s.ok()) {
+      ADD_FAILURE() << s.error().ToString();
+      return;
+    }
+    for (const char* strategy : {"sendto", "udp_gso"}) {
+      if (!FindStrategy(strategy).ok()) continue;
+      records.push_back(RunOrFail(RemoteDatagrams(strategy, 1400, 2000, server.peer(), token)));
+    }
+  });
+  client.join();
+  ASSERT_FALSE(records.empty());
+  for (const auto& record : records) {
+    SCOPED_TRACE(record["params"]["strategy"].get<std::string>());
+    ExpectRemoteDatagrams(record, 2000, server.peer());
+    ASSERT_FALSE(record["path"]["interfaces"].empty());
+    EXPECT_EQ(record["path"]["interfaces"][0]["driver"], "veth");
+  }
+  server.Stop();
   EXPECT_EQ(server.failed(), 0) << server.Log();
 }
 

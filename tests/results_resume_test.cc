@@ -64,16 +64,17 @@ struct FakeRunner {
   std::string fail_reason;  // with this reason
   int calls = 0;
 
-  nlohmann::json operator()(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context) {
+  TrialRecord operator()(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context) {
     if (calls++ == cancel_on_call && cancel != nullptr) cancel->store(true);
-    nlohmann::json record = NewTrialRecord(trial, context);
+    TrialRecord record = NewTrialRecord(trial, context);
     if (calls == fail_on_call) {
-      record["status"] = "error";
-      record["error"] = fail_reason;
+      record.Fail(Errorf("{}", fail_reason));
       return record;
     }
     const double wobble = (context.repetition % 2 == 0 ? 1 : -1) * 0.01 * static_cast<double>(point.measured.spec.message_size % 7);
-    record["metrics"] = {{"goodput_bps", 1e9 * (1 + wobble)}, {"cpu", {{"ns_per_kib", 800.0}}}};
+    record.metrics.emplace();
+    record.metrics->goodput_bps = 1e9 * (1 + wobble);
+    record.metrics->cpu = {{"ns_per_kib", 800.0}};
     return record;
   }
 };

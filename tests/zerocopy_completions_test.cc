@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
 #include "stack/payload.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"

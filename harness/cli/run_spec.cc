@@ -25,7 +25,7 @@
 #include "harness/run_plan.h"
 #include "harness/run_summary.h"
 #include "harness/spec.h"
-#include "harness/trial_common.h"
+#include "harness/trial_record.h"
 
 namespace zcb::cli {
 namespace {

@@ -68,6 +68,45 @@ def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
         server.stderr.close()
 
 
+def test_serve_takes_a_udp_trial_and_returns_the_receivers_counts(zcbench, zcbench_bin, tmp_path):
+    good = token_file(tmp_path / "token", "0123456789abcdef0123456789abcdef")
+    server = subprocess.Popen([zcbench_bin, "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = server.stderr.readline()
+        match = re.search(r"listening on (127\.0\.0\.1:\d+)", first)
+        assert match, first
+        peer = match.group(1)
+        r = zcbench("run", "--strategy", "sendto", "--protocol", "udp", "--path", "remote", "--peer", peer,
+                    "--token-file", good, "--size", "1400", "--bytes", str(1400 * 3000), "--rate", "300M", "--json",
+                    timeout=60)
+        assert r.returncode == 0, r.stderr
+        record = json.loads(r.stdout)
+        assert record["status"] == "ok", record["error"]
+        m = record["metrics"]
+        udp = m["udp"]
+        # The counts are the server's receiver's: they balance with what this side sent.
+        assert udp["datagrams_sent"] == 3000
+        assert udp["datagrams_received"] + udp["lost"] == 3000
+        assert udp["datagrams_received"] >= 2700, udp
+        assert udp["malformed"] == 0 and udp["corrupt"] == 0
+        assert m["integrity"]["mode"] == "verify" and m["integrity"]["mismatches"] == 0
+        assert m["integrity"]["verified_bytes"] == m["bytes_received"] == 1400 * udp["datagrams_received"]
+        assert isinstance(m["cpu"]["receiver_host"], dict), "the receiver's CPU came back from the server"
+        assert m["remote"]["peer"] == peer
+        assert record["path"]["name"] == "remote"
+
+        server.wait(timeout=20)
+        log = server.stderr.read()
+        assert server.returncode == 0, log
+        assert re.search(r"trial 1: \d+ bytes received, \d+ verified, 0 mismatches", log), log
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
 def test_device_path_without_privilege_fails_at_once_naming_the_capability(zcbench_bin):
     require_root("dropping privileges with setpriv")
     if shutil.which("setpriv") is None:
