@@ -197,7 +197,7 @@ TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
     FakeRunner runner;
     TrialContext context;
     context.trial = 5;
-    const std::string line = runner(plan.points[0], plan.points[0].measured, context).dump();
+    const std::string line = runner(plan.points[0], plan.points[0].measured, context).ToJson().dump();
     std::ofstream out(dir + "/trials.jsonl", std::ios::app | std::ios::binary);
     out << line.substr(0, line.size() / 2);
   }
