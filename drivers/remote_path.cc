@@ -2,27 +2,19 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <fmt/format.h>
 
 #include "drivers/interface_info.h"
 #include "drivers/remote_protocol.h"
 #include "drivers/remote_receiver.h"
+#include "stack/socket_io.h"
 #include "stack/unique_fd.h"
 
 namespace zcb {
 namespace {
 
 constexpr double kHandshakeTimeoutS = 10;
-
-Status SetSocketTimeout(int fd, int option, double seconds) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(seconds);
-  tv.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(tv.tv_sec)) * 1e6);
-  if (::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) != 0) return SysError("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
-  return OkStatus();
-}
 
 std::string HostOf(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {};
@@ -66,7 +58,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   std::string PeerName() const override { return FormatSockaddr(peer_); }
 
   Result<sockaddr_storage> BeginTrial(const remote::TrialRequest& request) override {
-    ZCB_RETURN_IF_ERROR(SetSocketTimeout(control_.get(), SO_RCVTIMEO, kHandshakeTimeoutS));
+    ZCB_RETURN_IF_ERROR(SetTimeout(control_.get(), SO_RCVTIMEO, kHandshakeTimeoutS));
     ZCB_RETURN_IF_ERROR(remote::WriteMessage(control_.get(), request.ToJson()));
     auto ready = remote::ReadMessageOfType(control_.get(), "ready");
     if (!ready.ok()) return std::move(ready).error().Context("remote receiver at " + PeerName());
@@ -86,7 +78,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   }
 
   Result<nlohmann::json> FinishTrial(double timeout_s) override {
-    ZCB_RETURN_IF_ERROR(SetSocketTimeout(control_.get(), SO_RCVTIMEO, timeout_s));
+    ZCB_RETURN_IF_ERROR(SetTimeout(control_.get(), SO_RCVTIMEO, timeout_s));
     auto result = remote::ReadMessageOfType(control_.get(), "result");
     if (!result.ok()) return std::move(result).error().Context("remote receiver at " + PeerName());
     auto status = result->find("status");
@@ -120,12 +112,12 @@ Status RemotePath::Connect(const std::string& peer_text, const std::string& toke
   control_.Reset(::socket(peer_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!control_) return SysError("control connection: socket");
   // Linux bounds a blocking connect() by SO_SNDTIMEO.
-  ZCB_RETURN_IF_ERROR(SetSocketTimeout(control_.get(), SO_SNDTIMEO, connect_timeout_s));
+  ZCB_RETURN_IF_ERROR(SetTimeout(control_.get(), SO_SNDTIMEO, connect_timeout_s));
   if (::connect(control_.get(), reinterpret_cast<const sockaddr*>(&peer_), SockaddrLength(peer_)) != 0) {
     const int err = errno == EINPROGRESS ? ETIMEDOUT : errno;
     return Error(err, fmt::format("connect to zcbench serve at {}", FormatSockaddr(peer_)));
   }
-  ZCB_RETURN_IF_ERROR(SetSocketTimeout(control_.get(), SO_RCVTIMEO, kHandshakeTimeoutS));
+  ZCB_RETURN_IF_ERROR(SetTimeout(control_.get(), SO_RCVTIMEO, kHandshakeTimeoutS));
   if (auto hs = Handshake(token); !hs.ok()) return std::move(hs).error().Context("zcbench serve at " + FormatSockaddr(peer_));
   // The device this host sends through, as it is now (the record's interfaces).
   if (auto dev = RouteDevice(HostOf(peer_)); dev.ok()) {

@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,14 +11,6 @@
 #include "drivers/network_path.h"
 
 namespace zcb {
-
-Status SetTimeout(int fd, int option, double seconds) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(seconds);
-  tv.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(tv.tv_sec)) * 1e6);
-  if (::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) != 0) return SysError("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
-  return OkStatus();
-}
 
 void Abort(int fd) {
   linger l{1, 0};

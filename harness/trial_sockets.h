@@ -1,19 +1,17 @@
 #pragma once
 
-// The sockets of a trial: timeouts that keep a stalled peer from hanging it, a reset
-// that wakes a blocked peer, the sender's connected socket, and what TCP chose for it.
+// The sockets of a trial: a reset that wakes a blocked peer, the sender's connected
+// socket (with the timeouts of stack/socket_io.h), and what TCP chose for it.
 
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 
 #include "stack/result.h"
+#include "stack/socket_io.h"
 #include "stack/unique_fd.h"
 
 namespace zcb {
-
-// SO_RCVTIMEO / SO_SNDTIMEO, so that a stalled peer fails a trial instead of hanging it.
-Status SetTimeout(int fd, int option, double seconds);
 
 // Resets the connection (RST) so that a peer blocked in send() or recv() wakes up.
 void Abort(int fd);

@@ -2,6 +2,7 @@
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +16,14 @@ ssize_t SendCall(int fd, const void* data, size_t len, int flags) {
 
 ssize_t RecvCall(int fd, void* data, size_t len, int flags) {
   return ::syscall(SYS_recvfrom, fd, data, len, flags, nullptr, nullptr);
+}
+
+Status SetTimeout(int fd, int option, double seconds) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(seconds);
+  tv.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(tv.tv_sec)) * 1e6);
+  if (::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) != 0) return SysError("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
+  return OkStatus();
 }
 
 Error SendError(const char* call) {

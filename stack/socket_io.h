@@ -30,6 +30,10 @@ Status WritevAll(int fd, struct iovec* iov, int iovcnt, uint64_t* calls);
 // sendfile() until `len` bytes from `offset` of `in_fd` are sent.
 Status SendfileAll(int out_fd, int in_fd, off_t offset, size_t len, uint64_t* calls);
 
+// SO_RCVTIMEO / SO_SNDTIMEO (`option`), so that a stalled peer fails a call instead of
+// hanging it (Linux also bounds a blocking connect() by SO_SNDTIMEO).
+Status SetTimeout(int fd, int option, double seconds);
+
 // The errno of a failed send mapped to what the user should know (a peer that went away).
 Error SendError(const char* call);
 

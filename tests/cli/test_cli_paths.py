@@ -21,6 +21,20 @@ def token_file(path, text, mode=0o600):
     return path
 
 
+def start_server(zcbench_bin, token, sessions):
+    """`zcbench serve` on a free loopback port for `sessions` sessions: the process and its HOST:PORT."""
+    server = subprocess.Popen([zcbench_bin, "serve", "--listen", "127.0.0.1:0", "--token-file", str(token), "--sessions",
+                               str(sessions)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = server.stderr.readline()
+    match = re.search(r"listening on (127\.0\.0\.1:\d+)", first)
+    if not match:
+        server.kill()
+        server.wait()
+        server.stderr.close()
+        pytest.fail(f"zcbench serve did not say where it listens: {first}")
+    return server, match.group(1)
+
+
 def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
     r = zcbench("serve", "--help")
     assert r.returncode == 0
@@ -33,13 +47,8 @@ def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
 
     good = token_file(tmp_path / "token", "0123456789abcdef0123456789abcdef")
     wrong = token_file(tmp_path / "wrong", "fedcba9876543210fedcba9876543210")
-    server = subprocess.Popen([zcbench_bin, "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "2"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server, peer = start_server(zcbench_bin, good, sessions=2)
     try:
-        first = server.stderr.readline()
-        match = re.search(r"listening on (127\.0\.0\.1:\d+)", first)
-        assert match, first
-        peer = match.group(1)
         remote = ["run", "--strategy", "write", "--path", "remote", "--peer", peer, "--bytes", "4M"]
 
         r = zcbench(*remote, "--token-file", wrong, timeout=60)
@@ -70,13 +79,8 @@ def test_serve_and_remote_run_with_the_token(zcbench, zcbench_bin, tmp_path):
 
 def test_serve_takes_a_udp_trial_and_returns_the_receivers_counts(zcbench, zcbench_bin, tmp_path):
     good = token_file(tmp_path / "token", "0123456789abcdef0123456789abcdef")
-    server = subprocess.Popen([zcbench_bin, "serve", "--listen", "127.0.0.1:0", "--token-file", str(good), "--sessions", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server, peer = start_server(zcbench_bin, good, sessions=1)
     try:
-        first = server.stderr.readline()
-        match = re.search(r"listening on (127\.0\.0\.1:\d+)", first)
-        assert match, first
-        peer = match.group(1)
         r = zcbench("run", "--strategy", "sendto", "--protocol", "udp", "--path", "remote", "--peer", peer,
                     "--token-file", good, "--size", "1400", "--bytes", str(1400 * 3000), "--rate", "300M", "--json",
                     timeout=60)
