@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "harness/parameters.h"
 #include "harness/trial_common.h"
 
 namespace zcb {
@@ -161,7 +162,7 @@ nlohmann::json NewTrialRecord(const ResolvedTrial& trial, const TrialContext& co
       {"repetition", context.repetition}, {"warmup", context.warmup},
   };
   record["params"] = TrialParamsJson(trial);
-  record["point"] = PointKey(record["params"]);
+  record["point"] = PointKey(trial);
   record["started_at"] = NowIso8601();
   record["status"] = "ok";
   record["error"] = nullptr;

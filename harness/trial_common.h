@@ -25,9 +25,6 @@ void Abort(int fd);
 std::string NowIso8601();
 int CurrentTid();
 
-// The stable key of a point: the params that stay the same across repetitions.
-std::string PointKey(const nlohmann::json& params);
-
 nlohmann::json ZeroCopyJson(const ZeroCopyStats& z);
 
 // metrics.reuse_gate: how the sender waited for the peer before rewriting lent pages

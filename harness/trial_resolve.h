@@ -8,8 +8,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "drivers/host_constraints.h"
+#include "drivers/network_path.h"
 #include "stack/options.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
@@ -33,6 +35,7 @@ struct TrialSpec {
   uint64_t rate_bps = 0;             // 0: unpaced
   std::map<std::string, std::string> options;       // strategy options
   std::string path = "loopback";
+  std::string path_name;             // as a spec names it (a [path.NAME]); empty: `path`
   std::map<std::string, std::string> path_options;
   std::string workload = "bulk";
   size_t pattern_period = Pattern::kDefaultPeriod;
@@ -55,6 +58,28 @@ struct ResolvedTrial {
 };
 
 Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec);
+
+// Why a strategy, a path and the rest of a trial cannot go together: the one place these
+// rules are written. The matrix leaves such points out (listing `combination` and
+// `reason`), ResolveTrial refuses a request that contradicts itself (reason and `fix`),
+// and a flow or the server can refuse what its receiving end cannot take.
+struct Incompatibility {
+  enum class Kind {
+    kRequest,  // the request contradicts itself or the strategy (a usage error)
+    kPath,     // the path cannot serve it (the point is unsupported there)
+  };
+  Kind kind = Kind::kRequest;
+  std::string combination;  // the deciding parameters: "protocol=udp strategy=write"
+  std::string reason;       // "write does not speak udp (it speaks tcp)"
+  std::string fix;          // for the command line: "use --protocol tcp"; may be empty
+  std::string Message() const { return fix.empty() ? reason : reason + "; " + fix; }
+};
+
+// Every rule `spec` breaks, in a fixed order (the first explains the others best).
+// `source` is the payload source the trial will use (the strategy's first when the spec
+// names none); `path_name` as the user named the path.
+std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& strategy, const PathInfo& path, const TrialSpec& spec,
+                                                SourceKind source);
 
 // The default CPUs: sender on CPU 0 and receiver on CPU 1 where there are two or more.
 void ApplyDefaultPinning(TrialSpec& spec);
