@@ -32,14 +32,16 @@ std::string FormatDuration(double seconds) {
 std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
   const Availability& availability = ProbeAvailability(*trial.strategy);
   if (!availability.available) return fmt::format("strategy {} is not available here: {}", trial.strategy->name, availability.reason);
-  if (path.caps.needs_root && !(HasCapability(Capability::kNetAdmin) && HasCapability(Capability::kSysAdmin))) {
-    return fmt::format("path {} needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create network namespaces and links); "
-                       "run zcbench as root",
-                       path.name);
+  // The same words as the path's and the constraint's own checks, made before anything runs.
+  if (path.caps.needs_root) {
+    Status privileged = RequireCapabilities({Capability::kNetAdmin, Capability::kSysAdmin}, "path " + path.name,
+                                            "to create network namespaces and links");
+    if (!privileged.ok()) return privileged.error().what();
   }
   // A CPU quota is a cgroup: creating one takes CAP_SYS_ADMIN.
-  if (trial.spec.constraints.sender_cpu_quota && !HasCapability(Capability::kSysAdmin)) {
-    return "a sender CPU quota needs root (CAP_SYS_ADMIN, to create a cgroup); run zcbench as root";
+  if (trial.spec.constraints.sender_cpu_quota) {
+    Status privileged = RequireCapabilities({Capability::kSysAdmin}, "a sender CPU quota", "to create a cgroup");
+    if (!privileged.ok()) return privileged.error().what();
   }
   return "";
 }

@@ -57,9 +57,9 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
     // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry. One
     // datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
     gaps.push_back({Kind::kRequest, fmt::format("protocol=udp message_size={}", spec.message_size),
-                    fmt::format("a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one datagram, "
-                                "or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
-                                kMaxUdpPayloadIpv4),
+                    fmt::format("{} bytes: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one "
+                                "datagram, or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
+                                spec.message_size, kMaxUdpPayloadIpv4),
                     fmt::format("use --size {} or less", kMaxUdpPayloadIpv4)});
   }
   if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
