@@ -1,7 +1,7 @@
 #pragma once
 
 // What a reader needs to know about the machine and the build to trust, compare or
-// reproduce a run (DESIGN.md, manifest.json). Everything is read, not assumed: a field
+// reproduce a run (manifest.json, docs/ARCHITECTURE.md "Records"). Everything is read, not assumed: a field
 // the machine does not expose is null, with the reason next to it where one is known.
 
 #include <string>

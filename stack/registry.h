@@ -10,7 +10,8 @@
 
 namespace zcb {
 
-// All strategies, in the order of DESIGN.md's table.
+// All strategies: those that speak TCP first (from the copying baseline `write`), then the
+// UDP-only ones; the order `zcbench list strategies` prints.
 const std::vector<StrategyInfo>& AllStrategies();
 
 // The strategy called `name`, or an error that lists the valid names.

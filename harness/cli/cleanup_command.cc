@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "drivers/leftovers.h"
+#include "drivers/live_objects.h"
 #include "drivers/privilege.h"
 #include "harness/cli/commands.h"
 
@@ -28,7 +29,13 @@ int Cleanup(const CleanupArgs& args) {
     }
   }
   if (stale.empty()) {
-    fmt::print("nothing to clean up: no zcb- object of a dead run\n");
+    // A run killed before it created any object leaves only its owner lock.
+    const int locks = args.dry_run ? 0 : RemoveStaleOwnerLocks();
+    if (locks > 0) {
+      fmt::print("removed {} lock file(s) of dead runs\n", locks);
+    } else {
+      fmt::print("nothing to clean up: no zcb- object of a dead run\n");
+    }
     return kExitOk;
   }
   if (args.dry_run) {

@@ -116,3 +116,21 @@ def test_kill_9_mid_routed_trial_is_reported_then_cleaned_up(zcbench, zcbench_bi
     assert f"removed: cgroup zcb-{run.pid}-" in r.stdout, r.stdout
     assert objects_of(run.pid) == []
     assert not pathlib.Path(f"/run/zcbench/{run.pid}.lock").exists()
+
+
+def test_cleanup_removes_a_dead_runs_lock_file_when_it_left_no_object(zcbench):
+    # A run killed before it created any zcb- object leaves only its owner lock.
+    require_root("zcbench cleanup of /run/zcbench")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock_dir = pathlib.Path("/run/zcbench")
+    lock_dir.mkdir(exist_ok=True)
+    lock = lock_dir / f"{dead.pid}.lock"
+    lock.write_text("")
+    try:
+        r = zcbench("cleanup", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not lock.exists(), r.stdout
+        assert re.search(r"removed \d+ lock file\(s\) of dead runs", r.stdout), r.stdout
+    finally:
+        lock.unlink(missing_ok=True)
