@@ -359,8 +359,9 @@ std::vector<Parameter> MakeTable() {
 
   // --- [trial]: one value for every point -----------------------------------------------
   {
-    Parameter& p = add({"duration", SpecSection::kTrial, "--duration,-t", ValueKind::kDuration, "a duration", "2s in a spec",
-                        "seconds to send for (or with a unit: 500ms, 2s); give this or bytes", everywhere});
+    Parameter& p = add({"duration", SpecSection::kTrial, "--duration,-t", ValueKind::kDuration, "a duration", "",
+                        "seconds to send for (or with a unit: 500ms, 2s); give this or bytes (a spec with neither: 2s)",
+                        everywhere});
     p.parse = ParseDurationValue;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.duration_s = std::stod(v); };
   }
@@ -457,16 +458,16 @@ std::vector<Parameter> MakeTable() {
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.membw_probe = v == "true"; };
   }
   {
-    Parameter& p = add({"membw_probe_cpu", SpecSection::kTrial, "--membw-probe-cpu", ValueKind::kInteger, "an integer",
-                        "a CPU the trial does not use", "CPU for the memory-bandwidth probe", everywhere});
+    Parameter& p = add({"membw_probe_cpu", SpecSection::kTrial, "--membw-probe-cpu", ValueKind::kInteger, "an integer", "",
+                        "CPU for the memory-bandwidth probe (default: one the trial does not use)", everywhere});
     p.parse = ParseCpu;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.membw_probe_cpu = CpuOf(v); };
   }
 
   // --- [experiment] -----------------------------------------------------------------------
   {
-    Parameter& p = add({"seed", SpecSection::kExperiment, "--seed", ValueKind::kInteger, "an integer",
-                        "1 on the command line; drawn per run in a spec", "payload pattern seed", everywhere});
+    Parameter& p = add({"seed", SpecSection::kExperiment, "--seed", ValueKind::kInteger, "an integer", "1",
+                        "payload pattern seed (a spec without one draws one per run and records it)", everywhere});
     p.parse = ParseSeed;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.seed = std::stoull(v); };
   }

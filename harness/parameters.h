@@ -48,7 +48,9 @@ enum class ValueKind {
 };
 
 // Where a parameter applies, as capabilities of the trial (never names). A [trial]
-// setting that does not apply to a point is left at its default for that point.
+// setting whose protocols exclude a point's is left at its default for that point
+// (UDP_GRO on the TCP points of a spec shared by both); the sources say where a setting
+// has an effect (help shows it), and ResolveTrial refuses what contradicts the source.
 struct Applicability {
   EnumSet<Protocol> protocols{Protocol::kTcp, Protocol::kUdp};
   EnumSet<SourceKind> sources{SourceKind::kMemory, SourceKind::kFile, SourceKind::kGenerated};
