@@ -20,7 +20,8 @@
 
 namespace zcb {
 
-// What the user asked for.
+// What the user asked for. The command line and a spec set its fields through the
+// parameter table (harness/parameters.cc), the one place a parameter is declared.
 struct TrialSpec {
   Protocol protocol = Protocol::kTcp;
   std::string strategy;
