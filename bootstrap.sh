@@ -21,7 +21,7 @@ PACKAGES=(
   liburing-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   libbpf-dev bpftool clang llvm
-  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest
+  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-jsonschema
   iperf3 bpftrace ethtool iproute2 linux-perf procps kmod
   chromium
 )
@@ -47,12 +47,13 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The interpreter that has Debian's python3-* packages (not whatever python3 is first on PATH).
+# The interpreter that has Debian's python3-* packages (not whatever python3 is first on PATH):
+# the analysis needs matplotlib, numpy and scipy, results/schema/validate.py jsonschema.
 python_for_analysis() {
   for py in /usr/bin/python3 python3; do
-    if "$py" -c 'import matplotlib, numpy, scipy' 2>/dev/null; then echo "$py"; return; fi
+    if "$py" -c 'import matplotlib, numpy, scipy, jsonschema' 2>/dev/null; then echo "$py"; return; fi
   done
-  echo "bootstrap: no Python interpreter with matplotlib, numpy and scipy" >&2
+  echo "bootstrap: no Python interpreter with matplotlib, numpy, scipy and jsonschema" >&2
   exit 2
 }
 
