@@ -99,7 +99,7 @@ class Validator:
                 ref = node["$ref"]
                 pointer = ref[1:] if ref.startswith("#") else ref
                 node = self.root
-                for part in pointer.strip("/").split("/"):
+                for part in filter(None, pointer.split("/")):
                     node = node[part]
             pointer += f"/{step}"
             node = node[step] if isinstance(node, dict) else node[int(step)]
