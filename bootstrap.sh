@@ -135,15 +135,23 @@ run_tests() {
   # when the buffer is rewritten?), which a several times slower instrumented sender
   # changes; they run in the Release suite above.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZCB_SANITIZE=ON -DZCB_BUILD_BENCHMARKS=OFF >/dev/null
-  ninja -C build-asan -j "$(nproc)" zcb_tests >&2
-  local asan_log; asan_log=$(mktemp)
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    build-asan/tests/zcb_tests --gtest_brief=1 --gtest_filter='-*UnsafeReuse*' 2>&1 | tee "$asan_log" | tail -20 || true
-  count_gtest "$asan_log"
-  if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$asan_log"; then
-    count 0 1 0; log "sanitizer run FAILED: the sanitizers reported errors"
-  fi
-  rm -f "$ctest_log" "$asan_log"
+  ninja -C build-asan -j "$(nproc)" zcb_test_binaries >&2
+  # One test binary per library (tests/CMakeLists.txt lists them in test_binaries.txt).
+  local binaries=() binary asan_log
+  mapfile -t binaries < build-asan/tests/test_binaries.txt
+  if [ ${#binaries[@]} -eq 0 ]; then log "no test binaries listed in build-asan/tests/test_binaries.txt"; count 0 1 0; fi
+  for binary in "${binaries[@]}"; do
+    log "  $(basename "$binary")"
+    asan_log=$(mktemp)
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$binary" --gtest_brief=1 --gtest_filter='-*UnsafeReuse*' </dev/null 2>&1 | tee "$asan_log" | tail -20 || true
+    count_gtest "$asan_log"
+    if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$asan_log"; then
+      count 0 1 0; log "sanitizer run FAILED: the sanitizers reported errors in $(basename "$binary")"
+    fi
+    rm -f "$asan_log"
+  done
+  rm -f "$ctest_log"
 
   log "Python tests ($py)"
   local py_log; py_log=$(mktemp)
