@@ -20,7 +20,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   liburing-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
-  libbpf-dev bpftool clang llvm
+  libbpf-dev bpftool clang llvm clang-format
   python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-jsonschema
   iperf3 bpftrace ethtool iproute2 linux-perf procps kmod
   chromium
