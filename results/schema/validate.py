@@ -44,6 +44,21 @@ def _shown(value: Any) -> str:
     return json.dumps(value)[:60]
 
 
+# What a failed keyword says is wrong: {value} is the value found, {limit} the keyword's
+# value, {shown} the value as JSON (cut at 60 characters), {text} a string value's start.
+_WORDING = {
+    "const": "expected {limit_json}, got {shown}",
+    "enum": "{shown} is not one of {limit_json}",
+    "minimum": "{value} is below the minimum {limit}",
+    "maximum": "{value} is above the maximum {limit}",
+    "exclusiveMinimum": "{value} is not above {limit}",
+    "exclusiveMaximum": "{value} is not below {limit}",
+    "minLength": "shorter than {limit} characters",
+    "pattern": "{text!r} does not match {limit}",
+    "minItems": "fewer than {limit} items",
+}
+
+
 def _describe(error: "jsonschema.ValidationError") -> str:
     """What is wrong, in the words the schema's keyword implies."""
     rule, limit, value = error.validator, error.validator_value, error.instance
@@ -51,28 +66,13 @@ def _describe(error: "jsonschema.ValidationError") -> str:
         types = limit if isinstance(limit, list) else [limit]
         return f"expected {' or '.join(types)}, got {_shown(value)}"
     if rule == "required":
+        # One error per missing field; jsonschema's message names which one.
         missing = [key for key in limit if isinstance(value, dict) and key not in value]
-        # One error per missing field; the message names which one.
         named = next((key for key in missing if repr(key) in error.message), missing[0] if missing else "?")
         return f"missing required field {named!r}"
-    if rule == "const":
-        return f"expected {_shown(limit)}, got {_shown(value)}"
-    if rule == "enum":
-        return f"{_shown(value)} is not one of {json.dumps(limit)}"
-    if rule == "minimum":
-        return f"{value} is below the minimum {limit}"
-    if rule == "maximum":
-        return f"{value} is above the maximum {limit}"
-    if rule == "exclusiveMinimum":
-        return f"{value} is not above {limit}"
-    if rule == "exclusiveMaximum":
-        return f"{value} is not below {limit}"
-    if rule == "minLength":
-        return f"shorter than {limit} characters"
-    if rule == "pattern":
-        return f"{str(value)[:60]!r} does not match {limit}"
-    if rule == "minItems":
-        return f"fewer than {limit} items"
+    if rule in _WORDING:
+        return _WORDING[rule].format(value=value, limit=limit, shown=_shown(value), limit_json=json.dumps(limit),
+                                     text=str(value)[:60])
     return error.message
 
 
