@@ -11,7 +11,6 @@
 # are, and are left alone. Needs clang-format (Debian: apt-get install clang-format; set
 # CLANG_FORMAT to use another binary).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 CLANG_FORMAT=${CLANG_FORMAT:-clang-format}
 fix=false
@@ -25,8 +24,10 @@ if ! command -v "$CLANG_FORMAT" >/dev/null; then
   exit 2
 fi
 
-if [ $# -gt 0 ]; then
-  files=("$@")
+files=()
+for f in "$@"; do files+=("$(realpath -m -- "$f")"); done  # named from the caller's folder
+cd "$(dirname "$0")/.."
+if [ ${#files[@]} -gt 0 ]; then
   for f in "${files[@]}"; do
     case "$f" in
       *.bpf.h) echo "format.sh: $f is an eBPF header, in the kernel's style" >&2; exit 2 ;;
