@@ -256,12 +256,6 @@ def test_every_record_of_a_run_through_every_flow_validates(tmp_path, run_zcbenc
     assert any(r["warmup"] for r in records) and any(r.get("convergence") for r in records)
 
 
-# Found by this test: the records `zcbench run --strategy ... --json` prints lack
-# `converged`, which the schema requires of every record (a single trial is no repeated
-# point: null). Issue 14 makes such a run a one-point plan through the spec run's path,
-# which writes it; when that lands this test passes, and strict=True makes the passing
-# test fail until the marker is removed.
-@pytest.mark.xfail(strict=True, reason="single-trial records lack the required field 'converged'")
 def test_single_trial_records_validate(zcbench):
     """Every strategy as a single trial, TCP and UDP: ok records, and the unsupported one of
     a strategy the loopback path cannot serve (packet_tx_ring needs a link layer)."""
