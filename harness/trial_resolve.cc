@@ -37,7 +37,7 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
     std::vector<std::string> can;
     for (SourceKind s : info.caps.sources) can.emplace_back(ToString(s));
     gaps.push_back({Kind::kRequest, fmt::format("strategy={} source={}", info.name, ToString(source)),
-                    fmt::format("{} cannot send from a {} source (it sends from {})", info.name, ToString(source),
+                    fmt::format("strategy {} cannot send from a {} source; it sends from: {}", info.name, ToString(source),
                                 fmt::join(can, ", ")),
                     fmt::format("use --source {}", can.empty() ? "memory" : can.front())});
   }
