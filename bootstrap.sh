@@ -20,8 +20,8 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   liburing-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
-  libbpf-dev bpftool clang llvm
-  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest
+  libbpf-dev bpftool clang llvm clang-format
+  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-jsonschema
   iperf3 bpftrace ethtool iproute2 linux-perf procps kmod
   chromium
 )
@@ -47,12 +47,13 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The interpreter that has Debian's python3-* packages (not whatever python3 is first on PATH).
+# The interpreter that has Debian's python3-* packages (not whatever python3 is first on PATH):
+# the analysis needs matplotlib, numpy and scipy, results/schema/validate.py jsonschema.
 python_for_analysis() {
   for py in /usr/bin/python3 python3; do
-    if "$py" -c 'import matplotlib, numpy, scipy' 2>/dev/null; then echo "$py"; return; fi
+    if "$py" -c 'import matplotlib, numpy, scipy, jsonschema' 2>/dev/null; then echo "$py"; return; fi
   done
-  echo "bootstrap: no Python interpreter with matplotlib, numpy and scipy" >&2
+  echo "bootstrap: no Python interpreter with matplotlib, numpy, scipy and jsonschema" >&2
   exit 2
 }
 
@@ -134,15 +135,23 @@ run_tests() {
   # when the buffer is rewritten?), which a several times slower instrumented sender
   # changes; they run in the Release suite above.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZCB_SANITIZE=ON -DZCB_BUILD_BENCHMARKS=OFF >/dev/null
-  ninja -C build-asan -j "$(nproc)" zcb_tests >&2
-  local asan_log; asan_log=$(mktemp)
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    build-asan/tests/zcb_tests --gtest_brief=1 --gtest_filter='-*UnsafeReuse*' 2>&1 | tee "$asan_log" | tail -20 || true
-  count_gtest "$asan_log"
-  if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$asan_log"; then
-    count 0 1 0; log "sanitizer run FAILED: the sanitizers reported errors"
-  fi
-  rm -f "$ctest_log" "$asan_log"
+  ninja -C build-asan -j "$(nproc)" zcb_test_binaries >&2
+  # One test binary per library (tests/CMakeLists.txt lists them in test_binaries.txt).
+  local binaries=() binary asan_log
+  mapfile -t binaries < build-asan/tests/test_binaries.txt
+  if [ ${#binaries[@]} -eq 0 ]; then log "no test binaries listed in build-asan/tests/test_binaries.txt"; count 0 1 0; fi
+  for binary in "${binaries[@]}"; do
+    log "  $(basename "$binary")"
+    asan_log=$(mktemp)
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$binary" --gtest_brief=1 --gtest_filter='-*UnsafeReuse*' </dev/null 2>&1 | tee "$asan_log" | tail -20 || true
+    count_gtest "$asan_log"
+    if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$asan_log"; then
+      count 0 1 0; log "sanitizer run FAILED: the sanitizers reported errors in $(basename "$binary")"
+    fi
+    rm -f "$asan_log"
+  done
+  rm -f "$ctest_log"
 
   log "Python tests ($py)"
   local py_log; py_log=$(mktemp)

@@ -129,7 +129,7 @@ ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std:
   return result;
 }
 
-ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore& store, int first_index,
+ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore* store, int first_index,
                          size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
                          std::vector<nlohmann::json>& records) {
   using Clock = std::chrono::steady_clock;
@@ -170,7 +170,7 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
     const Verdict verdict = scheduler.Record(slot, OutcomeOf(record));
     record.verdict = TrialRecord::Verdict{verdict.converged,
                                           slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy())};
-    if (Status appended = store.Append(record); !appended.ok()) {
+    if (Status appended = store != nullptr ? store->Append(record) : OkStatus(); !appended.ok()) {
       result.state = RunState::kFailed;
       result.failure = appended.error().ToString();
       return result;

@@ -81,10 +81,16 @@ ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std:
 TrialOutcome OutcomeOf(const TrialRecord& record);
 
 // Runs trials until the scheduler has none left, the cancel flag is set, or (with
-// fail_fast) a trial fails. `records` receives every record written.
-ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore& store, int first_index,
+// fail_fast) a trial fails. `records` receives every record; each is appended to `store`
+// first (null: `zcbench run -s` without --out keeps the records in memory only).
+ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore* store, int first_index,
                          size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
                          std::vector<nlohmann::json>& records);
+inline ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore& store, int first_index,
+                                size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
+                                std::vector<nlohmann::json>& records) {
+  return ExecuteRun(plan, scheduler, &store, first_index, trials_before, runner, options, records);
+}
 
 // The record written for a point that cannot run here.
 TrialRecord UnsupportedRecord(const PlannedPoint& point, const TrialContext& context);

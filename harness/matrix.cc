@@ -5,9 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "drivers/host_constraints.h"
+#include "harness/parameters.h"
 #include "stack/types.h"
-#include "stack/udp_limits.h"
 
 namespace zcb {
 namespace {
@@ -55,57 +54,39 @@ class Expander {
       if (axis.kind == AxisKind::kStrategyOption) strategy_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kPathOption) path_option_axes_.push_back(&axis);
     }
-    rule_hits_.assign(spec_.excludes.size(), 0);
-    const auto sources = spec_.FindAxis(AxisKind::kSource);
-    for (const auto& protocol : Values(spec_, AxisKind::kProtocol, {"tcp"})) {
-      for (const auto& strategy : Values(spec_, AxisKind::kStrategy, {})) {
-        const StrategyInfo* info = catalog_.FindStrategy(strategy);
-        if (info == nullptr) continue;  // the spec parser has reported it
-        const std::vector<std::string> strategy_sources =
-            sources != nullptr ? sources->values : std::vector<std::string>{std::string(ToString(info->DefaultSource()))};
-        const auto parsed_protocol = ParseProtocol(protocol);
-        const std::string default_size =
-            std::to_string(DefaultMessageSize(parsed_protocol ? *parsed_protocol : Protocol::kTcp));
-        for (const auto& source : strategy_sources) {
-          for (const auto& size : Values(spec_, AxisKind::kMessageSize, {default_size})) {
-            for (const auto& path : Values(spec_, AxisKind::kPath, {"loopback"})) {
-              for (const auto& receiver : Values(spec_, AxisKind::kReceiver, {"verify"})) {
-                for (const auto& workload : Values(spec_, AxisKind::kWorkload, {"bulk"})) {
-                  for (const auto& rate : Values(spec_, AxisKind::kRate, {"0"})) {
-                    for (const auto& cache : Values(spec_, AxisKind::kCache, {"warm"})) {
-                      for (const auto& quota : Values(spec_, AxisKind::kSenderCpuQuota, {"none"})) {
-                        for (const auto& membw : Values(spec_, AxisKind::kMembwAntagonist, {"none"})) {
-                          Base base{protocol, info, source, size, path, receiver, workload, rate, cache, quota, membw};
-                          AddPoints(base);
-                        }
-                      }
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
+    for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
+      if (p->apply != nullptr) plain_axes_.push_back(p);
     }
+    rule_hits_.assign(spec_.excludes.size(), 0);
+    Walk(0, TrialSpec{});
     Notes();
     return std::move(matrix_);
   }
 
  private:
-  struct Base {
-    const std::string& protocol;
-    const StrategyInfo* strategy;
-    const std::string& source;
-    const std::string& size;
-    const std::string& path;
-    const std::string& receiver;
-    const std::string& workload;
-    const std::string& rate;
-    const std::string& cache;
-    const std::string& sender_cpu_quota;  // "none" or a fraction of one CPU
-    const std::string& membw_antagonist;  // "none" or a CPU list
-  };
+  // The plain axes in table order (an odometer, the first varying slowest): each axis's
+  // values, or its default for the point so far (the strategy's first source, the
+  // protocol's message size).
+  void Walk(size_t index, const TrialSpec& so_far) {
+    if (index == plain_axes_.size()) {
+      AddPoints(so_far);
+      return;
+    }
+    const Parameter& parameter = *plain_axes_[index];
+    std::vector<std::string> values;
+    if (const SpecAxis* axis = spec_.FindAxis(*parameter.axis)) {
+      values = axis->values;
+    } else if (parameter.default_for != nullptr) {
+      values = {parameter.default_for(so_far, catalog_)};
+    } else if (!parameter.default_text.empty()) {
+      values = {std::string(parameter.default_text)};
+    }
+    for (const auto& value : values) {
+      TrialSpec next = so_far;
+      parameter.apply(value, next);
+      Walk(index + 1, next);
+    }
+  }
 
   const PathDefinition* Definition(const std::string& name) const {
     for (const auto& def : spec_.paths) {
@@ -114,125 +95,49 @@ class Expander {
     return nullptr;
   }
 
-  // Why no trial can serve this combination, as (the deciding axes, the reason); empty
-  // when it can be served.
-  std::pair<std::string, std::string> CapabilityGap(const Base& b, const PathInfo& path) const {
-    const StrategyInfo& info = *b.strategy;
-    const Protocol protocol = *ParseProtocol(b.protocol);
-    if (!info.Speaks(protocol)) {
-      std::vector<std::string> spoken;
-      for (Protocol p : AllProtocols()) {
-        if (info.Speaks(p)) spoken.emplace_back(ToString(p));
-      }
-      return {fmt::format("protocol={} strategy={}", b.protocol, info.name),
-              fmt::format("{} does not speak {} (it speaks {})", info.name, b.protocol, fmt::join(spoken, ", "))};
+  void AddPoints(TrialSpec base) {
+    const StrategyInfo* info = catalog_.FindStrategy(base.strategy);
+    if (info == nullptr) return;  // the spec parser has reported it
+    const PathDefinition* def = Definition(base.path_name);
+    if (def != nullptr) {
+      base.path = def->type;
+      base.path_options = def->options;
     }
-    const SourceKind source = *ParseSourceKind(b.source);
-    if (!info.CanSend(source)) {
-      std::vector<std::string> can;
-      for (SourceKind s : info.caps.sources) can.emplace_back(ToString(s));
-      return {fmt::format("strategy={} source={}", info.name, b.source),
-              fmt::format("{} cannot send from a {} source (it sends from {})", info.name, b.source, fmt::join(can, ", "))};
-    }
-    if (b.cache == "cold" && source != SourceKind::kFile) {
-      return {fmt::format("source={} cache=cold", b.source), "a cold page cache applies to the file source only"};
-    }
-    if (info.caps.needs_link_layer && !path.caps.has_link_layer) {
-      return {fmt::format("strategy={} path={}", info.name, b.path),
-              fmt::format("{} writes Ethernet frames; path {} has no link layer", info.name, b.path)};
-    }
-    if (protocol == Protocol::kUdp && path.caps.remote_receiver) {
-      return {fmt::format("protocol=udp path={}", b.path),
-              fmt::format("path {} has its receiver on another host, which takes TCP streams only", b.path)};
-    }
-    if (protocol == Protocol::kUdp && std::stoull(b.size) > kMaxUdpPayloadIpv4) {
-      // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry.
-      return {fmt::format("protocol=udp message_size={}", b.size),
-              fmt::format("a UDP send carries at most {} bytes (one datagram, or one UDP_SEGMENT buffer per call)",
-                          kMaxUdpPayloadIpv4)};
-    }
-    if (protocol == Protocol::kUdp && b.receiver == "zerocopy") {
-      return {"protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form"};
-    }
-    return {};
-  }
-
-  void AddPoints(const Base& b) {
-    const PathDefinition* def = Definition(b.path);
-    const PathInfo* path_info = catalog_.FindPath(def != nullptr ? def->type : b.path);
+    const PathInfo* path_info = catalog_.FindPath(base.path);
     if (path_info == nullptr) return;  // reported by the spec parser
 
     std::vector<const SpecAxis*> applicable;
     for (const SpecAxis* axis : strategy_option_axes_) {
-      if (Declares(b.strategy->options, axis->option)) applicable.push_back(axis);
+      if (Declares(info->options, axis->option)) applicable.push_back(axis);
     }
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
     const auto combinations = Combinations(applicable);
 
-    auto [combination, reason] = CapabilityGap(b, *path_info);
-    if (!reason.empty()) {
+    const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()));
+    if (!gaps.empty()) {
+      const Incompatibility& gap = gaps.front();
       auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),
-                             [&](const LeftOut& l) { return l.combination == combination && l.reason == reason; });
-      if (it == matrix_.left_out.end()) it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{combination, reason, 0});
+                             [&](const LeftOut& l) { return l.combination == gap.combination && l.reason == gap.reason; });
+      if (it == matrix_.left_out.end()) it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{gap.combination, gap.reason, 0});
       it->points += combinations.size();
       return;
     }
 
+    ApplyTrialSettings(spec_.trial, base, /*where_applicable=*/true);
     for (const auto& combination_values : combinations) {
-      MatrixPoint point;
-      TrialSpec& s = point.spec;
-      s.protocol = *ParseProtocol(b.protocol);
-      s.strategy = b.strategy->name;
-      s.source = *ParseSourceKind(b.source);
-      s.message_size = std::stoull(b.size);
-      s.receiver = *ParseReceiverMode(b.receiver);
-      s.workload = b.workload;
-      s.rate_bps = std::stoull(b.rate);
-      s.cold_cache = b.cache == "cold";
-      s.path = path_info->name;
-      if (def != nullptr) s.path_options = def->options;
-      const TrialSettings& t = spec_.trial;
-      s.duration_s = t.duration_s;
-      s.bytes = t.bytes;
-      if (t.pin) {
-        s.sender_cpu = t.sender_cpu;
-        s.receiver_cpu = t.receiver_cpu;
-        ApplyDefaultPinning(s);
-      }
-      s.receive_timeout_s = t.receive_timeout_s;
-      if (s.protocol == Protocol::kUdp) {
-        s.gro = t.udp_gro;
-        s.drain_s = t.drain_s;
-      }
-      if (b.sender_cpu_quota != "none") s.constraints.sender_cpu_quota = std::stod(b.sender_cpu_quota);
-      if (b.membw_antagonist != "none") {
-        s.constraints.membw_cpus = ParseCpuList(b.membw_antagonist).value_or(std::vector<int>{});
-        s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
-      }
-      s.pattern_period = t.pattern_period;
-      s.working_set = t.working_set;
-      s.file_dir = t.file_dir;
-      point.path_name = b.path;
-
-      point.coords = {{"protocol", b.protocol}, {"strategy", b.strategy->name}, {"source", b.source},
-                      {"message_size", b.size}, {"path", b.path},             {"receiver", b.receiver},
-                      {"workload", b.workload}, {"rate", b.rate},             {"cache", b.cache},
-                      {"sender_cpu_quota", b.sender_cpu_quota},                {"membw_antagonist", b.membw_antagonist}};
-      point.label = fmt::format("{} {} {} {} {} {}", b.protocol, b.strategy->name, b.source, FormatSize(s.message_size),
-                                b.path, b.receiver);
-      if (spec_.FindAxis(AxisKind::kWorkload) != nullptr) point.label += " " + b.workload;
-      if (s.rate_bps != 0) point.label += fmt::format(" rate={}", b.rate);
-      if (s.cold_cache) point.label += " cold";
-      if (b.sender_cpu_quota != "none") point.label += fmt::format(" quota={}", b.sender_cpu_quota);
-      if (b.membw_antagonist != "none") point.label += fmt::format(" membw={}", b.membw_antagonist);
+      TrialSpec spec = base;
+      std::vector<std::pair<std::string, std::string>> option_coords;
       for (const auto& [axis, value] : combination_values) {
-        point.coords[axis->key.substr(std::string_view("matrix.").size())] = value;
-        if (axis->kind == AxisKind::kStrategyOption) s.options[axis->option] = value;
-        else s.path_options[axis->option] = value;
-        point.label += fmt::format(" {}={}", axis->option, value);
+        if (axis->kind == AxisKind::kStrategyOption) spec.options[axis->option] = value;
+        else spec.path_options[axis->option] = value;
+        option_coords.emplace_back(axis->key.substr(std::string_view("matrix.").size()), value);
       }
+      MatrixPoint point = MakePoint(std::move(spec));
+      // The label names the varied options in the order of their axes.
+      for (const auto& [axis, value] : combination_values) point.label += fmt::format(" {}={}", axis->option, value);
+      for (auto& [key, value] : option_coords) point.coords[key] = value;
 
       bool excluded = false;
       for (size_t i = 0; i < spec_.excludes.size() && !excluded; ++i) {
@@ -269,6 +174,7 @@ class Expander {
 
   const ExperimentSpec& spec_;
   const SpecCatalog& catalog_;
+  std::vector<const Parameter*> plain_axes_;
   std::vector<const SpecAxis*> strategy_option_axes_;
   std::vector<const SpecAxis*> path_option_axes_;
   std::vector<size_t> rule_hits_;
@@ -278,5 +184,39 @@ class Expander {
 }  // namespace
 
 Matrix ExpandMatrix(const ExperimentSpec& spec, const SpecCatalog& catalog) { return Expander(spec, catalog).Expand(); }
+
+MatrixPoint MakePoint(TrialSpec spec) {
+  PointIdentity identity = IdentifyPoint(spec);
+  MatrixPoint point;
+  point.path_name = spec.path_name.empty() ? spec.path : spec.path_name;
+  point.coords = std::move(identity.coords);
+  point.label = std::move(identity.label);
+  point.spec = std::move(spec);
+  return point;
+}
+
+void ApplyTrialSettings(const TrialSettings& t, TrialSpec& s, bool where_applicable) {
+  auto applies = [&](std::string_view key) {
+    const Parameter* parameter = FindParameter(key, SpecSection::kTrial);
+    return !where_applicable || parameter == nullptr || parameter->applies.Holds(s.protocol);
+  };
+  s.duration_s = t.duration_s;
+  s.bytes = t.bytes;
+  if (t.pin) {
+    s.sender_cpu = t.sender_cpu;
+    s.receiver_cpu = t.receiver_cpu;
+    ApplyDefaultPinning(s);
+    // -1: this side is not pinned (the other keeps its default).
+    if (s.sender_cpu == -1) s.sender_cpu.reset();
+    if (s.receiver_cpu == -1) s.receiver_cpu.reset();
+  }
+  s.receive_timeout_s = t.receive_timeout_s;
+  if (applies("udp_gro")) s.gro = t.udp_gro;
+  if (applies("drain")) s.drain_s = t.drain_s;
+  if (!s.constraints.membw_cpus.empty()) s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
+  s.pattern_period = t.pattern_period;
+  s.working_set = t.working_set;
+  s.file_dir = t.file_dir;
+}
 
 }  // namespace zcb

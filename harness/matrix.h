@@ -26,6 +26,16 @@ struct MatrixPoint {
   std::string label;
 };
 
+// The point of `spec` with its coordinates and label from the parameter table (the
+// expansion appends the option axes' values to both).
+MatrixPoint MakePoint(TrialSpec spec);
+
+// Sets what [trial] gives (durations, pinning, timeouts, buffers, host-constraint sizes)
+// on a point's trial. `where_applicable`: a setting that does not apply to the point
+// (UDP_GRO on a TCP point) is left at its default, as a spec shared by TCP and UDP points
+// wants; without it every setting is set, and ResolveTrial refuses what does not fit.
+void ApplyTrialSettings(const TrialSettings& settings, TrialSpec& spec, bool where_applicable);
+
 // Combinations left out because no strategy could serve them, grouped by the axes
 // that decide it ("protocol=udp strategy=write").
 struct LeftOut {

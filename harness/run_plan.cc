@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "drivers/privilege.h"
-#include "harness/trial_record.h"
+#include "harness/parameters.h"
 #include "stack/registry.h"
 
 namespace zcb {
@@ -31,19 +31,51 @@ std::string FormatDuration(double seconds) {
 std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
   const Availability& availability = ProbeAvailability(*trial.strategy);
   if (!availability.available) return fmt::format("strategy {} is not available here: {}", trial.strategy->name, availability.reason);
-  if (path.caps.needs_root && !(HasCapability(Capability::kNetAdmin) && HasCapability(Capability::kSysAdmin))) {
-    return fmt::format("path {} needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create network namespaces and links); "
-                       "run zcbench as root",
-                       path.name);
+  // The same words as the path's and the constraint's own checks, made before anything runs.
+  if (path.caps.needs_root) {
+    Status privileged = RequireCapabilities({Capability::kNetAdmin, Capability::kSysAdmin}, "path " + path.name,
+                                            "to create network namespaces and links");
+    if (!privileged.ok()) return privileged.error().what();
   }
   // A CPU quota is a cgroup: creating one takes CAP_SYS_ADMIN.
-  if (trial.spec.constraints.sender_cpu_quota && !HasCapability(Capability::kSysAdmin)) {
-    return "a sender CPU quota needs root (CAP_SYS_ADMIN, to create a cgroup); run zcbench as root";
+  if (trial.spec.constraints.sender_cpu_quota) {
+    Status privileged = RequireCapabilities({Capability::kSysAdmin}, "a sender CPU quota", "to create a cgroup");
+    if (!privileged.ok()) return privileged.error().what();
   }
   return "";
 }
 
 }  // namespace
+
+Result<PlannedPoint> PlanPoint(MatrixPoint point, const TrialSpec& measured, const TrialSpec& warmup,
+                               const SpecCatalog& catalog) {
+  PlannedPoint planned;
+  ZCB_ASSIGN_OR_RETURN(planned.measured, ResolveTrial(measured));
+  ZCB_ASSIGN_OR_RETURN(planned.warmup, ResolveTrial(warmup));
+  planned.params = TrialParamsJson(planned.measured);
+  planned.params["path_name"] = point.path_name;
+  planned.key = PointKey(planned.measured);
+  const PathInfo* path = catalog.FindPath(planned.measured.spec.path);
+  planned.unsupported = path != nullptr ? Unsupported(planned.measured, *path) : "";
+  planned.point = std::move(point);
+  return planned;
+}
+
+Result<RunPlan> BuildCommandLinePlan(ExperimentSpec spec, const std::vector<TrialSpec>& trials, uint64_t seed) {
+  RunPlan plan;
+  plan.seed = seed;
+  // One trial per point, no warm-up, in the order given.
+  plan.policy = RepeatPolicy{0, 1, 1, spec.repeat.confidence_pct / 100, spec.repeat.half_width_pct / 100, false};
+  for (TrialSpec trial : trials) {
+    trial.seed = seed;
+    ZCB_ASSIGN_OR_RETURN(PlannedPoint planned, PlanPoint(MakePoint(trial), trial, trial, SpecCatalog::Registered()));
+    // The same strategy twice is measured twice; a record finds its point by key.
+    plan.index_by_key.emplace(planned.key, plan.points.size());
+    plan.points.push_back(std::move(planned));
+  }
+  plan.spec = std::move(spec);
+  return plan;
+}
 
 uint64_t DrawSeed() {
   std::random_device device;
@@ -84,25 +116,13 @@ Result<RunPlan> BuildRunPlan(ExperimentSpec spec, const SpecCatalog& catalog, ui
     if (warmup.duration_s && spec.trial.warmup_duration_s) warmup.duration_s = spec.trial.warmup_duration_s;
     if (warmup.bytes && spec.trial.warmup_bytes) warmup.bytes = spec.trial.warmup_bytes;
 
-    auto resolved = ResolveTrial(measured);
-    if (!resolved.ok()) {
-      problem(resolved.error().ToString(), point.label);
+    const std::string label = point.label;
+    auto planned_point = PlanPoint(std::move(point), measured, warmup, catalog);
+    if (!planned_point.ok()) {
+      problem(planned_point.error().ToString(), label);
       continue;
     }
-    auto resolved_warmup = ResolveTrial(warmup);
-    if (!resolved_warmup.ok()) {
-      problem(resolved_warmup.error().ToString(), point.label);
-      continue;
-    }
-    PlannedPoint planned;
-    planned.measured = std::move(*resolved);
-    planned.warmup = std::move(*resolved_warmup);
-    planned.params = TrialParamsJson(planned.measured);
-    planned.params["path_name"] = point.path_name;
-    planned.key = PointKey(planned.params);
-    const PathInfo* path = catalog.FindPath(planned.measured.spec.path);
-    planned.unsupported = path != nullptr ? Unsupported(planned.measured, *path) : "";
-    planned.point = std::move(point);
+    PlannedPoint& planned = *planned_point;
     auto [existing, inserted] = plan.index_by_key.emplace(planned.key, plan.points.size());
     if (!inserted) {
       problem(fmt::format("points '{}' and '{}' are the same measurement (key {}); two [path.NAME] tables with the "

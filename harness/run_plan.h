@@ -23,7 +23,7 @@ struct PlannedPoint {
   ResolvedTrial measured;  // the measured trials
   ResolvedTrial warmup;    // the warm-up trials (a shorter duration or byte count, if asked)
   nlohmann::json params;   // the records' params (TrialParamsJson + path_name)
-  std::string key;         // the records' `point`: PointKey(params)
+  std::string key;         // the records' `point`: PointKey(measured), from the parameter table
   // Why no trial of this point can run on this machine (the strategy's availability
   // probe failed, or the path needs privileges the process lacks); empty if it can. Such
   // a point gets one record with status "unsupported" and the reason.
@@ -47,6 +47,16 @@ inline constexpr uint64_t kQuickBytes = 16ull << 20;
 
 // Expands and resolves `spec`. Errors name the spec's file and line like the parser's.
 Result<RunPlan> BuildRunPlan(ExperimentSpec spec, const SpecCatalog& catalog, uint64_t seed, bool quick);
+
+// One point, resolved (every usage error of its trials is found here), with its
+// records' params, its key, and why it cannot run here (if it cannot).
+Result<PlannedPoint> PlanPoint(MatrixPoint point, const TrialSpec& measured, const TrialSpec& warmup,
+                               const SpecCatalog& catalog);
+
+// `zcbench run -s ...`: each trial of the command line a point, measured once, in the
+// order given (no warm-up, no shuffle), run through the same path as a spec's plan.
+// `spec` holds the command line's [trial] settings (probes, ...).
+Result<RunPlan> BuildCommandLinePlan(ExperimentSpec spec, const std::vector<TrialSpec>& trials, uint64_t seed);
 
 // Estimated wall time of one trial of `point` (its window plus set-up and teardown).
 double EstimateTrialSeconds(const PlannedPoint& point, bool warmup);

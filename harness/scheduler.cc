@@ -105,6 +105,7 @@ Scheduler::Scheduler(size_t points, RepeatPolicy policy, uint64_t seed)
 std::vector<size_t> Scheduler::RoundOrder(int round) const {
   std::vector<size_t> order(states_.size());
   std::iota(order.begin(), order.end(), size_t{0});
+  if (!policy_.shuffle) return order;
   // One generator per round, so that a round's order does not depend on how many
   // rounds came before it or which points are still active.
   SplitMix64 rng(seed_ ^ (0x5851f42d4c957f2dULL * (static_cast<uint64_t>(round) + 1)));

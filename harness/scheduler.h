@@ -36,6 +36,9 @@ struct RepeatPolicy {
   int max = 1;                // measured repetitions at most
   double confidence = 0.95;   // confidence level of the interval (0.5 to 0.999)
   double half_width = 0.025;  // the target: interval half-width relative to the mean
+  // Shuffle each round's order (a spec's matrix); false keeps the plan's order (the
+  // strategies of `zcbench run -s a,b`, run as listed).
+  bool shuffle = true;
 };
 
 // What the scheduler needs from a finished trial.

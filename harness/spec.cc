@@ -1,7 +1,6 @@
 #include "harness/spec.h"
 
 #include <openssl/evp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +11,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include "drivers/host_constraints.h"
-#include "harness/probes/probe_suite.h"
+#include "harness/parameters.h"
 #include "stack/registry.h"
 #include "stack/types.h"
 
@@ -62,22 +60,8 @@ std::string SpecCatalog::PathNames() const {
 }
 
 std::string_view AxisKeyName(AxisKind kind) {
-  switch (kind) {
-    case AxisKind::kProtocol: return "protocol";
-    case AxisKind::kStrategy: return "strategy";
-    case AxisKind::kSource: return "source";
-    case AxisKind::kMessageSize: return "message_size";
-    case AxisKind::kPath: return "path";
-    case AxisKind::kReceiver: return "receiver";
-    case AxisKind::kWorkload: return "workload";
-    case AxisKind::kRate: return "rate";
-    case AxisKind::kCache: return "cache";
-    case AxisKind::kSenderCpuQuota: return "sender_cpu_quota";
-    case AxisKind::kMembwAntagonist: return "membw_antagonist";
-    case AxisKind::kStrategyOption: return "strategy_options";
-    case AxisKind::kPathOption: return "path_options";
-  }
-  return "?";
+  const Parameter* parameter = FindAxisParameter(kind);
+  return parameter != nullptr ? parameter->key : "?";
 }
 
 const SpecAxis* ExperimentSpec::FindAxis(AxisKind kind) const {
@@ -259,64 +243,10 @@ class SpecParser {
     return std::nullopt;
   }
 
-  std::optional<bool> Bool(const toml::node& node, const std::string& key) {
-    if (auto b = node.value_exact<bool>()) return *b;
-    problems_.Add(LineOf(node), key, "expected true or false, got {}", TypeName(node));
-    return std::nullopt;
-  }
-
-  // A byte count: an integer, or a string with a K/M/G/T suffix (binary).
-  std::optional<uint64_t> Size(const toml::node& node, const std::string& key) {
-    if (auto i = node.value_exact<int64_t>()) {
-      if (*i < 1) {
-        problems_.Add(LineOf(node), key, "{} is not a size (expected at least 1 byte)", *i);
-        return std::nullopt;
-      }
-      return static_cast<uint64_t>(*i);
-    }
-    if (auto s = node.value_exact<std::string>()) {
-      auto size = ParseSize(*s);
-      if (!size) {
-        problems_.Add(LineOf(node), key, "'{}' is not a size (expected bytes such as 4096, \"64K\", \"1M\" or \"1G\")",
-                      *s);
-        return std::nullopt;
-      }
-      if (*size == 0) {
-        problems_.Add(LineOf(node), key, "'{}' is not a size (expected at least 1 byte)", *s);
-        return std::nullopt;
-      }
-      return *size;
-    }
-    problems_.Add(LineOf(node), key, "expected a size (an integer or a string such as \"64K\"), got {}", TypeName(node));
-    return std::nullopt;
-  }
-
-  // Seconds: a number, or a string with a unit (ms, s, m).
-  std::optional<double> Duration(const toml::node& node, const std::string& key) {
-    std::optional<double> seconds;
-    if (auto d = node.value_exact<double>()) seconds = *d;
-    else if (auto i = node.value_exact<int64_t>()) seconds = static_cast<double>(*i);
-    else if (auto s = node.value_exact<std::string>()) {
-      seconds = ParseDuration(*s);
-      if (!seconds) {
-        problems_.Add(LineOf(node), key, "'{}' is not a duration (expected seconds such as 2, 0.5, \"500ms\" or \"2s\")",
-                      *s);
-        return std::nullopt;
-      }
-    } else {
-      problems_.Add(LineOf(node), key, "expected a duration (seconds, or a string such as \"500ms\"), got {}",
-                    TypeName(node));
-      return std::nullopt;
-    }
-    if (!(*seconds > 0)) {
-      problems_.Add(LineOf(node), key, "must be a positive duration");
-      return std::nullopt;
-    }
-    return seconds;
-  }
-
   void ParseExperiment(const toml::table& t) {
-    CheckKeys(t, "experiment", {"name", "description", "seed"});
+    std::vector<std::string> allowed = {"name", "description"};
+    for (const std::string& key : KeysOf(SpecSection::kExperiment)) allowed.push_back(key);
+    CheckKeys(t, "experiment", allowed);
     if (auto* n = t.get("name")) {
       if (auto s = String(*n, "experiment.name")) {
         if (s->empty()) problems_.Add(LineOf(*n), "experiment.name", "must not be empty");
@@ -326,9 +256,7 @@ class SpecParser {
     if (auto* n = t.get("description")) {
       if (auto s = String(*n, "experiment.description")) spec_.description = *s;
     }
-    if (auto* n = t.get("seed")) {
-      if (auto v = Integer(*n, "experiment.seed", 0, INT64_MAX)) spec_.seed = static_cast<uint64_t>(*v);
-    }
+    ParseSettings(t, SpecSection::kExperiment);
   }
 
   void ParsePaths(const toml::table& t) {
@@ -373,89 +301,24 @@ class SpecParser {
     }
   }
 
+  // [trial]: every key is a parameter of the table; what is checked here is how they
+  // combine.
   void ParseTrial(const toml::table& t) {
-    CheckKeys(t, "trial",
-              {"duration", "bytes", "warmup", "warmup_duration", "warmup_bytes", "pin", "sender_cpu", "receiver_cpu",
-               "receive_timeout", "pattern_period", "working_set", "file_dir", "probes", "membw_antagonist_size", "udp_gro", "drain"});
-    TrialSettings& s = spec_.trial;
-    if (auto* n = t.get("duration")) s.duration_s = Duration(*n, "trial.duration");
-    if (auto* n = t.get("bytes")) s.bytes = Size(*n, "trial.bytes");
+    CheckKeys(t, "trial", KeysOf(SpecSection::kTrial));
+    ParseSettings(t, SpecSection::kTrial);
     if (t.contains("duration") && t.contains("bytes")) {
       problems_.Add(LineOf(*t.get("bytes")), "trial.bytes",
                     "give either trial.duration (a timed trial) or trial.bytes (a fixed transfer), not both");
     }
-    if (auto* n = t.get("warmup")) {
-      if (auto v = Integer(*n, "trial.warmup", 0, 100)) s.warmup = static_cast<int>(*v);
+    if (auto* n = t.get("warmup_duration"); n != nullptr && t.contains("bytes")) {
+      problems_.Add(LineOf(*n), "trial.warmup_duration", "trials send a fixed byte count (trial.bytes): use trial.warmup_bytes");
     }
-    if (auto* n = t.get("warmup_duration")) {
-      s.warmup_duration_s = Duration(*n, "trial.warmup_duration");
-      if (t.contains("bytes")) {
-        problems_.Add(LineOf(*n), "trial.warmup_duration", "trials send a fixed byte count (trial.bytes): use trial.warmup_bytes");
-      }
+    if (auto* n = t.get("warmup_bytes"); n != nullptr && !t.contains("bytes")) {
+      problems_.Add(LineOf(*n), "trial.warmup_bytes", "trials are timed (trial.duration): use trial.warmup_duration");
     }
-    if (auto* n = t.get("warmup_bytes")) {
-      s.warmup_bytes = Size(*n, "trial.warmup_bytes");
-      if (!t.contains("bytes")) {
-        problems_.Add(LineOf(*n), "trial.warmup_bytes", "trials are timed (trial.duration): use trial.warmup_duration");
-      }
-    }
-    if (auto* n = t.get("pin")) {
-      if (auto b = Bool(*n, "trial.pin")) s.pin = *b;
-    }
-    const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
     for (const char* which : {"sender_cpu", "receiver_cpu"}) {
-      auto* n = t.get(which);
-      if (n == nullptr) continue;
-      const std::string key = fmt::format("trial.{}", which);
-      auto v = Integer(*n, key, 0, 4095);
-      if (!v) continue;
-      if (*v >= cpus) {
-        problems_.Add(LineOf(*n), key, "CPU {} does not exist here (this machine has CPUs 0-{})", *v, cpus - 1);
-        continue;
-      }
-      (std::string_view(which) == "sender_cpu" ? s.sender_cpu : s.receiver_cpu) = static_cast<int>(*v);
-      if (t.contains("pin") && !s.pin) problems_.Add(LineOf(*n), key, "contradicts trial.pin = false");
-    }
-    if (auto* n = t.get("receive_timeout")) {
-      if (auto d = Duration(*n, "trial.receive_timeout")) s.receive_timeout_s = *d;
-    }
-    if (auto* n = t.get("pattern_period")) {
-      if (auto v = Size(*n, "trial.pattern_period")) {
-        if (*v % 4096 != 0) {
-          problems_.Add(LineOf(*n), "trial.pattern_period", "{} is not a multiple of 4096 bytes", *v);
-        } else {
-          s.pattern_period = *v;
-        }
-      }
-    }
-    if (auto* n = t.get("working_set")) {
-      if (auto v = Size(*n, "trial.working_set")) {
-        if (*v < 4096) {
-          problems_.Add(LineOf(*n), "trial.working_set", "{} bytes is below 4K (e.g. \"256K\" for a cache-resident buffer)", *v);
-        } else {
-          s.working_set = *v;
-        }
-      }
-    }
-    if (auto* n = t.get("file_dir")) {
-      if (auto str = String(*n, "trial.file_dir")) s.file_dir = *str;
-    }
-    if (auto* n = t.get("membw_antagonist_size")) {
-      if (auto v = Size(*n, "trial.membw_antagonist_size")) s.membw_antagonist_size = *v;
-    }
-    if (auto* n = t.get("udp_gro")) {
-      if (auto b = Bool(*n, "trial.udp_gro")) s.udp_gro = *b;
-    }
-    if (auto* n = t.get("drain")) {
-      if (auto d = Duration(*n, "trial.drain")) s.drain_s = *d;
-    }
-    if (auto* n = t.get("probes")) {
-      if (auto str = String(*n, "trial.probes")) {
-        if (auto parsed = ParseProbeSelection(*str); !parsed.ok()) {
-          problems_.Add(LineOf(*n), "trial.probes", "{}", parsed.error().what());
-        } else {
-          s.probes = *str;
-        }
+      if (auto* n = t.get(which); n != nullptr && t.contains("pin") && !spec_.trial.pin) {
+        problems_.Add(LineOf(*n), fmt::format("trial.{}", which), "contradicts trial.pin = false");
       }
     }
   }
@@ -497,141 +360,93 @@ class SpecParser {
     }
   }
 
-  // One value of a non-option axis, canonicalised; nullopt (and a problem) if invalid.
-  std::optional<std::string> AxisValue(AxisKind kind, const toml::node& node, const std::string& key) {
-    auto name = [&](const char* what) -> std::optional<std::string> {
-      auto s = node.value_exact<std::string>();
-      if (!s) problems_.Add(LineOf(node), key, "expected {} (a string), got {}", what, TypeName(node));
-      return s;
-    };
-    switch (kind) {
-      case AxisKind::kProtocol: {
-        auto s = name("a protocol");
-        if (s && !ParseProtocol(*s)) {
-          problems_.Add(LineOf(node), key, "unknown protocol '{}'; expected tcp or udp", *s);
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kStrategy: {
-        auto s = name("a strategy name");
-        if (s && catalog_.FindStrategy(*s) == nullptr) {
-          problems_.Add(LineOf(node), key, "unknown strategy '{}'; valid strategies: {} (or \"all\")", *s,
-                        catalog_.StrategyNames());
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kSource: {
-        auto s = name("a payload source");
-        if (s && !ParseSourceKind(*s)) {
-          problems_.Add(LineOf(node), key, "unknown source '{}'; expected memory, file or generated", *s);
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kMessageSize: {
-        auto v = Size(node, key);
-        if (!v) return std::nullopt;
-        return std::to_string(*v);
-      }
-      case AxisKind::kPath: {
-        auto s = name("a path name");
-        if (!s) return std::nullopt;
-        const bool defined = std::any_of(spec_.paths.begin(), spec_.paths.end(),
-                                         [&](const PathDefinition& p) { return p.name == *s; });
-        if (!defined && catalog_.FindPath(*s) == nullptr) {
-          std::vector<std::string> names;
-          for (const auto& p : spec_.paths) names.push_back(p.name);
-          problems_.Add(LineOf(node), key, "unknown path '{}'; registered paths: {}{}{}", *s, catalog_.PathNames(),
-                        names.empty() ? "" : "; defined in this spec: ", Join(names));
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kReceiver: {
-        auto s = name("a receiver mode");
-        if (s && !ParseReceiverMode(*s)) {
-          problems_.Add(LineOf(node), key, "unknown receiver '{}'; expected verify, read, discard or zerocopy", *s);
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kWorkload: {
-        auto s = name("a workload name");
-        if (s && std::find(catalog_.workloads.begin(), catalog_.workloads.end(), *s) == catalog_.workloads.end()) {
-          problems_.Add(LineOf(node), key, "unknown workload '{}'; valid workloads: {}", *s, Join(catalog_.workloads));
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kRate: {
-        if (auto i = node.value_exact<int64_t>()) {
-          if (*i < 0) {
-            problems_.Add(LineOf(node), key, "{} is not a rate (bits per second, 0 for unpaced)", *i);
-            return std::nullopt;
-          }
-          return std::to_string(*i);
-        }
-        auto s = node.value_exact<std::string>();
-        if (!s) {
-          problems_.Add(LineOf(node), key, "expected a rate (bits per second: an integer or a string such as \"500M\"), got {}",
-                        TypeName(node));
-          return std::nullopt;
-        }
-        if (*s == "unpaced") return std::string("0");
-        auto rate = ParseRate(*s);
-        if (!rate) {
-          problems_.Add(LineOf(node), key, "'{}' is not a rate (expected bits per second such as \"500M\", \"10G\" or \"unpaced\")",
-                        *s);
-          return std::nullopt;
-        }
-        return std::to_string(*rate);
-      }
-      case AxisKind::kCache: {
-        auto s = name("a page-cache state");
-        if (s && *s != "warm" && *s != "cold") {
-          problems_.Add(LineOf(node), key, "unknown cache state '{}'; expected warm or cold", *s);
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kSenderCpuQuota: {
-        // "none", or a share of one CPU: "20%", 0.2, "1.5". Canonical: the fraction.
-        std::optional<double> quota;
-        if (auto d = node.value_exact<double>()) quota = *d;
-        else if (auto i = node.value_exact<int64_t>()) quota = static_cast<double>(*i);
-        else if (auto s = node.value_exact<std::string>()) {
-          if (*s == "none") return std::string("none");
-          quota = ParseCpuQuota(*s);
-        }
-        HostConstraintSpec probe;
-        probe.sender_cpu_quota = quota;
-        if (!quota || !ValidateHostConstraints(probe).ok()) {
-          problems_.Add(LineOf(node), key, "{} is not a CPU quota (expected \"none\" or a share of one CPU such as \"20%\" or 0.5, "
-                        "at most the number of CPUs)", node.is_string() ? *node.value_exact<std::string>() : std::string(TypeName(node)));
-          return std::nullopt;
-        }
-        return fmt::format("{:g}", *quota);
-      }
-      case AxisKind::kMembwAntagonist: {
-        auto s = name("\"none\" or a CPU list");
-        if (!s) return std::nullopt;
-        if (*s == "none") return s;
-        auto cpus = ParseCpuList(*s);
-        HostConstraintSpec probe;
-        if (cpus) probe.membw_cpus = *cpus;
-        if (!cpus || cpus->empty() || !ValidateHostConstraints(probe).ok()) {
-          problems_.Add(LineOf(node), key, "'{}' is not a list of this machine's CPUs (expected \"none\" or CPUs such as \"1\", \"0,1\" or \"0-3\")", *s);
-          return std::nullopt;
-        }
-        return s;
-      }
-      case AxisKind::kStrategyOption:
-      case AxisKind::kPathOption:
-        break;
+  // A spec value as the text its parameter parses; nullopt (and a problem) when its TOML
+  // type is not one the parameter takes.
+  std::optional<std::string> ValueText(const Parameter& parameter, const toml::node& node, const std::string& key) {
+    const auto string = node.value_exact<std::string>();
+    const auto integer = node.value_exact<int64_t>();
+    const auto number = node.value_exact<double>();
+    const auto boolean = node.value_exact<bool>();
+    switch (parameter.kind) {
+      case ValueKind::kName:
+      case ValueKind::kKeyValues:
+        if (string) return *string;
+        problems_.Add(LineOf(node), key, "expected {} (a string), got {}", parameter.value_name, TypeName(node));
+        return std::nullopt;
+      case ValueKind::kSize:
+      case ValueKind::kRate:
+        if (string) return *string;
+        if (integer) return std::to_string(*integer);
+        problems_.Add(LineOf(node), key, "expected {} (an integer or a string such as \"{}\"), got {}", parameter.value_name,
+                      parameter.kind == ValueKind::kSize ? "64K" : "500M", TypeName(node));
+        return std::nullopt;
+      case ValueKind::kDuration:
+      case ValueKind::kFraction:
+        if (string) return *string;
+        if (integer) return std::to_string(*integer);
+        if (number) return fmt::format("{}", *number);
+        problems_.Add(LineOf(node), key, "expected {} (a number, or a string such as \"{}\"), got {}", parameter.value_name,
+                      parameter.kind == ValueKind::kDuration ? "500ms" : "20%", TypeName(node));
+        return std::nullopt;
+      case ValueKind::kInteger:
+        if (integer) return std::to_string(*integer);
+        problems_.Add(LineOf(node), key, "expected an integer, got {}", TypeName(node));
+        return std::nullopt;
+      case ValueKind::kBool:
+        if (boolean) return std::string(*boolean ? "true" : "false");
+        problems_.Add(LineOf(node), key, "expected true or false, got {}", TypeName(node));
+        return std::nullopt;
     }
     return std::nullopt;
+  }
+
+  // One value of `parameter`, canonicalised by the parameter table; nullopt (and a
+  // problem) if invalid.
+  std::optional<std::string> CanonicalValue(const Parameter& parameter, const toml::node& node, const std::string& key) {
+    auto text = ValueText(parameter, node, key);
+    if (!text) return std::nullopt;
+    // A path may also be one this spec defines ([path.NAME]).
+    if (parameter.axis == AxisKind::kPath &&
+        std::any_of(spec_.paths.begin(), spec_.paths.end(), [&](const PathDefinition& p) { return p.name == *text; })) {
+      return text;
+    }
+    auto canonical = parameter.parse(*text, catalog_);
+    if (!canonical.ok()) {
+      std::string message = canonical.error().what();
+      if (parameter.axis == AxisKind::kPath && !spec_.paths.empty()) {
+        std::vector<std::string> names;
+        for (const auto& p : spec_.paths) names.push_back(p.name);
+        message += "; defined in this spec: " + Join(names);
+      }
+      problems_.Add(LineOf(node), key, "{}", message);
+      return std::nullopt;
+    }
+    return *canonical;
+  }
+
+  // Every key of `table` that the parameter table holds for `section`, parsed and set.
+  void ParseSettings(const toml::table& table, SpecSection section) {
+    for (const Parameter* parameter : ParametersIn(section)) {
+      const toml::node* node = table.get(parameter->key);
+      if (node == nullptr) continue;
+      const std::string key = fmt::format("{}.{}", ToString(section), parameter->key);
+      if (auto canonical = CanonicalValue(*parameter, *node, key)) parameter->set(*canonical, spec_);
+    }
+  }
+
+  static std::vector<std::string> KeysOf(SpecSection section) {
+    std::vector<std::string> keys;
+    for (const Parameter* p : ParametersIn(section)) keys.emplace_back(p->key);
+    return keys;
+  }
+
+  // The [matrix] parameters with one value per point (the option tables aside).
+  static std::vector<const Parameter*> PlainAxes() {
+    std::vector<const Parameter*> axes;
+    for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
+      if (p->kind != ValueKind::kKeyValues) axes.push_back(p);
+    }
+    return axes;
   }
 
   // Fills `axis.values` from `node` (a value or an array); reports empty axes and repeats.
@@ -657,7 +472,7 @@ class SpecParser {
         for (const auto& s : catalog_.strategies) axis.values.push_back(s.name);
         continue;
       } else {
-        value = AxisValue(axis.kind, *element, axis.key);
+        value = CanonicalValue(*FindAxisParameter(axis.kind), *element, axis.key);
       }
       if (!value) continue;
       if (std::find(axis.values.begin(), axis.values.end(), *value) != axis.values.end()) {
@@ -670,19 +485,11 @@ class SpecParser {
 
   void ParseMatrix(const toml::table& t) {
     spec_.matrix_line = LineOf(t);
-    static const std::vector<AxisKind> kPlain = {
-        AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,    AxisKind::kPath,
-        AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate,   AxisKind::kCache,          AxisKind::kSenderCpuQuota,
-        AxisKind::kMembwAntagonist};
-    std::vector<std::string> allowed;
-    for (AxisKind k : kPlain) allowed.emplace_back(AxisKeyName(k));
-    allowed.emplace_back("strategy_options");
-    allowed.emplace_back("path_options");
-    CheckKeys(t, "matrix", allowed);
-    for (AxisKind kind : kPlain) {
-      const toml::node* node = t.get(AxisKeyName(kind));
+    CheckKeys(t, "matrix", KeysOf(SpecSection::kMatrix));
+    for (const Parameter* parameter : PlainAxes()) {
+      const toml::node* node = t.get(parameter->key);
       if (node == nullptr) continue;
-      SpecAxis axis{kind, std::string("matrix.") + std::string(AxisKeyName(kind)), "", {}, LineOf(*node)};
+      SpecAxis axis{*parameter->axis, fmt::format("matrix.{}", parameter->key), "", {}, LineOf(*node)};
       AxisValues(axis, *node);
       if (!axis.values.empty()) spec_.axes.push_back(std::move(axis));
     }
@@ -820,19 +627,17 @@ class SpecParser {
           }
           continue;
         }
-        std::optional<AxisKind> kind;
-        for (AxisKind candidate : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,
-                                   AxisKind::kPath, AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate,
-                                   AxisKind::kCache, AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist}) {
-          if (AxisKeyName(candidate) == k) kind = candidate;
-        }
-        if (!kind) {
+        const Parameter* parameter = FindParameter(k, SpecSection::kMatrix);
+        if (parameter == nullptr) {
+          std::vector<std::string> keys;
+          for (const Parameter* p : PlainAxes()) keys.emplace_back(p->key);
           problems_.Add(LineOf(key), where + "." + k,
-                        "unknown key; an exclude rule matches protocol, strategy, source, message_size, path, receiver, "
-                        "workload, rate, cache, sender_cpu_quota, membw_antagonist, strategy_options.NAME or "
-                        "path_options.NAME, and may give a reason");
+                        "unknown key; an exclude rule matches {}, strategy_options.NAME or path_options.NAME, and may give "
+                        "a reason",
+                        Join(keys));
           continue;
         }
+        const std::optional<AxisKind> kind = parameter->axis;
         ExcludeValues(rule, k, *kind, "", value, where + "." + k);
       }
       if (rule.match.empty()) {

@@ -7,14 +7,11 @@
 // once, the way a compiler lists errors.
 //
 //   [experiment]  name, description, seed
-//   [matrix]      axes: protocol, strategy ("all" or names), source, message_size, path,
-//                 receiver, workload, rate, cache, and the host constraints
-//                 sender_cpu_quota and membw_antagonist; [matrix.strategy_options] and
-//                 [matrix.path_options]: one axis per option
+//   [matrix]      the axes: each a parameter of the table (harness/parameters.cc, or
+//                 `zcbench help parameters`), one value or a list; "all" strategies;
+//                 [matrix.strategy_options] and [matrix.path_options]: one axis per option
 //   [[exclude]]   rules: axis = value or [values], all must match; optional reason
-//   [trial]       duration or bytes, warmup (trials per point), warmup_duration or
-//                 warmup_bytes, pin, sender_cpu, receiver_cpu, receive_timeout,
-//                 pattern_period, working_set, file_dir, probes, membw_antagonist_size
+//   [trial]       one value for every point: the [trial] parameters of the table
 //   [repeat]      min, max, confidence_pct, half_width_pct (netperf -I: stop when the
 //                 confidence interval of goodput and of CPU per KiB is within
 //                 mean +- half_width_pct, or at max)
@@ -29,6 +26,7 @@
 #include <vector>
 
 #include "drivers/network_path.h"
+#include "harness/probes/cpu_profile_probe.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 
@@ -102,7 +100,7 @@ struct TrialSettings {
   std::optional<double> warmup_duration_s;
   std::optional<uint64_t> warmup_bytes;
   bool pin = true;  // pin sender and receiver (default CPUs 0 and 1 where there are two)
-  std::optional<int> sender_cpu;
+  std::optional<int> sender_cpu;  // -1: not pinned (the other side keeps its default)
   std::optional<int> receiver_cpu;
   double receive_timeout_s = 10;
   uint64_t pattern_period = 256 * 1024;
@@ -115,6 +113,9 @@ struct TrialSettings {
   uint64_t membw_antagonist_size = 64ull << 20;  // memory per antagonist thread
   bool udp_gro = false;  // UDP points: the receiver asks for UDP_GRO
   double drain_s = 0.5;  // UDP points: how long the receiver waits for stragglers
+  int profile_hz = CpuProfileOptions{}.frequency_hz;  // the CPU profile's samples per second per CPU
+  bool membw_probe = false;  // co-run the memory-bandwidth probe
+  std::optional<int> membw_probe_cpu;
 };
 
 struct RepeatSettings {

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/host_constraints.h"
 #include "harness/probes/window_probe.h"
 #include "harness/trial_record.h"
+#include "harness/trial_resolve.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
 #include "stack/result.h"
@@ -24,47 +24,6 @@
 #include "stack/types.h"
 
 namespace zcb {
-
-// What the user asked for.
-struct TrialSpec {
-  Protocol protocol = Protocol::kTcp;
-  std::string strategy;
-  std::optional<SourceKind> source;  // default: the strategy's first source
-  uint64_t message_size = 64 * 1024;
-  std::optional<double> duration_s;
-  std::optional<uint64_t> bytes;
-  ReceiverMode receiver = ReceiverMode::kVerify;
-  std::optional<int> sender_cpu;     // nullopt: not pinned
-  std::optional<int> receiver_cpu;
-  uint64_t seed = 1;
-  uint64_t rate_bps = 0;             // 0: unpaced
-  std::map<std::string, std::string> options;       // strategy options
-  std::string path = "loopback";
-  std::map<std::string, std::string> path_options;
-  std::string workload = "bulk";
-  size_t pattern_period = Pattern::kDefaultPeriod;
-  std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
-  std::string file_dir;              // file source: empty = tmpfs
-  bool cold_cache = false;           // file source: drop the page cache first
-  double receive_timeout_s = 10;     // a stalled peer fails the trial after this long
-  bool gro = false;                  // UDP: the receiver asks for UDP_GRO
-  double drain_s = 0.5;              // UDP: after the sender is done, wait this long for stragglers
-  HostConstraintSpec constraints;    // sender CPU quota, memory-bandwidth antagonist
-};
-
-// A TrialSpec checked against the registry: everything a usage error (exit 2) can be
-// about is found here, before anything runs.
-struct ResolvedTrial {
-  TrialSpec spec;
-  const StrategyInfo* strategy = nullptr;
-  SourceKind source = SourceKind::kMemory;
-  Options options;
-};
-
-Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec);
-
-// The default CPUs: sender on CPU 0 and receiver on CPU 1 where there are two or more.
-void ApplyDefaultPinning(TrialSpec& spec);
 
 struct TrialContext {
   std::string run_id;

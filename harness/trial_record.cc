@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
+#include "harness/parameters.h"
 #include "harness/trial.h"
 
 namespace zcb {
@@ -494,7 +495,7 @@ TrialRecord NewTrialRecord(const ResolvedTrial& trial, const TrialContext& conte
   record.warmup = context.warmup;
   record.params = TrialParams::Of(trial);
   if (!context.path_name.empty()) record.params.path_name = context.path_name;
-  record.point = PointKey(record.params.ToJson());
+  record.point = PointKey(trial);
   record.started_at = NowIso8601();
   return record;
 }
@@ -505,40 +506,6 @@ std::string NowIso8601() {
   const auto now = std::chrono::system_clock::now();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
-}
-
-std::string PointKey(const nlohmann::json& params) {
-  std::string key = fmt::format("{}/{}/{}/{}/{}/{}/{}", params["protocol"].get<std::string>(),
-                                params["strategy"].get<std::string>(), params["path"].get<std::string>(),
-                                params["workload"].get<std::string>(), params["source"].get<std::string>(),
-                                params["message_size"].get<uint64_t>(), params["receiver"].get<std::string>());
-  // Pacing and a cold page cache make different points; the key names them only when
-  // set, so that the keys of unpaced, warm points stay what they always were.
-  if (params.contains("rate_bps") && params["rate_bps"].is_number() && params["rate_bps"].get<uint64_t>() != 0) {
-    key += fmt::format(",rate_bps={}", params["rate_bps"].get<uint64_t>());
-  }
-  if (params.contains("page_cache") && params["page_cache"] == "cold") key += ",page_cache=cold";
-  // A working set given explicitly (the default follows the host's cache) likewise.
-  if (params.contains("working_set") && params["working_set"].is_number()) {
-    key += fmt::format(",working_set={}", params["working_set"].get<uint64_t>());
-  }
-  // Host constraints (a sender CPU quota, memory-bandwidth antagonists), likewise.
-  if (params.contains("constraints") && params["constraints"].is_object()) {
-    const auto& c = params["constraints"];
-    if (c.contains("sender_cpu_quota") && c["sender_cpu_quota"].is_number()) {
-      key += fmt::format(",sender_cpu_quota={:g}", c["sender_cpu_quota"].get<double>());
-    }
-    if (c.contains("membw_antagonist_cpus") && c["membw_antagonist_cpus"].is_array() && !c["membw_antagonist_cpus"].empty()) {
-      std::string cpus;
-      for (const auto& cpu : c["membw_antagonist_cpus"]) cpus += fmt::format("{}{}", cpus.empty() ? "" : "+", cpu.dump());
-      key += fmt::format(",membw_antagonist_cpus={}", cpus);
-    }
-  }
-  // The receiver's UDP_GRO changes what is measured: it makes a different point.
-  if (params.contains("udp") && params["udp"].is_object() && params["udp"].value("gro", false)) key += ",gro";
-  for (const auto& [k, v] : params["options"].items()) key += fmt::format(",{}={}", k, v.get<std::string>());
-  for (const auto& [k, v] : params["path_options"].items()) key += fmt::format(",path.{}={}", k, v.get<std::string>());
-  return key;
 }
 
 }  // namespace zcb

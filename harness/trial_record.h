@@ -182,7 +182,7 @@ struct TrialRecord {
   int64_t repetition = 0;
   bool warmup = false;
   TrialParams params;
-  std::string point;  // PointKey(params)
+  std::string point;  // PointKey (harness/parameters.h)
   std::string started_at;
   TrialStatus status = TrialStatus::kOk;
   std::optional<std::string> error;
@@ -211,9 +211,6 @@ TrialRecord NewTrialRecord(const ResolvedTrial& trial, const TrialContext& conte
 
 // For nlohmann::json's conversions: `nlohmann::json j = record;`.
 void to_json(nlohmann::json& json, const TrialRecord& record);
-
-// The stable key of a point: the params that stay the same across repetitions.
-std::string PointKey(const nlohmann::json& params);
 
 std::string NowIso8601();
 

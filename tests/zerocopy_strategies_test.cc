@@ -106,7 +106,11 @@ TEST_P(IoUringSendTest, DeliversAVerifiedStreamAndReportsNoZeroCopy) {
   testing::ExpectVerified(record, bytes);
   EXPECT_TRUE(record["metrics"]["zerocopy"].is_null());
   // One SQE per message: batching changes the number of io_uring_enter calls, not of sends.
-  EXPECT_EQ(record["metrics"]["send_calls"].get<uint64_t>(), (bytes + kMessage - 1) / kMessage);
+  // A short send (the socket buffer filled while io_uring tried) is resubmitted for the
+  // rest and counted again: a few in a loaded run, never one per message.
+  const uint64_t messages = (bytes + kMessage - 1) / kMessage;
+  EXPECT_GE(record["metrics"]["send_calls"].get<uint64_t>(), messages);
+  EXPECT_LE(record["metrics"]["send_calls"].get<uint64_t>(), messages + messages / 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Batches, IoUringSendTest,

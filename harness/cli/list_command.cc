@@ -1,9 +1,10 @@
-// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND | probes.
+// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND | probes | parameters.
 
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
 #include "harness/cli/commands.h"
+#include "harness/parameters.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
 
@@ -98,12 +99,17 @@ Command AddHelpCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("help", "describe a strategy, a path or a command (its options)");
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name,
-                  "a strategy (zcbench list strategies), a path (zcbench list paths), a command, or probes (the probe "
-                  "families and eBPF groups, their defaults and costs)")
+                  "a strategy (zcbench list strategies), a path (zcbench list paths), a command, probes (the probe "
+                  "families and eBPF groups, their defaults and costs), or parameters (the trial parameters: their "
+                  "flags, spec keys, defaults and where they apply)")
       ->required();
   return [name, &app] {
     if (*name == "probes") {
       fmt::print("{}", ProbeHelp());
+      return kExitOk;
+    }
+    if (*name == "parameters") {
+      fmt::print("{}", ParameterHelp());
       return kExitOk;
     }
     if (auto info = FindStrategy(*name); info.ok()) return DescribeStrategy(**info);
@@ -117,7 +123,7 @@ Command AddHelpCommand(CLI::App& app) {
     std::string strategies, paths;
     for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
     for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
-    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}), a command (zcbench --help) or probes\n", *name,
+    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}), a command (zcbench --help), probes or parameters\n", *name,
                strategies, paths);
     return kExitUsage;
   };

@@ -25,6 +25,7 @@
 #include "harness/run_plan.h"
 #include "harness/run_summary.h"
 #include "harness/spec.h"
+#include "harness/summary_table.h"
 #include "harness/trial_record.h"
 
 namespace zcb::cli {
@@ -98,6 +99,19 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
+// Creates the run folder `dir` into `store`; on failure says why and returns the exit
+// code (2 when the folder exists already).
+std::optional<int> CreateRunFolder(const std::string& dir, std::optional<ResultsStore>& store) {
+  auto created = ResultsStore::Create(dir);
+  if (!created.ok()) {
+    if (created.error().errno_value() == EEXIST) return UsageError(created.error().ToString());
+    fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
+    return kExitFailed;
+  }
+  store.emplace(std::move(*created));
+  return std::nullopt;
+}
+
 struct Loaded {
   ExperimentSpec spec;
   uint64_t seed = 0;
@@ -139,9 +153,14 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
   return loaded;
 }
 
-// The window probes of a spec run, opened once for all its trials ([trial] probes).
-Result<ProbeSuite> OpenProbes(const RunPlan& plan) {
-  ZCB_ASSIGN_OR_RETURN(ProbeOptions options, ParseProbeSelection(plan.spec.trial.probes));
+}  // namespace
+
+Result<ProbeSuite> OpenPlanProbes(const RunPlan& plan) {
+  const TrialSettings& trial = plan.spec.trial;
+  ZCB_ASSIGN_OR_RETURN(ProbeOptions options, ParseProbeSelection(trial.probes));
+  options.cpu_profile_hz = trial.profile_hz;
+  options.membw_probe = trial.membw_probe;
+  options.membw_cpu = trial.membw_probe_cpu;
   std::set<int> cpus;
   for (const auto& p : plan.points) {
     if (p.measured.spec.sender_cpu) cpus.insert(*p.measured.spec.sender_cpu);
@@ -151,7 +170,66 @@ Result<ProbeSuite> OpenProbes(const RunPlan& plan) {
   return ProbeSuite::Open(options);
 }
 
-}  // namespace
+int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
+  auto probes = OpenPlanProbes(plan);  // loaded once, measured per trial window
+  if (!probes.ok()) return UsageError(probes.error().ToString());
+  InstallCleanupSignalHandlers();  // Ctrl-C removes the namespaces and cgroups of the trial in progress
+  HandleLeftoversAtRunStart(args.clean);
+
+  std::optional<ResultsStore> store;
+  nlohmann::json manifest;
+  std::string run_id = "adhoc";
+  if (!args.out.empty()) {
+    if (auto failed = CreateRunFolder(args.out, store)) return *failed;
+    ManifestInputs inputs;
+    inputs.run_id = run_id = NewRunId(plan.spec.name);
+    inputs.command_line = ProcessCommandLine();
+    manifest = NewManifest(plan, inputs);
+    if (Status s = store->WriteManifest(manifest); !s.ok()) {
+      fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
+      return kExitFailed;
+    }
+  }
+
+  Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
+  ExecuteOptions options;
+  options.run_id = run_id;
+  options.probes = probes->probes();
+  if (args.json) {
+    options.progress = [](const ProgressEvent& e) {
+      fmt::print("{}\n", e.record->dump());
+      std::fflush(stdout);
+    };
+  }
+  std::vector<nlohmann::json> records;
+  const ExecuteResult result =
+      ExecuteRun(plan, scheduler, store ? &*store : nullptr, 0, 0, RealTrialRunner(), options, records);
+  RunCounts counts;
+  for (const auto& r : records) counts.Add(r);
+  if (store) {
+    manifest["state"] = ToString(result.state);
+    manifest["ended_at"] = NowIso8601();
+    manifest["counts"] = counts.ToJson();
+    if (result.state == RunState::kFailed) manifest["failure"] = result.failure;
+    for (const Status& s : {store->WriteManifest(manifest), store->WriteCsv()}) {
+      if (!s.ok()) fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
+    }
+  }
+  if (!args.json) fmt::print("{}", FormatSummaryTable(records));
+  for (const auto& r : records) {
+    if (StringField(r, "status") != "ok") {
+      fmt::print(stderr, "zcbench run: {} {}: {}\n", StringField(r.value("params", nlohmann::json()), "strategy"), StringField(r, "status"),
+                 StringField(r, "error"));
+    }
+  }
+  if (result.state == RunState::kFailed) {
+    fmt::print(stderr, "zcbench run: {}\n", result.failure);
+    return kExitFailed;
+  }
+  // A strategy asked for by name that cannot run here is a failure; in a sweep it is a row.
+  const bool lone_unsupported = records.size() == 1 && counts.unsupported == 1;
+  return counts.error > 0 || lone_unsupported ? kExitFailed : kExitOk;
+}
 
 int RunSpec(const SpecRunArgs& args) {
   const SpecCatalog& catalog = SpecCatalog::Registered();
@@ -203,7 +281,7 @@ int RunSpec(const SpecRunArgs& args) {
   // with --clean.
   HandleLeftoversAtRunStart(args.clean || resuming);
   const std::vector<std::string> command_line = ProcessCommandLine();
-  auto probes = OpenProbes(plan);
+  auto probes = OpenPlanProbes(plan);
   if (!probes.ok()) {
     fmt::print(stderr, "zcbench run: probes: {}\n", probes.error().ToString());
     return kExitFailed;
@@ -239,13 +317,7 @@ int RunSpec(const SpecRunArgs& args) {
   } else {
     std::string run_id = NewRunId(plan.spec.name);
     if (!args.out.empty()) {
-      auto created = ResultsStore::Create(args.out);
-      if (!created.ok()) {
-        if (created.error().errno_value() == EEXIST) return UsageError(created.error().ToString());
-        fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
-        return kExitFailed;
-      }
-      store.emplace(std::move(*created));
+      if (auto failed = CreateRunFolder(args.out, store)) return *failed;
     } else {
       // results/<run_id>/, made unique should two runs start within the same second.
       const std::string base_id = run_id;

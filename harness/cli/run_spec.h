@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "harness/probes/probe_suite.h"
+#include "harness/run_plan.h"
+
 namespace zcb::cli {
 
 struct SpecRunArgs {
@@ -22,5 +25,21 @@ struct SpecRunArgs {
 int RunSpec(const SpecRunArgs& args);
 
 inline constexpr int kExitInterrupted = 130;
+
+// `zcbench run -s ...` once its trials are planned (BuildCommandLinePlan): the same run
+// path as a spec's (probes opened once for all trials, records built, converged and,
+// with `out`, stored in a run folder with its manifest and CSV). stdout shows the
+// one-line table, or with `json` exactly the records, one per line, as they finish.
+struct CommandLineRunArgs {
+  bool json = false;
+  bool clean = false;
+  std::string out;  // a run folder to create; empty: the records are not stored
+};
+// Returns 0, or 1 when a trial failed or the one strategy asked for cannot run here.
+int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args);
+
+// The window probes of a plan, opened once for all its trials ([trial] probes,
+// profile_hz, membw_probe, membw_probe_cpu), knowing the trials' CPUs.
+Result<ProbeSuite> OpenPlanProbes(const RunPlan& plan);
 
 }  // namespace zcb::cli

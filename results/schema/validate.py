@@ -1,28 +1,37 @@
 #!/usr/bin/env python3
-"""Validate zcbench run folders against the results schema (zcbench.run/1, zcbench.trial/1).
+"""Validate zcbench run folders against the results schema (zcbench.run/1, zcbench.trial/2).
 
     python3 results/schema/validate.py RUN_DIR [RUN_DIR ...]
 
 Checks manifest.json against manifest.schema.json and every line of trials.jsonl
 against trial.schema.json, then what a schema cannot say: every record belongs to the
 manifest's run, no trial index and no (point, warmup, repetition) appears twice. Prints
-one line per problem ("RUN_DIR/trials.jsonl:12: $.metrics.cpu.ns_per_kib: ...") and
-exits 1 if there is any, 0 otherwise.
+one line per problem, naming the file (and line), the JSON path, what is wrong and the
+schema rule that says so:
 
-The validator implements the part of JSON Schema (draft 2020-12) the two schemas use,
-with the standard library only: type, enum, const, required, properties,
-additionalProperties, items, minItems, minLength, pattern, minimum, maximum,
-exclusiveMinimum, exclusiveMaximum, anyOf, allOf, if/then/else and local $ref.
+    RUN_DIR/trials.jsonl:12: $.params.message_size: 0 is below the minimum 1 (rule trial.schema.json#/$defs/params/properties/message_size/minimum)
+
+and exits 1 if there is any, 0 otherwise (2 for bad usage, or without python3-jsonschema).
+
+The JSON Schema checks are Debian's python3-jsonschema, for the draft each schema names
+in `$schema` (2020-12); this file only words its findings.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Tuple
 
+try:
+    import jsonschema
+    from jsonschema import validators as _validators
+except ImportError:  # pragma: no cover - depends on the machine
+    jsonschema = None
+
+MISSING_JSONSCHEMA = ("validate.py needs python3-jsonschema for /usr/bin/python3: "
+                      "apt-get install python3-jsonschema (./bootstrap.sh installs it)")
 SCHEMA_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -31,99 +40,105 @@ def load_schema(name: str) -> Dict[str, Any]:
         return json.load(f)
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "object":
-        return isinstance(value, dict)
-    if name == "array":
-        return isinstance(value, list)
-    if isinstance(value, bool):
-        return False
-    if name == "number":
-        return isinstance(value, (int, float))
-    if name == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    raise ValueError(f"unknown JSON Schema type {name!r}")
+def _shown(value: Any) -> str:
+    return json.dumps(value)[:60]
+
+
+# What a failed keyword says is wrong: {value} is the value found, {limit} the keyword's
+# value, {shown} the value as JSON (cut at 60 characters), {text} a string value's start.
+_WORDING = {
+    "const": "expected {limit_json}, got {shown}",
+    "enum": "{shown} is not one of {limit_json}",
+    "minimum": "{value} is below the minimum {limit}",
+    "maximum": "{value} is above the maximum {limit}",
+    "exclusiveMinimum": "{value} is not above {limit}",
+    "exclusiveMaximum": "{value} is not below {limit}",
+    "minLength": "shorter than {limit} characters",
+    "pattern": "{text!r} does not match {limit}",
+    "minItems": "fewer than {limit} items",
+}
+
+
+def _describe(error: "jsonschema.ValidationError") -> str:
+    """What is wrong, in the words the schema's keyword implies."""
+    rule, limit, value = error.validator, error.validator_value, error.instance
+    if rule == "type":
+        types = limit if isinstance(limit, list) else [limit]
+        return f"expected {' or '.join(types)}, got {_shown(value)}"
+    if rule == "required":
+        # One error per missing field; jsonschema's message names which one.
+        missing = [key for key in limit if isinstance(value, dict) and key not in value]
+        named = next((key for key in missing if repr(key) in error.message), missing[0] if missing else "?")
+        return f"missing required field {named!r}"
+    if rule in _WORDING:
+        return _WORDING[rule].format(value=value, limit=limit, shown=_shown(value), limit_json=json.dumps(limit),
+                                     text=str(value)[:60])
+    return error.message
 
 
 class Validator:
-    def __init__(self, schema: Dict[str, Any]):
+    """One schema, checked by python3-jsonschema; errors() words each finding as a line."""
+
+    def __init__(self, schema: Dict[str, Any], file: str = ""):
+        """`file` names the schema in the rules the messages cite (FILE#POINTER)."""
+        if jsonschema is None:
+            raise RuntimeError(MISSING_JSONSCHEMA)
         self.root = schema
+        self.file = file
+        cls = _validators.validator_for(schema)  # the draft the schema's $schema names
+        cls.check_schema(schema)
+        self._validator = cls(schema)
 
-    def _resolve(self, ref: str) -> Dict[str, Any]:
-        if not ref.startswith("#/"):
-            raise ValueError(f"only local $ref is supported, got {ref!r}")
+    def _pointer(self, schema_path: Iterable[Any]) -> str:
+        """Where in the schema file the rule is. jsonschema's schema path leaves out the
+        $refs it followed; a step that the node does not have is taken through its $ref."""
         node: Any = self.root
-        for part in ref[2:].split("/"):
-            node = node[part]
-        return node
+        pointer = ""
+        for step in schema_path:
+            while isinstance(node, dict) and step not in node and "$ref" in node:
+                ref = node["$ref"]
+                pointer = ref[1:] if ref.startswith("#") else ref
+                node = self.root
+                for part in filter(None, pointer.split("/")):
+                    node = node[part]
+            pointer += f"/{step}"
+            node = node[step] if isinstance(node, dict) else node[int(step)]
+        return f"{self.file}#{pointer or '/'}"
 
-    def errors(self, value: Any, schema: Optional[Dict[str, Any]] = None, path: str = "$") -> List[str]:
-        schema = self.root if schema is None else schema
+    def _lines(self, error: "jsonschema.ValidationError") -> List[Tuple[str, str, str]]:
+        """(JSON path, what is wrong, rule) for one error. For anyOf, the errors of the
+        allowed form the value is closest to: one whose type it has, with the fewest errors."""
+        if error.validator == "anyOf" and error.context:
+            branches: Dict[Any, List[Any]] = {}
+            for sub in error.context:
+                branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+            same_type = [errs for errs in branches.values()
+                         if not any(e.validator == "type" and len(e.relative_path) == 0 for e in errs)]
+            if same_type:
+                best = min(same_type, key=len)
+                return [line for sub in best for line in self._lines(sub)]
+            types = [t for errs in branches.values() for e in errs if e.validator == "type"
+                     for t in (e.validator_value if isinstance(e.validator_value, list) else [e.validator_value])]
+            return [(error.json_path, f"expected {' or '.join(types)}, got {_shown(error.instance)}",
+                     self._pointer(error.absolute_schema_path))]
+        return [(error.json_path, _describe(error), self._pointer(error.absolute_schema_path))]
+
+    def errors(self, value: Any) -> List[str]:
+        """Every way `value` breaks the schema, one line each ("$.a.b: what (rule FILE#POINTER)")."""
         out: List[str] = []
-        if "$ref" in schema:
-            out += self.errors(value, self._resolve(schema["$ref"]), path)
-        if "type" in schema:
-            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            if not any(_is_type(value, t) for t in types):
-                return out + [f"{path}: expected {' or '.join(types)}, got {json.dumps(value)[:60]}"]
-        if "const" in schema and value != schema["const"]:
-            out.append(f"{path}: expected {json.dumps(schema['const'])}, got {json.dumps(value)[:60]}")
-        if "enum" in schema and value not in schema["enum"]:
-            out.append(f"{path}: {json.dumps(value)[:60]} is not one of {json.dumps(schema['enum'])}")
-        if _is_type(value, "number"):
-            if "minimum" in schema and value < schema["minimum"]:
-                out.append(f"{path}: {value} is below the minimum {schema['minimum']}")
-            if "maximum" in schema and value > schema["maximum"]:
-                out.append(f"{path}: {value} is above the maximum {schema['maximum']}")
-            if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-                out.append(f"{path}: {value} is not above {schema['exclusiveMinimum']}")
-            if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-                out.append(f"{path}: {value} is not below {schema['exclusiveMaximum']}")
-        if isinstance(value, str):
-            if "minLength" in schema and len(value) < schema["minLength"]:
-                out.append(f"{path}: shorter than {schema['minLength']} characters")
-            if "pattern" in schema and not re.search(schema["pattern"], value):
-                out.append(f"{path}: {value[:60]!r} does not match {schema['pattern']}")
-        if isinstance(value, dict):
-            for key in schema.get("required", []):
-                if key not in value:
-                    out.append(f"{path}: missing required field {key!r}")
-            properties = schema.get("properties", {})
-            for key, item in value.items():
-                if key in properties:
-                    out += self.errors(item, properties[key], f"{path}.{key}")
-                elif "additionalProperties" in schema:
-                    extra = schema["additionalProperties"]
-                    if extra is False:
-                        out.append(f"{path}: unexpected field {key!r}")
-                    elif isinstance(extra, dict):
-                        out += self.errors(item, extra, f"{path}.{key}")
-        if isinstance(value, list):
-            if "minItems" in schema and len(value) < schema["minItems"]:
-                out.append(f"{path}: fewer than {schema['minItems']} items")
-            if "items" in schema:
-                for i, item in enumerate(value):
-                    out += self.errors(item, schema["items"], f"{path}[{i}]")
-        if "anyOf" in schema:
-            branches = [self.errors(value, s, path) for s in schema["anyOf"]]
-            if all(branches):
-                best = min(branches, key=len)
-                out += best if len(best) == 1 else [f"{path}: matches none of the allowed forms ({best[0]})"]
-        for sub in schema.get("allOf", []):
-            out += self.errors(value, sub, path)
-        if "if" in schema:
-            if not self.errors(value, schema["if"], path):
-                if "then" in schema:
-                    out += self.errors(value, schema["then"], path)
-            elif "else" in schema:
-                out += self.errors(value, schema["else"], path)
+        seen = set()
+        # if/then re-checks a part that a property's own rule checks too: say it once.
+        for error in sorted(self._validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+            for path, what, rule in self._lines(error):
+                if (path, what) not in seen:
+                    seen.add((path, what))
+                    out.append(f"{path}: {what} (rule {rule})")
         return out
+
+
+def schema_validator(name: str) -> Validator:
+    """The validator of the schema file `name` in this folder."""
+    return Validator(load_schema(name), name)
 
 
 def validate_run(directory: str) -> List[str]:
@@ -135,12 +150,12 @@ def validate_run(directory: str) -> List[str]:
     try:
         with open(manifest_path, "r", encoding="utf-8") as f:
             manifest = json.load(f)
-        problems += [f"{manifest_path}: {e}" for e in Validator(load_schema("manifest.schema.json")).errors(manifest)]
+        problems += [f"{manifest_path}: {e}" for e in schema_validator("manifest.schema.json").errors(manifest)]
         if isinstance(manifest, dict):
             run_id = manifest.get("run_id")
     except (OSError, ValueError) as e:
         problems.append(f"{manifest_path}: {e}")
-    trial_validator = Validator(load_schema("trial.schema.json"))
+    trial_validator = schema_validator("trial.schema.json")
     seen_index: Dict[int, int] = {}
     seen_key: Dict[tuple, int] = {}
     try:
@@ -177,6 +192,9 @@ def validate_run(directory: str) -> List[str]:
 def main(argv: List[str]) -> int:
     if not argv:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    if jsonschema is None:
+        print(MISSING_JSONSCHEMA, file=sys.stderr)
         return 2
     problems: List[str] = []
     for directory in argv:

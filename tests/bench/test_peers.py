@@ -39,8 +39,9 @@ def test_whole_seconds_only(zcbench_bin):
 
 
 def namespaces():
+    """The namespaces peers.py makes (other tests may create and remove their own meanwhile)."""
     r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=30)
-    return {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+    return {n for n in (line.split()[0] for line in r.stdout.splitlines() if line.strip()) if n.startswith("zcb-peers-")}
 
 
 def test_congestion_runs_in_a_namespace_of_its_own_and_removes_it(zcbench_bin, tmp_path):

@@ -151,3 +151,57 @@ def test_help_describes_paths_and_commands(zcbench):
     r = zcbench("help", "run")
     assert r.returncode == 0
     assert "--dry-run" in r.stdout and "--resume" in r.stdout
+
+
+# The flags of `zcbench run` that are not trial parameters: how the run reports and
+# where it writes, and the spec run's own controls.
+RUN_CONTROL_FLAGS = {"--help", "-h", "--json", "--clean", "--out", "--dry-run", "--resume", "--fail-fast", "--quick"}
+
+
+def _table_flags(zcbench):
+    """The flags `zcbench help parameters` lists: the parameter table's."""
+    r = zcbench("help", "parameters")
+    assert r.returncode == 0, r.stderr
+    flags = []
+    for line in r.stdout.splitlines():
+        words = line.split()
+        if len(words) >= 2 and line.startswith("  ") and words[1].startswith("-"):
+            flags.extend(words[1].split(","))
+    return flags
+
+
+def test_every_run_flag_is_a_parameter_of_the_table_or_a_run_control(zcbench):
+    table = _table_flags(zcbench)
+    assert len(table) == len(set(table)), "a flag declared twice in the parameter table"
+    assert {"--size", "-l", "--strategy", "-s", "--profile-hz", "--gro"} <= set(table)
+    r = zcbench("run", "--help")
+    assert r.returncode == 0, r.stderr
+    offered = set()
+    for line in r.stdout.splitlines():
+        words = line.strip().split()
+        if words and words[0].startswith("-"):
+            offered.update(w for w in words[0].split(",") if w.startswith("-"))
+    assert offered - set(table) - RUN_CONTROL_FLAGS == set(), "flags of zcbench run that the parameter table does not hold"
+    assert set(table) - offered == set(), "parameters of the table that zcbench run does not offer"
+
+
+def test_help_parameters_names_spec_keys_defaults_and_where_they_apply(zcbench):
+    r = zcbench("help", "parameters")
+    assert r.returncode == 0, r.stderr
+    assert "[matrix]" in r.stdout and "[trial]" in r.stdout
+    assert "profile_hz" in r.stdout and "--profile-hz" in r.stdout
+    assert "applies to udp only" in r.stdout  # udp_gro, drain
+
+
+def test_out_records_a_command_line_run_like_a_spec_run(zcbench, tmp_path):
+    out = tmp_path / "run"
+    r = zcbench("run", "-s", "write", "-n", "256K", "--json", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    printed = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert len(printed) == 1
+    stored = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    assert stored == printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["state"] == "complete"
+    assert manifest["counts"]["ok"] == 1
+    assert manifest["plan"]["points"][0]["point"] == printed[0]["point"]

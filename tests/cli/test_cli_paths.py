@@ -1,7 +1,7 @@
 """The network paths through the CLI: `zcbench serve` and `run --path remote` with the
 token, a device path refused at once without privilege, and a routed run killed with
 SIGKILL whose objects the next run reports and `zcbench cleanup` removes. (The library
-behind each is tested in tests/drivers_*_test.cc and tests/remote_*_test.cc.)"""
+behind each is tested in tests/drivers_*_test.cc, tests/drivers/ and tests/remote_serve_test.cc.)"""
 import json
 import pathlib
 import re

@@ -109,7 +109,7 @@ path = ["lo"]
   const auto it = std::find_if(m.left_out.begin(), m.left_out.end(),
                                [](const LeftOut& l) { return l.combination == "strategy=tcp_mem source=file"; });
   ASSERT_NE(it, m.left_out.end());
-  EXPECT_EQ(it->reason, "tcp_mem cannot send from a file source (it sends from memory)");
+  EXPECT_EQ(it->reason, "strategy tcp_mem cannot send from a file source; it sends from: memory");
 }
 
 TEST(MatrixExpansion, WithoutASourceAxisEachStrategyUsesItsFirstSource) {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial.h"
+#include "harness/trial_resolve.h"
 
 namespace zcb {
 namespace {
