@@ -2,7 +2,7 @@
 
 // The measured window of a trial: the rendezvous of its threads (WindowGate), opening
 // the window (probes, /proc/stat, the start time), releasing the threads, closing it
-// when they are done; and the sender's paced loop over the message stream.
+// when they are done. (The sender's loop is the workload's: workloads/workload.h.)
 
 #include <atomic>
 #include <chrono>
@@ -21,12 +21,9 @@
 #include "harness/probes/window_probe.h"
 #include "harness/trial.h"
 #include "harness/trial_threads.h"
-#include "stack/payload.h"
-#include "stack/send_strategy.h"
+#include "workloads/send_loop.h"
 
 namespace zcb {
-
-using TrialClock = std::chrono::steady_clock;
 
 // The window's edges as measured on the controlling thread.
 struct MeasuredWindow {
@@ -99,14 +96,5 @@ class WindowGate {
   TrialClock::time_point window_start_{};
   const std::atomic<bool>* cancel_;
 };
-
-// The sender's loop: message_size pieces of the stream until spec.bytes are sent or
-// spec.duration_s has passed since `start`; paced to spec.rate_bps when set (sleeping
-// when ahead of schedule, as iperf3 -b); stops early when `cancel` is set; tells
-// `payload` of each message first (a cold file is dropped again at each pass). Ends with
-// the strategy's Finish(); `sends_done` (optional) gets the time the last Send() returned,
-// before Finish() waited for the last completions.
-Status SendPaced(SendStrategy& strategy, Payload& payload, const TrialSpec& spec, TrialClock::time_point start,
-                 const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr);
 
 }  // namespace zcb

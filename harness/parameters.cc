@@ -259,7 +259,7 @@ std::vector<Parameter> MakeTable() {
   }
   {
     Parameter& p = add({"workload", SpecSection::kMatrix, "", ValueKind::kName, "a workload name", "bulk",
-                        "what the sender sends: bulk (one long stream or datagram flow)", everywhere, AxisKind::kWorkload});
+                        "what the sender sends and when (zcbench list workloads)", everywhere, AxisKind::kWorkload});
     p.parse = ParseWorkloadText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.workload = v; };
     p.read = [](const TrialSpec& s) { return s.workload; };

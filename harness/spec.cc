@@ -14,6 +14,7 @@
 #include "harness/parameters.h"
 #include "stack/registry.h"
 #include "stack/types.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 
@@ -25,9 +26,7 @@ const SpecCatalog& SpecCatalog::Registered() {
     SpecCatalog c;
     c.strategies = AllStrategies();
     c.paths = AllPaths();
-    // The trial runner implements one workload, the bulk stream (RunTrial): a message
-    // size sweep of one long transfer per trial.
-    c.workloads = {"bulk"};
+    c.workloads = WorkloadNames();
     return c;
   }();
   return catalog;

@@ -1,7 +1,7 @@
-// The trial runner: one flow for every protocol and path. Check that the strategy can
-// run, make the payload, the path and the host constraints, set the receiving end up,
+// The trial runner: one flow for every protocol, path and workload. Check that the
+// strategy can run and serve the workload, make the workload, the payload, the path and the host constraints, set the receiving end up,
 // run the sender (and a local receiver) on their own threads through the measured
-// window, and turn what they report into the record. What differs between a local and a
+// window (the workload drives the sender), and turn what they report into the record. What differs between a local and a
 // remote receiver, or a stream and datagrams, is the receiving end's (receiving_end.h).
 
 #include <signal.h>
@@ -24,6 +24,8 @@
 #include "harness/trial_threads.h"
 #include "stack/payload.h"
 #include "stack/unique_fd.h"
+#include "workloads/registry.h"
+#include "workloads/workload.h"
 
 namespace zcb {
 namespace {
@@ -48,7 +50,7 @@ SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& p
   return ctx;
 }
 
-void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, HostConstraints* constraints,
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, Workload& workload, HostConstraints* constraints,
                   ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
@@ -75,7 +77,13 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
 
   // The sender owns the io_uring rings: their workers are read while the rings exist.
   const SideCpuMeter cpu(/*io_workers=*/true);
-  Status run = SendPaced(*strategy, payload, spec, gate.window_start(), gate.cancel(), &out.sends_done);
+  WorkloadSend send;
+  send.strategy = strategy.get();
+  send.payload = &payload;
+  send.schedule = {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps};
+  send.start = gate.window_start();
+  send.cancel = gate.cancel();
+  Status run = workload.Send(send, &out.sends_done);
   if (out.sends_done == TrialClock::time_point{}) out.sends_done = TrialClock::now();  // failed in the loop
   out.stats = strategy->stats();
   out.run = end.EndFlow(sock.get(), out.stats, std::move(run));
@@ -85,7 +93,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
 
 // The measured part, once the path and the constraints exist.
 Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, Payload& payload,
-                      const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
+                      Workload& workload, const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end, CreateReceivingEnd(trial, path, pattern));
   ZCB_RETURN_IF_ERROR(end->Prepare());
 
@@ -93,7 +101,7 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   SenderOutcome sender;
   std::thread receiver_thread;
   if (end->runs_here()) receiver_thread = std::thread([&] { end->ReceiverThread(gate); });
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), constraints, std::ref(*end),
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload), constraints, std::ref(*end),
                             std::ref(gate), std::ref(sender));
   const MeasuredWindow window =
       end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
@@ -119,6 +127,15 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
                         trial.strategy->name, spec.path);
   }
 
+  auto workload_info = FindWorkload(spec.workload);
+  if (!workload_info.ok()) return std::move(workload_info).error().Context("workload");
+  if (!(*workload_info)->Serves(*trial.strategy, spec.protocol, trial.source)) {
+    return Unsupportedf("workload {} cannot be served by {} over {} from a {} source", spec.workload, trial.strategy->name,
+                        ToString(spec.protocol), ToString(trial.source));
+  }
+  auto workload = (*workload_info)->create(Options());
+  if (!workload.ok()) return std::move(workload).error().Context("workload");
+
   Pattern pattern(spec.seed, spec.pattern_period);
   auto payload = Payload::Create(PayloadConfigFor(trial), pattern);
   if (!payload.ok()) return std::move(payload).error().Context("payload");
@@ -130,7 +147,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
     if (!created.ok()) return std::move(created).error().Context("host constraints");
     constraints = std::move(*created);
   }
-  Status run = RunThroughPath(trial, context, **path, **payload, pattern, constraints.get(), record);
+  Status run = RunThroughPath(trial, context, **path, **payload, **workload, pattern, constraints.get(), record);
   // However the trial ended, the record says what the path and the constraints were
   // (offloads read back, qdisc counters as they are now).
   if (constraints != nullptr) constraints->Stop();

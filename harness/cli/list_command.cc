@@ -1,12 +1,16 @@
-// zcbench list strategies | paths; zcbench help STRATEGY | PATH | COMMAND | probes | parameters.
+// zcbench list strategies | paths | workloads; zcbench help STRATEGY | PATH | WORKLOAD | COMMAND | probes | parameters.
+
+#include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "drivers/network_path.h"
 #include "harness/cli/commands.h"
 #include "harness/parameters.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
+#include "workloads/registry.h"
 
 namespace zcb::cli {
 namespace {
@@ -19,9 +23,19 @@ std::string Protocols(const StrategyInfo& info) {
   return out;
 }
 
-std::string Sources(const StrategyInfo& info) {
+std::string Sources(const std::vector<SourceKind>& sources) {
   std::string out;
-  for (SourceKind s : info.caps.sources) out += fmt::format("{}{}", out.empty() ? "" : ",", ToString(s));
+  for (SourceKind s : sources) out += fmt::format("{}{}", out.empty() ? "" : ",", ToString(s));
+  return out;
+}
+
+std::string Sources(const StrategyInfo& info) { return Sources(info.caps.sources); }
+
+std::string Protocols(const WorkloadInfo& info) {
+  std::string out;
+  for (Protocol p : AllProtocols()) {
+    if (info.needs.protocols.Has(p)) out += fmt::format("{}{}", out.empty() ? "" : ",", ToString(p));
+  }
   return out;
 }
 
@@ -39,6 +53,14 @@ int ListStrategies() {
 int ListPaths() {
   fmt::print("{:<10} {:<6} {}\n", "name", "root", "summary");
   for (const auto& info : AllPaths()) fmt::print("{:<10} {:<6} {}\n", info.name, info.caps.needs_root ? "yes" : "no", info.summary);
+  return kExitOk;
+}
+
+int ListWorkloads() {
+  fmt::print("{:<14} {:<8} {:<24} {}\n", "name", "proto", "sources", "summary");
+  for (const auto& info : AllWorkloads()) {
+    fmt::print("{:<14} {:<8} {:<24} {}\n", info.name, Protocols(info), Sources(info.needs.sources), info.summary);
+  }
   return kExitOk;
 }
 
@@ -61,10 +83,14 @@ void PrintOptions(const std::vector<OptionSpec>& options) {
 }  // namespace
 
 Command AddListCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand("list", "list strategies or paths with their availability on this machine");
+  auto* sub = app.add_subcommand("list", "list strategies (with their availability on this machine), paths or workloads");
   auto what = std::make_shared<std::string>("strategies");
-  sub->add_option("what", *what, "strategies | paths")->check(CLI::IsMember({"strategies", "paths"}));
-  return [what] { return *what == "paths" ? ListPaths() : ListStrategies(); };
+  sub->add_option("what", *what, "strategies | paths | workloads")->check(CLI::IsMember({"strategies", "paths", "workloads"}));
+  return [what] {
+    if (*what == "paths") return ListPaths();
+    if (*what == "workloads") return ListWorkloads();
+    return ListStrategies();
+  };
 }
 
 namespace {
@@ -93,13 +119,27 @@ int DescribePath(const PathInfo& p) {
   return kExitOk;
 }
 
+int DescribeWorkload(const WorkloadInfo& w) {
+  fmt::print("workload {}: {}\n", w.name, w.summary);
+  fmt::print("Protocols: {}\nSources: {}\n", Protocols(w), Sources(w.needs.sources));
+  fmt::print("Receiver knows message boundaries: {}\n", w.needs.message_boundaries ? "yes" : "no (one verified stream or flow)");
+  std::string served;
+  for (const auto& s : AllStrategies()) {
+    const bool serves = std::any_of(s.caps.sources.begin(), s.caps.sources.end(), [&](SourceKind k) { return w.Serves(s, k); });
+    if (serves) served += (served.empty() ? "" : ", ") + s.name;
+  }
+  fmt::print("Strategies that can serve it: {}\n", served.empty() ? "none" : served);
+  PrintOptions(w.options);
+  return kExitOk;
+}
+
 }  // namespace
 
 Command AddHelpCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("help", "describe a strategy, a path or a command (its options)");
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name,
-                  "a strategy (zcbench list strategies), a path (zcbench list paths), a command, probes (the probe "
+                  "a strategy (zcbench list strategies), a path (zcbench list paths), a workload (zcbench list workloads), a command, probes (the probe "
                   "families and eBPF groups, their defaults and costs), or parameters (the trial parameters: their "
                   "flags, spec keys, defaults and where they apply)")
       ->required();
@@ -114,6 +154,7 @@ Command AddHelpCommand(CLI::App& app) {
     }
     if (auto info = FindStrategy(*name); info.ok()) return DescribeStrategy(**info);
     if (auto path = FindPath(*name); path.ok()) return DescribePath(**path);
+    if (auto workload = FindWorkload(*name); workload.ok()) return DescribeWorkload(**workload);
     for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
       if (command->get_name() == *name) {
         fmt::print("{}", command->help());
@@ -123,8 +164,10 @@ Command AddHelpCommand(CLI::App& app) {
     std::string strategies, paths;
     for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
     for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
-    fmt::print(stderr, "zcbench help: '{}' is not a strategy ({}), a path ({}), a command (zcbench --help), probes or parameters\n", *name,
-               strategies, paths);
+    fmt::print(stderr,
+               "zcbench help: '{}' is not a strategy ({}), a path ({}), a workload ({}), a command (zcbench --help), probes or "
+               "parameters\n",
+               *name, strategies, paths, fmt::join(WorkloadNames(), ", "));
     return kExitUsage;
   };
 }

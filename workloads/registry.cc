@@ -1,0 +1,40 @@
+#include "workloads/registry.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "workloads/workloads.h"
+
+namespace zcb {
+
+const std::vector<WorkloadInfo>& AllWorkloads() {
+  static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo()};
+  return all;
+}
+
+std::vector<std::string> WorkloadNames() {
+  std::vector<std::string> names;
+  for (const WorkloadInfo& info : AllWorkloads()) names.push_back(info.name);
+  return names;
+}
+
+Result<const WorkloadInfo*> FindWorkload(std::string_view name) {
+  const auto& all = AllWorkloads();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const WorkloadInfo& w) { return w.name == name; });
+  if (it == all.end()) return Errorf("unknown workload '{}'; valid workloads: {}", name, fmt::join(WorkloadNames(), ", "));
+  return &*it;
+}
+
+bool WorkloadInfo::Serves(const StrategyInfo& strategy, Protocol protocol, SourceKind source) const {
+  return needs.protocols.Has(protocol) && strategy.Speaks(protocol) && strategy.CanSend(source) &&
+         std::find(needs.sources.begin(), needs.sources.end(), source) != needs.sources.end();
+}
+
+bool WorkloadInfo::Serves(const StrategyInfo& strategy, SourceKind source) const {
+  return std::any_of(AllProtocols().begin(), AllProtocols().end(),
+                     [&](Protocol p) { return Serves(strategy, p, source); });
+}
+
+}  // namespace zcb

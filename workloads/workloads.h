@@ -1,0 +1,12 @@
+#pragma once
+
+// The WorkloadInfo of each workload, one per file; listed once in AllWorkloads()
+// (workloads/registry.cc).
+
+#include "workloads/workload.h"
+
+namespace zcb {
+
+WorkloadInfo BulkWorkloadInfo();
+
+}  // namespace zcb
