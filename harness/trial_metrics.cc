@@ -114,7 +114,7 @@ Status JudgeDatagrams(const ResolvedTrial& trial, const SenderOutcome& sender, c
 }  // namespace
 
 TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& context, const SenderOutcome& sender,
-                          const ReceivedFigures& received, const MeasuredWindow& window, const Payload& payload) {
+                          const ReceivedFigures& received, const MeasuredWindow& window, const PayloadSource& payload) {
   const double elapsed = Seconds(window.start, received.last_delivery);
   const uint64_t delivered = received.bytes_received.value_or(0);
   TrialMetrics m;

@@ -9,13 +9,13 @@
 #include "harness/receiving_end.h"
 #include "harness/trial.h"
 #include "harness/trial_record.h"
-#include "stack/payload.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 
 // The record's metrics, the probes' results included (each probe adds its own).
 TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& context, const SenderOutcome& sender,
-                          const ReceivedFigures& received, const MeasuredWindow& window, const Payload& payload);
+                          const ReceivedFigures& received, const MeasuredWindow& window, const PayloadSource& payload);
 
 // The first failure of a measured trial, which explains the others (a receiver that went
 // away makes the sender fail): the receiving end lost, the sender, the receiver, then

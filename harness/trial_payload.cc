@@ -19,7 +19,7 @@ PayloadConfig PayloadConfigFor(const ResolvedTrial& trial) {
   return config;
 }
 
-nlohmann::json PayloadJson(const ResolvedTrial& trial, const Payload& payload, const MeasuredWindow& window, uint64_t bytes_sent) {
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window, uint64_t bytes_sent) {
   nlohmann::json out = nlohmann::json::object();
   if (payload.kind() == SourceKind::kGenerated) {
     out["working_set_bytes"] = nullptr;

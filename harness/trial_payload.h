@@ -1,6 +1,6 @@
 #pragma once
 
-// The payload a trial sends from (stack/payload.h), configured from the trial, and the
+// The payload a trial sends from (workloads/payload_source.h), configured from the trial, and the
 // record's metrics.payload object describing it.
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "harness/measured_window.h"
 #include "harness/trial.h"
-#include "stack/payload.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 
@@ -18,6 +18,6 @@ PayloadConfig PayloadConfigFor(const ResolvedTrial& trial);
 
 // The record's `payload` object: the working set the sends cycled through and why that
 // size, the host's last-level cache, passes over it, and the bytes read from the device.
-nlohmann::json PayloadJson(const ResolvedTrial& trial, const Payload& payload, const MeasuredWindow& window, uint64_t bytes_sent);
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window, uint64_t bytes_sent);
 
 }  // namespace zcb

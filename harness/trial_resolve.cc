@@ -6,8 +6,8 @@
 #include <fmt/ranges.h>
 
 #include "drivers/network_path.h"
-#include "stack/payload.h"
 #include "stack/udp_limits.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 

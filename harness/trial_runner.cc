@@ -22,8 +22,8 @@
 #include "harness/trial_payload.h"
 #include "harness/trial_sockets.h"
 #include "harness/trial_threads.h"
-#include "stack/payload.h"
 #include "stack/unique_fd.h"
+#include "workloads/payload_source.h"
 #include "workloads/registry.h"
 #include "workloads/workload.h"
 
@@ -50,7 +50,7 @@ SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& p
   return ctx;
 }
 
-void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payload, Workload& workload, HostConstraints* constraints,
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload, HostConstraints* constraints,
                   ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
@@ -92,7 +92,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, Payload& payloa
 }
 
 // The measured part, once the path and the constraints exist.
-Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, Payload& payload,
+Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, PayloadSource& payload,
                       Workload& workload, const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end, CreateReceivingEnd(trial, path, pattern));
   ZCB_RETURN_IF_ERROR(end->Prepare());
@@ -137,7 +137,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   if (!workload.ok()) return std::move(workload).error().Context("workload");
 
   Pattern pattern(spec.seed, spec.pattern_period);
-  auto payload = Payload::Create(PayloadConfigFor(trial), pattern);
+  auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);
   if (!payload.ok()) return std::move(payload).error().Context("payload");
   auto path = CreatePath(spec.path, spec.path_options);
   if (!path.ok()) return std::move(path).error().Context("path");

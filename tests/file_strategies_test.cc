@@ -26,11 +26,11 @@
 #include <gtest/gtest.h>
 
 #include "harness/trial_sockets.h"
-#include "stack/payload.h"
 #include "stack/peer_gate.h"
 #include "stack/registry.h"
 #include "stack/socket_io.h"
 #include "stack/unique_fd.h"
+#include "workloads/payload_source.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {
@@ -404,7 +404,7 @@ void StreamToSlowReceiver(const std::string& strategy, uint64_t bytes, size_t me
   config.kind = SourceKind::kGenerated;
   config.max_message = message;
   config.ring_bytes = 2 * RoundUp(message, PageSize());
-  auto payload = Payload::Create(config, pattern);
+  auto payload = PayloadSource::Create(config, pattern);
   ASSERT_TRUE(payload.ok()) << payload.error().ToString();
   auto connection = ConnectLoopback();
   ASSERT_TRUE(connection.ok()) << connection.error().ToString();

@@ -28,8 +28,8 @@
 #include "drivers/network_path.h"
 #include "harness/trial.h"
 #include "stack/datagram_receiver.h"
-#include "stack/payload.h"
 #include "stack/registry.h"
+#include "workloads/payload_source.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {
@@ -71,7 +71,7 @@ Result<LoopbackRun> RunOverLoHere(size_t size, uint64_t count, const std::map<st
   Pattern pattern(21);
   PayloadConfig payload_config;
   payload_config.max_message = size;
-  ZCB_ASSIGN_OR_RETURN(auto payload, Payload::Create(payload_config, pattern));
+  ZCB_ASSIGN_OR_RETURN(auto payload, PayloadSource::Create(payload_config, pattern));
   DatagramReceiverConfig config;
   config.flow_id = kFlow;
   config.drain = std::chrono::milliseconds(300);

@@ -13,10 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "harness/trial_record.h"
-#include "stack/payload.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
 #include "stack/zerocopy_completions.h"
+#include "workloads/payload_source.h"
 #include "tests/ci_requirements.h"
 
 namespace zcb {
@@ -220,7 +220,7 @@ class DirectZerocopyTest : public ::testing::TestWithParam<std::string> {
     PayloadConfig config;
     config.kind = SourceKind::kMemory;
     config.max_message = kMessage;
-    auto payload = Payload::Create(config, pattern_);
+    auto payload = PayloadSource::Create(config, pattern_);
     ASSERT_TRUE(payload.ok()) << payload.error().ToString();
     payload_ = std::move(*payload);
   }
@@ -241,7 +241,7 @@ class DirectZerocopyTest : public ::testing::TestWithParam<std::string> {
   static constexpr size_t kMessage = 64 * 1024;
   const StrategyInfo* info_ = nullptr;
   Pattern pattern_{1};
-  std::unique_ptr<Payload> payload_;
+  std::unique_ptr<PayloadSource> payload_;
 };
 
 TEST_P(DirectZerocopyTest, AReceiverThatResetsTheConnectionIsAClearError) {

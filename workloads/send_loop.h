@@ -11,9 +11,9 @@
 #include <optional>
 #include <thread>
 
-#include "stack/payload.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 
@@ -40,7 +40,7 @@ inline constexpr uint64_t kClockReadInterval = 64 * 1024;
 // (optional) gets the time the last Send() returned, before Finish() waited for the last
 // completions.
 template <typename Clock>
-Status SendPacedWith(SendStrategy& strategy, Payload& payload, const SendSchedule& schedule, typename Clock::time_point start,
+Status SendPacedWith(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule, typename Clock::time_point start,
                      const std::atomic<bool>* cancel, typename Clock::time_point* sends_done = nullptr) {
   using TimePoint = typename Clock::time_point;
   const uint64_t total = schedule.bytes.value_or(UINT64_MAX);
@@ -74,7 +74,7 @@ Status SendPacedWith(SendStrategy& strategy, Payload& payload, const SendSchedul
 }
 
 // The loop on the trial's clock.
-inline Status SendPaced(SendStrategy& strategy, Payload& payload, const SendSchedule& schedule, TrialClock::time_point start,
+inline Status SendPaced(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule, TrialClock::time_point start,
                         const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr) {
   return SendPacedWith<TrialClock>(strategy, payload, schedule, start, cancel, sends_done);
 }

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "stack/options.h"
-#include "stack/payload.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 #include "stack/types.h"
+#include "workloads/payload_source.h"
 #include "workloads/send_loop.h"
 
 namespace zcb {
@@ -43,7 +43,7 @@ enum class ReceiverExpectation {
 // Where a running workload's sender stands (the inputs a workload's Send() may use).
 struct WorkloadSend {
   SendStrategy* strategy = nullptr;           // made for this trial's socket and payload
-  Payload* payload = nullptr;                 // the trial's payload source
+  PayloadSource* payload = nullptr;           // the trial's payload source
   SendSchedule schedule;                      // message size, byte or time limit, rate
   TrialClock::time_point start{};             // the window's start: the origin of pacing
   const std::atomic<bool>* cancel = nullptr;  // set when the trial is to stop early

@@ -1,4 +1,4 @@
-#include "stack/payload.h"
+#include "workloads/payload_source.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -11,6 +11,8 @@
 #include <cstring>
 #include <fstream>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace zcb {
 namespace {
@@ -62,9 +64,9 @@ size_t DefaultWorkingSet() {
   return bytes;
 }
 
-Result<std::unique_ptr<Payload>> Payload::Create(const PayloadConfig& config, const Pattern& pattern) {
+Result<std::unique_ptr<PayloadSource>> PayloadSource::Create(const PayloadConfig& config, const Pattern& pattern) {
   if (config.max_message == 0) return Errorf("payload: message size must be at least 1 byte");
-  std::unique_ptr<Payload> payload(new Payload(config, pattern));
+  std::unique_ptr<PayloadSource> payload(new PayloadSource(config, pattern));
   // The pattern repeats every period: a whole number of periods keeps it seamless.
   payload->cycle_ = RoundUp(std::max(config.working_set, pattern.period()), pattern.period());
   switch (config.kind) {
@@ -83,7 +85,7 @@ Result<std::unique_ptr<Payload>> Payload::Create(const PayloadConfig& config, co
   return payload;
 }
 
-Status Payload::CreateFile() {
+Status PayloadSource::CreateFile() {
   const std::string dir = config_.file_dir.empty() ? "/dev/shm" : config_.file_dir;
   struct statfs fs {};
   if (::statfs(dir.c_str(), &fs) != 0) {
@@ -116,7 +118,7 @@ Status Payload::CreateFile() {
   return OkStatus();
 }
 
-Status Payload::DropPageCache() const {
+Status PayloadSource::DropPageCache() const {
   // Dirty pages cannot be dropped: write them back first.
   if (::fsync(fd_.get()) != 0) return SysError("fsync the payload file before dropping its page cache");
   int rc = ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
@@ -124,7 +126,7 @@ Status Payload::DropPageCache() const {
   return OkStatus();
 }
 
-Status Payload::BeforeSend(uint64_t offset) {
+Status PayloadSource::BeforeSend(uint64_t offset) {
   if (!config_.cold || config_.kind != SourceKind::kFile) return OkStatus();
   if (next_pass_at_ == 0) next_pass_at_ = cycle_;  // the first pass reads the file dropped at creation
   if (offset < next_pass_at_) return OkStatus();
@@ -135,7 +137,7 @@ Status Payload::BeforeSend(uint64_t offset) {
   return OkStatus();
 }
 
-Status Payload::CreateRing() {
+Status PayloadSource::CreateRing() {
   slot_size_ = RoundUp(config_.max_message, PageSize());
   size_t bytes = config_.ring_bytes != 0 ? config_.ring_bytes : std::max<size_t>(8 * slot_size_, 4 << 20);
   bytes = std::max(RoundUp(bytes, slot_size_), slot_size_);
@@ -148,10 +150,6 @@ Status Payload::CreateRing() {
   file_size_ = bytes;
   file_system_ = "tmpfs";
   return OkStatus();
-}
-
-void Payload::Generate(size_t slot, uint64_t offset, size_t len) {
-  pattern_.Fill(offset, {ring_.data() + slot * slot_size_, len});
 }
 
 }  // namespace zcb
