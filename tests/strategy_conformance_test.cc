@@ -1,6 +1,7 @@
-// Conformance: every registered TCP strategy, from every payload source it can send,
-// delivers streams of awkward lengths through loopback with exact byte counts and no
-// mismatch. A strategy added to the registry is covered here without a line of test.
+// Conformance: every registered TCP strategy, in every registered workload it can serve,
+// from every payload source it can send there, delivers streams of awkward lengths through
+// loopback with exact byte counts and no mismatch. A strategy or workload added to its
+// registry is covered here without a line of test.
 
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -15,11 +16,13 @@
 
 #include "stack/registry.h"
 #include "tests/trial_test_util.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 namespace {
 
 struct Case {
+  std::string workload;
   std::string strategy;
   SourceKind source;
   uint64_t bytes;
@@ -28,17 +31,20 @@ struct Case {
 std::vector<Case> AllCases() {
   static const uint64_t kLengths[] = {1, 4095, 65537, (1u << 20) + 1, 64u << 20};
   std::vector<Case> cases;
-  for (const auto& info : AllStrategies()) {
-    if (!info.Speaks(Protocol::kTcp)) continue;
-    for (SourceKind source : info.caps.sources) {
-      for (uint64_t bytes : kLengths) cases.push_back({info.name, source, bytes});
+  for (const WorkloadInfo& workload : AllWorkloads()) {
+    for (const auto& info : AllStrategies()) {
+      for (SourceKind source : info.caps.sources) {
+        if (!workload.Serves(info, Protocol::kTcp, source)) continue;
+        for (uint64_t bytes : kLengths) cases.push_back({workload.name, info.name, source, bytes});
+      }
     }
   }
   return cases;
 }
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  return info.param.strategy + "_" + std::string(ToString(info.param.source)) + "_" + std::to_string(info.param.bytes);
+  return info.param.workload + "_" + info.param.strategy + "_" + std::string(ToString(info.param.source)) + "_" +
+         std::to_string(info.param.bytes);
 }
 
 class StrategyConformanceTest : public ::testing::TestWithParam<Case> {};
@@ -48,6 +54,7 @@ TEST_P(StrategyConformanceTest, DeliversAVerifiedStream) {
   auto info = FindStrategy(c.strategy);
   ASSERT_TRUE(info.ok());
   TrialSpec spec = testing::VerifiedStream(c.strategy, c.bytes);
+  spec.workload = c.workload;
   spec.source = c.source;
   nlohmann::json record = testing::RunOrFail(spec);
   if (!ProbeAvailability(**info).available) {
@@ -56,6 +63,7 @@ TEST_P(StrategyConformanceTest, DeliversAVerifiedStream) {
   }
   testing::ExpectVerified(record, c.bytes);
   EXPECT_EQ(record["params"]["source"], ToString(c.source));
+  EXPECT_EQ(record["params"]["workload"], c.workload);
   EXPECT_GE(record["metrics"]["send_calls"].get<uint64_t>(), 1u);
   // Strategies that lend buffers report every completion; the rest report none.
   EXPECT_EQ(record["metrics"]["zerocopy"].is_object(), (*info)->caps.reports_zerocopy);

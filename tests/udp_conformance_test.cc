@@ -1,11 +1,11 @@
-// Conformance over UDP: every registered UDP strategy, from every payload source it can
-// send, delivers datagrams of the sizes its capabilities allow, and each one verifies on
+// Conformance over UDP: every registered UDP strategy, in every registered workload it can
+// serve, from every payload source it can send there, delivers datagrams of the sizes its capabilities allow, and each one verifies on
 // its own. The sizes come from the limits (stack/udp_limits.h): one datagram up to the
 // UDP/IPv4 limit, and, for a strategy that hands the kernel a UDP_SEGMENT buffer, buffers
 // at the segment-count and the per-call byte limits. A strategy that writes its own frames
 // runs over the first registered path with a link layer (loopback has none, and refuses
-// it as unsupported). A strategy added to the registry is covered here without a line of
-// test; what it cannot do here is decided by its capabilities and availability.
+// it as unsupported). A strategy or workload added to its registry is covered here without
+// a line of test; what it cannot do here is decided by its capabilities and availability.
 
 #include <unistd.h>
 
@@ -23,6 +23,7 @@
 #include "stack/udp_limits.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 namespace {
@@ -76,6 +77,7 @@ size_t EffectiveSegment(const StrategyInfo& info, const std::map<std::string, st
 }
 
 struct UdpCase {
+  std::string workload;
   std::string strategy;
   SourceKind source;
   std::string path;  // "loopback", or the first path with a link layer
@@ -86,6 +88,7 @@ struct UdpCase {
 std::vector<UdpCase> AllUdpCases() {
   std::vector<UdpCase> cases;
   const PathInfo* link_path = FirstPathWithALinkLayer();
+  for (const WorkloadInfo& workload : AllWorkloads()) {
   for (const auto& info : AllStrategies()) {
     if (!info.Speaks(Protocol::kUdp)) continue;
     // (With no such path in the registry, AFrameWriterIsUnsupportedWithoutALinkLayer covers it.)
@@ -93,22 +96,24 @@ std::vector<UdpCase> AllUdpCases() {
     const std::string path = info.caps.needs_link_layer ? link_path->name : "loopback";
     const size_t limit = info.caps.needs_link_layer ? kLinkMtu - kIpv4UdpHeaders : kMaxUdpPayloadIpv4;
     for (SourceKind source : info.caps.sources) {
+      if (!workload.Serves(info, Protocol::kUdp, source)) continue;
       // Sends at the strategy's default options: one datagram each, or cut by its default segment.
-      for (size_t size : DatagramSizes(limit)) cases.push_back({info.name, source, path, size, {}});
+      for (size_t size : DatagramSizes(limit)) cases.push_back({workload.name, info.name, source, path, size, {}});
       if (!HasSegmentOption(info)) continue;
       // UDP_SEGMENT buffers as large as the limits allow (the default segment ran above).
       for (size_t segment : SegmentSizes(limit)) {
         if (segment == EffectiveSegment(info, {})) continue;
         const size_t size = std::min(kMaxUdpPayloadIpv4, segment * MaxGsoSegments());
-        cases.push_back({info.name, source, path, size, {{kSegmentOption, std::to_string(segment)}}});
+        cases.push_back({workload.name, info.name, source, path, size, {{kSegmentOption, std::to_string(segment)}}});
       }
     }
+  }
   }
   return cases;
 }
 
 std::string UdpCaseName(const UdpCase& c) {
-  std::string name = c.strategy + "_" + std::string(ToString(c.source)) + "_" + c.path + "_" + std::to_string(c.size);
+  std::string name = c.workload + "_" + c.strategy + "_" + std::string(ToString(c.source)) + "_" + c.path + "_" + std::to_string(c.size);
   for (const auto& [k, v] : c.options) name += "_" + k + "_" + v;
   return name;
 }
@@ -143,6 +148,7 @@ TEST_P(UdpConformanceTest, DeliversVerifiedDatagrams) {
   const uint64_t calls = CallsFor(c.size, per_call);
 
   TrialSpec spec = testing::UdpSpec(c.strategy, c.size, calls, c.options);
+  spec.workload = c.workload;
   spec.source = c.source;
   spec.path = c.path;
   spec.rate_bps = RateFor(static_cast<double>(c.size) / static_cast<double>(per_call));
@@ -158,6 +164,7 @@ TEST_P(UdpConformanceTest, DeliversVerifiedDatagrams) {
   testing::ExpectBalancedAndVerified(record, calls * per_call);
   const auto& m = record["metrics"];
   EXPECT_EQ(record["params"]["source"], ToString(c.source));
+  EXPECT_EQ(record["params"]["workload"], c.workload);
   EXPECT_EQ(m["bytes_sent"].get<uint64_t>(), calls * c.size);
   EXPECT_DOUBLE_EQ(m["udp"]["mean_datagram_bytes"].get<double>(),
                    static_cast<double>(c.size) / static_cast<double>(per_call));

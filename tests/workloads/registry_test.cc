@@ -1,0 +1,72 @@
+// The workload registry (workloads/registry.h): every workload is found by its name, an
+// unknown name is an error that lists the valid ones, and which strategy can serve which
+// workload follows from capabilities.
+
+#include "workloads/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "stack/registry.h"
+
+namespace zcb {
+namespace {
+
+TEST(WorkloadRegistry, EveryWorkloadIsFoundByItsNameAndDescribed) {
+  ASSERT_FALSE(AllWorkloads().empty());
+  std::set<std::string> names;
+  for (const WorkloadInfo& info : AllWorkloads()) {
+    EXPECT_TRUE(names.insert(info.name).second) << info.name << " is registered twice";
+    auto found = FindWorkload(info.name);
+    ASSERT_TRUE(found.ok()) << info.name;
+    EXPECT_EQ(*found, &info);
+    EXPECT_FALSE(info.summary.empty()) << info.name;
+    EXPECT_FALSE(info.needs.protocols.empty()) << info.name;
+    EXPECT_FALSE(info.needs.sources.empty()) << info.name;
+    ASSERT_TRUE(info.create) << info.name;
+    auto made = info.create(Options());
+    ASSERT_TRUE(made.ok()) << info.name << ": " << made.error().ToString();
+    EXPECT_NE(made->get(), nullptr);
+  }
+  EXPECT_EQ(WorkloadNames().size(), AllWorkloads().size());
+}
+
+TEST(WorkloadRegistry, AnUnknownNameListsTheValidOnes) {
+  auto found = FindWorkload("no_such_workload");
+  ASSERT_FALSE(found.ok());
+  const std::string message = found.error().ToString();
+  EXPECT_NE(message.find("unknown workload 'no_such_workload'"), std::string::npos) << message;
+  for (const std::string& name : WorkloadNames()) EXPECT_NE(message.find(name), std::string::npos) << message;
+}
+
+// Every registered strategy can serve some workload from its best source: none is left
+// with nothing to run.
+TEST(WorkloadRegistry, EveryStrategyCanServeAWorkload) {
+  for (const StrategyInfo& strategy : AllStrategies()) {
+    bool served = false;
+    for (const WorkloadInfo& workload : AllWorkloads()) served = served || workload.Serves(strategy, strategy.DefaultSource());
+    EXPECT_TRUE(served) << strategy.name;
+  }
+}
+
+TEST(WorkloadInfoServes, NeedsAProtocolAndASourceThatBothTake) {
+  WorkloadInfo workload;
+  workload.needs.protocols = EnumSet<Protocol>{Protocol::kTcp};
+  workload.needs.sources = {SourceKind::kFile};
+  StrategyInfo strategy;
+  strategy.caps.protocols = EnumSet<Protocol>{Protocol::kTcp, Protocol::kUdp};
+  strategy.caps.sources = {SourceKind::kMemory, SourceKind::kFile};
+  EXPECT_TRUE(workload.Serves(strategy, Protocol::kTcp, SourceKind::kFile));
+  EXPECT_TRUE(workload.Serves(strategy, SourceKind::kFile));
+  EXPECT_FALSE(workload.Serves(strategy, Protocol::kUdp, SourceKind::kFile));  // the workload's protocol only
+  EXPECT_FALSE(workload.Serves(strategy, SourceKind::kMemory));                // the workload's source only
+  strategy.caps.protocols = EnumSet<Protocol>{Protocol::kUdp};
+  EXPECT_FALSE(workload.Serves(strategy, SourceKind::kFile));                  // no protocol in common
+  strategy.caps.protocols = EnumSet<Protocol>{Protocol::kTcp};
+  strategy.caps.sources = {SourceKind::kMemory};
+  EXPECT_FALSE(workload.Serves(strategy, Protocol::kTcp, SourceKind::kFile));  // the strategy cannot send it
+}
+
+}  // namespace
+}  // namespace zcb
