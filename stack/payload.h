@@ -50,7 +50,9 @@ class Payload {
   size_t slot_size() const { return slot_size_; }
   size_t slot_count() const { return ring_.size() / slot_size_; }
   // Writes stream bytes [offset, offset + len) into slot `slot`.
-  void Generate(size_t slot, uint64_t offset, size_t len) { pattern_.Fill(offset, {ring_.data() + slot * slot_size_, len}); }
+  void Generate(size_t slot, uint64_t offset, size_t len) {
+    pattern_.Fill(offset, {ring_.data() + slot * slot_size_, len});
+  }
 
  protected:
   // Made (and destroyed) only as the source that fills it.

@@ -89,25 +89,25 @@ std::vector<UdpCase> AllUdpCases() {
   std::vector<UdpCase> cases;
   const PathInfo* link_path = FirstPathWithALinkLayer();
   for (const WorkloadInfo& workload : AllWorkloads()) {
-  for (const auto& info : AllStrategies()) {
-    if (!info.Speaks(Protocol::kUdp)) continue;
-    // (With no such path in the registry, AFrameWriterIsUnsupportedWithoutALinkLayer covers it.)
-    if (info.caps.needs_link_layer && link_path == nullptr) continue;
-    const std::string path = info.caps.needs_link_layer ? link_path->name : "loopback";
-    const size_t limit = info.caps.needs_link_layer ? kLinkMtu - kIpv4UdpHeaders : kMaxUdpPayloadIpv4;
-    for (SourceKind source : info.caps.sources) {
-      if (!workload.Serves(info, Protocol::kUdp, source)) continue;
-      // Sends at the strategy's default options: one datagram each, or cut by its default segment.
-      for (size_t size : DatagramSizes(limit)) cases.push_back({workload.name, info.name, source, path, size, {}});
-      if (!HasSegmentOption(info)) continue;
-      // UDP_SEGMENT buffers as large as the limits allow (the default segment ran above).
-      for (size_t segment : SegmentSizes(limit)) {
-        if (segment == EffectiveSegment(info, {})) continue;
-        const size_t size = std::min(kMaxUdpPayloadIpv4, segment * MaxGsoSegments());
-        cases.push_back({workload.name, info.name, source, path, size, {{kSegmentOption, std::to_string(segment)}}});
+    for (const auto& info : AllStrategies()) {
+      if (!info.Speaks(Protocol::kUdp)) continue;
+      // (With no such path in the registry, AFrameWriterIsUnsupportedWithoutALinkLayer covers it.)
+      if (info.caps.needs_link_layer && link_path == nullptr) continue;
+      const std::string path = info.caps.needs_link_layer ? link_path->name : "loopback";
+      const size_t limit = info.caps.needs_link_layer ? kLinkMtu - kIpv4UdpHeaders : kMaxUdpPayloadIpv4;
+      for (SourceKind source : info.caps.sources) {
+        if (!workload.Serves(info, Protocol::kUdp, source)) continue;
+        // Sends at the strategy's default options: one datagram each, or cut by its default segment.
+        for (size_t size : DatagramSizes(limit)) cases.push_back({workload.name, info.name, source, path, size, {}});
+        if (!HasSegmentOption(info)) continue;
+        // UDP_SEGMENT buffers as large as the limits allow (the default segment ran above).
+        for (size_t segment : SegmentSizes(limit)) {
+          if (segment == EffectiveSegment(info, {})) continue;
+          const size_t size = std::min(kMaxUdpPayloadIpv4, segment * MaxGsoSegments());
+          cases.push_back({workload.name, info.name, source, path, size, {{kSegmentOption, std::to_string(segment)}}});
+        }
       }
     }
-  }
   }
   return cases;
 }

@@ -71,7 +71,8 @@ Result<std::unique_ptr<PayloadSource>> PayloadSource::Create(const PayloadConfig
   payload->cycle_ = RoundUp(std::max(config.working_set, pattern.period()), pattern.period());
   switch (config.kind) {
     case SourceKind::kMemory: {
-      ZCB_ASSIGN_OR_RETURN(payload->memory_, MappedRegion::Anonymous(RoundUp(payload->cycle_ + config.max_message, PageSize())));
+      ZCB_ASSIGN_OR_RETURN(payload->memory_,
+                           MappedRegion::Anonymous(RoundUp(payload->cycle_ + config.max_message, PageSize())));
       pattern.Fill(0, payload->memory_.span());
       break;
     }
@@ -104,8 +105,9 @@ Status PayloadSource::CreateFile() {
     file_system_ = tmpfs ? "tmpfs" : fmt::format("0x{:x}", static_cast<unsigned long>(fs.f_type));
   }
   if (config_.cold && file_system_ == "tmpfs") {
-    return Errorf("a cold page cache needs a file on disk: tmpfs pages cannot be dropped; "
-                  "give a directory on a disk file system (--file-dir DIR)");
+    return Errorf(
+        "a cold page cache needs a file on disk: tmpfs pages cannot be dropped; "
+        "give a directory on a disk file system (--file-dir DIR)");
   }
   file_size_ = RoundUp(cycle_ + config_.max_message, PageSize());
   std::vector<uint8_t> chunk(std::min<size_t>(file_size_, 4 << 20));

@@ -21,8 +21,8 @@
 #include <optional>
 #include <string>
 
-#include "stack/payload.h"
 #include "stack/pattern.h"
+#include "stack/payload.h"
 #include "stack/result.h"
 #include "stack/types.h"
 
@@ -30,11 +30,11 @@ namespace zcb {
 
 struct PayloadConfig {
   SourceKind kind = SourceKind::kMemory;
-  size_t max_message = 0;     // the largest single message a strategy will send
-  std::string file_dir;       // file source: empty = tmpfs
-  bool cold = false;          // file source: drop the page cache before every pass
-  size_t working_set = 0;     // memory and file sources: bytes cycled through; 0 = one pattern period
-  size_t ring_bytes = 0;      // generated source: 0 = max(8 slots, 4 MiB)
+  size_t max_message = 0;  // the largest single message a strategy will send
+  std::string file_dir;    // file source: empty = tmpfs
+  bool cold = false;       // file source: drop the page cache before every pass
+  size_t working_set = 0;  // memory and file sources: bytes cycled through; 0 = one pattern period
+  size_t ring_bytes = 0;   // generated source: 0 = max(8 slots, 4 MiB)
 };
 
 // The host's last-level cache, from sysfs (the highest-level data or unified cache of
@@ -73,7 +73,8 @@ class PayloadSource final : public Payload {
   uint64_t page_cache_drops() const { return drops_; }
 
  private:
-  PayloadSource(PayloadConfig config, const Pattern& pattern) : Payload(config.kind, pattern), config_(std::move(config)) {}
+  PayloadSource(PayloadConfig config, const Pattern& pattern)
+      : Payload(config.kind, pattern), config_(std::move(config)) {}
   Status CreateFile();
   Status CreateRing();
 

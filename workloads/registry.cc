@@ -23,7 +23,8 @@ std::vector<std::string> WorkloadNames() {
 Result<const WorkloadInfo*> FindWorkload(std::string_view name) {
   const auto& all = AllWorkloads();
   const auto it = std::find_if(all.begin(), all.end(), [&](const WorkloadInfo& w) { return w.name == name; });
-  if (it == all.end()) return Errorf("unknown workload '{}'; valid workloads: {}", name, fmt::join(WorkloadNames(), ", "));
+  if (it == all.end())
+    return Errorf("unknown workload '{}'; valid workloads: {}", name, fmt::join(WorkloadNames(), ", "));
   return &*it;
 }
 

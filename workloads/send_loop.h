@@ -22,10 +22,10 @@ using TrialClock = std::chrono::steady_clock;
 
 // When the loop stops and how fast it goes (from the trial's parameters).
 struct SendSchedule {
-  uint64_t message_size = 0;           // bytes per Send() (the last one may be shorter)
-  std::optional<uint64_t> bytes;       // stop after this many bytes (nullopt: no byte limit)
-  std::optional<double> duration_s;    // stop once this long has passed since the start
-  uint64_t rate_bps = 0;               // pace to this rate (bits/s); 0: as fast as the strategy goes
+  uint64_t message_size = 0;         // bytes per Send() (the last one may be shorter)
+  std::optional<uint64_t> bytes;     // stop after this many bytes (nullopt: no byte limit)
+  std::optional<double> duration_s;  // stop once this long has passed since the start
+  uint64_t rate_bps = 0;             // pace to this rate (bits/s); 0: as fast as the strategy goes
 };
 
 // Unpaced, the clock is read once per kClockReadInterval bytes sent, not per message: for
@@ -40,14 +40,14 @@ inline constexpr uint64_t kClockReadInterval = 64 * 1024;
 // (optional) gets the time the last Send() returned, before Finish() waited for the last
 // completions.
 template <typename Clock>
-Status SendPacedWith(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule, typename Clock::time_point start,
-                     const std::atomic<bool>* cancel, typename Clock::time_point* sends_done = nullptr) {
+Status SendPacedWith(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule,
+                     typename Clock::time_point start, const std::atomic<bool>* cancel,
+                     typename Clock::time_point* sends_done = nullptr) {
   using TimePoint = typename Clock::time_point;
   const uint64_t total = schedule.bytes.value_or(UINT64_MAX);
-  const TimePoint deadline =
-      schedule.duration_s
-          ? start + std::chrono::duration_cast<typename Clock::duration>(std::chrono::duration<double>(*schedule.duration_s))
-          : TimePoint::max();
+  const TimePoint deadline = schedule.duration_s ? start + std::chrono::duration_cast<typename Clock::duration>(
+                                                               std::chrono::duration<double>(*schedule.duration_s))
+                                                 : TimePoint::max();
   const double ns_per_byte = schedule.rate_bps > 0 ? 8e9 / static_cast<double>(schedule.rate_bps) : 0;
   const uint64_t clock_every = ns_per_byte > 0 ? 1 : kClockReadInterval;
   uint64_t offset = 0;
@@ -64,8 +64,8 @@ Status SendPacedWith(SendStrategy& strategy, PayloadSource& payload, const SendS
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) break;
     if (ns_per_byte > 0) {
       // Sleep while ahead of the target rate's schedule, measured from the window's start.
-      const auto due = start + std::chrono::duration_cast<typename Clock::duration>(
-                                   std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte)));
+      const auto due = start + std::chrono::duration_cast<typename Clock::duration>(std::chrono::nanoseconds(
+                                   static_cast<int64_t>(static_cast<double>(offset) * ns_per_byte)));
       if (due > now) std::this_thread::sleep_until(due);
     }
   }
@@ -74,8 +74,9 @@ Status SendPacedWith(SendStrategy& strategy, PayloadSource& payload, const SendS
 }
 
 // The loop on the trial's clock.
-inline Status SendPaced(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule, TrialClock::time_point start,
-                        const std::atomic<bool>* cancel, TrialClock::time_point* sends_done = nullptr) {
+inline Status SendPaced(SendStrategy& strategy, PayloadSource& payload, const SendSchedule& schedule,
+                        TrialClock::time_point start, const std::atomic<bool>* cancel,
+                        TrialClock::time_point* sends_done = nullptr) {
   return SendPacedWith<TrialClock>(strategy, payload, schedule, start, cancel, sends_done);
 }
 

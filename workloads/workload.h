@@ -26,8 +26,8 @@ namespace zcb {
 // conformance suites read it, so that a strategy that cannot serve a workload is left out
 // by its capabilities, never by name.
 struct WorkloadNeeds {
-  EnumSet<Protocol> protocols;       // the protocols it can run over
-  std::vector<SourceKind> sources;   // the payload sources it can send from
+  EnumSet<Protocol> protocols;      // the protocols it can run over
+  std::vector<SourceKind> sources;  // the payload sources it can send from
   // Whether the receiver must know where each message ends (a response parser, a
   // request/response peer) rather than take one verified byte stream or datagram flow.
   bool message_boundaries = false;

@@ -125,6 +125,23 @@ def test_help_strategy_lists_options(zcbench):
     assert "not a strategy" in r.stderr and "sendfile" in r.stderr and "veth" in r.stderr
 
 
+def test_list_workloads_and_help_describe_each_registered_workload(zcbench):
+    r = zcbench("list", "workloads")
+    assert r.returncode == 0, r.stderr
+    header, *rows = r.stdout.splitlines()
+    assert header.split()[:3] == ["name", "proto", "sources"], header
+    names = [row.split()[0] for row in rows if row.strip()]
+    assert names, r.stdout
+    for name in names:
+        described = zcbench("help", name)
+        assert described.returncode == 0, described.stderr
+        assert described.stdout.startswith(f"workload {name}: "), described.stdout
+        assert "Strategies that can serve it: " in described.stdout
+    r = zcbench("help", "nosuch")
+    assert r.returncode == 2
+    assert f"a workload ({', '.join(names)})" in r.stderr, r.stderr
+
+
 def test_help_probes_lists_every_ebpf_group_with_its_default_and_cost(zcbench):
     r = zcbench("help", "probes")
     assert r.returncode == 0, r.stderr

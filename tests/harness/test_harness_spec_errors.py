@@ -34,6 +34,8 @@ CASES = [
      "unknown strategy 'sendfilee'; valid strategies: write"),
     ("unknown path", GOOD.replace('path = ["loopback"]', 'path = ["loopbak"]'), 8, "matrix.path",
      "unknown path 'loopbak'; registered paths: loopback"),
+    ("unknown workload", GOOD.replace('path = ["loopback"]', 'path = ["loopback"]\nworkload = ["bulkk"]'), 9,
+     "matrix.workload", "unknown workload 'bulkk'; valid workloads: bulk"),
     ("impossible combination", GOOD.replace('bytes = "1M"', 'bytes = "1M"\nduration = 2'), 11, "trial.bytes",
      "not both"),
 ]

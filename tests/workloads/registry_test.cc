@@ -45,7 +45,8 @@ TEST(WorkloadRegistry, AnUnknownNameListsTheValidOnes) {
 TEST(WorkloadRegistry, EveryStrategyCanServeAWorkload) {
   for (const StrategyInfo& strategy : AllStrategies()) {
     bool served = false;
-    for (const WorkloadInfo& workload : AllWorkloads()) served = served || workload.Serves(strategy, strategy.DefaultSource());
+    for (const WorkloadInfo& workload : AllWorkloads())
+      served = served || workload.Serves(strategy, strategy.DefaultSource());
     EXPECT_TRUE(served) << strategy.name;
   }
 }
@@ -62,7 +63,7 @@ TEST(WorkloadInfoServes, NeedsAProtocolAndASourceThatBothTake) {
   EXPECT_FALSE(workload.Serves(strategy, Protocol::kUdp, SourceKind::kFile));  // the workload's protocol only
   EXPECT_FALSE(workload.Serves(strategy, SourceKind::kMemory));                // the workload's source only
   strategy.caps.protocols = EnumSet<Protocol>{Protocol::kUdp};
-  EXPECT_FALSE(workload.Serves(strategy, SourceKind::kFile));                  // no protocol in common
+  EXPECT_FALSE(workload.Serves(strategy, SourceKind::kFile));  // no protocol in common
   strategy.caps.protocols = EnumSet<Protocol>{Protocol::kTcp};
   strategy.caps.sources = {SourceKind::kMemory};
   EXPECT_FALSE(workload.Serves(strategy, Protocol::kTcp, SourceKind::kFile));  // the strategy cannot send it
