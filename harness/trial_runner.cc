@@ -1,8 +1,9 @@
 // The trial runner: one flow for every protocol, path and workload. Check that the
-// strategy can run and serve the workload, make the workload, the payload, the path and the host constraints, set the receiving end up,
-// run the sender (and a local receiver) on their own threads through the measured
-// window (the workload drives the sender), and turn what they report into the record. What differs between a local and a
-// remote receiver, or a stream and datagrams, is the receiving end's (receiving_end.h).
+// strategy can run and serve the workload, make the workload, the payload, the path and
+// the host constraints, set the receiving end up, run the sender (and a local receiver)
+// on their own threads through the measured window (the workload drives the sender), and
+// turn what they report into the record. What differs between a local and a remote
+// receiver, or a stream and datagrams, is the receiving end's (receiving_end.h).
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -50,8 +51,8 @@ SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& p
   return ctx;
 }
 
-void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload, HostConstraints* constraints,
-                  ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload,
+                  HostConstraints* constraints, ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   const bool stream = spec.protocol == Protocol::kTcp;
@@ -101,8 +102,8 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   SenderOutcome sender;
   std::thread receiver_thread;
   if (end->runs_here()) receiver_thread = std::thread([&] { end->ReceiverThread(gate); });
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload), constraints, std::ref(*end),
-                            std::ref(gate), std::ref(sender));
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload),
+                            constraints, std::ref(*end), std::ref(gate), std::ref(sender));
   const MeasuredWindow window =
       end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
   if (constraints != nullptr) constraints->Stop();
