@@ -199,20 +199,20 @@ Result<std::string> NewNonce() {
 
 Result<std::string> ReadTokenFile(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return SysError(fmt::format("token file {}", path));
-  if (!S_ISREG(st.st_mode)) return Errorf("token file {}: not a regular file", path);
+  if (::stat(path.c_str(), &st) != 0) return SysError(fmt::format("token file {}", path)).Kind(ErrorKind::kUsage);
+  if (!S_ISREG(st.st_mode)) return Usagef("token file {}: not a regular file", path);
   if ((st.st_mode & 077) != 0) {
-    return Errorf("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777, path);
+    return Usagef("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777, path);
   }
-  if (st.st_size > 4096) return Errorf("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
+  if (st.st_size > 4096) return Usagef("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return SysError(fmt::format("open token file {}", path));
+  if (!in) return SysError(fmt::format("open token file {}", path)).Kind(ErrorKind::kUsage);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token = ss.str();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
   if (token.size() < kMinTokenBytes) {
-    return Errorf("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path, token.size(),
+    return Usagef("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path, token.size(),
                   kMinTokenBytes, path);
   }
   return token;
@@ -380,10 +380,10 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   std::string host = text, port = std::to_string(default_port);
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
-    if (close == std::string::npos) return Errorf("'{}': expected [IPv6]:PORT", text);
+    if (close == std::string::npos) return Usagef("'{}': expected [IPv6]:PORT", text);
     host = text.substr(1, close - 1);
     if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return Errorf("'{}': expected [IPv6]:PORT", text);
+      if (text[close + 1] != ':') return Usagef("'{}': expected [IPv6]:PORT", text);
       port = text.substr(close + 2);
     }
   } else if (const size_t colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
@@ -392,14 +392,14 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   }
   char* end = nullptr;
   const long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) return Errorf("'{}': the port must be a number from 0 to 65535", text);
-  if (host.empty()) return Errorf("'{}': expected HOST:PORT", text);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) return Usagef("'{}': the port must be a number from 0 to 65535", text);
+  if (host.empty()) return Usagef("'{}': expected HOST:PORT", text);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
-    return Errorf("resolve '{}': {}", host, ::gai_strerror(rc));
+    return Usagef("resolve '{}': {}", host, ::gai_strerror(rc));
   }
   sockaddr_storage addr{};
   std::memcpy(&addr, found->ai_addr, found->ai_addrlen);
