@@ -232,56 +232,26 @@ bool ProofsEqual(std::string_view a, std::string_view b) {
 }
 
 nlohmann::json TrialRequest::ToJson() const {
-  nlohmann::json json = {
-      {"type", "trial"},
-      {"protocol", std::string(ToString(protocol))},
-      {"receiver", std::string(ToString(receiver))},
-      {"seed", seed},
-      {"pattern_period", pattern_period},
-      {"message_size", message_size},
-      {"receive_timeout_s", receive_timeout_s},
-  };
-  if (protocol == Protocol::kUdp) {
-    json["flow_id"] = flow_id;
-    json["gro"] = gro;
-    json["drain_s"] = drain_s;
-  }
-  return json;
+  return {{"type", "trial"}, {"parameters", parameters}, {"flow_id", flow_id}};
 }
 
 Result<TrialRequest> TrialRequest::FromJson(const nlohmann::json& m) {
   TrialRequest r;
-  ZCB_ASSIGN_OR_RETURN(std::string protocol, GetString(m, "protocol", 16));
-  auto p = ParseProtocol(protocol);
-  if (!p) return Errorf("field 'protocol': unknown protocol '{}'", protocol);
-  r.protocol = *p;
-  ZCB_ASSIGN_OR_RETURN(std::string receiver, GetString(m, "receiver", 16));
-  auto mode = ParseReceiverMode(receiver);
-  if (!mode) return Errorf("field 'receiver': unknown receiver mode '{}'", receiver);
-  r.receiver = *mode;
-  ZCB_ASSIGN_OR_RETURN(r.seed, GetUint(m, "seed"));
-  ZCB_ASSIGN_OR_RETURN(r.pattern_period, GetUint(m, "pattern_period"));
-  if (r.pattern_period == 0 || r.pattern_period % 4096 != 0 || r.pattern_period > (1ull << 30)) {
-    return Errorf("field 'pattern_period': {} is not a multiple of 4096 from 4096 to 1 GiB", r.pattern_period);
+  auto given = m.find("parameters");
+  if (given == m.end() || !given->is_object()) return Errorf("field 'parameters' must be an object of key: text");
+  if (given->size() > kMaxRequestParameters) {
+    return Errorf("field 'parameters': {} keys, at most {}", given->size(), kMaxRequestParameters);
   }
-  ZCB_ASSIGN_OR_RETURN(r.message_size, GetUint(m, "message_size"));
-  if (r.message_size == 0 || r.message_size > (1ull << 30)) return Errorf("field 'message_size': {} is out of range", r.message_size);
-  auto timeout = m.find("receive_timeout_s");
-  if (timeout == m.end() || !timeout->is_number()) return Errorf("field 'receive_timeout_s' must be a number");
-  r.receive_timeout_s = timeout->get<double>();
-  if (!std::isfinite(r.receive_timeout_s) || r.receive_timeout_s <= 0 || r.receive_timeout_s > 3600) {
-    return Errorf("field 'receive_timeout_s': expected more than 0 and at most 3600 seconds");
+  for (const auto& [key, value] : given->items()) {
+    if (key.empty() || key.size() > 64) return Errorf("field 'parameters': a key of {} bytes", key.size());
+    if (!value.is_string() || value.get_ref<const std::string&>().size() > 256) {
+      return Errorf("field 'parameters.{}' must be a string of at most 256 bytes", key);
+    }
+    r.parameters[key] = value.get<std::string>();
   }
-  if (r.protocol == Protocol::kUdp) {
-    ZCB_ASSIGN_OR_RETURN(const uint64_t flow_id, GetUint(m, "flow_id"));
-    if (flow_id == 0 || flow_id > UINT32_MAX) return Errorf("field 'flow_id': expected 1 to {}", UINT32_MAX);
-    r.flow_id = static_cast<uint32_t>(flow_id);
-    ZCB_ASSIGN_OR_RETURN(r.gro, GetBool(m, "gro"));
-    auto drain = m.find("drain_s");
-    if (drain == m.end() || !drain->is_number()) return Errorf("field 'drain_s' must be a number");
-    r.drain_s = drain->get<double>();
-    if (!std::isfinite(r.drain_s) || r.drain_s <= 0 || r.drain_s > 60) return Errorf("field 'drain_s': expected more than 0 and at most 60 seconds");
-  }
+  ZCB_ASSIGN_OR_RETURN(const uint64_t flow_id, GetUint(m, "flow_id"));
+  if (flow_id > UINT32_MAX) return Errorf("field 'flow_id': expected 0 to {}", UINT32_MAX);
+  r.flow_id = static_cast<uint32_t>(flow_id);
   return r;
 }
 

@@ -198,6 +198,7 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kSlash;
     p.key_position = 0;
     p.label_part = LabelPart::kWord;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"strategy", SpecSection::kMatrix, "--strategy,-s", ValueKind::kName, "a strategy name", "",
@@ -235,6 +236,7 @@ std::vector<Parameter> MakeTable() {
     p.key_position = 5;
     p.label_part = LabelPart::kWord;
     p.display = DisplaySize;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"path", SpecSection::kMatrix, "--path", ValueKind::kName, "a path name", "loopback",
@@ -256,6 +258,7 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kSlash;
     p.key_position = 6;
     p.label_part = LabelPart::kWord;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"workload", SpecSection::kMatrix, "", ValueKind::kName, "a workload name", "bulk",
@@ -341,6 +344,8 @@ std::vector<Parameter> MakeTable() {
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.udp_gro = v == "true"; };
     p.key_part = KeyPart::kFlag;
     p.key_name = "gro";
+    p.receiving_end = true;
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.gro = v == "true"; };
   }
   {
     Parameter& p = add({"strategy_options", SpecSection::kMatrix, "--option,-o", ValueKind::kKeyValues, "key=value", "",
@@ -412,12 +417,18 @@ std::vector<Parameter> MakeTable() {
                         "a stalled peer fails the trial after this long", everywhere});
     p.parse = ParseDurationValue;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.receive_timeout_s = std::stod(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return fmt::format("{}", s.receive_timeout_s); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.receive_timeout_s = std::stod(v); };
   }
   {
     Parameter& p = add({"pattern_period", SpecSection::kTrial, "--pattern-period", ValueKind::kSize, "a size", "256K",
                         "payload pattern period (a multiple of 4K)", everywhere});
     p.parse = ParsePatternPeriod;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.pattern_period = std::stoull(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return std::to_string(s.pattern_period); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.pattern_period = std::stoull(v); };
   }
   {
     Parameter& p = add({"file_dir", SpecSection::kTrial, "--file-dir", ValueKind::kName, "a directory", "tmpfs",
@@ -436,6 +447,9 @@ std::vector<Parameter> MakeTable() {
                         "seconds the receiver waits for stragglers after the sender is done", kUdpOnly});
     p.parse = ParseDurationValue;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.drain_s = std::stod(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return fmt::format("{}", s.drain_s); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
   }
   {
     Parameter& p = add({"probes", SpecSection::kTrial, "--probes", ValueKind::kName, "a probe selection", "default",
@@ -470,6 +484,9 @@ std::vector<Parameter> MakeTable() {
                         "payload pattern seed (a spec without one draws one per run and records it)", everywhere});
     p.parse = ParseSeed;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.seed = std::stoull(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return std::to_string(s.seed); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.seed = std::stoull(v); };
   }
 
   // --- the command line only: shortcuts -----------------------------------------------------
@@ -534,6 +551,18 @@ const Parameter* FindAxisParameter(AxisKind kind) {
     if (p.axis == kind) return &p;
   }
   return nullptr;
+}
+
+std::vector<const Parameter*> ReceivingEndParameters() {
+  std::vector<const Parameter*> out;
+  for (const Parameter& p : Parameters()) {
+    if (p.receiving_end) out.push_back(&p);
+  }
+  return out;
+}
+
+void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec) {
+  (parameter.apply != nullptr ? parameter.apply : parameter.apply_to_receiver)(canonical, spec);
 }
 
 std::vector<const Parameter*> ParametersIn(SpecSection section) {

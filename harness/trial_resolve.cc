@@ -18,6 +18,30 @@ void ApplyDefaultPinning(TrialSpec& spec) {
   }
 }
 
+std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
+  using Kind = Incompatibility::Kind;
+  std::vector<Incompatibility> gaps;
+  const std::string protocol(ToString(spec.protocol));
+  if (spec.protocol == Protocol::kUdp && spec.message_size > kMaxUdpPayloadIpv4) {
+    // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry. One
+    // datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
+    gaps.push_back({Kind::kRequest, fmt::format("protocol=udp message_size={}", spec.message_size),
+                    fmt::format("{} bytes: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one "
+                                "datagram, or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
+                                spec.message_size, kMaxUdpPayloadIpv4),
+                    fmt::format("use --size {} or less", kMaxUdpPayloadIpv4)});
+  }
+  if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
+    gaps.push_back({Kind::kRequest, "protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form",
+                    "use --receiver verify, read or discard"});
+  }
+  if (spec.gro && spec.protocol != Protocol::kUdp) {
+    gaps.push_back({Kind::kRequest, fmt::format("protocol={} udp_gro=true", protocol), "UDP_GRO applies to UDP only",
+                    "give --gro with --protocol udp only"});
+  }
+  return gaps;
+}
+
 std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const PathInfo& path, const TrialSpec& spec,
                                                 SourceKind source) {
   using Kind = Incompatibility::Kind;
@@ -52,23 +76,8 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
                                 info.name, path_name),
                     "use a path such as veth"});
   }
-  if (spec.protocol == Protocol::kUdp && spec.message_size > kMaxUdpPayloadIpv4) {
-    // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry. One
-    // datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
-    gaps.push_back({Kind::kRequest, fmt::format("protocol=udp message_size={}", spec.message_size),
-                    fmt::format("{} bytes: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one "
-                                "datagram, or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
-                                spec.message_size, kMaxUdpPayloadIpv4),
-                    fmt::format("use --size {} or less", kMaxUdpPayloadIpv4)});
-  }
-  if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
-    gaps.push_back({Kind::kRequest, "protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form",
-                    "use --receiver verify, read or discard"});
-  }
-  if (spec.gro && spec.protocol != Protocol::kUdp) {
-    gaps.push_back({Kind::kRequest, fmt::format("protocol={} udp_gro=true", protocol), "UDP_GRO applies to UDP only",
-                    "give --gro with --protocol udp only"});
-  }
+  const std::vector<Incompatibility> receiving = CheckReceivingEnd(spec);
+  gaps.insert(gaps.end(), receiving.begin(), receiving.end());
   return gaps;
 }
 
