@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "drivers/remote_protocol.h"
@@ -147,7 +148,7 @@ TEST(RemoteProtocolTest, TrialRequestsCarryTextParametersAndTheFlowId) {
   EXPECT_NE(refused("parameters", {{"seed", 9}}).find("'parameters.seed'"), std::string::npos);
   EXPECT_NE(refused("parameters", {{"seed", std::string(300, '1')}}).find("'parameters.seed'"), std::string::npos);
   nlohmann::json many = nlohmann::json::object();
-  for (size_t i = 0; i <= kMaxRequestParameters; ++i) many["k" + std::to_string(i)] = "v";
+  for (size_t i = 0; i <= kMaxRequestParameters; ++i) many[fmt::format("k{}", i)] = "v";
   EXPECT_NE(refused("parameters", many).find("at most"), std::string::npos);
 }
 
