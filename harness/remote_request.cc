@@ -31,12 +31,15 @@ Status CheckServerBounds(const TrialSpec& spec) {
     return Usagef("field 'message_size': {} bytes, this server takes at most {}", spec.message_size, kMaxReceiveBytes);
   }
   if (spec.pattern_period > kMaxReceiveBytes) {
-    return Usagef("field 'pattern_period': {} bytes, this server takes at most {}", spec.pattern_period, kMaxReceiveBytes);
+    return Usagef("field 'pattern_period': {} bytes, this server takes at most {}", spec.pattern_period,
+                  kMaxReceiveBytes);
   }
   if (spec.receive_timeout_s > kMaxReceiveTimeoutS) {
-    return Usagef("field 'receive_timeout': {} s, this server takes at most {} s", spec.receive_timeout_s, kMaxReceiveTimeoutS);
+    return Usagef("field 'receive_timeout': {} s, this server takes at most {} s", spec.receive_timeout_s,
+                  kMaxReceiveTimeoutS);
   }
-  if (spec.drain_s > kMaxDrainS) return Usagef("field 'drain': {} s, this server takes at most {} s", spec.drain_s, kMaxDrainS);
+  if (spec.drain_s > kMaxDrainS)
+    return Usagef("field 'drain': {} s, this server takes at most {} s", spec.drain_s, kMaxDrainS);
   return OkStatus();
 }
 
