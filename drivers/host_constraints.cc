@@ -23,14 +23,14 @@ Status ValidateHostConstraints(const HostConstraintSpec& spec) {
   if (spec.sender_cpu_quota) {
     const double q = *spec.sender_cpu_quota;
     if (!(q >= 0.01) || q > cpus) {
-      return Errorf("--sender-cpu-quota {}: expected a share of one CPU from 1% to {}% (e.g. 20% or 0.2)", q, cpus * 100);
+      return Usagef("--sender-cpu-quota {}: expected a share of one CPU from 1% to {}% (e.g. 20% or 0.2)", q, cpus * 100);
     }
   }
   for (int cpu : spec.membw_cpus) {
-    if (cpu < 0 || cpu >= cpus) return Errorf("--membw-antagonist: CPU {} does not exist (this machine has CPUs 0-{})", cpu, cpus - 1);
+    if (cpu < 0 || cpu >= cpus) return Usagef("--membw-antagonist: CPU {} does not exist (this machine has CPUs 0-{})", cpu, cpus - 1);
   }
   if (!spec.membw_cpus.empty() && spec.membw_buffer_bytes < (2u << 20)) {
-    return Errorf("--membw-antagonist-size: at least 2M (larger than the caches, e.g. 64M)");
+    return Usagef("--membw-antagonist-size: at least 2M (larger than the caches, e.g. 64M)");
   }
   return OkStatus();
 }

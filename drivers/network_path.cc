@@ -29,14 +29,16 @@ Result<const PathInfo*> FindPath(const std::string& name) {
     if (info.name == name) return &info;
     names += names.empty() ? info.name : ", " + info.name;
   }
-  return Errorf("unknown path '{}'; valid paths: {}", name, names);
+  return Usagef("unknown path '{}'; valid paths: {}", name, names);
 }
 
 Status ValidatePathOptions(const std::string& name, const std::map<std::string, std::string>& options) {
   ZCB_ASSIGN_OR_RETURN(const PathInfo* info, FindPath(name));
   ZCB_ASSIGN_OR_RETURN(Options parsed, Options::Parse(info->options, options, "path " + name));
   if (info->validate) {
-    if (auto valid = info->validate(parsed); !valid.ok()) return std::move(valid).error().Context("path " + name);
+    if (auto valid = info->validate(parsed); !valid.ok()) {
+      return std::move(valid).error().Context("path " + name).Kind(ErrorKind::kUsage);  // the options asked for
+    }
   }
   return OkStatus();
 }

@@ -199,20 +199,20 @@ Result<std::string> NewNonce() {
 
 Result<std::string> ReadTokenFile(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return SysError(fmt::format("token file {}", path));
-  if (!S_ISREG(st.st_mode)) return Errorf("token file {}: not a regular file", path);
+  if (::stat(path.c_str(), &st) != 0) return SysError(fmt::format("token file {}", path)).Kind(ErrorKind::kUsage);
+  if (!S_ISREG(st.st_mode)) return Usagef("token file {}: not a regular file", path);
   if ((st.st_mode & 077) != 0) {
-    return Errorf("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777, path);
+    return Usagef("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777, path);
   }
-  if (st.st_size > 4096) return Errorf("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
+  if (st.st_size > 4096) return Usagef("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return SysError(fmt::format("open token file {}", path));
+  if (!in) return SysError(fmt::format("open token file {}", path)).Kind(ErrorKind::kUsage);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token = ss.str();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
   if (token.size() < kMinTokenBytes) {
-    return Errorf("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path, token.size(),
+    return Usagef("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path, token.size(),
                   kMinTokenBytes, path);
   }
   return token;
@@ -232,56 +232,26 @@ bool ProofsEqual(std::string_view a, std::string_view b) {
 }
 
 nlohmann::json TrialRequest::ToJson() const {
-  nlohmann::json json = {
-      {"type", "trial"},
-      {"protocol", std::string(ToString(protocol))},
-      {"receiver", std::string(ToString(receiver))},
-      {"seed", seed},
-      {"pattern_period", pattern_period},
-      {"message_size", message_size},
-      {"receive_timeout_s", receive_timeout_s},
-  };
-  if (protocol == Protocol::kUdp) {
-    json["flow_id"] = flow_id;
-    json["gro"] = gro;
-    json["drain_s"] = drain_s;
-  }
-  return json;
+  return {{"type", "trial"}, {"parameters", parameters}, {"flow_id", flow_id}};
 }
 
 Result<TrialRequest> TrialRequest::FromJson(const nlohmann::json& m) {
   TrialRequest r;
-  ZCB_ASSIGN_OR_RETURN(std::string protocol, GetString(m, "protocol", 16));
-  auto p = ParseProtocol(protocol);
-  if (!p) return Errorf("field 'protocol': unknown protocol '{}'", protocol);
-  r.protocol = *p;
-  ZCB_ASSIGN_OR_RETURN(std::string receiver, GetString(m, "receiver", 16));
-  auto mode = ParseReceiverMode(receiver);
-  if (!mode) return Errorf("field 'receiver': unknown receiver mode '{}'", receiver);
-  r.receiver = *mode;
-  ZCB_ASSIGN_OR_RETURN(r.seed, GetUint(m, "seed"));
-  ZCB_ASSIGN_OR_RETURN(r.pattern_period, GetUint(m, "pattern_period"));
-  if (r.pattern_period == 0 || r.pattern_period % 4096 != 0 || r.pattern_period > (1ull << 30)) {
-    return Errorf("field 'pattern_period': {} is not a multiple of 4096 from 4096 to 1 GiB", r.pattern_period);
+  auto given = m.find("parameters");
+  if (given == m.end() || !given->is_object()) return Errorf("field 'parameters' must be an object of key: text");
+  if (given->size() > kMaxRequestParameters) {
+    return Errorf("field 'parameters': {} keys, at most {}", given->size(), kMaxRequestParameters);
   }
-  ZCB_ASSIGN_OR_RETURN(r.message_size, GetUint(m, "message_size"));
-  if (r.message_size == 0 || r.message_size > (1ull << 30)) return Errorf("field 'message_size': {} is out of range", r.message_size);
-  auto timeout = m.find("receive_timeout_s");
-  if (timeout == m.end() || !timeout->is_number()) return Errorf("field 'receive_timeout_s' must be a number");
-  r.receive_timeout_s = timeout->get<double>();
-  if (!std::isfinite(r.receive_timeout_s) || r.receive_timeout_s <= 0 || r.receive_timeout_s > 3600) {
-    return Errorf("field 'receive_timeout_s': expected more than 0 and at most 3600 seconds");
+  for (const auto& [key, value] : given->items()) {
+    if (key.empty() || key.size() > 64) return Errorf("field 'parameters': a key of {} bytes", key.size());
+    if (!value.is_string() || value.get_ref<const std::string&>().size() > 256) {
+      return Errorf("field 'parameters.{}' must be a string of at most 256 bytes", key);
+    }
+    r.parameters[key] = value.get<std::string>();
   }
-  if (r.protocol == Protocol::kUdp) {
-    ZCB_ASSIGN_OR_RETURN(const uint64_t flow_id, GetUint(m, "flow_id"));
-    if (flow_id == 0 || flow_id > UINT32_MAX) return Errorf("field 'flow_id': expected 1 to {}", UINT32_MAX);
-    r.flow_id = static_cast<uint32_t>(flow_id);
-    ZCB_ASSIGN_OR_RETURN(r.gro, GetBool(m, "gro"));
-    auto drain = m.find("drain_s");
-    if (drain == m.end() || !drain->is_number()) return Errorf("field 'drain_s' must be a number");
-    r.drain_s = drain->get<double>();
-    if (!std::isfinite(r.drain_s) || r.drain_s <= 0 || r.drain_s > 60) return Errorf("field 'drain_s': expected more than 0 and at most 60 seconds");
-  }
+  ZCB_ASSIGN_OR_RETURN(const uint64_t flow_id, GetUint(m, "flow_id"));
+  if (flow_id > UINT32_MAX) return Errorf("field 'flow_id': expected 0 to {}", UINT32_MAX);
+  r.flow_id = static_cast<uint32_t>(flow_id);
   return r;
 }
 
@@ -380,10 +350,10 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   std::string host = text, port = std::to_string(default_port);
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
-    if (close == std::string::npos) return Errorf("'{}': expected [IPv6]:PORT", text);
+    if (close == std::string::npos) return Usagef("'{}': expected [IPv6]:PORT", text);
     host = text.substr(1, close - 1);
     if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return Errorf("'{}': expected [IPv6]:PORT", text);
+      if (text[close + 1] != ':') return Usagef("'{}': expected [IPv6]:PORT", text);
       port = text.substr(close + 2);
     }
   } else if (const size_t colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
@@ -392,14 +362,14 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   }
   char* end = nullptr;
   const long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) return Errorf("'{}': the port must be a number from 0 to 65535", text);
-  if (host.empty()) return Errorf("'{}': expected HOST:PORT", text);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) return Usagef("'{}': the port must be a number from 0 to 65535", text);
+  if (host.empty()) return Usagef("'{}': expected HOST:PORT", text);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
-    return Errorf("resolve '{}': {}", host, ::gai_strerror(rc));
+    return Usagef("resolve '{}': {}", host, ::gai_strerror(rc));
   }
   sockaddr_storage addr{};
   std::memcpy(&addr, found->ai_addr, found->ai_addrlen);

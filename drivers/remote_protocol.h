@@ -1,7 +1,8 @@
 #pragma once
 
 // The control protocol between `zcbench run --path remote` (client, the sender's host)
-// and `zcbench serve` (server, the receiver's host), version 1.
+// and `zcbench serve` (server, the receiver's host), version 2 (version 1 sent the trial's
+// parameters as typed fields; a server refuses a client of another version in the hello).
 //
 // Framing: a 4-byte big-endian length, then that many bytes of one JSON object with a
 // string member "type". A length of 0 or above kMaxMessageBytes, a short read, bytes
@@ -9,13 +10,15 @@
 // more than the limit and never trusts a field it has not checked.
 //
 // A session:
-//   client -> hello     {protocol: "zcbench-control", version: 1, client_nonce}
-//   server -> challenge {version: 1, server_nonce}            (or error {code, message})
+//   client -> hello     {protocol: "zcbench-control", version: 2, client_nonce}
+//   server -> challenge {version: 2, server_nonce}            (or error {code, message})
 //   client -> auth      {proof: HMAC-SHA256(token, "zcbench-control/1 client" | server_nonce | client_nonce)}
 //   server -> welcome   {proof: HMAC-SHA256(token, "zcbench-control/1 server" | client_nonce | server_nonce), host}
 //   then, per trial:
-//   client -> trial     {protocol, receiver, seed, pattern_period, message_size, receive_timeout_s,
-//                        and for UDP: flow_id, gro, drain_s}
+//   client -> trial     {parameters: {key: canonical text}, flow_id}
+//             the receiving end's parameters, keys and text as the parameter table has them
+//             (harness/remote_request.*: protocol, receiver, message_size, seed, ...);
+//             flow_id is the id in each UDP datagram's header (0 for TCP)
 //   server -> ready     {data_port}
 //             TCP: the client connects to data_port from the control connection's address,
 //             streams, and shuts its side down; the server reads to the end.
@@ -32,6 +35,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,7 +49,7 @@
 namespace zcb::remote {
 
 inline constexpr std::string_view kProtocolName = "zcbench-control";
-inline constexpr int kProtocolVersion = 1;
+inline constexpr int kProtocolVersion = 2;
 inline constexpr uint32_t kMaxMessageBytes = 64 * 1024;
 inline constexpr uint16_t kDefaultPort = 5310;
 inline constexpr size_t kNonceBytes = 32;
@@ -78,23 +82,20 @@ std::string ServerProof(std::string_view token, std::string_view server_nonce, s
 bool ProofsEqual(std::string_view a, std::string_view b);
 
 // --- trials ---
+// A trial request in its generic form: the receiving end's parameters as {key: canonical
+// text}. Which keys a receiving end takes and how their text reads is the harness's
+// parameter table (harness/remote_request.*); the protocol carries them, bounded.
 struct TrialRequest {
-  Protocol protocol = Protocol::kTcp;
-  ReceiverMode receiver = ReceiverMode::kVerify;
-  uint64_t seed = 1;
-  uint64_t pattern_period = 256 * 1024;
-  uint64_t message_size = 64 * 1024;
-  double receive_timeout_s = 10;
-  // UDP only: the flow id in each datagram's header, the receiver's UDP_GRO, and how
-  // long it waits for stragglers after the sender is done.
+  std::map<std::string, std::string> parameters;
+  // UDP: the flow id in each datagram's header (the protocol's own field); 0 for TCP.
   uint32_t flow_id = 0;
-  bool gro = false;
-  double drain_s = 0.5;
 
   nlohmann::json ToJson() const;
-  // Every field checked for type and range; errors name the field.
+  // The shape checked (an object of at most kMaxRequestParameters short strings, the flow
+  // id a 32-bit number); errors name the field.
   static Result<TrialRequest> FromJson(const nlohmann::json& message);
 };
+inline constexpr size_t kMaxRequestParameters = 32;
 
 // UDP: the sender is done (`aborted`: it failed and the receiver should stop now).
 struct DatagramsSent {

@@ -27,63 +27,63 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
 
 Result<std::string> ParseSizeText(std::string_view text) {
   const auto size = ParseSize(text);
-  if (!size) return Errorf("'{}' is not a size (expected bytes such as 4096, 64K, 1M or 1G)", text);
-  if (*size == 0) return Errorf("'{}' is not a size (expected at least 1 byte)", text);
+  if (!size) return Usagef("'{}' is not a size (expected bytes such as 4096, 64K, 1M or 1G)", text);
+  if (*size == 0) return Usagef("'{}' is not a size (expected at least 1 byte)", text);
   return std::to_string(*size);
 }
 
 Result<std::string> ParseDurationText(std::string_view text) {
   const auto seconds = ParseDuration(text);
-  if (!seconds) return Errorf("'{}' is not a duration (expected seconds such as 2, 0.5, 500ms or 2s)", text);
-  if (!(*seconds > 0)) return Errorf("'{}' must be a positive duration", text);
+  if (!seconds) return Usagef("'{}' is not a duration (expected seconds such as 2, 0.5, 500ms or 2s)", text);
+  if (!(*seconds > 0)) return Usagef("'{}' must be a positive duration", text);
   return fmt::format("{}", *seconds);
 }
 
 Result<std::string> ParseBoolText(std::string_view text) {
   if (text == "true" || text == "false") return std::string(text);
-  return Errorf("'{}' is not true or false", text);
+  return Usagef("'{}' is not true or false", text);
 }
 
 Result<std::string> ParseIntegerIn(std::string_view text, int64_t min, int64_t max) {
   const auto value = ParseInteger(text);
-  if (!value) return Errorf("'{}' is not an integer", text);
-  if (*value < min || *value > max) return Errorf("{} is out of range (expected {} to {})", *value, min, max);
+  if (!value) return Usagef("'{}' is not an integer", text);
+  if (*value < min || *value > max) return Usagef("{} is out of range (expected {} to {})", *value, min, max);
   return std::to_string(*value);
 }
 
 // A CPU of this machine, or -1 for "not pinned".
 Result<std::string> ParseCpu(std::string_view text, const SpecCatalog&) {
   const auto cpu = ParseInteger(text);
-  if (!cpu) return Errorf("'{}' is not a CPU number (-1: not pinned)", text);
+  if (!cpu) return Usagef("'{}' is not a CPU number (-1: not pinned)", text);
   const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
-  if (*cpu < -1 || *cpu >= cpus) return Errorf("CPU {} does not exist here (this machine has CPUs 0-{}; -1: not pinned)", *cpu, cpus - 1);
+  if (*cpu < -1 || *cpu >= cpus) return Usagef("CPU {} does not exist here (this machine has CPUs 0-{}; -1: not pinned)", *cpu, cpus - 1);
   return std::to_string(*cpu);
 }
 
 Result<std::string> ParseProtocolText(std::string_view text, const SpecCatalog&) {
-  if (!ParseProtocol(text)) return Errorf("unknown protocol '{}'; expected tcp or udp", text);
+  if (!ParseProtocol(text)) return Usagef("unknown protocol '{}'; expected tcp or udp", text);
   return std::string(text);
 }
 
 Result<std::string> ParseStrategyText(std::string_view text, const SpecCatalog& catalog) {
   if (catalog.FindStrategy(text) == nullptr) {
-    return Errorf("unknown strategy '{}'; valid strategies: {} (or \"all\")", text, catalog.StrategyNames());
+    return Usagef("unknown strategy '{}'; valid strategies: {} (or \"all\")", text, catalog.StrategyNames());
   }
   return std::string(text);
 }
 
 Result<std::string> ParseSourceText(std::string_view text, const SpecCatalog&) {
-  if (!ParseSourceKind(text)) return Errorf("unknown source '{}'; expected memory, file or generated", text);
+  if (!ParseSourceKind(text)) return Usagef("unknown source '{}'; expected memory, file or generated", text);
   return std::string(text);
 }
 
 Result<std::string> ParsePathText(std::string_view text, const SpecCatalog& catalog) {
-  if (catalog.FindPath(text) == nullptr) return Errorf("unknown path '{}'; registered paths: {}", text, catalog.PathNames());
+  if (catalog.FindPath(text) == nullptr) return Usagef("unknown path '{}'; registered paths: {}", text, catalog.PathNames());
   return std::string(text);
 }
 
 Result<std::string> ParseReceiverText(std::string_view text, const SpecCatalog&) {
-  if (!ParseReceiverMode(text)) return Errorf("unknown receiver '{}'; expected verify, read, discard or zerocopy", text);
+  if (!ParseReceiverMode(text)) return Usagef("unknown receiver '{}'; expected verify, read, discard or zerocopy", text);
   return std::string(text);
 }
 
@@ -97,12 +97,12 @@ Result<std::string> ParseWorkloadText(std::string_view text, const SpecCatalog& 
 Result<std::string> ParseRateText(std::string_view text, const SpecCatalog&) {
   if (text == "unpaced") return std::string("0");
   const auto rate = ParseRate(text);
-  if (!rate) return Errorf("'{}' is not a rate (expected bits per second such as 500M, 10G, or unpaced)", text);
+  if (!rate) return Usagef("'{}' is not a rate (expected bits per second such as 500M, 10G, or unpaced)", text);
   return std::to_string(*rate);
 }
 
 Result<std::string> ParseCacheText(std::string_view text, const SpecCatalog&) {
-  if (text != "warm" && text != "cold") return Errorf("unknown cache state '{}'; expected warm or cold", text);
+  if (text != "warm" && text != "cold") return Usagef("unknown cache state '{}'; expected warm or cold", text);
   return std::string(text);
 }
 
@@ -111,7 +111,7 @@ Result<std::string> ParseQuotaText(std::string_view text, const SpecCatalog&) {
   HostConstraintSpec probe;
   probe.sender_cpu_quota = ParseCpuQuota(text);
   if (!probe.sender_cpu_quota || !ValidateHostConstraints(probe).ok()) {
-    return Errorf("'{}' is not a CPU quota (expected none or a share of one CPU such as 20% or 0.5, at most the number of CPUs)",
+    return Usagef("'{}' is not a CPU quota (expected none or a share of one CPU such as 20% or 0.5, at most the number of CPUs)",
                   text);
   }
   return fmt::format("{:g}", *probe.sender_cpu_quota);
@@ -124,7 +124,7 @@ Result<std::string> ParseCpuListText(std::string_view text, const SpecCatalog&) 
   HostConstraintSpec probe;
   if (cpus) probe.membw_cpus = *cpus;
   if (!cpus || cpus->empty() || !ValidateHostConstraints(probe).ok()) {
-    return Errorf("'{}' is not a list of this machine's CPUs (expected none or CPUs such as 1, 0,1 or 0-3)", text);
+    return Usagef("'{}' is not a list of this machine's CPUs (expected none or CPUs such as 1, 0,1 or 0-3)", text);
   }
   return fmt::format("{}", fmt::join(*cpus, ","));
 }
@@ -133,7 +133,7 @@ Result<std::string> ParseCpuListText(std::string_view text, const SpecCatalog&) 
 // when the trial is resolved.
 Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
   const size_t eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0) return Errorf("'{}': expected key=value", text);
+  if (eq == std::string_view::npos || eq == 0) return Usagef("'{}': expected key=value", text);
   return std::string(text);
 }
 
@@ -145,13 +145,13 @@ Result<std::string> ParseBoolValue(std::string_view text, const SpecCatalog&) { 
 
 Result<std::string> ParsePatternPeriod(std::string_view text, const SpecCatalog&) {
   ZCB_ASSIGN_OR_RETURN(std::string size, ParseSizeText(text));
-  if (std::stoull(size) % 4096 != 0) return Errorf("{} is not a multiple of 4096 bytes", size);
+  if (std::stoull(size) % 4096 != 0) return Usagef("{} is not a multiple of 4096 bytes", size);
   return size;
 }
 
 Result<std::string> ParseWorkingSet(std::string_view text, const SpecCatalog&) {
   ZCB_ASSIGN_OR_RETURN(std::string size, ParseSizeText(text));
-  if (std::stoull(size) < 4096) return Errorf("{} bytes is below 4K (e.g. 256K for a cache-resident buffer)", size);
+  if (std::stoull(size) < 4096) return Usagef("{} bytes is below 4K (e.g. 256K for a cache-resident buffer)", size);
   return size;
 }
 
@@ -198,6 +198,7 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kSlash;
     p.key_position = 0;
     p.label_part = LabelPart::kWord;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"strategy", SpecSection::kMatrix, "--strategy,-s", ValueKind::kName, "a strategy name", "",
@@ -235,6 +236,7 @@ std::vector<Parameter> MakeTable() {
     p.key_position = 5;
     p.label_part = LabelPart::kWord;
     p.display = DisplaySize;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"path", SpecSection::kMatrix, "--path", ValueKind::kName, "a path name", "loopback",
@@ -256,6 +258,7 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kSlash;
     p.key_position = 6;
     p.label_part = LabelPart::kWord;
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"workload", SpecSection::kMatrix, "", ValueKind::kName, "a workload name", "bulk",
@@ -341,6 +344,8 @@ std::vector<Parameter> MakeTable() {
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.udp_gro = v == "true"; };
     p.key_part = KeyPart::kFlag;
     p.key_name = "gro";
+    p.receiving_end = true;
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.gro = v == "true"; };
   }
   {
     Parameter& p = add({"strategy_options", SpecSection::kMatrix, "--option,-o", ValueKind::kKeyValues, "key=value", "",
@@ -412,12 +417,18 @@ std::vector<Parameter> MakeTable() {
                         "a stalled peer fails the trial after this long", everywhere});
     p.parse = ParseDurationValue;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.receive_timeout_s = std::stod(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return fmt::format("{}", s.receive_timeout_s); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.receive_timeout_s = std::stod(v); };
   }
   {
     Parameter& p = add({"pattern_period", SpecSection::kTrial, "--pattern-period", ValueKind::kSize, "a size", "256K",
                         "payload pattern period (a multiple of 4K)", everywhere});
     p.parse = ParsePatternPeriod;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.pattern_period = std::stoull(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return std::to_string(s.pattern_period); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.pattern_period = std::stoull(v); };
   }
   {
     Parameter& p = add({"file_dir", SpecSection::kTrial, "--file-dir", ValueKind::kName, "a directory", "tmpfs",
@@ -436,6 +447,9 @@ std::vector<Parameter> MakeTable() {
                         "seconds the receiver waits for stragglers after the sender is done", kUdpOnly});
     p.parse = ParseDurationValue;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.drain_s = std::stod(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return fmt::format("{}", s.drain_s); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
   }
   {
     Parameter& p = add({"probes", SpecSection::kTrial, "--probes", ValueKind::kName, "a probe selection", "default",
@@ -470,6 +484,9 @@ std::vector<Parameter> MakeTable() {
                         "payload pattern seed (a spec without one draws one per run and records it)", everywhere});
     p.parse = ParseSeed;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.seed = std::stoull(v); };
+    p.receiving_end = true;
+    p.read = [](const TrialSpec& s) { return std::to_string(s.seed); };
+    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.seed = std::stoull(v); };
   }
 
   // --- the command line only: shortcuts -----------------------------------------------------
@@ -534,6 +551,18 @@ const Parameter* FindAxisParameter(AxisKind kind) {
     if (p.axis == kind) return &p;
   }
   return nullptr;
+}
+
+std::vector<const Parameter*> ReceivingEndParameters() {
+  std::vector<const Parameter*> out;
+  for (const Parameter& p : Parameters()) {
+    if (p.receiving_end) out.push_back(&p);
+  }
+  return out;
+}
+
+void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec) {
+  (parameter.apply != nullptr ? parameter.apply : parameter.apply_to_receiver)(canonical, spec);
 }
 
 std::vector<const Parameter*> ParametersIn(SpecSection section) {

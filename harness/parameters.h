@@ -99,6 +99,11 @@ struct Parameter {
   std::string (*default_for)(const TrialSpec& spec, const SpecCatalog& catalog) = nullptr;
   // [trial], [experiment] and command-line settings: sets the canonical value.
   void (*set)(const std::string& canonical, ExperimentSpec& spec) = nullptr;
+  // The receiving end needs it (a remote receiver's request carries it, remote_request.*):
+  // `read` gives its value on a trial, and `apply` (an axis) or `apply_to_receiver` (a
+  // setting) sets it on the receiving end's trial.
+  bool receiving_end = false;
+  void (*apply_to_receiver)(const std::string& canonical, TrialSpec& spec) = nullptr;
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;
@@ -115,6 +120,10 @@ struct Parameter {
 const std::vector<Parameter>& Parameters();
 const Parameter* FindParameter(std::string_view key, SpecSection section);
 const Parameter* FindAxisParameter(AxisKind kind);
+// The parameters a receiving end needs, in table order.
+std::vector<const Parameter*> ReceivingEndParameters();
+// Sets a receiving-end parameter's canonical value on `spec`.
+void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec);
 
 // The parameters of one section, in table order.
 std::vector<const Parameter*> ParametersIn(SpecSection section);

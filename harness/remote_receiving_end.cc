@@ -10,6 +10,7 @@
 
 #include "drivers/remote_receiver.h"
 #include "harness/receiving_end.h"
+#include "harness/remote_request.h"
 #include "harness/trial_sockets.h"
 
 namespace zcb {
@@ -27,16 +28,7 @@ class RemoteEnd : public ReceivingEnd {
   const char* name() const override { return "the remote receiver"; }
 
   Status Prepare() override {
-    const TrialSpec& spec = trial_.spec;
-    remote::TrialRequest request;
-    request.protocol = spec.protocol;
-    request.receiver = spec.receiver;
-    request.seed = spec.seed;
-    request.pattern_period = spec.pattern_period;
-    request.message_size = spec.message_size;
-    request.receive_timeout_s = spec.receive_timeout_s;
-    AddToRequest(request);
-    ZCB_ASSIGN_OR_RETURN(address_, remote_.BeginTrial(request));
+    ZCB_ASSIGN_OR_RETURN(address_, remote_.BeginTrial(MakeTrialRequest(trial_.spec, flow_id())));
     return OkStatus();
   }
 
@@ -88,7 +80,8 @@ class RemoteEnd : public ReceivingEnd {
 
  protected:
   // What the request needs beyond what every trial asks for.
-  virtual void AddToRequest(remote::TrialRequest& request) const = 0;
+  // The flow id the request carries (UDP: the one in each datagram's header).
+  virtual uint32_t flow_id() const = 0;
   // The received figures in the peer's result (checked by ValidateResultMetrics).
   virtual Result<ReceivedFigures> ReadFigures(const nlohmann::json& peer) const = 0;
 
@@ -123,7 +116,7 @@ class RemoteStreamEnd final : public RemoteEnd {
   }
 
  protected:
-  void AddToRequest(remote::TrialRequest& /*request*/) const override {}
+  uint32_t flow_id() const override { return 0; }
 
   Result<ReceivedFigures> ReadFigures(const nlohmann::json& peer) const override {
     ReceivedFigures figures;
@@ -153,11 +146,7 @@ class RemoteDatagramEnd final : public RemoteEnd {
   }
 
  protected:
-  void AddToRequest(remote::TrialRequest& request) const override {
-    request.flow_id = flow_id_;
-    request.gro = trial_.spec.gro;
-    request.drain_s = trial_.spec.drain_s;
-  }
+  uint32_t flow_id() const override { return flow_id_; }
 
   Result<ReceivedFigures> ReadFigures(const nlohmann::json& peer) const override {
     auto it = peer.find("datagrams");

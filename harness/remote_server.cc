@@ -14,6 +14,7 @@
 #include "drivers/network_path.h"
 #include "drivers/remote_protocol.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/remote_request.h"
 #include "harness/trial_record.h"
 #include "harness/trial_sockets.h"
 #include "harness/trial_threads.h"
@@ -220,20 +221,24 @@ struct RemoteServer::Received {
 };
 
 Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohmann::json& message) {
+  // The request's shape (drivers), then its parameters through the table's parsers and
+  // the receiving end's compatibility rules.
   auto request = remote::TrialRequest::FromJson(message);
-  if (!request.ok()) {
-    remote::SendError(fd, "bad-request", request.error().ToString());
-    return std::move(request).error().Context("trial request");
+  Result<TrialSpec> spec = request.ok() ? ReadTrialRequest(*request) : Result<TrialSpec>(std::move(request).error());
+  if (!spec.ok()) {
+    remote::SendError(fd, "bad-request", spec.error().ToString());
+    return std::move(spec).error().Context("trial request");
   }
-  Pattern pattern(request->seed, request->pattern_period);
+  const uint32_t flow_id = request->flow_id;
+  Pattern pattern(spec->seed, spec->pattern_period);
   // The data socket sits on the address the client reached us at.
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("getsockname");
   SetPort(local, config_.data_port);
 
-  auto received = request->protocol == Protocol::kUdp ? ReceiveDatagrams(fd, *request, pattern, local)
-                                                      : ReceiveStream(fd, peer, *request, pattern, local);
+  auto received = spec->protocol == Protocol::kUdp ? ReceiveDatagrams(fd, *spec, flow_id, pattern, local)
+                                                   : ReceiveStream(fd, peer, *spec, pattern, local);
   if (!received.ok()) return std::move(received).error();
 
   nlohmann::json& metrics = received->metrics;
@@ -267,9 +272,9 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
   return sent;
 }
 
-Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockaddr_storage& peer, const remote::TrialRequest& request,
+Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockaddr_storage& peer, const TrialSpec& spec,
                                                            const Pattern& pattern, sockaddr_storage local) {
-  auto receiver = StreamReceiver::Create(request.receiver, pattern);
+  auto receiver = StreamReceiver::Create(spec.receiver, pattern);
   if (!receiver.ok()) {
     remote::SendError(fd, "unsupported", receiver.error().ToString());
     return std::move(receiver).error().Context("trial request");
@@ -290,10 +295,10 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   // Wait for the client's data connection, watching the control connection: a client
   // that goes away (or talks out of turn) before connecting ends the trial at once.
   UniqueFd conn;
-  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(request.receive_timeout_s * 1000));
+  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(spec.receive_timeout_s * 1000));
   while (!conn) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
-    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", request.receive_timeout_s);
+    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", spec.receive_timeout_s);
     pollfd pfds[2] = {{listener.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     if (::poll(pfds, 2, static_cast<int>(std::min<int64_t>(left, 100))) < 0 && errno != EINTR) return SysError("poll");
     if (pfds[1].revents != 0) return Errorf("trial: the client went away (or spoke out of turn) before connecting its data stream");
@@ -309,7 +314,7 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
     conn = std::move(candidate);
   }
   listener.Reset();
-  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, request.receive_timeout_s));
+  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, spec.receive_timeout_s));
 
   Received received;
   received.Open();
@@ -333,13 +338,13 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   return received;
 }
 
-Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const remote::TrialRequest& request, const Pattern& pattern,
+Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const TrialSpec& spec, uint32_t flow_id, const Pattern& pattern,
                                                               sockaddr_storage local) {
   DatagramReceiverConfig config;
-  config.mode = request.receiver;
-  config.gro = request.gro;
-  config.flow_id = request.flow_id;
-  config.drain = std::chrono::milliseconds(static_cast<int64_t>(request.drain_s * 1000));
+  config.mode = spec.receiver;
+  config.gro = spec.gro;
+  config.flow_id = flow_id;
+  config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
   auto receiver = DatagramReceiver::Create(config, pattern);
   if (!receiver.ok()) {
     remote::SendError(fd, "unsupported", receiver.error().ToString());

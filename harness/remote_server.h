@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/remote_protocol.h"
+#include "harness/trial_resolve.h"
 #include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/unique_fd.h"
@@ -60,9 +61,10 @@ class RemoteServer {
   struct Received;
   Status RunTrial(int fd, const sockaddr_storage& peer, const nlohmann::json& message);
   // The data side of one trial; `local` is where the data socket binds (its port 0: any).
-  Result<Received> ReceiveStream(int fd, const sockaddr_storage& peer, const remote::TrialRequest& request, const Pattern& pattern,
+  Result<Received> ReceiveStream(int fd, const sockaddr_storage& peer, const TrialSpec& spec, const Pattern& pattern,
                                  sockaddr_storage local);
-  Result<Received> ReceiveDatagrams(int fd, const remote::TrialRequest& request, const Pattern& pattern, sockaddr_storage local);
+  Result<Received> ReceiveDatagrams(int fd, const TrialSpec& spec, uint32_t flow_id, const Pattern& pattern,
+                                    sockaddr_storage local);
   void Log(const std::string& line) const;
 
   ServeConfig config_;

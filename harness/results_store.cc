@@ -66,7 +66,8 @@ Result<UniqueFd> TakeLock(const std::string& dir) {
     if (errno == EWOULDBLOCK) {
       return Error(EWOULDBLOCK, fmt::format("{} is being written by another zcbench process right now; wait for it "
                                             "to finish or stop it first",
-                                            dir));
+                                            dir),
+                   ErrorKind::kUsage);
     }
     return SysError(fmt::format("lock {}", path));
   }
@@ -249,7 +250,8 @@ Result<ResultsStore> ResultsStore::Create(const std::string& dir) {
     if (!IsEmptyDir(store.dir_)) {
       return Error(EEXIST, fmt::format("{} exists and is not empty: choose another folder, or continue the run in it "
                                        "with --resume {}",
-                                       store.dir_, store.dir_));
+                                       store.dir_, store.dir_),
+                   ErrorKind::kUsage);
     }
   }
   ZCB_ASSIGN_OR_RETURN(store.lock_fd_, TakeLock(store.dir_));
@@ -263,7 +265,7 @@ Result<ResultsStore> ResultsStore::OpenForResume(const std::string& dir, bool re
   while (store.dir_.size() > 1 && store.dir_.back() == '/') store.dir_.pop_back();
   struct stat st {};
   if (::stat(store.dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error(ENOENT, fmt::format("--resume {}: no such run folder", dir));
+    return Error(ENOENT, fmt::format("--resume {}: no such run folder", dir), ErrorKind::kUsage);
   }
   if (!read_only) {
     ZCB_ASSIGN_OR_RETURN(store.lock_fd_, TakeLock(store.dir_));
@@ -271,12 +273,12 @@ Result<ResultsStore> ResultsStore::OpenForResume(const std::string& dir, bool re
   auto manifest_text = ReadFile(Join(store.dir_, kManifest));
   if (!manifest_text.ok()) {
     return Error(manifest_text.error().errno_value(),
-                 fmt::format("--resume {}: no readable manifest.json; is it a zcbench run folder?", dir));
+                 fmt::format("--resume {}: no readable manifest.json; is it a zcbench run folder?", dir), ErrorKind::kUsage);
   }
   try {
     store.existing_manifest_ = nlohmann::json::parse(*manifest_text);
   } catch (const nlohmann::json::exception& e) {
-    return Errorf("--resume {}: manifest.json is not valid JSON ({})", dir, e.what());
+    return Usagef("--resume {}: manifest.json is not valid JSON ({})", dir, e.what());
   }
 
   const std::string trials_path = Join(store.dir_, kTrials);

@@ -141,10 +141,10 @@ Result<RunPlan> BuildRunPlan(ExperimentSpec spec, const SpecCatalog& catalog, ui
       message += fmt::format("{}: matrix: {}{}: {}", spec.Where(spec.matrix_line), p.first_label,
                              p.points > 1 ? fmt::format(" (and {} more points)", p.points - 1) : "", text);
     }
-    return Error(0, message);
+    return Usagef("{}", message);
   }
   if (plan.points.empty()) {
-    return Errorf("{}: matrix: no point is left to run ({} left out by capability, {} excluded); see --dry-run",
+    return Usagef("{}: matrix: no point is left to run ({} left out by capability, {} excluded); see --dry-run",
                   spec.Where(spec.matrix_line), plan.matrix.left_out.size(), plan.matrix.excluded.size());
   }
   plan.spec = std::move(spec);

@@ -137,7 +137,7 @@ class Problems {
   }
   bool empty() const { return messages_.empty(); }
   size_t count() const { return messages_.size(); }
-  Error ToError() const { return Error(0, fmt::format("{}", fmt::join(messages_, "\n"))); }
+  Error ToError() const { return Usagef("{}", fmt::join(messages_, "\n")); }
 
  private:
   std::string file_;
@@ -693,10 +693,10 @@ Result<ExperimentSpec> ParseSpec(std::string_view text, const std::string& file,
 
 Result<ExperimentSpec> LoadSpecFile(const std::string& path, const SpecCatalog& catalog) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return SysError(fmt::format("open the spec {}", path));
+  if (!in) return SysError(fmt::format("open the spec {}", path)).Kind(ErrorKind::kUsage);
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) return SysError(fmt::format("read the spec {}", path));
+  if (in.bad()) return SysError(fmt::format("read the spec {}", path)).Kind(ErrorKind::kUsage);
   return ParseSpec(text.str(), path, catalog);
 }
 

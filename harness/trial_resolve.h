@@ -76,6 +76,10 @@ struct Incompatibility {
   std::string Message() const { return fix.empty() ? reason : reason + "; " + fix; }
 };
 
+// The rules of those that concern the receiving end alone (the UDP size, the receiver
+// mode, UDP_GRO): what a remote receiver checks of a request, with no strategy or path.
+std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec);
+
 // Every rule `spec` breaks, in a fixed order (the first explains the others best).
 // `source` is the payload source the trial will use (the strategy's first when the spec
 // names none); `path_name` as the user named the path.

@@ -21,6 +21,7 @@
 #include "harness/trial.h"
 #include "harness/trial_metrics.h"
 #include "harness/trial_payload.h"
+#include "harness/trial_resolve.h"
 #include "harness/trial_sockets.h"
 #include "harness/trial_threads.h"
 #include "stack/unique_fd.h"
@@ -122,10 +123,9 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   if (!availability.available) return Error(0, availability.reason, ErrorKind::kUnsupported);
   auto path_info = FindPath(spec.path);
   if (!path_info.ok()) return std::move(path_info).error().Context("path");
-  if (trial.strategy->caps.needs_link_layer && !(*path_info)->caps.has_link_layer) {
-    return Unsupportedf("{} writes Ethernet frames and needs a path with a link layer (an Ethernet device); path {} has none: use "
-                        "a path such as veth",
-                        trial.strategy->name, spec.path);
+  // What the path cannot serve (ResolveTrial refused what the request itself gets wrong).
+  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source)) {
+    if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
   }
 
   auto workload_info = FindWorkload(spec.workload);

@@ -31,15 +31,15 @@ static std::optional<bool> ParseBool(const std::string& v) {
 static Status CheckValue(const OptionSpec& spec, const std::string& value, const std::string& owner) {
   switch (spec.type) {
     case OptionType::kBool:
-      if (!ParseBool(value)) return Errorf("{} option {}={}: expected true or false", owner, spec.name, value);
+      if (!ParseBool(value)) return Usagef("{} option {}={}: expected true or false", owner, spec.name, value);
       break;
     case OptionType::kSize: {
       const auto size = ParseSize(value);
-      if (!size) return Errorf("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
+      if (!size) return Usagef("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
       const uint64_t lo = static_cast<uint64_t>(spec.min.value_or(0));
       if (*size < lo || (spec.max && *size > static_cast<uint64_t>(*spec.max))) {
-        if (!spec.max) return Errorf("{} option {}={}: expected a size of at least {}", owner, spec.name, value, FormatSize(lo));
-        return Errorf("{} option {}={}: expected {} to {} bytes", owner, spec.name, value, FormatSize(lo),
+        if (!spec.max) return Usagef("{} option {}={}: expected a size of at least {}", owner, spec.name, value, FormatSize(lo));
+        return Usagef("{} option {}={}: expected {} to {} bytes", owner, spec.name, value, FormatSize(lo),
                       FormatSize(static_cast<uint64_t>(*spec.max)));
       }
       break;
@@ -49,18 +49,18 @@ static Status CheckValue(const OptionSpec& spec, const std::string& value, const
       errno = 0;
       const long long v = std::strtoll(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || errno == ERANGE) {
-        return Errorf("{} option {}={}: expected an integer", owner, spec.name, value);
+        return Usagef("{} option {}={}: expected an integer", owner, spec.name, value);
       }
       if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        if (!spec.max) return Errorf("{} option {}={}: expected at least {}", owner, spec.name, value, *spec.min);
-        if (!spec.min) return Errorf("{} option {}={}: expected at most {}", owner, spec.name, value, *spec.max);
-        return Errorf("{} option {}={}: expected {} to {}", owner, spec.name, value, *spec.min, *spec.max);
+        if (!spec.max) return Usagef("{} option {}={}: expected at least {}", owner, spec.name, value, *spec.min);
+        if (!spec.min) return Usagef("{} option {}={}: expected at most {}", owner, spec.name, value, *spec.max);
+        return Usagef("{} option {}={}: expected {} to {}", owner, spec.name, value, *spec.min, *spec.max);
       }
       break;
     }
     case OptionType::kChoice:
       if (std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end()) {
-        return Errorf("{} option {}={}: expected one of {}", owner, spec.name, value, fmt::join(spec.choices, ", "));
+        return Usagef("{} option {}={}: expected one of {}", owner, spec.name, value, fmt::join(spec.choices, ", "));
       }
       break;
     case OptionType::kString:
@@ -78,8 +78,8 @@ Result<Options> Options::Parse(const std::vector<OptionSpec>& specs, const std::
     if (it == specs.end()) {
       std::vector<std::string> names;
       for (const auto& s : specs) names.push_back(s.name);
-      if (names.empty()) return Errorf("{} has no options (got {}={})", owner, key, value);
-      return Errorf("{} has no option '{}'; its options are: {}", owner, key, fmt::join(names, ", "));
+      if (names.empty()) return Usagef("{} has no options (got {}={})", owner, key, value);
+      return Usagef("{} has no option '{}'; its options are: {}", owner, key, fmt::join(names, ", "));
     }
     ZCB_RETURN_IF_ERROR(CheckValue(*it, value, owner));
     options.values_[key] = value;

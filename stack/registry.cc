@@ -40,7 +40,7 @@ Result<const StrategyInfo*> FindStrategy(std::string_view name) {
     if (info.name == name) return &info;
     names += names.empty() ? info.name : ", " + info.name;
   }
-  return Errorf("unknown strategy '{}'; valid strategies: {}", name, names);
+  return Usagef("unknown strategy '{}'; valid strategies: {}", name, names);
 }
 
 const Availability& ProbeAvailability(const StrategyInfo& info) {

@@ -104,7 +104,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   info.validate = [](const Options& options, Protocol protocol, uint64_t /*message_size*/) -> Status {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(options, "io_uring_send_zc"));
     if (protocol == Protocol::kTcp && options.GetBool("unsafe_reuse") && config.batch != 1) {
-      return Errorf("strategy io_uring_send_zc option unsafe_reuse=true rewrites its one buffer after every submission; "
+      return Usagef("strategy io_uring_send_zc option unsafe_reuse=true rewrites its one buffer after every submission; "
                     "over TCP it needs batch=1 (got batch={})",
                     config.batch);
     }

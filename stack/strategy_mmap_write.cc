@@ -77,7 +77,7 @@ class MmapWriteStrategy final : public SendStrategy {
 
 Status ValidateMmapWriteOptions(const Options& options, Protocol /*protocol*/, uint64_t /*message_size*/) {
   if (options.GetString("mode") != "window" && options.given().count("window") != 0) {
-    return Errorf("strategy mmap_write option window applies to mode=window only; add mode=window or drop window");
+    return Usagef("strategy mmap_write option window applies to mode=window only; add mode=window or drop window");
   }
   return OkStatus();
 }

@@ -251,7 +251,7 @@ Result<std::unique_ptr<SendStrategy>> CreateDatagramSender(const SendContext& ct
 
 Status ValidateMsgZerocopyOptions(const Options& options, Protocol protocol, uint64_t /*message_size*/) {
   if (protocol != Protocol::kUdp && options.GetSize("segment") != 0) {
-    return Errorf("strategy msg_zerocopy option segment={}: UDP_SEGMENT is for UDP; leave it 0 for TCP",
+    return Usagef("strategy msg_zerocopy option segment={}: UDP_SEGMENT is for UDP; leave it 0 for TCP",
                   options.GetSize("segment"));
   }
   return OkStatus();

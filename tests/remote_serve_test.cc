@@ -27,6 +27,7 @@
 
 #include "drivers/network_path.h"
 #include "drivers/remote_protocol.h"
+#include "harness/remote_request.h"
 #include "harness/remote_server.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
@@ -205,15 +206,15 @@ HandClient StartTrialByHand(TestServer& server, size_t bytes) {
   auto nonce = remote::NewNonce();
   EXPECT_TRUE(nonce.ok());
   if (!nonce.ok()) return c;
-  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", *nonce}}).ok());
+  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", *nonce}}).ok());
   auto challenge = remote::ReadMessageOfType(c.control.get(), "challenge");
   EXPECT_TRUE(challenge.ok()) << challenge.error().ToString();
   if (!challenge.ok()) return c;
   const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
   EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
   EXPECT_TRUE(remote::ReadMessageOfType(c.control.get(), "welcome").ok());
-  remote::TrialRequest request;
-  EXPECT_TRUE(remote::WriteMessage(c.control.get(), request.ToJson()).ok());
+  TrialSpec spec;  // a TCP trial with the defaults
+  EXPECT_TRUE(remote::WriteMessage(c.control.get(), MakeTrialRequest(spec, 0).ToJson()).ok());
   auto ready = remote::ReadMessageOfType(c.control.get(), "ready");
   EXPECT_TRUE(ready.ok()) << ready.error().ToString();
   if (!ready.ok()) return c;
@@ -221,7 +222,7 @@ HandClient StartTrialByHand(TestServer& server, size_t bytes) {
   reinterpret_cast<sockaddr_in*>(&data_addr)->sin_port = htons((*ready)["data_port"].get<uint16_t>());
   c.data = ConnectTo(data_addr);
   std::vector<uint8_t> payload(bytes);
-  Pattern(request.seed, request.pattern_period).Fill(0, payload);
+  Pattern(spec.seed, spec.pattern_period).Fill(0, payload);
   EXPECT_EQ(::send(c.data.get(), payload.data(), payload.size(), MSG_NOSIGNAL), ssize_t(payload.size()));
   return c;
 }
@@ -312,7 +313,7 @@ TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
   };
   auto whole = [&](const std::string& body) { return frame(static_cast<uint32_t>(body.size()), body); };
   auto hello = [](nlohmann::json patch) {
-    nlohmann::json m = {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", 1}, {"client_nonce", std::string(64, 'a')}};
+    nlohmann::json m = {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", std::string(64, 'a')}};
     m.merge_patch(patch);
     return m.dump();
   };
@@ -326,6 +327,8 @@ TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
       {"not json", whole("not json!"), "malformed", "not JSON"},
       {"wrong first message", whole("{\"type\":\"trial\"}"), "malformed", "expected 'hello'"},
       {"unknown version", whole(hello({{"version", 99}})), "version", "unsupported protocol version 99"},
+      // Version 1 sent the trial's parameters as typed fields: refused in the hello.
+      {"version 1 client", whole(hello({{"version", 1}})), "version", "unsupported protocol version 1"},
       {"bad nonce", whole(hello({{"client_nonce", "xyz"}})), "malformed", "no valid client_nonce"},
       {"silent", "", "malformed", "timed out", /*close_after=*/false},
   };

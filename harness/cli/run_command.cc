@@ -79,12 +79,11 @@ Result<std::vector<std::string>> StrategyNames(const std::string& text, const Tr
     if (comma > start) names.push_back(text.substr(start, comma - start));
     start = comma + 1;
   }
-  if (names.empty()) return Errorf("--strategy: no strategy given (see zcbench list strategies)");
+  if (names.empty()) return Usagef("--strategy: no strategy given (see zcbench list strategies)");
   return names;
 }
 
-// Turns the command line into a plan of one point per strategy; every error is a usage
-// error naming the flag.
+// Turns the command line into a plan of one point per strategy; its errors name the flag.
 Result<RunPlan> BuildPlan(const ParameterArgs& args) {
   const SpecCatalog& catalog = SpecCatalog::Registered();
   ExperimentSpec settings;  // the [trial] and [experiment] parameters of the command line
@@ -106,7 +105,7 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
         continue;
       }
       auto canonical = p.parse(text, catalog);
-      if (!canonical.ok()) return Errorf("{} {}: {}", flag, text, canonical.error().what());
+      if (!canonical.ok()) return Usagef("{} {}: {}", flag, text, canonical.error().what());
       if (p.kind == ValueKind::kKeyValues) {
         const size_t eq = canonical->find('=');
         (p.axis == AxisKind::kStrategyOption ? base.options : base.path_options)[canonical->substr(0, eq)] =
@@ -122,7 +121,7 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
     }
   }
   ZCB_ASSIGN_OR_RETURN(const std::vector<std::string> names, StrategyNames(strategies, base));
-  if (names.empty()) return Errorf("--strategy: no strategy given (see zcbench list strategies)");
+  if (names.empty()) return Usagef("--strategy: no strategy given (see zcbench list strategies)");
 
   std::vector<TrialSpec> trials;
   for (const auto& name : names) {
@@ -167,16 +166,12 @@ Command AddRunCommand(CLI::App& app) {
     });
     if (spec_args->spec_path.empty() && spec_args->resume.empty()) {
       auto plan = BuildPlan(*args);
-      if (!plan.ok()) {
-        fmt::print(stderr, "zcbench run: {}\n", plan.error().ToString());
-        return kExitUsage;
-      }
+      if (!plan.ok()) return StopOn("run", plan.error());
       output->out = spec_args->out;
       return RunCommandLinePlan(*plan, *output);
     }
     if (by_strategy) {
-      fmt::print(stderr, "zcbench run: give either an experiment spec or --strategy, not both\n");
-      return kExitUsage;
+      return StopOn("run", Usagef("give either an experiment spec or --strategy, not both"));
     }
     spec_args->clean = output->clean;
     return RunSpec(*spec_args);

@@ -94,20 +94,14 @@ std::string ResumeCommand(const std::string& spec_path, const std::string& dir) 
 // Without --out a run goes to results/<run_id>/ under the current directory.
 constexpr const char* kDefaultResultsRoot = "results";
 
-int UsageError(const std::string& message) {
-  fmt::print(stderr, "zcbench run: {}\n", message);
-  return kExitUsage;
-}
+// "zcbench run: <error>" on stderr; the error's kind gives the exit code.
+int Stop(const Error& error) { return StopOn("run", error); }
 
 // Creates the run folder `dir` into `store`; on failure says why and returns the exit
-// code (2 when the folder exists already).
+// code (2 when the folder exists already: a usage error of ResultsStore::Create).
 std::optional<int> CreateRunFolder(const std::string& dir, std::optional<ResultsStore>& store) {
   auto created = ResultsStore::Create(dir);
-  if (!created.ok()) {
-    if (created.error().errno_value() == EEXIST) return UsageError(created.error().ToString());
-    fmt::print(stderr, "zcbench run: {}\n", created.error().ToString());
-    return kExitFailed;
-  }
+  if (!created.ok()) return Stop(created.error());
   store.emplace(std::move(*created));
   return std::nullopt;
 }
@@ -122,18 +116,18 @@ struct Loaded {
 // recorded (same sha256); without one, the recorded text is used.
 Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& manifest, const SpecCatalog& catalog) {
   if (StringField(manifest, "schema") != kRunSchema) {
-    return Errorf("--resume {}: manifest.json has schema '{}', not {}", args.resume, StringField(manifest, "schema"), kRunSchema);
+    return Usagef("--resume {}: manifest.json has schema '{}', not {}", args.resume, StringField(manifest, "schema"), kRunSchema);
   }
   // Schema checked: the manifest is an object. Its fields may still have been edited.
   const nlohmann::json recorded = manifest.contains("spec") ? manifest["spec"] : nlohmann::json();
   if (StringField(recorded, "sha256").empty() || !recorded.contains("text") || !recorded["text"].is_string()) {
-    return Errorf("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
+    return Usagef("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
   }
   Loaded loaded;
   if (!args.spec_path.empty()) {
     ZCB_ASSIGN_OR_RETURN(loaded.spec, LoadSpecFile(args.spec_path, catalog));
     if (loaded.spec.sha256 != recorded["sha256"].get<std::string>()) {
-      return Errorf("refusing to resume {}: {} has changed since the run started (sha256 {} now, {} recorded). Resume "
+      return Usagef("refusing to resume {}: {} has changed since the run started (sha256 {} now, {} recorded). Resume "
                     "with the original spec, or leave SPEC out to use the copy in the manifest",
                     args.resume, args.spec_path, loaded.spec.sha256, recorded["sha256"].get<std::string>());
     }
@@ -142,13 +136,13 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
     ZCB_ASSIGN_OR_RETURN(loaded.spec, ParseSpec(recorded["text"].get<std::string>(), file, catalog));
   }
   if (!manifest.contains("seed") || !manifest["seed"].is_number_unsigned()) {
-    return Errorf("--resume {}: the manifest records no seed", args.resume);
+    return Usagef("--resume {}: the manifest records no seed", args.resume);
   }
   loaded.seed = manifest["seed"].get<uint64_t>();
   loaded.quick = manifest.contains("run_options") && manifest["run_options"].is_object() &&
                  manifest["run_options"].contains("quick") && manifest["run_options"]["quick"] == true;
   if (args.quick && !loaded.quick) {
-    return Errorf("--resume {}: the run was started without --quick; resume it without --quick", args.resume);
+    return Usagef("--resume {}: the run was started without --quick; resume it without --quick", args.resume);
   }
   return loaded;
 }
@@ -172,7 +166,7 @@ Result<ProbeSuite> OpenPlanProbes(const RunPlan& plan) {
 
 int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
   auto probes = OpenPlanProbes(plan);  // loaded once, measured per trial window
-  if (!probes.ok()) return UsageError(probes.error().ToString());
+  if (!probes.ok()) return Stop(probes.error());
   InstallCleanupSignalHandlers();  // Ctrl-C removes the namespaces and cgroups of the trial in progress
   HandleLeftoversAtRunStart(args.clean);
 
@@ -234,14 +228,14 @@ int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
 int RunSpec(const SpecRunArgs& args) {
   const SpecCatalog& catalog = SpecCatalog::Registered();
   const bool resuming = !args.resume.empty();
-  if (!resuming && args.spec_path.empty()) return UsageError("give an experiment spec (SPEC.toml) or --resume DIR");
+  if (!resuming && args.spec_path.empty()) return Stop(Usagef("give an experiment spec (SPEC.toml) or --resume DIR"));
 
   // --- the spec and, when resuming, the run so far -----------------------------------
   std::optional<ResultsStore> store;
   Loaded loaded;
   if (resuming) {
     auto opened = ResultsStore::OpenForResume(args.resume, args.dry_run);
-    if (!opened.ok()) return UsageError(opened.error().ToString());
+    if (!opened.ok()) return Stop(opened.error());
     store.emplace(std::move(*opened));
     const std::string state = StringField(store->existing_manifest(), "state");
     if (state == "complete" && !args.dry_run) {
@@ -249,18 +243,18 @@ int RunSpec(const SpecRunArgs& args) {
       return kExitOk;
     }
     auto l = LoadForResume(args, store->existing_manifest(), catalog);
-    if (!l.ok()) return UsageError(l.error().ToString());
+    if (!l.ok()) return Stop(l.error());
     loaded = std::move(*l);
   } else {
     auto spec = LoadSpecFile(args.spec_path, catalog);
-    if (!spec.ok()) return UsageError(spec.error().ToString());
+    if (!spec.ok()) return Stop(spec.error());
     loaded.spec = std::move(*spec);
     loaded.seed = loaded.spec.seed ? *loaded.spec.seed : DrawSeed();
     loaded.quick = args.quick;
   }
   const std::string spec_path = resuming && args.spec_path.empty() ? loaded.spec.file : args.spec_path;
   auto built = BuildRunPlan(std::move(loaded.spec), catalog, loaded.seed, loaded.quick);
-  if (!built.ok()) return UsageError(built.error().ToString());
+  if (!built.ok()) return Stop(built.error());
   const RunPlan& plan = *built;
 
   if (args.dry_run) {
@@ -282,10 +276,7 @@ int RunSpec(const SpecRunArgs& args) {
   HandleLeftoversAtRunStart(args.clean || resuming);
   const std::vector<std::string> command_line = ProcessCommandLine();
   auto probes = OpenPlanProbes(plan);
-  if (!probes.ok()) {
-    fmt::print(stderr, "zcbench run: probes: {}\n", probes.error().ToString());
-    return kExitFailed;
-  }
+  if (!probes.ok()) return Stop(std::move(probes).error().Context("probes"));
 
   // --- the results folder and its manifest -------------------------------------------
   nlohmann::json manifest;

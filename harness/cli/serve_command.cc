@@ -43,17 +43,13 @@ int Serve(const ServeArgs& args) {
   auto listen = remote::ResolveHostPort(args.listen, remote::kDefaultPort);
   if (!listen.ok()) {
     fmt::print(stderr, "zcbench serve: --listen {}\n", listen.error().ToString());
-    return kExitUsage;
+    return ExitCodeFor(listen.error());
   }
   if (args.data_port < 0 || args.data_port > 65535) {
-    fmt::print(stderr, "zcbench serve: --data-port {}: expected 0 to 65535\n", args.data_port);
-    return kExitUsage;
+    return StopOn("serve", Usagef("--data-port {}: expected 0 to 65535", args.data_port));
   }
   auto token = remote::ReadTokenFile(args.token_file);
-  if (!token.ok()) {
-    fmt::print(stderr, "zcbench serve: {}\n", token.error().ToString());
-    return kExitUsage;
-  }
+  if (!token.ok()) return StopOn("serve", token.error());
   ServeConfig config;
   config.listen = *listen;
   config.token = *token;
@@ -62,20 +58,14 @@ int Serve(const ServeArgs& args) {
   config.max_sessions = args.sessions;
   config.stop = &g_serve_stop;
   auto server = RemoteServer::Listen(config);
-  if (!server.ok()) {
-    fmt::print(stderr, "zcbench serve: {}\n", server.error().ToString());
-    return kExitFailed;
-  }
+  if (!server.ok()) return StopOn("serve", server.error());
   struct sigaction sa {};
   sa.sa_handler = OnServeStop;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   auto served = server->Serve();
-  if (!served.ok()) {
-    fmt::print(stderr, "zcbench serve: {}\n", served.error().ToString());
-    return kExitFailed;
-  }
+  if (!served.ok()) return StopOn("serve", served.error());
   return kExitOk;
 }
 

@@ -72,7 +72,7 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
     } else if (item == "profile") {
       options.cpu_profile = true;
     } else {
-      return Errorf("--probes {}: unknown probe '{}'; expected none, or a comma list of default, all, ebpf, counters, "
+      return Usagef("--probes {}: unknown probe '{}'; expected none, or a comma list of default, all, ebpf, counters, "
                     "memory, profile, bpf_stats and the eBPF groups {} (zcbench help probes)",
                     selection, item, fmt::join(groups, ", "));
     }
@@ -87,10 +87,10 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
 Result<ProbeSuite> ProbeSuite::Open(const ProbeOptions& options) {
   const std::vector<int> online = OnlineCpus();
   if (options.membw_cpu && std::find(online.begin(), online.end(), *options.membw_cpu) == online.end()) {
-    return Errorf("--membw-probe-cpu {}: no such online CPU (online: {})", *options.membw_cpu, fmt::join(online, ","));
+    return Usagef("--membw-probe-cpu {}: no such online CPU (online: {})", *options.membw_cpu, fmt::join(online, ","));
   }
   if (options.membw_probe && !options.memory) {
-    return Errorf("--membw-probe reports in metrics.memory: include memory in --probes");
+    return Usagef("--membw-probe reports in metrics.memory: include memory in --probes");
   }
   ProbeSuite suite;
   std::vector<std::string> left_out;

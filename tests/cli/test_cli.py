@@ -222,3 +222,27 @@ def test_out_records_a_command_line_run_like_a_spec_run(zcbench, tmp_path):
     assert manifest["state"] == "complete"
     assert manifest["counts"]["ok"] == 1
     assert manifest["plan"]["points"][0]["point"] == printed[0]["point"]
+
+
+@pytest.mark.parametrize(
+    "args,expected,code",
+    [
+        # usage errors found outside the parameter table: the kind of the error decides
+        (["run", "--resume", "no-such-run-folder"], "no such run folder", 2),
+        (["run"], "--strategy: no strategy given", 2),
+        (["serve", "--token-file", "t", "--data-port", "70000"], "--data-port 70000: expected 0 to 65535", 2),
+        (["serve", "--token-file", "t", "--listen", "[::1"], "expected [IPv6]:PORT", 2),
+        (["serve", "--token-file", "no-such-token-file"], "token file no-such-token-file", 2),
+    ],
+)
+def test_the_error_kind_decides_the_exit_code(zcbench, args, expected, code):
+    r = zcbench(*args)
+    assert r.returncode == code, (r.stdout, r.stderr)
+    assert expected in r.stderr, r.stderr
+
+
+def test_out_into_a_folder_with_results_is_a_usage_error(zcbench, tmp_path):
+    (tmp_path / "trials.jsonl").write_text("{}\n")
+    r = zcbench("run", "--strategy", "write", "--bytes", "1M", "--out", str(tmp_path))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "exists and is not empty" in r.stderr, r.stderr

@@ -12,6 +12,8 @@
 #include "harness/matrix.h"
 #include "harness/parameters.h"
 #include "harness/spec.h"
+#include "harness/trial_resolve.h"
+#include "stack/registry.h"
 #include "tests/spec_test_catalog.h"
 
 namespace zcb {
@@ -217,6 +219,35 @@ TEST(Compatibility, ResolveTrialRefusesWhatTheMatrixLeavesOut) {
   auto r = ResolveTrial(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().what().find("UDP_GRO applies to UDP only"), std::string::npos) << r.error().what();
+  EXPECT_EQ(r.error().kind(), ErrorKind::kUsage);  // the request's fault: exit 2
+}
+
+TEST(Compatibility, WhatThePathCannotServeIsNotAUsageError) {
+  // packet_tx_ring writes Ethernet frames; loopback has no link layer. The request is
+  // valid: ResolveTrial takes it, and the trial is unsupported on that path.
+  TrialSpec spec;
+  spec.strategy = "packet_tx_ring";
+  spec.protocol = Protocol::kUdp;
+  spec.message_size = 1200;
+  spec.bytes = 12000;
+  auto r = ResolveTrial(spec);
+  ASSERT_TRUE(r.ok()) << r.error().what();
+}
+
+TEST(ParameterTable, EveryParsersErrorIsAUsageError) {
+  const SpecCatalog& catalog = TestCatalog();
+  size_t refused = 0;
+  for (const Parameter& p : Parameters()) {
+    // The workload entry belongs to the workload part of the table (its own change).
+    if (p.key == "workload" || p.parse == nullptr) continue;
+    for (const char* text : {"@not-a-value@", "-5", "0", "a=b=c=", ""}) {
+      auto canonical = p.parse(text, catalog);
+      if (canonical.ok()) continue;
+      ++refused;
+      EXPECT_EQ(canonical.error().kind(), ErrorKind::kUsage) << p.key << " " << text << ": " << canonical.error().what();
+    }
+  }
+  EXPECT_GT(refused, 20u);  // the parsers did refuse something
 }
 
 }  // namespace

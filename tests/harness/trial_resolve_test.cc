@@ -14,10 +14,14 @@ TrialSpec Valid() {
   return spec;
 }
 
+// The message of the error ResolveTrial gives `spec`, which must be a usage error: what
+// was asked cannot be right, so the CLI exits 2 and a plan refuses the point.
 std::string ErrorOf(const TrialSpec& spec) {
   auto r = ResolveTrial(spec);
   EXPECT_FALSE(r.ok());
-  return r.ok() ? "" : r.error().what();
+  if (r.ok()) return "";
+  EXPECT_EQ(r.error().kind(), ErrorKind::kUsage) << r.error().what();
+  return r.error().what();
 }
 
 TEST(ResolveTrialTest, AcceptsAValidSpecAndPicksTheDefaultSource) {
