@@ -24,7 +24,7 @@ Result<const WorkloadInfo*> FindWorkload(std::string_view name) {
   const auto& all = AllWorkloads();
   const auto it = std::find_if(all.begin(), all.end(), [&](const WorkloadInfo& w) { return w.name == name; });
   if (it == all.end())
-    return Errorf("unknown workload '{}'; valid workloads: {}", name, fmt::join(WorkloadNames(), ", "));
+    return Usagef("unknown workload '{}'; valid workloads: {}", name, fmt::join(WorkloadNames(), ", "));
   return &*it;
 }
 

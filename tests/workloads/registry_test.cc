@@ -37,6 +37,7 @@ TEST(WorkloadRegistry, AnUnknownNameListsTheValidOnes) {
   ASSERT_FALSE(found.ok());
   const std::string message = found.error().ToString();
   EXPECT_NE(message.find("unknown workload 'no_such_workload'"), std::string::npos) << message;
+  EXPECT_EQ(found.error().kind(), ErrorKind::kUsage);
   for (const std::string& name : WorkloadNames()) EXPECT_NE(message.find(name), std::string::npos) << message;
 }
 
