@@ -89,7 +89,7 @@ Result<std::string> ParseReceiverText(std::string_view text, const SpecCatalog&)
 
 Result<std::string> ParseWorkloadText(std::string_view text, const SpecCatalog& catalog) {
   if (std::find(catalog.workloads.begin(), catalog.workloads.end(), text) == catalog.workloads.end()) {
-    return Errorf("unknown workload '{}'; valid workloads: {}", text, fmt::join(catalog.workloads, ", "));
+    return Usagef("unknown workload '{}'; valid workloads: {}", text, fmt::join(catalog.workloads, ", "));
   }
   return std::string(text);
 }
