@@ -52,7 +52,7 @@ Result<PlannedPoint> PlanPoint(MatrixPoint point, const TrialSpec& measured, con
   PlannedPoint planned;
   ZCB_ASSIGN_OR_RETURN(planned.measured, ResolveTrial(measured));
   ZCB_ASSIGN_OR_RETURN(planned.warmup, ResolveTrial(warmup));
-  planned.params = TrialParamsJson(planned.measured);
+  planned.params = TrialParams::Of(planned.measured).ToJson();
   planned.params["path_name"] = point.path_name;
   planned.key = PointKey(planned.measured);
   const PathInfo* path = catalog.FindPath(planned.measured.spec.path);

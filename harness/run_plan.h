@@ -22,7 +22,7 @@ struct PlannedPoint {
   MatrixPoint point;
   ResolvedTrial measured;  // the measured trials
   ResolvedTrial warmup;    // the warm-up trials (a shorter duration or byte count, if asked)
-  nlohmann::json params;   // the records' params (TrialParamsJson + path_name)
+  nlohmann::json params;   // the records' params (TrialParams::Of(measured) + path_name)
   std::string key;         // the records' `point`: PointKey(measured), from the parameter table
   // Why no trial of this point can run on this machine (the strategy's availability
   // probe failed, or the path needs privileges the process lacks); empty if it can. Such

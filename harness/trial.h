@@ -42,7 +42,4 @@ struct TrialContext {
 // always comes back, with whatever was measured before the failure.
 TrialRecord RunTrial(const ResolvedTrial& trial, const TrialContext& context);
 
-// The record's params object (TrialParams::Of(trial).ToJson()).
-nlohmann::json TrialParamsJson(const ResolvedTrial& trial);
-
 }  // namespace zcb
