@@ -6,7 +6,7 @@
 // `batch` datagrams per io_uring_enter (what io_uring saves over sendto()).
 
 #include "stack/io_uring_ring.h"
-#include "stack/io_uring_stream_sender.h"
+#include "stack/io_uring_sender.h"
 #include "stack/strategies.h"
 
 namespace zcb {
@@ -17,7 +17,7 @@ StrategyInfo IoUringSendStrategyInfo() {
   info.summary = "IORING_OP_SEND from a user buffer (the copying io_uring baseline)";
   info.caps.protocols = {Protocol::kTcp, Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
-  info.options = IoUringStreamOptions();
+  info.options = IoUringSenderOptions();
   info.probe = [] { return ProbeIoUring(IORING_OP_SEND, "IORING_OP_SEND (Linux 5.6)"); };
   info.validate = [](const Options& options, Protocol /*protocol*/, uint64_t /*message_size*/) -> Status {
     ZCB_RETURN_IF_ERROR(IoUringSendConfigFrom(options, "io_uring_send"));
@@ -25,7 +25,7 @@ StrategyInfo IoUringSendStrategyInfo() {
   };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(ctx.options, "io_uring_send"));
-    return CreateIoUringStreamSender(ctx, config);
+    return CreateIoUringSender(ctx, config);
   };
   return info;
 }

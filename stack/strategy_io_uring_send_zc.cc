@@ -5,14 +5,14 @@
 // local delivery). completions = notifications = submitted SQEs once Finish() returns.
 // Option fixed_buffers: the send region is registered with the ring, so the kernel does
 // not pin and unpin the pages on every request. UDP: one SQE per datagram, each slot
-// gated by its notification (stack/io_uring_stream_sender.h).
+// gated by its notification (stack/io_uring_sender.h).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "stack/io_uring_ring.h"
-#include "stack/io_uring_stream_sender.h"
+#include "stack/io_uring_sender.h"
 #include "stack/strategies.h"
 #include "stack/unique_fd.h"
 
@@ -92,7 +92,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   info.caps.lends_buffers = true;
   info.caps.reports_zerocopy = true;
   info.caps.supports_unsafe_reuse = true;
-  info.options = IoUringStreamOptions();
+  info.options = IoUringSenderOptions();
   info.options.push_back({"fixed_buffers", OptionType::kBool, "false",
                           "register the send region with the ring (io_uring_register_buffers) and send with "
                           "io_uring_prep_send_zc_fixed, so that pages are not pinned per request"});
@@ -115,7 +115,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
     config.zero_copy = true;
     config.fixed_buffers = ctx.options.GetBool("fixed_buffers");
     config.unsafe_reuse = ctx.options.GetBool("unsafe_reuse");
-    return CreateIoUringStreamSender(ctx, config);
+    return CreateIoUringSender(ctx, config);
   };
   return info;
 }

@@ -1,8 +1,10 @@
 #pragma once
 
-// The engine behind io_uring_send and io_uring_send_zc: a TCP stream sent through
-// IORING_OP_SEND (copying) or IORING_OP_SEND_ZC (zero-copy, with
+// The engine behind io_uring_send and io_uring_send_zc: a TCP stream or UDP datagrams sent
+// through IORING_OP_SEND (copying) or IORING_OP_SEND_ZC (zero-copy, with
 // IORING_SEND_ZC_REPORT_USAGE so that each notification says whether the kernel copied).
+// The stream sender is in io_uring_stream_sender.cc, the datagram sender in
+// io_uring_datagram_sender.cc; what both share in io_uring_sender_internal.h.
 //
 // Ordering. Sends to one stream socket must reach it in order, and io_uring may run two
 // in-flight SQEs in either order (one waits for socket space while the next finds
@@ -54,10 +56,11 @@ struct IoUringSendConfig {
 
 // The options both io_uring strategies take (depth, batch, the ring's set-up flags and
 // registered files).
-std::vector<OptionSpec> IoUringStreamOptions();
+std::vector<OptionSpec> IoUringSenderOptions();
 // Reads and checks them (ranges the option parser cannot express).
 Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const char* strategy);
 
-Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContext& ctx, const IoUringSendConfig& config);
+// The sender for ctx.protocol: a stream (TCP) or datagram (UDP) sender.
+Result<std::unique_ptr<SendStrategy>> CreateIoUringSender(const SendContext& ctx, const IoUringSendConfig& config);
 
 }  // namespace zcb
