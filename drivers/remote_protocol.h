@@ -17,7 +17,7 @@
 //   then, per trial:
 //   client -> trial     {parameters: {key: canonical text}, flow_id}
 //             the receiving end's parameters, keys and text as the parameter table has them
-//             (harness/remote_request.*: protocol, receiver, message_size, seed, ...);
+//             (harness/remote/remote_request.*: protocol, receiver, message_size, seed, ...);
 //             flow_id is the id in each UDP datagram's header (0 for TCP)
 //   server -> ready     {data_port}
 //             TCP: the client connects to data_port from the control connection's address,
@@ -84,7 +84,7 @@ bool ProofsEqual(std::string_view a, std::string_view b);
 // --- trials ---
 // A trial request in its generic form: the receiving end's parameters as {key: canonical
 // text}. Which keys a receiving end takes and how their text reads is the harness's
-// parameter table (harness/remote_request.*); the protocol carries them, bounded.
+// parameter table (harness/remote/remote_request.*); the protocol carries them, bounded.
 struct TrialRequest {
   std::map<std::string, std::string> parameters;
   // UDP: the flow id in each datagram's header (the protocol's own field); 0 for TCP.

@@ -27,11 +27,11 @@
 
 #include "drivers/network_path.h"
 #include "drivers/remote_protocol.h"
-#include "harness/remote_request.h"
-#include "harness/remote_server.h"
+#include "harness/remote/remote_request.h"
+#include "harness/remote/remote_server.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
-#include "harness/trial_record.h"
+#include "harness/trial/trial_record.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
 

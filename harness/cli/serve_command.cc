@@ -13,7 +13,7 @@
 
 #include "drivers/remote_protocol.h"
 #include "harness/cli/commands.h"
-#include "harness/remote_server.h"
+#include "harness/remote/remote_server.h"
 
 namespace zcb::cli {
 namespace {
