@@ -32,22 +32,23 @@ std::string FormatClock(double seconds) {
   return fmt::format("{}:{:02d}", s / 60, s % 60);
 }
 
-std::string TrialHeadline(const nlohmann::json& record) {
-  std::string line = PointName(record.value("params", nlohmann::json()));
-  if (record.value("warmup", false)) line += " (warm-up)";
-  const std::string status = record.value("status", "?");
-  if (status != "ok") {
-    std::string error = record["error"].is_string() ? record["error"].get<std::string>() : "";
+std::string TrialHeadline(const TrialRecord& record) {
+  std::string line = PointName(record.params.ToJson());
+  if (record.warmup) line += " (warm-up)";
+  if (record.status != TrialStatus::kOk || !record.metrics) {
+    std::string error = record.error.value_or("");
     if (error.size() > 80) error = error.substr(0, 77) + "...";
-    return fmt::format("{}: {} {}", line, status, error);
+    return fmt::format("{}: {} {}", line, ToString(record.status), error);
   }
-  const auto& m = record["metrics"];
-  line += fmt::format(": {}", FormatBitRate(m.value("goodput_bps", 0.0)));
-  if (m.contains("cpu") && m["cpu"].is_object() && m["cpu"]["ns_per_kib"].is_number()) {
-    line += fmt::format(", {:.0f} ns/KiB", m["cpu"]["ns_per_kib"].get<double>());
+  const TrialMetrics& m = *record.metrics;
+  line += fmt::format(": {}", FormatBitRate(m.goodput_bps));
+  // cpu is the CPU probe's object (harness/probes/cpu_accounting.h); ns_per_kib is null
+  // when the window had no CPU time to attribute.
+  if (m.cpu.is_object() && m.cpu.contains("ns_per_kib") && m.cpu["ns_per_kib"].is_number()) {
+    line += fmt::format(", {:.0f} ns/KiB", m.cpu["ns_per_kib"].get<double>());
   }
-  if (record.contains("converged") && record["converged"].is_boolean()) {
-    line += record["converged"].get<bool>() ? " [converged]" : " [not converged]";
+  if (record.verdict && record.verdict->converged) {
+    line += *record.verdict->converged ? " [converged]" : " [not converged]";
   }
   return line;
 }
@@ -79,7 +80,7 @@ void ProgressDisplay::Finished(const ProgressEvent& event) {
   }
   const size_t total = done_ + remaining_.at_least;
   fmt::print(out_, "[{}/{}{}] trial {} {}  (ETA {})\n", done_, total, remaining_.at_most > remaining_.at_least ? "+" : "",
-             (*event.record).value("trial", 0), headline_, FormatClock(trial_s_ * static_cast<double>(remaining_.at_least)));
+             event.record->trial, headline_, FormatClock(trial_s_ * static_cast<double>(remaining_.at_least)));
   std::fflush(out_);
 }
 

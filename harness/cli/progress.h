@@ -14,7 +14,7 @@
 namespace zcb {
 
 // "write 64K loopback: ok 21.44 Gbit/s, 516 ns/KiB" for a record.
-std::string TrialHeadline(const nlohmann::json& record);
+std::string TrialHeadline(const TrialRecord& record);
 
 // "1:05", "1:02:03"
 std::string FormatClock(double seconds);

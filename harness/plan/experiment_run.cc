@@ -131,7 +131,7 @@ ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std:
 
 ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore* store, int first_index,
                          size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
-                         std::vector<nlohmann::json>& records) {
+                         std::vector<TrialRecord>& records) {
   using Clock = std::chrono::steady_clock;
   ExecuteResult result;
   int index = first_index;
@@ -177,7 +177,7 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
     }
     ++index;
     ++result.trials_run;
-    records.push_back(record.ToJson());
+    records.push_back(std::move(record));
     if (options.progress) {
       ProgressEvent event;
       event.record = &records.back();
@@ -189,10 +189,10 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
       event.trial_seconds = seconds;
       options.progress(event);
     }
-    if (options.fail_fast && record.status == TrialStatus::kError) {
+    if (options.fail_fast && records.back().status == TrialStatus::kError) {
       result.state = RunState::kFailed;
       result.failure = fmt::format("trial {} ({}) failed and --fail-fast is set: {}", context.trial, point.point.label,
-                                   record.error.value_or("no reason given"));
+                                   records.back().error.value_or("no reason given"));
       return result;
     }
   }

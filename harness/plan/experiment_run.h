@@ -28,7 +28,7 @@ TrialRunner RealTrialRunner();
 
 // What a progress display gets after each trial.
 struct ProgressEvent {
-  const nlohmann::json* record = nullptr;  // the record just written
+  const TrialRecord* record = nullptr;     // the record just written
   const PlannedPoint* point = nullptr;
   size_t trials_done = 0;                  // in this process, and replayed before it
   Scheduler::Remaining remaining;
@@ -85,10 +85,10 @@ TrialOutcome OutcomeOf(const TrialRecord& record);
 // first (null: `zcbench run -s` without --out keeps the records in memory only).
 ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore* store, int first_index,
                          size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
-                         std::vector<nlohmann::json>& records);
+                         std::vector<TrialRecord>& records);
 inline ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore& store, int first_index,
                                 size_t trials_before, const TrialRunner& runner, const ExecuteOptions& options,
-                                std::vector<nlohmann::json>& records) {
+                                std::vector<TrialRecord>& records) {
   return ExecuteRun(plan, scheduler, &store, first_index, trials_before, runner, options, records);
 }
 

@@ -107,7 +107,7 @@ ExecuteResult Execute(const RunPlan& plan, ResultsStore& store, FakeRunner& runn
   ExecuteOptions options;
   options.run_id = "resume-run";
   options.cancel = &cancel;
-  std::vector<nlohmann::json> records;
+  std::vector<TrialRecord> records;
   TrialRunner run = [&runner](const PlannedPoint& p, const ResolvedTrial& t, const TrialContext& c) { return runner(p, t, c); };
   return ExecuteRun(plan, scheduler, store, replay.next_index, store.existing_records().size(), run, options, records);
 }
@@ -222,12 +222,12 @@ TEST(ExecuteRun, FailFastStopsAtTheFirstFailedTrial) {
   FakeRunner failing;
   failing.fail_on_call = 3;
   failing.fail_reason = "receiver: connection reset";
-  std::vector<nlohmann::json> records;
+  std::vector<TrialRecord> records;
   const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, std::ref(failing), options, records);
   EXPECT_EQ(result.state, RunState::kFailed);
   EXPECT_NE(result.failure.find("receiver: connection reset"), std::string::npos);
   EXPECT_EQ(records.size(), 3u);  // the failed trial is recorded, with its reason
-  EXPECT_EQ(records.back()["status"], "error");
+  EXPECT_EQ(records.back().status, TrialStatus::kError);
 }
 
 TEST(ExecuteRun, WithoutFailFastAnErrorIsRecordedAndTheRunGoesOn) {
@@ -239,14 +239,14 @@ TEST(ExecuteRun, WithoutFailFastAnErrorIsRecordedAndTheRunGoesOn) {
   FakeRunner failing;
   failing.fail_on_call = 8;
   failing.fail_reason = "sender: broken pipe";
-  std::vector<nlohmann::json> records;
+  std::vector<TrialRecord> records;
   const ExecuteResult result = ExecuteRun(plan, scheduler, *store, 0, 0, std::ref(failing), ExecuteOptions{}, records);
   EXPECT_EQ(result.state, RunState::kComplete);
   // The point whose trial failed ends at its max (the error counts as a repetition);
   // every other point runs as usual.
   EXPECT_EQ(scheduler.points_done(), plan.points.size());
   size_t errors = 0;
-  for (const auto& r : records) errors += r["status"] == "error";
+  for (const TrialRecord& r : records) errors += r.status == TrialStatus::kError;
   EXPECT_EQ(errors, 1u);
 }
 
