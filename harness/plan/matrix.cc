@@ -53,6 +53,7 @@ class Expander {
     for (const auto& axis : spec_.axes) {
       if (axis.kind == AxisKind::kStrategyOption) strategy_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kPathOption) path_option_axes_.push_back(&axis);
+      if (axis.kind == AxisKind::kWorkloadOption) workload_option_axes_.push_back(&axis);
     }
     for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
       if (p->apply != nullptr) plain_axes_.push_back(p);
@@ -113,6 +114,11 @@ class Expander {
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
+    if (const WorkloadInfo* workload = catalog_.FindWorkload(base.workload)) {
+      for (const SpecAxis* axis : workload_option_axes_) {
+        if (Declares(workload->options, axis->option)) applicable.push_back(axis);
+      }
+    }
     const auto combinations = Combinations(applicable);
 
     const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()));
@@ -130,8 +136,7 @@ class Expander {
       TrialSpec spec = base;
       std::vector<std::pair<std::string, std::string>> option_coords;
       for (const auto& [axis, value] : combination_values) {
-        if (axis->kind == AxisKind::kStrategyOption) spec.options[axis->option] = value;
-        else spec.path_options[axis->option] = value;
+        (spec.*FindAxisParameter(axis->kind)->key_values)[axis->option] = value;
         option_coords.emplace_back(axis->key.substr(std::string_view("matrix.").size()), value);
       }
       MatrixPoint point = MakePoint(std::move(spec));
@@ -177,6 +182,7 @@ class Expander {
   std::vector<const Parameter*> plain_axes_;
   std::vector<const SpecAxis*> strategy_option_axes_;
   std::vector<const SpecAxis*> path_option_axes_;
+  std::vector<const SpecAxis*> workload_option_axes_;
   std::vector<size_t> rule_hits_;
   Matrix matrix_;
 };

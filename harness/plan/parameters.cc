@@ -88,8 +88,8 @@ Result<std::string> ParseReceiverText(std::string_view text, const SpecCatalog&)
 }
 
 Result<std::string> ParseWorkloadText(std::string_view text, const SpecCatalog& catalog) {
-  if (std::find(catalog.workloads.begin(), catalog.workloads.end(), text) == catalog.workloads.end()) {
-    return Usagef("unknown workload '{}'; valid workloads: {}", text, fmt::join(catalog.workloads, ", "));
+  if (catalog.FindWorkload(text) == nullptr) {
+    return Usagef("unknown workload '{}'; valid workloads: {}", text, catalog.WorkloadNames());
   }
   return std::string(text);
 }
@@ -129,8 +129,8 @@ Result<std::string> ParseCpuListText(std::string_view text, const SpecCatalog&) 
   return fmt::format("{}", fmt::join(*cpus, ","));
 }
 
-// One option of a strategy or path; checked against the strategy's (path's) declaration
-// when the trial is resolved.
+// One option of a strategy, path or workload; checked against the strategy's (path's,
+// workload's) declaration when the trial is resolved.
 Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) return Usagef("'{}': expected key=value", text);
@@ -261,14 +261,16 @@ std::vector<Parameter> MakeTable() {
     p.receiving_end = true;
   }
   {
-    Parameter& p = add({"workload", SpecSection::kMatrix, "", ValueKind::kName, "a workload name", "bulk",
-                        "what the sender sends and when (zcbench list workloads)", everywhere, AxisKind::kWorkload});
+    Parameter& p = add({"workload", SpecSection::kMatrix, "--workload", ValueKind::kName, "a workload name", "bulk",
+                        "what the sender sends and when, and what the receiver checks (zcbench list workloads)",
+                        everywhere, AxisKind::kWorkload});
     p.parse = ParseWorkloadText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.workload = v; };
     p.read = [](const TrialSpec& s) { return s.workload; };
     p.key_part = KeyPart::kSlash;
     p.key_position = 3;
     p.label_part = LabelPart::kValue;
+    p.receiving_end = true;  // the receiver learns from the workload what to expect
   }
   {
     Parameter& p = add({"rate", SpecSection::kMatrix, "--rate,-b", ValueKind::kRate, "a rate", "0",
@@ -353,6 +355,8 @@ std::vector<Parameter> MakeTable() {
                         "axis per option",
                         everywhere, AxisKind::kStrategyOption});
     p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::options;
+    p.key_part = KeyPart::kOptions;
   }
   {
     Parameter& p = add({"path_options", SpecSection::kMatrix, "--path-option", ValueKind::kKeyValues, "key=value", "",
@@ -360,6 +364,21 @@ std::vector<Parameter> MakeTable() {
                         "or fixed in a [path.NAME]",
                         everywhere, AxisKind::kPathOption});
     p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::path_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "path.";
+  }
+  {
+    Parameter& p = add({"workload_options", SpecSection::kMatrix, "--workload-option", ValueKind::kKeyValues,
+                        "key=value", "",
+                        "workload option key=value (zcbench help WORKLOAD); in a spec [matrix.workload_options], one "
+                        "axis per option",
+                        everywhere, AxisKind::kWorkloadOption});
+    p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::workload_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "workload.";
+    p.receiving_end = true;  // the receiver makes the workload with them
   }
 
   // --- [trial]: one value for every point -----------------------------------------------
@@ -565,6 +584,11 @@ void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, T
   (parameter.apply != nullptr ? parameter.apply : parameter.apply_to_receiver)(canonical, spec);
 }
 
+void SetOption(const Parameter& parameter, const std::string& canonical, TrialSpec& spec) {
+  const size_t eq = canonical.find('=');
+  (spec.*parameter.key_values)[canonical.substr(0, eq)] = canonical.substr(eq + 1);
+}
+
 std::vector<const Parameter*> ParametersIn(SpecSection section) {
   std::vector<const Parameter*> out;
   for (const Parameter& p : Parameters()) {
@@ -598,9 +622,9 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   std::vector<std::string> slash(7);
   std::string words, extras, suffix;
   for (const Parameter& p : Parameters()) {
-    if (p.read == nullptr) continue;
-    const std::string value = p.read(spec);
-    if (p.section == SpecSection::kMatrix) id.coords[std::string(p.key)] = value;
+    if (p.read == nullptr && p.key_values == nullptr) continue;
+    const std::string value = p.read != nullptr ? p.read(spec) : std::string();
+    if (p.section == SpecSection::kMatrix && p.read != nullptr) id.coords[std::string(p.key)] = value;
     const bool changed = !value.empty() && value != p.default_text && !(p.kind == ValueKind::kBool && value == "false");
     switch (p.key_part) {
       case KeyPart::kNone: break;
@@ -615,6 +639,9 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
         break;
       case KeyPart::kFlag:
         if (value == "true") suffix += fmt::format(",{}", p.key_name);
+        break;
+      case KeyPart::kOptions:
+        for (const auto& [k, v] : spec.*p.key_values) suffix += fmt::format(",{}{}={}", p.key_name, k, v);
         break;
     }
     const std::string shown = p.display != nullptr && !value.empty() ? p.display(value) : value;
@@ -634,8 +661,6 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   slash[2] = spec.path;
   id.key = fmt::format("{}", fmt::join(slash, "/"));
   id.key += suffix;
-  for (const auto& [k, v] : spec.options) id.key += fmt::format(",{}={}", k, v);
-  for (const auto& [k, v] : spec.path_options) id.key += fmt::format(",path.{}={}", k, v);
   id.label = words + extras;
   return id;
 }
@@ -646,6 +671,7 @@ std::string PointKey(const ResolvedTrial& trial) {
   TrialSpec spec = trial.spec;
   spec.source = trial.source;
   spec.options = trial.options.given();
+  spec.workload_options = trial.workload_options.given();
   return PointKey(spec);
 }
 

@@ -67,6 +67,7 @@ enum class KeyPart {
   kSlash,        // one of the seven slash-separated fields, at `key_position`
   kWhenChanged,  // ",NAME=VALUE" when the value differs from the default (or is given)
   kFlag,         // ",NAME" when true
+  kOptions,      // key-value parameters: ",NAMEKEY=VALUE" for every option given (NAME: "", "path.")
 };
 
 // How a parameter shows in a point's label ("tcp write memory 64K loopback verify").
@@ -104,13 +105,16 @@ struct Parameter {
   // setting) sets it on the receiving end's trial.
   bool receiving_end = false;
   void (*apply_to_receiver)(const std::string& canonical, TrialSpec& spec) = nullptr;
+  // Key-value parameters: the options they set on a trial (strategy, path or workload
+  // options), each key checked against the declarations when the trial is resolved.
+  std::map<std::string, std::string> TrialSpec::*key_values = nullptr;
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;
 
   KeyPart key_part = KeyPart::kNone;
   int key_position = 0;         // kSlash
-  std::string_view key_name;    // kWhenChanged, kFlag: the name in the key ("rate_bps")
+  std::string_view key_name;    // kWhenChanged, kFlag: the name in the key ("rate_bps"); kOptions: the prefix
   LabelPart label_part = LabelPart::kNone;
   std::string_view label_name;  // kNamed ("rate")
   std::string (*display)(const std::string& canonical) = nullptr;  // label text; nullptr: canonical
@@ -124,6 +128,8 @@ const Parameter* FindAxisParameter(AxisKind kind);
 std::vector<const Parameter*> ReceivingEndParameters();
 // Sets a receiving-end parameter's canonical value on `spec`.
 void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec);
+// Sets one option of a key-value parameter on `spec`, from its canonical "key=value".
+void SetOption(const Parameter& parameter, const std::string& canonical, TrialSpec& spec);
 
 // The parameters of one section, in table order.
 std::vector<const Parameter*> ParametersIn(SpecSection section);

@@ -8,6 +8,7 @@
 #include "drivers/network_path.h"
 #include "stack/udp_limits.h"
 #include "workloads/payload_source.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 
@@ -114,6 +115,8 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
+  ZCB_ASSIGN_OR_RETURN(trial.workload, FindWorkload(spec.workload));
+  ZCB_ASSIGN_OR_RETURN(trial.workload_options, trial.workload->ParseOptions(spec.workload_options));
   return trial;
 }
 

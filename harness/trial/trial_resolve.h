@@ -17,6 +17,7 @@
 #include "stack/registry.h"
 #include "stack/result.h"
 #include "stack/types.h"
+#include "workloads/workload.h"
 
 namespace zcb {
 
@@ -39,6 +40,7 @@ struct TrialSpec {
   std::string path_name;             // as a spec names it (a [path.NAME]); empty: `path`
   std::map<std::string, std::string> path_options;
   std::string workload = "bulk";
+  std::map<std::string, std::string> workload_options;  // the workload's options, as given
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
   std::string file_dir;              // file source: empty = tmpfs
@@ -56,6 +58,8 @@ struct ResolvedTrial {
   const StrategyInfo* strategy = nullptr;
   SourceKind source = SourceKind::kMemory;
   Options options;
+  const WorkloadInfo* workload = nullptr;  // the registered workload `spec.workload` names
+  Options workload_options;                // its options, checked, defaults included
 };
 
 Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec);

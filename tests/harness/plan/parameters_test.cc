@@ -52,7 +52,7 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
   for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
                         AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
                         AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
-                        AxisKind::kPathOption}) {
+                        AxisKind::kPathOption, AxisKind::kWorkloadOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
   }
 }
@@ -157,6 +157,38 @@ TEST(PointIdentity, KeysStayWhatRecordsHold) {
   EXPECT_EQ(PointKey(udp),
             "udp/sendmmsg/veth/bulk/memory/1472/verify,rate_bps=1000000000,working_set=1048576,sender_cpu_quota=0.5,"
             "membw_antagonist_cpus=0+1,gro,batch=8,path.sg=off");
+}
+
+// Workload options are part of the point when given, after the strategy's and the path's.
+TEST(PointIdentity, AKeyNamesTheWorkloadOptionsGiven) {
+  TrialSpec spec = Tcp("dual");
+  spec.workload = "files";
+  spec.options = {{"batch", "8"}};
+  spec.path_options = {{"sg", "off"}};
+  spec.workload_options = {{"count", "4"}};
+  EXPECT_EQ(PointKey(spec), "tcp/dual/loopback/files/memory/65536/verify,batch=8,path.sg=off,workload.count=4");
+  const PointIdentity id = IdentifyPoint(spec);
+  EXPECT_EQ(id.coords.count("workload_options"), 0u) << "an option is a coordinate of its own axis only";
+  EXPECT_EQ(id.coords.at("workload"), "files");
+}
+
+// The remote request and the command line set a key-value parameter's options alike.
+TEST(ParameterTable, KeyValueParametersSetTheirOwnOptions) {
+  TrialSpec spec;
+  for (const char* key : {"strategy_options", "path_options", "workload_options"}) {
+    const Parameter* p = FindParameter(key, SpecSection::kMatrix);
+    ASSERT_NE(p, nullptr) << key;
+    ASSERT_NE(p->key_values, nullptr) << key;
+    SetOption(*p, std::string(key) + "=a=b", spec);
+  }
+  EXPECT_EQ(spec.options, (std::map<std::string, std::string>{{"strategy_options", "a=b"}}));
+  EXPECT_EQ(spec.path_options, (std::map<std::string, std::string>{{"path_options", "a=b"}}));
+  EXPECT_EQ(spec.workload_options, (std::map<std::string, std::string>{{"workload_options", "a=b"}}));
+  const Parameter* workload = FindParameter("workload", SpecSection::kMatrix);
+  ASSERT_NE(workload, nullptr);
+  EXPECT_EQ(workload->flags, "--workload");
+  EXPECT_TRUE(workload->receiving_end);
+  EXPECT_TRUE(FindParameter("workload_options", SpecSection::kMatrix)->receiving_end);
 }
 
 TEST(PointIdentity, LabelAndCoordinatesComeFromTheSameValues) {

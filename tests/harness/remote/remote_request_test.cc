@@ -35,6 +35,8 @@ void ExpectSameReceivingEnd(const TrialSpec& got, const TrialSpec& want) {
   EXPECT_EQ(got.receive_timeout_s, want.receive_timeout_s);
   EXPECT_EQ(got.gro, want.gro);
   EXPECT_EQ(got.drain_s, want.drain_s);
+  EXPECT_EQ(got.workload, want.workload);
+  EXPECT_EQ(got.workload_options, want.workload_options);
 }
 
 TEST(RemoteRequest, AUdpTrialRoundTripsThroughTheWire) {
@@ -103,6 +105,59 @@ TEST(RemoteRequest, WhatTheTableDoesNotTakeIsRefusedNamingTheField) {
   auto e = ReadTrialRequest(no_flow);
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.error().what().find("'flow_id'"), std::string::npos) << e.error().what();
+}
+
+// The server makes the trial's workload from its own registry to learn what its receiver
+// is to check: the request names it and carries its options, one field per option.
+TEST(RemoteRequest, TheRequestCarriesTheWorkloadAndItsOptions) {
+  TrialSpec spec = UdpTrial();
+  const remote::TrialRequest request = MakeTrialRequest(spec, 3);
+  EXPECT_EQ(request.parameters.at("workload"), "bulk");
+  auto back = ReadTrialRequest(request);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->workload, "bulk");
+  EXPECT_TRUE(back->workload_options.empty());
+
+  spec.workload_options = {{"files", "3"}};
+  const remote::TrialRequest with_option = MakeTrialRequest(spec, 3);
+  EXPECT_EQ(with_option.parameters.at("workload_options.files"), "3");
+  EXPECT_EQ(with_option.parameters.count("workload_options"), 0u);
+  // bulk has no options: the server refuses the field, naming the workload.
+  auto refused = ReadTrialRequest(with_option);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kUsage);
+  EXPECT_EQ(refused.error().what(), "field 'workload_options.files': workload bulk has no options (got files=3)");
+}
+
+// A server that does not know the client's workload (older than the client) refuses it,
+// naming the field and the workloads it has.
+TEST(RemoteRequest, AWorkloadTheServerDoesNotKnowIsRefused) {
+  remote::TrialRequest r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["workload"] = "no_such_workload";
+  auto e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().kind(), ErrorKind::kUsage);
+  EXPECT_NE(e.error().what().find("field 'workload': unknown workload 'no_such_workload'; valid workloads: bulk"),
+            std::string::npos)
+      << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters.erase("workload");
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'workload' is missing"), std::string::npos) << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["workload_options"] = "files=3";  // options travel one field each
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'workload_options': not a parameter of a receiving end"), std::string::npos)
+      << e.error().what();
+  EXPECT_NE(e.error().what().find("workload_options.NAME"), std::string::npos) << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["seed.x"] = "1";  // a plain parameter has no options
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'seed.x': not a parameter of a receiving end"), std::string::npos)
+      << e.error().what();
 }
 
 TEST(RemoteRequest, TheReceivingEndsCompatibilityRulesApply) {
