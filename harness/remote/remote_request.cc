@@ -98,7 +98,7 @@ Result<TrialSpec> ReadTrialRequest(const remote::TrialRequest& request) {
     }
     auto canonical = p->parse(text, catalog);
     if (!canonical.ok()) return Usagef("field '{}': {}", key, canonical.error().what());
-    ApplyToReceiver(*p, *canonical, spec);
+    p->apply(*canonical, spec);
   }
   for (const Parameter* p : ReceivingEndParameters()) {
     if (p->key_values != nullptr) continue;  // none given is a valid set of options
