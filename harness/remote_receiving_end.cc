@@ -8,7 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "drivers/remote_receiver.h"
+#include "drivers/remote/messages.h"
+#include "drivers/remote/remote_receiver.h"
 #include "harness/receiving_end.h"
 #include "harness/remote_request.h"
 #include "harness/trial_sockets.h"

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/messages.h"
 #include "harness/trial_resolve.h"
 #include "stack/result.h"
 

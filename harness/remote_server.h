@@ -18,7 +18,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/remote_protocol.h"
 #include "harness/trial_resolve.h"
 #include "stack/pattern.h"
 #include "stack/result.h"

@@ -1,4 +1,4 @@
-#include "harness/probes/host_support.h"
+#include "harness/doctor/checklist.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>

@@ -1,6 +1,7 @@
 #pragma once
 
-// What this machine supports for zcbench, checked by trying it (`zcbench doctor`):
+// The checklist `zcbench doctor` prints: what this machine supports for zcbench, checked
+// by trying it:
 // privilege and capabilities, BPF and BTF, each probe tracepoint (and whether the
 // probes' programs load and attach), kprobes and fentry (which zcbench does not need),
 // hardware and memory-controller counters, resctrl, io_uring opcodes, SO_ZEROCOPY,
