@@ -30,8 +30,8 @@ std::string Proof(std::string_view token, std::string_view label, std::string_vi
 std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view data) {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
-  ::HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         out.data(), &len);
+  ::HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+         data.size(), out.data(), &len);
   return out;
 }
 
@@ -73,18 +73,22 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return SysError(fmt::format("token file {}", path)).Kind(ErrorKind::kUsage);
   if (!S_ISREG(st.st_mode)) return Usagef("token file {}: not a regular file", path);
   if ((st.st_mode & 077) != 0) {
-    return Usagef("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777, path);
+    return Usagef("token file {} is readable by group or others (mode {:o}): chmod 600 {}", path, st.st_mode & 0777,
+                  path);
   }
-  if (st.st_size > 4096) return Usagef("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
+  if (st.st_size > 4096)
+    return Usagef("token file {}: {} bytes, expected a short secret (at most 4096 bytes)", path, st.st_size);
   std::ifstream in(path, std::ios::binary);
   if (!in) return SysError(fmt::format("open token file {}", path)).Kind(ErrorKind::kUsage);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token = ss.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  while (!token.empty() &&
+         (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
   if (token.size() < kMinTokenBytes) {
-    return Usagef("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path, token.size(),
-                  kMinTokenBytes, path);
+    return Usagef("token file {}: the token is {} bytes; use at least {} (e.g. openssl rand -hex 32 > {})", path,
+                  token.size(), kMinTokenBytes, path);
   }
   return token;
 }

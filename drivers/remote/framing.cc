@@ -72,7 +72,8 @@ Result<nlohmann::json> ReadMessage(int fd) {
   std::memcpy(&len, header, 4);
   len = ntohl(len);
   if (len == 0) return Errorf("malformed message: length 0");
-  if (len > kMaxMessageBytes) return Errorf("oversize message: {} bytes announced, the limit is {}", len, kMaxMessageBytes);
+  if (len > kMaxMessageBytes)
+    return Errorf("oversize message: {} bytes announced, the limit is {}", len, kMaxMessageBytes);
   std::string body(len, '\0');
   ZCB_ASSIGN_OR_RETURN(got, ReadExact(fd, reinterpret_cast<uint8_t*>(body.data()), len));
   if (got < len) return Errorf("truncated message: the connection closed after {} of {} bytes", got, len);
@@ -88,8 +89,10 @@ Result<nlohmann::json> ReadMessageOfType(int fd, std::string_view type) {
   ZCB_ASSIGN_OR_RETURN(nlohmann::json message, ReadMessage(fd));
   const std::string got = message["type"].get<std::string>();
   if (got == "error") {
-    std::string text = message.contains("message") && message["message"].is_string() ? message["message"].get<std::string>() : "";
-    std::string code = message.contains("code") && message["code"].is_string() ? message["code"].get<std::string>() : "";
+    std::string text =
+        message.contains("message") && message["message"].is_string() ? message["message"].get<std::string>() : "";
+    std::string code =
+        message.contains("code") && message["code"].is_string() ? message["code"].get<std::string>() : "";
     return Errorf("the peer refused: {}{}{}", code, code.empty() ? "" : ": ", text.substr(0, 1024));
   }
   if (got != type) return Errorf("unexpected message '{}' (expected '{}')", got.substr(0, 64), type);

@@ -25,7 +25,8 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   }
   char* end = nullptr;
   const long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) return Usagef("'{}': the port must be a number from 0 to 65535", text);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535)
+    return Usagef("'{}': the port must be a number from 0 to 65535", text);
   if (host.empty()) return Usagef("'{}': expected HOST:PORT", text);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

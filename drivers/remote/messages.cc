@@ -44,7 +44,9 @@ Result<std::optional<uint64_t>> GetOptionalUint(const nlohmann::json& m, const c
   return std::optional<uint64_t>(v);
 }
 
-nlohmann::json OptionalJson(const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json OptionalJson(const std::optional<uint64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
@@ -72,7 +74,9 @@ Result<TrialRequest> TrialRequest::FromJson(const nlohmann::json& m) {
   return r;
 }
 
-nlohmann::json DatagramsSent::ToJson() const { return {{"type", "sent"}, {"datagrams", datagrams}, {"aborted", aborted}}; }
+nlohmann::json DatagramsSent::ToJson() const {
+  return {{"type", "sent"}, {"datagrams", datagrams}, {"aborted", aborted}};
+}
 
 Result<DatagramsSent> DatagramsSent::FromJson(const nlohmann::json& m) {
   DatagramsSent sent;
@@ -155,7 +159,8 @@ Status ValidateResultMetrics(const nlohmann::json& metrics) {
     return Errorf("result: 'integrity.first_mismatch_offset' must be null or a non-negative integer");
   }
   auto cpu = metrics.find("cpu");
-  if (cpu == metrics.end() || !(cpu->is_null() || cpu->is_object())) return Errorf("result: 'cpu' must be null or an object");
+  if (cpu == metrics.end() || !(cpu->is_null() || cpu->is_object()))
+    return Errorf("result: 'cpu' must be null or an object");
   if (cpu->is_object()) {
     auto t = cpu->find("receiver_thread_s");
     if (t == cpu->end() || !t->is_number()) return Errorf("result: 'cpu.receiver_thread_s' must be a number");
@@ -166,7 +171,8 @@ Status ValidateResultMetrics(const nlohmann::json& metrics) {
 nlohmann::json HostIdentity() {
   utsname u{};
   ::uname(&u);
-  return {{"hostname", u.nodename}, {"kernel", u.release}, {"boot_id", ReadSmallFile("/proc/sys/kernel/random/boot_id")}};
+  return {
+      {"hostname", u.nodename}, {"kernel", u.release}, {"boot_id", ReadSmallFile("/proc/sys/kernel/random/boot_id")}};
 }
 
 }  // namespace zcb::remote

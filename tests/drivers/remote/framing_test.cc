@@ -24,7 +24,9 @@ struct SocketPair {
   }
 };
 
-void SendRaw(int fd, const std::string& bytes) { ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size())); }
+void SendRaw(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+}
 
 std::string Frame(uint32_t len, const std::string& body) {
   const uint32_t be = htonl(len);
