@@ -9,7 +9,7 @@
 //   dual       tcp, udp  memory, generated   batch: int
 //   paths: lo (no options), dev (sg: on|off|keep, needs root)
 
-#include "harness/spec.h"
+#include "harness/plan/spec.h"
 
 namespace zcb::testing {
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // A workload: what the sender sends and when, and what the receiver expects. The trial
-// runner (harness/trial_runner.cc) finds the trial's workload in the registry
+// runner (harness/trial/trial_runner.cc) finds the trial's workload in the registry
 // (workloads/registry.h), creates it, and calls Send() on the sender's thread inside the
 // measured window with the strategy it made; it never tests a workload's name. Each
 // workload is one file (`bulk.cc`) and one entry in AllWorkloads(); see

@@ -18,7 +18,7 @@ namespace zcb::remote {
 
 // A trial request in its generic form: the receiving end's parameters as {key: canonical
 // text}. Which keys a receiving end takes and how their text reads is the harness's
-// parameter table (harness/remote_request.*); the protocol carries them, bounded.
+// parameter table (harness/remote/remote_request.*); the protocol carries them, bounded.
 struct TrialRequest {
   std::map<std::string, std::string> parameters;
   // UDP: the flow id in each datagram's header (the protocol's own field); 0 for TCP.

@@ -15,7 +15,7 @@
 //   then, per trial:
 //   client -> trial     {parameters: {key: canonical text}, flow_id}
 //             the receiving end's parameters, keys and text as the parameter table has them
-//             (harness/remote_request.*: protocol, receiver, message_size, seed, ...);
+//             (harness/remote/remote_request.*: protocol, receiver, message_size, seed, ...);
 //             flow_id is the id in each UDP datagram's header (0 for TCP)
 //   server -> ready     {data_port}
 //             TCP: the client connects to data_port from the control connection's address,

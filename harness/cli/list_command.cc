@@ -7,7 +7,7 @@
 
 #include "drivers/network_path.h"
 #include "harness/cli/commands.h"
-#include "harness/parameters.h"
+#include "harness/plan/parameters.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
 #include "workloads/registry.h"

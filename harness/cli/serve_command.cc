@@ -15,7 +15,7 @@
 #include "drivers/remote/host_port.h"
 #include "drivers/remote/protocol.h"
 #include "harness/cli/commands.h"
-#include "harness/remote_server.h"
+#include "harness/remote/remote_server.h"
 
 namespace zcb::cli {
 namespace {

@@ -12,7 +12,7 @@ namespace zcb::remote {
 namespace {
 
 // The request's generic form: parameters as text and the flow id. What the keys mean is
-// the harness's (tests/harness/remote_request_test.cc).
+// the harness's (tests/harness/remote/remote_request_test.cc).
 TEST(RemoteMessagesTest, TrialRequestsCarryTextParametersAndTheFlowId) {
   TrialRequest r;
   r.parameters = {{"protocol", "udp"}, {"seed", "9"}};

@@ -1,0 +1,123 @@
+// A remote receiving end's request comes from the parameter table and is read back
+// through it: what the client's trial says is what the server's receiver does, and a
+// request the table does not take is refused naming the field.
+
+#include <gtest/gtest.h>
+
+#include "harness/remote/remote_request.h"
+
+namespace zcb {
+namespace {
+
+TrialSpec UdpTrial() {
+  TrialSpec spec;
+  spec.strategy = "sendto";
+  spec.protocol = Protocol::kUdp;
+  spec.receiver = ReceiverMode::kDiscard;
+  spec.message_size = 1200;
+  spec.seed = 77;
+  spec.pattern_period = 512 * 1024;
+  spec.receive_timeout_s = 2.5;
+  spec.gro = true;
+  spec.drain_s = 0.25;
+  spec.bytes = 1 << 20;
+  spec.rate_bps = 200'000'000;  // the sender's: not in the request
+  return spec;
+}
+
+// The receiving end's share of a trial, field by field.
+void ExpectSameReceivingEnd(const TrialSpec& got, const TrialSpec& want) {
+  EXPECT_EQ(got.protocol, want.protocol);
+  EXPECT_EQ(got.receiver, want.receiver);
+  EXPECT_EQ(got.message_size, want.message_size);
+  EXPECT_EQ(got.seed, want.seed);
+  EXPECT_EQ(got.pattern_period, want.pattern_period);
+  EXPECT_EQ(got.receive_timeout_s, want.receive_timeout_s);
+  EXPECT_EQ(got.gro, want.gro);
+  EXPECT_EQ(got.drain_s, want.drain_s);
+}
+
+TEST(RemoteRequest, AUdpTrialRoundTripsThroughTheWire) {
+  const TrialSpec spec = UdpTrial();
+  const remote::TrialRequest request = MakeTrialRequest(spec, 0xabcdef01);
+  EXPECT_EQ(request.parameters.count("rate"), 0u) << "only what the receiving end needs";
+  EXPECT_EQ(request.parameters.at("message_size"), "1200");
+  auto wire = remote::TrialRequest::FromJson(request.ToJson());
+  ASSERT_TRUE(wire.ok()) << wire.error().ToString();
+  auto back = ReadTrialRequest(*wire);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  ExpectSameReceivingEnd(*back, spec);
+  EXPECT_EQ(wire->flow_id, 0xabcdef01u);
+}
+
+TEST(RemoteRequest, ATcpTrialCarriesNoUdpParameter) {
+  TrialSpec spec;
+  spec.strategy = "write";
+  spec.receiver = ReceiverMode::kZeroCopy;
+  spec.message_size = 65536;
+  spec.seed = 9;
+  spec.bytes = 1000;
+  const remote::TrialRequest request = MakeTrialRequest(spec, 5);
+  EXPECT_EQ(request.parameters.count("udp_gro"), 0u);
+  EXPECT_EQ(request.parameters.count("drain"), 0u);
+  EXPECT_EQ(request.flow_id, 0u);
+  auto back = ReadTrialRequest(request);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  ExpectSameReceivingEnd(*back, spec);
+}
+
+TEST(RemoteRequest, WhatTheTableDoesNotTakeIsRefusedNamingTheField) {
+  const remote::TrialRequest good = MakeTrialRequest(UdpTrial(), 3);
+  auto refused = [&](const std::string& key, const char* text) {
+    remote::TrialRequest r = good;
+    if (text == nullptr) {
+      r.parameters.erase(key);
+    } else {
+      r.parameters[key] = text;
+    }
+    auto e = ReadTrialRequest(r);
+    EXPECT_FALSE(e.ok()) << key;
+    if (e.ok()) return std::string();
+    EXPECT_EQ(e.error().kind(), ErrorKind::kUsage);
+    EXPECT_NE(e.error().what().find("'" + key + "'"), std::string::npos) << e.error().what();
+    return e.error().what();
+  };
+  EXPECT_NE(refused("bogus", "1").find("not a parameter of a receiving end"), std::string::npos);
+  EXPECT_NE(refused("rate", "1G").find("not a parameter of a receiving end"), std::string::npos);
+  EXPECT_NE(refused("protocol", "sctp").find("unknown protocol 'sctp'"), std::string::npos);
+  refused("receiver", "3");
+  refused("seed", "-1");
+  refused("seed", "x");
+  refused("pattern_period", "1000");
+  refused("pattern_period", "1T");
+  refused("message_size", "0");
+  refused("receive_timeout", "-1");
+  refused("receive_timeout", "2h");
+  refused("udp_gro", "1");
+  refused("drain", "0");
+  EXPECT_NE(refused("seed", nullptr).find("missing"), std::string::npos);
+  EXPECT_NE(refused("drain", nullptr).find("missing"), std::string::npos);
+
+  remote::TrialRequest no_flow = good;
+  no_flow.flow_id = 0;
+  auto e = ReadTrialRequest(no_flow);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("'flow_id'"), std::string::npos) << e.error().what();
+}
+
+TEST(RemoteRequest, TheReceivingEndsCompatibilityRulesApply) {
+  remote::TrialRequest r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["receiver"] = "zerocopy";
+  auto e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().kind(), ErrorKind::kUsage);
+  EXPECT_NE(e.error().what().find("TCP_ZEROCOPY_RECEIVE has no UDP form"), std::string::npos) << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["message_size"] = "65508";
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("at most 65507 bytes"), std::string::npos) << e.error().what();
+}
+
+}  // namespace
+}  // namespace zcb
