@@ -112,6 +112,8 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
             canonical->substr(eq + 1);
       } else if (!p.shortcut_for.empty()) {
         base.path_options[std::string(p.key)] = *canonical;  // --peer: the path option peer
+      } else if (p.section == SpecSection::kTrial && p.apply != nullptr) {
+        settings.trial.per_trial[std::string(p.key)] = *canonical;
       } else if (p.apply != nullptr) {
         p.apply(*canonical, base);
         axis_given[std::string(p.key)] = true;

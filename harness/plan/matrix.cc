@@ -196,10 +196,6 @@ MatrixPoint MakePoint(TrialSpec spec) {
 }
 
 void ApplyTrialSettings(const TrialSettings& t, TrialSpec& s, bool where_applicable) {
-  auto applies = [&](std::string_view key) {
-    const Parameter* parameter = FindParameter(key, SpecSection::kTrial);
-    return !where_applicable || parameter == nullptr || parameter->applies.Holds(s.protocol);
-  };
   s.duration_s = t.duration_s;
   s.bytes = t.bytes;
   if (t.pin) {
@@ -210,13 +206,15 @@ void ApplyTrialSettings(const TrialSettings& t, TrialSpec& s, bool where_applica
     if (s.sender_cpu == -1) s.sender_cpu.reset();
     if (s.receiver_cpu == -1) s.receiver_cpu.reset();
   }
-  s.receive_timeout_s = t.receive_timeout_s;
-  if (applies("udp_gro")) s.gro = t.udp_gro;
-  if (applies("drain")) s.drain_s = t.drain_s;
-  if (!s.constraints.membw_cpus.empty()) s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
-  s.pattern_period = t.pattern_period;
-  s.working_set = t.working_set;
-  s.file_dir = t.file_dir;
+  // The settings that are a field of each trial, through the table. A setting that does
+  // not apply to the point's protocol (UDP_GRO on the TCP points of a spec shared by both)
+  // is left at its default there; on the command line it is applied, and ResolveTrial
+  // refuses it with a message.
+  for (const auto& [key, canonical] : t.per_trial) {
+    const Parameter* parameter = FindParameter(key, SpecSection::kTrial);
+    if (where_applicable && !parameter->applies.Holds(s.protocol)) continue;
+    parameter->apply(canonical, s);
+  }
 }
 
 }  // namespace zcb

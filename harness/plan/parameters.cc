@@ -300,7 +300,7 @@ std::vector<Parameter> MakeTable() {
                         kBuffers});
     p.parse = ParseWorkingSet;
     p.read = [](const TrialSpec& s) { return s.working_set ? std::to_string(*s.working_set) : std::string(); };
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.working_set = std::stoull(v); };
+    p.apply = [](const std::string& v, TrialSpec& s) { s.working_set = std::stoull(v); };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "working_set";
   }
@@ -341,11 +341,10 @@ std::vector<Parameter> MakeTable() {
                         "the receiver asks for UDP_GRO (coalesced datagrams, split and checked one by one)", kUdpOnly});
     p.parse = ParseBoolValue;
     p.read = [](const TrialSpec& s) { return std::string(s.gro ? "true" : "false"); };
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.udp_gro = v == "true"; };
+    p.apply = [](const std::string& v, TrialSpec& s) { s.gro = v == "true"; };
     p.key_part = KeyPart::kFlag;
     p.key_name = "gro";
     p.receiving_end = true;
-    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.gro = v == "true"; };
   }
   {
     Parameter& p = add({"strategy_options", SpecSection::kMatrix, "--option,-o", ValueKind::kKeyValues, "key=value", "",
@@ -416,40 +415,38 @@ std::vector<Parameter> MakeTable() {
     Parameter& p = add({"receive_timeout", SpecSection::kTrial, "", ValueKind::kDuration, "a duration", "10s",
                         "a stalled peer fails the trial after this long", everywhere});
     p.parse = ParseDurationValue;
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.receive_timeout_s = std::stod(v); };
-    p.receiving_end = true;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.receive_timeout_s = std::stod(v); };
     p.read = [](const TrialSpec& s) { return fmt::format("{}", s.receive_timeout_s); };
-    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.receive_timeout_s = std::stod(v); };
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"pattern_period", SpecSection::kTrial, "--pattern-period", ValueKind::kSize, "a size", "256K",
                         "payload pattern period (a multiple of 4K)", everywhere});
     p.parse = ParsePatternPeriod;
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.pattern_period = std::stoull(v); };
-    p.receiving_end = true;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.pattern_period = std::stoull(v); };
     p.read = [](const TrialSpec& s) { return std::to_string(s.pattern_period); };
-    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.pattern_period = std::stoull(v); };
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"file_dir", SpecSection::kTrial, "--file-dir", ValueKind::kName, "a directory", "tmpfs",
                         "the file source's directory for the payload file (on disk for a cold cache)", kFileOnly});
     p.parse = ParseAnyText;
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.file_dir = v; };
+    p.apply = [](const std::string& v, TrialSpec& s) { s.file_dir = v; };
   }
   {
     Parameter& p = add({"membw_antagonist_size", SpecSection::kTrial, "--membw-antagonist-size", ValueKind::kSize, "a size",
                         "64M", "memory per memory-bandwidth antagonist thread", everywhere});
     p.parse = ParseSizeValue;
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.membw_antagonist_size = std::stoull(v); };
+    // Set on every trial; only a trial with antagonist CPUs starts antagonists (and records it).
+    p.apply = [](const std::string& v, TrialSpec& s) { s.constraints.membw_buffer_bytes = std::stoull(v); };
   }
   {
     Parameter& p = add({"drain", SpecSection::kTrial, "--drain", ValueKind::kDuration, "a duration", "0.5s",
                         "seconds the receiver waits for stragglers after the sender is done", kUdpOnly});
     p.parse = ParseDurationValue;
-    p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.drain_s = std::stod(v); };
-    p.receiving_end = true;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
     p.read = [](const TrialSpec& s) { return fmt::format("{}", s.drain_s); };
-    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
+    p.receiving_end = true;
   }
   {
     Parameter& p = add({"probes", SpecSection::kTrial, "--probes", ValueKind::kName, "a probe selection", "default",
@@ -486,7 +483,8 @@ std::vector<Parameter> MakeTable() {
     p.set = [](const std::string& v, ExperimentSpec& e) { e.seed = std::stoull(v); };
     p.receiving_end = true;
     p.read = [](const TrialSpec& s) { return std::to_string(s.seed); };
-    p.apply_to_receiver = [](const std::string& v, TrialSpec& s) { s.seed = std::stoull(v); };
+    // The run plan sets each trial's seed (set above); `apply` is for the receiving end's trial.
+    p.apply = [](const std::string& v, TrialSpec& s) { s.seed = std::stoull(v); };
   }
 
   // --- the command line only: shortcuts -----------------------------------------------------
@@ -559,10 +557,6 @@ std::vector<const Parameter*> ReceivingEndParameters() {
     if (p.receiving_end) out.push_back(&p);
   }
   return out;
-}
-
-void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec) {
-  (parameter.apply != nullptr ? parameter.apply : parameter.apply_to_receiver)(canonical, spec);
 }
 
 std::vector<const Parameter*> ParametersIn(SpecSection section) {

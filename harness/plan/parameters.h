@@ -7,9 +7,10 @@
 // experiment spec accepts in [matrix], [trial] and [experiment], `zcbench help
 // parameters`, and a point's coordinates, label and key.
 //
-// To add a parameter: add a field to TrialSpec (harness/trial/trial_resolve.h) or to the
-// spec's TrialSettings (harness/plan/spec.h), then one entry in kParameters
-// (harness/plan/parameters.cc). The command line, the spec parser and the help follow.
+// To add a parameter: add a field to TrialSpec (harness/trial/trial_resolve.h), then one
+// entry in MakeTable() (harness/plan/parameters.cc) whose `apply` sets it (a run-level
+// setting that the run plan reads instead: a TrialSettings field, harness/plan/spec.h, and
+// `set`). The command line, the spec parser, the matrix and the help follow.
 
 #include <cstdint>
 #include <map>
@@ -91,19 +92,19 @@ struct Parameter {
   // Text (a command-line argument, or a spec value as text) to canonical text, or an
   // error that quotes the text and says what is expected.
   Result<std::string> (*parse)(std::string_view text, const SpecCatalog& catalog) = nullptr;
-  // [matrix] parameters: sets the canonical value on a trial, and reads it back.
+  // Sets the canonical value on a trial, and reads it back: every [matrix] parameter, and
+  // the [trial] settings that are a field of each trial (ApplyTrialSettings).
   void (*apply)(const std::string& canonical, TrialSpec& spec) = nullptr;
   std::string (*read)(const TrialSpec& spec) = nullptr;
   // The value when a spec has no axis for it (it may follow the point so far: the
   // strategy's first source, the protocol's message size); nullptr: default_text.
   std::string (*default_for)(const TrialSpec& spec, const SpecCatalog& catalog) = nullptr;
-  // [trial], [experiment] and command-line settings: sets the canonical value.
+  // The other [trial] settings, [experiment] and command-line settings, which the run
+  // plan reads (durations, warm-ups, pinning, probes): sets the canonical value.
   void (*set)(const std::string& canonical, ExperimentSpec& spec) = nullptr;
   // The receiving end needs it (a remote receiver's request carries it, remote_request.*):
-  // `read` gives its value on a trial, and `apply` (an axis) or `apply_to_receiver` (a
-  // setting) sets it on the receiving end's trial.
+  // `read` gives its value on a trial, and `apply` sets it on the receiving end's trial.
   bool receiving_end = false;
-  void (*apply_to_receiver)(const std::string& canonical, TrialSpec& spec) = nullptr;
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;
@@ -122,8 +123,6 @@ const Parameter* FindParameter(std::string_view key, SpecSection section);
 const Parameter* FindAxisParameter(AxisKind kind);
 // The parameters a receiving end needs, in table order.
 std::vector<const Parameter*> ReceivingEndParameters();
-// Sets a receiving-end parameter's canonical value on `spec`.
-void ApplyToReceiver(const Parameter& parameter, const std::string& canonical, TrialSpec& spec);
 
 // The parameters of one section, in table order.
 std::vector<const Parameter*> ParametersIn(SpecSection section);

@@ -429,7 +429,13 @@ class SpecParser {
       const toml::node* node = table.get(parameter->key);
       if (node == nullptr) continue;
       const std::string key = fmt::format("{}.{}", ToString(section), parameter->key);
-      if (auto canonical = CanonicalValue(*parameter, *node, key)) parameter->set(*canonical, spec_);
+      auto canonical = CanonicalValue(*parameter, *node, key);
+      if (!canonical) continue;
+      if (section == SpecSection::kTrial && parameter->apply != nullptr) {
+        spec_.trial.per_trial[std::string(parameter->key)] = *canonical;
+      } else {
+        parameter->set(*canonical, spec_);
+      }
     }
   }
 
@@ -651,7 +657,7 @@ class SpecParser {
   void CheckCombinations() {
     if (const SpecAxis* cache = spec_.FindAxis(AxisKind::kCache)) {
       const bool cold = std::find(cache->values.begin(), cache->values.end(), "cold") != cache->values.end();
-      if (cold && spec_.trial.file_dir.empty()) {
+      if (cold && spec_.trial.per_trial.count("file_dir") == 0) {
         problems_.Add(cache->line, cache->key,
                       "a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): set "
                       "[trial] file_dir to a directory on a disk file system");

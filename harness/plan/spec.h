@@ -102,17 +102,12 @@ struct TrialSettings {
   bool pin = true;  // pin sender and receiver (default CPUs 0 and 1 where there are two)
   std::optional<int> sender_cpu;  // -1: not pinned (the other side keeps its default)
   std::optional<int> receiver_cpu;
-  double receive_timeout_s = 10;
-  uint64_t pattern_period = 256 * 1024;
-  // Bytes the memory and file sources cycle through; nullopt: several times the host's
-  // last-level cache, so that sends read from DRAM.
-  std::optional<uint64_t> working_set;
-  std::string file_dir;  // file source on disk (needed for cache = "cold"); empty: tmpfs
+  // The [trial] parameters that set a field of each trial (those with Parameter::apply:
+  // receive_timeout, pattern_period, working_set, file_dir, udp_gro, drain, ...), by key,
+  // as canonical text; ApplyTrialSettings applies them through the table.
+  std::map<std::string, std::string> per_trial;
   // The window probes: "default", "all", "none" or a comma list (ParseProbeSelection).
   std::string probes = "default";
-  uint64_t membw_antagonist_size = 64ull << 20;  // memory per antagonist thread
-  bool udp_gro = false;  // UDP points: the receiver asks for UDP_GRO
-  double drain_s = 0.5;  // UDP points: how long the receiver waits for stragglers
   int profile_hz = CpuProfileOptions{}.frequency_hz;  // the CPU profile's samples per second per CPU
   bool membw_probe = false;  // co-run the memory-bandwidth probe
   std::optional<int> membw_probe_cpu;

@@ -66,7 +66,7 @@ Result<TrialSpec> ReadTrialRequest(const remote::TrialRequest& request) {
     }
     auto canonical = p->parse(text, catalog);
     if (!canonical.ok()) return Usagef("field '{}': {}", key, canonical.error().what());
-    ApplyToReceiver(*p, *canonical, spec);
+    p->apply(*canonical, spec);
   }
   for (const Parameter* p : ReceivingEndParameters()) {
     if (p->applies.Holds(spec.protocol) && request.parameters.count(std::string(p->key)) == 0) {

@@ -2,10 +2,13 @@
 // of what was left out and why.
 
 #include <algorithm>
+#include <map>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "harness/plan/matrix.h"
+#include "harness/plan/parameters.h"
 #include "harness/plan/run_plan.h"
 #include "tests/spec_test_catalog.h"
 
@@ -255,6 +258,50 @@ receive_timeout = "3s"
   EXPECT_DOUBLE_EQ(s.receive_timeout_s, 3);
   EXPECT_EQ(s.rate_bps, 1000000000u);
   EXPECT_NE(m.points[0].label.find("rate=1000000000"), std::string::npos);
+}
+
+// Every [trial] setting that is a field of each trial reaches it through the table (no
+// hand-written copy): a spec that gives each its non-default value finds it on the point.
+TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
+  const std::map<std::string, std::string> values = {
+      {"receive_timeout", "\"3s\""}, {"pattern_period", "\"512K\""}, {"working_set", "\"1M\""},
+      {"file_dir", "\"/var/tmp\""},  {"membw_antagonist_size", "\"8M\""}, {"drain", "\"2s\""},
+      {"udp_gro", "true"}};
+  std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
+  size_t per_trial = 0;
+  for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
+    if (p->apply == nullptr) continue;
+    ++per_trial;
+    ASSERT_EQ(values.count(std::string(p->key)), 1u) << p->key << ": give this test a value for it";
+    text += fmt::format("{} = {}\n", p->key, values.at(std::string(p->key)));
+  }
+  EXPECT_EQ(per_trial, values.size());
+  Matrix m = Expand(text);
+  ASSERT_EQ(m.points.size(), 1u);
+  const TrialSpec& s = m.points[0].spec;
+  EXPECT_DOUBLE_EQ(s.receive_timeout_s, 3);
+  EXPECT_EQ(s.pattern_period, 512u << 10);
+  EXPECT_EQ(s.working_set, 1u << 20);
+  EXPECT_EQ(s.file_dir, "/var/tmp");
+  EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
+  EXPECT_DOUBLE_EQ(s.drain_s, 2);
+  EXPECT_TRUE(s.gro);
+}
+
+// A UDP-only setting in a spec shared by both protocols is left at its default on the
+// TCP points.
+TEST(MatrixExpansion, ASettingThatDoesNotApplyToTheProtocolIsLeftAtItsDefault) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+path = ["lo"]
+
+[trial]
+udp_gro = true
+drain = "2s"
+)");
+  ASSERT_EQ(m.points.size(), 1u);
+  EXPECT_FALSE(m.points[0].spec.gro);
+  EXPECT_DOUBLE_EQ(m.points[0].spec.drain_s, TrialSpec{}.drain_s);
 }
 
 TEST(MatrixExpansion, HostConstraintAxes) {

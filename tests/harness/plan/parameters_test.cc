@@ -41,7 +41,10 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
       if (p.kind != ValueKind::kKeyValues) {
         EXPECT_TRUE(p.apply != nullptr && p.read != nullptr) << p.key;
       }
-    } else if (p.section != SpecSection::kCommandLine) {
+    } else if (p.section == SpecSection::kTrial) {
+      // A trial's field (apply), or a run-level setting the plan reads (set): one of them.
+      EXPECT_NE(p.set == nullptr, p.apply == nullptr) << p.key << ": a spec key sets a trial or the run, once";
+    } else if (p.section == SpecSection::kExperiment) {
       EXPECT_NE(p.set, nullptr) << p.key << ": a spec key that sets nothing";
     } else {
       EXPECT_FALSE(p.shortcut_for.empty()) << p.key << ": a command-line-only parameter is a shortcut";
@@ -54,6 +57,17 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
                         AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
                         AxisKind::kPathOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
+  }
+}
+
+// A receiving end's trial is set from the request by the same `apply` and read back by
+// the same `read` as the sender's (harness/remote/remote_request.cc).
+TEST(ParameterTable, EveryReceivingEndParameterReadsAndApplies) {
+  const std::vector<const Parameter*> receiving_end = ReceivingEndParameters();
+  EXPECT_FALSE(receiving_end.empty());
+  for (const Parameter* p : receiving_end) {
+    EXPECT_NE(p->read, nullptr) << p->key;
+    EXPECT_NE(p->apply, nullptr) << p->key;
   }
 }
 

@@ -93,7 +93,7 @@ half_width_pct = 2.5
   EXPECT_DOUBLE_EQ(*spec->trial.warmup_duration_s, 0.5);
   EXPECT_EQ(spec->trial.warmup, 2);
   EXPECT_EQ(spec->trial.sender_cpu, 0);
-  EXPECT_EQ(spec->trial.pattern_period, 512u * 1024);
+  EXPECT_EQ(spec->trial.per_trial.at("pattern_period"), std::to_string(512u * 1024));
   EXPECT_EQ(spec->trial.probes, "none");
   EXPECT_EQ(spec->repeat.min, 4);
   EXPECT_EQ(spec->repeat.max, 12);
