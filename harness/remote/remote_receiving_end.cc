@@ -2,7 +2,7 @@
 // remote_receiver): `zcbench serve` there sets a receiver up for each trial, the sender
 // here sends to the address it answers with, and the receiver's figures (bytes,
 // integrity, datagram counts, its CPU) come back over the path's control connection
-// (drivers/remote_protocol.h).
+// (drivers/remote/messages.h).
 
 #include <sys/socket.h>
 

@@ -4,7 +4,7 @@
 // parameters the table marks `receiving_end` as {key: canonical text}; the server reads
 // them back through the same parsers and checks them with the receiving end's rules of
 // the compatibility check (CheckReceivingEnd). The framing and the generic request are
-// the drivers' (drivers/remote_protocol.h), which know nothing of the table.
+// the drivers' (drivers/remote/framing.h, drivers/remote/messages.h), which know nothing of the table.
 
 #include <cstdint>
 
