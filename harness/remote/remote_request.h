@@ -6,12 +6,13 @@
 // them back through the same parsers and checks them with the receiving end's rules of
 // the compatibility check (CheckReceivingEnd). The workload and its options travel so:
 // the server makes the workload from its own registry to learn what its receiver is to
-// check, and refuses a workload it does not know (a server older than the client). The framing and the generic request
-// are the drivers' (drivers/remote_protocol.h), which know nothing of the table.
+// check, and refuses a workload it does not know (a server older than the client). The
+// framing and the generic request are the drivers' (drivers/remote/framing.h,
+// drivers/remote/messages.h), which know nothing of the table.
 
 #include <cstdint>
 
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/messages.h"
 #include "harness/trial/trial_resolve.h"
 #include "stack/result.h"
 
