@@ -548,24 +548,42 @@ class SpecParser {
     return axis != nullptr ? axis->values : fallback;
   }
 
+  // One that may declare an option axis's option: its options and how messages name it
+  // ("strategy sendfile", "workload bulk").
+  struct OptionOwner {
+    const std::vector<OptionSpec>* options;
+    std::string owner;
+  };
+
+  // Whether one of `owners` declares the axis's option; every value is checked against
+  // each that does.
+  bool CheckDeclaredOption(const SpecAxis& axis, const std::vector<OptionOwner>& owners) {
+    bool declared = false;
+    for (const OptionOwner& o : owners) {
+      const bool declares = std::any_of(o.options->begin(), o.options->end(),
+                                        [&](const OptionSpec& spec) { return spec.name == axis.option; });
+      if (!declares) continue;
+      declared = true;
+      for (const auto& v : axis.values) {
+        auto parsed = Options::Parse(*o.options, {{axis.option, v}}, o.owner);
+        if (!parsed.ok()) problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
+      }
+    }
+    return declared;
+  }
+
   // An option axis must be declared by at least one strategy of the matrix, and every
   // value must be valid for every strategy that declares it.
   void CheckStrategyOption(const SpecAxis& axis) {
-    std::vector<std::string> declaring, names;
+    std::vector<std::string> names;
+    std::vector<OptionOwner> owners;
     for (const auto& name : AxisOrDefault(AxisKind::kStrategy, {})) {
       const StrategyInfo* info = catalog_.FindStrategy(name);
       if (info == nullptr) continue;
       names.push_back(name);
-      const bool declares = std::any_of(info->options.begin(), info->options.end(),
-                                        [&](const OptionSpec& o) { return o.name == axis.option; });
-      if (!declares) continue;
-      declaring.push_back(name);
-      for (const auto& v : axis.values) {
-        auto parsed = Options::Parse(info->options, {{axis.option, v}}, "strategy " + info->name);
-        if (!parsed.ok()) problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
-      }
+      owners.push_back({&info->options, "strategy " + info->name});
     }
-    if (declaring.empty() && !names.empty()) {
+    if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
       problems_.Add(axis.line, axis.key, "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)",
                     Join(names), axis.option);
     }
@@ -602,22 +620,16 @@ class SpecParser {
   // when it has no workload axis), and every value must be valid for every workload that
   // declares it.
   void CheckWorkloadOption(const SpecAxis& axis) {
+    const std::string default_workload(FindAxisParameter(AxisKind::kWorkload)->default_text);
     std::vector<std::string> names;
-    bool declared = false;
-    for (const auto& name : AxisOrDefault(AxisKind::kWorkload, {std::string(FindAxisParameter(AxisKind::kWorkload)->default_text)})) {
+    std::vector<OptionOwner> owners;
+    for (const auto& name : AxisOrDefault(AxisKind::kWorkload, {default_workload})) {
       const WorkloadInfo* info = catalog_.FindWorkload(name);
       if (info == nullptr) continue;
       names.push_back(name);
-      const bool declares = std::any_of(info->options.begin(), info->options.end(),
-                                        [&](const OptionSpec& o) { return o.name == axis.option; });
-      if (!declares) continue;
-      declared = true;
-      for (const auto& v : axis.values) {
-        auto parsed = info->ParseOptions({{axis.option, v}});
-        if (!parsed.ok()) problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
-      }
+      owners.push_back({&info->options, "workload " + info->name});
     }
-    if (!declared && !names.empty()) {
+    if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
       problems_.Add(axis.line, axis.key, "no workload of matrix.workload ({}) has an option '{}' (zcbench help WORKLOAD)",
                     Join(names), axis.option);
     }
