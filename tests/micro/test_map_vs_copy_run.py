@@ -82,3 +82,15 @@ def test_the_script_refuses_a_size_it_has_not(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "size '3K': expected e.g. 4096, 64K or 1M" in r.stderr or "powers of two" in r.stderr
+
+
+def test_the_default_filter_selects_every_size(zcb_micro):
+    sys.path.insert(0, str(SCRIPT.parent))
+    import run_map_vs_copy  # noqa: E402
+    r = subprocess.run([zcb_micro, "--benchmark_list_tests=true",
+                        f"--benchmark_filter={run_map_vs_copy.benchmark_filter(None)}"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    names = r.stdout.split()
+    assert len(names) == len(FAMILIES) * 11 * 2  # 4 KiB..4 MiB, 0 and 1 sibling
+    assert "BM_MmapTouchMunmap/bytes:4194304/siblings:1/real_time" in names

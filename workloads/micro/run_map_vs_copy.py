@@ -55,7 +55,8 @@ def positive(kind):
 
 def benchmark_filter(sizes):
     families = "|".join(micro.PRIMITIVES)
-    size = "|".join(str(s) for s in sorted(sizes)) if sizes else r"\d+"
+    # Google Benchmark's filter is a POSIX extended regex: no \d.
+    size = "|".join(str(s) for s in sorted(sizes)) if sizes else "[0-9]+"
     return f"^({families})/bytes:({size})/"
 
 
@@ -95,9 +96,8 @@ def main():
     if status != 0:
         print(f"run_map_vs_copy: {args.binary} exited with status {status}", file=sys.stderr)
         return 1
-    keep_paths_out(out_file)
     try:
-        result = micro.load(out_file, name=micro.FILE_IN_RUN)
+        result = micro.parse(keep_paths_out(out_file), micro.FILE_IN_RUN)
     except micro.MicroError as e:
         print(f"run_map_vs_copy: {e}", file=sys.stderr)
         return 1
@@ -107,15 +107,23 @@ def main():
 
 
 def keep_paths_out(json_path):
-    """Result files name no folder of the machine: the binary by its name only."""
-    with open(json_path, encoding="utf-8") as f:
-        document = json.load(f)
+    """Result files name no folder of the machine: the binary by its name only. Returns
+    the document."""
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            document = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise micro.MicroError(f"{json_path}: the benchmark wrote no usable JSON ({e}); see "
+                               "its messages above") from None
+    if not isinstance(document, dict):
+        raise micro.MicroError(f"{json_path}: not Google Benchmark JSON")
     context = document.get("context", {})
     if "executable" in context:
         context["executable"] = os.path.basename(context["executable"])
     with open(json_path, "w", encoding="utf-8") as f:
         json.dump(document, f, indent=1)
         f.write("\n")
+    return document
 
 
 if __name__ == "__main__":
