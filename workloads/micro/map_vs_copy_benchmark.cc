@@ -198,7 +198,9 @@ std::optional<int> FileFor(benchmark::State& state) {
   return *fd;
 }
 
-void BM_MmapMunmap(benchmark::State& state) {
+// mmap + munmap of the first `bytes` of the file per iteration, reading one byte per page
+// in between if `touch`.
+void MapUnmap(benchmark::State& state, bool touch) {
   std::optional<int> fd = FileFor(state);
   if (!fd) return;
   PrimitiveRun run(state);
@@ -208,6 +210,12 @@ void BM_MmapMunmap(benchmark::State& state) {
     if (map == MAP_FAILED) {
       state.SkipWithError(SysError("mmap").ToString().c_str());
       break;
+    }
+    if (touch) {
+      const volatile char* bytes = static_cast<const char*>(map);
+      char sum = 0;
+      for (size_t at = 0; at < run.bytes(); at += kPage) sum = static_cast<char>(sum + bytes[at]);
+      benchmark::DoNotOptimize(sum);
     }
     benchmark::DoNotOptimize(map);
     ::munmap(map, run.bytes());
@@ -215,25 +223,8 @@ void BM_MmapMunmap(benchmark::State& state) {
   run.Finish();
 }
 
-void BM_MmapTouchMunmap(benchmark::State& state) {
-  std::optional<int> fd = FileFor(state);
-  if (!fd) return;
-  PrimitiveRun run(state);
-  if (!run.ready()) return;
-  for (auto _ : state) {
-    void* map = ::mmap(nullptr, run.bytes(), PROT_READ, MAP_SHARED, *fd, 0);
-    if (map == MAP_FAILED) {
-      state.SkipWithError(SysError("mmap").ToString().c_str());
-      break;
-    }
-    const volatile char* bytes = static_cast<const char*>(map);
-    char sum = 0;
-    for (size_t at = 0; at < run.bytes(); at += kPage) sum = static_cast<char>(sum + bytes[at]);
-    benchmark::DoNotOptimize(sum);
-    ::munmap(map, run.bytes());
-  }
-  run.Finish();
-}
+void BM_MmapMunmap(benchmark::State& state) { MapUnmap(state, /*touch=*/false); }
+void BM_MmapTouchMunmap(benchmark::State& state) { MapUnmap(state, /*touch=*/true); }
 
 void BM_Pread(benchmark::State& state) {
   std::optional<int> fd = FileFor(state);
