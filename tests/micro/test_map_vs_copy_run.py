@@ -94,3 +94,19 @@ def test_the_default_filter_selects_every_size(zcb_micro):
     names = r.stdout.split()
     assert len(names) == len(FAMILIES) * 11 * 2  # 4 KiB..4 MiB, 0 and 1 sibling
     assert "BM_MmapTouchMunmap/bytes:4194304/siblings:1/real_time" in names
+
+
+def test_the_copies_page_faults_are_not_counted_as_the_primitives(zcb_micro, tmp_path):
+    # Buffers of 4 MiB come fresh from mmap: faulting them in inside the counted run
+    # showed as thousands of faults per run.
+    out = tmp_path / "out.json"
+    r = subprocess.run([zcb_micro, "--benchmark_filter=^BM_(Pread|Memcpy).*/bytes:4194304/siblings:0",
+                        "--benchmark_min_time=0.001", f"--benchmark_out={out}",
+                        "--benchmark_out_format=json"],
+                       env=dict(os.environ, ZCB_MICRO_FILE_DIR=str(tmp_path)),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    runs = json.loads(out.read_text())["benchmarks"]
+    assert len(runs) == 3
+    for run in runs:
+        assert 0 <= run["minor_faults_per_iter"] < 0.5, run

@@ -12,10 +12,10 @@
 //                       this VM's 32 MiB L3): the copy from memory
 //
 // Each runs with `siblings:0` and `siblings:1`: with 1, a thread of this process spins on
-// another CPU while the benchmark thread (pinned) runs, so every munmap of touched pages
-// is a remote TLB shootdown (see sibling_thread.h). On a machine with one usable CPU the
-// sibling runs are skipped with the reason. The seed's claim (Linux, 2002): mmap + munmap
-// can cost more than copying small files.
+// another CPU while the benchmark thread (pinned) runs, so that munmap of touched pages must
+// flush that CPU's TLB too, a remote shootdown (see sibling_thread.h). On a machine with
+// one usable CPU the sibling runs are skipped with the reason. The question: can mmap +
+// munmap cost more than copying a small file?
 //
 // The file is a page-cache file of 4 MiB created (and unlinked) in $ZCB_MICRO_FILE_DIR, or
 // the current directory; it is written, synced (no dirty pages for writeback to
@@ -38,6 +38,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -126,6 +127,9 @@ const std::vector<char>& DramSource() {
   return source;
 }
 
+// The benchmark's first argument: the bytes each iteration maps, reads or copies.
+size_t BytesOf(const benchmark::State& state) { return static_cast<size_t>(state.range(0)); }
+
 uint64_t ThreadMinorFaults() {
   struct rusage usage {};
   ::getrusage(RUSAGE_THREAD, &usage);
@@ -136,7 +140,7 @@ uint64_t ThreadMinorFaults() {
 // writes the counters when it finishes. A run that cannot be set up is skipped with why.
 class PrimitiveRun {
  public:
-  explicit PrimitiveRun(benchmark::State& state) : state_(state), bytes_(static_cast<size_t>(state.range(0))) {
+  explicit PrimitiveRun(benchmark::State& state) : state_(state), bytes_(BytesOf(state)) {
     Status set_up = SetUp(state.range(1) != 0);
     if (!set_up.ok()) {
       state.SkipWithError(set_up.error().ToString().c_str());
@@ -226,12 +230,15 @@ void MapUnmap(benchmark::State& state, bool touch) {
 void BM_MmapMunmap(benchmark::State& state) { MapUnmap(state, /*touch=*/false); }
 void BM_MmapTouchMunmap(benchmark::State& state) { MapUnmap(state, /*touch=*/true); }
 
+// The buffers of the copies are allocated and written before a PrimitiveRun starts, so that
+// their page faults are not counted as the primitive's.
+
 void BM_Pread(benchmark::State& state) {
   std::optional<int> fd = FileFor(state);
   if (!fd) return;
+  std::vector<char> buffer(BytesOf(state), 0);
   PrimitiveRun run(state);
   if (!run.ready()) return;
-  std::vector<char> buffer(run.bytes(), 0);  // written once: its pages exist before the loop
   for (auto _ : state) {
     if (::pread(*fd, buffer.data(), run.bytes(), 0) != static_cast<ssize_t>(run.bytes())) {
       state.SkipWithError(SysError("pread of the whole size").ToString().c_str());
@@ -243,10 +250,10 @@ void BM_Pread(benchmark::State& state) {
 }
 
 void BM_MemcpyFromCache(benchmark::State& state) {
+  std::vector<char> source(BytesOf(state), 1);
+  std::vector<char> destination(BytesOf(state), 0);
   PrimitiveRun run(state);
   if (!run.ready()) return;
-  std::vector<char> source(run.bytes(), 1);
-  std::vector<char> destination(run.bytes(), 0);
   for (auto _ : state) {
     std::memcpy(destination.data(), source.data(), run.bytes());
     benchmark::ClobberMemory();
@@ -256,9 +263,9 @@ void BM_MemcpyFromCache(benchmark::State& state) {
 
 void BM_MemcpyFromDram(benchmark::State& state) {
   const std::vector<char>& source = DramSource();
+  std::vector<char> destination(BytesOf(state), 0);
   PrimitiveRun run(state);
   if (!run.ready()) return;
-  std::vector<char> destination(run.bytes(), 0);
   size_t at = 0;
   for (auto _ : state) {
     std::memcpy(destination.data(), source.data() + at, run.bytes());
