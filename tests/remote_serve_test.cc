@@ -26,7 +26,10 @@
 #include <gtest/gtest.h>
 
 #include "drivers/network_path.h"
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/auth.h"
+#include "drivers/remote/framing.h"
+#include "drivers/remote/host_port.h"
+#include "drivers/remote/protocol.h"
 #include "harness/remote/remote_request.h"
 #include "harness/remote/remote_server.h"
 #include "stack/registry.h"

@@ -121,6 +121,14 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
   // Schema checked: the manifest is an object. Its fields may still have been edited.
   const nlohmann::json recorded = manifest.contains("spec") ? manifest["spec"] : nlohmann::json();
   if (StringField(recorded, "sha256").empty() || !recorded.contains("text") || !recorded["text"].is_string()) {
+    // `zcbench run -s ... --out DIR` records its command line, not a spec.
+    if (manifest.contains("command_line") && manifest["command_line"].is_array() && !manifest["command_line"].empty()) {
+      std::vector<std::string> words;
+      for (const auto& w : manifest["command_line"]) words.push_back(w.is_string() ? w.get<std::string>() : w.dump());
+      return Usagef("--resume {}: this run was started from the command line, not from a spec, and only a spec's run "
+                    "can be resumed; run it again with another --out folder (it was: {})",
+                    args.resume, fmt::join(words, " "));
+    }
     return Usagef("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
   }
   Loaded loaded;

@@ -2,13 +2,14 @@
 // remote_receiver): `zcbench serve` there sets a receiver up for each trial, the sender
 // here sends to the address it answers with, and the receiver's figures (bytes,
 // integrity, datagram counts, its CPU) come back over the path's control connection
-// (drivers/remote_protocol.h).
+// (drivers/remote/messages.h).
 
 #include <sys/socket.h>
 
 #include <fmt/format.h>
 
-#include "drivers/remote_receiver.h"
+#include "drivers/remote/messages.h"
+#include "drivers/remote/remote_receiver.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/remote/remote_request.h"
 #include "harness/trial/trial_sockets.h"

@@ -4,11 +4,11 @@
 // parameters the table marks `receiving_end` as {key: canonical text}; the server reads
 // them back through the same parsers and checks them with the receiving end's rules of
 // the compatibility check (CheckReceivingEnd). The framing and the generic request are
-// the drivers' (drivers/remote_protocol.h), which know nothing of the table.
+// the drivers' (drivers/remote/framing.h, drivers/remote/messages.h), which know nothing of the table.
 
 #include <cstdint>
 
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/messages.h"
 #include "harness/trial/trial_resolve.h"
 #include "stack/result.h"
 

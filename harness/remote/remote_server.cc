@@ -12,7 +12,10 @@
 #include <fmt/format.h>
 
 #include "drivers/network_path.h"
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/auth.h"
+#include "drivers/remote/framing.h"
+#include "drivers/remote/messages.h"
+#include "drivers/remote/protocol.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/remote/remote_request.h"
 #include "harness/trial/trial_record.h"

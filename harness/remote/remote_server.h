@@ -1,7 +1,7 @@
 #pragma once
 
 // The receiver side of the remote path: `zcbench serve`. Accepts control connections
-// one after another, authenticates each client (drivers/remote_protocol.h), runs the
+// one after another, authenticates each client (drivers/remote/auth.h), runs the
 // receiver for each trial the client asks for (a TCP stream or UDP datagrams) and
 // returns the receiver's metrics. A
 // client that misbehaves (wrong token, unknown version, malformed, truncated or oversize
@@ -18,7 +18,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/remote_protocol.h"
 #include "harness/trial/trial_resolve.h"
 #include "stack/pattern.h"
 #include "stack/result.h"

@@ -121,6 +121,27 @@ std::map<int, Key> Uninterrupted(const RunPlan& plan, const std::string& root) {
   return KeysByIndex(ReadRecords(store->dir()));
 }
 
+// A run in `path` that a "Ctrl-C" stops during trial `cancel_on_call` + 1; its folder.
+std::string InterruptedRun(const RunPlan& plan, const std::string& path, int cancel_on_call, ExecuteResult& result) {
+  auto store = ResultsStore::Create(path);
+  EXPECT_TRUE(store.ok());
+  EXPECT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
+  FakeRunner runner;
+  std::atomic<bool> cancel{false};
+  runner.cancel = &cancel;
+  runner.cancel_on_call = cancel_on_call;
+  result = Execute(plan, *store, runner, cancel);
+  return store->dir();
+}
+
+// Resuming `resumed` completes the run with the same trials as one never interrupted.
+void ExpectResumeCompletes(const RunPlan& plan, ResultsStore& resumed, const std::map<int, Key>& whole) {
+  FakeRunner runner;
+  std::atomic<bool> cancel{false};
+  ASSERT_EQ(Execute(plan, resumed, runner, cancel).state, RunState::kComplete);
+  EXPECT_EQ(KeysByIndex(ReadRecords(resumed.dir())), whole);
+}
+
 TEST(ExecuteRun, EveryRecordCarriesItsVerdict) {
   TempDir tmp;
   const RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 4\nhalf_width_pct = 5\n");
@@ -152,27 +173,14 @@ TEST(ExecuteRun, CtrlCDropsTheTrialInProgressAndResumeCompletesTheSameSet) {
   const auto whole = Uninterrupted(plan, tmp.path());
   ASSERT_EQ(whole.size(), plan.points.size() * 4);
 
-  std::string dir;
-  {
-    auto store = ResultsStore::Create(tmp.path() + "/cut");
-    ASSERT_TRUE(store.ok());
-    dir = store->dir();
-    ASSERT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
-    FakeRunner runner;
-    std::atomic<bool> cancel{false};
-    runner.cancel = &cancel;
-    runner.cancel_on_call = 9;  // "Ctrl-C" during the 10th trial
-    const ExecuteResult result = Execute(plan, *store, runner, cancel);
-    EXPECT_EQ(result.state, RunState::kInterrupted);
-    EXPECT_EQ(result.trials_run, 9u);  // the 10th was dropped
-  }
+  ExecuteResult result;
+  const std::string dir = InterruptedRun(plan, tmp.path() + "/cut", 9, result);  // "Ctrl-C" during the 10th trial
+  EXPECT_EQ(result.state, RunState::kInterrupted);
+  EXPECT_EQ(result.trials_run, 9u);  // the 10th was dropped
   EXPECT_EQ(ReadRecords(dir).size(), 9u);
   auto resumed = ResultsStore::OpenForResume(dir);
   ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
-  FakeRunner runner;
-  std::atomic<bool> cancel{false};
-  ASSERT_EQ(Execute(plan, *resumed, runner, cancel).state, RunState::kComplete);
-  EXPECT_EQ(KeysByIndex(ReadRecords(dir)), whole);
+  ExpectResumeCompletes(plan, *resumed, whole);
 }
 
 TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
@@ -180,18 +188,8 @@ TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
   const RunPlan plan = MakePlan("[repeat]\nmin = 2\nmax = 2\n");
   const auto whole = Uninterrupted(plan, tmp.path());
 
-  std::string dir;
-  {
-    auto store = ResultsStore::Create(tmp.path() + "/killed");
-    ASSERT_TRUE(store.ok());
-    dir = store->dir();
-    ASSERT_TRUE(store->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
-    FakeRunner runner;
-    std::atomic<bool> cancel{false};
-    runner.cancel = &cancel;
-    runner.cancel_on_call = 5;
-    Execute(plan, *store, runner, cancel);
-  }
+  ExecuteResult result;
+  const std::string dir = InterruptedRun(plan, tmp.path() + "/killed", 5, result);
   // What a kill -9 in the middle of the 6th append would leave.
   {
     FakeRunner runner;
@@ -205,10 +203,7 @@ TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {
   ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
   EXPECT_GT(resumed->truncated_bytes(), 0u);
   EXPECT_EQ(resumed->existing_records().size(), 5u);
-  FakeRunner runner;
-  std::atomic<bool> cancel{false};
-  ASSERT_EQ(Execute(plan, *resumed, runner, cancel).state, RunState::kComplete);
-  EXPECT_EQ(KeysByIndex(ReadRecords(dir)), whole);
+  ExpectResumeCompletes(plan, *resumed, whole);
 }
 
 TEST(ExecuteRun, FailFastStopsAtTheFirstFailedTrial) {

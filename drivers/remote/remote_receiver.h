@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/messages.h"
 #include "stack/result.h"
 
 namespace zcb {

@@ -1,4 +1,4 @@
-#include "drivers/remote_path.h"
+#include "drivers/remote/remote_path.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -6,8 +6,12 @@
 #include <fmt/format.h>
 
 #include "drivers/interface_info.h"
-#include "drivers/remote_protocol.h"
-#include "drivers/remote_receiver.h"
+#include "drivers/remote/auth.h"
+#include "drivers/remote/framing.h"
+#include "drivers/remote/host_port.h"
+#include "drivers/remote/messages.h"
+#include "drivers/remote/protocol.h"
+#include "drivers/remote/remote_receiver.h"
 #include "stack/socket_io.h"
 #include "stack/unique_fd.h"
 
