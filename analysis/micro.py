@@ -51,7 +51,7 @@ CLOCKS: Dict[str, str] = {
 SIBLINGS: Dict[int, str] = {0: "no sibling", 1: "spinning sibling"}
 _TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 _NAME = re.compile(r"^(?P<family>\w+)/bytes:(?P<bytes>\d+)/siblings:(?P<siblings>\d+)(/real_time)?$")
-_TLB_ABSENT = "not counted"
+_TLB_ABSENT = "not counted"  # in the label zcb_micro gives when /proc/interrupts has no TLB row
 
 
 class MicroError(Exception):
