@@ -110,3 +110,24 @@ def test_the_copies_page_faults_are_not_counted_as_the_primitives(zcb_micro, tmp
     assert len(runs) == 3
     for run in runs:
         assert 0 <= run["minor_faults_per_iter"] < 0.5, run
+
+
+def test_on_one_cpu_the_sibling_runs_are_skipped_with_the_reason(zcb_micro, tmp_path):
+    one_cpu = min(os.sched_getaffinity(0))
+    out = tmp_path / "out.json"
+    r = subprocess.run([zcb_micro, "--benchmark_filter=^BM_(MmapTouchMunmap|Pread)/bytes:4096/",
+                        "--benchmark_min_time=0.001", f"--benchmark_out={out}",
+                        "--benchmark_out_format=json"],
+                       env=dict(os.environ, ZCB_MICRO_FILE_DIR=str(tmp_path)),
+                       preexec_fn=lambda: os.sched_setaffinity(0, {one_cpu}),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    runs = {b["name"]: b for b in json.loads(out.read_text())["benchmarks"]}
+    assert len(runs) == 4
+    for name, run in runs.items():
+        if "siblings:1" in name:
+            assert run["error_occurred"], run
+            assert run["error_message"] == ("a sibling on another CPU needs 2 CPUs and this "
+                                            "process may run on 1 only")
+        else:
+            assert not run.get("error_occurred") and run["iterations"] >= 1, run
