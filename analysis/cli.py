@@ -1,4 +1,4 @@
-"""Command line: ``python3 -m analysis report|compare`` (also ``zcbench report|compare``).
+"""Command line: ``python3 -m analysis report|compare|micro`` (also ``zcbench report|compare``).
 
 Exit status, relied on by CI gates:
 
@@ -12,6 +12,9 @@ Exit status, relied on by CI gates:
 * 3: ``compare`` could not judge: a point-metric with too few repetitions for the
   test at the asked confidence, a metric whose source differs between the runs, a
   metric recorded in neither run, or no point in common. The output names each one.
+
+``micro`` reads the map-versus-copy JSON of ``workloads/micro`` and prints where
+map+unmap stops costing more than a copy: 0, or 2 when the file cannot be used.
 
 Problems inside the input files (a truncated line, a record of an unknown schema)
 are warnings on stderr naming file and line; the rest of the data is still used.
@@ -27,9 +30,11 @@ from typing import List, Optional
 
 from analysis import __version__
 from analysis import compare as cmp
+from analysis import micro
 from analysis.dataset import Dataset
 from analysis.load import LoadError, Run, load_run
 from analysis.metrics import parse_metric_spec
+from analysis.figures import FigureWriter, map_vs_copy_figure
 from analysis.report import write_compare_report, write_report
 from analysis.stats import METHODS
 
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zcbench", description="zcbench result analysis: reports and regression gating.")
     parser.add_argument("--version", action="version", version=f"zcbench analysis {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,compare}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,compare,micro}")
 
     rep = sub.add_parser("report", help="HTML and Markdown report with figures from runs",
                          description="Write report.html (self-contained), report.md and "
@@ -122,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     com.add_argument("--json", metavar="FILE", help="write the JSON result to FILE ('-' for "
                                                     "stdout; the text table then goes to stderr)")
     com.set_defaults(func=cmd_compare)
+
+    mic = sub.add_parser("micro", help="map versus copy: the size from which mmap+munmap "
+                                       "costs no more than a copy",
+                         description="Read the Google Benchmark JSON of workloads/micro "
+                                     "(run_map_vs_copy.py writes RUN_DIR/micro/map_vs_copy.json) "
+                                     "and print, per clock and sibling variant, the smallest size "
+                                     "from which mmap+touch+munmap costs no more than pread and "
+                                     "than memcpy from DRAM, with the spread over repetitions, "
+                                     "and the times per size.")
+    mic.add_argument("source", metavar="JSON_OR_RUN_DIR",
+                     help=f"the JSON file, or a run folder holding {micro.FILE_IN_RUN}")
+    mic.add_argument("--out", metavar="DIR", help="also write map_vs_copy.txt and the figure "
+                                                  "map_vs_copy.png|svg here")
+    mic.set_defaults(func=cmd_micro)
     return parser
 
 
@@ -184,6 +203,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for metric in result.missing_metrics:
         print(f"warning: metric {metric} is recorded in neither run", file=sys.stderr)
     return result.exit_status
+
+
+def cmd_micro(args: argparse.Namespace) -> int:
+    try:
+        result = micro.load(args.source)
+    except micro.MicroError as e:
+        raise UsageError(str(e)) from None
+    text = micro.format_text(result)
+    sys.stdout.write(text)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "map_vs_copy.txt"), "w", encoding="utf-8") as f:
+            f.write(text)
+        figure = map_vs_copy_figure(FigureWriter(args.out, subdir=""), result)
+        print(f"figure: {os.path.join(args.out, figure.png)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -21,12 +21,14 @@ from typing import List, Optional
 
 from analysis import __version__
 from analysis import compare as cmp
+from analysis import micro
 from analysis import tables
 from analysis.dataset import Dataset, Point
 from analysis.document import (Block, Bullets, Document, Image, Paragraph, Section, Table,
                                render_html, render_markdown)
 from analysis.environment import environment_section
-from analysis.figures import FigureFile, FigureWriter, ReportFigures, compare_figure
+from analysis.figures import (FigureFile, FigureWriter, ReportFigures, compare_figure,
+                              map_vs_copy_figure)
 from analysis.metrics import CATALOGUE, get_metric
 from analysis.style import Palette
 
@@ -43,7 +45,21 @@ def _section(title: str, blocks: List[Block]) -> Section:
     return Section(title, anchor, blocks)
 
 
-def _methods() -> List[Block]:
+_MAP_VS_COPY_METHOD = (
+    "Map versus copy (workloads/micro, figure \"Map versus copy per operation\"): Google "
+    "Benchmark times each primitive on one pinned thread; wall time is its real_time per "
+    "iteration (the clock), CPU time its cpu_time (the benchmark thread's CPU clock), each "
+    "repetition a point, summarised by the median and the range over repetitions. The file is "
+    "a warm page-cache file on the file system the JSON's context names; the sibling is a "
+    "thread of the process spinning on another CPU. TLB shootdowns per iteration are the "
+    "/proc/interrupts TLB row summed over all CPUs around the run, divided by the iterations: "
+    "system-wide, and a lower bound in a VM (a preempted vCPU is flushed by the hypervisor "
+    "without an interrupt); minor faults per iteration come from getrusage(RUSAGE_THREAD). The "
+    "crossover is the smallest measured size from which on map+touch+unmap's median is at most "
+    "the copy's; each repetition's own crossover gives its spread.")
+
+
+def _methods(with_micro: bool = False) -> List[Block]:
     directions = [f"{m.name} ({m.unit}, {m.direction}): {m.description or m.label}"
                   for m in CATALOGUE.values()]
     return [
@@ -113,9 +129,43 @@ def _methods() -> List[Block]:
                   "64 KiB (SO_RCVLOWAT) so that it is not what limits the sender, except for "
                   "strategies that wait until the receiver has read their bytes; each record's "
                   "params.receiver_settings says what was used."),
+        *([Paragraph(_MAP_VS_COPY_METHOD)] if with_micro else []),
         Paragraph("Metrics (name as accepted by compare --metric, unit, direction):"),
         Bullets(directions),
     ]
+
+
+@dataclass
+class MicroResults:
+    """The map-versus-copy JSON files of the reported runs, and those that could not be read."""
+
+    results: List[micro.MapVsCopy]
+    problems: List[str]
+
+
+def load_micro(ds: Dataset) -> MicroResults:
+    found = MicroResults([], [])
+    for run in ds.runs:
+        path = micro.in_run(run.path)
+        if path is None:
+            continue
+        try:
+            found.results.append(micro.load(path, name=f"{run.run_id}/{micro.FILE_IN_RUN}"))
+        except micro.MicroError as e:
+            found.problems.append(str(e))
+    return found
+
+
+def _micro_section(found: MicroResults) -> Section:
+    blocks: List[Block] = []
+    for result in found.results:
+        blocks.append(Paragraph(f"{result.name} ({result.repetitions()} repetition(s), host "
+                                f"{result.context.get('host_name', 'unknown')}):"))
+        blocks.append(Bullets(micro.summary_lines(result) +
+                              [f"skipped: {n}: {why}" for n, why in result.skipped]))
+    for problem in found.problems:
+        blocks.append(Paragraph(problem, "warning"))
+    return _section("Map versus copy", blocks)
 
 
 # Below this trial length the numbers describe the machine's mood as much as the path:
@@ -154,7 +204,8 @@ def trust_paragraph(points: List[Point], confidence: float) -> Paragraph:
 
 
 def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
-                   title: Optional[str] = None) -> Document:
+                   title: Optional[str] = None,
+                   micro_results: Optional[MicroResults] = None) -> Document:
     run_ids = [r.run_id for r in ds.runs]
     title = title or "zcbench report: " + ", ".join(run_ids)
     measured = ds.measured()
@@ -191,6 +242,9 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))
+    has_micro = micro_results is not None and bool(micro_results.results or micro_results.problems)
+    if has_micro:
+        results.append(_micro_section(micro_results))
     sections.append(_section("Results", results or [Paragraph("No successful trials.", "warning")]))
 
     failures = tables.failures_table(ds)
@@ -203,7 +257,7 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
         quality.append(diagnostics)
     sections.append(_section("Data quality", quality))
     sections.append(environment_section(ds, "environment"))
-    sections.append(_section("Method", _methods()))
+    sections.append(_section("Method", _methods(has_micro)))
     return Document(title, subtitle, sections)
 
 
@@ -217,8 +271,14 @@ def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
                  title: Optional[str] = None) -> ReportOutput:
     os.makedirs(out_dir, exist_ok=True)
     _clear_figures(out_dir)
-    figures = ReportFigures(ds, FigureWriter(out_dir), confidence).draw_all()
-    doc = build_document(ds, figures, confidence, title)
+    writer = FigureWriter(out_dir)
+    ReportFigures(ds, writer, confidence).draw_all()
+    micro_results = load_micro(ds)
+    for i, result in enumerate(micro_results.results, start=1):
+        name = "map_vs_copy" + (f"-{i}" if len(micro_results.results) > 1 else "")
+        map_vs_copy_figure(writer, result, name)
+    figures = writer.files
+    doc = build_document(ds, figures, confidence, title, micro_results)
     html_path = os.path.join(out_dir, "report.html")
     md_path = os.path.join(out_dir, "report.md")
     with open(html_path, "w", encoding="utf-8") as f:
