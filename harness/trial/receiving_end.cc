@@ -9,6 +9,8 @@ namespace zcb {
 Result<std::unique_ptr<ReceivingEnd>> CreateReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern) {
   // A receiver on another host: decided by capability, never by the path's name.
   if (path.capabilities().remote_receiver) return CreateRemoteReceivingEnd(trial, path);
+  // No receiver at all: the path's sink counts what it dropped.
+  if (!path.capabilities().has_receiver) return CreateSinkReceivingEnd(trial, path);
   return CreateLocalReceivingEnd(trial, path, pattern);
 }
 

@@ -10,6 +10,7 @@
 //   local datagram    DatagramReceiver on a thread here   local_receiving_end.cc
 //   remote stream     the peer's StreamReceiver           remote_receiving_end.cc
 //   remote datagram   the peer's DatagramReceiver         remote_receiving_end.cc
+//   sink              none: the path's sink counts          sink_receiving_end.cc
 
 #include <sys/socket.h>
 
@@ -49,6 +50,7 @@ struct SenderOutcome {
 struct DatagramFigures {
   DatagramReceiveStats stats;
   uint32_t flow_id = 0;
+  std::optional<SinkCounts> sink;  // a sink's counts over the trial (no receiver: `stats` are made from them)
 };
 
 // What a receiving end reports once the window has closed.
@@ -57,6 +59,7 @@ struct ReceivedFigures {
   uint64_t goodput_bytes = 0;              // what goodput counts (datagrams: verified ones, when verifying)
   std::optional<uint64_t> recv_calls;
   std::optional<IntegrityMetrics> integrity;
+  std::optional<std::string> integrity_reason;  // why integrity is null (nothing could check it)
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   std::optional<DatagramFigures> datagrams;  // datagram ends
   TrialClock::time_point last_delivery{};    // the end of the window as the receiving end saw it
@@ -109,6 +112,8 @@ Result<std::unique_ptr<ReceivingEnd>> CreateReceivingEnd(const ResolvedTrial& tr
 // Local ends (local_receiving_end.cc) and remote ends (remote_receiving_end.cc).
 Result<std::unique_ptr<ReceivingEnd>> CreateLocalReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern);
 Result<std::unique_ptr<ReceivingEnd>> CreateRemoteReceivingEnd(const ResolvedTrial& trial, NetworkPath& path);
+// The end of a path without a receiver (sink_receiving_end.cc).
+Result<std::unique_ptr<ReceivingEnd>> CreateSinkReceivingEnd(const ResolvedTrial& trial, NetworkPath& path);
 
 // The figures of a datagram receiver's counts (local, or sent back by a peer).
 ReceivedFigures DatagramReceivedFigures(const DatagramReceiveStats& stats, uint32_t flow_id, ReceiverMode mode);
