@@ -14,8 +14,8 @@
 namespace zcb {
 
 nlohmann::json SinkCounts::CountsJson() const {
-  return {{"udp_skbs", udp_skbs},     {"udp_datagrams", udp_datagrams}, {"udp_payload_bytes", udp_payload_bytes},
-          {"other_skbs", other_skbs}, {"other_bytes", other_bytes}};
+  return {{"udp_skbs", udp_skbs},           {"udp_datagrams", udp_datagrams}, {"udp_payload_bytes", udp_payload_bytes},
+          {"udp_fragments", udp_fragments}, {"other_skbs", other_skbs},       {"other_bytes", other_bytes}};
 }
 
 Result<SinkCounts> NetworkPath::ReadSink() const {

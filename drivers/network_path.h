@@ -42,6 +42,7 @@ struct SinkCounts {
   uint64_t udp_skbs = 0;
   uint64_t udp_datagrams = 0;
   uint64_t udp_payload_bytes = 0;
+  uint64_t udp_fragments = 0;  // skbs that were IPv4 fragments of a larger datagram
   uint64_t other_skbs = 0;
   uint64_t other_bytes = 0;
 

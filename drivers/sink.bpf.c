@@ -17,6 +17,8 @@
 #define ETH_P_IP 0x0800
 #define ETH_HLEN 14
 #define TC_ACT_OK 0
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
 
 /* Set by the loader before the object is loaded. */
 const volatile int verdict = TC_ACT_OK;
@@ -34,6 +36,7 @@ int sink_count(struct __sk_buff *skb)
 	struct zcb_sink_counts *c;
 	struct iphdr iph;
 	__u32 zero = 0, headers;
+	__u16 frag;
 
 	c = bpf_map_lookup_elem(&sink_counts, &zero);
 	if (!c)
@@ -46,9 +49,16 @@ int sink_count(struct __sk_buff *skb)
 		c->other_bytes += skb->len;
 		return verdict;
 	}
-	headers = ETH_HLEN + iph.ihl * 4 + sizeof(struct udphdr);
+	/* Only a datagram's first fragment (or the whole datagram) has the UDP header. */
+	frag = bpf_ntohs(iph.frag_off);
+	headers = ETH_HLEN + iph.ihl * 4;
+	if (!(frag & IP_OFFSET)) {
+		headers += sizeof(struct udphdr);
+		c->udp_datagrams += skb->gso_segs ? skb->gso_segs : 1;
+	}
+	if (frag & (IP_MF | IP_OFFSET))
+		c->udp_fragments++;
 	c->udp_skbs++;
-	c->udp_datagrams += skb->gso_segs ? skb->gso_segs : 1;
 	c->udp_payload_bytes += skb->len > headers ? skb->len - headers : 0;
 	return verdict;
 }

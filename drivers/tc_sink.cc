@@ -77,6 +77,7 @@ Result<SinkCounts> TcSink::Read() const {
     counts.udp_skbs += c.udp_skbs;
     counts.udp_datagrams += c.udp_datagrams;
     counts.udp_payload_bytes += c.udp_payload_bytes;
+    counts.udp_fragments += c.udp_fragments;
     counts.other_skbs += c.other_skbs;
     counts.other_bytes += c.other_bytes;
   }

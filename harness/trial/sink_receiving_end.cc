@@ -96,6 +96,7 @@ class SinkEnd final : public ReceivingEnd {
     d.udp_skbs -= before_.udp_skbs;
     d.udp_datagrams -= before_.udp_datagrams;
     d.udp_payload_bytes -= before_.udp_payload_bytes;
+    d.udp_fragments -= before_.udp_fragments;
     d.other_skbs -= before_.other_skbs;
     d.other_bytes -= before_.other_bytes;
     return d;

@@ -197,8 +197,9 @@ UdpMetrics ReadUdp(const Fields& f) {
   u.sender_thread_ns_per_kib_sent = f.OrNull("sender_thread_ns_per_kib_sent", &Fields::Number);
   if (f.Has("sink")) {
     const Fields k = f.Object("sink");
-    u.sink = SinkCounts{k.String("sink_device"), k.String("counted_at"), k.U64("udp_skbs"),  k.U64("udp_datagrams"),
-                        k.U64("udp_payload_bytes"), k.U64("other_skbs"), k.U64("other_bytes")};
+    u.sink = SinkCounts{k.String("sink_device"),   k.String("counted_at"),    k.U64("udp_skbs"),
+                        k.U64("udp_datagrams"),    k.U64("udp_payload_bytes"), k.U64("udp_fragments"),
+                        k.U64("other_skbs"),       k.U64("other_bytes")};
   }
   return u;
 }

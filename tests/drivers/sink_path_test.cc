@@ -87,6 +87,23 @@ TEST(SinkPathTest, DropsEveryDatagramAndCountsIt) {
   for (const auto& ns : namespaces) EXPECT_FALSE(NamespaceExists(ns)) << ns;
 }
 
+TEST(SinkPathTest, CountsAFragmentedDatagramOnceWithItsWholePayload) {
+  ZCB_REQUIRE_ROOT_FOR_PATHS();
+  auto path = CreatePath("sink", {});
+  ASSERT_TRUE(path.ok()) << path.error().ToString();
+  // 4000 bytes over MTU 1500: three IPv4 fragments each, only the first with a UDP header.
+  constexpr size_t kSize = 4000;
+  constexpr int kCount = 100;
+  ASSERT_EQ(SendDatagrams(**path, kSize, kCount), static_cast<uint64_t>(kCount));
+  auto counts = (*path)->ReadSink();
+  ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+  EXPECT_EQ(counts->udp_datagrams, static_cast<uint64_t>(kCount));
+  EXPECT_EQ(counts->udp_fragments, 3u * kCount);
+  EXPECT_EQ(counts->udp_skbs, 3u * kCount);
+  EXPECT_EQ(counts->udp_payload_bytes, kSize * kCount);
+  EXPECT_EQ(counts->other_skbs, 0u);
+}
+
 TEST(SinkPathTest, UsesTheVethDropWhenAskedOrWhenThereIsNoDummy) {
   ZCB_REQUIRE_ROOT_FOR_PATHS();
   auto veth = CreatePath("sink", {{"device", "veth"}});
