@@ -63,7 +63,9 @@ class VethSinkPath final : public NetworkPath {
   const std::string& name() const override { return chain_->name(); }
   PathCapabilities capabilities() const override { return chain_->capabilities(); }
   Status EnterSenderSide() override { return chain_->EnterSenderSide(); }
-  Status EnterReceiverSide() override { return Errorf("path {} has no receiver side: its far end drops everything", name()); }
+  Status EnterReceiverSide() override {
+    return Errorf("path {} has no receiver side: its far end drops everything", name());
+  }
   sockaddr_storage ReceiverAddress() const override { return chain_->ReceiverAddress(); }
   std::optional<LinkLayerInfo> link_layer() const override { return chain_->link_layer(); }
 
@@ -89,18 +91,21 @@ Result<std::unique_ptr<NetworkPath>> CreateVethSink(const OffloadProfile& profil
   ChainConfig config;
   config.path_name = kPathName;
   config.description =
-      "the sender in a network namespace whose veth peer drops every packet at tc ingress (BPF, TC_ACT_SHOT) before local "
+      "the sender in a network namespace whose veth peer drops every packet at tc ingress (BPF, TC_ACT_SHOT) before "
+      "local "
       "delivery: no receiver";
   config.caps = SinkPathInfo().caps;
   config.profile = profile;
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<NamespaceChain> chain, BuildNamespaceChain(std::move(config)));
   const nlohmann::json described = chain->Describe();
   const std::string far_mac = described["interfaces"][1]["mac"].get<std::string>();
-  ZCB_RETURN_IF_ERROR(chain->sender_namespace().Run({"ip", "neigh", "replace", kSinkAddress, "lladdr", far_mac, "dev",
-                                                     chain->sender_device(), "nud", "permanent"}));
-  auto drop = TcSink::Attach(chain->receiver_namespace(), chain->receiver_device(), TcSink::Hook::kIngress, TcSink::Verdict::kDrop);
+  ZCB_RETURN_IF_ERROR(chain->sender_namespace().Run(
+      {"ip", "neigh", "replace", kSinkAddress, "lladdr", far_mac, "dev", chain->sender_device(), "nud", "permanent"}));
+  auto drop = TcSink::Attach(chain->receiver_namespace(), chain->receiver_device(), TcSink::Hook::kIngress,
+                             TcSink::Verdict::kDrop);
   if (!drop.ok()) return std::move(drop).error().Context("set up path sink");
-  return std::unique_ptr<NetworkPath>(std::make_unique<VethSinkPath>(std::move(chain), std::move(*drop), std::move(choice_reason)));
+  return std::unique_ptr<NetworkPath>(
+      std::make_unique<VethSinkPath>(std::move(chain), std::move(*drop), std::move(choice_reason)));
 }
 
 // One namespace with a dummy device: the dummy driver frees every packet it is given.
@@ -114,7 +119,9 @@ class DummySinkPath final : public NetworkPath {
   const std::string& name() const override { return name_; }
   PathCapabilities capabilities() const override { return SinkPathInfo().caps; }
   Status EnterSenderSide() override { return ns_.Enter(); }
-  Status EnterReceiverSide() override { return Errorf("path {} has no receiver side: its dummy device drops everything", name()); }
+  Status EnterReceiverSide() override {
+    return Errorf("path {} has no receiver side: its dummy device drops everything", name());
+  }
   sockaddr_storage ReceiverAddress() const override { return SinkAddress(); }
   std::optional<LinkLayerInfo> link_layer() const override { return link_layer_; }
 
@@ -160,7 +167,8 @@ Status DummySinkPath::Build(const OffloadProfile& profile, const std::string& ob
   ::inet_pton(AF_INET, kSinkAddress, &link_layer_.receiver_ip);
   description_ = {
       {"name", kPathName},
-      {"description", "the sender in a network namespace whose dummy device frees every packet it is given: no receiver"},
+      {"description",
+       "the sender in a network namespace whose dummy device frees every packet it is given: no receiver"},
       {"object_id", object_id},
       {"namespaces", {ns_.name()}},
       {"profile", profile.ToJson()},
@@ -178,15 +186,18 @@ Result<std::unique_ptr<NetworkPath>> CreateSink(const Options& options) {
   if (wanted == "veth") return CreateVethSink(profile, "path option device=veth");
   ZCB_ASSIGN_OR_RETURN(const std::string id, NewObjectId());
   ZCB_ASSIGN_OR_RETURN(NetNamespace ns, NetNamespace::Create(fmt::format("{}{}-snd", kObjectPrefix, id)));
-  (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+  (void)ns.RunStatus(
+      {"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
   const std::string device = InterfaceName("-d");
   // Whether the kernel has dummy devices is known by making one (the module may load on
   // demand).
   ZCB_ASSIGN_OR_RETURN(const CommandOutput added, ns.RunStatus({"ip", "link", "add", device, "type", "dummy"}));
   if (added.exit_code != 0) {
     std::string said = added.err.substr(0, added.err.find_last_not_of(" \n") + 1);
-    const std::string why = fmt::format("no dummy device on this kernel (ip link add type dummy: {})", said.empty() ? "failed" : said);
-    if (wanted == "dummy") return Errorf("path sink device=dummy: {}; use device=veth or auto", why).Kind(ErrorKind::kUnsupported);
+    const std::string why =
+        fmt::format("no dummy device on this kernel (ip link add type dummy: {})", said.empty() ? "failed" : said);
+    if (wanted == "dummy")
+      return Errorf("path sink device=dummy: {}; use device=veth or auto", why).Kind(ErrorKind::kUnsupported);
     return CreateVethSink(profile, why);
   }
   auto path = std::make_unique<DummySinkPath>(std::move(ns), device);
@@ -200,17 +211,24 @@ PathInfo SinkPathInfo() {
   PathInfo info;
   info.name = kPathName;
   info.summary =
-      "no receiver: a dummy device, or a veth pair dropping at tc ingress, frees every packet before local delivery, so "
+      "no receiver: a dummy device, or a veth pair dropping at tc ingress, frees every packet before local delivery, "
+      "so "
       "zero-copy sends are not copied; UDP only; needs root";
   // A link layer (Ethernet frames reach the device), no local delivery: what a
   // zero-copy sender lends is never copied.
-  info.caps = {.needs_root = true, .has_link_layer = true, .local_delivery = false, .remote_receiver = false,
+  info.caps = {.needs_root = true,
+               .has_link_layer = true,
+               .local_delivery = false,
+               .remote_receiver = false,
                .has_receiver = false};
   info.options = DevicePathOptions();
-  info.options.push_back({"device", OptionType::kChoice, "auto",
-                          "what drops the packets: auto (a dummy device where the kernel has one, else veth), dummy, or "
-                          "veth (a veth pair whose far end drops at tc ingress with a BPF program)",
-                          {"auto", "dummy", "veth"}});
+  info.options.push_back(
+      {"device",
+       OptionType::kChoice,
+       "auto",
+       "what drops the packets: auto (a dummy device where the kernel has one, else veth), dummy, or "
+       "veth (a veth pair whose far end drops at tc ingress with a BPF program)",
+       {"auto", "dummy", "veth"}});
   info.validate = [](const Options& options) { return ValidateDevicePathOptions(options, /*with_shaper=*/false); };
   info.create = CreateSink;
   return info;

@@ -24,12 +24,14 @@ Error LibbpfError(int err, const std::string& what) { return Error(err < 0 ? -er
 
 }  // namespace
 
-Result<std::unique_ptr<TcSink>> TcSink::Attach(const NetNamespace& ns, const std::string& device, Hook hook, Verdict verdict) {
+Result<std::unique_ptr<TcSink>> TcSink::Attach(const NetNamespace& ns, const std::string& device, Hook hook,
+                                               Verdict verdict) {
   const char* hook_name = hook == Hook::kIngress ? "ingress" : "egress";
   errno = 0;
   sink_bpf* skel = sink_bpf::open(nullptr);
   if (skel == nullptr) return Error(errno != 0 ? errno : EINVAL, "open the sink's BPF skeleton");
-  std::unique_ptr<TcSink> sink(new TcSink(skel, fmt::format("tc {} of {} (cls_bpf direct-action, BPF per-CPU map)", hook_name, device)));
+  std::unique_ptr<TcSink> sink(
+      new TcSink(skel, fmt::format("tc {} of {} (cls_bpf direct-action, BPF per-CPU map)", hook_name, device)));
   skel->rodata->verdict = verdict == Verdict::kDrop ? kTcActShot : kTcActOk;
   if (const int err = sink_bpf::load(skel); err != 0) {
     return LibbpfError(err, "load the sink's BPF program (needs CAP_BPF or root, and BTF)");
@@ -44,7 +46,8 @@ Result<std::unique_ptr<TcSink>> TcSink::Attach(const NetNamespace& ns, const std
     tc_hook.ifindex = static_cast<int>(ifindex);
     tc_hook.attach_point = hook == Hook::kIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
     if (const int err = bpf_tc_hook_create(&tc_hook); err != 0 && err != -EEXIST) {
-      return LibbpfError(err, fmt::format("sink: add a clsact qdisc to {} (tc qdisc add dev {} clsact)", device, device));
+      return LibbpfError(err,
+                         fmt::format("sink: add a clsact qdisc to {} (tc qdisc add dev {} clsact)", device, device));
     }
     bpf_tc_opts tc_opts{};
     tc_opts.sz = sizeof tc_opts;

@@ -24,7 +24,8 @@ class TcSink {
   enum class Hook { kIngress, kEgress };
   enum class Verdict { kDrop, kPass };
 
-  static Result<std::unique_ptr<TcSink>> Attach(const NetNamespace& ns, const std::string& device, Hook hook, Verdict verdict);
+  static Result<std::unique_ptr<TcSink>> Attach(const NetNamespace& ns, const std::string& device, Hook hook,
+                                                Verdict verdict);
   ~TcSink();
   TcSink(const TcSink&) = delete;
   TcSink& operator=(const TcSink&) = delete;

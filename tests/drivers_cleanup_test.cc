@@ -102,6 +102,19 @@ TEST(LiveObjectsTest, SignalHandlerRemovesTheObjectsOfAnInterruptedRun) {
   EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock")) << "nothing for cleanup to do";
 }
 
+// In a forked child: runs the 20 s trial `spec` (unless killed first), then exits.
+[[noreturn]] void RunTrialThenExit(TrialSpec spec) {
+  spec.bytes.reset();
+  spec.duration_s = 20;
+  auto resolved = ResolveTrial(spec);
+  if (resolved.ok()) {
+    TrialContext context;
+    context.run_id = "kill9";
+    (void)RunTrial(*resolved, context);
+  }
+  ::_exit(0);
+}
+
 // Kills `child` (a run in the middle of a trial), then removes what it left, as
 // `zcbench cleanup` does, and checks that nothing of it is left.
 void KillNineThenCleanupLeavesNothing(pid_t child, bool running) {
@@ -145,18 +158,10 @@ TEST(CleanupTest, KillNineMidRoutedTrialThenCleanupLeavesNothing) {
     // A routed trial with a shaped router and a sender CPU quota: namespaces, links,
     // qdiscs and a cgroup, all live when the kill comes.
     TrialSpec spec = VerifiedStream("write", 0);
-    spec.bytes.reset();
-    spec.duration_s = 20;
     spec.path = "routed";
     spec.path_options = {{"preset", "100baseTX"}};
     spec.constraints.sender_cpu_quota = 0.5;
-    auto resolved = ResolveTrial(spec);
-    if (resolved.ok()) {
-      TrialContext context;
-      context.run_id = "kill9";
-      (void)RunTrial(*resolved, context);
-    }
-    ::_exit(0);
+    RunTrialThenExit(spec);
   }
   // Wait until the trial runs: three namespaces and the cgroup exist, traffic flows.
   const bool running = WaitFor(
@@ -192,16 +197,8 @@ TEST(CleanupTest, KillNineMidSinkTrialThenCleanupLeavesNothing) {
     // A UDP trial into the sink: its namespaces, the veth pair (or dummy device), the
     // clsact qdisc and the BPF classifier, all live when the kill comes.
     TrialSpec spec = ::zcb::testing::UdpSpec("sendto", 1400, 1);
-    spec.bytes.reset();
-    spec.duration_s = 20;
     spec.path = "sink";
-    auto resolved = ResolveTrial(spec);
-    if (resolved.ok()) {
-      TrialContext context;
-      context.run_id = "kill9";
-      (void)RunTrial(*resolved, context);
-    }
-    ::_exit(0);
+    RunTrialThenExit(spec);
   }
   // Running: the sink's namespace exists and its classifier is attached.
   const bool running = WaitFor(

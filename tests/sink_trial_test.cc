@@ -79,7 +79,8 @@ TEST_P(SinkZeroCopyTest, MostCompletionsAreZeroCopy) {
   EXPECT_GT(zerocopy * 10, completions * 9) << zc.dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(Sink, SinkZeroCopyTest, ::testing::Values(std::string("msg_zerocopy"), std::string("io_uring_send_zc")));
+INSTANTIATE_TEST_SUITE_P(Sink, SinkZeroCopyTest,
+                         ::testing::Values(std::string("msg_zerocopy"), std::string("io_uring_send_zc")));
 
 TEST(SinkTrialTest, SendtoIsTheCopyingBaseline) {
   ZCB_REQUIRE_ROOT();

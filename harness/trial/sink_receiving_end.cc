@@ -49,7 +49,8 @@ class SinkEnd final : public ReceivingEnd {
 
   ReceivedFigures Collect(const SenderOutcome& sender, const MeasuredWindow& /*window*/) override {
     ReceivedFigures figures;
-    figures.integrity_reason = "no receiver: the path drops every packet before delivery, so nothing can check the bytes";
+    figures.integrity_reason =
+        "no receiver: the path drops every packet before delivery, so nothing can check the bytes";
     figures.receiver_thread_s = std::nullopt;
     auto taken = TakenAfter(sender);
     if (!taken.ok()) {

@@ -24,8 +24,8 @@
 namespace zcb {
 namespace {
 
-#define ZCB_REQUIRE_ROOT_FOR_PATHS()                                                            \
-  do {                                                                                          \
+#define ZCB_REQUIRE_ROOT_FOR_PATHS()                                                             \
+  do {                                                                                           \
     if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("needs root (CAP_NET_ADMIN/CAP_SYS_ADMIN)"); \
   } while (0)
 
