@@ -85,9 +85,7 @@ Status NamespaceChainPath::Build() {
   roles.push_back("rcv");
   for (const auto& role : roles) {
     ZCB_ASSIGN_OR_RETURN(NetNamespace ns, NetNamespace::Create(fmt::format("{}{}-{}", kObjectPrefix, id, role)));
-    // No IPv6 on the path: router solicitations and MLD reports would be traffic the
-    // trial did not send (and probes would count). Absent where IPv6 is compiled out.
-    (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+    DisableIpv6(ns);
     namespaces_.push_back(std::move(ns));
   }
   const size_t last = namespaces_.size() - 1;
@@ -178,6 +176,10 @@ Status ValidateDevicePathOptions(const Options& options, bool with_shaper) {
   if (mtu < 68 || mtu > 65535) return Errorf("path option mtu={}: expected 68 to 65535 bytes", mtu);
   if (with_shaper) ZCB_RETURN_IF_ERROR(ShaperFromOptions(options, static_cast<int>(mtu)));
   return OkStatus();
+}
+
+void DisableIpv6(const NetNamespace& ns) {
+  (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
 }
 
 Status RequireDevicePathPrivileges(const std::string& path_name) {

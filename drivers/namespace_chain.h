@@ -56,6 +56,10 @@ Result<std::unique_ptr<NetworkPath>> CreateNamespaceChain(ChainConfig config);
 // options when `with_shaper`.
 Status ValidateDevicePathOptions(const Options& options, bool with_shaper);
 
+// No IPv6 in `ns`: router solicitations and MLD reports would be traffic the trial did
+// not send (and probes and a sink would count). Nothing to do where IPv6 is compiled out.
+void DisableIpv6(const NetNamespace& ns);
+
 // The privilege check every device path makes first.
 Status RequireDevicePathPrivileges(const std::string& path_name);
 

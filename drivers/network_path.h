@@ -46,7 +46,7 @@ struct SinkCounts {
   uint64_t other_skbs = 0;
   uint64_t other_bytes = 0;
 
-  // The five counts by their names (udp_skbs, ...), as records show them.
+  // The counts by their names (udp_skbs, ...), as records show them.
   nlohmann::json CountsJson() const;
 };
 

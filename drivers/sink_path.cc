@@ -91,9 +91,8 @@ Result<std::unique_ptr<NetworkPath>> CreateVethSink(const OffloadProfile& profil
   ChainConfig config;
   config.path_name = kPathName;
   config.description =
-      "the sender in a network namespace whose veth peer drops every packet at tc ingress (BPF, TC_ACT_SHOT) before "
-      "local "
-      "delivery: no receiver";
+      "the sender in a network namespace whose veth peer drops every packet at tc ingress (BPF, TC_ACT_SHOT) "
+      "before local delivery: no receiver";
   config.caps = SinkPathInfo().caps;
   config.profile = profile;
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<NamespaceChain> chain, BuildNamespaceChain(std::move(config)));
@@ -186,18 +185,18 @@ Result<std::unique_ptr<NetworkPath>> CreateSink(const Options& options) {
   if (wanted == "veth") return CreateVethSink(profile, "path option device=veth");
   ZCB_ASSIGN_OR_RETURN(const std::string id, NewObjectId());
   ZCB_ASSIGN_OR_RETURN(NetNamespace ns, NetNamespace::Create(fmt::format("{}{}-snd", kObjectPrefix, id)));
-  (void)ns.RunStatus(
-      {"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+  DisableIpv6(ns);
   const std::string device = InterfaceName("-d");
   // Whether the kernel has dummy devices is known by making one (the module may load on
   // demand).
   ZCB_ASSIGN_OR_RETURN(const CommandOutput added, ns.RunStatus({"ip", "link", "add", device, "type", "dummy"}));
   if (added.exit_code != 0) {
-    std::string said = added.err.substr(0, added.err.find_last_not_of(" \n") + 1);
+    const std::string said = added.err.substr(0, added.err.find_last_not_of(" \n") + 1);
     const std::string why =
         fmt::format("no dummy device on this kernel (ip link add type dummy: {})", said.empty() ? "failed" : said);
-    if (wanted == "dummy")
+    if (wanted == "dummy") {
       return Errorf("path sink device=dummy: {}; use device=veth or auto", why).Kind(ErrorKind::kUnsupported);
+    }
     return CreateVethSink(profile, why);
   }
   auto path = std::make_unique<DummySinkPath>(std::move(ns), device);
@@ -211,9 +210,8 @@ PathInfo SinkPathInfo() {
   PathInfo info;
   info.name = kPathName;
   info.summary =
-      "no receiver: a dummy device, or a veth pair dropping at tc ingress, frees every packet before local delivery, "
-      "so "
-      "zero-copy sends are not copied; UDP only; needs root";
+      "no receiver: a dummy device or a veth pair dropping at tc ingress frees every packet before local delivery, "
+      "so zero-copy sends are not copied; UDP only; needs root";
   // A link layer (Ethernet frames reach the device), no local delivery: what a
   // zero-copy sender lends is never copied.
   info.caps = {.needs_root = true,

@@ -9,8 +9,6 @@
 #include <chrono>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "harness/trial/receiving_end.h"
 
 namespace zcb {
@@ -51,7 +49,6 @@ class SinkEnd final : public ReceivingEnd {
     ReceivedFigures figures;
     figures.integrity_reason =
         "no receiver: the path drops every packet before delivery, so nothing can check the bytes";
-    figures.receiver_thread_s = std::nullopt;
     auto taken = TakenAfter(sender);
     if (!taken.ok()) {
       figures.run = std::move(taken).error().Context("read what the sink took");
