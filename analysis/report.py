@@ -78,6 +78,14 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "harness reported any of its repetitions as not converged."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
+        Paragraph("A path without a receiver (path sink) frees every packet before local "
+                  "delivery, where the kernel would copy the pages a zero-copy sender lent: "
+                  "only there do zero-copy completions show zero-copy on one machine. Nothing "
+                  "receives, so its goodput and costs count as delivered the UDP payload bytes "
+                  "the sink counted where it dropped them (metrics.udp.sink: a BPF program at "
+                  "tc ingress of a veth pair's far end, or at a dummy device's egress; "
+                  "path.sink.sink_device says which), integrity is not verifiable (null, with "
+                  "metrics.integrity_reason), and TCP cannot run over it."),
         Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
                   "the call: the share of the payload transmitted from the trial's sockets that "
                   "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "

@@ -1,5 +1,7 @@
 #include "drivers/interface_info.h"
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "drivers/offload_profile.h"
@@ -57,6 +59,22 @@ Result<nlohmann::json> ReadLink(int netns_fd, const std::string& dev) {
       {"txqlen", link.value("txqlen", 0)},
       {"gso_max_size", link.value("gso_max_size", 0)},
   };
+}
+
+Result<nlohmann::json> ReadLinkCounters(int netns_fd, const std::string& dev) {
+  ZCB_ASSIGN_OR_RETURN(CommandOutput out, RunCommand({"ip", "-s", "-j", "link", "show", "dev", dev}, netns_fd));
+  ZCB_ASSIGN_OR_RETURN(nlohmann::json parsed, ParseJson(out, "ip -s -j link show dev " + dev));
+  if (!parsed.is_array() || parsed.empty() || !parsed[0].contains("stats64")) {
+    return Errorf("ip -s link show dev {}: no counters", dev);
+  }
+  return parsed[0]["stats64"];
+}
+
+bool ParseMac(const std::string& text, std::array<uint8_t, 6>& mac) {
+  unsigned v[6];
+  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
+  return true;
 }
 
 Result<nlohmann::json> ReadQdiscs(int netns_fd, const std::string& dev) {

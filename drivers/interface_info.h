@@ -4,6 +4,8 @@
 // driver, MTU, link speed where the driver reports one, MAC and addresses, the offloads
 // in effect, and the qdiscs with their parameters and counters.
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +30,13 @@ inline Result<nlohmann::json> ReadQdiscs(const NetNamespace& ns, const std::stri
 
 // The device's basic link facts from `ip -j -d addr show`: ifindex, MAC, MTU, addresses.
 Result<nlohmann::json> ReadLink(int netns_fd, const std::string& dev);
+
+// The device's packet counters as `ip -s -j link` gives them (stats64: rx and tx bytes,
+// packets, errors, dropped).
+Result<nlohmann::json> ReadLinkCounters(int netns_fd, const std::string& dev);
+
+// "aa:bb:cc:dd:ee:ff" into six bytes; false when it is no MAC address.
+bool ParseMac(const std::string& text, std::array<uint8_t, 6>& mac);
 
 // The device the calling thread's namespace routes `destination` through (ip route get).
 Result<std::string> RouteDevice(const std::string& destination);

@@ -5,6 +5,11 @@
 // drivers/live_objects.h). A killed run (kill -9, a crash) cannot remove its own; this
 // finds them, tells whose they are and whether that run still lives, and removes the
 // stale ones. `zcbench cleanup` and the start of `zcbench run` use it.
+//
+// What the device paths make inside their zcb- namespaces (veth pairs, the sink's dummy
+// device, its clsact qdisc and BPF classifier) goes with the namespace: removing the
+// namespace destroys its devices, their qdiscs and filters, and the last reference to the
+// filter's program. None of it is ever made in the caller's namespace.
 
 #include <sys/types.h>
 

@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstdio>
-
 #include <fmt/format.h>
 
 #include "drivers/interface_info.h"
@@ -14,13 +12,6 @@ namespace zcb {
 namespace {
 
 std::string SegmentAddress(int segment, int host) { return fmt::format("198.18.{}.{}", segment, host); }
-
-bool ParseMac(const std::string& text, std::array<uint8_t, 6>& mac) {
-  unsigned v[6];
-  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
-  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
-  return true;
-}
 
 Status WithContext(Result<CommandOutput> result, const std::string& context) {
   if (!result.ok()) return std::move(result).error().Context(context);
@@ -33,7 +24,7 @@ struct Device {
   size_t ns;  // index into the chain's namespaces
 };
 
-class NamespaceChainPath final : public NetworkPath {
+class NamespaceChainPath final : public NamespaceChain {
  public:
   explicit NamespaceChainPath(ChainConfig config) : config_(std::move(config)) {}
 
@@ -62,6 +53,11 @@ class NamespaceChainPath final : public NetworkPath {
 
   std::optional<LinkLayerInfo> link_layer() const override { return link_layer_; }
 
+  const NetNamespace& sender_namespace() const override { return namespaces_.front(); }
+  const NetNamespace& receiver_namespace() const override { return namespaces_.back(); }
+  const std::string& sender_device() const override { return devices_.front().name; }
+  const std::string& receiver_device() const override { return devices_.back().name; }
+
   Status Build();
 
  private:
@@ -89,9 +85,7 @@ Status NamespaceChainPath::Build() {
   roles.push_back("rcv");
   for (const auto& role : roles) {
     ZCB_ASSIGN_OR_RETURN(NetNamespace ns, NetNamespace::Create(fmt::format("{}{}-{}", kObjectPrefix, id, role)));
-    // No IPv6 on the path: router solicitations and MLD reports would be traffic the
-    // trial did not send (and probes would count). Absent where IPv6 is compiled out.
-    (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+    DisableIpv6(ns);
     namespaces_.push_back(std::move(ns));
   }
   const size_t last = namespaces_.size() - 1;
@@ -184,19 +178,28 @@ Status ValidateDevicePathOptions(const Options& options, bool with_shaper) {
   return OkStatus();
 }
 
+void DisableIpv6(const NetNamespace& ns) {
+  (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+}
+
 Status RequireDevicePathPrivileges(const std::string& path_name) {
   return RequireCapabilities({Capability::kNetAdmin, Capability::kSysAdmin}, "path " + path_name,
                              "it creates network namespaces, veth links and qdiscs and moves the trial's threads into "
                              "the namespaces");
 }
 
-Result<std::unique_ptr<NetworkPath>> CreateNamespaceChain(ChainConfig config) {
+Result<std::unique_ptr<NamespaceChain>> BuildNamespaceChain(ChainConfig config) {
   ZCB_RETURN_IF_ERROR(RequireDevicePathPrivileges(config.path_name));
   auto path = std::make_unique<NamespaceChainPath>(std::move(config));
   if (auto built = path->Build(); !built.ok()) {
     return std::move(built).error().Context("set up path " + path->name());
   }
-  return std::unique_ptr<NetworkPath>(std::move(path));
+  return std::unique_ptr<NamespaceChain>(std::move(path));
+}
+
+Result<std::unique_ptr<NetworkPath>> CreateNamespaceChain(ChainConfig config) {
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<NamespaceChain> chain, BuildNamespaceChain(std::move(config)));
+  return std::unique_ptr<NetworkPath>(std::move(chain));
 }
 
 }  // namespace zcb

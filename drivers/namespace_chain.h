@@ -36,13 +36,29 @@ struct ChainConfig {
   std::optional<ShaperSpec> router_shaper;  // on the router's egress towards the receiver
 };
 
+// A built chain, for a path that adds something to it (the sink path's drop program):
+// the namespaces and devices at its two ends.
+class NamespaceChain : public NetworkPath {
+ public:
+  virtual const NetNamespace& sender_namespace() const = 0;
+  virtual const NetNamespace& receiver_namespace() const = 0;
+  virtual const std::string& sender_device() const = 0;
+  virtual const std::string& receiver_device() const = 0;
+};
+
 // Checks the privileges, builds the chain and describes it. On any failure everything
 // built so far is removed before the error returns.
+Result<std::unique_ptr<NamespaceChain>> BuildNamespaceChain(ChainConfig config);
+// The same, as the path itself.
 Result<std::unique_ptr<NetworkPath>> CreateNamespaceChain(ChainConfig config);
 
 // Usage checks of the options every device path has (mtu), and of the shaping
 // options when `with_shaper`.
 Status ValidateDevicePathOptions(const Options& options, bool with_shaper);
+
+// No IPv6 in `ns`: router solicitations and MLD reports would be traffic the trial did
+// not send (and probes and a sink would count). Nothing to do where IPv6 is compiled out.
+void DisableIpv6(const NetNamespace& ns);
 
 // The privilege check every device path makes first.
 Status RequireDevicePathPrivileges(const std::string& path_name);

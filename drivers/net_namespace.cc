@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -48,6 +49,16 @@ Status NetNamespace::Enter() const {
     return SysError(fmt::format("enter network namespace {} (setns needs CAP_SYS_ADMIN)", name_));
   }
   return OkStatus();
+}
+
+Status NetNamespace::RunInside(const std::function<Status()>& task) const {
+  Status result = OkStatus();
+  std::thread inside([&] {
+    result = Enter();
+    if (result.ok()) result = task();
+  });
+  inside.join();
+  return result;
 }
 
 }  // namespace zcb

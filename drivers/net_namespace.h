@@ -4,6 +4,7 @@
 // `ip netns list` shows it and `ip -n NAME` works on it), owned RAII-style: the
 // destructor removes it, and the namespace is in the emergency table meanwhile.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ class NetNamespace {
   // Runs a program inside the namespace (see RunCommand).
   Result<CommandOutput> Run(const std::vector<std::string>& argv) const { return RunCommand(argv, fd_.get()); }
   Result<CommandOutput> RunStatus(const std::vector<std::string>& argv) const { return RunCommandStatus(argv, fd_.get()); }
+
+  // Runs `task` on a thread of its own inside the namespace, for calls that act on the
+  // calling thread's namespace (netlink: attaching a tc program), and returns its status.
+  // The caller's thread stays where it is.
+  Status RunInside(const std::function<Status()>& task) const;
 
   static std::string BindPath(const std::string& name) { return "/run/netns/" + name; }
 

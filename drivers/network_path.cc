@@ -8,9 +8,19 @@
 #include "drivers/remote/remote_path.h"
 #include "drivers/routed_path.h"
 #include "drivers/shaped_path.h"
+#include "drivers/sink_path.h"
 #include "drivers/veth_path.h"
 
 namespace zcb {
+
+nlohmann::json SinkCounts::CountsJson() const {
+  return {{"udp_skbs", udp_skbs},           {"udp_datagrams", udp_datagrams}, {"udp_payload_bytes", udp_payload_bytes},
+          {"udp_fragments", udp_fragments}, {"other_skbs", other_skbs},       {"other_bytes", other_bytes}};
+}
+
+Result<SinkCounts> NetworkPath::ReadSink() const {
+  return Errorf("path {} has a receiver: it is no sink and counts nothing it carries", name());
+}
 
 const std::vector<PathInfo>& AllPaths() {
   static const std::vector<PathInfo> all = {
@@ -18,6 +28,7 @@ const std::vector<PathInfo>& AllPaths() {
       VethPathInfo(),
       ShapedPathInfo(),
       RoutedPathInfo(),
+      SinkPathInfo(),
       RemotePathInfo(),
   };
   return all;

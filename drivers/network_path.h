@@ -28,6 +28,26 @@ struct PathCapabilities {
   bool has_link_layer = false;       // an Ethernet device between sender and receiver
   bool local_delivery = true;        // both ends on this kernel: zero-copy sends are copied on delivery
   bool remote_receiver = false;      // the receiver runs on another host, driven through NetworkPath::remote()
+  // False for a sink: nothing receives; every packet is dropped before delivery and
+  // counted where it was dropped (NetworkPath::ReadSink). No TCP handshake can complete.
+  bool has_receiver = true;
+};
+
+// What a sink (a path without a receiver) took since it was set up, counted where it
+// dropped the packets: IPv4 UDP skbs, the datagrams they carried (GSO segments) and their
+// UDP payload bytes, and any other skb apart.
+struct SinkCounts {
+  std::string sink_device;  // what drops: "dummy" or "veth+tc_drop"
+  std::string counted_at;   // the hook that counts, e.g. "tc ingress of zcb-123-r (BPF, per-CPU map)"
+  uint64_t udp_skbs = 0;
+  uint64_t udp_datagrams = 0;
+  uint64_t udp_payload_bytes = 0;
+  uint64_t udp_fragments = 0;  // skbs that were IPv4 fragments of a larger datagram
+  uint64_t other_skbs = 0;
+  uint64_t other_bytes = 0;
+
+  // The counts by their names (udp_skbs, ...), as records show them.
+  nlohmann::json CountsJson() const;
 };
 
 // The sender's end of a path with a link layer: what a user-space stack writing whole
@@ -67,6 +87,9 @@ class NetworkPath {
 
   // Set when capabilities().remote_receiver: the control connection to the peer.
   virtual RemoteReceiver* remote() { return nullptr; }
+
+  // When !capabilities().has_receiver: what the sink took since the path was set up.
+  virtual Result<SinkCounts> ReadSink() const;
 };
 
 struct PathInfo {

@@ -1,5 +1,5 @@
 // Objects zcbench creates never outlive the run: naming and ownership, Ctrl-C, and
-// `zcbench cleanup` after a kill -9 in the middle of a routed trial.
+// `zcbench cleanup` after a kill -9 in the middle of a routed trial or a sink trial.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,6 +17,7 @@
 #include "drivers/live_objects.h"
 #include "drivers/network_path.h"
 #include "tests/trial_test_util.h"
+#include "tests/udp_test_util.h"
 
 namespace zcb {
 namespace {
@@ -101,43 +102,26 @@ TEST(LiveObjectsTest, SignalHandlerRemovesTheObjectsOfAnInterruptedRun) {
   EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock")) << "nothing for cleanup to do";
 }
 
-TEST(CleanupTest, KillNineMidRoutedTrialThenCleanupLeavesNothing) {
-  ZCB_REQUIRE_ROOT();
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // A routed trial with a shaped router and a sender CPU quota: namespaces, links,
-    // qdiscs and a cgroup, all live when the kill comes.
-    TrialSpec spec = VerifiedStream("write", 0);
-    spec.bytes.reset();
-    spec.duration_s = 20;
-    spec.path = "routed";
-    spec.path_options = {{"preset", "100baseTX"}};
-    spec.constraints.sender_cpu_quota = 0.5;
-    auto resolved = ResolveTrial(spec);
-    if (resolved.ok()) {
-      TrialContext context;
-      context.run_id = "kill9";
-      (void)RunTrial(*resolved, context);
-    }
-    ::_exit(0);
+// In a forked child: runs the 20 s trial `spec` (unless killed first), then exits.
+[[noreturn]] void RunTrialThenExit(TrialSpec spec) {
+  spec.bytes.reset();
+  spec.duration_s = 20;
+  auto resolved = ResolveTrial(spec);
+  if (resolved.ok()) {
+    TrialContext context;
+    context.run_id = "kill9";
+    (void)RunTrial(*resolved, context);
   }
-  // Wait until the trial runs: three namespaces and the cgroup exist, traffic flows.
-  const bool running = WaitFor(
-      [&] {
-        int namespaces = 0, cgroups = 0;
-        for (const auto& l : ObjectsOf(child)) {
-          namespaces += l.kind == Leftover::Kind::kNamespace;
-          cgroups += l.kind == Leftover::Kind::kCgroup;
-        }
-        return namespaces == 3 && cgroups == 1;
-      },
-      std::chrono::seconds(10));
-  if (running) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::_exit(0);
+}
+
+// Kills `child` (a run in the middle of a trial), then removes what it left, as
+// `zcbench cleanup` does, and checks that nothing of it is left.
+void KillNineThenCleanupLeavesNothing(pid_t child, bool running) {
   ::kill(child, SIGKILL);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(running) << "the routed trial never got going";
+  ASSERT_TRUE(running) << "the trial never got going";
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
   // The killed run left its objects; they are stale now.
@@ -164,6 +148,67 @@ TEST(CleanupTest, KillNineMidRoutedTrialThenCleanupLeavesNothing) {
   EXPECT_EQ(qdiscs->out.find("zcb-" + std::to_string(child)), std::string::npos) << qdiscs->out;
   EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock"));
   EXPECT_FALSE(OwnerAlive(child));
+}
+
+TEST(CleanupTest, KillNineMidRoutedTrialThenCleanupLeavesNothing) {
+  ZCB_REQUIRE_ROOT();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A routed trial with a shaped router and a sender CPU quota: namespaces, links,
+    // qdiscs and a cgroup, all live when the kill comes.
+    TrialSpec spec = VerifiedStream("write", 0);
+    spec.path = "routed";
+    spec.path_options = {{"preset", "100baseTX"}};
+    spec.constraints.sender_cpu_quota = 0.5;
+    RunTrialThenExit(spec);
+  }
+  // Wait until the trial runs: three namespaces and the cgroup exist, traffic flows.
+  const bool running = WaitFor(
+      [&] {
+        int namespaces = 0, cgroups = 0;
+        for (const auto& l : ObjectsOf(child)) {
+          namespaces += l.kind == Leftover::Kind::kNamespace;
+          cgroups += l.kind == Leftover::Kind::kCgroup;
+        }
+        return namespaces == 3 && cgroups == 1;
+      },
+      std::chrono::seconds(10));
+  if (running) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  KillNineThenCleanupLeavesNothing(child, running);
+}
+
+// BPF programs loaded now with the sink's name (sink.bpf.c's classifier).
+int SinkProgramsLoaded() {
+  auto shown = RunCommand({"bpftool", "-j", "prog", "show"});
+  if (!shown.ok()) return -1;
+  int count = 0;
+  for (const auto& prog : nlohmann::json::parse(shown->out)) count += prog.value("name", "") == "sink_count";
+  return count;
+}
+
+TEST(CleanupTest, KillNineMidSinkTrialThenCleanupLeavesNothing) {
+  ZCB_REQUIRE_ROOT();
+  const int programs_before = SinkProgramsLoaded();
+  ASSERT_GE(programs_before, 0) << "bpftool prog show failed";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A UDP trial into the sink: its namespaces, the veth pair (or dummy device), the
+    // clsact qdisc and the BPF classifier, all live when the kill comes.
+    TrialSpec spec = ::zcb::testing::UdpSpec("sendto", 1400, 1);
+    spec.path = "sink";
+    RunTrialThenExit(spec);
+  }
+  // Running: the sink's namespace exists and its classifier is attached.
+  const bool running = WaitFor(
+      [&] { return !ObjectsOf(child).empty() && SinkProgramsLoaded() > programs_before; }, std::chrono::seconds(10));
+  if (running) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  KillNineThenCleanupLeavesNothing(child, running);
+  // The classifier went with its device, and the program with it (freed after an RCU
+  // grace period).
+  EXPECT_TRUE(WaitFor([&] { return SinkProgramsLoaded() == programs_before; }, std::chrono::seconds(5)))
+      << SinkProgramsLoaded() << " sink programs loaded, " << programs_before << " before";
 }
 
 }  // namespace

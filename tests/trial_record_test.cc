@@ -50,6 +50,18 @@ TEST(TrialRecordTest, RecordsOfEveryLocalFlowReadBackUnchanged) {
   ExpectRoundTrip(datagrams);
 }
 
+TEST(TrialRecordTest, ASinkRecordReadsBackUnchanged) {
+  // No receiver: metrics.udp.sink, a null integrity with its reason, a null recv_calls.
+  ZCB_REQUIRE_ROOT();
+  TrialSpec spec = UdpSpec("sendto", 1200, 500);
+  spec.path = "sink";
+  const nlohmann::json sink = RunOrFail(spec);
+  ASSERT_EQ(sink["status"], "ok") << sink["error"];
+  ASSERT_TRUE(sink["metrics"]["udp"].contains("sink")) << sink["metrics"].dump();
+  ASSERT_TRUE(sink["metrics"].contains("integrity_reason"));
+  ExpectRoundTrip(sink);
+}
+
 TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
   // A strategy that writes Ethernet frames has no link layer on loopback: unsupported,
   // decided before anything runs.

@@ -111,6 +111,7 @@ int DescribePath(const PathInfo& p) {
   fmt::print("path {}: {}\n", p.name, p.summary);
   fmt::print("Needs root: {}\nEthernet link layer: {}\nReceiver on another host: {}\n", p.caps.needs_root ? "yes" : "no",
              p.caps.has_link_layer ? "yes" : "no", p.caps.remote_receiver ? "yes" : "no");
+  fmt::print("Receiver: {}\n", p.caps.has_receiver ? "yes" : "none: every packet is dropped before delivery and counted (UDP only)");
   if (p.options.empty()) {
     fmt::print("Options: none\n");
     return kExitOk;

@@ -184,8 +184,8 @@ Result<std::unique_ptr<ReceivingEnd>> CreateRemoteDatagramEnd(const ReceivingEnd
 // pattern stream or pattern datagrams.
 std::vector<ReceivingEndKind> RemoteReceivingEnds() {
   return {
-      {"remote stream", /*remote=*/true, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateRemoteStreamEnd},
-      {"remote datagram", /*remote=*/true, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateRemoteDatagramEnd},
+      {"remote stream", ReceiverSite::kRemote, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateRemoteStreamEnd},
+      {"remote datagram", ReceiverSite::kRemote, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateRemoteDatagramEnd},
   };
 }
 

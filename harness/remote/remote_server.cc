@@ -238,7 +238,7 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
   // registry. Its receivers are the local ends' (StreamReceiver, DatagramReceiver), so it
   // checks what they check.
   auto workload = CreateWorkload(spec->workload, spec->workload_options);
-  auto receiver = workload.ok() ? ChooseReceivingEnd(LocalReceivingEnds(), /*remote=*/false, spec->protocol,
+  auto receiver = workload.ok() ? ChooseReceivingEnd(LocalReceivingEnds(), ReceiverSite::kHere, spec->protocol,
                                                      (*workload)->expectation(), spec->workload)
                                 : Result<const ReceivingEndKind*>(std::move(workload).error());
   if (!receiver.ok()) {

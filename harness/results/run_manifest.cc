@@ -94,7 +94,8 @@ nlohmann::json DescribePlanPaths(const RunPlan& plan) {
       if (!entry.contains("description")) entry["description"] = info != nullptr ? info->summary : "";
       entry["capabilities"] = {{"needs_root", (*path)->capabilities().needs_root},
                                {"has_link_layer", (*path)->capabilities().has_link_layer},
-                               {"local_delivery", (*path)->capabilities().local_delivery}};
+                               {"local_delivery", (*path)->capabilities().local_delivery},
+                               {"has_receiver", (*path)->capabilities().has_receiver}};
     }
     paths[name] = entry;
   }

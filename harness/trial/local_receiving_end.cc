@@ -230,8 +230,8 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalDatagramEnd(const ReceivingEndS
 
 std::vector<ReceivingEndKind> LocalReceivingEnds() {
   return {
-      {"local stream", /*remote=*/false, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateLocalStreamEnd},
-      {"local datagram", /*remote=*/false, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateLocalDatagramEnd},
+      {"local stream", ReceiverSite::kHere, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateLocalStreamEnd},
+      {"local datagram", ReceiverSite::kHere, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateLocalDatagramEnd},
   };
 }
 

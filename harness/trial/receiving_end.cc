@@ -7,28 +7,44 @@
 
 namespace zcb {
 
+std::string_view ToString(ReceiverSite site) {
+  switch (site) {
+    case ReceiverSite::kHere: return "local";
+    case ReceiverSite::kRemote: return "remote";
+    case ReceiverSite::kNone: return "sink";
+  }
+  return "?";
+}
+
+ReceiverSite ReceiverSiteOf(const PathCapabilities& caps) {
+  if (caps.remote_receiver) return ReceiverSite::kRemote;
+  if (!caps.has_receiver) return ReceiverSite::kNone;
+  return ReceiverSite::kHere;
+}
+
 const std::vector<ReceivingEndKind>& ReceivingEndKinds() {
   static const std::vector<ReceivingEndKind> kinds = [] {
     std::vector<ReceivingEndKind> all = LocalReceivingEnds();
     for (ReceivingEndKind& kind : RemoteReceivingEnds()) all.push_back(kind);
+    for (ReceivingEndKind& kind : SinkReceivingEnds()) all.push_back(kind);
     return all;
   }();
   return kinds;
 }
 
-Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, bool remote,
+Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, ReceiverSite site,
                                                    Protocol protocol, ReceiverExpectation expectation,
                                                    std::string_view workload) {
   // Where the receiver runs is the path's capability, never its name; what it must check
   // is the workload's expectation, never the workload's name.
   std::vector<std::string_view> there;
   for (const ReceivingEndKind& kind : kinds) {
-    if (kind.remote != remote || kind.protocol != protocol) continue;
+    if (kind.site != site || kind.protocol != protocol) continue;
     if (kind.checks.Has(expectation)) return &kind;
     there.push_back(kind.name);
   }
   if (there.empty()) {
-    return Unsupportedf("no {} receiving end over {} in this build", remote ? "remote" : "local", ToString(protocol));
+    return Unsupportedf("no {} receiving end over {} in this build", ToString(site), ToString(protocol));
   }
   return Unsupportedf("workload {} expects the receiver to check a {}, which the {} receiving end cannot check",
                       workload, ToString(expectation), fmt::join(there, " or "));

@@ -12,6 +12,7 @@
 //   local datagram    DatagramReceiver on a thread here   local_receiving_end.cc
 //   remote stream     the peer's StreamReceiver           remote_receiving_end.cc
 //   remote datagram   the peer's DatagramReceiver         remote_receiving_end.cc
+//   sink              none: the path's sink counts        sink_receiving_end.cc
 //
 // A workload whose expectation no kind for its protocol and path checks is refused as
 // unsupported, naming the expectation and the end. A receiver with another expectation
@@ -59,6 +60,7 @@ struct SenderOutcome {
 struct DatagramFigures {
   DatagramReceiveStats stats;
   uint32_t flow_id = 0;
+  std::optional<SinkCounts> sink;  // a sink's counts over the trial (no receiver: `stats` are made from them)
 };
 
 // What a receiving end reports once the window has closed.
@@ -67,6 +69,7 @@ struct ReceivedFigures {
   uint64_t goodput_bytes = 0;              // what goodput counts (datagrams: verified ones, when verifying)
   std::optional<uint64_t> recv_calls;
   std::optional<IntegrityMetrics> integrity;
+  std::optional<std::string> integrity_reason;  // why integrity is null (nothing could check it)
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   std::optional<DatagramFigures> datagrams;  // datagram ends
   TrialClock::time_point last_delivery{};    // the end of the window as the receiving end saw it
@@ -120,26 +123,38 @@ struct ReceivingEndSetup {
   ReceiverExpectation expectation;  // what the trial's workload says the receiver is to check
 };
 
+// Where a path puts the receiver (its capabilities, never its name).
+enum class ReceiverSite {
+  kHere,    // a thread of this process
+  kRemote,  // another host's `zcbench serve` (capability remote_receiver)
+  kNone,    // nowhere: the path drops every packet into a sink (capability has_receiver false)
+};
+std::string_view ToString(ReceiverSite site);
+ReceiverSite ReceiverSiteOf(const PathCapabilities& caps);
+
 // A kind of receiving end and what it can do: where its receiver runs, its protocol, and
-// the expectations its receiver checks (a capability, as a strategy's are).
+// the expectations its receiver takes (a capability, as a strategy's are). A sink takes
+// a pattern flow and counts it, but checks no byte: its records say integrity is not
+// verifiable.
 struct ReceivingEndKind {
   std::string_view name;  // "local stream", for messages
-  bool remote = false;    // the receiver runs on another host (the path's remote_receiver capability)
+  ReceiverSite site = ReceiverSite::kHere;
   Protocol protocol = Protocol::kTcp;
   EnumSet<ReceiverExpectation> checks;
   Result<std::unique_ptr<ReceivingEnd>> (*create)(const ReceivingEndSetup& setup) = nullptr;
 };
 
-// The kinds of this build: the local ones (local_receiving_end.cc) and the remote ones
-// (remote_receiving_end.cc).
+// The kinds of this build: the local ones (local_receiving_end.cc), the remote ones
+// (remote_receiving_end.cc) and the sink's (sink_receiving_end.cc).
 std::vector<ReceivingEndKind> LocalReceivingEnds();
 std::vector<ReceivingEndKind> RemoteReceivingEnds();
+std::vector<ReceivingEndKind> SinkReceivingEnds();
 const std::vector<ReceivingEndKind>& ReceivingEndKinds();
 
-// The kind of `kinds` for a receiver `remote` or here, over `protocol`, that checks
+// The kind of `kinds` for a receiver at `site`, over `protocol`, that takes
 // `expectation`; an unsupported error naming the workload, its expectation and the end
-// when the end there cannot check it (the one place an expectation is matched to an end).
-Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, bool remote,
+// when the end there cannot (the one place an expectation is matched to an end).
+Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, ReceiverSite site,
                                                    Protocol protocol, ReceiverExpectation expectation,
                                                    std::string_view workload);
 

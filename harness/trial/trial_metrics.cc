@@ -49,6 +49,15 @@ UdpMetrics DatagramMetrics(const ResolvedTrial& trial, const SenderOutcome& send
   u.receive_buffer_bytes = rx.receive_buffer_bytes;
   u.receive_buffer_forced = rx.receive_buffer_forced;
   u.end = rx.all_arrived ? "every datagram sent arrived" : fmt::format("no datagram for the {} s drain", trial.spec.drain_s);
+  if (datagrams.sink) {
+    // No receiver: what "arrived" is what the sink counted where it dropped the packets.
+    u.sink = datagrams.sink;
+    u.goodput_counts = "UDP payload bytes the sink counted where it dropped them (no receiver: nothing verified; the "
+                       "16-byte zcbench header included)";
+    u.end = rx.all_arrived ? "the sink counted every datagram sent"
+                           : fmt::format("the sink counted {} of the {} datagrams sent within the {} s drain",
+                                         rx.datagrams_received, sent, trial.spec.drain_s);
+  }
   if (cpu["system_wide"].is_object() && kib_sent > 0) u.busy_ns_per_kib_sent = cpu["system_wide"]["busy_s"].get<double>() * 1e9 / kib_sent;
   if (kib_sent > 0) u.sender_thread_ns_per_kib_sent = sender.cpu.thread_s * 1e9 / kib_sent;
   return u;
@@ -125,6 +134,7 @@ TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& contex
   m.send_calls = sender.stats.send_calls;
   m.recv_calls = received.recv_calls;
   m.integrity = received.integrity;
+  m.integrity_reason = received.integrity_reason;
   m.receive_zerocopy = received.receive_zerocopy;
 
   TrialCpuParts parts;

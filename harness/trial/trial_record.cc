@@ -135,7 +135,7 @@ IntegrityMetrics ReadIntegrity(const Fields& f) {
 }
 
 nlohmann::json UdpJson(const UdpMetrics& u) {
-  return {{"datagrams_sent", u.datagrams_sent},
+  nlohmann::json out = {{"datagrams_sent", u.datagrams_sent},
           {"datagrams_received", u.datagrams_received},
           {"lost", u.lost},
           {"duplicated", u.duplicated},
@@ -160,6 +160,12 @@ nlohmann::json UdpJson(const UdpMetrics& u) {
           {"end", u.end},
           {"busy_ns_per_kib_sent", OrNull(u.busy_ns_per_kib_sent)},
           {"sender_thread_ns_per_kib_sent", OrNull(u.sender_thread_ns_per_kib_sent)}};
+  if (u.sink) {
+    out["sink"] = u.sink->CountsJson();
+    out["sink"]["sink_device"] = u.sink->sink_device;
+    out["sink"]["counted_at"] = u.sink->counted_at;
+  }
+  return out;
 }
 
 UdpMetrics ReadUdp(const Fields& f) {
@@ -189,12 +195,18 @@ UdpMetrics ReadUdp(const Fields& f) {
   u.end = f.String("end");
   u.busy_ns_per_kib_sent = f.OrNull("busy_ns_per_kib_sent", &Fields::Number);
   u.sender_thread_ns_per_kib_sent = f.OrNull("sender_thread_ns_per_kib_sent", &Fields::Number);
+  if (f.Has("sink")) {
+    const Fields k = f.Object("sink");
+    u.sink = SinkCounts{k.String("sink_device"),   k.String("counted_at"),    k.U64("udp_skbs"),
+                        k.U64("udp_datagrams"),    k.U64("udp_payload_bytes"), k.U64("udp_fragments"),
+                        k.U64("other_skbs"),       k.U64("other_bytes")};
+  }
   return u;
 }
 
 // The members of metrics this file types; the rest belong to the probes.
 const std::set<std::string> kTypedMetrics = {"bytes_sent", "bytes_received", "elapsed_s", "goodput_bps", "send_calls",
-                                             "recv_calls", "integrity", "receive_zerocopy", "cpu", "payload", "zerocopy",
+                                             "recv_calls", "integrity", "integrity_reason", "receive_zerocopy", "cpu", "payload", "zerocopy",
                                              "reuse_gate", "udp", "remote"};
 
 TrialMetrics ReadMetrics(const Fields& f) {
@@ -206,6 +218,7 @@ TrialMetrics ReadMetrics(const Fields& f) {
   m.send_calls = f.U64("send_calls");
   m.recv_calls = f.OrNull("recv_calls", &Fields::U64);
   if (!f.Null("integrity")) m.integrity = ReadIntegrity(f.Object("integrity"));
+  if (f.Has("integrity_reason")) m.integrity_reason = f.String("integrity_reason");
   if (f.Has("receive_zerocopy")) {
     const Fields z = f.Object("receive_zerocopy");
     m.receive_zerocopy = ReceiveZeroCopyMetrics{z.U64("mapped_bytes"), z.U64("copied_bytes")};
@@ -419,6 +432,7 @@ nlohmann::json TrialMetrics::ToJson() const {
   out["send_calls"] = send_calls;
   out["recv_calls"] = OrNull(recv_calls);
   out["integrity"] = integrity ? integrity->ToJson() : nlohmann::json(nullptr);
+  if (integrity_reason) out["integrity_reason"] = *integrity_reason;
   if (receive_zerocopy) {
     out["receive_zerocopy"] = {{"mapped_bytes", receive_zerocopy->mapped_bytes}, {"copied_bytes", receive_zerocopy->copied_bytes}};
   }

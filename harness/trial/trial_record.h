@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drivers/network_path.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 #include "stack/stream_receiver.h"
@@ -153,6 +154,9 @@ struct UdpMetrics {
   bool receive_buffer_forced = false;
   std::string end;
   std::optional<double> busy_ns_per_kib_sent, sender_thread_ns_per_kib_sent;
+  // Over a path without a receiver: what its sink counted during the trial (the
+  // receiver's counts above are made from it).
+  std::optional<SinkCounts> sink;
 };
 
 struct TrialMetrics {
@@ -163,6 +167,7 @@ struct TrialMetrics {
   uint64_t send_calls = 0;
   std::optional<uint64_t> recv_calls;
   std::optional<IntegrityMetrics> integrity;
+  std::optional<std::string> integrity_reason;  // why integrity is null, when nothing could check it
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   nlohmann::json cpu;      // CpuRecord, completed by FinishTrialCpu (harness/probes/cpu_accounting.h)
   nlohmann::json payload;  // PayloadJson (harness/trial/trial_payload.h)

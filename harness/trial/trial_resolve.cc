@@ -77,6 +77,13 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
                                 info.name, path_name),
                     "use a path such as veth"});
   }
+  if (spec.protocol == Protocol::kTcp && !path.caps.has_receiver) {
+    gaps.push_back({Kind::kPath, fmt::format("protocol=tcp path={}", path_name),
+                    fmt::format("path {} has no receiver: it drops every packet before delivery, so no TCP handshake "
+                                "can complete",
+                                path_name),
+                    "use --protocol udp over it"});
+  }
   const std::vector<Incompatibility> receiving = CheckReceivingEnd(spec);
   gaps.insert(gaps.end(), receiving.begin(), receiving.end());
   return gaps;

@@ -139,7 +139,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   if (!workload.ok()) return std::move(workload).error().Context("workload");
   // The receiving end that checks what the workload expects, where the path puts the
   // receiver (unsupported when none can).
-  auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), (*path_info)->caps.remote_receiver, spec.protocol,
+  auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSiteOf((*path_info)->caps), spec.protocol,
                                      (*workload)->expectation(), workload_info.name);
   if (!end_kind.ok()) return std::move(end_kind).error();
 

@@ -28,30 +28,30 @@ Result<std::unique_ptr<ReceivingEnd>> RecordSetup(const ReceivingEndSetup& setup
 // stream end that check the pattern stream; no remote datagram end.
 std::vector<ReceivingEndKind> FakeKinds() {
   return {
-      {"fake local stream", false, Protocol::kTcp, {}, RecordSetup},
-      {"fake local datagram", false, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, RecordSetup},
-      {"fake remote stream", true, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, RecordSetup},
+      {"fake local stream", ReceiverSite::kHere, Protocol::kTcp, {}, RecordSetup},
+      {"fake local datagram", ReceiverSite::kHere, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, RecordSetup},
+      {"fake remote stream", ReceiverSite::kRemote, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, RecordSetup},
   };
 }
 
 TEST(ChooseReceivingEnd, TheEndThatChecksTheExpectationWhereThePathPutsTheReceiver) {
   const std::vector<ReceivingEndKind> kinds = FakeKinds();
-  auto local = ChooseReceivingEnd(kinds, false, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
+  auto local = ChooseReceivingEnd(kinds, ReceiverSite::kHere, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_TRUE(local.ok()) << local.error().ToString();
   EXPECT_EQ((*local)->name, "fake local datagram");
-  auto remote = ChooseReceivingEnd(kinds, true, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
+  auto remote = ChooseReceivingEnd(kinds, ReceiverSite::kRemote, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_TRUE(remote.ok()) << remote.error().ToString();
   EXPECT_EQ((*remote)->name, "fake remote stream");
 }
 
 TEST(ChooseReceivingEnd, AnEndThatCannotCheckTheExpectationIsUnsupportedNamingBoth) {
-  auto refused = ChooseReceivingEnd(FakeKinds(), false, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
+  auto refused = ChooseReceivingEnd(FakeKinds(), ReceiverSite::kHere, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind(), ErrorKind::kUnsupported);
   EXPECT_EQ(refused.error().what(),
             "workload bulk expects the receiver to check a pattern stream, which the fake local stream receiving end "
             "cannot check");
-  auto none = ChooseReceivingEnd(FakeKinds(), true, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
+  auto none = ChooseReceivingEnd(FakeKinds(), ReceiverSite::kRemote, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().kind(), ErrorKind::kUnsupported);
   EXPECT_EQ(none.error().what(), "no remote receiving end over udp in this build");
@@ -63,7 +63,7 @@ TEST(ChooseReceivingEnd, TheChosenEndIsSetUpWithTheExpectation) {
   const std::vector<ReceivingEndKind> kinds = FakeKinds();
   auto workload = CreateWorkload("bulk", {});
   ASSERT_TRUE(workload.ok());
-  auto kind = ChooseReceivingEnd(kinds, true, Protocol::kTcp, (*workload)->expectation(), "bulk");
+  auto kind = ChooseReceivingEnd(kinds, ReceiverSite::kRemote, Protocol::kTcp, (*workload)->expectation(), "bulk");
   ASSERT_TRUE(kind.ok());
   ResolvedTrial trial;
   trial.spec.workload = "bulk";
@@ -77,22 +77,25 @@ TEST(ChooseReceivingEnd, TheChosenEndIsSetUpWithTheExpectation) {
   EXPECT_EQ(last_setup_workload, "bulk");
 }
 
-// This build's ends: one local and one remote end per protocol, and every registered
-// workload's expectation checked by the local end of each protocol it runs over.
+// This build's ends: one local and one remote end per protocol, the sink's for UDP, and
+// every registered workload's expectation checked by the local end of each protocol it
+// runs over.
 TEST(ReceivingEndKinds, EveryWorkloadHasALocalEndThatChecksItsExpectation) {
-  std::set<std::pair<bool, Protocol>> places;
+  std::set<std::pair<ReceiverSite, Protocol>> places;
   for (const ReceivingEndKind& kind : ReceivingEndKinds()) {
-    EXPECT_TRUE(places.emplace(kind.remote, kind.protocol).second) << kind.name << ": two ends for one place";
+    EXPECT_TRUE(places.emplace(kind.site, kind.protocol).second) << kind.name << ": two ends for one place";
     EXPECT_FALSE(kind.checks.empty()) << kind.name;
     EXPECT_NE(kind.create, nullptr) << kind.name;
   }
-  EXPECT_EQ(places.size(), 2 * AllProtocols().size());
+  EXPECT_EQ(places.size(), 2 * AllProtocols().size() + 1);
+  EXPECT_EQ(places.count({ReceiverSite::kNone, Protocol::kUdp}), 1u);
+  EXPECT_EQ(places.count({ReceiverSite::kNone, Protocol::kTcp}), 0u);  // a TCP handshake needs a peer
   for (const WorkloadInfo& info : AllWorkloads()) {
     auto workload = CreateWorkload(info.name, {});
     ASSERT_TRUE(workload.ok()) << info.name;
     for (Protocol protocol : AllProtocols()) {
       if (!info.needs.protocols.Has(protocol)) continue;
-      auto kind = ChooseReceivingEnd(ReceivingEndKinds(), false, protocol, (*workload)->expectation(), info.name);
+      auto kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSite::kHere, protocol, (*workload)->expectation(), info.name);
       EXPECT_TRUE(kind.ok()) << info.name << " over " << ToString(protocol) << ": " << kind.error().ToString();
     }
   }
