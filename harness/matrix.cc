@@ -215,6 +215,7 @@ void ApplyTrialSettings(const TrialSettings& t, TrialSpec& s, bool where_applica
   if (applies("drain")) s.drain_s = t.drain_s;
   if (!s.constraints.membw_cpus.empty()) s.constraints.membw_buffer_bytes = t.membw_antagonist_size;
   s.pattern_period = t.pattern_period;
+  if (applies("rcvlowat")) s.rcvlowat = t.rcvlowat;
   s.working_set = t.working_set;
   s.file_dir = t.file_dir;
 }

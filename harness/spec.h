@@ -104,6 +104,7 @@ struct TrialSettings {
   std::optional<int> receiver_cpu;
   double receive_timeout_s = 10;
   uint64_t pattern_period = 256 * 1024;
+  std::optional<int> rcvlowat;  // TCP points: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
   // Bytes the memory and file sources cycle through; nullopt: several times the host's
   // last-level cache, so that sends read from DRAM.
   std::optional<uint64_t> working_set;
