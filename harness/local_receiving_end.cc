@@ -217,7 +217,8 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalReceivingEnd(const ResolvedTria
     ZCB_ASSIGN_OR_RETURN(DatagramReceiver receiver, DatagramReceiver::Create(config, pattern));
     return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalDatagramEnd>(trial, path, std::move(receiver), config.flow_id));
   }
-  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver, StreamReceiver::Create(spec.receiver, pattern, {spec.rcvlowat, !trial.strategy->caps.waits_for_reader}));
+  const LowWaterRequest low_water{spec.rcvlowat, !trial.strategy->caps.waits_for_reader};
+  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver, StreamReceiver::Create(spec.receiver, pattern, low_water));
   return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalStreamEnd>(trial, path, std::move(receiver)));
 }
 

@@ -64,7 +64,9 @@ Status StreamReceiver::SetLowWater(int fd) const {
   }
   int in_effect = 0;
   socklen_t len = sizeof in_effect;
-  if (::getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &in_effect, &len) != 0) return SysError("receiver: getsockopt(SO_RCVLOWAT)");
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &in_effect, &len) != 0) {
+    return SysError("receiver: getsockopt(SO_RCVLOWAT)");
+  }
   if (in_effect != settings_.rcvlowat) {
     return Errorf("receiver: SO_RCVLOWAT reads back {} after setting {} (the kernel caps it at half of "
                   "net.ipv4.tcp_rmem[2]); ask for a lower mark",

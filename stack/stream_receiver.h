@@ -12,6 +12,10 @@
 //   zerocopy  TCP_ZEROCOPY_RECEIVE: whole pages of payload are mapped into a region
 //             mmap()ed on the socket instead of copied; what cannot be mapped (partial
 //             pages) is copied with recv(). Every byte is checked, mapped or copied.
+//
+// Any mode may be given another SO_RCVLOWAT (LowWaterRequest): how often a receiver wakes
+// changes the ACKs the sender sees, so a comparison with another program's receiver sets
+// the mark as that receiver does.
 
 #include <atomic>
 #include <chrono>
@@ -78,7 +82,8 @@ class StreamReceiver {
   static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, LowWaterRequest low_water = {},
                                        size_t buffer_size = kDefaultBufferSize);
   // The settings Create(mode, ..., low_water) reads with.
-  static ReceiverSettings SettingsFor(ReceiverMode mode, LowWaterRequest low_water, size_t buffer_size = kDefaultBufferSize);
+  static ReceiverSettings SettingsFor(ReceiverMode mode, LowWaterRequest low_water,
+                                      size_t buffer_size = kDefaultBufferSize);
 
   // Reads `fd` until the sender shuts the stream down. An error (reset, timeout) is
   // returned together with what was received so far, which the caller still records.
