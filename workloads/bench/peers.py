@@ -5,11 +5,11 @@ Each row pairs one zcbench configuration with the peer program that does the sam
 system calls (same message size, same receiver: MSG_TRUNC receivers against zcbench's
 `discard`, copying receivers against `read`, and the receiver's low-water mark as the
 peer's receiver sets it: SO_RCVLOWAT 64 KiB as the msg_zerocopy selftest's, none (1 byte)
-as liburing's send-zerocopy's, netperf's, iperf3's and neper's), runs the two alternately (the first of each
-pair alternates too, so that drift favours neither) on loopback with the same pinning
-(sender on --sender-cpu, receiver on --receiver-cpu), and prints per row the median
-goodput ratio zcbench / peer with its range over the pairs, and the CPU cost per KiB of
-both sides.
+as liburing's send-zerocopy's, netperf's, iperf3's and neper's), runs the two alternately
+(the first of each pair alternates too, so that drift favours neither) on loopback with
+the same pinning (sender on --sender-cpu, receiver on --receiver-cpu), and prints per row
+the median goodput ratio zcbench / peer with its range over the pairs, and the CPU cost
+per KiB of both sides.
 
 CPU per KiB is measured the same way for both: the user + system time of every process of
 the run, from wait4()'s rusage (zcbench: its one process, sender and receiver threads;
