@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "drivers/loopback_path.h"
-#include "drivers/remote_path.h"
+#include "drivers/remote/remote_path.h"
 #include "drivers/routed_path.h"
 #include "drivers/shaped_path.h"
 #include "drivers/veth_path.h"

@@ -43,7 +43,7 @@ struct LinkLayerInfo {
   int mtu = 0;
 };
 
-class RemoteReceiver;  // drivers/remote_receiver.h
+class RemoteReceiver;  // drivers/remote/remote_receiver.h
 
 class NetworkPath {
  public:

@@ -15,7 +15,7 @@
 
 #include "harness/probes/cpu_accounting.h"
 #include "harness/probes/ebpf_probe.h"
-#include "harness/trial_threads.h"
+#include "harness/trial/trial_threads.h"
 #include "tests/ci_requirements.h"
 #include "tests/trial_test_util.h"
 

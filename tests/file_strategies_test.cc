@@ -25,7 +25,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial_sockets.h"
+#include "harness/trial/trial_sockets.h"
 #include "stack/peer_gate.h"
 #include "stack/registry.h"
 #include "stack/socket_io.h"

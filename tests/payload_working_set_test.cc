@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "workloads/payload_source.h"
 #include "tests/ci_requirements.h"
 #include "tests/trial_test_util.h"

@@ -1,6 +1,6 @@
 // Hardware counters (numbers with their times, or null with the reason where the
-// machine has no PMU), the co-running memory-bandwidth probe, the memory probe's choice
-// of source, and the doctor's checks.
+// machine has no PMU), the co-running memory-bandwidth probe, and the memory probe's
+// choice of source. (The doctor's checks: tests/harness/doctor/checklist_test.cc.)
 
 #include <unistd.h>
 
@@ -10,8 +10,6 @@
 #include <gtest/gtest.h>
 
 #include "harness/probes/bandwidth_corunner.h"
-#include "harness/probes/ebpf_probe.h"
-#include "harness/probes/host_support.h"
 #include "harness/probes/memory_traffic.h"
 #include "harness/probes/perf_counters.h"
 #include "tests/trial_test_util.h"
@@ -116,25 +114,6 @@ TEST(ProbesCounters, MemorySourceFallsBackToTheModelWithoutHardware) {
   EXPECT_EQ(memory["source"], "unavailable");
   EXPECT_TRUE(memory["sources_not_used"].contains("memory_controller"));
   EXPECT_TRUE(memory["sources_not_used"].contains("resctrl_mbm"));
-}
-
-TEST(ProbesCounters, DoctorChecksEveryProbeTracepoint) {
-  const std::vector<SupportCheck> checks = CheckHostSupport();
-  std::set<std::string> names;
-  for (const SupportCheck& c : checks) {
-    names.insert(c.name);
-    EXPECT_FALSE(c.detail.empty()) << c.name;
-    if (!c.ok) {
-      EXPECT_FALSE(c.disables.empty()) << c.name;
-    }
-  }
-  for (const char* name : {"root", "BTF", "tlb:tlb_flush", "skb:skb_copy_datagram_iovec", "IORING_OP_SEND_ZC",
-                           "SO_ZEROCOPY (TCP)", "net.core.optmem_max", "locked memory (RLIMIT_MEMLOCK)", "kprobes",
-                           "fentry/fexit", "cycles", "resctrl MBM", "memory-controller counters"}) {
-    EXPECT_EQ(names.count(name), 1u) << name;
-  }
-  for (const std::string& tracepoint : AllProbeTracepoints()) EXPECT_EQ(names.count(tracepoint), 1u) << tracepoint;
-  EXPECT_EQ(SupportChecksJson(checks).size(), checks.size());
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "harness/probes/kernel_symbols.h"
 #include "harness/probes/perf_counters.h"
 #include "harness/probes/probe_suite.h"
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {

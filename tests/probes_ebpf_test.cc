@@ -18,8 +18,8 @@
 
 #include "harness/probes/ebpf_probe.h"
 #include "harness/probes/probe_suite.h"
-#include "harness/trial.h"
-#include "harness/trial_threads.h"
+#include "harness/trial/trial.h"
+#include "harness/trial/trial_threads.h"
 #include "tests/trial_test_util.h"
 
 namespace zcb {

@@ -18,11 +18,12 @@ TEST(TrialParamsTest, TcpRecordNamesTheSendingSocketsCongestionControl) {
   std::string host_default;
   ASSERT_TRUE(sysctl >> host_default) << "cannot read net.ipv4.tcp_congestion_control";
   const nlohmann::json r = testing::RunOrFail(testing::VerifiedStream("write", 1 << 20));
-  ASSERT_EQ(r["status"], "ok") << r["error"];
+  // Compared as std::string: GCC 12 warns falsely (-Warray-bounds) on json == literal here.
+  ASSERT_EQ(r.value("status", ""), "ok") << r["error"];
   const nlohmann::json& cc = r["params"]["tcp_congestion"];
   ASSERT_TRUE(cc.is_object()) << r["params"].dump();
-  EXPECT_EQ(cc["name"], host_default);
-  EXPECT_EQ(cc["source"], "getsockopt(TCP_CONGESTION) on the sending socket");
+  EXPECT_EQ(cc.value("name", ""), host_default);
+  EXPECT_EQ(cc.value("source", ""), "getsockopt(TCP_CONGESTION) on the sending socket");
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/trial.h"
-#include "harness/trial_record.h"
+#include "harness/trial/trial.h"
+#include "harness/trial/trial_record.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
 

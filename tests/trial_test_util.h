@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "stack/registry.h"
 #include "tests/ci_requirements.h"
 

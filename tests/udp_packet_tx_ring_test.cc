@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "drivers/network_path.h"
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "stack/datagram_receiver.h"
 #include "stack/registry.h"
 #include "workloads/payload_source.h"

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 
 namespace zcb::testing {
 

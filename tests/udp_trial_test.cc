@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "stack/datagram.h"
 #include "stack/udp_limits.h"
 #include "tests/trial_test_util.h"

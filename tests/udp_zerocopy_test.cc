@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/trial.h"
+#include "harness/trial/trial.h"
 #include "stack/registry.h"
 #include "stack/udp_limits.h"
 #include "tests/trial_test_util.h"

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/trial_record.h"
+#include "harness/trial/trial_record.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
 #include "stack/zerocopy_completions.h"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "harness/cli/commands.h"
-#include "harness/probes/host_support.h"
+#include "harness/doctor/checklist.h"
 
 namespace zcb::cli {
 namespace {

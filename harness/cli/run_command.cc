@@ -2,7 +2,7 @@
 // or as JSON records (--json, one per line); or an experiment spec (run_spec.cc).
 //
 // The trial flags are not written here: each comes from the parameter table
-// (harness/parameters.cc), with its help, default and parser. The command line becomes
+// (harness/plan/parameters.cc), with its help, default and parser. The command line becomes
 // a plan of one point per strategy, run through the same path as a spec's.
 
 #include <algorithm>
@@ -15,9 +15,9 @@
 
 #include "harness/cli/commands.h"
 #include "harness/cli/run_spec.h"
-#include "harness/matrix.h"
-#include "harness/parameters.h"
-#include "harness/run_plan.h"
+#include "harness/plan/matrix.h"
+#include "harness/plan/parameters.h"
+#include "harness/plan/run_plan.h"
 #include "stack/registry.h"
 
 namespace zcb::cli {
@@ -107,11 +107,11 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
       auto canonical = p.parse(text, catalog);
       if (!canonical.ok()) return Usagef("{} {}: {}", flag, text, canonical.error().what());
       if (p.kind == ValueKind::kKeyValues) {
-        const size_t eq = canonical->find('=');
-        (p.axis == AxisKind::kStrategyOption ? base.options : base.path_options)[canonical->substr(0, eq)] =
-            canonical->substr(eq + 1);
+        SetOption(p, *canonical, base);
       } else if (!p.shortcut_for.empty()) {
         base.path_options[std::string(p.key)] = *canonical;  // --peer: the path option peer
+      } else if (p.section == SpecSection::kTrial && p.apply != nullptr) {
+        settings.trial.per_trial[std::string(p.key)] = *canonical;
       } else if (p.apply != nullptr) {
         p.apply(*canonical, base);
         axis_given[std::string(p.key)] = true;

@@ -15,18 +15,18 @@
 
 #include "drivers/live_objects.h"
 #include "harness/cli/commands.h"
-#include "harness/experiment_run.h"
-#include "harness/host_profile.h"
-#include "harness/json_fields.h"
+#include "harness/plan/experiment_run.h"
+#include "harness/results/host_profile.h"
+#include "harness/results/json_fields.h"
 #include "harness/probes/probe_suite.h"
-#include "harness/progress.h"
-#include "harness/results_store.h"
-#include "harness/run_manifest.h"
-#include "harness/run_plan.h"
-#include "harness/run_summary.h"
-#include "harness/spec.h"
-#include "harness/summary_table.h"
-#include "harness/trial_record.h"
+#include "harness/cli/progress.h"
+#include "harness/results/results_store.h"
+#include "harness/results/run_manifest.h"
+#include "harness/plan/run_plan.h"
+#include "harness/results/run_summary.h"
+#include "harness/plan/spec.h"
+#include "harness/results/summary_table.h"
+#include "harness/trial/trial_record.h"
 
 namespace zcb::cli {
 namespace {
@@ -121,6 +121,14 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
   // Schema checked: the manifest is an object. Its fields may still have been edited.
   const nlohmann::json recorded = manifest.contains("spec") ? manifest["spec"] : nlohmann::json();
   if (StringField(recorded, "sha256").empty() || !recorded.contains("text") || !recorded["text"].is_string()) {
+    // `zcbench run -s ... --out DIR` records its command line, not a spec.
+    if (manifest.contains("command_line") && manifest["command_line"].is_array() && !manifest["command_line"].empty()) {
+      std::vector<std::string> words;
+      for (const auto& w : manifest["command_line"]) words.push_back(w.is_string() ? w.get<std::string>() : w.dump());
+      return Usagef("--resume {}: this run was started from the command line, not from a spec, and only a spec's run "
+                    "can be resumed; run it again with another --out folder (it was: {})",
+                    args.resume, fmt::join(words, " "));
+    }
     return Usagef("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
   }
   Loaded loaded;
@@ -191,11 +199,11 @@ int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
   options.probes = probes->probes();
   if (args.json) {
     options.progress = [](const ProgressEvent& e) {
-      fmt::print("{}\n", e.record->dump());
+      fmt::print("{}\n", e.record->ToJson().dump());
       std::fflush(stdout);
     };
   }
-  std::vector<nlohmann::json> records;
+  std::vector<TrialRecord> records;
   const ExecuteResult result =
       ExecuteRun(plan, scheduler, store ? &*store : nullptr, 0, 0, RealTrialRunner(), options, records);
   RunCounts counts;
@@ -209,11 +217,13 @@ int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
       if (!s.ok()) fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
     }
   }
-  if (!args.json) fmt::print("{}", FormatSummaryTable(records));
-  for (const auto& r : records) {
-    if (StringField(r, "status") != "ok") {
-      fmt::print(stderr, "zcbench run: {} {}: {}\n", StringField(r.value("params", nlohmann::json()), "strategy"), StringField(r, "status"),
-                 StringField(r, "error"));
+  if (!args.json) {
+    std::vector<nlohmann::json> rows(records.begin(), records.end());
+    fmt::print("{}", FormatSummaryTable(rows));
+  }
+  for (const TrialRecord& r : records) {
+    if (r.status != TrialStatus::kOk) {
+      fmt::print(stderr, "zcbench run: {} {}: {}\n", r.params.strategy, ToString(r.status), r.error.value_or(""));
     }
   }
   if (result.state == RunState::kFailed) {
@@ -363,7 +373,7 @@ int RunSpec(const SpecRunArgs& args) {
   options.starting = [&](const PlannedPoint& p, const ScheduledTrial& t) { progress.Starting(p, t); };
   options.progress = [&](const ProgressEvent& e) { progress.Finished(e); };
 
-  std::vector<nlohmann::json> new_records;
+  std::vector<TrialRecord> new_records;
   ExecuteResult result;
   try {
     result = ExecuteRun(plan, scheduler, *store, replay.next_index, all_records.size(), RealTrialRunner(), options,
@@ -373,9 +383,9 @@ int RunSpec(const SpecRunArgs& args) {
     result.failure = fmt::format("unexpected error: {}", e.what());
   }
   progress.Clear();
-  for (const auto& r : new_records) {
+  for (const TrialRecord& r : new_records) {
     counts.Add(r);
-    all_records.push_back(r);
+    all_records.push_back(r.ToJson());
   }
 
   // --- the end -------------------------------------------------------------------------

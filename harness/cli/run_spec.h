@@ -6,7 +6,7 @@
 #include <string>
 
 #include "harness/probes/probe_suite.h"
-#include "harness/run_plan.h"
+#include "harness/plan/run_plan.h"
 
 namespace zcb::cli {
 

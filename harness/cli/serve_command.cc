@@ -11,9 +11,11 @@
 
 #include <fmt/format.h>
 
-#include "drivers/remote_protocol.h"
+#include "drivers/remote/auth.h"
+#include "drivers/remote/host_port.h"
+#include "drivers/remote/protocol.h"
 #include "harness/cli/commands.h"
-#include "harness/remote_server.h"
+#include "harness/remote/remote_server.h"
 
 namespace zcb::cli {
 namespace {

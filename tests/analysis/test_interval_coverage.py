@@ -46,7 +46,7 @@ def draw(model, rng, shape):
 
 
 def t_relative_half_width(x, confidence):
-    """The scheduler's stopping statistic (harness/scheduler.cc), vectorised."""
+    """The scheduler's stopping statistic (harness/plan/scheduler.cc), vectorised."""
     n = x.shape[1]
     half = sps.t.ppf(0.5 + confidence / 2, n - 1) * x.std(axis=1, ddof=1) / math.sqrt(n)
     return half / np.abs(x.mean(axis=1))

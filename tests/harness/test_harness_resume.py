@@ -2,6 +2,7 @@
 completed trial is kept exactly once, the trial in progress is run again, and the final
 set of trials equals an uninterrupted run's (the spec repeats each point a fixed number
 of times, so that the set does not depend on measured values)."""
+import json
 import pathlib
 import signal
 import subprocess
@@ -179,3 +180,20 @@ def test_resume_after_kill_9_removes_what_the_killed_run_left_behind(tmp_path, z
     assert len(read_records(out)) == TRIALS
     assert objects_of(proc.pid) == []
     assert_valid_run(out)
+
+
+def test_resume_of_a_command_line_run_says_to_run_it_again(tmp_path, run_zcbench):
+    """`zcbench run -s ... --out DIR` records its command line, not a spec: --resume names
+    that, and the command, instead of a missing spec."""
+    out = tmp_path / "adhoc"
+    result = run_zcbench("run", "-s", "write", "--bytes", "1M", "--probes", "none", "--out", out)
+    assert result.returncode == 0, result.stderr
+    manifest = read_manifest(out)
+    manifest["state"] = "interrupted"  # as a Ctrl-C would leave it
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    lines = (out / "trials.jsonl").read_text()
+    result = run_zcbench("run", "--resume", out)
+    assert result.returncode == 2
+    assert "started from the command line" in result.stderr
+    assert "--bytes 1M" in result.stderr
+    assert (out / "trials.jsonl").read_text() == lines

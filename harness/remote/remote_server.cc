@@ -1,0 +1,428 @@
+#include "harness/remote/remote_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "drivers/network_path.h"
+#include "drivers/remote/auth.h"
+#include "drivers/remote/framing.h"
+#include "drivers/remote/messages.h"
+#include "drivers/remote/protocol.h"
+#include "harness/probes/cpu_accounting.h"
+#include "harness/remote/remote_request.h"
+#include "harness/trial/receiving_end.h"
+#include "harness/trial/trial_record.h"
+#include "harness/trial/trial_sockets.h"
+#include "harness/trial/trial_threads.h"
+#include "stack/datagram_receiver.h"
+#include "stack/pattern.h"
+#include "stack/stream_receiver.h"
+#include "workloads/registry.h"
+
+namespace zcb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(&b)->sin_addr.s_addr;
+  }
+  return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, &reinterpret_cast<const sockaddr_in6*>(&b)->sin6_addr,
+                     sizeof(in6_addr)) == 0;
+}
+
+void SetPort(sockaddr_storage& addr, uint16_t port) {
+  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(port);
+  else reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
+}
+
+// Whether the client has closed (or reset) the control connection. Between its last data
+// byte and our result a client only waits, so a closed control connection means it
+// went away, whatever the data stream's end looked like.
+bool ClientHungUp(int control_fd) {
+  pollfd p{control_fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+uint16_t PortOf(const sockaddr_storage& addr) {
+  return ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+}
+
+}  // namespace
+
+Result<RemoteServer> RemoteServer::Listen(ServeConfig config) {
+  if (config.token.size() < remote::kMinTokenBytes) {
+    return Errorf("zcbench serve: the token must be at least {} bytes", remote::kMinTokenBytes);
+  }
+  UniqueFd listener(::socket(config.listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener) return SysError("serve: socket");
+  int one = 1;
+  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&config.listen), SockaddrLength(config.listen)) != 0) {
+    return SysError(fmt::format("serve: bind {}", FormatSockaddr(config.listen)));
+  }
+  if (::listen(listener.get(), 8) != 0) return SysError("serve: listen");
+  sockaddr_storage address{};
+  socklen_t len = sizeof address;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &len);
+  return RemoteServer(std::move(config), std::move(listener), address);
+}
+
+void RemoteServer::Log(const std::string& line) const {
+  if (config_.log) {
+    config_.log(line);
+  } else {
+    fmt::print(stderr, "zcbench serve: {}\n", line);
+    std::fflush(stderr);
+  }
+}
+
+Status RemoteServer::Serve() {
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
+  ZCB_RETURN_IF_ERROR(PinThread(config_.receiver_cpu, "receiver"));
+  Log(fmt::format("listening on {} (control protocol {}/{})", FormatSockaddr(address_), remote::kProtocolName,
+                  remote::kProtocolVersion));
+  while (config_.max_sessions == 0 || sessions_ < config_.max_sessions) {
+    if (config_.stop != nullptr && config_.stop->load()) break;
+    pollfd pfd{listener_.get(), POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR) return SysError("serve: poll");
+    if (ready <= 0) continue;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    UniqueFd conn(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
+    if (!conn) {
+      if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) continue;
+      return SysError("serve: accept");
+    }
+    ++sessions_;
+    Status session = OkStatus();
+    try {
+      session = Session(conn.get(), peer);
+    } catch (const std::exception& e) {
+      // Nothing a client sends may end the server; an unexpected exception ends the session.
+      session = Errorf("internal error: {}", e.what());
+    }
+    if (session.ok()) {
+      Log(fmt::format("{}: session ended", FormatSockaddr(peer)));
+    } else {
+      ++failed_;
+      Log(fmt::format("{}: session failed: {}", FormatSockaddr(peer), session.error().ToString()));
+    }
+  }
+  return OkStatus();
+}
+
+Status RemoteServer::Authenticate(int fd) {
+  auto hello = remote::ReadMessage(fd);
+  if (!hello.ok()) {
+    remote::SendError(fd, "malformed", hello.error().ToString());
+    return std::move(hello).error().Context("handshake");
+  }
+  const nlohmann::json& h = *hello;
+  if (h["type"] != "hello") {
+    remote::SendError(fd, "malformed", "expected 'hello'");
+    return Errorf("handshake: expected 'hello', got '{}'", h["type"].get<std::string>().substr(0, 64));
+  }
+  if (!h.contains("protocol") || h["protocol"] != remote::kProtocolName) {
+    remote::SendError(fd, "protocol", fmt::format("this is a {} server", remote::kProtocolName));
+    return Errorf("handshake: not a {} client", remote::kProtocolName);
+  }
+  if (!h.contains("version") || !h["version"].is_number_integer() || h["version"].get<int64_t>() != remote::kProtocolVersion) {
+    const std::string asked = h.contains("version") ? h["version"].dump().substr(0, 32) : "none";
+    remote::SendError(fd, "version",
+                      fmt::format("this server speaks {} version {}; the client asked for {}", remote::kProtocolName,
+                                  remote::kProtocolVersion, asked));
+    return Errorf("handshake: unsupported protocol version {}", asked);
+  }
+  auto client_nonce = h.find("client_nonce");
+  if (client_nonce == h.end() || !client_nonce->is_string() || client_nonce->get<std::string>().size() != 2 * remote::kNonceBytes ||
+      !remote::FromHex(client_nonce->get<std::string>())) {
+    remote::SendError(fd, "malformed", "'hello' needs a client_nonce of 32 random bytes in hex");
+    return Errorf("handshake: no valid client_nonce");
+  }
+  ZCB_ASSIGN_OR_RETURN(const std::string server_nonce, remote::NewNonce());
+  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "challenge"}, {"version", remote::kProtocolVersion}, {"server_nonce", server_nonce}}));
+  auto auth = remote::ReadMessage(fd);
+  if (!auth.ok()) {
+    remote::SendError(fd, "malformed", auth.error().ToString());
+    return std::move(auth).error().Context("handshake");
+  }
+  auto proof = auth->find("proof");
+  if ((*auth)["type"] != "auth" || proof == auth->end() || !proof->is_string()) {
+    remote::SendError(fd, "malformed", "expected 'auth' with a proof");
+    return Errorf("handshake: expected 'auth' with a proof");
+  }
+  const std::string expected = remote::ClientProof(config_.token, server_nonce, client_nonce->get<std::string>());
+  if (!remote::ProofsEqual(proof->get<std::string>(), expected)) {
+    remote::SendError(fd, "auth", "authentication failed: wrong token");
+    return Errorf("authentication failed: wrong token");
+  }
+  return remote::WriteMessage(fd, {{"type", "welcome"},
+                                   {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
+                                   {"host", remote::HostIdentity()}});
+}
+
+Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {
+  ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_RCVTIMEO, config_.handshake_timeout_s));
+  ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_SNDTIMEO, config_.handshake_timeout_s));
+  ZCB_RETURN_IF_ERROR(Authenticate(fd));
+  Log(fmt::format("{}: authenticated", FormatSockaddr(peer)));
+  for (;;) {
+    ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_RCVTIMEO, config_.idle_timeout_s));
+    auto message = remote::ReadMessage(fd);
+    if (!message.ok()) {
+      if (remote::PeerClosed(message.error())) return OkStatus();
+      remote::SendError(fd, "malformed", message.error().ToString());
+      return std::move(message).error();
+    }
+    const std::string type = (*message)["type"].get<std::string>();
+    if (type == "bye") return OkStatus();
+    if (type != "trial") {
+      remote::SendError(fd, "malformed", "expected 'trial' or 'bye'");
+      return Errorf("unexpected message '{}'", type.substr(0, 64));
+    }
+    ZCB_RETURN_IF_ERROR(RunTrial(fd, peer, *message));
+  }
+}
+
+// One trial's receive on this side, for the result.
+struct RemoteServer::Received {
+  Status run = OkStatus();
+  nlohmann::json metrics;       // bytes_received, recv_calls, receive_s, integrity (UDP: datagrams)
+  uint64_t bytes_received = 0;  // delivered (UDP: first copies), for the CPU figures
+  IntegrityStats integrity;     // for the log
+  double receiver_cpu_s = 0;    // the receiving thread's CPU time
+  // /proc/stat and the process's CPU clock around the receive.
+  std::optional<CpuSnapshot> cpu_before, cpu_after;
+  uint64_t process_before_ns = 0, process_after_ns = 0;
+
+  void Open() {
+    cpu_before = ReadSnapshot();
+    process_before_ns = ProcessCpuNs();
+  }
+  void Close() {
+    process_after_ns = ProcessCpuNs();
+    cpu_after = ReadSnapshot();
+  }
+
+ private:
+  static std::optional<CpuSnapshot> ReadSnapshot() {
+    auto snapshot = CpuSnapshot::Read();
+    return snapshot.ok() ? std::optional<CpuSnapshot>(std::move(*snapshot)) : std::nullopt;
+  }
+};
+
+Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohmann::json& message) {
+  // The request's shape (drivers), then its parameters through the table's parsers and
+  // the receiving end's compatibility rules.
+  auto request = remote::TrialRequest::FromJson(message);
+  Result<TrialSpec> spec = request.ok() ? ReadTrialRequest(*request) : Result<TrialSpec>(std::move(request).error());
+  if (!spec.ok()) {
+    remote::SendError(fd, "bad-request", spec.error().ToString());
+    return std::move(spec).error().Context("trial request");
+  }
+  // What the receiver is to check: the workload's expectation, from this server's own
+  // registry. Its receivers are the local ends' (StreamReceiver, DatagramReceiver), so it
+  // checks what they check.
+  auto workload = CreateWorkload(spec->workload, spec->workload_options);
+  auto receiver = workload.ok() ? ChooseReceivingEnd(LocalReceivingEnds(), /*remote=*/false, spec->protocol,
+                                                     (*workload)->expectation(), spec->workload)
+                                : Result<const ReceivingEndKind*>(std::move(workload).error());
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
+  }
+  const uint32_t flow_id = request->flow_id;
+  Pattern pattern(spec->seed, spec->pattern_period);
+  // The data socket sits on the address the client reached us at.
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("getsockname");
+  SetPort(local, config_.data_port);
+
+  auto received = spec->protocol == Protocol::kUdp ? ReceiveDatagrams(fd, *spec, flow_id, pattern, local)
+                                                   : ReceiveStream(fd, peer, *spec, pattern, local);
+  if (!received.ok()) return std::move(received).error();
+
+  nlohmann::json& metrics = received->metrics;
+  metrics["host"] = remote::HostIdentity();
+  TrialCpuParts parts;
+  parts.receiver_thread_s = received->receiver_cpu_s;  // the sender is not on this host
+  parts.omits.push_back("the sender's CPU, on the client's host");
+  metrics["cpu"] = CpuRecord(received->cpu_before, received->cpu_after, parts,
+                             static_cast<double>(received->process_after_ns - received->process_before_ns) * 1e-9,
+                             received->bytes_received);
+  FinishTrialCpu(metrics, received->bytes_received);
+  ++trials_;
+  const Status& run = received->run;
+  const IntegrityStats& integrity = received->integrity;
+  // The stream's end alone does not say the trial was whole (the protocol does not carry
+  // the expected length, and a killed client closes its data stream like a finished
+  // one): a client that hung up, or cannot take its result, went away mid-trial.
+  if (ClientHungUp(fd)) {
+    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)", FormatSockaddr(peer),
+                    trials_, received->bytes_received, integrity.verified_bytes, integrity.mismatches));
+    return Errorf("the client closed the control connection before the trial's result");
+  }
+  Status sent = remote::WriteMessage(fd, {{"type", "result"},
+                                          {"status", run.ok() ? "ok" : "error"},
+                                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
+                                          {"metrics", metrics}});
+  std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
+  if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
+  Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_,
+                  received->bytes_received, integrity.verified_bytes, integrity.mismatches, outcome));
+  return sent;
+}
+
+Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockaddr_storage& peer, const TrialSpec& spec,
+                                                           const Pattern& pattern, sockaddr_storage local) {
+  auto receiver = StreamReceiver::Create(spec.receiver, pattern, {spec.rcvlowat});
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
+  }
+  UniqueFd listener(::socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener) return SysError("data listener: socket");
+  int one = 1;
+  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), SockaddrLength(local)) != 0 || ::listen(listener.get(), 1) != 0) {
+    Error e = SysError(fmt::format("data listener: bind {}", FormatSockaddr(local)));
+    remote::SendError(fd, "setup", e.ToString());
+    return e;
+  }
+  socklen_t len = sizeof local;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&local), &len);
+  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
+
+  // Wait for the client's data connection, watching the control connection: a client
+  // that goes away (or talks out of turn) before connecting ends the trial at once.
+  UniqueFd conn;
+  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(spec.receive_timeout_s * 1000));
+  while (!conn) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", spec.receive_timeout_s);
+    pollfd pfds[2] = {{listener.get(), POLLIN, 0}, {fd, POLLIN, 0}};
+    if (::poll(pfds, 2, static_cast<int>(std::min<int64_t>(left, 100))) < 0 && errno != EINTR) return SysError("poll");
+    if (pfds[1].revents != 0) return Errorf("trial: the client went away (or spoke out of turn) before connecting its data stream");
+    if (pfds[0].revents == 0) continue;
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    UniqueFd candidate(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC));
+    if (!candidate) continue;
+    if (!SameHost(from, peer)) {
+      Log(fmt::format("{}: refused a data connection from {} (not the authenticated client)", FormatSockaddr(peer), FormatSockaddr(from)));
+      continue;
+    }
+    conn = std::move(candidate);
+  }
+  listener.Reset();
+  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, spec.receive_timeout_s));
+
+  Received received;
+  received.Open();
+  const SideCpuMeter cpu(/*io_workers=*/false);
+  received.run = receiver->Run(conn.get());
+  received.receiver_cpu_s = cpu.Stop().thread_s;
+  received.Close();
+  // Closing now tells the sender, which waits for this, that the last byte is in.
+  if (!received.run.ok()) Abort(conn.get());
+  conn.Reset();
+
+  const ReceiveStats& rx = receiver->stats();
+  received.bytes_received = rx.bytes_received;
+  received.integrity = rx.integrity;
+  received.metrics = {
+      {"bytes_received", rx.bytes_received},
+      {"recv_calls", rx.recv_calls},
+      {"receive_s", rx.bytes_received > 0 ? std::chrono::duration<double>(rx.last_byte - rx.first_byte).count() : 0.0},
+      {"integrity", IntegrityMetrics::Of(rx.integrity).ToJson()},
+  };
+  return received;
+}
+
+Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const TrialSpec& spec, uint32_t flow_id, const Pattern& pattern,
+                                                              sockaddr_storage local) {
+  DatagramReceiverConfig config;
+  config.mode = spec.receiver;
+  config.gro = spec.gro;
+  config.flow_id = flow_id;
+  config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
+  auto receiver = DatagramReceiver::Create(config, pattern);
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
+  }
+  // Datagrams of another flow (another sender) fail the header check and count as
+  // malformed: the flow id stands in for the stream's check of the peer's address.
+  auto sock = receiver->OpenSocket(local);
+  if (!sock.ok()) {
+    remote::SendError(fd, "setup", sock.error().ToString());
+    return std::move(sock).error();
+  }
+  socklen_t len = sizeof local;
+  if (::getsockname(sock->get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("UDP data socket: getsockname");
+  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
+
+  // The receiver runs on a thread of its own (pinned as this one is) while this one
+  // waits for the client's count on the control connection (or for it to go away,
+  // within the session's idle timeout), which tells the receiver when it has them all.
+  Received received;
+  DatagramEnd end;
+  received.Open();
+  std::thread receiving([&] {
+    const SideCpuMeter cpu(/*io_workers=*/false);
+    received.run = receiver->Run(sock->get(), end);
+    received.receiver_cpu_s = cpu.Stop().thread_s;
+  });
+  Status told = OkStatus();
+  auto message = remote::ReadMessageOfType(fd, "sent");
+  if (message.ok()) {
+    auto sent = remote::DatagramsSent::FromJson(*message);
+    if (sent.ok()) {
+      end.datagrams_sent.store(sent->datagrams, std::memory_order_release);
+      if (sent->aborted) end.abort.store(true, std::memory_order_release);
+    } else {
+      told = std::move(sent).error().Context("'sent'");
+    }
+  } else {
+    told = std::move(message).error();
+  }
+  if (!told.ok()) end.abort.store(true, std::memory_order_release);
+  end.sender_done.store(true, std::memory_order_release);
+  receiving.join();
+  received.Close();
+  if (!told.ok()) {
+    remote::SendError(fd, "malformed", told.error().ToString());
+    return std::move(told).error().Context("trial: waiting for the client's datagram count");
+  }
+
+  const DatagramReceiveStats& rx = receiver->stats();
+  received.bytes_received = rx.unique_bytes;
+  received.integrity = rx.integrity;
+  IntegrityMetrics integrity = IntegrityMetrics::Of(rx.integrity);
+  integrity.first_mismatch_sequence = rx.first_corrupt_sequence;
+  received.metrics = {
+      {"bytes_received", rx.unique_bytes},
+      {"recv_calls", rx.recv_calls},
+      {"receive_s", rx.datagrams_received > 0 ? std::chrono::duration<double>(rx.last_arrival - rx.first_arrival).count() : 0.0},
+      {"integrity", integrity.ToJson()},
+      {"datagrams", remote::DatagramStatsToJson(rx)},
+  };
+  return received;
+}
+
+}  // namespace zcb

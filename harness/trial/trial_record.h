@@ -1,0 +1,219 @@
+#pragma once
+
+// One trial's record, typed: what a trial writes to trials.jsonl (the zcbench.trial
+// schema, results/schema/trial.schema.json, described in results/README.md). Every flow
+// fills a TrialRecord; ToJson() is the only place its JSON is written and FromJson() the
+// only place it is read back (resume), so that a field is named in one place.
+//
+// Members some records leave out and others write as null are
+// std::optional<std::optional<T>>: the outer "is the key there", the inner "null or a
+// value". The objects the probes, the CPU accounting and the payload add to metrics stay
+// JSON: those parts are theirs to shape.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stack/result.h"
+#include "stack/send_strategy.h"
+#include "stack/stream_receiver.h"
+#include "stack/types.h"
+
+namespace zcb {
+
+// The record schema this harness writes. Version 2: cpu.ns_per_kib is the trial's own
+// CPU (thread clocks plus softirq work outside them); version 1's system-wide /proc/stat
+// figure moved to cpu.system_wide.
+inline constexpr const char* kTrialSchema = "zcbench.trial/2";
+
+struct ResolvedTrial;  // harness/trial/trial.h
+struct TrialContext;
+
+enum class TrialStatus { kOk, kError, kUnsupported };
+std::string_view ToString(TrialStatus status);
+
+// params.receiver_settings: how a TCP receiver reads (StreamReceiver::SettingsFor).
+struct ReceiverSettingsParams {
+  uint64_t recv_bytes = 0;
+  int64_t rcvlowat = 1;
+  std::optional<std::string> rcvlowat_reason;  // absent when low-water is as the mode wants
+};
+
+// params.udp: the UDP receiver's settings that change what is measured.
+struct UdpParams {
+  bool gro = false;
+  double drain_s = 0.5;
+};
+
+// The record's params: what was asked for, as resolved (TrialParams::Of).
+struct TrialParams {
+  Protocol protocol = Protocol::kTcp;
+  std::string strategy;
+  std::string path;
+  std::optional<std::string> path_name;  // the plan's name of the path (a [path.NAME]); absent outside a plan
+  std::string workload;
+  SourceKind source = SourceKind::kMemory;
+  uint64_t message_size = 0;
+  ReceiverMode receiver = ReceiverMode::kVerify;
+  std::optional<double> duration_s;
+  std::optional<uint64_t> bytes;
+  std::optional<int64_t> sender_cpu, receiver_cpu;
+  uint64_t seed = 0;
+  uint64_t rate_bps = 0;
+  uint64_t pattern_period = 0;
+  std::optional<uint64_t> working_set;
+  std::optional<std::string> page_cache;  // "warm" | "cold" for the file source, else null
+  std::optional<std::string> file_dir;
+  std::map<std::string, std::string> options;        // as given
+  std::map<std::string, std::string> option_values;  // every option, defaults included
+  std::map<std::string, std::string> path_options;
+  std::map<std::string, std::string> workload_options;        // as given
+  std::map<std::string, std::string> workload_option_values;  // every option of the workload, defaults included
+  nlohmann::json constraints;  // HostConstraintSpec::ToJson
+  std::optional<UdpParams> udp;                                 // UDP trials
+  std::optional<ReceiverSettingsParams> receiver_settings;      // TCP trials
+  // The sending socket's congestion control, read back once it was connected (TCP):
+  // absent before, null when no socket was made, TcpCongestionJson otherwise.
+  std::optional<nlohmann::json> tcp_congestion;
+
+  // The params of `trial` (a receiver on another host may wait for low-water: this
+  // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).
+  static TrialParams Of(const ResolvedTrial& trial);
+  nlohmann::json ToJson() const;
+};
+
+// metrics.integrity: what the receiver checked against the pattern.
+struct IntegrityMetrics {
+  std::string mode;
+  uint64_t verified_bytes = 0;
+  uint64_t mismatches = 0;
+  std::optional<uint64_t> first_mismatch_offset;  // streams: the stream offset; datagrams: the byte within the datagram
+  // Datagrams only: the sequence number of the first corrupt datagram (absent for streams).
+  std::optional<std::optional<uint64_t>> first_mismatch_sequence;
+
+  static IntegrityMetrics Of(const IntegrityStats& stats);
+  nlohmann::json ToJson() const;
+  // Also reads a remote receiver's result; errors name the field under `where`.
+  static Result<IntegrityMetrics> FromJson(const nlohmann::json& json, const std::string& where);
+};
+
+// metrics.receive_zerocopy (TCP_ZEROCOPY_RECEIVE only).
+struct ReceiveZeroCopyMetrics {
+  uint64_t mapped_bytes = 0;
+  uint64_t copied_bytes = 0;
+};
+
+// metrics.zerocopy: the sender's completion counts (stack/zerocopy_completions.h).
+struct ZeroCopyMetrics {
+  uint64_t completions = 0, copied = 0, zerocopy = 0, ranged_sends = 0;
+  bool split_approximate = false;
+  uint64_t enobufs_retries = 0, outstanding_at_end = 0;
+
+  static ZeroCopyMetrics Of(const ZeroCopyStats& stats);
+  nlohmann::json ToJson() const;
+};
+
+// metrics.zerocopy as ZeroCopyMetrics writes it.
+nlohmann::json ZeroCopyJson(const ZeroCopyStats& stats);
+
+// metrics.reuse_gate: how the sender waited for the peer before rewriting lent pages.
+struct ReuseGateMetrics {
+  std::string signal;
+  uint64_t checks = 0, waits = 0;
+  double wait_s = 0;
+
+  // Null (nullopt) for a strategy without a peer gate.
+  static std::optional<ReuseGateMetrics> Of(const std::optional<PeerGateStats>& gate);
+};
+
+// metrics.remote: the peer that received (--path remote).
+struct RemoteMetrics {
+  std::string peer;
+  std::optional<double> receive_s;  // the receiver's first to last byte, by its clock
+  nlohmann::json host;              // remote::HostIdentity of the peer (null: its result was lost)
+};
+
+// metrics.udp: the datagram counts (stack/datagram_receiver.h says what each means).
+struct UdpMetrics {
+  uint64_t datagrams_sent = 0, datagrams_received = 0, lost = 0, duplicated = 0, reordered = 0, stale = 0, malformed = 0,
+           empty = 0, corrupt = 0;
+  double loss_ratio = 0, sender_rate_bps = 0, receiver_rate_bps = 0, sender_elapsed_s = 0, mean_datagram_bytes = 0;
+  uint64_t bytes_arrived = 0;
+  std::string goodput_counts;
+  uint64_t flow_id = 0;
+  bool gro = false;
+  uint64_t coalesced_buffers = 0;
+  std::optional<uint64_t> receive_queue_drops;
+  uint64_t receive_buffer_bytes = 0;
+  bool receive_buffer_forced = false;
+  std::string end;
+  std::optional<double> busy_ns_per_kib_sent, sender_thread_ns_per_kib_sent;
+};
+
+struct TrialMetrics {
+  uint64_t bytes_sent = 0;
+  std::optional<uint64_t> bytes_received;  // null: a remote receiver's result was lost
+  double elapsed_s = 0;
+  double goodput_bps = 0;
+  uint64_t send_calls = 0;
+  std::optional<uint64_t> recv_calls;
+  std::optional<IntegrityMetrics> integrity;
+  std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
+  nlohmann::json cpu;      // CpuRecord, completed by FinishTrialCpu (harness/probes/cpu_accounting.h)
+  nlohmann::json payload;  // PayloadJson (harness/trial/trial_payload.h)
+  std::optional<ZeroCopyMetrics> zerocopy;  // null: the strategy reports no completions
+  std::optional<std::optional<ReuseGateMetrics>> reuse_gate;  // stream trials
+  std::optional<UdpMetrics> udp;
+  std::optional<RemoteMetrics> remote;
+  // Every other member of metrics, as the probes wrote it (probes, counters, memory,
+  // copies, cpu_profile, their *_reason, probe_errors).
+  nlohmann::json probe_results = nlohmann::json::object();
+
+  nlohmann::json ToJson() const;
+};
+
+struct TrialRecord {
+  std::string schema = kTrialSchema;
+  std::string run_id;
+  int64_t trial = 0;
+  int64_t repetition = 0;
+  bool warmup = false;
+  TrialParams params;
+  std::string point;  // PointKey (harness/plan/parameters.h)
+  std::string started_at;
+  TrialStatus status = TrialStatus::kOk;
+  std::optional<std::string> error;
+  std::optional<TrialMetrics> metrics;      // null until the window was measured
+  std::optional<nlohmann::json> path;        // NetworkPath::Describe, once the path existed
+  std::optional<nlohmann::json> constraints; // HostConstraints::Report, when there were any
+  // The scheduler's verdict (experiment_run.h), on records written by a run: absent on
+  // the record a trial returns.
+  struct Verdict {
+    std::optional<bool> converged;
+    nlohmann::json convergence;  // null for warm-ups
+  };
+  std::optional<Verdict> verdict;
+
+  // A failure ends the trial: its kind decides the status (unsupported, or error).
+  void Fail(const Error& error);
+
+  nlohmann::json ToJson() const;
+  // Reads a record this version wrote. Errors name the field ("metrics.udp.lost: ...").
+  static Result<TrialRecord> FromJson(const nlohmann::json& json);
+};
+
+// A record as every trial starts it: identity, params, point, status ok, no metrics
+// yet; params.path_name from the context.
+TrialRecord NewTrialRecord(const ResolvedTrial& trial, const TrialContext& context);
+
+// For nlohmann::json's conversions: `nlohmann::json j = record;`.
+void to_json(nlohmann::json& json, const TrialRecord& record);
+
+std::string NowIso8601();
+
+}  // namespace zcb

@@ -1,0 +1,177 @@
+// The trial runner: one flow for every protocol, path and workload. Check that the
+// strategy can run and serve the workload, make the workload, the payload, the path and
+// the host constraints, set the receiving end up, run the sender (and a local receiver)
+// on their own threads through the measured window (the workload drives the sender), and
+// turn what they report into the record. What differs between a local and a remote
+// receiver, or a stream and datagrams, is the receiving end's (receiving_end.h).
+
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "drivers/host_constraints.h"
+#include "drivers/network_path.h"
+#include "harness/trial/measured_window.h"
+#include "harness/probes/cpu_accounting.h"
+#include "harness/trial/receiving_end.h"
+#include "harness/trial/trial.h"
+#include "harness/trial/trial_metrics.h"
+#include "harness/trial/trial_payload.h"
+#include "harness/trial/trial_resolve.h"
+#include "harness/trial/trial_sockets.h"
+#include "harness/trial/trial_threads.h"
+#include "stack/unique_fd.h"
+#include "workloads/payload_source.h"
+#include "workloads/workload.h"
+
+namespace zcb {
+namespace {
+
+// What the strategy is told about the trial: socket, protocol, payload, size, options,
+// and the path's link layer for a strategy that writes whole frames.
+SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& payload, const NetworkPath& path) {
+  SendContext ctx;
+  ctx.socket_fd = socket_fd;
+  ctx.protocol = trial.spec.protocol;
+  ctx.payload = &payload;
+  ctx.message_size = trial.spec.message_size;
+  ctx.options = trial.options;
+  if (auto link = path.link_layer()) {
+    LinkEndpoint endpoint;
+    endpoint.ifindex = link->sender_ifindex;
+    endpoint.source_mac = link->sender_mac;
+    endpoint.next_hop_mac = link->next_hop_mac;
+    endpoint.mtu = link->mtu;
+    ctx.link = endpoint;
+  }
+  return ctx;
+}
+
+void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload,
+                  HostConstraints* constraints, ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
+  out.tid = CurrentTid();
+  const TrialSpec& spec = trial.spec;
+  const bool stream = spec.protocol == Protocol::kTcp;
+  UniqueFd sock;
+  std::unique_ptr<SendStrategy> strategy;
+  auto setup = [&]() -> Status {
+    // The path's sender side (its namespace), the host constraints (the sender's cgroup),
+    // then the sender CPU: in that order, since entering a cgroup may move the thread.
+    ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
+    if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
+    ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
+    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, stream ? SOCK_STREAM : SOCK_DGRAM, spec.receive_timeout_s, end.name()));
+    if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
+    SendContext ctx = NewSendContext(trial, sock.get(), payload, path);
+    ZCB_RETURN_IF_ERROR(end.PrepareSender(sock.get(), ctx));
+    ZCB_ASSIGN_OR_RETURN(strategy, trial.strategy->create(ctx));
+    return OkStatus();
+  };
+  out.setup = setup();
+  // (A failed set-up aborts: a receiver waiting for the connection gives up.)
+  if (!gate.Arrive(out.setup)) return;
+
+  // The sender owns the io_uring rings: their workers are read while the rings exist.
+  const SideCpuMeter cpu(/*io_workers=*/true);
+  WorkloadSend send;
+  send.strategy = strategy.get();
+  send.payload = &payload;
+  send.schedule = {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps};
+  send.start = gate.window_start();
+  send.cancel = gate.cancel();
+  Status run = workload.Send(send, &out.sends_done);
+  if (out.sends_done == TrialClock::time_point{}) out.sends_done = TrialClock::now();  // failed in the loop
+  out.stats = strategy->stats();
+  out.run = end.EndFlow(sock.get(), out.stats, std::move(run));
+  out.end = TrialClock::now();
+  out.cpu = cpu.Stop();
+}
+
+// The measured part, once the path and the constraints exist.
+Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, PayloadSource& payload,
+                      Workload& workload, const ReceivingEndKind& end_kind, const Pattern& pattern,
+                      HostConstraints* constraints, TrialRecord& record) {
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
+                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation()}));
+  ZCB_RETURN_IF_ERROR(end->Prepare());
+
+  WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
+  SenderOutcome sender;
+  std::thread receiver_thread;
+  if (end->runs_here()) receiver_thread = std::thread([&] { end->ReceiverThread(gate); });
+  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload),
+                            constraints, std::ref(*end), std::ref(gate), std::ref(sender));
+  const MeasuredWindow window =
+      end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
+  if (constraints != nullptr) constraints->Stop();
+  if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
+
+  ZCB_RETURN_IF_ERROR(sender.setup);
+  ZCB_RETURN_IF_ERROR(end->receiver_setup());
+  const ReceivedFigures received = end->Collect(sender, window);
+  record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
+  return JudgeTrial(trial, sender, received, end->name());
+}
+
+Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord& record) {
+  const TrialSpec& spec = trial.spec;
+  const Availability& availability = ProbeAvailability(*trial.strategy);
+  if (!availability.available) return Error(0, availability.reason, ErrorKind::kUnsupported);
+  auto path_info = FindPath(spec.path);
+  if (!path_info.ok()) return std::move(path_info).error().Context("path");
+  // What the path cannot serve (ResolveTrial refused what the request itself gets wrong).
+  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source)) {
+    if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
+  }
+
+  if (trial.workload == nullptr) return Errorf("workload {}: the trial was not resolved (ResolveTrial)", spec.workload);
+  const WorkloadInfo& workload_info = *trial.workload;
+  if (!workload_info.Serves(*trial.strategy, spec.protocol, trial.source)) {
+    return Unsupportedf("workload {} cannot be served by {} over {} from a {} source", workload_info.name,
+                        trial.strategy->name, ToString(spec.protocol), ToString(trial.source));
+  }
+  auto workload = workload_info.create(trial.workload_options);
+  if (!workload.ok()) return std::move(workload).error().Context("workload");
+  // The receiving end that checks what the workload expects, where the path puts the
+  // receiver (unsupported when none can).
+  auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), (*path_info)->caps.remote_receiver, spec.protocol,
+                                     (*workload)->expectation(), workload_info.name);
+  if (!end_kind.ok()) return std::move(end_kind).error();
+
+  Pattern pattern(spec.seed, spec.pattern_period);
+  auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);
+  if (!payload.ok()) return std::move(payload).error().Context("payload");
+  auto path = CreatePath(spec.path, spec.path_options);
+  if (!path.ok()) return std::move(path).error().Context("path");
+  std::unique_ptr<HostConstraints> constraints;
+  if (!spec.constraints.empty()) {
+    auto created = HostConstraints::Create(spec.constraints);
+    if (!created.ok()) return std::move(created).error().Context("host constraints");
+    constraints = std::move(*created);
+  }
+  Status run =
+      RunThroughPath(trial, context, **path, **payload, **workload, **end_kind, pattern, constraints.get(), record);
+  // However the trial ended, the record says what the path and the constraints were
+  // (offloads read back, qdisc counters as they are now).
+  if (constraints != nullptr) constraints->Stop();
+  record.path = (*path)->Describe();
+  if (constraints != nullptr) record.constraints = constraints->Report();
+  return run;
+}
+
+}  // namespace
+
+TrialRecord RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
+  TrialRecord record = NewTrialRecord(trial, context);
+  if (Status run = Run(trial, context, record); !run.ok()) record.Fail(run.error());
+  return record;
+}
+
+}  // namespace zcb
