@@ -13,23 +13,27 @@
 
 namespace zcb {
 
-ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size) {
+ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, LowWaterRequest low_water, size_t buffer_size) {
   ReceiverSettings settings;
   settings.recv_bytes = mode == ReceiverMode::kZeroCopy ? kMapChunk : RoundUp(buffer_size, PageSize());
-  if (mode == ReceiverMode::kDiscard) {
-    // MSG_TRUNC on TCP drops the bytes without touching a buffer: the length only bounds
-    // how much one call may drop.
-    settings.recv_bytes = kDiscardRecvBytes;
-    if (low_water) {
-      settings.rcvlowat = kDiscardLowWater;
-    } else {
-      settings.rcvlowat_reason = "the sender waits until the receiver has read its bytes before it rewrites a buffer";
-    }
+  // MSG_TRUNC on TCP drops the bytes without touching a buffer: the length only bounds
+  // how much one call may drop.
+  if (mode == ReceiverMode::kDiscard) settings.recv_bytes = kDiscardRecvBytes;
+  const int wanted = low_water.bytes.value_or(mode == ReceiverMode::kDiscard ? kDiscardLowWater : 1);
+  if (wanted <= 1) return settings;
+  if (low_water.allowed) {
+    settings.rcvlowat = wanted;
+  } else {
+    settings.rcvlowat_reason = "the sender waits until the receiver has read its bytes before it rewrites a buffer";
   }
   return settings;
 }
 
-Result<StreamReceiver> StreamReceiver::Create(ReceiverMode mode, const Pattern& pattern, bool low_water, size_t buffer_size) {
+Result<StreamReceiver> StreamReceiver::Create(ReceiverMode mode, const Pattern& pattern, LowWaterRequest low_water,
+                                              size_t buffer_size) {
+  if (low_water.bytes && (*low_water.bytes < 1 || *low_water.bytes > kMaxLowWater)) {
+    return Usagef("receiver: a low-water mark of {} bytes; expected 1 to {}", *low_water.bytes, kMaxLowWater);
+  }
   ZCB_ASSIGN_OR_RETURN(MappedRegion buffer, MappedRegion::Anonymous(RoundUp(buffer_size, PageSize())));
   StreamReceiver receiver(mode, pattern, std::move(buffer), SettingsFor(mode, low_water, buffer_size));
   receiver.stats_.integrity.mode = mode;
@@ -46,7 +50,30 @@ void StreamReceiver::Check(uint64_t offset, const uint8_t* data, size_t len) {
   integrity.verified_bytes += len;
 }
 
-Status StreamReceiver::Run(int fd) { return mode_ == ReceiverMode::kZeroCopy ? RunZeroCopy(fd) : RunCopying(fd); }
+Status StreamReceiver::Run(int fd) {
+  ZCB_RETURN_IF_ERROR(SetLowWater(fd));
+  return mode_ == ReceiverMode::kZeroCopy ? RunZeroCopy(fd) : RunCopying(fd);
+}
+
+// SO_RCVLOWAT as the settings say, read back: the kernel lowers a mark above half the
+// receive buffer's limit without an error, and the record must hold what was in effect.
+Status StreamReceiver::SetLowWater(int fd) const {
+  if (settings_.rcvlowat <= 1) return OkStatus();
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &settings_.rcvlowat, sizeof settings_.rcvlowat) != 0) {
+    return SysError(fmt::format("receiver: setsockopt(SO_RCVLOWAT, {})", settings_.rcvlowat));
+  }
+  int in_effect = 0;
+  socklen_t len = sizeof in_effect;
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &in_effect, &len) != 0) {
+    return SysError("receiver: getsockopt(SO_RCVLOWAT)");
+  }
+  if (in_effect != settings_.rcvlowat) {
+    return Errorf("receiver: SO_RCVLOWAT reads back {} after setting {} (the kernel caps it at half of "
+                  "net.ipv4.tcp_rmem[2]); ask for a lower mark",
+                  in_effect, settings_.rcvlowat);
+  }
+  return OkStatus();
+}
 
 // Counts `len` bytes that just arrived at the end of the stream (and checks them where
 // the mode does).
@@ -68,10 +95,6 @@ static Error RecvError(uint64_t received) {
 
 Status StreamReceiver::RunCopying(int fd) {
   const bool discard = mode_ == ReceiverMode::kDiscard;
-  if (settings_.rcvlowat > 1 &&
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &settings_.rcvlowat, sizeof settings_.rcvlowat) != 0) {
-    return SysError(fmt::format("receiver: setsockopt(SO_RCVLOWAT, {})", settings_.rcvlowat));
-  }
   // A blocking recv() honours SO_RCVLOWAT (it returns once that many bytes are queued,
   // at the end of the stream, or at the receive timeout with what there is), as poll()
   // does for the selftest's receiver, in one call instead of two.

@@ -12,6 +12,10 @@
 //   zerocopy  TCP_ZEROCOPY_RECEIVE: whole pages of payload are mapped into a region
 //             mmap()ed on the socket instead of copied; what cannot be mapped (partial
 //             pages) is copied with recv(). Every byte is checked, mapped or copied.
+//
+// Any mode may be given another SO_RCVLOWAT (LowWaterRequest): how often a receiver wakes
+// changes the ACKs the sender sees, so a comparison with another program's receiver sets
+// the mark as that receiver does.
 
 #include <atomic>
 #include <chrono>
@@ -48,8 +52,19 @@ struct ReceiveStats {
 struct ReceiverSettings {
   size_t recv_bytes = 0;  // the length each recv() asks for (zerocopy: each mapping)
   int rcvlowat = 1;       // SO_RCVLOWAT: recv() waits until this many bytes are queued (1: the kernel's default)
-  // Why low-water is off where the mode would use it (empty otherwise).
+  // Why low-water is off where the mode or the request would use it (empty otherwise).
   std::string rcvlowat_reason;
+};
+
+// The low-water mark a receiver is asked for: nullopt leaves it to the mode (discard
+// 64 KiB, the others the kernel's 1 byte); a value sets SO_RCVLOWAT in any mode, so that
+// a receiver can read as another program's does (1: wake for every byte, as most do).
+// `allowed` false: a sender in this process waits until the receiver has read its bytes
+// (PeerGate's receiver progress), and fewer than that many bytes queued would then wait
+// for each other until the timeout: the receiver reads with 1 and the record says why.
+struct LowWaterRequest {
+  std::optional<int> bytes;
+  bool allowed = true;
 };
 
 class StreamReceiver {
@@ -58,17 +73,17 @@ class StreamReceiver {
   // discard: what the msg_zerocopy selftest's receiver asks for per recv(MSG_TRUNC).
   static constexpr size_t kDiscardRecvBytes = 2 << 20;
   static constexpr int kDiscardLowWater = 64 << 10;
+  // The largest low-water mark a request may ask for (the kernel caps SO_RCVLOWAT at half
+  // the receive buffer's limit, net.ipv4.tcp_rmem[2]).
+  static constexpr int kMaxLowWater = 16 << 20;
   // zerocopy: the span each TCP_ZEROCOPY_RECEIVE may map.
   static constexpr size_t kMapChunk = 512 * 1024;
 
-  // `low_water`: whether the discard mode may wait for kDiscardLowWater bytes. A sender
-  // in this process that waits until the receiver has read its bytes (PeerGate's
-  // receiver progress) must turn it off: fewer than that many bytes queued would then
-  // wait for each other until the timeout.
-  static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, bool low_water = true,
+  static Result<StreamReceiver> Create(ReceiverMode mode, const Pattern& pattern, LowWaterRequest low_water = {},
                                        size_t buffer_size = kDefaultBufferSize);
   // The settings Create(mode, ..., low_water) reads with.
-  static ReceiverSettings SettingsFor(ReceiverMode mode, bool low_water, size_t buffer_size = kDefaultBufferSize);
+  static ReceiverSettings SettingsFor(ReceiverMode mode, LowWaterRequest low_water,
+                                      size_t buffer_size = kDefaultBufferSize);
 
   // Reads `fd` until the sender shuts the stream down. An error (reset, timeout) is
   // returned together with what was received so far, which the caller still records.
@@ -83,6 +98,7 @@ class StreamReceiver {
       : mode_(mode), pattern_(&pattern), buffer_(std::move(buffer)), settings_(std::move(settings)) {}
   void Check(uint64_t offset, const uint8_t* data, size_t len);
   void Account(const uint8_t* data, size_t len);
+  Status SetLowWater(int fd) const;
   Status RunCopying(int fd);
   Status RunZeroCopy(int fd);
 

@@ -39,6 +39,29 @@ TEST(ReceiverModesTest, DiscardDropsAtLeastTheLowWaterPerCall) {
   EXPECT_FALSE(r["params"]["receiver_settings"].contains("rcvlowat_reason"));
 }
 
+// --rcvlowat sets the receiver's low-water mark in any mode: the record holds it in
+// receiver_settings and in the point's key, and the receiver reads at least that much per
+// call (at most 1 byte: as often as the data comes).
+TEST(ReceiverModesTest, ALowWaterMarkAskedForIsUsedAndRecorded) {
+  const uint64_t bytes = 32u << 20;
+  TrialSpec spec = testing::VerifiedStream("write", bytes);
+  spec.receiver = ReceiverMode::kRead;
+  spec.rcvlowat = 256 << 10;
+  nlohmann::json r = testing::RunOrFail(spec);
+  ASSERT_EQ(r["status"], "ok") << r["error"];
+  EXPECT_EQ(r["params"]["receiver_settings"]["rcvlowat"].get<int>(), 256 << 10);
+  EXPECT_NE(r["point"].get<std::string>().find(",rcvlowat=262144"), std::string::npos) << r["point"];
+  EXPECT_LE(r["metrics"]["recv_calls"].get<uint64_t>(), bytes / (256 << 10) + 2);
+
+  spec.receiver = ReceiverMode::kDiscard;
+  spec.rcvlowat = 1;
+  r = testing::RunOrFail(spec);
+  ASSERT_EQ(r["status"], "ok") << r["error"];
+  EXPECT_EQ(r["params"]["receiver_settings"]["rcvlowat"].get<int>(), 1);
+  EXPECT_FALSE(r["params"]["receiver_settings"].contains("rcvlowat_reason"));
+  EXPECT_EQ(r["metrics"]["bytes_received"].get<uint64_t>(), bytes);
+}
+
 // A sender that waits until the receiver has read its bytes (vmsplice rewriting the
 // generated ring) would wait for a receiver that waits for more bytes: discard reads
 // without the low-water mark then, and the record says why.

@@ -11,6 +11,7 @@
 
 #include "drivers/host_constraints.h"
 #include "harness/probes/probe_suite.h"
+#include "stack/stream_receiver.h"
 
 namespace zcb {
 namespace {
@@ -155,6 +156,21 @@ Result<std::string> ParseWorkingSet(std::string_view text, const SpecCatalog&) {
   return size;
 }
 
+// "auto" (the receiver mode's low-water mark) or 1 byte to StreamReceiver::kMaxLowWater.
+Result<std::string> ParseLowWaterText(std::string_view text, const SpecCatalog&) {
+  if (text == "auto") return std::string(text);
+  const auto size = ParseSize(text);
+  if (!size || *size < 1 || *size > static_cast<uint64_t>(StreamReceiver::kMaxLowWater)) {
+    return Usagef("'{}' is not a low-water mark (expected auto, or bytes from 1 to {} such as 1 or 64K)", text,
+                  FormatSize(StreamReceiver::kMaxLowWater));
+  }
+  return std::to_string(*size);
+}
+std::optional<int> LowWaterOf(const std::string& canonical) {
+  if (canonical == "auto") return std::nullopt;
+  return std::stoi(canonical);
+}
+
 Result<std::string> ParseProbes(std::string_view text, const SpecCatalog&) {
   ZCB_RETURN_IF_ERROR(ParseProbeSelection(text));
   return std::string(text);
@@ -176,6 +192,7 @@ std::string SourceDefault(const TrialSpec& spec, const SpecCatalog& catalog) {
 }
 std::string SizeDefault(const TrialSpec& spec, const SpecCatalog&) { return std::to_string(DefaultMessageSize(spec.protocol)); }
 
+constexpr Applicability kTcpOnly{{Protocol::kTcp}, {SourceKind::kMemory, SourceKind::kFile, SourceKind::kGenerated}};
 constexpr Applicability kUdpOnly{{Protocol::kUdp}, {SourceKind::kMemory, SourceKind::kFile, SourceKind::kGenerated}};
 constexpr Applicability kFileOnly{{Protocol::kTcp, Protocol::kUdp}, {SourceKind::kFile}};
 constexpr Applicability kBuffers{{Protocol::kTcp, Protocol::kUdp}, {SourceKind::kMemory, SourceKind::kFile}};
@@ -436,6 +453,18 @@ std::vector<Parameter> MakeTable() {
     p.parse = ParseDurationValue;
     p.apply = [](const std::string& v, TrialSpec& s) { s.receive_timeout_s = std::stod(v); };
     p.read = [](const TrialSpec& s) { return fmt::format("{}", s.receive_timeout_s); };
+    p.receiving_end = true;
+  }
+  {
+    Parameter& p = add({"rcvlowat", SpecSection::kTrial, "--rcvlowat", ValueKind::kSize, "auto or a size", "auto",
+                        "the TCP receiver's SO_RCVLOWAT: it wakes once this many bytes are queued (auto: 64K for "
+                        "discard, as the msg_zerocopy selftest's receiver; 1, the kernel's, for the others)",
+                        kTcpOnly});
+    p.parse = ParseLowWaterText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.rcvlowat = LowWaterOf(v); };
+    p.read = [](const TrialSpec& s) { return s.rcvlowat ? std::to_string(*s.rcvlowat) : std::string("auto"); };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "rcvlowat";
     p.receiving_end = true;
   }
   {

@@ -290,7 +290,7 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
 
 Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockaddr_storage& peer, const TrialSpec& spec,
                                                            const Pattern& pattern, sockaddr_storage local) {
-  auto receiver = StreamReceiver::Create(spec.receiver, pattern);
+  auto receiver = StreamReceiver::Create(spec.receiver, pattern, {spec.rcvlowat});
   if (!receiver.ok()) {
     remote::SendError(fd, "unsupported", receiver.error().ToString());
     return std::move(receiver).error().Context("trial request");

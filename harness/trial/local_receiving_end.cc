@@ -208,8 +208,8 @@ class LocalDatagramEnd final : public LocalEnd {
 // modes read without checking, as the record's integrity.mode says).
 Result<std::unique_ptr<ReceivingEnd>> CreateLocalStreamEnd(const ReceivingEndSetup& setup) {
   const ResolvedTrial& trial = setup.trial;
-  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver,
-                       StreamReceiver::Create(trial.spec.receiver, setup.pattern, !trial.strategy->caps.waits_for_reader));
+  const LowWaterRequest low_water{trial.spec.rcvlowat, !trial.strategy->caps.waits_for_reader};
+  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver, StreamReceiver::Create(trial.spec.receiver, setup.pattern, low_water));
   return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalStreamEnd>(trial, setup.path, std::move(receiver)));
 }
 

@@ -380,7 +380,7 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
     const auto path = FindPath(s.path);
     const bool remote_receiver = path.ok() && (*path)->caps.remote_receiver;
     const ReceiverSettings settings =
-        StreamReceiver::SettingsFor(s.receiver, remote_receiver || !trial.strategy->caps.waits_for_reader);
+        StreamReceiver::SettingsFor(s.receiver, {s.rcvlowat, remote_receiver || !trial.strategy->caps.waits_for_reader});
     p.receiver_settings = ReceiverSettingsParams{settings.recv_bytes, settings.rcvlowat, std::nullopt};
     if (!settings.rcvlowat_reason.empty()) p.receiver_settings->rcvlowat_reason = settings.rcvlowat_reason;
   }

@@ -40,6 +40,10 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
     gaps.push_back({Kind::kRequest, fmt::format("protocol={} udp_gro=true", protocol), "UDP_GRO applies to UDP only",
                     "give --gro with --protocol udp only"});
   }
+  if (spec.rcvlowat && spec.protocol != Protocol::kTcp) {
+    gaps.push_back({Kind::kRequest, fmt::format("protocol={} rcvlowat={}", protocol, *spec.rcvlowat),
+                    "SO_RCVLOWAT is a setting of the TCP receiver", "give --rcvlowat with --protocol tcp only"});
+  }
   return gaps;
 }
 

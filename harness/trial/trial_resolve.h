@@ -46,6 +46,7 @@ struct TrialSpec {
   std::string file_dir;              // file source: empty = tmpfs
   bool cold_cache = false;           // file source: drop the page cache first
   double receive_timeout_s = 10;     // a stalled peer fails the trial after this long
+  std::optional<int> rcvlowat;       // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
   bool gro = false;                  // UDP: the receiver asks for UDP_GRO
   double drain_s = 0.5;              // UDP: after the sender is done, wait this long for stragglers
   HostConstraintSpec constraints;    // sender CPU quota, memory-bandwidth antagonist

@@ -30,6 +30,8 @@ def test_a_missing_peer_is_reported_and_its_rows_skipped(zcbench_bin, tmp_path):
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[2] == "0" and cells[5] == "skipped: peer send-zerocopy missing", line
         assert cells[3] == cells[4] == cells[6] == cells[7] == cells[8] == "", line
+        # send-zerocopy's receiver sets no SO_RCVLOWAT: zcbench's discard goes without its mark too.
+        assert " 64K discard rcvlowat=1" in cells[0], line
 
 
 def test_whole_seconds_only(zcbench_bin):

@@ -3,11 +3,13 @@
 
 Each row pairs one zcbench configuration with the peer program that does the same
 system calls (same message size, same receiver: MSG_TRUNC receivers against zcbench's
-`discard`, copying receivers against `read`), runs the two alternately (the first of each
-pair alternates too, so that drift favours neither) on loopback with the same pinning
-(sender on --sender-cpu, receiver on --receiver-cpu), and prints per row the median
-goodput ratio zcbench / peer with its range over the pairs, and the CPU cost per KiB of
-both sides.
+`discard`, copying receivers against `read`, and the receiver's low-water mark as the
+peer's receiver sets it: SO_RCVLOWAT 64 KiB as the msg_zerocopy selftest's, none (1 byte)
+as liburing's send-zerocopy's, netperf's, iperf3's and neper's), runs the two alternately
+(the first of each pair alternates too, so that drift favours neither) on loopback with
+the same pinning (sender on --sender-cpu, receiver on --receiver-cpu), and prints per row
+the median goodput ratio zcbench / peer with its range over the pairs, and the CPU cost
+per KiB of both sides.
 
 CPU per KiB is measured the same way for both: the user + system time of every process of
 the run, from wait4()'s rusage (zcbench: its one process, sender and receiver threads;
@@ -196,6 +198,8 @@ def run_zcbench(cfg, row):
             "--duration", f"{cfg.seconds:g}", "--sender-cpu", cfg.sender_cpu, "--receiver-cpu", cfg.receiver_cpu, "--json"]
     for k, v in z.get("options", {}).items():
         args += ["--option", f"{k}={v}"]
+    if z.get("rcvlowat") and cfg.zcbench_has_rcvlowat:
+        args += ["--rcvlowat", z["rcvlowat"]]
     args += ["--file-dir", cfg.file_dir]  # used by the strategies that send from a file
     for a in cfg.zcbench_extra:
         args += [a, z["size"]] if a == "--working-set" else [a]
@@ -300,17 +304,21 @@ def size_bytes(size):
 # ---- the rows ----
 
 def rows():
-    """(zcbench strategy, size, receiver, options; peer label, peer programs, peer run)."""
+    """(zcbench strategy, size, receiver, options; peer label, peer programs, peer run).
+
+    A receiver given as "discard rcvlowat=1" runs zcbench's discard with --rcvlowat 1:
+    send-zerocopy's receiver sets no low-water mark and wakes for every byte that comes."""
     send_zc, mzc = run_send_zerocopy, run_msg_zerocopy
+    no_mark = "discard rcvlowat=1"
     table = [
         # The rows of the issue, where zcbench was behind.
-        ("io_uring_send", "64K", "discard", {}, "send-zerocopy -z0 -n1", ["send-zerocopy"],
+        ("io_uring_send", "64K", no_mark, {}, "send-zerocopy -z0 -n1", ["send-zerocopy"],
          lambda c, p: send_zc(c, p, "64K", 0, 0, 1)),
-        ("io_uring_send", "64K", "discard", {"batch": 8}, "send-zerocopy -z0 -n8", ["send-zerocopy"],
+        ("io_uring_send", "64K", no_mark, {"batch": 8}, "send-zerocopy -z0 -n8", ["send-zerocopy"],
          lambda c, p: send_zc(c, p, "64K", 0, 0, 8)),
-        ("io_uring_send_zc", "64K", "discard", {"fixed_buffers": "true"}, "send-zerocopy -z1 -b1 -n1",
+        ("io_uring_send_zc", "64K", no_mark, {"fixed_buffers": "true"}, "send-zerocopy -z1 -b1 -n1",
          ["send-zerocopy"], lambda c, p: send_zc(c, p, "64K", 1, 1, 1)),
-        ("io_uring_send_zc", "64K", "discard", {"fixed_buffers": "true", "batch": 8}, "send-zerocopy -z1 -b1 -n8",
+        ("io_uring_send_zc", "64K", no_mark, {"fixed_buffers": "true", "batch": 8}, "send-zerocopy -z1 -b1 -n8",
          ["send-zerocopy"], lambda c, p: send_zc(c, p, "64K", 1, 1, 8)),
         ("write", "65435", "discard", {}, "msg_zerocopy selftest", ["msg_zerocopy"],
          lambda c, p: mzc(c, p, "65435", False)),
@@ -329,7 +337,8 @@ def rows():
     ]
     out = []
     for strategy, size, receiver, options, peer, needs, run in table:
-        zcbench = {"strategy": strategy, "size": size, "receiver": receiver, "options": options}
+        mode, _, mark = receiver.partition(" rcvlowat=")
+        zcbench = {"strategy": strategy, "size": size, "receiver": mode, "options": options, "rcvlowat": mark or None}
         name = f"{strategy} {size} {receiver}" + "".join(f" {k}={v}" for k, v in options.items())
         out.append({"name": name, "zcbench": zcbench, "peer": peer, "needs": needs, "run": run})
     return out
@@ -366,6 +375,10 @@ def zcbench_extra_args(binary):
     """Options that keep the comparison fair, passed only where this zcbench has them."""
     help_text = subprocess.run([binary, "run", "--help"], capture_output=True, text=True, timeout=30).stdout
     extra, notes = [], []
+    has_rcvlowat = "--rcvlowat" in help_text
+    if not has_rcvlowat:
+        notes.append("zcbench has no --rcvlowat: its discard receiver keeps its 64 KiB low-water mark where "
+                     "send-zerocopy's receiver has none")
     if "--probes" in help_text:
         extra += ["--probes", "none"]  # the peers run no probes either
         notes.append("zcbench probes: none")
@@ -376,7 +389,7 @@ def zcbench_extra_args(binary):
         notes.append("zcbench working set: --working-set MESSAGE_SIZE (one message, as the peers)")
     else:
         notes.append("zcbench working set: its default for the memory source (no --working-set option on this build)")
-    return extra, notes
+    return extra, notes, has_rcvlowat
 
 
 def summarize(values):
@@ -415,7 +428,7 @@ def main():
     if not os.path.isdir(args.file_dir):
         ap.error(f"--file-dir {args.file_dir} is not a directory")
     peers, missing = find_peers(args)
-    args.zcbench_extra, notes = zcbench_extra_args(args.zcbench)
+    args.zcbench_extra, notes, args.zcbench_has_rcvlowat = zcbench_extra_args(args.zcbench)
     selected = [r for r in rows() if not args.only or any(s in r["name"] or s in r["peer"] for s in args.only)]
 
     with contextlib.ExitStack() as stack:

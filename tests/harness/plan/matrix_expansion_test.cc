@@ -295,7 +295,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   const std::map<std::string, std::string> values = {
       {"receive_timeout", "\"3s\""}, {"pattern_period", "\"512K\""}, {"working_set", "\"1M\""},
       {"file_dir", "\"/var/tmp\""},  {"membw_antagonist_size", "\"8M\""}, {"drain", "\"2s\""},
-      {"udp_gro", "true"}};
+      {"udp_gro", "true"}, {"rcvlowat", "\"64K\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -315,6 +315,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
+  EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the
@@ -327,10 +328,12 @@ path = ["lo"]
 [trial]
 udp_gro = true
 drain = "2s"
+rcvlowat = "64K"
 )");
   ASSERT_EQ(m.points.size(), 1u);
   EXPECT_FALSE(m.points[0].spec.gro);
   EXPECT_DOUBLE_EQ(m.points[0].spec.drain_s, TrialSpec{}.drain_s);
+  EXPECT_EQ(m.points[0].spec.rcvlowat, 64 << 10);  // the TCP receiver's, on this TCP point
 }
 
 TEST(MatrixExpansion, HostConstraintAxes) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "harness/plan/matrix.h"
@@ -143,6 +144,12 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
   EXPECT_EQ(canonical("strategy", SpecSection::kMatrix, "tcp_mme"),
             "error: unknown strategy 'tcp_mme'; valid strategies: tcp_mem, tcp_file, udp_only, dual (or \"all\")");
   EXPECT_EQ(canonical("pattern_period", SpecSection::kTrial, "6K"), "error: 6144 is not a multiple of 4096 bytes");
+  EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "64K"), "65536");
+  EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "auto"), "auto");
+  for (std::string_view mark : {"0", "32M"}) {
+    EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, mark),
+              fmt::format("error: '{}' is not a low-water mark (expected auto, or bytes from 1 to 16M such as 1 or 64K)", mark));
+  }
 }
 
 TrialSpec Tcp(const std::string& strategy) {
@@ -161,6 +168,12 @@ TEST(PointIdentity, KeysStayWhatRecordsHold) {
   cold.cold_cache = true;
   cold.file_dir = "/var/tmp";
   EXPECT_EQ(PointKey(cold), "tcp/sendfile/loopback/bulk/file/65536/verify,page_cache=cold");
+
+  // A low-water mark given explicitly is a different receiver; left to the mode, no change.
+  TrialSpec woken = Tcp("write");
+  woken.receiver = ReceiverMode::kDiscard;
+  woken.rcvlowat = 1;
+  EXPECT_EQ(PointKey(woken), "tcp/write/loopback/bulk/memory/65536/discard,rcvlowat=1");
 
   TrialSpec udp = Tcp("sendmmsg");
   udp.protocol = Protocol::kUdp;
@@ -271,6 +284,16 @@ TEST(Compatibility, ResolveTrialRefusesWhatTheMatrixLeavesOut) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().what().find("UDP_GRO applies to UDP only"), std::string::npos) << r.error().what();
   EXPECT_EQ(r.error().kind(), ErrorKind::kUsage);  // the request's fault: exit 2
+
+  spec.gro = false;
+  spec.strategy = "sendto";
+  spec.protocol = Protocol::kUdp;
+  spec.message_size = 1472;
+  spec.rcvlowat = 1;  // SO_RCVLOWAT on a UDP trial
+  r = ResolveTrial(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().what(), "SO_RCVLOWAT is a setting of the TCP receiver; give --rcvlowat with --protocol tcp only");
+  EXPECT_EQ(r.error().kind(), ErrorKind::kUsage);
 }
 
 TEST(Compatibility, WhatThePathCannotServeIsNotAUsageError) {
