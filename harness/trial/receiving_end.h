@@ -10,6 +10,7 @@
 //
 //   local stream      StreamReceiver on a thread here     local_receiving_end.cc
 //   local datagram    DatagramReceiver on a thread here   local_receiving_end.cc
+//   local exchange    a request/response client here      local_exchange_end.cc
 //   remote stream     the peer's StreamReceiver           remote_receiving_end.cc
 //   remote datagram   the peer's DatagramReceiver         remote_receiving_end.cc
 //
@@ -35,6 +36,7 @@
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_record.h"
 #include "stack/datagram_receiver.h"
+#include "stack/latency_histogram.h"
 #include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
@@ -61,6 +63,13 @@ struct DatagramFigures {
   uint32_t flow_id = 0;
 };
 
+// What the client of a request/response exchange counted and timed.
+struct ExchangeFigures {
+  uint64_t transactions = 0;    // responses read whole
+  uint64_t requests_sent = 0;
+  LatencyHistogram latency_ns;  // request written to the response's last byte read, CLOCK_MONOTONIC
+};
+
 // What a receiving end reports once the window has closed.
 struct ReceivedFigures {
   std::optional<uint64_t> bytes_received;  // nullopt: unknown (the remote receiver's result was lost)
@@ -69,6 +78,7 @@ struct ReceivedFigures {
   std::optional<IntegrityMetrics> integrity;
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   std::optional<DatagramFigures> datagrams;  // datagram ends
+  std::optional<ExchangeFigures> exchange;   // request/response ends
   TrialClock::time_point last_delivery{};    // the end of the window as the receiving end saw it
   // The receiver's CPU: its thread's time (here, or as the peer measured it), and what
   // the trial's CPU figure cannot include because of where it ran.
@@ -118,6 +128,7 @@ struct ReceivingEndSetup {
   NetworkPath& path;
   const Pattern& pattern;
   ReceiverExpectation expectation;  // what the trial's workload says the receiver is to check
+  std::optional<Exchange> exchange;  // a request/response workload's (Workload::exchange)
 };
 
 // A kind of receiving end and what it can do: where its receiver runs, its protocol, and
