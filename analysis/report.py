@@ -62,6 +62,21 @@ def _methods() -> List[Block]:
                   "harness reported any of its repetitions as not converged."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
+        Paragraph("Request/response (workload request_response, metrics.request_response; "
+                  "figures \"transactions per second\", \"p99 transaction latency\" and "
+                  "\"Transaction latency distribution\"): the receiving end is the client. It "
+                  "writes each request, reads the whole response and verifies it against the "
+                  "pattern stream; a transaction's latency is the client's CLOCK_MONOTONIC from "
+                  "just before its request is written to the last byte of its response read, so "
+                  "it holds both ends' system calls, both stacks, the scheduler's wake-ups and "
+                  "the strategy's send, and not a think time. Percentiles are read from a "
+                  "log-linear histogram within 1/128 of the values recorded (mean, min and max "
+                  "exact); the CDF merges the histograms of a point's repetitions. The message "
+                  "size is the response size. CPU per transaction is the trial's CPU time "
+                  "(cpu.trial_s) divided by the transactions. The delay from a response's send "
+                  "to its zero-copy completion is not measured (completion_latency is null with "
+                  "its reason). On a 2-vCPU VM the tail holds the hypervisor's and the other "
+                  "tenants' preemptions: compare tails only within one run."),
         Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
                   "the call: the share of the payload transmitted from the trial's sockets that "
                   "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "
