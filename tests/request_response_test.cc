@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -97,21 +98,40 @@ INSTANTIATE_TEST_SUITE_P(EveryServingStrategy, RequestResponseTrialTest, ::testi
                            return info.param.strategy + "_" + std::string(ToString(info.param.source));
                          });
 
-// netperf's burst: eight 100-byte requests in flight, through every serving strategy (its
-// first source that serves).
-TEST(RequestResponseTrial, KeepsSeveralRequestsInFlight) {
+// Runs `check(case, lends_buffers)` once per serving strategy, from its first source that
+// serves.
+void ForEachServingStrategy(const std::function<void(const Case&, bool)>& check) {
   std::set<std::string> done;
   for (const Case& c : ServingCases()) {
     if (!done.insert(c.strategy).second || !testing::AvailableOrFailUnderCi(c.strategy)) continue;
     SCOPED_TRACE(c.strategy);
     auto info = FindStrategy(c.strategy);
     ASSERT_TRUE(info.ok());
-    const nlohmann::json record =
-        testing::RunOrFail(ExchangeSpec(c.strategy, c.source, {{"outstanding", "8"}, {"request_size", "100"}}));
-    ExpectTransactionsTimed(record, (*info)->caps.lends_buffers);
-    EXPECT_EQ(record["params"]["workload_option_values"]["outstanding"], "8");
+    check(c, (*info)->caps.lends_buffers);
   }
   EXPECT_FALSE(done.empty());
+}
+
+// netperf's burst: eight 100-byte requests in flight.
+TEST(RequestResponseTrial, KeepsSeveralRequestsInFlight) {
+  ForEachServingStrategy([](const Case& c, bool lends_buffers) {
+    const nlohmann::json record =
+        testing::RunOrFail(ExchangeSpec(c.strategy, c.source, {{"outstanding", "8"}, {"request_size", "100"}}));
+    ExpectTransactionsTimed(record, lends_buffers);
+    EXPECT_EQ(record["params"]["workload_option_values"]["outstanding"], "8");
+  });
+}
+
+// Over a veth pair between two namespaces: the exchange crosses a device path.
+TEST(RequestResponseTrial, EveryServingStrategyOverVeth) {
+  ZCB_REQUIRE_ROOT();
+  ForEachServingStrategy([](const Case& c, bool lends_buffers) {
+    TrialSpec spec = ExchangeSpec(c.strategy, c.source, {{"request_size", "64"}});
+    spec.path = "veth";
+    const nlohmann::json record = testing::RunOrFail(spec);
+    ExpectTransactionsTimed(record, lends_buffers);
+    EXPECT_EQ(record["path"]["name"], "veth");
+  });
 }
 
 TEST(RequestResponseTrial, ADurationEndsTheExchangeCleanly) {

@@ -84,9 +84,10 @@ RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const Exchang
   }
   r.completion_latency_reason =
       trial.strategy->caps.lends_buffers
-          ? "not measured: the zero-copy completion tracking counts completions but keeps no time per send, so the delay "
-            "from a response's send to the kernel giving its buffer back is not in this record (see metrics.zerocopy for "
-            "the counts)"
+          ? "not measured: the strategies read their completions lazily (msg_zerocopy drains its error queue once enough "
+            "sends are in flight, io_uring_send_zc reaps notifications at later submissions), so a time taken when the "
+            "strategy reads one measures its reaping schedule, not when the kernel gave the buffer back; that needs a "
+            "time stamp as the notification is queued, which nothing takes yet (metrics.zerocopy has the counts)"
           : "the strategy lends no buffers: a response's buffer is the sender's again when the send call returns";
   return r;
 }
