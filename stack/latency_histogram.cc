@@ -21,7 +21,8 @@ size_t LatencyHistogram::IndexOf(uint64_t value) {
   if (value < kExactBelow) return static_cast<size_t>(value);
   const int shift = std::bit_width(value) - kSubBucketBits;
   const uint64_t top = value >> shift;  // in [64, 128)
-  return kExactBelow + static_cast<size_t>(shift - 1) * kBucketsPerOctave + static_cast<size_t>(top - kBucketsPerOctave);
+  return kExactBelow + static_cast<size_t>(shift - 1) * kBucketsPerOctave +
+         static_cast<size_t>(top - kBucketsPerOctave);
 }
 
 uint64_t LatencyHistogram::LowestOf(size_t index) {

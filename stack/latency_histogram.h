@@ -21,7 +21,7 @@ namespace zcb {
 
 class LatencyHistogram {
  public:
-  static constexpr int kSubBucketBits = 7;                  // 128 exact values, then 64 buckets per octave
+  static constexpr int kSubBucketBits = 7;  // 128 exact values, then 64 buckets per octave
   static constexpr uint64_t kExactBelow = 1u << kSubBucketBits;
   static constexpr uint64_t kBucketsPerOctave = kExactBelow / 2;
   // The largest error of a reported value, relative to the value recorded.

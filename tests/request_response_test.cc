@@ -33,7 +33,8 @@ const WorkloadInfo& RequestResponse() {
   return **found;
 }
 
-TrialSpec ExchangeSpec(const std::string& strategy, SourceKind source, const std::map<std::string, std::string>& options) {
+TrialSpec ExchangeSpec(const std::string& strategy, SourceKind source,
+                       const std::map<std::string, std::string>& options) {
   TrialSpec spec = testing::VerifiedStream(strategy, kTransactions * kResponse, kResponse);
   spec.workload = "request_response";
   spec.workload_options = options;
@@ -158,13 +159,15 @@ TEST(RequestResponseClient, CatchesACorruptResponse) {
   ASSERT_TRUE(trial.ok()) << trial.error().ToString();
   auto workload = CreateWorkload("request_response", {});
   ASSERT_TRUE(workload.ok());
-  auto kind = ChooseReceivingEnd(ReceivingEndKinds(), false, Protocol::kTcp, (*workload)->expectation(), "request_response");
+  auto kind =
+      ChooseReceivingEnd(ReceivingEndKinds(), false, Protocol::kTcp, (*workload)->expectation(), "request_response");
   ASSERT_TRUE(kind.ok()) << kind.error().ToString();
   auto path = CreatePath("loopback", {});
   ASSERT_TRUE(path.ok());
   const Pattern pattern(spec.seed, spec.pattern_period);
   const SendSchedule schedule{kResponse, spec.bytes, std::nullopt, 0};
-  auto end = (*kind)->create(ReceivingEndSetup{*trial, **path, pattern, (*workload)->expectation(), (*workload)->exchange(schedule)});
+  auto end = (*kind)->create(
+      ReceivingEndSetup{*trial, **path, pattern, (*workload)->expectation(), (*workload)->exchange(schedule)});
   ASSERT_TRUE(end.ok()) << end.error().ToString();
 
   WindowGate gate(2, nullptr);

@@ -21,10 +21,10 @@ namespace zcb {
 
 struct Exchange {
   uint64_t request_size = 1;
-  uint64_t response_size = 0;          // the trial's message size
-  uint64_t outstanding = 1;            // requests in flight (netperf's burst + 1)
+  uint64_t response_size = 0;               // the trial's message size
+  uint64_t outstanding = 1;                 // requests in flight (netperf's burst + 1)
   std::chrono::microseconds think_time{0};  // the client's pause between a response and its next request
-  std::optional<uint64_t> bytes;       // the trial's byte count: the responses' total, when given
+  std::optional<uint64_t> bytes;            // the trial's byte count: the responses' total, when given
 
   // The number of transactions the byte count allows (nullopt: no byte count).
   std::optional<uint64_t> TransactionLimit() const;

@@ -48,9 +48,9 @@ class RequestResponseWorkload final : public Workload {
     if (send.socket_fd < 0) return Errorf("request_response server: no socket to read requests from");
     const Exchange x = *exchange(send.schedule);
     std::vector<uint8_t> buffer(std::max<uint64_t>(request_size_ * outstanding_, 4096));
-    uint64_t sequence = 0;      // the request being read
-    uint64_t position = 0;      // its bytes read so far
-    uint64_t offset = 0;        // the next response's stream offset
+    uint64_t sequence = 0;  // the request being read
+    uint64_t position = 0;  // its bytes read so far
+    uint64_t offset = 0;    // the next response's stream offset
     const auto patience = std::chrono::duration<double>(send.peer_timeout_s > 0 ? send.peer_timeout_s : 10.0);
     TrialClock::time_point last_heard = TrialClock::now();
     Status run = OkStatus();
@@ -58,7 +58,9 @@ class RequestResponseWorkload final : public Workload {
       if (send.cancel != nullptr && send.cancel->load(std::memory_order_relaxed)) break;
       const ssize_t n = ::recv(send.socket_fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
       if (n == 0) {
-        if (position != 0) run = Errorf("request_response server: EOF inside request {} ({} of {} bytes)", sequence, position, request_size_);
+        if (position != 0)
+          run = Errorf("request_response server: EOF inside request {} ({} of {} bytes)", sequence, position,
+                       request_size_);
         break;
       }
       if (n < 0) {
@@ -78,15 +80,17 @@ class RequestResponseWorkload final : public Workload {
       last_heard = TrialClock::now();
       for (ssize_t i = 0; i < n && run.ok(); ++i) {
         if (buffer[i] != RequestByte(sequence, position)) {
-          run = Errorf("request_response server: request {} byte {} is {:#04x}, expected {:#04x} (a lost, repeated or foreign request)",
-                       sequence, position, buffer[i], RequestByte(sequence, position));
+          run = Errorf(
+              "request_response server: request {} byte {} is {:#04x}, expected {:#04x} (a lost, repeated or foreign "
+              "request)",
+              sequence, position, buffer[i], RequestByte(sequence, position));
           break;
         }
         if (++position < request_size_) continue;
         const uint64_t len = x.ResponseLength(sequence);
         if (len == 0) {
-          run = Errorf("request_response server: request {} is beyond the {} transactions the byte count allows", sequence,
-                       x.TransactionLimit().value_or(0));
+          run = Errorf("request_response server: request {} is beyond the {} transactions the byte count allows",
+                       sequence, x.TransactionLimit().value_or(0));
           break;
         }
         run = send.payload->BeforeSend(offset);
@@ -113,7 +117,8 @@ std::vector<OptionSpec> RequestResponseOptions() {
       OptionSpec{"request_size", OptionType::kSize, "1",
                  "bytes of each request (netperf TCP_RR's default is 1 each way); the response is message_size bytes"}
           .InRange(1, 1 << 20),
-      OptionSpec{"outstanding", OptionType::kInt, "1", "requests in flight at once (netperf's burst + 1)"}.InRange(1, 256),
+      OptionSpec{"outstanding", OptionType::kInt, "1", "requests in flight at once (netperf's burst + 1)"}.InRange(1,
+                                                                                                                   256),
       OptionSpec{"think_time_us", OptionType::kInt, "0",
                  "microseconds the client waits between a response and its next request (not part of the latency)"}
           .InRange(0, 10'000'000),

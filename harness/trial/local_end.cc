@@ -77,7 +77,8 @@ Status LocalListeningEnd::EndFlow(int fd, const SendStats& /*stats*/, Status run
 Status LocalListeningEnd::AwaitSender(const WindowGate& gate) {
   // Wait in short slices so that a sender that failed its set-up is noticed at once.
   const double timeout_s = trial_.spec.receive_timeout_s;
-  const TrialClock::time_point give_up = TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  const TrialClock::time_point give_up =
+      TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   for (;;) {
     if (gate.aborted()) return Errorf("receiver: aborted before the sender connected");
     if (TrialClock::now() >= give_up) return Errorf("receiver: the sender did not connect within {} s", timeout_s);

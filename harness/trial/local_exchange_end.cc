@@ -60,8 +60,9 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     const uint64_t limit = exchange_.TransactionLimit().value_or(UINT64_MAX);
     const std::optional<double>& duration = trial_.spec.duration_s;
     const TrialClock::time_point deadline =
-        duration ? window_start_ + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(*duration))
-                 : TrialClock::time_point::max();
+        duration
+            ? window_start_ + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(*duration))
+            : TrialClock::time_point::max();
     request_.resize(exchange_.request_size);
     response_.resize(std::min<uint64_t>(std::max<uint64_t>(exchange_.response_size, 1), kReadChunk));
     written_at_.assign(exchange_.outstanding, TrialClock::time_point{});
@@ -79,7 +80,9 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     // Every request answered: the server stops at this EOF, and owes nothing more.
     if (::shutdown(conn_.get(), SHUT_WR) != 0) return SysError("client: shutdown");
     const ssize_t extra = ::recv(conn_.get(), response_.data(), response_.size(), 0);
-    if (extra > 0) return Errorf("client: the server sent bytes after the response to the last of {} requests", figures_.requests_sent);
+    if (extra > 0)
+      return Errorf("client: the server sent bytes after the response to the last of {} requests",
+                    figures_.requests_sent);
     if (extra < 0) return SysError("client: waiting for the server to close");
     return OkStatus();
   }
@@ -108,12 +111,14 @@ class LocalExchangeEnd final : public LocalListeningEnd {
       const ssize_t n = ::recv(conn_.get(), response_.data(), want, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        return Errorf("client: no response to request {} within the {} s receive timeout", sequence, trial_.spec.receive_timeout_s);
+        return Errorf("client: no response to request {} within the {} s receive timeout", sequence,
+                      trial_.spec.receive_timeout_s);
       }
       if (n < 0) return SysError(fmt::format("client: reading response {}", sequence));
       if (n == 0) {
-        return Errorf("client: the server closed the connection inside response {} ({} of {} bytes; {} transactions done)", sequence,
-                      got, length, sequence);
+        return Errorf(
+            "client: the server closed the connection inside response {} ({} of {} bytes; {} transactions done)",
+            sequence, got, length, sequence);
       }
       ++recv_calls_;
       Verify(std::span<const uint8_t>(response_.data(), static_cast<size_t>(n)));
@@ -123,7 +128,8 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     }
     last_response_ = TrialClock::now();
     const auto latency = last_response_ - written_at_[sequence % exchange_.outstanding];
-    figures_.latency_ns.Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count()));
+    figures_.latency_ns.Record(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count()));
     ++figures_.transactions;
     return OkStatus();
   }
@@ -133,7 +139,8 @@ class LocalExchangeEnd final : public LocalListeningEnd {
   void Verify(std::span<const uint8_t> data) {
     if (integrity_.mode != ReceiverMode::kVerify) return;
     if (const ptrdiff_t first = pattern_.FindMismatch(bytes_received_, data); first >= 0) {
-      if (!integrity_.first_mismatch_offset) integrity_.first_mismatch_offset = bytes_received_ + static_cast<uint64_t>(first);
+      if (!integrity_.first_mismatch_offset)
+        integrity_.first_mismatch_offset = bytes_received_ + static_cast<uint64_t>(first);
       integrity_.mismatches += pattern_.CountMismatches(bytes_received_, data);
     }
     integrity_.verified_bytes += data.size();
@@ -156,11 +163,13 @@ class LocalExchangeEnd final : public LocalListeningEnd {
 Result<std::unique_ptr<ReceivingEnd>> CreateLocalExchangeEnd(const ReceivingEndSetup& setup) {
   const ResolvedTrial& trial = setup.trial;
   if (trial.spec.receiver == ReceiverMode::kZeroCopy) {
-    return Unsupportedf("the request/response client reads its responses with recv(): receiver zerocopy cannot serve it "
-                        "(use verify, read or discard)");
+    return Unsupportedf(
+        "the request/response client reads its responses with recv(): receiver zerocopy cannot serve it "
+        "(use verify, read or discard)");
   }
   if (!setup.exchange) return Errorf("the local exchange end needs the workload's exchange (request/response)");
-  return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalExchangeEnd>(trial, setup.path, setup.pattern, *setup.exchange));
+  return std::unique_ptr<ReceivingEnd>(
+      std::make_unique<LocalExchangeEnd>(trial, setup.path, setup.pattern, *setup.exchange));
 }
 
 }  // namespace zcb

@@ -108,19 +108,24 @@ TEST_F(RequestResponseServerTest, ATruncatedRequestIsAnError) {
   ClientWrites(requests);
   Status run = Serve({{"request_size", "16"}}, std::nullopt);
   ASSERT_FALSE(run.ok());
-  EXPECT_NE(run.error().ToString().find("EOF inside request 1 (5 of 16 bytes)"), std::string::npos) << run.error().ToString();
+  EXPECT_NE(run.error().ToString().find("EOF inside request 1 (5 of 16 bytes)"), std::string::npos)
+      << run.error().ToString();
 }
 
 TEST_F(RequestResponseServerTest, ARequestBeyondTheByteCountIsAnError) {
   ClientWrites(Requests(3, 1));
   Status run = Serve({}, 2 * kResponse);
   ASSERT_FALSE(run.ok());
-  EXPECT_NE(run.error().ToString().find("request 2 is beyond the 2 transactions"), std::string::npos) << run.error().ToString();
+  EXPECT_NE(run.error().ToString().find("request 2 is beyond the 2 transactions"), std::string::npos)
+      << run.error().ToString();
 }
 
 TEST(RequestResponseOptions, BadValuesAreUsageErrorsNamingTheOption) {
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"request_size", "0"}, {"outstanding", "0"}, {"outstanding", "1000"}, {"think_time_us", "-1"}, {"burst", "2"}}) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{{"request_size", "0"},
+                                                                                   {"outstanding", "0"},
+                                                                                   {"outstanding", "1000"},
+                                                                                   {"think_time_us", "-1"},
+                                                                                   {"burst", "2"}}) {
     auto made = CreateWorkload("request_response", {{key, value}});
     ASSERT_FALSE(made.ok()) << key << "=" << value;
     EXPECT_EQ(made.error().kind(), ErrorKind::kUsage);
