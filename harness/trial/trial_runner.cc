@@ -131,7 +131,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   auto path_info = FindPath(spec.path);
   if (!path_info.ok()) return std::move(path_info).error().Context("path");
   // What the path cannot serve (ResolveTrial refused what the request itself gets wrong).
-  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source)) {
+  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source, trial.workload)) {
     if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
   }
 
