@@ -148,6 +148,19 @@ TEST(RequestResponseTrial, ADurationEndsTheExchangeCleanly) {
   EXPECT_EQ(record["metrics"]["bytes_received"].get<uint64_t>(), rr["transactions"].get<uint64_t>() * kResponse);
 }
 
+// --rate paces the requests: 4 KiB responses at 100 per second's worth of bits.
+TEST(RequestResponseTrial, ARatePacesTheRequests) {
+  TrialSpec spec = ExchangeSpec("write", SourceKind::kMemory, {});
+  spec.bytes.reset();
+  spec.duration_s = 0.5;
+  spec.rate_bps = kResponse * 8 * 100;
+  const nlohmann::json record = testing::RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const uint64_t transactions = record["metrics"]["request_response"]["transactions"];
+  EXPECT_GE(transactions, 30u);  // 50 due in 0.5 s; a busy machine falls behind
+  EXPECT_LE(transactions, 52u);  // never ahead of the schedule (the first is due at once)
+}
+
 // A server that answers with the pattern stream but one flipped byte in response 2: the
 // client counts it, at its stream offset.
 TEST(RequestResponseClient, CatchesACorruptResponse) {

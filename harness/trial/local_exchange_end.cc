@@ -2,7 +2,8 @@
 // whose thread runs here: it accepts the server's (the trial sender's) connection, writes
 // the requests, reads each whole response, verifies it against the pattern stream, and
 // times the transaction from just before its request is written to its response's last
-// byte read (CLOCK_MONOTONIC, std::chrono::steady_clock), into a LatencyHistogram. It ends
+// byte read (CLOCK_MONOTONIC, std::chrono::steady_clock), into a LatencyHistogram; a
+// think time or --rate delays the next request, outside its latency. It ends
 // the exchange: after the byte count's transactions, once the duration has passed, or on
 // cancel, it stops writing, reads the responses still owed, and shuts its side down; the
 // server answers what it read and stops at that EOF.
@@ -75,6 +76,7 @@ class LocalExchangeEnd final : public LocalListeningEnd {
                  (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed));
       if (stopping) continue;
       if (exchange_.think_time.count() > 0) std::this_thread::sleep_for(exchange_.think_time);
+      PaceRequest();
       ZCB_RETURN_IF_ERROR(WriteRequest());
     }
     // Every request answered: the server stops at this EOF, and owes nothing more.
@@ -85,6 +87,17 @@ class LocalExchangeEnd final : public LocalListeningEnd {
                     figures_.requests_sent);
     if (extra < 0) return SysError("client: waiting for the server to close");
     return OkStatus();
+  }
+
+  // --rate paces the exchange as it paces bulk's bytes: the next request waits until the
+  // responses asked for so far are due at that many bits per second of the window.
+  void PaceRequest() const {
+    const uint64_t rate_bps = trial_.spec.rate_bps;
+    if (rate_bps == 0) return;
+    const double due_s =
+        static_cast<double>(figures_.requests_sent * exchange_.response_size) * 8.0 / static_cast<double>(rate_bps);
+    std::this_thread::sleep_until(
+        window_start_ + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(due_s)));
   }
 
   Status WriteRequest() {
