@@ -202,7 +202,8 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
     results: List[Block] = []
     for name, build in (("Goodput and CPU cost", tables.results_table),
                         ("Costs per payload byte", tables.costs_table),
-                        ("UDP delivery", tables.udp_table)):
+                        ("UDP delivery", tables.udp_table),
+                        ("Request/response", tables.request_response_table)):
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))
