@@ -1,6 +1,7 @@
 """The shipped request/response experiment, end to end: every point of rr.toml completes
 verified, timed transactions, every record is valid against the schema, and the report
-draws the request/response figures (transactions/s, p99 latency, the latency CDF)."""
+draws the request/response figures (transactions/s, p99 latency, the latency CDF) and
+table."""
 
 import time
 
@@ -40,4 +41,5 @@ def test_rr_toml_runs_and_the_report_draws_its_figures(tmp_path, run_zcbench):
     for name in ("rr_transactions_vs_size", "rr_p99_latency_vs_size", "rr_latency_cdf"):
         assert f"{name}.png" in figures, sorted(figures)
     text = (out / "report" / "report.md").read_text()
-    assert "Request/response" in text
+    assert "Request/response" in text  # the method paragraph
+    assert "| strategy | response size | n | transactions/s | p50 (us) | p99 (us)" in text  # the table
