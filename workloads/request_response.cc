@@ -120,8 +120,9 @@ std::vector<OptionSpec> RequestResponseOptions() {
       OptionSpec{"outstanding", OptionType::kInt, "1", "requests in flight at once (netperf's burst + 1)"}.InRange(1,
                                                                                                                    256),
       OptionSpec{"think_time_us", OptionType::kInt, "0",
-                 "microseconds the client waits between a response and its next request (not part of the latency)"}
-          .InRange(0, 10'000'000),
+                 "microseconds the client waits between a response and its next request (not part of the latency; at "
+                 "most 1 s, well inside the receive timeout the server waits for a request)"}
+          .InRange(0, 1'000'000),
   };
 }
 
