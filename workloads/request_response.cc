@@ -70,7 +70,15 @@ class RequestResponseWorkload final : public Workload {
           break;
         }
         if (TrialClock::now() - last_heard > patience) {
-          run = Errorf("request_response server: no request for {} s (request {})", patience.count(), sequence);
+          // After answering every request read, silence means the client still waits for
+          // a response: one the strategy has not handed to the kernel yet.
+          run = position == 0 && sequence > 0
+                    ? Errorf(
+                          "request_response server: no request for {} s after answering {}: the client is still "
+                          "waiting for a response, which the strategy holds (a strategy that sends a batch only "
+                          "once it is full, e.g. batch > 1, cannot serve one request at a time)",
+                          patience.count(), sequence)
+                    : Errorf("request_response server: no request for {} s (request {})", patience.count(), sequence);
           break;
         }
         pollfd pfd{send.socket_fd, POLLIN, 0};

@@ -48,7 +48,8 @@ class RequestResponseServerTest : public ::testing::Test {
     return out;
   }
 
-  Status Serve(const std::map<std::string, std::string>& options, std::optional<uint64_t> bytes) {
+  Status Serve(const std::map<std::string, std::string>& options, std::optional<uint64_t> bytes,
+               double peer_timeout_s = 5) {
     auto workload = CreateWorkload("request_response", options);
     if (!workload.ok()) return std::move(workload).error();
     EXPECT_EQ((*workload)->expectation(), ReceiverExpectation::kRequestResponse);
@@ -58,7 +59,7 @@ class RequestResponseServerTest : public ::testing::Test {
     send.schedule = {kResponse, bytes, std::nullopt, 0};
     send.start = TrialClock::now();
     send.socket_fd = server_.get();
-    send.peer_timeout_s = 5;
+    send.peer_timeout_s = peer_timeout_s;
     TrialClock::time_point done{};
     Status run = (*workload)->Send(send, &done);
     EXPECT_NE(done, TrialClock::time_point{});
@@ -118,6 +119,19 @@ TEST_F(RequestResponseServerTest, ARequestBeyondTheByteCountIsAnError) {
   ASSERT_FALSE(run.ok());
   EXPECT_NE(run.error().ToString().find("request 2 is beyond the 2 transactions"), std::string::npos)
       << run.error().ToString();
+}
+
+// A client that stops writing while its connection stays open (it waits for a response
+// the strategy held back): the server gives up after its timeout, saying so.
+TEST_F(RequestResponseServerTest, SilenceAfterAnAnswerNamesAHeldResponse) {
+  const std::vector<uint8_t> one = Requests(1, 1);
+  ASSERT_EQ(::write(client_.get(), one.data(), one.size()), 1);
+  Status run = Serve({}, std::nullopt, /*peer_timeout_s=*/0.3);
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().ToString().find("after answering 1: the client is still waiting for a response"),
+            std::string::npos)
+      << run.error().ToString();
+  EXPECT_EQ(strategy_.sends.size(), 1u);
 }
 
 TEST(RequestResponseOptions, BadValuesAreUsageErrorsNamingTheOption) {
