@@ -16,6 +16,8 @@
 
 namespace zcb {
 
+// The receiver thread, the same for every local end: path side, CPU, a socket bound to
+// the path's receiver address (published to the sender), then the receive.
 class LocalEnd : public ReceivingEnd {
  public:
   LocalEnd(const ResolvedTrial& trial, NetworkPath& path) : trial_(trial), path_(path) {}
