@@ -382,7 +382,7 @@ class ReportFigures:
     def draw_all(self) -> List[FigureFile]:
         for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
                      self.copies, self.receive_copy, self.memory_traffic, self.softirq,
-                     self.paths, self.udp_loss):
+                     self.paths, self.udp_loss, self.request_response, self.latency_cdf):
             step()
         return self.writer.files
 
@@ -441,6 +441,72 @@ class ReportFigures:
         self._by_context("udp_loss", "UDP datagram loss", M.get_metric("udp_loss"),
                          "Datagrams lost (from the receiver's sequence numbers) as a share of "
                          "datagrams sent.", points=udp, yscale="linear")
+
+    def _exchanges(self) -> List[Point]:
+        """The points of request/response trials (their records carry the client's figures)."""
+        rate = M.get_metric("request_response.transactions_per_s")
+        return [p for p in self.points if p.summary(rate) is not None]
+
+    def request_response(self):
+        points = self._exchanges()
+        if not points:
+            return
+        self._by_context("rr_transactions_vs_size", "Request/response transactions per second vs response size",
+                         M.get_metric("request_response.transactions_per_s"),
+                         "Transactions the client completed per second of the window (a request "
+                         "written, its response read and verified); the message size is the "
+                         "response size.", points=points, yscale="linear")
+        self._by_context("rr_p99_latency_vs_size", "p99 transaction latency vs response size",
+                         M.get_metric("request_response.latency_us.p99"),
+                         "99th percentile of the client's transaction latency (CLOCK_MONOTONIC, "
+                         "request written to response read), read from each trial's histogram "
+                         "(within 1/128 of the value recorded); lower is better.", points=points)
+
+    def latency_cdf(self):
+        """The transaction latency distribution of each request/response point: its
+        trials' histograms merged (metrics.request_response.histogram), as a CDF on a log
+        axis, one panel per context and response size."""
+        points = self._exchanges()
+        if not points:
+            return
+        panels: Dict[str, List[Point]] = {}
+        for title, pts in _facets(points, self.varying, self.all_varying):
+            for p in pts:
+                size = units.format_bytes(p.message_size or 0)
+                panels.setdefault(f"{title}, {size} responses" if title else f"{size} responses", []).append(p)
+        cols = min(3, len(panels))
+        rows = math.ceil(len(panels) / cols)
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(rows, cols, figsize=(_PANEL_W * cols, _PANEL_H * rows), squeeze=False,
+                                     sharey=True)
+            handles: Dict[str, Line2D] = {}
+            for i, (title, pts) in enumerate(panels.items()):
+                ax = axes[i // cols][i % cols]
+                for s in self.series(pts):
+                    merged: Dict[int, int] = {}
+                    for p in s.points:
+                        for t in p.ok_trials:
+                            hist = (t.metrics.get("request_response") or {}).get("histogram") or {}
+                            for highest, count in hist.get("buckets") or []:
+                                merged[int(highest)] = merged.get(int(highest), 0) + int(count)
+                    if not merged:
+                        continue
+                    xs = np.asarray(sorted(merged), dtype=float) / 1000.0
+                    cum = np.cumsum([merged[k] for k in sorted(merged)], dtype=float)
+                    ax.step(xs, cum / cum[-1], where="post", color=s.colour, linestyle=s.linestyle, linewidth=1.2)
+                    handles.setdefault(s.label, Line2D([], [], color=s.colour, linestyle=s.linestyle, label=s.label))
+                ax.set_xscale("log")
+                ax.set_xlabel("transaction latency (us)")
+                ax.set_ylabel("fraction of transactions")
+                ax.set_ylim(0, 1.02)
+                ax.set_title(title)
+            title = self._title("Transaction latency distribution")
+            _finish_grid(fig, axes, len(panels), title, "strategy", list(handles.values()))
+            self.writer.save(fig, "rr_latency_cdf", title,
+                             "Cumulative distribution of the client's transaction latency, the "
+                             "histograms of every repetition of a point merged (bucket upper "
+                             "edges, within 1/128 of the values recorded); a step at the right "
+                             "is the tail p99 and p999 summarize.")
 
     def memory_traffic(self):
         palette = self.palette

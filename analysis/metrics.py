@@ -172,7 +172,7 @@ def cpu_profile_share(metrics: Mapping[str, Any], category: str) -> Optional[flo
 class Metric:
     name: str
     label: str  # short noun phrase for tables and axis labels
-    unit: str  # "bit/s", "ns/KiB", "per GiB", "B/B", "fraction", "s", "count", "B"
+    unit: str  # "bit/s", "ns/KiB", "per GiB", "B/B", "fraction", "s", "count", "B", "us", "ns", "per s"
     higher_is_better: bool
     extract: Extractor = field(compare=False, repr=False)
     description: str = ""
@@ -295,6 +295,16 @@ CATALOGUE: Dict[str, Metric] = {
            description="payload bits received per second"),
         _m("udp.sender_rate_bps", "UDP sender rate", "bit/s", True,
            description="payload bits sent per second"),
+        _m("request_response.transactions_per_s", "transactions", "per s", True,
+           description="request/response transactions completed per second of the window "
+           "(the client's count)"),
+        _m("request_response.latency_us.p50", "median transaction latency", "us", False,
+           description="the client's CLOCK_MONOTONIC from request written to response read, "
+           "from a histogram within 1/128"),
+        _m("request_response.latency_us.p99", "p99 transaction latency", "us", False,
+           description="99th percentile of the transaction latency, from the histogram"),
+        _m("request_response.cpu_ns_per_transaction", "CPU time per transaction", "ns", False,
+           description="cpu.trial_s (both ends' threads and their softirq work) per transaction"),
     )
 }
 

@@ -86,6 +86,21 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "tc ingress of a veth pair's far end, or at a dummy device's egress; "
                   "path.sink.sink_device says which), integrity is not verifiable (null, with "
                   "metrics.integrity_reason), and TCP cannot run over it."),
+        Paragraph("Request/response (workload request_response, metrics.request_response; "
+                  "figures \"transactions per second\", \"p99 transaction latency\" and "
+                  "\"Transaction latency distribution\"): the receiving end is the client. It "
+                  "writes each request, reads the whole response and verifies it against the "
+                  "pattern stream; a transaction's latency is the client's CLOCK_MONOTONIC from "
+                  "just before its request is written to the last byte of its response read, so "
+                  "it holds both ends' system calls, both stacks, the scheduler's wake-ups and "
+                  "the strategy's send, and not a think time. Percentiles are read from a "
+                  "log-linear histogram within 1/128 of the values recorded (mean, min and max "
+                  "exact); the CDF merges the histograms of a point's repetitions. The message "
+                  "size is the response size. CPU per transaction is the trial's CPU time "
+                  "(cpu.trial_s) divided by the transactions. The delay from a response's send "
+                  "to its zero-copy completion is not measured (completion_latency is null with "
+                  "its reason). On a 2-vCPU VM the tail holds the hypervisor's and the other "
+                  "tenants' preemptions: compare tails only within one run."),
         Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
                   "the call: the share of the payload transmitted from the trial's sockets that "
                   "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "
@@ -246,7 +261,8 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
     results: List[Block] = []
     for name, build in (("Goodput and CPU cost", tables.results_table),
                         ("Costs per payload byte", tables.costs_table),
-                        ("UDP delivery", tables.udp_table)):
+                        ("UDP delivery", tables.udp_table),
+                        ("Request/response", tables.request_response_table)):
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))

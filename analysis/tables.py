@@ -8,6 +8,7 @@ reader does not take their interval (or absence of one) at face value.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
@@ -206,6 +207,38 @@ def udp_table(ds: Dataset, confidence: float) -> Optional[Table]:
     first = len(keys) + 2
     return Table(columns, rows, "Medians over repetitions; loss = lost / sent datagrams. "
                  + _shared_context(ds, points, keys), [_row_kind(p) for p in points],
+                 numeric=tuple(range(first, len(columns))))
+
+
+def request_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    """Transactions/s, latency percentiles and CPU per transaction of the request/response
+    points (metrics.request_response), medians over repetitions."""
+    rate = M.get_metric("request_response.transactions_per_s")
+    points = [p for p in ds.measured() if p.summary(rate, confidence) is not None]
+    if not points:
+        return None
+    keys = ds.varying(points)
+    columns = [_CONTEXT_HEADERS[k] for k in keys] + [
+        "strategy", "response size", "n", "transactions/s", "p50 (us)", "p99 (us)", "p99.9 (us)",
+        "CPU/transaction (ns)"]
+    rows = []
+    for p in points:
+        def med(extract) -> str:
+            values = [v for v in (extract(t.metrics) for t in p.ok_trials) if v is not None]
+            return units.sig(statistics.median(values)) if values else "–"
+
+        rows.append(_context_cells(p, keys) + [
+            p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
+            med(rate.extract),
+            med(M.get_metric("request_response.latency_us.p50").extract),
+            med(M.get_metric("request_response.latency_us.p99").extract),
+            med(lambda m: M.lookup(m, "request_response.latency_us.p999")),
+            med(M.get_metric("request_response.cpu_ns_per_transaction").extract)])
+    first = len(keys) + 2
+    return Table(columns, rows, "Medians over repetitions of each trial's figures: the client's "
+                 "transactions per second, its latency percentiles (CLOCK_MONOTONIC, request written "
+                 "to response read, from a histogram within 1/128) and the trial's CPU time per "
+                 "transaction. " + _shared_context(ds, points, keys), [_row_kind(p) for p in points],
                  numeric=tuple(range(first, len(columns))))
 
 

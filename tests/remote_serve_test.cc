@@ -536,5 +536,20 @@ TEST(RemoteServeTest, DatagramsInsideTheVethReceiverNamespace) {
   }
 }
 
+// The remote receivers check a pattern stream, not a request/response exchange: such a
+// trial is recorded unsupported, naming both, before anything connects (nothing listens
+// on port 1).
+TEST(RemoteServeTest, ARequestResponseTrialIsUnsupportedWithTheReason) {
+  const TokenFile token(kToken);
+  TrialSpec spec = RemoteStream("write", 64 * 1024, "127.0.0.1:1", token);
+  spec.workload = "request_response";
+  const nlohmann::json record = RunOrFail(spec);
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(record["status"], "unsupported");
+  const std::string error = record["error"];
+  EXPECT_NE(error.find("request/response exchange"), std::string::npos) << error;
+  EXPECT_NE(error.find("remote"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace zcb

@@ -8,7 +8,7 @@
 //   udp_only   udp       memory              no options
 //   dual       tcp, udp  memory, generated   batch: int
 //   paths: lo (no options), dev (sg: on|off|keep, needs root)
-//   workloads: bulk (no options), files (count: int 1-8)
+//   workloads: bulk (no options), files (count: int 1-8), exchange (TCP only, no options)
 
 #include "harness/plan/spec.h"
 
@@ -45,6 +45,13 @@ inline WorkloadInfo FakeWorkload(std::string name, std::vector<OptionSpec> optio
   return info;
 }
 
+// A workload that runs over TCP only (as request_response does).
+inline WorkloadInfo FakeTcpWorkload(std::string name) {
+  WorkloadInfo info = FakeWorkload(std::move(name), {});
+  info.needs.protocols = EnumSet<Protocol>{Protocol::kTcp};
+  return info;
+}
+
 inline const SpecCatalog& TestCatalog() {
   static const SpecCatalog catalog = [] {
     SpecCatalog c;
@@ -62,7 +69,8 @@ inline const SpecCatalog& TestCatalog() {
     };
     c.workloads = {
         FakeWorkload("bulk", {}),
-        FakeWorkload("files", {OptionSpec{"count", OptionType::kInt, "1", "files per trial"}.InRange(1, 8)})};
+        FakeWorkload("files", {OptionSpec{"count", OptionType::kInt, "1", "files per trial"}.InRange(1, 8)}),
+        FakeTcpWorkload("exchange")};
     return c;
   }();
   return catalog;

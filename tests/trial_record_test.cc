@@ -62,6 +62,27 @@ TEST(TrialRecordTest, ASinkRecordReadsBackUnchanged) {
   ExpectRoundTrip(sink);
 }
 
+TEST(TrialRecordTest, ARequestResponseRecordReadsBackUnchanged) {
+  TrialSpec spec = VerifiedStream("write", 50 * 4096, 4096);
+  spec.workload = "request_response";
+  const nlohmann::json record = RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  ASSERT_TRUE(record["metrics"]["request_response"].is_object()) << record["metrics"].dump();
+  ExpectRoundTrip(record);
+  // With no transaction: the latency is null with its reason.
+  nlohmann::json none = record;
+  none["metrics"]["request_response"]["latency_us"] = nullptr;
+  none["metrics"]["request_response"]["latency_us_reason"] = "no transaction completed";
+  ExpectRoundTrip(none);
+  // A bucket that is not a [highest_ns, count] pair is refused by name.
+  nlohmann::json bad = record;
+  bad["metrics"]["request_response"]["histogram"]["buckets"][0] = {1, 2, 3};
+  auto read = TrialRecord::FromJson(bad);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().ToString(),
+            "record.metrics.request_response.histogram.buckets: expected [highest_ns, count] pairs of non-negative integers");
+}
+
 TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
   // A strategy that writes Ethernet frames has no link layer on loopback: unsupported,
   // decided before anything runs.

@@ -10,7 +10,7 @@
 namespace zcb {
 
 const std::vector<WorkloadInfo>& AllWorkloads() {
-  static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo()};
+  static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo(), RequestResponseWorkloadInfo()};
   return all;
 }
 
@@ -43,6 +43,8 @@ std::string_view ToString(ReceiverExpectation expectation) {
   switch (expectation) {
     case ReceiverExpectation::kPatternStream:
       return "pattern stream";
+    case ReceiverExpectation::kRequestResponse:
+      return "request/response exchange";
   }
   return "?";
 }

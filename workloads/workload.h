@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 #include "stack/types.h"
+#include "workloads/exchange.h"
 #include "workloads/payload_source.h"
 #include "workloads/send_loop.h"
 
@@ -44,6 +46,10 @@ enum class ReceiverExpectation : uint32_t {
   // The pattern stream from offset 0 (TCP), or pattern datagrams (UDP), every byte
   // verified against the seed; the count is what the sender reports it sent.
   kPatternStream = 1 << 0,
+  // A request/response exchange (workloads/exchange.h): the receiver is the client, which
+  // writes requests, verifies every byte of each response against the pattern stream and
+  // times each transaction.
+  kRequestResponse = 1 << 1,
 };
 // "pattern stream", for messages and `zcbench help WORKLOAD`.
 std::string_view ToString(ReceiverExpectation expectation);
@@ -55,6 +61,10 @@ struct WorkloadSend {
   SendSchedule schedule;                      // message size, byte or time limit, rate
   TrialClock::time_point start{};             // the window's start: the origin of pacing
   const std::atomic<bool>* cancel = nullptr;  // set when the trial is to stop early
+  // The connected socket, for a workload that also reads from its peer (requests); bulk
+  // leaves it to the strategy.
+  int socket_fd = -1;
+  double peer_timeout_s = 0;  // how long to wait for the peer before giving up (receive_timeout)
 };
 
 class Workload {
@@ -68,6 +78,10 @@ class Workload {
 
   // What the receiver expects of the bytes that arrive.
   virtual ReceiverExpectation expectation() const = 0;
+
+  // The exchange a request/response workload runs under `schedule` (its client needs it);
+  // nullopt for a workload that only sends.
+  virtual std::optional<Exchange> exchange(const SendSchedule& /*schedule*/) const { return std::nullopt; }
 };
 
 struct WorkloadInfo {

@@ -8,5 +8,6 @@
 namespace zcb {
 
 WorkloadInfo BulkWorkloadInfo();
+WorkloadInfo RequestResponseWorkloadInfo();
 
 }  // namespace zcb

@@ -57,9 +57,9 @@ int ListPaths() {
 }
 
 int ListWorkloads() {
-  fmt::print("{:<14} {:<8} {:<24} {}\n", "name", "proto", "sources", "summary");
+  fmt::print("{:<18} {:<8} {:<24} {}\n", "name", "proto", "sources", "summary");
   for (const auto& info : AllWorkloads()) {
-    fmt::print("{:<14} {:<8} {:<24} {}\n", info.name, Protocols(info), Sources(info.needs.sources), info.summary);
+    fmt::print("{:<18} {:<8} {:<24} {}\n", info.name, Protocols(info), Sources(info.needs.sources), info.summary);
   }
   return kExitOk;
 }

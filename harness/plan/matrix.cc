@@ -121,7 +121,8 @@ class Expander {
     }
     const auto combinations = Combinations(applicable);
 
-    const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()));
+    const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()),
+                                         catalog_.FindWorkload(base.workload));
     if (!gaps.empty()) {
       const Incompatibility& gap = gaps.front();
       auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),

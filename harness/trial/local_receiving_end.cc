@@ -1,17 +1,11 @@
 // The receiving ends whose receiver is a thread of this process: a TCP StreamReceiver
-// behind a listening socket, or a UDP DatagramReceiver on a bound socket. Both step into
-// the path's receiver side and pin their thread before they bind.
+// behind a listening socket, or a UDP DatagramReceiver on a bound socket (the client of a
+// request/response exchange is local_exchange_end.cc). All step into the path's receiver
+// side and pin their thread before they bind (local_end.h).
 
-#include <poll.h>
 #include <sys/socket.h>
 
-#include <chrono>
-#include <future>
-#include <stdexcept>
-
-#include <fmt/format.h>
-
-#include "harness/trial/receiving_end.h"
+#include "harness/trial/local_end.h"
 #include "harness/trial/trial_sockets.h"
 #include "harness/trial/trial_threads.h"
 #include "stack/stream_receiver.h"
@@ -20,91 +14,15 @@
 namespace zcb {
 namespace {
 
-// The receiver thread, the same for streams and datagrams: path side, CPU, a socket
-// bound to the path's receiver address (published to the sender), then the receive.
-class LocalEnd : public ReceivingEnd {
- public:
-  LocalEnd(const ResolvedTrial& trial, NetworkPath& path) : trial_(trial), path_(path) {}
-
-  bool runs_here() const override { return true; }
-  const char* name() const override { return "the receiver"; }
-  Status Prepare() override { return OkStatus(); }
-  const Status& receiver_setup() const override { return setup_; }
-
-  void ReceiverThread(WindowGate& gate) override {
-    tid_ = CurrentTid();
-    bool published = false;
-    auto setup = [&]() -> Status {
-      ZCB_RETURN_IF_ERROR(path_.EnterReceiverSide());
-      ZCB_RETURN_IF_ERROR(PinThread(trial_.spec.receiver_cpu, "receiver"));
-      sockaddr_storage addr = path_.ReceiverAddress();
-      ZCB_RETURN_IF_ERROR(Open(addr));
-      listening_.set_value(addr);
-      published = true;
-      return AwaitSender(gate);
-    };
-    setup_ = setup();
-    if (!setup_.ok() && !published) {
-      listening_.set_exception(std::make_exception_ptr(std::runtime_error("receiver set-up failed")));
-    }
-    if (!gate.Arrive(setup_)) return;
-    const SideCpuMeter cpu(/*io_workers=*/false);
-    run_ = Receive();
-    cpu_ = cpu.Stop();
-  }
-
-  Result<sockaddr_storage> Address() override {
-    try {
-      return listening_.get_future().get();
-    } catch (...) {
-      return Errorf("sender: the receiver could not be set up");
-    }
-  }
-
- protected:
-  // Opens the receiver's socket bound to `addr`, and sets `addr` to the bound address.
-  virtual Status Open(sockaddr_storage& addr) = 0;
-  // After the address is published, before the window: waits for the sender if needed.
-  virtual Status AwaitSender(const WindowGate& gate) = 0;
-  virtual Status Receive() = 0;
-
-  // The receiver thread's part of the figures.
-  ReceivedFigures WithThread(ReceivedFigures figures) const {
-    figures.receiver_thread_s = cpu_.thread_s;
-    figures.receiver_tid = tid_;
-    figures.run = run_;
-    return figures;
-  }
-
-  const ResolvedTrial& trial_;
-  NetworkPath& path_;
-
- private:
-  std::promise<sockaddr_storage> listening_;  // the receiver's bound address
-  Status setup_ = OkStatus();
-  Status run_ = OkStatus();
-  SideCpu cpu_;
-  int tid_ = 0;
-};
-
-class LocalStreamEnd final : public LocalEnd {
+class LocalStreamEnd final : public LocalListeningEnd {
  public:
   LocalStreamEnd(const ResolvedTrial& trial, NetworkPath& path, StreamReceiver receiver)
-      : LocalEnd(trial, path), receiver_(std::move(receiver)) {}
+      : LocalListeningEnd(trial, path), receiver_(std::move(receiver)) {}
 
   Status PrepareSender(int /*fd*/, SendContext& context) override {
     // Strategies that gate buffer reuse on the peer's progress may read the receiver's.
     if (path_.capabilities().local_delivery) context.peer_received = &receiver_.progress();
     return OkStatus();
-  }
-
-  Status EndFlow(int fd, const SendStats& /*stats*/, Status run) override {
-    if (run.ok()) {
-      ::shutdown(fd, SHUT_WR);
-    } else {
-      Abort(fd);
-    }
-    return run;
   }
 
   ReceivedFigures Collect(const SenderOutcome& /*sender*/, const MeasuredWindow& window) override {
@@ -122,35 +40,6 @@ class LocalStreamEnd final : public LocalEnd {
   }
 
  protected:
-  Status Open(sockaddr_storage& addr) override {
-    listener_.Reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!listener_) return SysError("receiver: socket");
-    int one = 1;
-    ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
-      return SysError(fmt::format("receiver: bind {}", FormatSockaddr(addr)));
-    }
-    if (::listen(listener_.get(), 1) != 0) return SysError("receiver: listen");
-    socklen_t len = sizeof addr;
-    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    return OkStatus();
-  }
-
-  Status AwaitSender(const WindowGate& gate) override {
-    // Wait in short slices so that a sender that failed its set-up is noticed at once.
-    const double timeout_s = trial_.spec.receive_timeout_s;
-    const TrialClock::time_point give_up = TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-    for (;;) {
-      if (gate.aborted()) return Errorf("receiver: aborted before the sender connected");
-      if (TrialClock::now() >= give_up) return Errorf("receiver: the sender did not connect within {} s", timeout_s);
-      pollfd pfd{listener_.get(), POLLIN, 0};
-      if (::poll(&pfd, 1, 100) > 0) break;
-    }
-    conn_.Reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn_) return SysError("receiver: accept");
-    return SetTimeout(conn_.get(), SO_RCVTIMEO, timeout_s);
-  }
-
   Status Receive() override {
     Status run = receiver_.Run(conn_.get());
     if (!run.ok()) Abort(conn_.get());
@@ -159,7 +48,6 @@ class LocalStreamEnd final : public LocalEnd {
 
  private:
   StreamReceiver receiver_;
-  UniqueFd listener_, conn_;
 };
 
 class LocalDatagramEnd final : public LocalEnd {
@@ -232,6 +120,7 @@ std::vector<ReceivingEndKind> LocalReceivingEnds() {
   return {
       {"local stream", ReceiverSite::kHere, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateLocalStreamEnd},
       {"local datagram", ReceiverSite::kHere, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateLocalDatagramEnd},
+      {"local exchange", ReceiverSite::kHere, Protocol::kTcp, {ReceiverExpectation::kRequestResponse}, CreateLocalExchangeEnd},
   };
 }
 

@@ -10,6 +10,7 @@
 //
 //   local stream      StreamReceiver on a thread here     local_receiving_end.cc
 //   local datagram    DatagramReceiver on a thread here   local_receiving_end.cc
+//   local exchange    a request/response client here      local_exchange_end.cc
 //   remote stream     the peer's StreamReceiver           remote_receiving_end.cc
 //   remote datagram   the peer's DatagramReceiver         remote_receiving_end.cc
 //   sink              none: the path's sink counts        sink_receiving_end.cc
@@ -36,6 +37,7 @@
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_record.h"
 #include "stack/datagram_receiver.h"
+#include "stack/latency_histogram.h"
 #include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
@@ -63,6 +65,13 @@ struct DatagramFigures {
   std::optional<SinkCounts> sink;  // a sink's counts over the trial (no receiver: `stats` are made from them)
 };
 
+// What the client of a request/response exchange counted and timed.
+struct ExchangeFigures {
+  uint64_t transactions = 0;    // responses read whole
+  uint64_t requests_sent = 0;
+  LatencyHistogram latency_ns;  // request written to the response's last byte read, CLOCK_MONOTONIC
+};
+
 // What a receiving end reports once the window has closed.
 struct ReceivedFigures {
   std::optional<uint64_t> bytes_received;  // nullopt: unknown (the remote receiver's result was lost)
@@ -72,6 +81,7 @@ struct ReceivedFigures {
   std::optional<std::string> integrity_reason;  // why integrity is null (nothing could check it)
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   std::optional<DatagramFigures> datagrams;  // datagram ends
+  std::optional<ExchangeFigures> exchange;   // request/response ends
   TrialClock::time_point last_delivery{};    // the end of the window as the receiving end saw it
   // The receiver's CPU: its thread's time (here, or as the peer measured it), and what
   // the trial's CPU figure cannot include because of where it ran.
@@ -121,6 +131,7 @@ struct ReceivingEndSetup {
   NetworkPath& path;
   const Pattern& pattern;
   ReceiverExpectation expectation;  // what the trial's workload says the receiver is to check
+  std::optional<Exchange> exchange;  // a request/response workload's (Workload::exchange)
 };
 
 // Where a path puts the receiver (its capabilities, never its name).

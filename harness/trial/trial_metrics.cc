@@ -63,6 +63,44 @@ UdpMetrics DatagramMetrics(const ResolvedTrial& trial, const SenderOutcome& send
   return u;
 }
 
+// metrics.request_response, from the client's figures; `cpu` is the trial's, completed
+// (cpu.trial_s: the trial's threads and the softirq work outside them, as cpu.ns_per_kib).
+RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const ExchangeFigures& x, double elapsed,
+                                       const nlohmann::json& cpu) {
+  RequestResponseMetrics r;
+  r.transactions = x.transactions;
+  r.transactions_per_s = elapsed > 0 ? static_cast<double>(x.transactions) / elapsed : 0.0;
+  const LatencyHistogram& h = x.latency_ns;
+  const auto us = [](double ns) { return ns / 1000.0; };
+  const auto at = [&](double q) { return us(static_cast<double>(h.ValueAtQuantile(q))); };
+  if (h.count() > 0) {
+    r.latency_us = LatencySummary{at(0.5),   at(0.9), at(0.99), at(0.999), us(h.mean()), us(static_cast<double>(h.min())),
+                                  us(static_cast<double>(h.max()))};
+  } else {
+    r.latency_us_reason = "no transaction completed";
+  }
+  r.latency_source =
+      "the client's CLOCK_MONOTONIC, from just before a request is written to the last byte of its response read; "
+      "percentiles from a log-linear histogram (the relative error below), mean, min and max exact";
+  r.histogram_relative_error = LatencyHistogram::kRelativeError;
+  r.histogram_ns = h.NonEmptyBuckets();
+  if (x.transactions == 0) {
+    r.cpu_ns_per_transaction_reason = "no transaction completed";
+  } else if (cpu.contains("trial_s") && cpu["trial_s"].is_number()) {
+    r.cpu_ns_per_transaction = cpu["trial_s"].get<double>() * 1e9 / static_cast<double>(x.transactions);
+  } else {
+    r.cpu_ns_per_transaction_reason = "the trial's CPU time (cpu.trial_s) was not measured";
+  }
+  r.completion_latency_reason =
+      trial.strategy->caps.lends_buffers
+          ? "not measured: the strategies read their completions lazily (msg_zerocopy drains its error queue once enough "
+            "sends are in flight, io_uring_send_zc reaps notifications at later submissions), so a time taken when the "
+            "strategy reads one measures its reaping schedule, not when the kernel gave the buffer back; that needs a "
+            "time stamp as the notification is queued, which nothing takes yet (metrics.zerocopy has the counts)"
+          : "the strategy lends no buffers: a response's buffer is the sender's again when the send call returns";
+  return r;
+}
+
 // What the probes are told about a window (the memory model needs the strategy's
 // capabilities and completion counts, never its name).
 WindowSummary SummarizeWindow(const ResolvedTrial& trial, double elapsed_s, uint64_t bytes_received, const SenderOutcome& sender,
@@ -164,6 +202,7 @@ TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& contex
   FinishTrialCpu(probed, delivered);
   m.cpu = std::move(probed["cpu"]);
   probed.erase("cpu");
+  if (received.exchange) m.request_response = ExchangeMetrics(trial, *received.exchange, elapsed, m.cpu);
   m.probe_results = std::move(probed);
   return m;
 }

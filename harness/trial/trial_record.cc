@@ -204,10 +204,60 @@ UdpMetrics ReadUdp(const Fields& f) {
   return u;
 }
 
+nlohmann::json RequestResponseJson(const RequestResponseMetrics& r) {
+  nlohmann::json out = {{"transactions", r.transactions},
+                        {"transactions_per_s", r.transactions_per_s},
+                        {"latency_source", r.latency_source},
+                        {"cpu_ns_per_transaction", OrNull(r.cpu_ns_per_transaction)},
+                        {"completion_latency", nullptr},
+                        {"completion_latency_reason", r.completion_latency_reason}};
+  if (r.latency_us) {
+    const LatencySummary& l = *r.latency_us;
+    out["latency_us"] = {{"p50", l.p50}, {"p90", l.p90}, {"p99", l.p99}, {"p999", l.p999},
+                         {"mean", l.mean}, {"min", l.min}, {"max", l.max}};
+  } else {
+    out["latency_us"] = nullptr;
+    out["latency_us_reason"] = r.latency_us_reason.value_or("");
+  }
+  nlohmann::json buckets = nlohmann::json::array();
+  for (const auto& [highest, count] : r.histogram_ns) buckets.push_back({highest, count});
+  out["histogram"] = {{"unit", "ns"}, {"relative_error", r.histogram_relative_error}, {"buckets", std::move(buckets)}};
+  if (r.cpu_ns_per_transaction_reason) out["cpu_ns_per_transaction_reason"] = *r.cpu_ns_per_transaction_reason;
+  return out;
+}
+
+RequestResponseMetrics ReadRequestResponse(const Fields& f) {
+  RequestResponseMetrics r;
+  r.transactions = f.U64("transactions");
+  r.transactions_per_s = f.Number("transactions_per_s");
+  r.latency_source = f.String("latency_source");
+  r.cpu_ns_per_transaction = f.OrNull("cpu_ns_per_transaction", &Fields::Number);
+  if (f.Has("cpu_ns_per_transaction_reason")) r.cpu_ns_per_transaction_reason = f.String("cpu_ns_per_transaction_reason");
+  r.completion_latency_reason = f.String("completion_latency_reason");
+  if (f.Null("latency_us")) {
+    r.latency_us_reason = f.String("latency_us_reason");
+  } else {
+    const Fields l = f.Object("latency_us");
+    r.latency_us = LatencySummary{l.Number("p50"), l.Number("p90"), l.Number("p99"), l.Number("p999"),
+                                  l.Number("mean"), l.Number("min"), l.Number("max")};
+  }
+  const Fields h = f.Object("histogram");
+  r.histogram_relative_error = h.Number("relative_error");
+  const nlohmann::json& buckets = h.Any("buckets");
+  if (!buckets.is_array()) throw BadField(h.Name("buckets") + ": expected an array of [highest_ns, count]");
+  for (const auto& bucket : buckets) {
+    if (!bucket.is_array() || bucket.size() != 2 || !bucket[0].is_number_unsigned() || !bucket[1].is_number_unsigned()) {
+      throw BadField(h.Name("buckets") + ": expected [highest_ns, count] pairs of non-negative integers");
+    }
+    r.histogram_ns.emplace_back(bucket[0].get<uint64_t>(), bucket[1].get<uint64_t>());
+  }
+  return r;
+}
+
 // The members of metrics this file types; the rest belong to the probes.
 const std::set<std::string> kTypedMetrics = {"bytes_sent", "bytes_received", "elapsed_s", "goodput_bps", "send_calls",
-                                             "recv_calls", "integrity", "integrity_reason", "receive_zerocopy", "cpu", "payload", "zerocopy",
-                                             "reuse_gate", "udp", "remote"};
+                                             "recv_calls", "integrity", "integrity_reason", "receive_zerocopy", "cpu",
+                                             "payload", "zerocopy", "reuse_gate", "udp", "remote", "request_response"};
 
 TrialMetrics ReadMetrics(const Fields& f) {
   TrialMetrics m;
@@ -243,6 +293,7 @@ TrialMetrics ReadMetrics(const Fields& f) {
     const Fields r = f.Object("remote");
     m.remote = RemoteMetrics{r.String("peer"), r.OrNull("receive_s", &Fields::Number), r.Any("host")};
   }
+  if (f.Has("request_response")) m.request_response = ReadRequestResponse(f.Object("request_response"));
   m.probe_results = f.Others(kTypedMetrics);
   return m;
 }
@@ -446,6 +497,7 @@ nlohmann::json TrialMetrics::ToJson() const {
   }
   if (udp) out["udp"] = UdpJson(*udp);
   if (remote) out["remote"] = {{"peer", remote->peer}, {"receive_s", OrNull(remote->receive_s)}, {"host", remote->host}};
+  if (request_response) out["request_response"] = RequestResponseJson(*request_response);
   return out;
 }
 

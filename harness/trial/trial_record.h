@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -159,6 +160,28 @@ struct UdpMetrics {
   std::optional<SinkCounts> sink;
 };
 
+// metrics.request_response: the client's count and timing of a request/response exchange
+// (workloads/exchange.h, harness/trial/local_exchange_end.cc).
+struct LatencySummary {
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, mean = 0, min = 0, max = 0;  // microseconds
+};
+struct RequestResponseMetrics {
+  uint64_t transactions = 0;
+  double transactions_per_s = 0;  // transactions over the window's start to the last response
+  std::optional<LatencySummary> latency_us;  // null: no transaction completed
+  std::optional<std::string> latency_us_reason;
+  std::string latency_source;
+  // The latency histogram, compact: its non-empty buckets as (highest ns of the bucket,
+  // count), and the bound on a value read back from it relative to the value recorded.
+  double histogram_relative_error = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> histogram_ns;
+  std::optional<double> cpu_ns_per_transaction;  // cpu.trial_s per transaction
+  std::optional<std::string> cpu_ns_per_transaction_reason;
+  // The time from a response's send to its zero-copy completion: not measured (null), with
+  // the reason, which says whether the strategy lends buffers at all.
+  std::string completion_latency_reason;
+};
+
 struct TrialMetrics {
   uint64_t bytes_sent = 0;
   std::optional<uint64_t> bytes_received;  // null: a remote receiver's result was lost
@@ -175,6 +198,7 @@ struct TrialMetrics {
   std::optional<std::optional<ReuseGateMetrics>> reuse_gate;  // stream trials
   std::optional<UdpMetrics> udp;
   std::optional<RemoteMetrics> remote;
+  std::optional<RequestResponseMetrics> request_response;  // request/response workloads
   // Every other member of metrics, as the probes wrote it (probes, counters, memory,
   // copies, cpu_profile, their *_reason, probe_errors).
   nlohmann::json probe_results = nlohmann::json::object();

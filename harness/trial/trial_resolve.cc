@@ -48,7 +48,7 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
 }
 
 std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const PathInfo& path, const TrialSpec& spec,
-                                                SourceKind source) {
+                                                SourceKind source, const WorkloadInfo* workload) {
   using Kind = Incompatibility::Kind;
   std::vector<Incompatibility> gaps;
   const std::string protocol(ToString(spec.protocol));
@@ -88,6 +88,16 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
                                 path_name),
                     "use --protocol udp over it"});
   }
+  // What the workload runs over (its needs).
+  if (workload != nullptr && !workload->needs.protocols.Has(spec.protocol)) {
+    std::vector<std::string> over;
+    for (Protocol p : AllProtocols()) {
+      if (workload->needs.protocols.Has(p)) over.emplace_back(ToString(p));
+    }
+    gaps.push_back({Kind::kRequest, fmt::format("protocol={} workload={}", protocol, spec.workload),
+                    fmt::format("workload {} runs over {} only", spec.workload, fmt::join(over, ", ")),
+                    fmt::format("use --protocol {}", over.empty() ? "tcp" : over.front())});
+  }
   const std::vector<Incompatibility> receiving = CheckReceivingEnd(spec);
   gaps.insert(gaps.end(), receiving.begin(), receiving.end());
   return gaps;
@@ -115,9 +125,10 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   if (!(spec.drain_s > 0)) return Usagef("--drain must be a positive number of seconds");
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
   ZCB_ASSIGN_OR_RETURN(const PathInfo* path, FindPath(spec.path));
+  ZCB_ASSIGN_OR_RETURN(trial.workload, FindWorkload(spec.workload));
   // A path that cannot serve the trial is not a usage error: the trial records it as
   // unsupported there.
-  for (const Incompatibility& gap : CheckCompatibility(info, *path, spec, trial.source)) {
+  for (const Incompatibility& gap : CheckCompatibility(info, *path, spec, trial.source, trial.workload)) {
     if (gap.kind == Incompatibility::Kind::kRequest) return Usagef("{}", gap.Message());
   }
   if (spec.cold_cache && spec.file_dir.empty()) {
@@ -126,7 +137,6 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
-  ZCB_ASSIGN_OR_RETURN(trial.workload, FindWorkload(spec.workload));
   ZCB_ASSIGN_OR_RETURN(trial.workload_options, trial.workload->ParseOptions(spec.workload_options));
   return trial;
 }

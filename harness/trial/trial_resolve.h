@@ -87,9 +87,10 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec);
 
 // Every rule `spec` breaks, in a fixed order (the first explains the others best).
 // `source` is the payload source the trial will use (the strategy's first when the spec
-// names none); `path_name` as the user named the path.
+// names none); `path_name` as the user named the path; `workload` the trial's (null:
+// its rules are left out, e.g. where the workload is not known yet).
 std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& strategy, const PathInfo& path, const TrialSpec& spec,
-                                                SourceKind source);
+                                                SourceKind source, const WorkloadInfo* workload = nullptr);
 
 // The default CPUs: sender on CPU 0 and receiver on CPU 1 where there are two or more.
 void ApplyDefaultPinning(TrialSpec& spec);

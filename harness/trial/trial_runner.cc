@@ -51,6 +51,9 @@ SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& p
   return ctx;
 }
 
+// When the workload's sends stop and how fast they go.
+SendSchedule ScheduleOf(const TrialSpec& spec) { return {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps}; }
+
 void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload,
                   HostConstraints* constraints, ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
   out.tid = CurrentTid();
@@ -81,9 +84,11 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   WorkloadSend send;
   send.strategy = strategy.get();
   send.payload = &payload;
-  send.schedule = {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps};
+  send.schedule = ScheduleOf(spec);
   send.start = gate.window_start();
   send.cancel = gate.cancel();
+  send.socket_fd = sock.get();
+  send.peer_timeout_s = spec.receive_timeout_s;
   Status run = workload.Send(send, &out.sends_done);
   if (out.sends_done == TrialClock::time_point{}) out.sends_done = TrialClock::now();  // failed in the loop
   out.stats = strategy->stats();
@@ -97,7 +102,8 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
                       Workload& workload, const ReceivingEndKind& end_kind, const Pattern& pattern,
                       HostConstraints* constraints, TrialRecord& record) {
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
-                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation()}));
+                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation(),
+                                                         workload.exchange(ScheduleOf(trial.spec))}));
   ZCB_RETURN_IF_ERROR(end->Prepare());
 
   WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
@@ -125,7 +131,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   auto path_info = FindPath(spec.path);
   if (!path_info.ok()) return std::move(path_info).error().Context("path");
   // What the path cannot serve (ResolveTrial refused what the request itself gets wrong).
-  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source)) {
+  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source, trial.workload)) {
     if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
   }
 

@@ -113,6 +113,14 @@ CONVERGENCE = {"good_repetitions": 2, "point_done": True, "reason": None, "confi
                "target_relative_half_width": 0.05, "goodput": None, "cpu": None}
 WITH_COPIES = _set(RECORD, ["metrics", "copies"], COPIES)
 WITH_CONVERGENCE = _set(RECORD, ["convergence"], CONVERGENCE)
+REQUEST_RESPONSE = {"transactions": 2, "transactions_per_s": 100.0,
+                    "latency_us": {"p50": 20.0, "p90": 30.0, "p99": 30.0, "p999": 30.0, "mean": 25.0, "min": 20.0,
+                                   "max": 30.0},
+                    "latency_source": "clock", "histogram": {"unit": "ns", "relative_error": 0.0078125,
+                                                             "buckets": [[20031, 1], [30015, 1]]},
+                    "cpu_ns_per_transaction": 5000.0, "completion_latency": None,
+                    "completion_latency_reason": "lends no buffers"}
+WITH_REQUEST_RESPONSE = _set(RECORD, ["metrics", "request_response"], REQUEST_RESPONSE)
 
 # One violation of every kind of rule the two schemas use: (schema file, valid document,
 # where to break it, the bad value (None: leave the field out), the JSON path the message
@@ -138,6 +146,8 @@ VIOLATIONS = [
     ("trial", dict(RECORD, status="error", error="reset"), ["error"], "", "$.error", "#/allOf/1/then/properties/error/minLength"),
     ("trial", WITH_COPIES, ["metrics", "copies", "receive_reason"], None, "$.metrics.copies",
      "/properties/copies/allOf/2/then/required"),
+    ("trial", WITH_REQUEST_RESPONSE, ["metrics", "request_response", "histogram", "buckets", 0], [20031, 1, 5],
+     "$.metrics.request_response.histogram.buckets[0]", "/buckets/items/maxItems"),
     ("manifest", MANIFEST, ["spec", "sha256"], "abc", "$.spec.sha256", "#/properties/spec/properties/sha256/pattern"),
     ("manifest", MANIFEST, ["command_line"], [], "$.command_line", "#/properties/command_line/minItems"),
     ("manifest", MANIFEST, ["counts", "ok"], -1, "$.counts.ok", "#/properties/counts/additionalProperties/minimum"),

@@ -11,30 +11,11 @@
 #include <vector>
 
 #include "stack/pattern.h"
+#include "tests/workloads/recording_strategy.h"
 #include "workloads/payload_source.h"
 
 namespace zcb {
 namespace {
-
-// Records every Send() and Finish(); sends nothing.
-class RecordingStrategy final : public SendStrategy {
- public:
-  Status Send(uint64_t offset, size_t len) override {
-    sends.push_back({offset, len});
-    stats_.bytes_sent += len;
-    return OkStatus();
-  }
-  Status Finish() override {
-    ++finishes;
-    return OkStatus();
-  }
-  struct Call {
-    uint64_t offset;
-    size_t len;
-  };
-  std::vector<Call> sends;
-  int finishes = 0;
-};
 
 // The steady clock, counting its reads.
 struct CountingClock {

@@ -73,6 +73,21 @@ path = ["lo"]
   EXPECT_EQ(m.points.size() + LeftOutPoints(m), 2u * 3 * 2);
 }
 
+TEST(MatrixExpansion, ProtocolsAWorkloadDoesNotRunOverAreLeftOutAndListed) {
+  Matrix m = Expand(R"([matrix]
+protocol = ["tcp", "udp"]
+strategy = ["dual"]
+workload = ["bulk", "exchange"]
+path = ["lo"]
+)");
+  // bulk over both protocols, exchange over TCP only.
+  EXPECT_EQ(m.points.size(), 3u);
+  ASSERT_EQ(m.left_out.size(), 1u);
+  EXPECT_EQ(m.left_out[0].combination, "protocol=udp workload=exchange");
+  EXPECT_EQ(m.left_out[0].reason, "workload exchange runs over tcp only");
+  EXPECT_EQ(m.left_out[0].points, 1u);
+}
+
 TEST(MatrixExpansion, WithoutASizeAxisEachProtocolUsesItsDefaultSize) {
   Matrix m = Expand(R"([matrix]
 protocol = ["tcp", "udp"]

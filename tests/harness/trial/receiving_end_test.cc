@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
 
 #include "workloads/registry.h"
 
@@ -81,9 +82,18 @@ TEST(ChooseReceivingEnd, TheChosenEndIsSetUpWithTheExpectation) {
 // every registered workload's expectation checked by the local end of each protocol it
 // runs over.
 TEST(ReceivingEndKinds, EveryWorkloadHasALocalEndThatChecksItsExpectation) {
+  // A place (where the receiver runs, the protocol) may hold several ends, one per thing
+  // to check: no expectation is checked by two ends of one place, so the choice is never
+  // ambiguous.
   std::set<std::pair<ReceiverSite, Protocol>> places;
+  std::set<std::tuple<ReceiverSite, Protocol, ReceiverExpectation>> checked;
   for (const ReceivingEndKind& kind : ReceivingEndKinds()) {
-    EXPECT_TRUE(places.emplace(kind.site, kind.protocol).second) << kind.name << ": two ends for one place";
+    places.emplace(kind.site, kind.protocol);
+    for (ReceiverExpectation expectation : {ReceiverExpectation::kPatternStream, ReceiverExpectation::kRequestResponse}) {
+      if (!kind.checks.Has(expectation)) continue;
+      EXPECT_TRUE(checked.emplace(kind.site, kind.protocol, expectation).second)
+          << kind.name << ": two ends for one place check a " << ToString(expectation);
+    }
     EXPECT_FALSE(kind.checks.empty()) << kind.name;
     EXPECT_NE(kind.create, nullptr) << kind.name;
   }
