@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "harness/plan/parameters.h"
+#include "stack/socket_options.h"
 #include "stack/types.h"
 
 namespace zcb {
@@ -53,9 +54,10 @@ class Expander {
     for (const auto& axis : spec_.axes) {
       if (axis.kind == AxisKind::kStrategyOption) strategy_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kPathOption) path_option_axes_.push_back(&axis);
+      if (axis.kind == AxisKind::kSocketOption) socket_option_axes_.push_back(&axis);
     }
     for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
-      if (p->apply != nullptr) plain_axes_.push_back(p);
+      if (p->apply != nullptr && p->kind != ValueKind::kKeyValues) plain_axes_.push_back(p);
     }
     rule_hits_.assign(spec_.excludes.size(), 0);
     Walk(0, TrialSpec{});
@@ -113,6 +115,10 @@ class Expander {
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
+    // A socket option varies where it applies (nodelay: on the TCP points).
+    for (const SpecAxis* axis : socket_option_axes_) {
+      if (FindSocketOption(axis->option)->protocols.Has(base.protocol)) applicable.push_back(axis);
+    }
     const auto combinations = Combinations(applicable);
 
     const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()));
@@ -131,6 +137,7 @@ class Expander {
       std::vector<std::pair<std::string, std::string>> option_coords;
       for (const auto& [axis, value] : combination_values) {
         if (axis->kind == AxisKind::kStrategyOption) spec.options[axis->option] = value;
+        else if (axis->kind == AxisKind::kSocketOption) spec.socket_options[axis->option] = value;
         else spec.path_options[axis->option] = value;
         option_coords.emplace_back(axis->key.substr(std::string_view("matrix.").size()), value);
       }
@@ -177,6 +184,7 @@ class Expander {
   std::vector<const Parameter*> plain_axes_;
   std::vector<const SpecAxis*> strategy_option_axes_;
   std::vector<const SpecAxis*> path_option_axes_;
+  std::vector<const SpecAxis*> socket_option_axes_;
   std::vector<size_t> rule_hits_;
   Matrix matrix_;
 };

@@ -11,6 +11,7 @@
 
 #include "drivers/host_constraints.h"
 #include "harness/probes/probe_suite.h"
+#include "stack/socket_options.h"
 
 namespace zcb {
 namespace {
@@ -138,6 +139,44 @@ Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
 }
 
 Result<std::string> ParseAnyText(std::string_view text, const SpecCatalog&) { return std::string(text); }
+
+// Socket options: one KEY=VALUE, or several joined by commas (as a remote request carries
+// them; "" is none), each checked against the socket-option table (stack/socket_options.h).
+std::vector<std::string_view> CommaSeparated(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0; start < text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+Result<std::string> ParseSocketOptionsText(std::string_view text, const SpecCatalog&) {
+  std::vector<std::string> canonical;
+  for (std::string_view part : CommaSeparated(text)) {
+    ZCB_ASSIGN_OR_RETURN(std::string option, ParseSocketOption(part));
+    canonical.push_back(std::move(option));
+  }
+  return fmt::format("{}", fmt::join(canonical, ","));
+}
+
+void ApplySocketOptions(const std::string& canonical, TrialSpec& spec) {
+  for (std::string_view part : CommaSeparated(canonical)) {
+    const size_t eq = part.find('=');
+    spec.socket_options[std::string(part.substr(0, eq))] = std::string(part.substr(eq + 1));
+  }
+}
+
+// What a remote receiving end needs of them: the options that go on the receiver's socket.
+std::string ReceiverSocketOptions(const TrialSpec& spec) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : SocketOptionsFor(SocketSide::kReceiver, spec.protocol, spec.socket_options)) {
+    parts.push_back(key + "=" + value);
+  }
+  return fmt::format("{}", fmt::join(parts, ","));
+}
 
 Result<std::string> ParseSizeValue(std::string_view text, const SpecCatalog&) { return ParseSizeText(text); }
 Result<std::string> ParseDurationValue(std::string_view text, const SpecCatalog&) { return ParseDurationText(text); }
@@ -359,6 +398,17 @@ std::vector<Parameter> MakeTable() {
                         "or fixed in a [path.NAME]",
                         everywhere, AxisKind::kPathOption});
     p.parse = ParseKeyValue;
+  }
+  {
+    Parameter& p = add({"socket_options", SpecSection::kMatrix, "--socket-option", ValueKind::kKeyValues, "key=value", "",
+                        "socket option key=value: sndbuf, rcvbuf, nodelay, congestion, busy_poll (zcbench help "
+                        "socket_options); in a spec [matrix.socket_options], one axis per option",
+                        everywhere, AxisKind::kSocketOption});
+    p.parse = ParseSocketOptionsText;
+    p.apply = ApplySocketOptions;
+    // A remote receiver gets the options of the receiver's socket (rcvbuf, busy_poll).
+    p.read = ReceiverSocketOptions;
+    p.receiving_end = true;
   }
 
   // --- [trial]: one value for every point -----------------------------------------------
@@ -592,7 +642,8 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   std::vector<std::string> slash(7);
   std::string words, extras, suffix;
   for (const Parameter& p : Parameters()) {
-    if (p.read == nullptr) continue;
+    // Key-value parameters show as their options, below.
+    if (p.read == nullptr || p.kind == ValueKind::kKeyValues) continue;
     const std::string value = p.read(spec);
     if (p.section == SpecSection::kMatrix) id.coords[std::string(p.key)] = value;
     const bool changed = !value.empty() && value != p.default_text && !(p.kind == ValueKind::kBool && value == "false");
@@ -630,6 +681,7 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   id.key += suffix;
   for (const auto& [k, v] : spec.options) id.key += fmt::format(",{}={}", k, v);
   for (const auto& [k, v] : spec.path_options) id.key += fmt::format(",path.{}={}", k, v);
+  for (const auto& [k, v] : spec.socket_options) id.key += fmt::format(",sock.{}={}", k, v);
   id.label = words + extras;
   return id;
 }

@@ -13,6 +13,7 @@
 
 #include "harness/plan/parameters.h"
 #include "stack/registry.h"
+#include "stack/socket_options.h"
 #include "stack/types.h"
 #include "workloads/registry.h"
 
@@ -466,7 +467,8 @@ class SpecParser {
     }
     for (const toml::node* element : Elements(node)) {
       std::optional<std::string> value;
-      if (axis.kind == AxisKind::kStrategyOption || axis.kind == AxisKind::kPathOption) {
+      if (axis.kind == AxisKind::kStrategyOption || axis.kind == AxisKind::kPathOption ||
+          axis.kind == AxisKind::kSocketOption) {
         value = OptionText(*element);
         if (!value) problems_.Add(LineOf(*element), axis.key, "expected a string, number or boolean, got {}", TypeName(*element));
       } else if (axis.kind == AxisKind::kStrategy && element->value_exact<std::string>() == "all") {
@@ -502,7 +504,7 @@ class SpecParser {
       problems_.Add(spec_.matrix_line, "matrix.strategy",
                     "missing: list the strategies to measure, or \"all\" (zcbench list strategies)");
     }
-    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption}) {
+    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kSocketOption}) {
       const std::string table_key(AxisKeyName(kind));
       const toml::node* node = t.get(table_key);
       if (node == nullptr) continue;
@@ -516,6 +518,7 @@ class SpecParser {
         AxisValues(axis, value);
         if (axis.values.empty()) continue;
         if (kind == AxisKind::kStrategyOption) CheckStrategyOption(axis);
+        else if (kind == AxisKind::kSocketOption) CheckSocketOption(axis);
         else CheckPathOption(axis);
         spec_.axes.push_back(std::move(axis));
       }
@@ -547,6 +550,28 @@ class SpecParser {
     if (declaring.empty() && !names.empty()) {
       problems_.Add(axis.line, axis.key, "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)",
                     Join(names), axis.option);
+    }
+  }
+
+  // A socket option is one of the table's (stack/socket_options.h), each value of its shape;
+  // the values become canonical ("1M" is 1048576), so that a point's key does not depend
+  // on how the spec wrote them.
+  void CheckSocketOption(SpecAxis& axis) {
+    if (const SocketOptionInfo* info = FindSocketOption(axis.option)) {
+      const std::vector<std::string> protocols = AxisOrDefault(AxisKind::kProtocol, {"tcp"});
+      const bool applies = std::any_of(protocols.begin(), protocols.end(),
+                                       [&](const std::string& p) { return info->protocols.Has(*ParseProtocol(p)); });
+      if (!applies) {
+        problems_.Add(axis.line, axis.key, "{} applies to TCP only, and matrix.protocol has no tcp", axis.option);
+      }
+    }
+    for (std::string& v : axis.values) {
+      auto parsed = ParseSocketOption(axis.option + "=" + v);
+      if (!parsed.ok()) {
+        problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
+        continue;
+      }
+      v = parsed->substr(axis.option.size() + 1);
     }
   }
 
@@ -586,6 +611,7 @@ class SpecParser {
       return;
     }
     AxisValues(scratch, node);
+    if (kind == AxisKind::kSocketOption) CheckSocketOption(scratch);
     // A value the matrix never takes is a typo, not a rule.
     const SpecAxis* axis = nullptr;
     for (const auto& a : spec_.axes) {
@@ -619,13 +645,15 @@ class SpecParser {
           if (auto s = String(value, where + ".reason")) rule.reason = *s;
           continue;
         }
-        if (k == "strategy_options" || k == "path_options") {
+        if (k == "strategy_options" || k == "path_options" || k == "socket_options") {
           const toml::table* options = value.as_table();
           if (options == nullptr) {
             problems_.Add(LineOf(key), where + "." + k, "expected a table of option = value, got {}", TypeName(value));
             continue;
           }
-          const AxisKind kind = k == "strategy_options" ? AxisKind::kStrategyOption : AxisKind::kPathOption;
+          const AxisKind kind = k == "strategy_options" ? AxisKind::kStrategyOption
+                                : k == "path_options"     ? AxisKind::kPathOption
+                                                          : AxisKind::kSocketOption;
           for (auto&& [okey, ovalue] : *options) {
             const std::string option(okey.str());
             ExcludeValues(rule, k + "." + option, kind, option, ovalue, where + "." + k + "." + option);
@@ -637,7 +665,8 @@ class SpecParser {
           std::vector<std::string> keys;
           for (const Parameter* p : PlainAxes()) keys.emplace_back(p->key);
           problems_.Add(LineOf(key), where + "." + k,
-                        "unknown key; an exclude rule matches {}, strategy_options.NAME or path_options.NAME, and may give "
+                        "unknown key; an exclude rule matches {}, strategy_options.NAME, path_options.NAME or "
+                        "socket_options.NAME, and may give "
                         "a reason",
                         Join(keys));
           continue;

@@ -73,7 +73,19 @@ class LocalEnd : public ReceivingEnd {
     figures.receiver_thread_s = cpu_.thread_s;
     figures.receiver_tid = tid_;
     figures.run = run_;
+    figures.socket_options = socket_options_;
     return figures;
+  }
+
+  // The receiver's socket options: set on its socket before bind (a listener's are
+  // inherited by the connection it accepts), read back from the socket it receives on.
+  Status SetReceiverOptions(int fd, int type, const std::map<std::string, std::string>& options) {
+    return SetSocketOptions(fd, SocketSide::kReceiver, type == SOCK_DGRAM ? Protocol::kUdp : Protocol::kTcp, options);
+  }
+  Status ReadReceiverOptions(int fd, int type) {
+    ZCB_ASSIGN_OR_RETURN(socket_options_, ReadBackSocketOptions(fd, type, SocketSide::kReceiver, trial_.spec.socket_options,
+                                                                "the receiving socket"));
+    return OkStatus();
   }
 
   const ResolvedTrial& trial_;
@@ -85,6 +97,7 @@ class LocalEnd : public ReceivingEnd {
   Status run_ = OkStatus();
   SideCpu cpu_;
   int tid_ = 0;
+  std::vector<AppliedSocketOption> socket_options_;
 };
 
 class LocalStreamEnd final : public LocalEnd {
@@ -127,6 +140,7 @@ class LocalStreamEnd final : public LocalEnd {
     if (!listener_) return SysError("receiver: socket");
     int one = 1;
     ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ZCB_RETURN_IF_ERROR(SetReceiverOptions(listener_.get(), SOCK_STREAM, trial_.spec.socket_options));
     if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
       return SysError(fmt::format("receiver: bind {}", FormatSockaddr(addr)));
     }
@@ -148,6 +162,7 @@ class LocalStreamEnd final : public LocalEnd {
     }
     conn_.Reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn_) return SysError("receiver: accept");
+    ZCB_RETURN_IF_ERROR(ReadReceiverOptions(conn_.get(), SOCK_STREAM));
     return SetTimeout(conn_.get(), SO_RCVTIMEO, timeout_s);
   }
 
@@ -161,6 +176,14 @@ class LocalStreamEnd final : public LocalEnd {
   StreamReceiver receiver_;
   UniqueFd listener_, conn_;
 };
+
+// The UDP receiver sizes its own receive queue (DatagramReceiverConfig::receive_buffer,
+// SO_RCVBUFFORCE where allowed, metrics.udp says which): a socket option rcvbuf is that
+// size (ReceiveBufferFor), and is not set a second time over it.
+std::map<std::string, std::string> WithoutReceiveBuffer(std::map<std::string, std::string> options) {
+  options.erase(std::string(kReceiveBufferOption));
+  return options;
+}
 
 class LocalDatagramEnd final : public LocalEnd {
  public:
@@ -190,6 +213,8 @@ class LocalDatagramEnd final : public LocalEnd {
  protected:
   Status Open(sockaddr_storage& addr) override {
     ZCB_ASSIGN_OR_RETURN(sock_, receiver_.OpenSocket(addr));
+    ZCB_RETURN_IF_ERROR(SetReceiverOptions(sock_.get(), SOCK_DGRAM, WithoutReceiveBuffer(trial_.spec.socket_options)));
+    ZCB_RETURN_IF_ERROR(ReadReceiverOptions(sock_.get(), SOCK_DGRAM));
     socklen_t len = sizeof addr;
     if (::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return SysError("UDP receiver: getsockname");
     return OkStatus();
@@ -212,6 +237,7 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalReceivingEnd(const ResolvedTria
     DatagramReceiverConfig config;
     config.mode = spec.receiver;
     config.gro = spec.gro;
+    config.receive_buffer = ReceiveBufferFor(spec.socket_options, config.receive_buffer);
     config.flow_id = NewFlowId();
     config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
     ZCB_ASSIGN_OR_RETURN(DatagramReceiver receiver, DatagramReceiver::Create(config, pattern));

@@ -10,6 +10,7 @@
 #include "drivers/network_path.h"
 #include "harness/plan/parameters.h"
 #include "harness/trial/trial.h"
+#include "harness/trial/trial_sockets.h"
 
 namespace zcb {
 namespace {
@@ -269,6 +270,7 @@ TrialParams ReadParams(const Fields& f) {
     p.receiver_settings = settings;
   }
   if (f.Has("tcp_congestion")) p.tcp_congestion = f.Any("tcp_congestion");
+  if (f.Has("socket_options")) p.socket_options = f.Any("socket_options");
   return p;
 }
 
@@ -353,6 +355,7 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.option_values = trial.options.values();
   p.path_options = s.path_options;
   p.constraints = s.constraints.ToJson();
+  p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
   if (s.protocol == Protocol::kUdp) {
     p.udp = UdpParams{s.gro, s.drain_s};
@@ -400,6 +403,7 @@ nlohmann::json TrialParams::ToJson() const {
     if (receiver_settings->rcvlowat_reason) out["receiver_settings"]["rcvlowat_reason"] = *receiver_settings->rcvlowat_reason;
   }
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
+  out["socket_options"] = socket_options;
   return out;
 }
 

@@ -38,6 +38,9 @@ struct TrialSpec {
   std::string path = "loopback";
   std::string path_name;             // as a spec names it (a [path.NAME]); empty: `path`
   std::map<std::string, std::string> path_options;
+  // Socket options (stack/socket_options.h), key -> canonical value; each goes on the
+  // socket its table entry names.
+  std::map<std::string, std::string> socket_options;
   std::string workload = "bulk";
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()

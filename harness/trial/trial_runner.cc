@@ -66,7 +66,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
     if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
     ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
     ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
-    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, stream ? SOCK_STREAM : SOCK_DGRAM, spec.receive_timeout_s, end.name()));
+    const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
+    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
+    ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender, spec.socket_options,
+                                                                   "the sending socket"));
     if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
     SendContext ctx = NewSendContext(trial, sock.get(), payload, path);
     ZCB_RETURN_IF_ERROR(end.PrepareSender(sock.get(), ctx));
@@ -109,10 +112,14 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
       end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
   if (constraints != nullptr) constraints->Stop();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
+  record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
 
   ZCB_RETURN_IF_ERROR(sender.setup);
   ZCB_RETURN_IF_ERROR(end->receiver_setup());
   const ReceivedFigures received = end->Collect(sender, window);
+  std::vector<AppliedSocketOption> both = sender.socket_options;
+  both.insert(both.end(), received.socket_options.begin(), received.socket_options.end());
+  record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, both, kSocketNotSetUp);
   record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
   return JudgeTrial(trial, sender, received, end->name());
 }

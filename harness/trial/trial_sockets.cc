@@ -11,6 +11,23 @@
 #include "drivers/network_path.h"
 
 namespace zcb {
+namespace {
+
+Protocol ProtocolOf(int type) { return type == SOCK_DGRAM ? Protocol::kUdp : Protocol::kTcp; }
+
+// A socket option's canonical text as the record's JSON type: sizes and integers as
+// numbers, booleans as booleans, names as strings.
+nlohmann::json ValueJson(const SocketOptionInfo& info, const std::string& canonical) {
+  switch (info.value) {
+    case SocketValueKind::kSize:
+    case SocketValueKind::kInteger: return std::stoll(canonical);
+    case SocketValueKind::kBool: return canonical == "true";
+    case SocketValueKind::kCongestion: return canonical;
+  }
+  return canonical;
+}
+
+}  // namespace
 
 void Abort(int fd) {
   linger l{1, 0};
@@ -18,10 +35,12 @@ void Abort(int fd) {
   ::shutdown(fd, SHUT_RDWR);
 }
 
-Result<UniqueFd> ConnectToReceiver(const sockaddr_storage& peer, int type, double timeout_s, const char* peer_name) {
+Result<UniqueFd> ConnectToReceiver(const sockaddr_storage& peer, int type, double timeout_s, const char* peer_name,
+                                   const std::map<std::string, std::string>& socket_options) {
   UniqueFd sock(::socket(peer.ss_family, type | SOCK_CLOEXEC, 0));
   if (!sock) return SysError(type == SOCK_DGRAM ? "sender: socket(SOCK_DGRAM)" : "sender: socket(SOCK_STREAM)");
   ZCB_RETURN_IF_ERROR(SetTimeout(sock.get(), SO_SNDTIMEO, timeout_s));
+  ZCB_RETURN_IF_ERROR(SetSocketOptions(sock.get(), SocketSide::kSender, ProtocolOf(type), socket_options));
   if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&peer), SockaddrLength(peer)) != 0) {
     return SysError(fmt::format("sender: connect to {} at {}", peer_name, FormatSockaddr(peer)));
   }
@@ -46,6 +65,33 @@ Status AwaitReceiverClose(int fd) {
     if (n < 0) return SysError("waiting for the remote receiver to finish reading");
     // The receiver never sends on the data connection: ignore and keep waiting.
   }
+}
+
+Result<std::vector<AppliedSocketOption>> ReadBackSocketOptions(int fd, int type, SocketSide side,
+                                                               const std::map<std::string, std::string>& socket_options,
+                                                               std::string_view socket_name) {
+  return ReadSocketOptions(fd, side, ProtocolOf(type), socket_options, socket_name);
+}
+
+nlohmann::json SocketOptionsJson(const std::map<std::string, std::string>& socket_options,
+                                 const std::vector<AppliedSocketOption>& applied, std::string_view not_read_reason) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : socket_options) {
+    const SocketOptionInfo* info = FindSocketOption(key);
+    if (info == nullptr) continue;  // ResolveTrial refused it
+    out[key] = {{"asked", ValueJson(*info, value)},
+                {"applied", nullptr},
+                {"applied_reason", std::string(not_read_reason)},
+                {"socket", std::string(ToString(info->side))},
+                {"option", std::string(info->name)}};
+  }
+  for (const AppliedSocketOption& a : applied) {
+    nlohmann::json& entry = out[std::string(a.info->key)];
+    entry["applied"] = ValueJson(*a.info, a.applied);
+    entry.erase("applied_reason");
+    entry["source"] = a.source;
+  }
+  return out;
 }
 
 }  // namespace zcb
