@@ -565,14 +565,21 @@ class SpecParser {
         problems_.Add(axis.line, axis.key, "{} applies to TCP only, and matrix.protocol has no tcp", axis.option);
       }
     }
-    for (std::string& v : axis.values) {
+    std::vector<std::string> canonical;
+    for (const std::string& v : axis.values) {
       auto parsed = ParseSocketOption(axis.option + "=" + v);
       if (!parsed.ok()) {
         problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
         continue;
       }
-      v = parsed->substr(axis.option.size() + 1);
+      std::string value = parsed->substr(axis.option.size() + 1);
+      if (std::find(canonical.begin(), canonical.end(), value) != canonical.end()) {
+        problems_.Add(axis.line, axis.key, "value '{}' is listed twice", v);
+        continue;
+      }
+      canonical.push_back(std::move(value));
     }
+    axis.values = std::move(canonical);
   }
 
   void CheckPathOption(const SpecAxis& axis) {
