@@ -141,6 +141,25 @@ Result<std::string> ParseSocketOption(std::string_view text) {
   return fmt::format("{}={}", key, value);
 }
 
+std::string SocketOptionHelp() {
+  std::string out =
+      "Socket options: --socket-option KEY=VALUE (repeatable, or KEY=VALUE,KEY=VALUE) and [matrix.socket_options] in a "
+      "spec (one axis per option).\nEach is set before connect (the sender's) or listen (the receiver's), read back with "
+      "getsockopt once connected, and recorded in params.socket_options as asked and as applied.\n\n";
+  for (const SocketOptionInfo& o : SocketOptions()) {
+    const char* value = o.value == SocketValueKind::kSize      ? "a size"
+                        : o.value == SocketValueKind::kBool    ? "true or false"
+                        : o.value == SocketValueKind::kInteger ? "an integer"
+                                                               : "a name";
+    out += fmt::format("  {:<11} {:<15} {:<9} {:<10} {:<14} {}\n", o.key, o.name, ToString(o.side),
+                       o.protocols.Has(Protocol::kUdp) ? "tcp, udp" : "tcp", value, o.help);
+  }
+  const std::vector<std::string> allowed = AllowedCongestionControls();
+  out += fmt::format("\ncongestion controls allowed here: {}\n",
+                     allowed.empty() ? "none readable" : fmt::format("{}", fmt::join(allowed, ", ")));
+  return out;
+}
+
 std::vector<std::string> AllowedCongestionControls() {
   return Words("/proc/sys/net/ipv4/tcp_allowed_congestion_control");
 }

@@ -46,6 +46,10 @@ const std::vector<SocketOptionInfo>& SocketOptions();
 // nullptr for a key that is not one.
 const SocketOptionInfo* FindSocketOption(std::string_view key);
 
+// `zcbench help socket_options`: every option with its socket option, the socket it goes
+// on, where it applies and its help.
+std::string SocketOptionHelp();
+
 // "KEY=VALUE" to canonical "KEY=VALUE" (sizes in bytes, booleans true/false); a usage
 // error for an unknown key (listing the known ones) or a value of the wrong shape.
 Result<std::string> ParseSocketOption(std::string_view text);
