@@ -199,6 +199,15 @@ Result<std::string> ParseProbes(std::string_view text, const SpecCatalog&) {
   return std::string(text);
 }
 
+// The kernel keeps net.core.optmem_max in an int.
+Result<std::string> ParseOptmemMax(std::string_view text, const SpecCatalog&) {
+  ZCB_ASSIGN_OR_RETURN(std::string size, ParseSizeText(text));
+  if (std::stoull(size) > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    return Usagef("{} bytes is over net.core.optmem_max's limit of {}", size, std::numeric_limits<int>::max());
+  }
+  return size;
+}
+
 Result<std::string> ParseWarmups(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 0, 100); }
 Result<std::string> ParseProfileHz(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 1, 100000); }
 Result<std::string> ParseSeed(std::string_view text, const SpecCatalog&) {
@@ -497,6 +506,15 @@ std::vector<Parameter> MakeTable() {
     p.apply = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
     p.read = [](const TrialSpec& s) { return fmt::format("{}", s.drain_s); };
     p.receiving_end = true;
+  }
+  {
+    Parameter& p = add({"optmem_max", SpecSection::kTrial, "--optmem-max", ValueKind::kSize, "a size", "as it is",
+                        "net.core.optmem_max for each trial in the sender's network namespace (root; put back after "
+                        "the trial, or by zcbench cleanup after a crash): the socket option memory MSG_ZEROCOPY "
+                        "notifications are charged to (params.optmem_max)",
+                        everywhere});
+    p.parse = ParseOptmemMax;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.optmem_max = std::stoull(v); };
   }
   {
     Parameter& p = add({"probes", SpecSection::kTrial, "--probes", ValueKind::kName, "a probe selection", "default",

@@ -45,6 +45,7 @@ struct SenderOutcome {
   TrialClock::time_point end{};         // when the receiving end had been told the flow ended
   nlohmann::json tcp_congestion;        // a TCP sender's TcpCongestionJson (null: no socket)
   std::vector<AppliedSocketOption> socket_options;  // the sender's, read back once connected
+  nlohmann::json optmem_max;            // OptmemMaxJson in the sender's namespace (null: not reached)
 };
 
 // The datagram counts of a datagram end, and the flow they were counted for.

@@ -271,6 +271,7 @@ TrialParams ReadParams(const Fields& f) {
   }
   if (f.Has("tcp_congestion")) p.tcp_congestion = f.Any("tcp_congestion");
   if (f.Has("socket_options")) p.socket_options = f.Any("socket_options");
+  if (f.Has("optmem_max")) p.optmem_max = f.Any("optmem_max");
   return p;
 }
 
@@ -356,6 +357,7 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.path_options = s.path_options;
   p.constraints = s.constraints.ToJson();
   p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
+  p.optmem_max = OptmemMaxJson(nullptr, "in zcbench's network namespace, before the trial (its sender did not start)");
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
   if (s.protocol == Protocol::kUdp) {
     p.udp = UdpParams{s.gro, s.drain_s};
@@ -404,6 +406,7 @@ nlohmann::json TrialParams::ToJson() const {
   }
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
   out["socket_options"] = socket_options;
+  if (!optmem_max.is_null()) out["optmem_max"] = optmem_max;
   return out;
 }
 

@@ -81,6 +81,9 @@ struct TrialParams {
   // The socket options asked for and what each socket got, read back with getsockopt
   // ({key: {asked, applied, socket, option, source}}; SocketOptionsJson): {} for none.
   nlohmann::json socket_options = nlohmann::json::object();
+  // net.core.optmem_max for the trial (OptmemMaxJson): the sender's namespace once it was
+  // set up, else this process's before the trial.
+  nlohmann::json optmem_max;
 
   // The params of `trial` (a receiver on another host may wait for low-water: this
   // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).

@@ -1,5 +1,7 @@
 #include "harness/trial/trial_resolve.h"
 
+#include <unistd.h>
+
 #include <thread>
 
 #include <fmt/format.h>
@@ -113,6 +115,10 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
     return Usagef("a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): give --file-dir DIR");
   }
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
+  if (spec.optmem_max && ::geteuid() != 0) {
+    return Usagef("--optmem-max writes net.core.optmem_max, which needs root: run as root, or leave it out (the record "
+                  "has the value in effect, params.optmem_max)");
+  }
   for (const auto& [key, value] : spec.socket_options) {
     ZCB_RETURN_IF_ERROR(ParseSocketOption(key + "=" + value));
     if (!FindSocketOption(key)->protocols.Has(spec.protocol)) {

@@ -41,6 +41,9 @@ struct TrialSpec {
   // Socket options (stack/socket_options.h), key -> canonical value; each goes on the
   // socket its table entry names.
   std::map<std::string, std::string> socket_options;
+  // net.core.optmem_max set for the trial in the sender's network namespace (root), and
+  // put back afterwards; nullopt: left as it is.
+  std::optional<uint64_t> optmem_max;
   std::string workload = "bulk";
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()

@@ -15,6 +15,7 @@
 
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
+#include "drivers/sysctl_override.h"
 #include "harness/trial/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/receiving_end.h"
@@ -57,6 +58,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   const bool stream = spec.protocol == Protocol::kTcp;
+  std::unique_ptr<SysctlOverride> optmem;  // put back last, once the socket is closed
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
@@ -65,6 +67,11 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
     ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
     if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
     ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    // In the sender's namespace: the limit its zero-copy notifications are charged to.
+    if (spec.optmem_max) {
+      ZCB_ASSIGN_OR_RETURN(optmem, SysctlOverride::Set(std::string(kOptmemMax), std::to_string(*spec.optmem_max)));
+    }
+    out.optmem_max = OptmemMaxJson(optmem.get(), "in the sender's network namespace, once it was set up");
     ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
     const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
     ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
@@ -113,6 +120,7 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   if (constraints != nullptr) constraints->Stop();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
+  if (!sender.optmem_max.is_null()) record.params.optmem_max = sender.optmem_max;
 
   ZCB_RETURN_IF_ERROR(sender.setup);
   ZCB_RETURN_IF_ERROR(end->receiver_setup());

@@ -47,6 +47,15 @@ Result<UniqueFd> ConnectToReceiver(const sockaddr_storage& peer, int type, doubl
   return sock;
 }
 
+nlohmann::json OptmemMaxJson(const SysctlOverride* set, std::string_view where) {
+  const std::string name(kOptmemMax);
+  auto value = ReadSysctl(name);
+  if (!value.ok()) return {{"bytes", nullptr}, {"bytes_reason", value.error().ToString()}};
+  nlohmann::json out = {{"bytes", std::stoll(*value)}, {"source", fmt::format("{} {}", SysctlProcPath(name), where)}};
+  if (set != nullptr && set->original() != *value) out["original"] = std::stoll(set->original());
+  return out;
+}
+
 nlohmann::json TcpCongestionJson(int fd) {
   char name[16] = {};  // TCP_CA_NAME_MAX
   socklen_t len = sizeof name;

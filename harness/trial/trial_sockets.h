@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drivers/sysctl_override.h"
 #include "stack/result.h"
 #include "stack/socket_io.h"
 #include "stack/socket_options.h"
@@ -50,6 +51,12 @@ nlohmann::json SocketOptionsJson(const std::map<std::string, std::string>& socke
 // itself with an hrtimer where no fq qdisc does it; cubic and reno do not), and so its
 // goodput and CPU cost: params.tcp_congestion.
 nlohmann::json TcpCongestionJson(int fd);
+
+// params.optmem_max: net.core.optmem_max as the calling thread's network namespace has it
+// (`where` says which and when): {bytes, source}, with `original` (the value put back
+// afterwards) when `set` changed it, or {bytes: null, bytes_reason}.
+inline constexpr std::string_view kOptmemMax = "net.core.optmem_max";
+nlohmann::json OptmemMaxJson(const SysctlOverride* set, std::string_view where);
 
 // After SHUT_WR: waits for the receiver to close its end, which it does once it has read
 // everything (a receiver never sends on the data connection).
