@@ -302,7 +302,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   const std::map<std::string, std::string> values = {
       {"receive_timeout", "\"3s\""}, {"pattern_period", "\"512K\""}, {"working_set", "\"1M\""},
       {"file_dir", "\"/var/tmp\""},  {"membw_antagonist_size", "\"8M\""}, {"drain", "\"2s\""},
-      {"udp_gro", "true"}};
+      {"udp_gro", "true"},           {"optmem_max", "\"256K\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -322,6 +322,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
+  EXPECT_EQ(s.optmem_max, 256u << 10);
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the
