@@ -169,6 +169,11 @@ size_t ReceiveBufferFor(const std::map<std::string, std::string>& options, size_
   return it == options.end() ? otherwise : std::stoull(it->second);
 }
 
+std::map<std::string, std::string> WithoutReceiveBuffer(std::map<std::string, std::string> options) {
+  options.erase(std::string(kReceiveBufferOption));
+  return options;
+}
+
 std::map<std::string, std::string> SocketOptionsFor(SocketSide side, Protocol protocol,
                                                     const std::map<std::string, std::string>& options) {
   std::map<std::string, std::string> out;
@@ -194,7 +199,8 @@ Result<std::vector<AppliedSocketOption>> ReadSocketOptions(int fd, SocketSide si
   for (const auto& [key, value] : SocketOptionsFor(side, protocol, options)) {
     const SocketOptionInfo* info = FindSocketOption(key);
     ZCB_ASSIGN_OR_RETURN(std::string applied, ReadOne(fd, *info, socket_name));
-    out.push_back({info, value, std::move(applied), fmt::format("getsockopt({}) on {}", info->name, socket_name)});
+    out.push_back({info, value, std::move(applied), std::string(ToString(side)),
+                   fmt::format("getsockopt({}) on {}", info->name, socket_name)});
   }
   return out;
 }

@@ -63,6 +63,7 @@ struct AppliedSocketOption {
   const SocketOptionInfo* info = nullptr;
   std::string asked;    // canonical
   std::string applied;  // what getsockopt returned, canonical
+  std::string socket;   // whose socket: "sender", "receiver", "remote receiver"
   std::string source;   // "getsockopt(SO_SNDBUF) on the sending socket"
 };
 
@@ -80,6 +81,8 @@ Result<std::vector<AppliedSocketOption>> ReadSocketOptions(int fd, SocketSide si
 // or `otherwise`: a receiver that sizes its own queue (the UDP one) takes it from here.
 inline constexpr std::string_view kReceiveBufferOption = "rcvbuf";
 size_t ReceiveBufferFor(const std::map<std::string, std::string>& options, size_t otherwise);
+// `options` without the receive buffer: the rest, for a receiver that sized its queue.
+std::map<std::string, std::string> WithoutReceiveBuffer(std::map<std::string, std::string> options);
 
 // The options of `options` that go on `side` and apply to `protocol`.
 std::map<std::string, std::string> SocketOptionsFor(SocketSide side, Protocol protocol,

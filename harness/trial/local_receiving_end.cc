@@ -177,14 +177,6 @@ class LocalStreamEnd final : public LocalEnd {
   UniqueFd listener_, conn_;
 };
 
-// The UDP receiver sizes its own receive queue (DatagramReceiverConfig::receive_buffer,
-// SO_RCVBUFFORCE where allowed, metrics.udp says which): a socket option rcvbuf is that
-// size (ReceiveBufferFor), and is not set a second time over it.
-std::map<std::string, std::string> WithoutReceiveBuffer(std::map<std::string, std::string> options) {
-  options.erase(std::string(kReceiveBufferOption));
-  return options;
-}
-
 class LocalDatagramEnd final : public LocalEnd {
  public:
   LocalDatagramEnd(const ResolvedTrial& trial, NetworkPath& path, DatagramReceiver receiver, uint32_t flow_id)
@@ -213,6 +205,9 @@ class LocalDatagramEnd final : public LocalEnd {
  protected:
   Status Open(sockaddr_storage& addr) override {
     ZCB_ASSIGN_OR_RETURN(sock_, receiver_.OpenSocket(addr));
+    // The UDP receiver sizes its own queue (DatagramReceiverConfig::receive_buffer,
+    // SO_RCVBUFFORCE where allowed; metrics.udp says which): rcvbuf is that size
+    // (ReceiveBufferFor), not set a second time over it.
     ZCB_RETURN_IF_ERROR(SetReceiverOptions(sock_.get(), SOCK_DGRAM, WithoutReceiveBuffer(trial_.spec.socket_options)));
     ZCB_RETURN_IF_ERROR(ReadReceiverOptions(sock_.get(), SOCK_DGRAM));
     socklen_t len = sizeof addr;

@@ -97,8 +97,40 @@ nlohmann::json SocketOptionsJson(const std::map<std::string, std::string>& socke
   for (const AppliedSocketOption& a : applied) {
     nlohmann::json& entry = out[std::string(a.info->key)];
     entry["applied"] = ValueJson(*a.info, a.applied);
+    entry["socket"] = a.socket;
     entry.erase("applied_reason");
     entry["source"] = a.source;
+  }
+  return out;
+}
+
+nlohmann::json AppliedSocketOptionsToJson(const std::vector<AppliedSocketOption>& applied) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const AppliedSocketOption& a : applied) {
+    out.push_back({{"key", std::string(a.info->key)}, {"asked", a.asked}, {"applied", a.applied}, {"source", a.source}});
+  }
+  return out;
+}
+
+Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json, std::string_view socket) {
+  if (!json.is_array()) return Errorf("'socket_options' is not an array");
+  std::vector<AppliedSocketOption> out;
+  for (const nlohmann::json& entry : json) {
+    const bool strings = entry.is_object() && entry.value("key", nlohmann::json()).is_string() &&
+                         entry.value("asked", nlohmann::json()).is_string() &&
+                         entry.value("applied", nlohmann::json()).is_string() &&
+                         entry.value("source", nlohmann::json()).is_string();
+    if (!strings) return Errorf("'socket_options': each entry has the strings key, asked, applied and source");
+    const SocketOptionInfo* info = FindSocketOption(entry["key"].get<std::string>());
+    if (info == nullptr) return Errorf("'socket_options': unknown option '{}'", entry["key"].get<std::string>());
+    // The applied value is the kernel's; it must have the option's shape to be recorded.
+    const std::string applied = entry["applied"].get<std::string>();
+    const bool number = !applied.empty() && applied.size() <= 10 && applied.find_first_not_of("0123456789") == std::string::npos;
+    const bool shaped = info->value == SocketValueKind::kBool         ? (applied == "true" || applied == "false")
+                        : info->value == SocketValueKind::kCongestion ? !applied.empty()
+                                                                      : number;
+    if (!shaped) return Errorf("'socket_options': {} applied '{}' is not a value of its kind", info->key, applied);
+    out.push_back({info, entry["asked"].get<std::string>(), applied, std::string(socket), entry["source"].get<std::string>()});
   }
   return out;
 }

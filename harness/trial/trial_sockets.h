@@ -52,6 +52,13 @@ nlohmann::json SocketOptionsJson(const std::map<std::string, std::string>& socke
 // goodput and CPU cost: params.tcp_congestion.
 nlohmann::json TcpCongestionJson(int fd);
 
+// A remote receiver's read-back in its result (metrics.socket_options: [{key, asked,
+// applied, source}], canonical text), and back, as `socket`'s ("remote receiver").
+inline constexpr std::string_view kRemoteReceiver = "remote receiver";
+inline constexpr std::string_view kRemoteReceivingSocket = "the remote receiver's socket (zcbench serve)";
+nlohmann::json AppliedSocketOptionsToJson(const std::vector<AppliedSocketOption>& applied);
+Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json, std::string_view socket);
+
 // params.optmem_max: net.core.optmem_max as the calling thread's network namespace has it
 // (`where` says which and when): {bytes, source}, with `original` (the value put back
 // afterwards) when `set` changed it, or {bytes: null, bytes_reason}.
