@@ -27,8 +27,8 @@ from analysis.metrics import Metric
 
 # Parameters that set the scene of a figure panel; strategy and options make the
 # series inside a panel, and message_size is the x axis.
-CONTEXT_PARAMS = ("protocol", "path", "workload", "source", "receiver", "path_options", "rate_bps", "page_cache",
-                  "constraints", "udp", "socket_options")
+CONTEXT_PARAMS = ("protocol", "path", "workload", "workload_options", "source", "receiver", "path_options", "rate_bps",
+                  "page_cache", "constraints", "udp", "socket_options")
 
 _PROFILE_FIELDS = ("hostname", "cpu_model", "cores", "numa_nodes", "memory_bytes",
                    "kernel_release", "virtualization")
@@ -158,7 +158,8 @@ def point_label(point: Point, keys: Iterable[str] = ()) -> str:
     for k in keys:
         value = ctx.get(k, "")
         if value:
-            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "source", "socket_options") else value)
+            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "workload_options", "source", "socket_options")
+                         else value)
     return " · ".join(parts)
 
 

@@ -17,7 +17,7 @@ from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, point_label
 from analysis.document import Bullets, Paragraph, Table
 
 _CONTEXT_HEADERS = {"host": "host", "protocol": "proto", "path": "path", "workload": "workload",
-                    "source": "source", "receiver": "receiver", "path_options": "path options",
+                    "workload_options": "workload options", "source": "source", "receiver": "receiver", "path_options": "path options",
                     "rate_bps": "pacing", "page_cache": "page cache", "constraints": "host constraints",
                     "udp": "UDP receiver", "socket_options": "socket options"}
 

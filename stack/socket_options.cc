@@ -143,7 +143,7 @@ Result<std::string> ParseSocketOption(std::string_view text) {
 
 std::string SocketOptionHelp() {
   std::string out =
-      "Socket options: --socket-option KEY=VALUE (repeatable, or KEY=VALUE,KEY=VALUE) and [matrix.socket_options] in a "
+      "Socket options: --socket-option KEY=VALUE (repeatable) and [matrix.socket_options] in a "
       "spec (one axis per option).\nEach is set before connect (the sender's) or listen (the receiver's), read back with "
       "getsockopt once connected, and recorded in params.socket_options as asked and as applied.\n\n";
   for (const SocketOptionInfo& o : SocketOptions()) {

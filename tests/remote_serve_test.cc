@@ -203,19 +203,25 @@ struct HandClient {
   UniqueFd control, data;
 };
 
-HandClient StartTrialByHand(TestServer& server, size_t bytes) {
-  HandClient c;
-  c.control = ConnectTo(server.address());
+// A control connection written by hand, authenticated.
+UniqueFd AuthenticateByHand(TestServer& server) {
+  UniqueFd control = ConnectTo(server.address());
   auto nonce = remote::NewNonce();
   EXPECT_TRUE(nonce.ok());
-  if (!nonce.ok()) return c;
-  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", *nonce}}).ok());
-  auto challenge = remote::ReadMessageOfType(c.control.get(), "challenge");
+  if (!nonce.ok()) return control;
+  EXPECT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", *nonce}}).ok());
+  auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
   EXPECT_TRUE(challenge.ok()) << challenge.error().ToString();
-  if (!challenge.ok()) return c;
+  if (!challenge.ok()) return control;
   const std::string proof = remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
-  EXPECT_TRUE(remote::WriteMessage(c.control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
-  EXPECT_TRUE(remote::ReadMessageOfType(c.control.get(), "welcome").ok());
+  EXPECT_TRUE(remote::WriteMessage(control.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  EXPECT_TRUE(remote::ReadMessageOfType(control.get(), "welcome").ok());
+  return control;
+}
+
+HandClient StartTrialByHand(TestServer& server, size_t bytes) {
+  HandClient c;
+  c.control = AuthenticateByHand(server);
   TrialSpec spec;  // a TCP trial with the defaults
   EXPECT_TRUE(remote::WriteMessage(c.control.get(), MakeTrialRequest(spec, 0).ToJson()).ok());
   auto ready = remote::ReadMessageOfType(c.control.get(), "ready");
@@ -381,6 +387,36 @@ TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
     EXPECT_EQ((*reply)["type"], "error");
     EXPECT_EQ((*reply)["code"], c.code) << reply->dump();
     EXPECT_TRUE(AwaitLog(server, c.log)) << server.Log();
+  }
+  TokenFile token(kToken);
+  ExpectGoodTrial(server, token);
+}
+
+// The request names the trial's workload; a server that does not know it (one older than
+// the client) or cannot take its options refuses the trial, naming the field, and goes on
+// serving.
+TEST(RemoteServeTest, AWorkloadTheServerDoesNotKnowIsRefusedByName) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  struct Case {
+    std::string field, value, message;
+  } cases[] = {
+      {"workload", "no_such_workload", "field 'workload': unknown workload 'no_such_workload'; valid workloads: bulk"},
+      {"workload_options.files", "3", "field 'workload_options.files': workload bulk has no options (got files=3)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.field);
+    UniqueFd control = AuthenticateByHand(server);
+    TrialSpec spec;  // a TCP trial with the defaults
+    remote::TrialRequest request = MakeTrialRequest(spec, 0);
+    request.parameters[c.field] = c.value;
+    ASSERT_TRUE(remote::WriteMessage(control.get(), request.ToJson()).ok());
+    auto reply = remote::ReadMessage(control.get());
+    ASSERT_TRUE(reply.ok()) << reply.error().ToString();
+    EXPECT_EQ((*reply)["type"], "error");
+    EXPECT_EQ((*reply)["code"], "bad-request") << reply->dump();
+    EXPECT_NE((*reply)["message"].get<std::string>().find(c.message), std::string::npos) << reply->dump();
+    EXPECT_TRUE(AwaitLog(server, c.message)) << server.Log();
   }
   TokenFile token(kToken);
   ExpectGoodTrial(server, token);

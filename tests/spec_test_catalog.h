@@ -8,6 +8,7 @@
 //   udp_only   udp       memory              no options
 //   dual       tcp, udp  memory, generated   batch: int
 //   paths: lo (no options), dev (sg: on|off|keep, needs root)
+//   workloads: bulk (no options), files (count: int 1-8)
 
 #include "harness/plan/spec.h"
 
@@ -34,6 +35,16 @@ inline PathInfo FakePath(std::string name, bool needs_root, std::vector<OptionSp
   return info;
 }
 
+inline WorkloadInfo FakeWorkload(std::string name, std::vector<OptionSpec> options) {
+  WorkloadInfo info;
+  info.name = std::move(name);
+  info.summary = "fake workload for tests";
+  info.needs.protocols = EnumSet<Protocol>{Protocol::kTcp, Protocol::kUdp};
+  info.needs.sources = AllSourceKinds();
+  info.options = std::move(options);
+  return info;
+}
+
 inline const SpecCatalog& TestCatalog() {
   static const SpecCatalog catalog = [] {
     SpecCatalog c;
@@ -49,7 +60,9 @@ inline const SpecCatalog& TestCatalog() {
         FakePath("lo", false),
         FakePath("dev", true, {{"sg", OptionType::kChoice, "keep", "scatter-gather", {"on", "off", "keep"}}}),
     };
-    c.workloads = {"bulk"};
+    c.workloads = {
+        FakeWorkload("bulk", {}),
+        FakeWorkload("files", {OptionSpec{"count", OptionType::kInt, "1", "files per trial"}.InRange(1, 8)})};
     return c;
   }();
   return catalog;

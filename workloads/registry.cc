@@ -28,6 +28,25 @@ Result<const WorkloadInfo*> FindWorkload(std::string_view name) {
   return &*it;
 }
 
+Result<std::unique_ptr<Workload>> CreateWorkload(std::string_view name,
+                                                 const std::map<std::string, std::string>& given) {
+  ZCB_ASSIGN_OR_RETURN(const WorkloadInfo* info, FindWorkload(name));
+  ZCB_ASSIGN_OR_RETURN(const Options options, info->ParseOptions(given));
+  return info->create(options);
+}
+
+Result<Options> WorkloadInfo::ParseOptions(const std::map<std::string, std::string>& given) const {
+  return Options::Parse(options, given, "workload " + name);
+}
+
+std::string_view ToString(ReceiverExpectation expectation) {
+  switch (expectation) {
+    case ReceiverExpectation::kPatternStream:
+      return "pattern stream";
+  }
+  return "?";
+}
+
 bool WorkloadInfo::Serves(const StrategyInfo& strategy, Protocol protocol, SourceKind source) const {
   return needs.protocols.Has(protocol) && strategy.Speaks(protocol) && strategy.CanSend(source) &&
          std::find(needs.sources.begin(), needs.sources.end(), source) != needs.sources.end();

@@ -8,9 +8,12 @@
 // docs/ARCHITECTURE.md, "How to add things: a workload".
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stack/options.h"
@@ -33,12 +36,17 @@ struct WorkloadNeeds {
   bool message_boundaries = false;
 };
 
-// What the receiving end is to expect, and so check.
-enum class ReceiverExpectation {
+// What the receiving end is to expect, and so check. A receiving end declares the
+// expectations it can check (harness/trial/receiving_end.h); the runner refuses, as
+// unsupported, a trial whose workload expects one its receiving end cannot check. The
+// values are bits, so that an end can declare a set of them (EnumSet).
+enum class ReceiverExpectation : uint32_t {
   // The pattern stream from offset 0 (TCP), or pattern datagrams (UDP), every byte
   // verified against the seed; the count is what the sender reports it sent.
-  kPatternStream,
+  kPatternStream = 1 << 0,
 };
+// "pattern stream", for messages and `zcbench help WORKLOAD`.
+std::string_view ToString(ReceiverExpectation expectation);
 
 // Where a running workload's sender stands (the inputs a workload's Send() may use).
 struct WorkloadSend {
@@ -68,6 +76,11 @@ struct WorkloadInfo {
   WorkloadNeeds needs;
   std::vector<OptionSpec> options;  // the workload's own options (none for bulk)
   std::function<Result<std::unique_ptr<Workload>>(const Options& options)> create;
+
+  // The options `given` (key=value, as --workload-option and [matrix.workload_options]
+  // give them) checked against `options`: a usage error names the workload, the key and
+  // the valid options.
+  Result<Options> ParseOptions(const std::map<std::string, std::string>& given) const;
 
   // Whether `strategy` can serve this workload from `source`: a protocol both speak and a
   // source both take.

@@ -93,6 +93,9 @@ Result<nlohmann::json> ReadMessageOfType(int fd, std::string_view type) {
         message.contains("message") && message["message"].is_string() ? message["message"].get<std::string>() : "";
     std::string code =
         message.contains("code") && message["code"].is_string() ? message["code"].get<std::string>() : "";
+    // "unsupported" keeps its kind, so that a trial the server cannot serve is recorded
+    // as unsupported on the client, as a local one would be.
+    if (code == "unsupported") return Unsupportedf("the peer refused: {}: {}", code, text.substr(0, 1024));
     return Errorf("the peer refused: {}{}{}", code, code.empty() ? "" : ": ", text.substr(0, 1024));
   }
   if (got != type) return Errorf("unexpected message '{}' (expected '{}')", got.substr(0, 64), type);

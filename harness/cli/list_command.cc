@@ -65,12 +65,13 @@ int ListWorkloads() {
   return kExitOk;
 }
 
-void PrintOptions(const std::vector<OptionSpec>& options) {
+// `flag`: the run flag that sets them ("--option", "--workload-option").
+void PrintOptions(const std::vector<OptionSpec>& options, std::string_view flag) {
   if (options.empty()) {
     fmt::print("Options: none\n");
     return;
   }
-  fmt::print("Options (--option key=value):\n");
+  fmt::print("Options ({} key=value):\n", flag);
   for (const auto& o : options) {
     std::string type(ToString(o.type));
     if (o.type == OptionType::kChoice) {
@@ -103,7 +104,7 @@ int DescribeStrategy(const StrategyInfo& s) {
   fmt::print("Lends buffers to the kernel until a completion: {}\n", s.caps.lends_buffers ? "yes" : "no");
   fmt::print("Reports zero-copy vs copied completions: {}\n", s.caps.reports_zerocopy ? "yes" : "no");
   fmt::print("Available here: {}\n", a.available ? "yes" : "no, " + a.reason);
-  PrintOptions(s.options);
+  PrintOptions(s.options, "--option");
   return kExitOk;
 }
 
@@ -124,13 +125,18 @@ int DescribeWorkload(const WorkloadInfo& w) {
   fmt::print("workload {}: {}\n", w.name, w.summary);
   fmt::print("Protocols: {}\nSources: {}\n", Protocols(w), Sources(w.needs.sources));
   fmt::print("Receiver knows message boundaries: {}\n", w.needs.message_boundaries ? "yes" : "no (one verified stream or flow)");
+  // What the receiver checks, as the workload says with its default options.
+  auto defaults = w.ParseOptions({});
+  auto made = defaults.ok() ? w.create(*defaults) : Result<std::unique_ptr<Workload>>(std::move(defaults).error());
+  fmt::print("Expects at the receiver: {}\n",
+             made.ok() ? std::string(ToString((*made)->expectation())) : "unknown (" + made.error().ToString() + ")");
   std::string served;
   for (const auto& s : AllStrategies()) {
     const bool serves = std::any_of(s.caps.sources.begin(), s.caps.sources.end(), [&](SourceKind k) { return w.Serves(s, k); });
     if (serves) served += (served.empty() ? "" : ", ") + s.name;
   }
   fmt::print("Strategies that can serve it: {}\n", served.empty() ? "none" : served);
-  PrintOptions(w.options);
+  PrintOptions(w.options, "--workload-option");
   return kExitOk;
 }
 

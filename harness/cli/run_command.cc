@@ -106,12 +106,8 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
       }
       auto canonical = p.parse(text, catalog);
       if (!canonical.ok()) return Usagef("{} {}: {}", flag, text, canonical.error().what());
-      if (p.kind == ValueKind::kKeyValues && p.apply != nullptr) {
-        p.apply(*canonical, base);  // --socket-option: checked against its table already
-      } else if (p.kind == ValueKind::kKeyValues) {
-        const size_t eq = canonical->find('=');
-        (p.axis == AxisKind::kStrategyOption ? base.options : base.path_options)[canonical->substr(0, eq)] =
-            canonical->substr(eq + 1);
+      if (p.kind == ValueKind::kKeyValues) {
+        SetOption(p, *canonical, base);
       } else if (!p.shortcut_for.empty()) {
         base.path_options[std::string(p.key)] = *canonical;  // --peer: the path option peer
       } else if (p.section == SpecSection::kTrial && p.apply != nullptr) {

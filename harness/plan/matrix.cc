@@ -54,10 +54,11 @@ class Expander {
     for (const auto& axis : spec_.axes) {
       if (axis.kind == AxisKind::kStrategyOption) strategy_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kPathOption) path_option_axes_.push_back(&axis);
+      if (axis.kind == AxisKind::kWorkloadOption) workload_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kSocketOption) socket_option_axes_.push_back(&axis);
     }
     for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
-      if (p->apply != nullptr && p->kind != ValueKind::kKeyValues) plain_axes_.push_back(p);
+      if (p->apply != nullptr) plain_axes_.push_back(p);
     }
     rule_hits_.assign(spec_.excludes.size(), 0);
     Walk(0, TrialSpec{});
@@ -115,6 +116,11 @@ class Expander {
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
+    if (const WorkloadInfo* workload = catalog_.FindWorkload(base.workload)) {
+      for (const SpecAxis* axis : workload_option_axes_) {
+        if (Declares(workload->options, axis->option)) applicable.push_back(axis);
+      }
+    }
     // A socket option varies where it applies (nodelay: on the TCP points).
     for (const SpecAxis* axis : socket_option_axes_) {
       if (FindSocketOption(axis->option)->protocols.Has(base.protocol)) applicable.push_back(axis);
@@ -136,9 +142,7 @@ class Expander {
       TrialSpec spec = base;
       std::vector<std::pair<std::string, std::string>> option_coords;
       for (const auto& [axis, value] : combination_values) {
-        if (axis->kind == AxisKind::kStrategyOption) spec.options[axis->option] = value;
-        else if (axis->kind == AxisKind::kSocketOption) spec.socket_options[axis->option] = value;
-        else spec.path_options[axis->option] = value;
+        (spec.*FindAxisParameter(axis->kind)->key_values)[axis->option] = value;
         option_coords.emplace_back(axis->key.substr(std::string_view("matrix.").size()), value);
       }
       MatrixPoint point = MakePoint(std::move(spec));
@@ -184,6 +188,7 @@ class Expander {
   std::vector<const Parameter*> plain_axes_;
   std::vector<const SpecAxis*> strategy_option_axes_;
   std::vector<const SpecAxis*> path_option_axes_;
+  std::vector<const SpecAxis*> workload_option_axes_;
   std::vector<const SpecAxis*> socket_option_axes_;
   std::vector<size_t> rule_hits_;
   Matrix matrix_;

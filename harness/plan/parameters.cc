@@ -89,8 +89,8 @@ Result<std::string> ParseReceiverText(std::string_view text, const SpecCatalog&)
 }
 
 Result<std::string> ParseWorkloadText(std::string_view text, const SpecCatalog& catalog) {
-  if (std::find(catalog.workloads.begin(), catalog.workloads.end(), text) == catalog.workloads.end()) {
-    return Usagef("unknown workload '{}'; valid workloads: {}", text, fmt::join(catalog.workloads, ", "));
+  if (catalog.FindWorkload(text) == nullptr) {
+    return Usagef("unknown workload '{}'; valid workloads: {}", text, catalog.WorkloadNames());
   }
   return std::string(text);
 }
@@ -130,8 +130,8 @@ Result<std::string> ParseCpuListText(std::string_view text, const SpecCatalog&) 
   return fmt::format("{}", fmt::join(*cpus, ","));
 }
 
-// One option of a strategy or path; checked against the strategy's (path's) declaration
-// when the trial is resolved.
+// One option of a strategy, path or workload; checked against the strategy's (path's,
+// workload's) declaration when the trial is resolved.
 Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) return Usagef("'{}': expected key=value", text);
@@ -140,42 +140,12 @@ Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
 
 Result<std::string> ParseAnyText(std::string_view text, const SpecCatalog&) { return std::string(text); }
 
-// Socket options: one KEY=VALUE, or several joined by commas (as a remote request carries
-// them; "" is none), each checked against the socket-option table (stack/socket_options.h).
-std::vector<std::string_view> CommaSeparated(std::string_view text) {
-  std::vector<std::string_view> parts;
-  for (size_t start = 0; start < text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    parts.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return parts;
-}
-
-Result<std::string> ParseSocketOptionsText(std::string_view text, const SpecCatalog&) {
-  std::vector<std::string> canonical;
-  for (std::string_view part : CommaSeparated(text)) {
-    ZCB_ASSIGN_OR_RETURN(std::string option, ParseSocketOption(part));
-    canonical.push_back(std::move(option));
-  }
-  return fmt::format("{}", fmt::join(canonical, ","));
-}
-
-void ApplySocketOptions(const std::string& canonical, TrialSpec& spec) {
-  for (std::string_view part : CommaSeparated(canonical)) {
-    const size_t eq = part.find('=');
-    spec.socket_options[std::string(part.substr(0, eq))] = std::string(part.substr(eq + 1));
-  }
-}
+// One socket option, checked against the socket-option table (stack/socket_options.h).
+Result<std::string> ParseSocketOptionText(std::string_view text, const SpecCatalog&) { return ParseSocketOption(text); }
 
 // What a remote receiving end needs of them: the options that go on the receiver's socket.
-std::string ReceiverSocketOptions(const TrialSpec& spec) {
-  std::vector<std::string> parts;
-  for (const auto& [key, value] : SocketOptionsFor(SocketSide::kReceiver, spec.protocol, spec.socket_options)) {
-    parts.push_back(key + "=" + value);
-  }
-  return fmt::format("{}", fmt::join(parts, ","));
+std::map<std::string, std::string> ReceiverSocketOptions(const TrialSpec& spec) {
+  return SocketOptionsFor(SocketSide::kReceiver, spec.protocol, spec.socket_options);
 }
 
 Result<std::string> ParseSizeValue(std::string_view text, const SpecCatalog&) { return ParseSizeText(text); }
@@ -309,14 +279,16 @@ std::vector<Parameter> MakeTable() {
     p.receiving_end = true;
   }
   {
-    Parameter& p = add({"workload", SpecSection::kMatrix, "", ValueKind::kName, "a workload name", "bulk",
-                        "what the sender sends and when (zcbench list workloads)", everywhere, AxisKind::kWorkload});
+    Parameter& p = add({"workload", SpecSection::kMatrix, "--workload", ValueKind::kName, "a workload name", "bulk",
+                        "what the sender sends and when, and what the receiver checks (zcbench list workloads)",
+                        everywhere, AxisKind::kWorkload});
     p.parse = ParseWorkloadText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.workload = v; };
     p.read = [](const TrialSpec& s) { return s.workload; };
     p.key_part = KeyPart::kSlash;
     p.key_position = 3;
     p.label_part = LabelPart::kValue;
+    p.receiving_end = true;  // the receiver learns from the workload what to expect
   }
   {
     Parameter& p = add({"rate", SpecSection::kMatrix, "--rate,-b", ValueKind::kRate, "a rate", "0",
@@ -400,6 +372,8 @@ std::vector<Parameter> MakeTable() {
                         "axis per option",
                         everywhere, AxisKind::kStrategyOption});
     p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::options;
+    p.key_part = KeyPart::kOptions;
   }
   {
     Parameter& p = add({"path_options", SpecSection::kMatrix, "--path-option", ValueKind::kKeyValues, "key=value", "",
@@ -407,17 +381,34 @@ std::vector<Parameter> MakeTable() {
                         "or fixed in a [path.NAME]",
                         everywhere, AxisKind::kPathOption});
     p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::path_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "path.";
+  }
+  {
+    Parameter& p = add({"workload_options", SpecSection::kMatrix, "--workload-option", ValueKind::kKeyValues,
+                        "key=value", "",
+                        "workload option key=value (zcbench help WORKLOAD); in a spec [matrix.workload_options], one "
+                        "axis per option",
+                        everywhere, AxisKind::kWorkloadOption});
+    p.parse = ParseKeyValue;
+    p.key_values = &TrialSpec::workload_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "workload.";
+    p.receiving_end = true;  // the receiver makes the workload with them
   }
   {
     Parameter& p = add({"socket_options", SpecSection::kMatrix, "--socket-option", ValueKind::kKeyValues, "key=value", "",
                         "socket option key=value: sndbuf, rcvbuf, nodelay, congestion, busy_poll (zcbench help "
                         "socket_options); in a spec [matrix.socket_options], one axis per option",
                         everywhere, AxisKind::kSocketOption});
-    p.parse = ParseSocketOptionsText;
-    p.apply = ApplySocketOptions;
+    p.parse = ParseSocketOptionText;
+    p.key_values = &TrialSpec::socket_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "sock.";
     // A remote receiver gets the options of the receiver's socket (rcvbuf, busy_poll).
-    p.read = ReceiverSocketOptions;
     p.receiving_end = true;
+    p.receiving_end_options = ReceiverSocketOptions;
   }
 
   // --- [trial]: one value for every point -----------------------------------------------
@@ -627,6 +618,11 @@ std::vector<const Parameter*> ReceivingEndParameters() {
   return out;
 }
 
+void SetOption(const Parameter& parameter, const std::string& canonical, TrialSpec& spec) {
+  const size_t eq = canonical.find('=');
+  (spec.*parameter.key_values)[canonical.substr(0, eq)] = canonical.substr(eq + 1);
+}
+
 std::vector<const Parameter*> ParametersIn(SpecSection section) {
   std::vector<const Parameter*> out;
   for (const Parameter& p : Parameters()) {
@@ -660,10 +656,9 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   std::vector<std::string> slash(7);
   std::string words, extras, suffix;
   for (const Parameter& p : Parameters()) {
-    // Key-value parameters show as their options, below.
-    if (p.read == nullptr || p.kind == ValueKind::kKeyValues) continue;
-    const std::string value = p.read(spec);
-    if (p.section == SpecSection::kMatrix) id.coords[std::string(p.key)] = value;
+    if (p.read == nullptr && p.key_values == nullptr) continue;
+    const std::string value = p.read != nullptr ? p.read(spec) : std::string();
+    if (p.section == SpecSection::kMatrix && p.read != nullptr) id.coords[std::string(p.key)] = value;
     const bool changed = !value.empty() && value != p.default_text && !(p.kind == ValueKind::kBool && value == "false");
     switch (p.key_part) {
       case KeyPart::kNone: break;
@@ -678,6 +673,9 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
         break;
       case KeyPart::kFlag:
         if (value == "true") suffix += fmt::format(",{}", p.key_name);
+        break;
+      case KeyPart::kOptions:
+        for (const auto& [k, v] : spec.*p.key_values) suffix += fmt::format(",{}{}={}", p.key_name, k, v);
         break;
     }
     const std::string shown = p.display != nullptr && !value.empty() ? p.display(value) : value;
@@ -697,9 +695,6 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
   slash[2] = spec.path;
   id.key = fmt::format("{}", fmt::join(slash, "/"));
   id.key += suffix;
-  for (const auto& [k, v] : spec.options) id.key += fmt::format(",{}={}", k, v);
-  for (const auto& [k, v] : spec.path_options) id.key += fmt::format(",path.{}={}", k, v);
-  for (const auto& [k, v] : spec.socket_options) id.key += fmt::format(",sock.{}={}", k, v);
   id.label = words + extras;
   return id;
 }
@@ -710,6 +705,7 @@ std::string PointKey(const ResolvedTrial& trial) {
   TrialSpec spec = trial.spec;
   spec.source = trial.source;
   spec.options = trial.options.given();
+  spec.workload_options = trial.workload_options.given();
   return PointKey(spec);
 }
 

@@ -68,6 +68,7 @@ enum class KeyPart {
   kSlash,        // one of the seven slash-separated fields, at `key_position`
   kWhenChanged,  // ",NAME=VALUE" when the value differs from the default (or is given)
   kFlag,         // ",NAME" when true
+  kOptions,      // key-value parameters: ",NAMEKEY=VALUE" for every option given (NAME: "", "path.")
 };
 
 // How a parameter shows in a point's label ("tcp write memory 64K loopback verify").
@@ -105,13 +106,19 @@ struct Parameter {
   // The receiving end needs it (a remote receiver's request carries it, remote_request.*):
   // `read` gives its value on a trial, and `apply` sets it on the receiving end's trial.
   bool receiving_end = false;
+  // Key-value parameters: the options they set on a trial (strategy, path or workload
+  // options), each key checked against the declarations when the trial is resolved.
+  std::map<std::string, std::string> TrialSpec::*key_values = nullptr;
+  // The options of `key_values` a receiving end needs, when not all of them (the socket
+  // options of the receiver's socket); nullptr: all.
+  std::map<std::string, std::string> (*receiving_end_options)(const TrialSpec& spec) = nullptr;
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;
 
   KeyPart key_part = KeyPart::kNone;
   int key_position = 0;         // kSlash
-  std::string_view key_name;    // kWhenChanged, kFlag: the name in the key ("rate_bps")
+  std::string_view key_name;    // kWhenChanged, kFlag: the name in the key ("rate_bps"); kOptions: the prefix
   LabelPart label_part = LabelPart::kNone;
   std::string_view label_name;  // kNamed ("rate")
   std::string (*display)(const std::string& canonical) = nullptr;  // label text; nullptr: canonical
@@ -123,6 +130,8 @@ const Parameter* FindParameter(std::string_view key, SpecSection section);
 const Parameter* FindAxisParameter(AxisKind kind);
 // The parameters a receiving end needs, in table order.
 std::vector<const Parameter*> ReceivingEndParameters();
+// Sets one option of a key-value parameter on `spec`, from its canonical "key=value".
+void SetOption(const Parameter& parameter, const std::string& canonical, TrialSpec& spec);
 
 // The parameters of one section, in table order.
 std::vector<const Parameter*> ParametersIn(SpecSection section);

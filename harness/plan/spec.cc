@@ -27,7 +27,7 @@ const SpecCatalog& SpecCatalog::Registered() {
     SpecCatalog c;
     c.strategies = AllStrategies();
     c.paths = AllPaths();
-    c.workloads = WorkloadNames();
+    c.workloads = AllWorkloads();
     return c;
   }();
   return catalog;
@@ -45,6 +45,19 @@ const PathInfo* SpecCatalog::FindPath(std::string_view name) const {
     if (p.name == name) return &p;
   }
   return nullptr;
+}
+
+const WorkloadInfo* SpecCatalog::FindWorkload(std::string_view name) const {
+  for (const auto& w : workloads) {
+    if (w.name == name) return &w;
+  }
+  return nullptr;
+}
+
+std::string SpecCatalog::WorkloadNames() const {
+  std::vector<std::string> names;
+  for (const auto& w : workloads) names.push_back(w.name);
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 std::string SpecCatalog::StrategyNames() const {
@@ -446,6 +459,13 @@ class SpecParser {
     return keys;
   }
 
+  // Whether an axis varies one option of a key-value parameter (strategy, path or
+  // workload options).
+  static bool IsOptionAxis(AxisKind kind) {
+    const Parameter* parameter = FindAxisParameter(kind);
+    return parameter != nullptr && parameter->kind == ValueKind::kKeyValues;
+  }
+
   // The [matrix] parameters with one value per point (the option tables aside).
   static std::vector<const Parameter*> PlainAxes() {
     std::vector<const Parameter*> axes;
@@ -467,8 +487,7 @@ class SpecParser {
     }
     for (const toml::node* element : Elements(node)) {
       std::optional<std::string> value;
-      if (axis.kind == AxisKind::kStrategyOption || axis.kind == AxisKind::kPathOption ||
-          axis.kind == AxisKind::kSocketOption) {
+      if (IsOptionAxis(axis.kind)) {
         value = OptionText(*element);
         if (!value) problems_.Add(LineOf(*element), axis.key, "expected a string, number or boolean, got {}", TypeName(*element));
       } else if (axis.kind == AxisKind::kStrategy && element->value_exact<std::string>() == "all") {
@@ -504,7 +523,8 @@ class SpecParser {
       problems_.Add(spec_.matrix_line, "matrix.strategy",
                     "missing: list the strategies to measure, or \"all\" (zcbench list strategies)");
     }
-    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kSocketOption}) {
+    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption,
+                          AxisKind::kSocketOption}) {
       const std::string table_key(AxisKeyName(kind));
       const toml::node* node = t.get(table_key);
       if (node == nullptr) continue;
@@ -518,8 +538,9 @@ class SpecParser {
         AxisValues(axis, value);
         if (axis.values.empty()) continue;
         if (kind == AxisKind::kStrategyOption) CheckStrategyOption(axis);
+        else if (kind == AxisKind::kPathOption) CheckPathOption(axis);
         else if (kind == AxisKind::kSocketOption) CheckSocketOption(axis);
-        else CheckPathOption(axis);
+        else CheckWorkloadOption(axis);
         spec_.axes.push_back(std::move(axis));
       }
     }
@@ -530,24 +551,42 @@ class SpecParser {
     return axis != nullptr ? axis->values : fallback;
   }
 
+  // One that may declare an option axis's option: its options and how messages name it
+  // ("strategy sendfile", "workload bulk").
+  struct OptionOwner {
+    const std::vector<OptionSpec>* options;
+    std::string owner;
+  };
+
+  // Whether one of `owners` declares the axis's option; every value is checked against
+  // each that does.
+  bool CheckDeclaredOption(const SpecAxis& axis, const std::vector<OptionOwner>& owners) {
+    bool declared = false;
+    for (const OptionOwner& o : owners) {
+      const bool declares = std::any_of(o.options->begin(), o.options->end(),
+                                        [&](const OptionSpec& spec) { return spec.name == axis.option; });
+      if (!declares) continue;
+      declared = true;
+      for (const auto& v : axis.values) {
+        auto parsed = Options::Parse(*o.options, {{axis.option, v}}, o.owner);
+        if (!parsed.ok()) problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
+      }
+    }
+    return declared;
+  }
+
   // An option axis must be declared by at least one strategy of the matrix, and every
   // value must be valid for every strategy that declares it.
   void CheckStrategyOption(const SpecAxis& axis) {
-    std::vector<std::string> declaring, names;
+    std::vector<std::string> names;
+    std::vector<OptionOwner> owners;
     for (const auto& name : AxisOrDefault(AxisKind::kStrategy, {})) {
       const StrategyInfo* info = catalog_.FindStrategy(name);
       if (info == nullptr) continue;
       names.push_back(name);
-      const bool declares = std::any_of(info->options.begin(), info->options.end(),
-                                        [&](const OptionSpec& o) { return o.name == axis.option; });
-      if (!declares) continue;
-      declaring.push_back(name);
-      for (const auto& v : axis.values) {
-        auto parsed = Options::Parse(info->options, {{axis.option, v}}, "strategy " + info->name);
-        if (!parsed.ok()) problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
-      }
+      owners.push_back({&info->options, "strategy " + info->name});
     }
-    if (declaring.empty() && !names.empty()) {
+    if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
       problems_.Add(axis.line, axis.key, "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)",
                     Join(names), axis.option);
     }
@@ -609,6 +648,25 @@ class SpecParser {
     }
   }
 
+  // A workload option axis must be declared by at least one workload of the matrix (bulk
+  // when it has no workload axis), and every value must be valid for every workload that
+  // declares it.
+  void CheckWorkloadOption(const SpecAxis& axis) {
+    const std::string default_workload(FindAxisParameter(AxisKind::kWorkload)->default_text);
+    std::vector<std::string> names;
+    std::vector<OptionOwner> owners;
+    for (const auto& name : AxisOrDefault(AxisKind::kWorkload, {default_workload})) {
+      const WorkloadInfo* info = catalog_.FindWorkload(name);
+      if (info == nullptr) continue;
+      names.push_back(name);
+      owners.push_back({&info->options, "workload " + info->name});
+    }
+    if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
+      problems_.Add(axis.line, axis.key, "no workload of matrix.workload ({}) has an option '{}' (zcbench help WORKLOAD)",
+                    Join(names), axis.option);
+    }
+  }
+
   // The canonical values an [[exclude]] key matches.
   void ExcludeValues(ExcludeRule& rule, const std::string& key, AxisKind kind, const std::string& option,
                      const toml::node& node, const std::string& where) {
@@ -652,29 +710,26 @@ class SpecParser {
           if (auto s = String(value, where + ".reason")) rule.reason = *s;
           continue;
         }
-        if (k == "strategy_options" || k == "path_options" || k == "socket_options") {
+        const Parameter* parameter = FindParameter(k, SpecSection::kMatrix);
+        if (parameter != nullptr && parameter->kind == ValueKind::kKeyValues) {
           const toml::table* options = value.as_table();
           if (options == nullptr) {
             problems_.Add(LineOf(key), where + "." + k, "expected a table of option = value, got {}", TypeName(value));
             continue;
           }
-          const AxisKind kind = k == "strategy_options" ? AxisKind::kStrategyOption
-                                : k == "path_options"     ? AxisKind::kPathOption
-                                                          : AxisKind::kSocketOption;
+          const AxisKind kind = *parameter->axis;
           for (auto&& [okey, ovalue] : *options) {
             const std::string option(okey.str());
             ExcludeValues(rule, k + "." + option, kind, option, ovalue, where + "." + k + "." + option);
           }
           continue;
         }
-        const Parameter* parameter = FindParameter(k, SpecSection::kMatrix);
         if (parameter == nullptr) {
           std::vector<std::string> keys;
           for (const Parameter* p : PlainAxes()) keys.emplace_back(p->key);
           problems_.Add(LineOf(key), where + "." + k,
-                        "unknown key; an exclude rule matches {}, strategy_options.NAME, path_options.NAME or "
-                        "socket_options.NAME, and may give "
-                        "a reason",
+                        "unknown key; an exclude rule matches {}, strategy_options.NAME, path_options.NAME, "
+                        "workload_options.NAME or socket_options.NAME, and may give a reason",
                         Join(keys));
           continue;
         }

@@ -9,8 +9,8 @@
 //   [experiment]  name, description, seed
 //   [matrix]      the axes: each a parameter of the table (harness/plan/parameters.cc, or
 //                 `zcbench help parameters`), one value or a list; "all" strategies;
-//                 [matrix.strategy_options], [matrix.path_options] and
-//                 [matrix.socket_options]: one axis per option
+//                 [matrix.strategy_options], [matrix.path_options],
+//                 [matrix.workload_options] and [matrix.socket_options]: one axis per option
 //   [[exclude]]   rules: axis = value or [values], all must match; optional reason
 //   [trial]       one value for every point: the [trial] parameters of the table
 //   [repeat]      min, max, confidence_pct, half_width_pct (netperf -I: stop when the
@@ -30,6 +30,7 @@
 #include "harness/probes/cpu_profile_probe.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
+#include "workloads/workload.h"
 
 namespace zcb {
 
@@ -38,15 +39,17 @@ namespace zcb {
 struct SpecCatalog {
   std::vector<StrategyInfo> strategies;
   std::vector<PathInfo> paths;
-  std::vector<std::string> workloads;
+  std::vector<WorkloadInfo> workloads;
 
   // The strategies, paths and workloads this binary was built with.
   static const SpecCatalog& Registered();
 
   const StrategyInfo* FindStrategy(std::string_view name) const;
   const PathInfo* FindPath(std::string_view name) const;
+  const WorkloadInfo* FindWorkload(std::string_view name) const;
   std::string StrategyNames() const;  // "write, writev, ..." for error messages
   std::string PathNames() const;
+  std::string WorkloadNames() const;
 };
 
 // The matrix axes, in the order points are expanded (the first varies slowest).
@@ -64,6 +67,7 @@ enum class AxisKind {
   kMembwAntagonist,
   kStrategyOption,
   kPathOption,
+  kWorkloadOption,
   kSocketOption,
 };
 

@@ -169,13 +169,33 @@ class RemoteDatagramEnd final : public RemoteEnd {
   uint32_t flow_id_;
 };
 
-}  // namespace
-
-Result<std::unique_ptr<ReceivingEnd>> CreateRemoteReceivingEnd(const ResolvedTrial& trial, NetworkPath& path) {
+Result<RemoteReceiver*> PeerOf(NetworkPath& path) {
   RemoteReceiver* remote = path.remote();
   if (remote == nullptr) return Errorf("path {} declares a remote receiver but offers none", path.name());
-  if (trial.spec.protocol == Protocol::kUdp) return std::unique_ptr<ReceivingEnd>(std::make_unique<RemoteDatagramEnd>(trial, *remote));
-  return std::unique_ptr<ReceivingEnd>(std::make_unique<RemoteStreamEnd>(trial, *remote));
+  return remote;
+}
+
+Result<std::unique_ptr<ReceivingEnd>> CreateRemoteStreamEnd(const ReceivingEndSetup& setup) {
+  ZCB_ASSIGN_OR_RETURN(RemoteReceiver * remote, PeerOf(setup.path));
+  return std::unique_ptr<ReceivingEnd>(std::make_unique<RemoteStreamEnd>(setup.trial, *remote));
+}
+
+Result<std::unique_ptr<ReceivingEnd>> CreateRemoteDatagramEnd(const ReceivingEndSetup& setup) {
+  ZCB_ASSIGN_OR_RETURN(RemoteReceiver * remote, PeerOf(setup.path));
+  return std::unique_ptr<ReceivingEnd>(std::make_unique<RemoteDatagramEnd>(setup.trial, *remote));
+}
+
+}  // namespace
+
+// The request names the workload and its options; the server makes the workload from its
+// own registry and checks its expectation with its receivers (remote_server.cc). What
+// these ends check is what the result message can carry back: integrity and counts of a
+// pattern stream or pattern datagrams.
+std::vector<ReceivingEndKind> RemoteReceivingEnds() {
+  return {
+      {"remote stream", /*remote=*/true, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateRemoteStreamEnd},
+      {"remote datagram", /*remote=*/true, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateRemoteDatagramEnd},
+  };
 }
 
 }  // namespace zcb

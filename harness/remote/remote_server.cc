@@ -18,12 +18,14 @@
 #include "drivers/remote/protocol.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/remote/remote_request.h"
+#include "harness/trial/receiving_end.h"
 #include "harness/trial/trial_record.h"
 #include "harness/trial/trial_sockets.h"
 #include "harness/trial/trial_threads.h"
 #include "stack/datagram_receiver.h"
 #include "stack/pattern.h"
 #include "stack/stream_receiver.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 namespace {
@@ -231,6 +233,17 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
   if (!spec.ok()) {
     remote::SendError(fd, "bad-request", spec.error().ToString());
     return std::move(spec).error().Context("trial request");
+  }
+  // What the receiver is to check: the workload's expectation, from this server's own
+  // registry. Its receivers are the local ends' (StreamReceiver, DatagramReceiver), so it
+  // checks what they check.
+  auto workload = CreateWorkload(spec->workload, spec->workload_options);
+  auto receiver = workload.ok() ? ChooseReceivingEnd(LocalReceivingEnds(), /*remote=*/false, spec->protocol,
+                                                     (*workload)->expectation(), spec->workload)
+                                : Result<const ReceivingEndKind*>(std::move(workload).error());
+  if (!receiver.ok()) {
+    remote::SendError(fd, "unsupported", receiver.error().ToString());
+    return std::move(receiver).error().Context("trial request");
   }
   const uint32_t flow_id = request->flow_id;
   Pattern pattern(spec->seed, spec->pattern_period);

@@ -224,22 +224,36 @@ class LocalDatagramEnd final : public LocalEnd {
   DatagramEnd end_;  // the sender's count, for the receiver to know when it has them all
 };
 
+// A stream of pattern bytes, every byte checked by StreamReceiver (verify mode; the other
+// modes read without checking, as the record's integrity.mode says).
+Result<std::unique_ptr<ReceivingEnd>> CreateLocalStreamEnd(const ReceivingEndSetup& setup) {
+  const ResolvedTrial& trial = setup.trial;
+  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver,
+                       StreamReceiver::Create(trial.spec.receiver, setup.pattern, !trial.strategy->caps.waits_for_reader));
+  return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalStreamEnd>(trial, setup.path, std::move(receiver)));
+}
+
+// Pattern datagrams of one flow, each checked and counted by DatagramReceiver.
+Result<std::unique_ptr<ReceivingEnd>> CreateLocalDatagramEnd(const ReceivingEndSetup& setup) {
+  const TrialSpec& spec = setup.trial.spec;
+  DatagramReceiverConfig config;
+  config.mode = spec.receiver;
+  config.gro = spec.gro;
+  config.receive_buffer = ReceiveBufferFor(spec.socket_options, config.receive_buffer);
+  config.flow_id = NewFlowId();
+  config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
+  ZCB_ASSIGN_OR_RETURN(DatagramReceiver receiver, DatagramReceiver::Create(config, setup.pattern));
+  return std::unique_ptr<ReceivingEnd>(
+      std::make_unique<LocalDatagramEnd>(setup.trial, setup.path, std::move(receiver), config.flow_id));
+}
+
 }  // namespace
 
-Result<std::unique_ptr<ReceivingEnd>> CreateLocalReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern) {
-  const TrialSpec& spec = trial.spec;
-  if (spec.protocol == Protocol::kUdp) {
-    DatagramReceiverConfig config;
-    config.mode = spec.receiver;
-    config.gro = spec.gro;
-    config.receive_buffer = ReceiveBufferFor(spec.socket_options, config.receive_buffer);
-    config.flow_id = NewFlowId();
-    config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
-    ZCB_ASSIGN_OR_RETURN(DatagramReceiver receiver, DatagramReceiver::Create(config, pattern));
-    return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalDatagramEnd>(trial, path, std::move(receiver), config.flow_id));
-  }
-  ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver, StreamReceiver::Create(spec.receiver, pattern, !trial.strategy->caps.waits_for_reader));
-  return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalStreamEnd>(trial, path, std::move(receiver)));
+std::vector<ReceivingEndKind> LocalReceivingEnds() {
+  return {
+      {"local stream", /*remote=*/false, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateLocalStreamEnd},
+      {"local datagram", /*remote=*/false, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateLocalDatagramEnd},
+  };
 }
 
 }  // namespace zcb

@@ -3,13 +3,35 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace zcb {
 
-Result<std::unique_ptr<ReceivingEnd>> CreateReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern) {
-  // A receiver on another host: decided by capability, never by the path's name.
-  if (path.capabilities().remote_receiver) return CreateRemoteReceivingEnd(trial, path);
-  return CreateLocalReceivingEnd(trial, path, pattern);
+const std::vector<ReceivingEndKind>& ReceivingEndKinds() {
+  static const std::vector<ReceivingEndKind> kinds = [] {
+    std::vector<ReceivingEndKind> all = LocalReceivingEnds();
+    for (ReceivingEndKind& kind : RemoteReceivingEnds()) all.push_back(kind);
+    return all;
+  }();
+  return kinds;
+}
+
+Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, bool remote,
+                                                   Protocol protocol, ReceiverExpectation expectation,
+                                                   std::string_view workload) {
+  // Where the receiver runs is the path's capability, never its name; what it must check
+  // is the workload's expectation, never the workload's name.
+  std::vector<std::string_view> there;
+  for (const ReceivingEndKind& kind : kinds) {
+    if (kind.remote != remote || kind.protocol != protocol) continue;
+    if (kind.checks.Has(expectation)) return &kind;
+    there.push_back(kind.name);
+  }
+  if (there.empty()) {
+    return Unsupportedf("no {} receiving end over {} in this build", remote ? "remote" : "local", ToString(protocol));
+  }
+  return Unsupportedf("workload {} expects the receiver to check a {}, which the {} receiving end cannot check",
+                      workload, ToString(expectation), fmt::join(there, " or "));
 }
 
 ReceivedFigures DatagramReceivedFigures(const DatagramReceiveStats& rx, uint32_t flow_id, ReceiverMode mode) {

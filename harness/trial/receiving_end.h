@@ -3,13 +3,20 @@
 // The receiving end of a trial, as the trial runner (trial_runner.cc) sees it: where the
 // receiver runs (a thread of this process, or `zcbench serve` on another host), the
 // address the sender sends to, what the sender tells it when the flow ends, and what it
-// received. The runner never asks which end it has; the end is chosen once, by the
-// protocol and the path's capabilities (CreateReceivingEnd):
+// received. The runner never asks which end it has; the kind of end is chosen once
+// (ChooseReceivingEnd), by the protocol, the path's remote_receiver capability and what
+// the workload expects the receiver to check (workloads/workload.h, ReceiverExpectation),
+// which each kind declares:
 //
 //   local stream      StreamReceiver on a thread here     local_receiving_end.cc
 //   local datagram    DatagramReceiver on a thread here   local_receiving_end.cc
 //   remote stream     the peer's StreamReceiver           remote_receiving_end.cc
 //   remote datagram   the peer's DatagramReceiver         remote_receiving_end.cc
+//
+// A workload whose expectation no kind for its protocol and path checks is refused as
+// unsupported, naming the expectation and the end. A receiver with another expectation
+// is a new kind (or a kind that checks more): its class, and its entry beside the others
+// of its file.
 
 #include <sys/socket.h>
 
@@ -17,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +39,8 @@
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 #include "stack/socket_options.h"
+#include "stack/types.h"
+#include "workloads/workload.h"
 
 namespace zcb {
 
@@ -106,13 +116,36 @@ class ReceivingEnd {
   virtual ReceivedFigures Collect(const SenderOutcome& sender, const MeasuredWindow& window) = 0;
 };
 
-// The end for `trial` over `path`, chosen by the protocol and the path's capabilities.
-// `pattern` must outlive it.
-Result<std::unique_ptr<ReceivingEnd>> CreateReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern);
+// What a receiving end is set up with. `pattern` and `path` must outlive the end.
+struct ReceivingEndSetup {
+  const ResolvedTrial& trial;
+  NetworkPath& path;
+  const Pattern& pattern;
+  ReceiverExpectation expectation;  // what the trial's workload says the receiver is to check
+};
 
-// Local ends (local_receiving_end.cc) and remote ends (remote_receiving_end.cc).
-Result<std::unique_ptr<ReceivingEnd>> CreateLocalReceivingEnd(const ResolvedTrial& trial, NetworkPath& path, const Pattern& pattern);
-Result<std::unique_ptr<ReceivingEnd>> CreateRemoteReceivingEnd(const ResolvedTrial& trial, NetworkPath& path);
+// A kind of receiving end and what it can do: where its receiver runs, its protocol, and
+// the expectations its receiver checks (a capability, as a strategy's are).
+struct ReceivingEndKind {
+  std::string_view name;  // "local stream", for messages
+  bool remote = false;    // the receiver runs on another host (the path's remote_receiver capability)
+  Protocol protocol = Protocol::kTcp;
+  EnumSet<ReceiverExpectation> checks;
+  Result<std::unique_ptr<ReceivingEnd>> (*create)(const ReceivingEndSetup& setup) = nullptr;
+};
+
+// The kinds of this build: the local ones (local_receiving_end.cc) and the remote ones
+// (remote_receiving_end.cc).
+std::vector<ReceivingEndKind> LocalReceivingEnds();
+std::vector<ReceivingEndKind> RemoteReceivingEnds();
+const std::vector<ReceivingEndKind>& ReceivingEndKinds();
+
+// The kind of `kinds` for a receiver `remote` or here, over `protocol`, that checks
+// `expectation`; an unsupported error naming the workload, its expectation and the end
+// when the end there cannot check it (the one place an expectation is matched to an end).
+Result<const ReceivingEndKind*> ChooseReceivingEnd(const std::vector<ReceivingEndKind>& kinds, bool remote,
+                                                   Protocol protocol, ReceiverExpectation expectation,
+                                                   std::string_view workload);
 
 // The figures of a datagram receiver's counts (local, or sent back by a peer).
 ReceivedFigures DatagramReceivedFigures(const DatagramReceiveStats& stats, uint32_t flow_id, ReceiverMode mode);

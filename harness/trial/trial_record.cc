@@ -258,6 +258,9 @@ TrialParams ReadParams(const Fields& f) {
   p.options = f.StringMap("options");
   p.option_values = f.StringMap("option_values");
   p.path_options = f.StringMap("path_options");
+  // Records written before workloads had options lack both: none were given.
+  if (f.Has("workload_options")) p.workload_options = f.StringMap("workload_options");
+  if (f.Has("workload_option_values")) p.workload_option_values = f.StringMap("workload_option_values");
   p.constraints = f.Any("constraints");
   if (f.Has("udp")) {
     const Fields u = f.Object("udp");
@@ -355,6 +358,8 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.options = trial.options.given();
   p.option_values = trial.options.values();
   p.path_options = s.path_options;
+  p.workload_options = trial.workload_options.given();
+  p.workload_option_values = trial.workload_options.values();
   p.constraints = s.constraints.ToJson();
   p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
   p.optmem_max = OptmemMaxJson(nullptr, "in zcbench's network namespace, before the trial (its sender did not start)");
@@ -396,6 +401,8 @@ nlohmann::json TrialParams::ToJson() const {
       {"options", StringMap(options)},
       {"option_values", StringMap(option_values)},
       {"path_options", StringMap(path_options)},
+      {"workload_options", StringMap(workload_options)},
+      {"workload_option_values", StringMap(workload_option_values)},
       {"constraints", constraints},
   };
   if (path_name) out["path_name"] = *path_name;

@@ -72,6 +72,8 @@ struct TrialParams {
   std::map<std::string, std::string> options;        // as given
   std::map<std::string, std::string> option_values;  // every option, defaults included
   std::map<std::string, std::string> path_options;
+  std::map<std::string, std::string> workload_options;        // as given
+  std::map<std::string, std::string> workload_option_values;  // every option of the workload, defaults included
   nlohmann::json constraints;  // HostConstraintSpec::ToJson
   std::optional<UdpParams> udp;                                 // UDP trials
   std::optional<ReceiverSettingsParams> receiver_settings;      // TCP trials

@@ -11,6 +11,7 @@
 #include "stack/socket_options.h"
 #include "stack/udp_limits.h"
 #include "workloads/payload_source.h"
+#include "workloads/registry.h"
 
 namespace zcb {
 
@@ -127,6 +128,8 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   }
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
+  ZCB_ASSIGN_OR_RETURN(trial.workload, FindWorkload(spec.workload));
+  ZCB_ASSIGN_OR_RETURN(trial.workload_options, trial.workload->ParseOptions(spec.workload_options));
   return trial;
 }
 

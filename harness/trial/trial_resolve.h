@@ -17,6 +17,7 @@
 #include "stack/registry.h"
 #include "stack/result.h"
 #include "stack/types.h"
+#include "workloads/workload.h"
 
 namespace zcb {
 
@@ -45,6 +46,7 @@ struct TrialSpec {
   // put back afterwards; nullopt: left as it is.
   std::optional<uint64_t> optmem_max;
   std::string workload = "bulk";
+  std::map<std::string, std::string> workload_options;  // the workload's options, as given
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
   std::string file_dir;              // file source: empty = tmpfs
@@ -62,6 +64,8 @@ struct ResolvedTrial {
   const StrategyInfo* strategy = nullptr;
   SourceKind source = SourceKind::kMemory;
   Options options;
+  const WorkloadInfo* workload = nullptr;  // the registered workload `spec.workload` names
+  Options workload_options;                // its options, checked, defaults included
 };
 
 Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec);

@@ -27,7 +27,6 @@
 #include "harness/trial/trial_threads.h"
 #include "stack/unique_fd.h"
 #include "workloads/payload_source.h"
-#include "workloads/registry.h"
 #include "workloads/workload.h"
 
 namespace zcb {
@@ -105,8 +104,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
 
 // The measured part, once the path and the constraints exist.
 Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, PayloadSource& payload,
-                      Workload& workload, const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
-  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end, CreateReceivingEnd(trial, path, pattern));
+                      Workload& workload, const ReceivingEndKind& end_kind, const Pattern& pattern,
+                      HostConstraints* constraints, TrialRecord& record) {
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
+                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation()}));
   ZCB_RETURN_IF_ERROR(end->Prepare());
 
   WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
@@ -143,14 +144,19 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
     if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
   }
 
-  auto workload_info = FindWorkload(spec.workload);
-  if (!workload_info.ok()) return std::move(workload_info).error().Context("workload");
-  if (!(*workload_info)->Serves(*trial.strategy, spec.protocol, trial.source)) {
-    return Unsupportedf("workload {} cannot be served by {} over {} from a {} source", spec.workload, trial.strategy->name,
-                        ToString(spec.protocol), ToString(trial.source));
+  if (trial.workload == nullptr) return Errorf("workload {}: the trial was not resolved (ResolveTrial)", spec.workload);
+  const WorkloadInfo& workload_info = *trial.workload;
+  if (!workload_info.Serves(*trial.strategy, spec.protocol, trial.source)) {
+    return Unsupportedf("workload {} cannot be served by {} over {} from a {} source", workload_info.name,
+                        trial.strategy->name, ToString(spec.protocol), ToString(trial.source));
   }
-  auto workload = (*workload_info)->create(Options());
+  auto workload = workload_info.create(trial.workload_options);
   if (!workload.ok()) return std::move(workload).error().Context("workload");
+  // The receiving end that checks what the workload expects, where the path puts the
+  // receiver (unsupported when none can).
+  auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), (*path_info)->caps.remote_receiver, spec.protocol,
+                                     (*workload)->expectation(), workload_info.name);
+  if (!end_kind.ok()) return std::move(end_kind).error();
 
   Pattern pattern(spec.seed, spec.pattern_period);
   auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);
@@ -163,7 +169,8 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
     if (!created.ok()) return std::move(created).error().Context("host constraints");
     constraints = std::move(*created);
   }
-  Status run = RunThroughPath(trial, context, **path, **payload, **workload, pattern, constraints.get(), record);
+  Status run =
+      RunThroughPath(trial, context, **path, **payload, **workload, **end_kind, pattern, constraints.get(), record);
   // However the trial ended, the record says what the path and the constraints were
   // (offloads read back, qdisc counters as they are now).
   if (constraints != nullptr) constraints->Stop();

@@ -245,6 +245,32 @@ def test_socket_options_split_panels_and_name_the_options_as_asked(tmp_path):
     assert contexts == {"nodelay=true,sndbuf=1048576", "nodelay=false,sndbuf=1048576"}
 
 
+def test_workload_options_are_separate_panels_and_absent_ones_name_nothing(tmp_path):
+    """A workload run with other options is another experiment: the dataset splits panels
+    on params.workload_options; records without the field (written before workloads had
+    options) and records with none given share a panel."""
+    import numpy as np
+
+    import fixturegen as fg
+
+    rng = np.random.default_rng(5)
+    records, index = [], 0
+    for options in (None, {}, {"files": "3"}):
+        params = fg.make_params("tcp", "write", "loopback", 65536, receiver="verify")
+        if options is not None:
+            params["workload_options"] = options
+        rec = fg.record("r1", index, 0, params, metrics=fg.tcp_metrics(params, rng))
+        rec["point"] += f"/{index}"
+        records.append(rec)
+        index += 1
+    run_dir = tmp_path / "run"
+    fg.write_run(str(run_dir), fg.manifest("r1", fg.HOST_A, ["loopback"], fg.SPEC_TCP), records)
+    ds = Dataset.from_runs([load_run(str(run_dir))])
+    assert "workload_options" in ds.facet_keys()
+    contexts = sorted(dict(p.context())["workload_options"] for p in ds.measured())
+    assert contexts == ["", "", "files=3"]
+
+
 def _metrics_of(tmp_path, record_line):
     run = load_run(_write(tmp_path / "r", [record_line]))
     assert len(run.trials) == 1, [d.format() for d in run.diagnostics]

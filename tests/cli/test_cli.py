@@ -151,6 +151,44 @@ def test_list_workloads_and_help_describe_each_registered_workload(zcbench):
     assert f"a workload ({', '.join(names)})" in r.stderr, r.stderr
 
 
+def test_workload_flag_is_accepted_and_recorded(zcbench):
+    r = zcbench("run", "--strategy", "write", "--workload", "bulk", "--bytes", "1M", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["status"] == "ok", record["error"]
+    assert record["params"]["workload"] == "bulk"
+    # bulk has no options: none given, none resolved.
+    assert record["params"]["workload_options"] == {}
+    assert record["params"]["workload_option_values"] == {}
+    assert record["metrics"]["integrity"]["verified_bytes"] == 1 << 20
+
+
+def test_an_unknown_workload_is_exit_2_naming_the_valid_ones(zcbench):
+    names = [row.split()[0] for row in zcbench("list", "workloads").stdout.splitlines()[1:] if row.strip()]
+    r = zcbench("run", "--strategy", "write", "--workload", "nosuch", "--bytes", "1M")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "--workload nosuch: unknown workload 'nosuch'; valid workloads: " + ", ".join(names) in r.stderr, r.stderr
+
+
+def test_a_workload_option_the_workload_does_not_declare_is_exit_2_naming_the_workload(zcbench):
+    r = zcbench("run", "--strategy", "write", "--bytes", "1M", "--workload-option", "files=3")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "workload bulk has no options (got files=3)" in r.stderr, r.stderr
+    r = zcbench("run", "--strategy", "write", "--bytes", "1M", "--workload-option", "novalue")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "--workload-option novalue: 'novalue': expected key=value" in r.stderr, r.stderr
+
+
+def test_help_workload_names_the_workload_option_flag(zcbench):
+    r = zcbench("help", "bulk")
+    assert r.returncode == 0, r.stderr
+    assert "Options: none" in r.stdout, r.stdout
+    assert "Expects at the receiver: " in r.stdout, r.stdout
+    r = zcbench("help", "parameters")
+    assert "--workload-option" in r.stdout and "workload_options" in r.stdout, r.stdout
+    assert "--workload " in r.stdout, r.stdout
+
+
 def test_help_probes_lists_every_ebpf_group_with_its_default_and_cost(zcbench):
     r = zcbench("help", "probes")
     assert r.returncode == 0, r.stderr
@@ -232,7 +270,7 @@ def test_help_socket_options_lists_each_with_its_socket_and_the_allowed_congesti
 
 def test_socket_options_are_recorded_as_asked_and_as_applied(zcbench):
     r = zcbench("run", "-s", "write", "-n", "1M", "--json", "--socket-option", "sndbuf=1M",
-                "--socket-option", "nodelay=true,rcvbuf=256K")
+                "--socket-option", "nodelay=true", "--socket-option", "rcvbuf=256K")
     assert r.returncode == 0, r.stderr
     record = json.loads(r.stdout)
     options = record["params"]["socket_options"]

@@ -52,6 +52,56 @@ TEST(WorkloadRegistry, EveryStrategyCanServeAWorkload) {
   }
 }
 
+// A workload's options are checked against its declarations, and a refusal names the
+// workload: bulk declares none.
+TEST(WorkloadRegistry, OptionsAreCheckedAgainstTheWorkloadsDeclarations) {
+  auto bulk = FindWorkload("bulk");
+  ASSERT_TRUE(bulk.ok());
+  auto none = (*bulk)->ParseOptions({});
+  ASSERT_TRUE(none.ok()) << none.error().ToString();
+  EXPECT_TRUE(none->values().empty());
+  auto refused = (*bulk)->ParseOptions({{"files", "3"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kUsage);
+  EXPECT_EQ(refused.error().what(), "workload bulk has no options (got files=3)");
+
+  WorkloadInfo declared;
+  declared.name = "sized";
+  declared.options = {OptionSpec{"files", OptionType::kInt, "1", "how many files"}.InRange(1, 10)};
+  auto defaults = declared.ParseOptions({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->values().at("files"), "1");
+  EXPECT_TRUE(defaults->given().empty());
+  auto out_of_range = declared.ParseOptions({{"files", "11"}});
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.error().what().find("workload sized option files=11: expected 1 to 10"), std::string::npos)
+      << out_of_range.error().what();
+  auto unknown = declared.ParseOptions({{"filez", "2"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().what().find("workload sized has no option 'filez'; its options are: files"),
+            std::string::npos)
+      << unknown.error().what();
+}
+
+// What a receiving end on another host does with a trial's request: the workload made
+// by name with its options, its expectation read from it.
+TEST(WorkloadRegistry, CreateWorkloadMakesItByNameWithCheckedOptions) {
+  auto made = CreateWorkload("bulk", {});
+  ASSERT_TRUE(made.ok()) << made.error().ToString();
+  EXPECT_EQ((*made)->expectation(), ReceiverExpectation::kPatternStream);
+  EXPECT_EQ(ToString((*made)->expectation()), "pattern stream");
+  auto unknown = CreateWorkload("no_such_workload", {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind(), ErrorKind::kUsage);
+  EXPECT_NE(unknown.error().what().find("unknown workload 'no_such_workload'; valid workloads: bulk"),
+            std::string::npos)
+      << unknown.error().what();
+  auto bad_option = CreateWorkload("bulk", {{"x", "1"}});
+  ASSERT_FALSE(bad_option.ok());
+  EXPECT_NE(bad_option.error().what().find("workload bulk has no options"), std::string::npos)
+      << bad_option.error().what();
+}
+
 TEST(WorkloadInfoServes, NeedsAProtocolAndASourceThatBothTake) {
   WorkloadInfo workload;
   workload.needs.protocols = EnumSet<Protocol>{Protocol::kTcp};

@@ -84,6 +84,21 @@ TEST(RemoteFramingTest, ErrorMessagesFromThePeerAreQuoted) {
   EXPECT_NE(other.error().ToString().find("unexpected message 'ready'"), std::string::npos);
 }
 
+// A server that cannot serve a trial here says "unsupported": the client's record is then
+// unsupported (with the server's reason), not an error, as a local trial's would be.
+TEST(RemoteFramingTest, APeersUnsupportedRefusalKeepsItsKind) {
+  SocketPair p;
+  SendError(p.a.get(), "unsupported", "workload files expects a file sequence");
+  auto m = ReadMessageOfType(p.b.get(), "ready");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind(), ErrorKind::kUnsupported);
+  EXPECT_NE(m.error().ToString().find("file sequence"), std::string::npos);
+  SendError(p.a.get(), "malformed", "expected 'trial' or 'bye'");
+  auto other = ReadMessageOfType(p.b.get(), "ready");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().kind(), ErrorKind::kFailed);
+}
+
 TEST(RemoteFramingTest, WriterRefusesOversizeMessages) {
   SocketPair p;
   auto s = WriteMessage(p.a.get(), {{"type", "x"}, {"blob", std::string(kMaxMessageBytes, 'a')}});

@@ -260,6 +260,35 @@ path_options.sg = "keep"
   }
 }
 
+TEST(MatrixExpansion, WorkloadOptionAxesVaryOnlyTheWorkloadsThatDeclareThem) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+workload = ["bulk", "files"]
+path = ["lo"]
+
+[matrix.workload_options]
+count = [1, 4]
+
+[[exclude]]
+workload_options.count = 4
+reason = "four files do not fit"
+)");
+  // bulk: 1 point; files: 2 counts, minus the excluded one.
+  ASSERT_EQ(m.points.size(), 2u);
+  EXPECT_EQ(m.excluded.size(), 1u);
+  for (const auto& p : m.points) {
+    if (p.spec.workload == "bulk") {
+      EXPECT_TRUE(p.spec.workload_options.empty());
+      EXPECT_EQ(PointKey(p.spec), "tcp/tcp_mem/lo/bulk/memory/65536/verify");
+    } else {
+      EXPECT_EQ(p.spec.workload_options, (std::map<std::string, std::string>{{"count", "1"}}));
+      EXPECT_EQ(p.coords.at("workload_options.count"), "1");
+      EXPECT_EQ(PointKey(p.spec), "tcp/tcp_mem/lo/files/memory/65536/verify,workload.count=1");
+      EXPECT_NE(p.label.find("count=1"), std::string::npos) << p.label;
+    }
+  }
+}
+
 TEST(MatrixExpansion, AColdCacheIsLeftOutForNonFileSources) {
   Matrix m = Expand(R"([matrix]
 strategy = ["tcp_mem", "tcp_file"]

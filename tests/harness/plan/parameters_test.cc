@@ -55,17 +55,22 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
   for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
                         AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
                         AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
-                        AxisKind::kPathOption, AxisKind::kSocketOption}) {
+                        AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
   }
 }
 
 // A receiving end's trial is set from the request by the same `apply` and read back by
-// the same `read` as the sender's (harness/remote/remote_request.cc).
+// the same `read` as the sender's (harness/remote/remote_request.cc); a key-value
+// parameter (workload_options) through the same map of the trial (`key_values`).
 TEST(ParameterTable, EveryReceivingEndParameterReadsAndApplies) {
   const std::vector<const Parameter*> receiving_end = ReceivingEndParameters();
   EXPECT_FALSE(receiving_end.empty());
   for (const Parameter* p : receiving_end) {
+    if (p->kind == ValueKind::kKeyValues) {
+      EXPECT_NE(p->key_values, nullptr) << p->key;
+      continue;
+    }
     EXPECT_NE(p->read, nullptr) << p->key;
     EXPECT_NE(p->apply, nullptr) << p->key;
   }
@@ -185,7 +190,7 @@ TEST(SocketOptions, OneParameterWithItsFlagSpecTableAndKey) {
 
   const SpecCatalog& catalog = testing::TestCatalog();
   EXPECT_EQ(*p->parse("sndbuf=1M", catalog), "sndbuf=1048576");
-  EXPECT_EQ(*p->parse("nodelay=1,congestion=reno", catalog), "nodelay=true,congestion=reno");
+  EXPECT_EQ(*p->parse("nodelay=1", catalog), "nodelay=true");
   auto unknown = p->parse("sndbuff=1M", catalog);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().kind(), ErrorKind::kUsage);
@@ -201,11 +206,47 @@ TEST(SocketOptions, OneParameterWithItsFlagSpecTableAndKey) {
       << bad_cc.error().what();
 
   TrialSpec spec = Tcp("write");
-  p->apply(*p->parse("sndbuf=1M,rcvbuf=256K", catalog), spec);
+  SetOption(*p, *p->parse("sndbuf=1M", catalog), spec);
+  SetOption(*p, *p->parse("rcvbuf=256K", catalog), spec);
   EXPECT_EQ(spec.socket_options.at("sndbuf"), "1048576");
-  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,sock.rcvbuf=262144,sock.sndbuf=1048576");
+  spec.options = {{"batch", "8"}};
+  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,batch=8,sock.rcvbuf=262144,sock.sndbuf=1048576");
+  EXPECT_EQ(IdentifyPoint(spec).coords.count("socket_options"), 0u) << "an option is a coordinate of its own axis only";
   // A remote receiving end is sent the options of the receiver's socket only.
-  EXPECT_EQ(p->read(spec), "rcvbuf=262144");
+  ASSERT_NE(p->receiving_end_options, nullptr);
+  EXPECT_EQ(p->receiving_end_options(spec), (std::map<std::string, std::string>{{"rcvbuf", "262144"}}));
+}
+
+// Workload options are part of the point when given, after the strategy's and the path's.
+TEST(PointIdentity, AKeyNamesTheWorkloadOptionsGiven) {
+  TrialSpec spec = Tcp("dual");
+  spec.workload = "files";
+  spec.options = {{"batch", "8"}};
+  spec.path_options = {{"sg", "off"}};
+  spec.workload_options = {{"count", "4"}};
+  EXPECT_EQ(PointKey(spec), "tcp/dual/loopback/files/memory/65536/verify,batch=8,path.sg=off,workload.count=4");
+  const PointIdentity id = IdentifyPoint(spec);
+  EXPECT_EQ(id.coords.count("workload_options"), 0u) << "an option is a coordinate of its own axis only";
+  EXPECT_EQ(id.coords.at("workload"), "files");
+}
+
+// The remote request and the command line set a key-value parameter's options alike.
+TEST(ParameterTable, KeyValueParametersSetTheirOwnOptions) {
+  TrialSpec spec;
+  for (const char* key : {"strategy_options", "path_options", "workload_options"}) {
+    const Parameter* p = FindParameter(key, SpecSection::kMatrix);
+    ASSERT_NE(p, nullptr) << key;
+    ASSERT_NE(p->key_values, nullptr) << key;
+    SetOption(*p, std::string(key) + "=a=b", spec);
+  }
+  EXPECT_EQ(spec.options, (std::map<std::string, std::string>{{"strategy_options", "a=b"}}));
+  EXPECT_EQ(spec.path_options, (std::map<std::string, std::string>{{"path_options", "a=b"}}));
+  EXPECT_EQ(spec.workload_options, (std::map<std::string, std::string>{{"workload_options", "a=b"}}));
+  const Parameter* workload = FindParameter("workload", SpecSection::kMatrix);
+  ASSERT_NE(workload, nullptr);
+  EXPECT_EQ(workload->flags, "--workload");
+  EXPECT_TRUE(workload->receiving_end);
+  EXPECT_TRUE(FindParameter("workload_options", SpecSection::kMatrix)->receiving_end);
 }
 
 TEST(PointIdentity, LabelAndCoordinatesComeFromTheSameValues) {

@@ -185,6 +185,21 @@ TEST(SpecErrors, ImpossibleCombinations) {
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\n[matrix.path_options]\nsg = [\"off\"]\n", 4,
               "matrix.path_options.sg", "no path of matrix.path has an option 'sg'");
   ExpectError(std::string(kMinimal) + "[path.unused]\ntype = \"dev\"\n", 3, "path.unused", "defined but not used");
+  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\n[matrix.workload_options]\ncount = [2]\n", 4,
+              "matrix.workload_options.count", "no workload of matrix.workload (bulk) has an option 'count'");
+  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nworkload = [\"files\"]\n[matrix.workload_options]\ncount = [9]\n", 5,
+              "matrix.workload_options.count", "workload files option count=9: expected 1 to 8");
+}
+
+TEST(SpecParse, WorkloadOptionAxes) {
+  auto spec = Parse("[matrix]\nstrategy = [\"tcp_mem\"]\nworkload = [\"bulk\", \"files\"]\n"
+                    "[matrix.workload_options]\ncount = [1, \"4\"]\n");
+  ASSERT_TRUE(spec.ok()) << spec.error().what();
+  const SpecAxis* axis = spec->FindAxis(AxisKind::kWorkloadOption);
+  ASSERT_NE(axis, nullptr);
+  EXPECT_EQ(axis->key, "matrix.workload_options.count");
+  EXPECT_EQ(axis->option, "count");
+  EXPECT_EQ(axis->values, (std::vector<std::string>{"1", "4"}));
 }
 
 TEST(SpecErrors, ExcludeRules) {

@@ -35,6 +35,8 @@ void ExpectSameReceivingEnd(const TrialSpec& got, const TrialSpec& want) {
   EXPECT_EQ(got.receive_timeout_s, want.receive_timeout_s);
   EXPECT_EQ(got.gro, want.gro);
   EXPECT_EQ(got.drain_s, want.drain_s);
+  EXPECT_EQ(got.workload, want.workload);
+  EXPECT_EQ(got.workload_options, want.workload_options);
 }
 
 TEST(RemoteRequest, AUdpTrialRoundTripsThroughTheWire) {
@@ -97,8 +99,8 @@ TEST(RemoteRequest, WhatTheTableDoesNotTakeIsRefusedNamingTheField) {
   refused("drain", "0");
   EXPECT_NE(refused("seed", nullptr).find("missing"), std::string::npos);
   EXPECT_NE(refused("drain", nullptr).find("missing"), std::string::npos);
-  EXPECT_NE(refused("socket_options", "rcvbuff=1M").find("unknown socket option 'rcvbuff'"), std::string::npos);
-  refused("socket_options", "rcvbuf=0");
+  EXPECT_NE(refused("socket_options.rcvbuff", "1M").find("unknown socket option 'rcvbuff'"), std::string::npos);
+  refused("socket_options.rcvbuf", "0");
 
   remote::TrialRequest no_flow = good;
   no_flow.flow_id = 0;
@@ -112,11 +114,66 @@ TEST(RemoteRequest, TheReceiversSocketOptionsTravel) {
   TrialSpec spec = UdpTrial();
   spec.socket_options = {{"rcvbuf", "262144"}, {"sndbuf", "1048576"}, {"busy_poll", "50"}};
   const remote::TrialRequest request = MakeTrialRequest(spec, 3);
-  EXPECT_EQ(request.parameters.at("socket_options"), "busy_poll=50,rcvbuf=262144");
+  EXPECT_EQ(request.parameters.at("socket_options.rcvbuf"), "262144");
+  EXPECT_EQ(request.parameters.at("socket_options.busy_poll"), "50");
+  EXPECT_EQ(request.parameters.count("socket_options.sndbuf"), 0u) << "the sender's are set here";
   auto back = ReadTrialRequest(request);
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   const std::map<std::string, std::string> receivers = {{"busy_poll", "50"}, {"rcvbuf", "262144"}};
   EXPECT_EQ(back->socket_options, receivers);
+}
+
+// The server makes the trial's workload from its own registry to learn what its receiver
+// is to check: the request names it and carries its options, one field per option.
+TEST(RemoteRequest, TheRequestCarriesTheWorkloadAndItsOptions) {
+  TrialSpec spec = UdpTrial();
+  const remote::TrialRequest request = MakeTrialRequest(spec, 3);
+  EXPECT_EQ(request.parameters.at("workload"), "bulk");
+  auto back = ReadTrialRequest(request);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->workload, "bulk");
+  EXPECT_TRUE(back->workload_options.empty());
+
+  spec.workload_options = {{"files", "3"}};
+  const remote::TrialRequest with_option = MakeTrialRequest(spec, 3);
+  EXPECT_EQ(with_option.parameters.at("workload_options.files"), "3");
+  EXPECT_EQ(with_option.parameters.count("workload_options"), 0u);
+  // bulk has no options: the server refuses the field, naming the workload.
+  auto refused = ReadTrialRequest(with_option);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kUsage);
+  EXPECT_EQ(refused.error().what(), "field 'workload_options.files': workload bulk has no options (got files=3)");
+}
+
+// A server that does not know the client's workload (older than the client) refuses it,
+// naming the field and the workloads it has.
+TEST(RemoteRequest, AWorkloadTheServerDoesNotKnowIsRefused) {
+  remote::TrialRequest r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["workload"] = "no_such_workload";
+  auto e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().kind(), ErrorKind::kUsage);
+  EXPECT_NE(e.error().what().find("field 'workload': unknown workload 'no_such_workload'; valid workloads: bulk"),
+            std::string::npos)
+      << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters.erase("workload");
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'workload' is missing"), std::string::npos) << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["workload_options"] = "files=3";  // options travel one field each
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'workload_options': not a parameter of a receiving end"), std::string::npos)
+      << e.error().what();
+  EXPECT_NE(e.error().what().find("workload_options.NAME"), std::string::npos) << e.error().what();
+  r = MakeTrialRequest(UdpTrial(), 3);
+  r.parameters["seed.x"] = "1";  // a plain parameter has no options
+  e = ReadTrialRequest(r);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().what().find("field 'seed.x': not a parameter of a receiving end"), std::string::npos)
+      << e.error().what();
 }
 
 TEST(RemoteRequest, TheReceivingEndsCompatibilityRulesApply) {

@@ -83,6 +83,29 @@ TEST(ResolveTrialTest, ABadOptionValueNamesTheChoices) {
   EXPECT_NE(e.find("none, cork, more"), std::string::npos) << e;
 }
 
+TEST(ResolveTrialTest, TheWorkloadIsFoundAndItsOptionsChecked) {
+  auto r = ResolveTrial(Valid());
+  ASSERT_TRUE(r.ok()) << r.error().what();
+  ASSERT_NE(r->workload, nullptr);
+  EXPECT_EQ(r->workload->name, "bulk");
+  EXPECT_TRUE(r->workload_options.given().empty());
+  EXPECT_TRUE(r->workload_options.values().empty());  // bulk declares none
+}
+
+TEST(ResolveTrialTest, AnUnknownWorkloadListsTheValidOnes) {
+  TrialSpec spec = Valid();
+  spec.workload = "bulky";
+  const std::string e = ErrorOf(spec);
+  EXPECT_NE(e.find("unknown workload 'bulky'; valid workloads: bulk"), std::string::npos) << e;
+}
+
+TEST(ResolveTrialTest, AWorkloadOptionTheWorkloadDoesNotHaveNamesTheWorkload) {
+  TrialSpec spec = Valid();
+  spec.workload_options["files"] = "3";
+  const std::string e = ErrorOf(spec);
+  EXPECT_NE(e.find("workload bulk has no options (got files=3)"), std::string::npos) << e;
+}
+
 TEST(ResolveTrialTest, AFileStrategyGivenAMemorySource) {
   TrialSpec spec = Valid();
   spec.strategy = "sendfile";
