@@ -69,10 +69,12 @@ Result<std::unique_ptr<SysctlOverride>> SysctlOverride::Set(const std::string& n
     ZCB_ASSIGN_OR_RETURN(setting->state_file_, NewOwnerStateFile(kStateSuffix));
     std::ofstream state(setting->state_file_);
     state << name << "=" << original << "\n";
-    if (!state.flush()) return Errorf("write {} (the value of {} to put back after a crash)", setting->state_file_, name);
+    if (!state.flush())
+      return Errorf("write {} (the value of {} to put back after a crash)", setting->state_file_, name);
     setting->live_slot_ = RegisterLiveSysctl(setting->fd_.get(), original, setting->state_file_);
   }
-  ZCB_RETURN_IF_ERROR(WriteAll(setting->fd_.get(), value, fmt::format("set {} to {} (write {}; needs root)", name, value, path)));
+  ZCB_RETURN_IF_ERROR(
+      WriteAll(setting->fd_.get(), value, fmt::format("set {} to {} (write {}; needs root)", name, value, path)));
   return setting;
 }
 

@@ -51,10 +51,10 @@ class SysctlOverride {
 
   std::string name_;
   std::string original_;
-  UniqueFd fd_;              // the sysctl file, opened in the namespace it was set in
+  UniqueFd fd_;             // the sysctl file, opened in the namespace it was set in
   bool changed_ = false;    // written (or about to be): the destructor puts the original back
-  int live_slot_ = -1;       // the emergency table's slot (the process's namespace only)
-  std::string state_file_;   // for zcbench cleanup (the process's namespace only)
+  int live_slot_ = -1;      // the emergency table's slot (the process's namespace only)
+  std::string state_file_;  // for zcbench cleanup (the process's namespace only)
 };
 
 // A state file that a killed run left: the sysctl and the value to put back.

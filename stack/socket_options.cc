@@ -38,8 +38,8 @@ Result<std::string> CanonicalValue(const SocketOptionInfo& info, std::string_vie
     case SocketValueKind::kSize: {
       const auto size = ParseSize(text);
       if (!size || *size == 0 || *size > INT_MAX) {
-        return Usagef("socket option {}: '{}' is not a size (expected bytes from 1 to {}, such as 256K or 4M)", info.key, text,
-                      INT_MAX);
+        return Usagef("socket option {}: '{}' is not a size (expected bytes from 1 to {}, such as 256K or 4M)",
+                      info.key, text, INT_MAX);
       }
       return std::to_string(*size);
     }
@@ -58,9 +58,10 @@ Result<std::string> CanonicalValue(const SocketOptionInfo& info, std::string_vie
     case SocketValueKind::kCongestion: {
       const std::vector<std::string> allowed = AllowedCongestionControls();
       if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
-        return Usagef("socket option {}: '{}' is not a congestion control this kernel allows; allowed: {} "
-                      "(net.ipv4.tcp_allowed_congestion_control; add a name there to allow it)",
-                      info.key, text, allowed.empty() ? "none readable" : fmt::format("{}", fmt::join(allowed, ", ")));
+        return Usagef(
+            "socket option {}: '{}' is not a congestion control this kernel allows; allowed: {} "
+            "(net.ipv4.tcp_allowed_congestion_control; add a name there to allow it)",
+            info.key, text, allowed.empty() ? "none readable" : fmt::format("{}", fmt::join(allowed, ", ")));
       }
       return std::string(text);
     }
@@ -76,7 +77,9 @@ Status SetOne(int fd, const SocketOptionInfo& info, const std::string& canonical
     const int value = info.value == SocketValueKind::kBool ? (canonical == "true" ? 1 : 0) : std::stoi(canonical);
     rc = ::setsockopt(fd, info.level, info.optname, &value, sizeof value);
   }
-  if (rc != 0) return SysError(fmt::format("socket option {}: setsockopt({}, {}) on {}", info.key, info.name, canonical, socket_name));
+  if (rc != 0)
+    return SysError(
+        fmt::format("socket option {}: setsockopt({}, {}) on {}", info.key, info.name, canonical, socket_name));
   return OkStatus();
 }
 
@@ -131,7 +134,8 @@ const SocketOptionInfo* FindSocketOption(std::string_view key) {
 
 Result<std::string> ParseSocketOption(std::string_view text) {
   const size_t eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0) return Usagef("'{}': expected key=value (socket options: {})", text, KnownKeys());
+  if (eq == std::string_view::npos || eq == 0)
+    return Usagef("'{}': expected key=value (socket options: {})", text, KnownKeys());
   const std::string_view key = text.substr(0, eq);
   const SocketOptionInfo* info = FindSocketOption(key);
   if (info == nullptr) {
@@ -144,7 +148,8 @@ Result<std::string> ParseSocketOption(std::string_view text) {
 std::string SocketOptionHelp() {
   std::string out =
       "Socket options: --socket-option KEY=VALUE (repeatable) and [matrix.socket_options] in a "
-      "spec (one axis per option).\nEach is set before connect (the sender's) or listen (the receiver's), read back with "
+      "spec (one axis per option).\nEach is set before connect (the sender's) or listen (the receiver's), read back "
+      "with "
       "getsockopt once connected, and recorded in params.socket_options as asked and as applied.\n\n";
   for (const SocketOptionInfo& o : SocketOptions()) {
     const char* value = o.value == SocketValueKind::kSize      ? "a size"
@@ -186,8 +191,8 @@ std::map<std::string, std::string> SocketOptionsFor(SocketSide side, Protocol pr
 
 Status SetSocketOptions(int fd, SocketSide side, Protocol protocol, const std::map<std::string, std::string>& options) {
   for (const auto& [key, value] : SocketOptionsFor(side, protocol, options)) {
-    ZCB_RETURN_IF_ERROR(SetOne(fd, *FindSocketOption(key), value, side == SocketSide::kSender ? "the sending socket"
-                                                                                             : "the receiving socket"));
+    ZCB_RETURN_IF_ERROR(SetOne(fd, *FindSocketOption(key), value,
+                               side == SocketSide::kSender ? "the sending socket" : "the receiving socket"));
   }
   return OkStatus();
 }

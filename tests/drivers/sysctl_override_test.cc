@@ -23,9 +23,9 @@ namespace {
 
 constexpr const char* kName = "net.core.optmem_max";
 
-#define ZCB_NEEDS_ROOT()                                                                  \
-  do {                                                                                    \
-    if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("setting a sysctl needs root");       \
+#define ZCB_NEEDS_ROOT()                                                            \
+  do {                                                                              \
+    if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("setting a sysctl needs root"); \
   } while (0)
 
 std::string Current() {

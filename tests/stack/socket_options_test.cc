@@ -46,7 +46,8 @@ TEST(SocketOptionTable, EachOptionGoesOnItsSocketWhereItApplies) {
   EXPECT_EQ(SocketOptionsFor(SocketSide::kSender, Protocol::kTcp, all),
             (Options{{"congestion", "reno"}, {"nodelay", "true"}, {"sndbuf", "1"}}));
   EXPECT_EQ(SocketOptionsFor(SocketSide::kSender, Protocol::kUdp, all), (Options{{"sndbuf", "1"}}));
-  EXPECT_EQ(SocketOptionsFor(SocketSide::kReceiver, Protocol::kTcp, all), (Options{{"busy_poll", "1"}, {"rcvbuf", "1"}}));
+  EXPECT_EQ(SocketOptionsFor(SocketSide::kReceiver, Protocol::kTcp, all),
+            (Options{{"busy_poll", "1"}, {"rcvbuf", "1"}}));
   EXPECT_EQ(ReceiveBufferFor(all, 7), 1u);
   EXPECT_EQ(ReceiveBufferFor({}, 7), 7u);
   EXPECT_EQ(WithoutReceiveBuffer(all).count("rcvbuf"), 0u);
