@@ -28,7 +28,7 @@ from analysis.metrics import Metric
 # Parameters that set the scene of a figure panel; strategy and options make the
 # series inside a panel, and message_size is the x axis.
 CONTEXT_PARAMS = ("protocol", "path", "workload", "workload_options", "source", "receiver", "path_options", "rate_bps",
-                  "page_cache", "constraints", "udp")
+                  "page_cache", "constraints", "udp", "socket_options")
 
 _PROFILE_FIELDS = ("hostname", "cpu_model", "cores", "numa_nodes", "memory_bytes",
                    "kernel_release", "virtualization")
@@ -47,6 +47,10 @@ def _context_value(key: str, value: Any) -> str:
     """A context parameter as a panel title shows it (a pacing rate as "1 Gbit/s")."""
     if key == "rate_bps":
         return "unpaced" if not value else units.format_rate(float(value))
+    if key == "socket_options" and isinstance(value, dict):
+        # The options as asked ("nodelay=true,sndbuf=1048576"); what the kernel applied
+        # is in each record (params.socket_options.KEY.applied).
+        return canonical({k: v.get("asked") if isinstance(v, dict) else v for k, v in value.items()})
     if key == "udp":
         return "UDP_GRO" if isinstance(value, dict) and value.get("gro") else ""
     if key == "constraints" and isinstance(value, dict):
@@ -154,7 +158,8 @@ def point_label(point: Point, keys: Iterable[str] = ()) -> str:
     for k in keys:
         value = ctx.get(k, "")
         if value:
-            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "workload_options", "source") else value)
+            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "workload_options", "source", "socket_options")
+                         else value)
     return " · ".join(parts)
 
 

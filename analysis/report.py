@@ -76,6 +76,12 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "Repetitions of the same point from several runs on the same host (same "
                   "host profile) are pooled. A point is marked as not converged when the "
                   "harness reported any of its repetitions as not converged."),
+        Paragraph("Socket options (params.socket_options: SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, "
+                  "TCP_CONGESTION, SO_BUSY_POLL) are set by the harness before connect or listen and read "
+                  "back with getsockopt on the socket they went on; points that differ in them are "
+                  "different points, and where they vary the figures' panels are split by the options "
+                  "as asked. What the kernel applied (a buffer size doubled and capped by "
+                  "net.core.wmem_max or rmem_max) is in each record beside what was asked."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
         Paragraph("A path without a receiver (path sink) frees every packet before local "

@@ -14,6 +14,7 @@
 #include "drivers/command.h"
 #include "drivers/live_objects.h"
 #include "drivers/net_namespace.h"
+#include "drivers/sysctl_override.h"
 
 namespace zcb {
 namespace {
@@ -146,6 +147,10 @@ Status Remove(const Leftover& l) {
       const std::string parent = l.location.substr(0, l.location.rfind('/'));
       return RemoveCgroupTree(l.location, parent);
     }
+    case Leftover::Kind::kSysctl: {
+      ZCB_ASSIGN_OR_RETURN(const SysctlStateFile state, ReadSysctlStateFile(l.location));
+      return RestoreSysctlStateFile(state);
+    }
   }
   return OkStatus();
 }
@@ -156,8 +161,9 @@ int Order(Leftover::Kind kind) {
     case Leftover::Kind::kLink: return 1;
     case Leftover::Kind::kCgroup: return 2;
     case Leftover::Kind::kNamespace: return 3;
+    case Leftover::Kind::kSysctl: return 4;
   }
-  return 4;
+  return 5;
 }
 
 }  // namespace
@@ -168,6 +174,7 @@ std::string_view ToString(Leftover::Kind kind) {
     case Leftover::Kind::kLink: return "link";
     case Leftover::Kind::kQdisc: return "qdisc";
     case Leftover::Kind::kCgroup: return "cgroup";
+    case Leftover::Kind::kSysctl: return "sysctl";
   }
   return "?";
 }
@@ -185,6 +192,13 @@ std::vector<Leftover> FindLeftovers() {
   // Deep enough for a v2 run started from a systemd user session:
   // user.slice/user-N.slice/user@N.service/app.slice/run-X.scope/zcb-... is 6 levels down.
   for (const auto& mount : CgroupMountPoints()) FindCgroupsUnder(mount, 8, out);
+  for (const std::string& path : OwnerStateFiles(".sysctl")) {
+    auto state = ReadSysctlStateFile(path);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    out.push_back(Make(Leftover::Kind::kSysctl, state.ok() ? state->name + "=" + state->value : file, path));
+    out.back().owner = ObjectOwner(file);
+    if (out.back().owner) out.back().owner_alive = OwnerAlive(*out.back().owner);
+  }
   return out;
 }
 

@@ -110,7 +110,7 @@ constexpr int kSlots = 64;
 constexpr size_t kPathMax = 512;
 
 enum SlotState : int { kFree = 0, kFilling = 1, kLive = 2, kRemoving = 3 };
-enum class SlotKind : int { kNamespace, kCgroup };
+enum class SlotKind : int { kNamespace, kCgroup, kSysctl };
 
 struct Slot {
   std::atomic<int> state{kFree};
@@ -119,6 +119,7 @@ struct Slot {
   char path[kPathMax] = {};
   char members_file[kPathMax] = {};
   char move_to_file[kPathMax] = {};
+  int fd = -1;  // kSysctl: the sysctl's file; members_file holds the value to write
 };
 
 Slot g_slots[kSlots];
@@ -130,12 +131,13 @@ bool CopyPath(char (&dst)[kPathMax], const std::string& src) {
   return true;
 }
 
-int Register(SlotKind kind, const std::string& path, const std::string& members, const std::string& move_to) {
+int Register(SlotKind kind, const std::string& path, const std::string& members, const std::string& move_to, int fd = -1) {
   for (int i = 0; i < kSlots; ++i) {
     int expected = kFree;
     if (!g_slots[i].state.compare_exchange_strong(expected, kFilling)) continue;
     Slot& s = g_slots[i];
     s.kind = kind;
+    s.fd = fd;
     if (!CopyPath(s.path, path) || !CopyPath(s.members_file, members) || !CopyPath(s.move_to_file, move_to)) {
       s.state = kFree;
       return -1;
@@ -150,6 +152,10 @@ int Register(SlotKind kind, const std::string& path, const std::string& members,
 void RemoveSlot(Slot& s) {
   if (s.kind == SlotKind::kNamespace) {
     RemoveNamespaceBinding(s.path);
+  } else if (s.kind == SlotKind::kSysctl) {
+    size_t n = 0;
+    while (s.members_file[n] != '\0') ++n;
+    if (::pwrite(s.fd, s.members_file, n, 0) == static_cast<ssize_t>(n)) ::unlink(s.path);
   } else {
     RemoveCgroupDir(s.path, s.members_file, s.move_to_file);
   }
@@ -230,6 +236,34 @@ int RemoveStaleOwnerLocks() {
     ::closedir(d);
   }
   return removed;
+}
+
+Result<std::string> NewOwnerStateFile(std::string_view suffix) {
+  ZCB_RETURN_IF_ERROR(EnsureOwnerLock());
+  const OwnerLock& lock = Lock();
+  const std::string dir = lock.path.substr(0, lock.path.rfind('/'));
+  return fmt::format("{}/{}{}-{}{}", dir, kObjectPrefix, ::getpid(), ++Lock().sequence, suffix);
+}
+
+std::vector<std::string> OwnerStateFiles(std::string_view suffix) {
+  std::vector<std::string> files;
+  for (const std::string& dir : {PrimaryLockDir(), FallbackLockDir()}) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = ::readdir(d)) {
+      const std::string_view name = e->d_name;
+      if (name.substr(0, kObjectPrefix.size()) == kObjectPrefix && name.size() > suffix.size() &&
+          name.substr(name.size() - suffix.size()) == suffix) {
+        files.push_back(dir + "/" + std::string(name));
+      }
+    }
+    ::closedir(d);
+  }
+  return files;
+}
+
+int RegisterLiveSysctl(int fd, const std::string& value, const std::string& state_file) {
+  return Register(SlotKind::kSysctl, state_file, value, "", fd);
 }
 
 int RegisterLiveNamespace(const std::string& bind_path) { return Register(SlotKind::kNamespace, bind_path, "", ""); }

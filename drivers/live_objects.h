@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stack/result.h"
 
@@ -46,6 +47,12 @@ bool OwnerAlive(pid_t pid);
 // Removes lock files whose owner has died. Returns how many were removed.
 int RemoveStaleOwnerLocks();
 
+// A file beside the owner lock, for what a killed run must let `zcbench cleanup` undo
+// (a sysctl to put back): "<lock dir>/zcb-<pid>-<seq><suffix>". Takes the lock first.
+Result<std::string> NewOwnerStateFile(std::string_view suffix);
+// Every such file whose name ends in `suffix`, in the lock directories, of any run.
+std::vector<std::string> OwnerStateFiles(std::string_view suffix);
+
 // --- the emergency table -----------------------------------------------------------
 
 // A live network namespace bound at `bind_path` (/run/netns/NAME); returns a slot.
@@ -53,6 +60,10 @@ int RegisterLiveNamespace(const std::string& bind_path);
 // A live cgroup directory: on removal every id listed in `dir`/`members_file` is written
 // to `move_to_file` first (a cgroup with tasks cannot be removed), then `dir` is removed.
 int RegisterLiveCgroup(const std::string& dir, const std::string& members_file, const std::string& move_to_file);
+// A sysctl overridden in the process's namespace: on removal `value` is written to `fd`
+// (the sysctl's file, opened in that namespace, which the caller keeps open) and the
+// state file that would have told `zcbench cleanup` is removed.
+int RegisterLiveSysctl(int fd, const std::string& value, const std::string& state_file);
 // Frees the slot after a normal teardown removed the object. Removal stays idempotent,
 // so a signal arriving in between only repeats it.
 void ReleaseLiveSlot(int slot);

@@ -279,6 +279,37 @@ TEST(RemoteServeTest, LoopbackDatagramsAreVerifiedAndCountedByTheServer) {
   ExpectGoodTrial(server, token);
 }
 
+// The receiver's socket options travel in the request; the server sets them on its
+// socket and reads them back, and the record has its read-back beside the sender's.
+TEST(RemoteServeTest, TheReceiversSocketOptionsAreSetAndReadBackByTheServer) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  std::ifstream rmem("/proc/sys/net/core/rmem_max"), wmem("/proc/sys/net/core/wmem_max");
+  uint64_t rmem_max = 0, wmem_max = 0;
+  rmem >> rmem_max;
+  wmem >> wmem_max;
+  TrialSpec spec = RemoteStream("write", 4 << 20, server.peer(), token);
+  spec.socket_options = {{"rcvbuf", "524288"}, {"sndbuf", "1048576"}};
+  const nlohmann::json record = RunOrFail(spec);
+  ExpectVerified(record, 4 << 20);
+  const nlohmann::json& so = record["params"]["socket_options"];
+  EXPECT_EQ(so["rcvbuf"].value("socket", ""), "remote receiver") << so.dump();
+  EXPECT_EQ(so["rcvbuf"]["applied"].get<uint64_t>(), 2 * std::min<uint64_t>(524288, rmem_max)) << so.dump();
+  EXPECT_EQ(so["rcvbuf"].value("source", ""), "getsockopt(SO_RCVBUF) on the remote receiver's socket (zcbench serve)");
+  EXPECT_EQ(so["sndbuf"].value("socket", ""), "sender");
+  EXPECT_EQ(so["sndbuf"]["applied"].get<uint64_t>(), 2 * std::min<uint64_t>(1048576, wmem_max));
+
+  TrialSpec udp = RemoteDatagrams("sendto", 1400, 200, server.peer(), token);
+  udp.socket_options = {{"rcvbuf", "262144"}};
+  const nlohmann::json datagrams = RunOrFail(udp);
+  ExpectRemoteDatagrams(datagrams, 200, server.peer());
+  const nlohmann::json& rcvbuf = datagrams["params"]["socket_options"]["rcvbuf"];
+  EXPECT_EQ(rcvbuf.value("socket", ""), "remote receiver") << rcvbuf.dump();
+  EXPECT_EQ(rcvbuf["applied"].get<uint64_t>(), datagrams["metrics"]["udp"]["receive_buffer_bytes"].get<uint64_t>())
+      << "the server's two read-backs of its queue agree";
+}
+
 TEST(RemoteServeTest, DatagramCountsComeFromTheServersReceiver) {
   TestServer server;
   ASSERT_TRUE(server.ok()) << server.error();

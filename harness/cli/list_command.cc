@@ -10,6 +10,7 @@
 #include "harness/plan/parameters.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
+#include "stack/socket_options.h"
 #include "workloads/registry.h"
 
 namespace zcb::cli {
@@ -147,8 +148,8 @@ Command AddHelpCommand(CLI::App& app) {
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name,
                   "a strategy (zcbench list strategies), a path (zcbench list paths), a workload (zcbench list workloads), a command, probes (the probe "
-                  "families and eBPF groups, their defaults and costs), or parameters (the trial parameters: their "
-                  "flags, spec keys, defaults and where they apply)")
+                  "families and eBPF groups, their defaults and costs), parameters (the trial parameters: their "
+                  "flags, spec keys, defaults and where they apply), or socket_options (--socket-option's keys)")
       ->required();
   return [name, &app] {
     if (*name == "probes") {
@@ -157,6 +158,10 @@ Command AddHelpCommand(CLI::App& app) {
     }
     if (*name == "parameters") {
       fmt::print("{}", ParameterHelp());
+      return kExitOk;
+    }
+    if (*name == "socket_options") {
+      fmt::print("{}", SocketOptionHelp());
       return kExitOk;
     }
     if (auto info = FindStrategy(*name); info.ok()) return DescribeStrategy(**info);
@@ -172,8 +177,8 @@ Command AddHelpCommand(CLI::App& app) {
     for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
     for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
     fmt::print(stderr,
-               "zcbench help: '{}' is not a strategy ({}), a path ({}), a workload ({}), a command (zcbench --help), probes or "
-               "parameters\n",
+               "zcbench help: '{}' is not a strategy ({}), a path ({}), a workload ({}), a command (zcbench --help), probes, "
+               "parameters or socket_options\n",
                *name, strategies, paths, fmt::join(WorkloadNames(), ", "));
     return kExitUsage;
   };

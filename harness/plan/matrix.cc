@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "harness/plan/parameters.h"
+#include "stack/socket_options.h"
 #include "stack/types.h"
 
 namespace zcb {
@@ -54,6 +55,7 @@ class Expander {
       if (axis.kind == AxisKind::kStrategyOption) strategy_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kPathOption) path_option_axes_.push_back(&axis);
       if (axis.kind == AxisKind::kWorkloadOption) workload_option_axes_.push_back(&axis);
+      if (axis.kind == AxisKind::kSocketOption) socket_option_axes_.push_back(&axis);
     }
     for (const Parameter* p : ParametersIn(SpecSection::kMatrix)) {
       if (p->apply != nullptr) plain_axes_.push_back(p);
@@ -118,6 +120,10 @@ class Expander {
       for (const SpecAxis* axis : workload_option_axes_) {
         if (Declares(workload->options, axis->option)) applicable.push_back(axis);
       }
+    }
+    // A socket option varies where it applies (nodelay: on the TCP points).
+    for (const SpecAxis* axis : socket_option_axes_) {
+      if (FindSocketOption(axis->option)->protocols.Has(base.protocol)) applicable.push_back(axis);
     }
     const auto combinations = Combinations(applicable);
 
@@ -184,6 +190,7 @@ class Expander {
   std::vector<const SpecAxis*> strategy_option_axes_;
   std::vector<const SpecAxis*> path_option_axes_;
   std::vector<const SpecAxis*> workload_option_axes_;
+  std::vector<const SpecAxis*> socket_option_axes_;
   std::vector<size_t> rule_hits_;
   Matrix matrix_;
 };

@@ -11,6 +11,7 @@
 
 #include "drivers/host_constraints.h"
 #include "harness/probes/probe_suite.h"
+#include "stack/socket_options.h"
 #include "stack/stream_receiver.h"
 
 namespace zcb {
@@ -140,6 +141,14 @@ Result<std::string> ParseKeyValue(std::string_view text, const SpecCatalog&) {
 
 Result<std::string> ParseAnyText(std::string_view text, const SpecCatalog&) { return std::string(text); }
 
+// One socket option, checked against the socket-option table (stack/socket_options.h).
+Result<std::string> ParseSocketOptionText(std::string_view text, const SpecCatalog&) { return ParseSocketOption(text); }
+
+// What a remote receiving end needs of them: the options that go on the receiver's socket.
+std::map<std::string, std::string> ReceiverSocketOptions(const TrialSpec& spec) {
+  return SocketOptionsFor(SocketSide::kReceiver, spec.protocol, spec.socket_options);
+}
+
 Result<std::string> ParseSizeValue(std::string_view text, const SpecCatalog&) { return ParseSizeText(text); }
 Result<std::string> ParseDurationValue(std::string_view text, const SpecCatalog&) { return ParseDurationText(text); }
 Result<std::string> ParseBoolValue(std::string_view text, const SpecCatalog&) { return ParseBoolText(text); }
@@ -174,6 +183,15 @@ std::optional<int> LowWaterOf(const std::string& canonical) {
 Result<std::string> ParseProbes(std::string_view text, const SpecCatalog&) {
   ZCB_RETURN_IF_ERROR(ParseProbeSelection(text));
   return std::string(text);
+}
+
+// The kernel keeps net.core.optmem_max in an int.
+Result<std::string> ParseOptmemMax(std::string_view text, const SpecCatalog&) {
+  ZCB_ASSIGN_OR_RETURN(std::string size, ParseSizeText(text));
+  if (std::stoull(size) > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    return Usagef("{} bytes is over net.core.optmem_max's limit of {}", size, std::numeric_limits<int>::max());
+  }
+  return size;
 }
 
 Result<std::string> ParseWarmups(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 0, 100); }
@@ -396,6 +414,19 @@ std::vector<Parameter> MakeTable() {
     p.key_name = "workload.";
     p.receiving_end = true;  // the receiver makes the workload with them
   }
+  {
+    Parameter& p = add({"socket_options", SpecSection::kMatrix, "--socket-option", ValueKind::kKeyValues, "key=value", "",
+                        "socket option key=value: sndbuf, rcvbuf, nodelay, congestion, busy_poll (zcbench help "
+                        "socket_options); in a spec [matrix.socket_options], one axis per option",
+                        everywhere, AxisKind::kSocketOption});
+    p.parse = ParseSocketOptionText;
+    p.key_values = &TrialSpec::socket_options;
+    p.key_part = KeyPart::kOptions;
+    p.key_name = "sock.";
+    // A remote receiver gets the options of the receiver's socket (rcvbuf, busy_poll).
+    p.receiving_end = true;
+    p.receiving_end_options = ReceiverSocketOptions;
+  }
 
   // --- [trial]: one value for every point -----------------------------------------------
   {
@@ -495,6 +526,15 @@ std::vector<Parameter> MakeTable() {
     p.apply = [](const std::string& v, TrialSpec& s) { s.drain_s = std::stod(v); };
     p.read = [](const TrialSpec& s) { return fmt::format("{}", s.drain_s); };
     p.receiving_end = true;
+  }
+  {
+    Parameter& p = add({"optmem_max", SpecSection::kTrial, "--optmem-max", ValueKind::kSize, "a size", "as it is",
+                        "net.core.optmem_max for each trial in the sender's network namespace (root; put back after "
+                        "the trial, or by zcbench cleanup after a crash): the socket option memory MSG_ZEROCOPY "
+                        "notifications are charged to (params.optmem_max)",
+                        everywhere});
+    p.parse = ParseOptmemMax;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.optmem_max = std::stoull(v); };
   }
   {
     Parameter& p = add({"probes", SpecSection::kTrial, "--probes", ValueKind::kName, "a probe selection", "default",

@@ -109,6 +109,9 @@ struct Parameter {
   // Key-value parameters: the options they set on a trial (strategy, path or workload
   // options), each key checked against the declarations when the trial is resolved.
   std::map<std::string, std::string> TrialSpec::*key_values = nullptr;
+  // The options of `key_values` a receiving end needs, when not all of them (the socket
+  // options of the receiver's socket); nullptr: all.
+  std::map<std::string, std::string> (*receiving_end_options)(const TrialSpec& spec) = nullptr;
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;

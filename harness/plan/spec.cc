@@ -13,6 +13,7 @@
 
 #include "harness/plan/parameters.h"
 #include "stack/registry.h"
+#include "stack/socket_options.h"
 #include "stack/types.h"
 #include "workloads/registry.h"
 
@@ -522,7 +523,8 @@ class SpecParser {
       problems_.Add(spec_.matrix_line, "matrix.strategy",
                     "missing: list the strategies to measure, or \"all\" (zcbench list strategies)");
     }
-    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption}) {
+    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption,
+                          AxisKind::kSocketOption}) {
       const std::string table_key(AxisKeyName(kind));
       const toml::node* node = t.get(table_key);
       if (node == nullptr) continue;
@@ -537,6 +539,7 @@ class SpecParser {
         if (axis.values.empty()) continue;
         if (kind == AxisKind::kStrategyOption) CheckStrategyOption(axis);
         else if (kind == AxisKind::kPathOption) CheckPathOption(axis);
+        else if (kind == AxisKind::kSocketOption) CheckSocketOption(axis);
         else CheckWorkloadOption(axis);
         spec_.axes.push_back(std::move(axis));
       }
@@ -587,6 +590,35 @@ class SpecParser {
       problems_.Add(axis.line, axis.key, "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)",
                     Join(names), axis.option);
     }
+  }
+
+  // A socket option is one of the table's (stack/socket_options.h), each value of its shape;
+  // the values become canonical ("1M" is 1048576), so that a point's key does not depend
+  // on how the spec wrote them.
+  void CheckSocketOption(SpecAxis& axis) {
+    if (const SocketOptionInfo* info = FindSocketOption(axis.option)) {
+      const std::vector<std::string> protocols = AxisOrDefault(AxisKind::kProtocol, {"tcp"});
+      const bool applies = std::any_of(protocols.begin(), protocols.end(),
+                                       [&](const std::string& p) { return info->protocols.Has(*ParseProtocol(p)); });
+      if (!applies) {
+        problems_.Add(axis.line, axis.key, "{} applies to TCP only, and matrix.protocol has no tcp", axis.option);
+      }
+    }
+    std::vector<std::string> canonical;
+    for (const std::string& v : axis.values) {
+      auto parsed = ParseSocketOption(axis.option + "=" + v);
+      if (!parsed.ok()) {
+        problems_.Add(axis.line, axis.key, "{}", parsed.error().what());
+        continue;
+      }
+      std::string value = parsed->substr(axis.option.size() + 1);
+      if (std::find(canonical.begin(), canonical.end(), value) != canonical.end()) {
+        problems_.Add(axis.line, axis.key, "value '{}' is listed twice", v);
+        continue;
+      }
+      canonical.push_back(std::move(value));
+    }
+    axis.values = std::move(canonical);
   }
 
   void CheckPathOption(const SpecAxis& axis) {
@@ -644,6 +676,7 @@ class SpecParser {
       return;
     }
     AxisValues(scratch, node);
+    if (kind == AxisKind::kSocketOption) CheckSocketOption(scratch);
     // A value the matrix never takes is a typo, not a rule.
     const SpecAxis* axis = nullptr;
     for (const auto& a : spec_.axes) {
@@ -695,8 +728,8 @@ class SpecParser {
           std::vector<std::string> keys;
           for (const Parameter* p : PlainAxes()) keys.emplace_back(p->key);
           problems_.Add(LineOf(key), where + "." + k,
-                        "unknown key; an exclude rule matches {}, strategy_options.NAME, path_options.NAME or "
-                        "workload_options.NAME, and may give a reason",
+                        "unknown key; an exclude rule matches {}, strategy_options.NAME, path_options.NAME, "
+                        "workload_options.NAME or socket_options.NAME, and may give a reason",
                         Join(keys));
           continue;
         }

@@ -9,8 +9,8 @@
 //   [experiment]  name, description, seed
 //   [matrix]      the axes: each a parameter of the table (harness/plan/parameters.cc, or
 //                 `zcbench help parameters`), one value or a list; "all" strategies;
-//                 [matrix.strategy_options], [matrix.path_options] and
-//                 [matrix.workload_options]: one axis per option
+//                 [matrix.strategy_options], [matrix.path_options],
+//                 [matrix.workload_options] and [matrix.socket_options]: one axis per option
 //   [[exclude]]   rules: axis = value or [values], all must match; optional reason
 //   [trial]       one value for every point: the [trial] parameters of the table
 //   [repeat]      min, max, confidence_pct, half_width_pct (netperf -I: stop when the
@@ -68,6 +68,7 @@ enum class AxisKind {
   kStrategyOption,
   kPathOption,
   kWorkloadOption,
+  kSocketOption,
 };
 
 // The spec key of an axis kind ("message_size"); options are "strategy_options.NAME".

@@ -49,6 +49,15 @@ class RemoteEnd : public ReceivingEnd {
         figures.run = std::move(read).error().Context("remote receiver at " + remote_.PeerName());
       }
     }
+    // The receiver's socket options as the peer read them back from its socket.
+    if (peer != nullptr && peer->contains("socket_options")) {
+      auto options = AppliedSocketOptionsFromJson((*peer)["socket_options"], kRemoteReceiver);
+      if (options.ok()) {
+        figures.socket_options = std::move(*options);
+      } else if (figures.run.ok()) {
+        figures.run = std::move(options).error().Context("remote receiver at " + remote_.PeerName());
+      }
+    }
     // The sender learned that the flow ended at `sender.end`: the receiver's end, up to
     // half a round trip, on this host's clock.
     figures.last_delivery = sender.end > window.start ? sender.end : TrialClock::now();

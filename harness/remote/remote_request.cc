@@ -67,8 +67,8 @@ remote::TrialRequest MakeTrialRequest(const TrialSpec& spec, uint32_t flow_id) {
     if (!p->applies.Holds(spec.protocol)) continue;
     if (p->key_values != nullptr) {
       // One field per option given: "workload_options.NAME".
-      for (const auto& [option, value] : spec.*p->key_values)
-        request.parameters[fmt::format("{}.{}", p->key, option)] = value;
+      const auto options = p->receiving_end_options != nullptr ? p->receiving_end_options(spec) : spec.*p->key_values;
+      for (const auto& [option, value] : options) request.parameters[fmt::format("{}.{}", p->key, option)] = value;
     } else {
       request.parameters[std::string(p->key)] = p->read(spec);
     }

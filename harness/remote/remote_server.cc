@@ -299,6 +299,11 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   if (!listener) return SysError("data listener: socket");
   int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // The receiver's socket options, before listen (the accepted connection inherits them).
+  if (Status set = SetSocketOptions(listener.get(), SocketSide::kReceiver, Protocol::kTcp, spec.socket_options); !set.ok()) {
+    remote::SendError(fd, "setup", set.error().ToString());
+    return std::move(set).error();
+  }
   if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), SockaddrLength(local)) != 0 || ::listen(listener.get(), 1) != 0) {
     Error e = SysError(fmt::format("data listener: bind {}", FormatSockaddr(local)));
     remote::SendError(fd, "setup", e.ToString());
@@ -331,6 +336,8 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   }
   listener.Reset();
   ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, spec.receive_timeout_s));
+  ZCB_ASSIGN_OR_RETURN(const auto socket_options, ReadBackSocketOptions(conn.get(), SOCK_STREAM, SocketSide::kReceiver,
+                                                                        spec.socket_options, kRemoteReceivingSocket));
 
   Received received;
   received.Open();
@@ -350,6 +357,7 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
       {"recv_calls", rx.recv_calls},
       {"receive_s", rx.bytes_received > 0 ? std::chrono::duration<double>(rx.last_byte - rx.first_byte).count() : 0.0},
       {"integrity", IntegrityMetrics::Of(rx.integrity).ToJson()},
+      {"socket_options", AppliedSocketOptionsToJson(socket_options)},
   };
   return received;
 }
@@ -361,6 +369,7 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
   config.gro = spec.gro;
   config.flow_id = flow_id;
   config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
+  config.receive_buffer = ReceiveBufferFor(spec.socket_options, config.receive_buffer);
   auto receiver = DatagramReceiver::Create(config, pattern);
   if (!receiver.ok()) {
     remote::SendError(fd, "unsupported", receiver.error().ToString());
@@ -373,6 +382,14 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
     remote::SendError(fd, "setup", sock.error().ToString());
     return std::move(sock).error();
   }
+  // The receiver's other socket options (its queue is sized above).
+  if (Status set = SetSocketOptions(sock->get(), SocketSide::kReceiver, Protocol::kUdp, WithoutReceiveBuffer(spec.socket_options));
+      !set.ok()) {
+    remote::SendError(fd, "setup", set.error().ToString());
+    return std::move(set).error();
+  }
+  ZCB_ASSIGN_OR_RETURN(const auto socket_options, ReadBackSocketOptions(sock->get(), SOCK_DGRAM, SocketSide::kReceiver,
+                                                                        spec.socket_options, kRemoteReceivingSocket));
   socklen_t len = sizeof local;
   if (::getsockname(sock->get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("UDP data socket: getsockname");
   ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
@@ -421,6 +438,7 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
       {"receive_s", rx.datagrams_received > 0 ? std::chrono::duration<double>(rx.last_arrival - rx.first_arrival).count() : 0.0},
       {"integrity", integrity.ToJson()},
       {"datagrams", remote::DatagramStatsToJson(rx)},
+      {"socket_options", AppliedSocketOptionsToJson(socket_options)},
   };
   return received;
 }

@@ -48,7 +48,18 @@ ReceivedFigures LocalEnd::WithThread(ReceivedFigures figures) const {
   figures.receiver_thread_s = cpu_.thread_s;
   figures.receiver_tid = tid_;
   figures.run = run_;
+  figures.socket_options = socket_options_;
   return figures;
+}
+
+Status LocalEnd::SetReceiverOptions(int fd, int type, const std::map<std::string, std::string>& options) {
+  return SetSocketOptions(fd, SocketSide::kReceiver, type == SOCK_DGRAM ? Protocol::kUdp : Protocol::kTcp, options);
+}
+
+Status LocalEnd::ReadReceiverOptions(int fd, int type) {
+  ZCB_ASSIGN_OR_RETURN(socket_options_, ReadBackSocketOptions(fd, type, SocketSide::kReceiver, trial_.spec.socket_options,
+                                                              "the receiving socket"));
+  return OkStatus();
 }
 
 Status LocalListeningEnd::Open(sockaddr_storage& addr) {
@@ -56,6 +67,7 @@ Status LocalListeningEnd::Open(sockaddr_storage& addr) {
   if (!listener_) return SysError("receiver: socket");
   int one = 1;
   ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ZCB_RETURN_IF_ERROR(SetReceiverOptions(listener_.get(), SOCK_STREAM, trial_.spec.socket_options));
   if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), SockaddrLength(addr)) != 0) {
     return SysError(fmt::format("receiver: bind {}", FormatSockaddr(addr)));
   }
@@ -87,6 +99,7 @@ Status LocalListeningEnd::AwaitSender(const WindowGate& gate) {
   }
   conn_.Reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn_) return SysError("receiver: accept");
+  ZCB_RETURN_IF_ERROR(ReadReceiverOptions(conn_.get(), SOCK_STREAM));
   return SetTimeout(conn_.get(), SO_RCVTIMEO, timeout_s);
 }
 

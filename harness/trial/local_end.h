@@ -10,8 +10,12 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "harness/trial/receiving_end.h"
+#include "stack/socket_options.h"
 #include "stack/unique_fd.h"
 
 namespace zcb {
@@ -40,6 +44,11 @@ class LocalEnd : public ReceivingEnd {
   // The receiver thread's part of the figures.
   ReceivedFigures WithThread(ReceivedFigures figures) const;
 
+  // The receiver's socket options: set on its socket before bind (a listener's are
+  // inherited by the connection it accepts), read back from the socket it receives on.
+  Status SetReceiverOptions(int fd, int type, const std::map<std::string, std::string>& options);
+  Status ReadReceiverOptions(int fd, int type);
+
   const ResolvedTrial& trial_;
   NetworkPath& path_;
   // Valid in Receive(): the window's start and the trial's cancel flag.
@@ -52,6 +61,7 @@ class LocalEnd : public ReceivingEnd {
   Status run_ = OkStatus();
   SideCpu cpu_;
   int tid_ = 0;
+  std::vector<AppliedSocketOption> socket_options_;
 };
 
 // A local end that receives a TCP connection: listens on the path's address, accepts the

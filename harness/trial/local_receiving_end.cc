@@ -78,6 +78,11 @@ class LocalDatagramEnd final : public LocalEnd {
  protected:
   Status Open(sockaddr_storage& addr) override {
     ZCB_ASSIGN_OR_RETURN(sock_, receiver_.OpenSocket(addr));
+    // The UDP receiver sizes its own queue (DatagramReceiverConfig::receive_buffer,
+    // SO_RCVBUFFORCE where allowed; metrics.udp says which): rcvbuf is that size
+    // (ReceiveBufferFor), not set a second time over it.
+    ZCB_RETURN_IF_ERROR(SetReceiverOptions(sock_.get(), SOCK_DGRAM, WithoutReceiveBuffer(trial_.spec.socket_options)));
+    ZCB_RETURN_IF_ERROR(ReadReceiverOptions(sock_.get(), SOCK_DGRAM));
     socklen_t len = sizeof addr;
     if (::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return SysError("UDP receiver: getsockname");
     return OkStatus();
@@ -107,6 +112,7 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalDatagramEnd(const ReceivingEndS
   DatagramReceiverConfig config;
   config.mode = spec.receiver;
   config.gro = spec.gro;
+  config.receive_buffer = ReceiveBufferFor(spec.socket_options, config.receive_buffer);
   config.flow_id = NewFlowId();
   config.drain = std::chrono::milliseconds(static_cast<int64_t>(spec.drain_s * 1000));
   ZCB_ASSIGN_OR_RETURN(DatagramReceiver receiver, DatagramReceiver::Create(config, setup.pattern));

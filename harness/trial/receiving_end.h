@@ -41,6 +41,7 @@
 #include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
+#include "stack/socket_options.h"
 #include "stack/types.h"
 #include "workloads/workload.h"
 
@@ -56,6 +57,8 @@ struct SenderOutcome {
   TrialClock::time_point sends_done{};  // when its last send returned
   TrialClock::time_point end{};         // when the receiving end had been told the flow ended
   nlohmann::json tcp_congestion;        // a TCP sender's TcpCongestionJson (null: no socket)
+  std::vector<AppliedSocketOption> socket_options;  // the sender's, read back once connected
+  nlohmann::json optmem_max;            // OptmemMaxJson in the sender's namespace (null: not reached)
 };
 
 // The datagram counts of a datagram end, and the flow they were counted for.
@@ -92,6 +95,7 @@ struct ReceivedFigures {
   std::optional<RemoteMetrics> remote;  // a peer's: metrics.remote
   nlohmann::json receiver_host_cpu;     // a peer's cpu object: metrics.cpu.receiver_host
   std::optional<Error> lost;            // the receiving end is gone; says why (its first failure)
+  std::vector<AppliedSocketOption> socket_options;  // the receiver's, read back once it had its socket
   Status run = OkStatus();              // the receiver's own failure
 };
 

@@ -10,6 +10,7 @@
 #include "drivers/network_path.h"
 #include "harness/plan/parameters.h"
 #include "harness/trial/trial.h"
+#include "harness/trial/trial_sockets.h"
 
 namespace zcb {
 namespace {
@@ -336,6 +337,8 @@ TrialParams ReadParams(const Fields& f) {
     p.receiver_settings = settings;
   }
   if (f.Has("tcp_congestion")) p.tcp_congestion = f.Any("tcp_congestion");
+  if (f.Has("socket_options")) p.socket_options = f.Any("socket_options");
+  if (f.Has("optmem_max")) p.optmem_max = f.Any("optmem_max");
   return p;
 }
 
@@ -422,6 +425,8 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.workload_options = trial.workload_options.given();
   p.workload_option_values = trial.workload_options.values();
   p.constraints = s.constraints.ToJson();
+  p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
+  p.optmem_max = OptmemMaxJson(nullptr, "in zcbench's network namespace, before the trial (its sender did not start)");
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
   if (s.protocol == Protocol::kUdp) {
     p.udp = UdpParams{s.gro, s.drain_s};
@@ -471,6 +476,8 @@ nlohmann::json TrialParams::ToJson() const {
     if (receiver_settings->rcvlowat_reason) out["receiver_settings"]["rcvlowat_reason"] = *receiver_settings->rcvlowat_reason;
   }
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
+  out["socket_options"] = socket_options;
+  if (!optmem_max.is_null()) out["optmem_max"] = optmem_max;
   return out;
 }
 

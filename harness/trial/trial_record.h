@@ -82,6 +82,12 @@ struct TrialParams {
   // The sending socket's congestion control, read back once it was connected (TCP):
   // absent before, null when no socket was made, TcpCongestionJson otherwise.
   std::optional<nlohmann::json> tcp_congestion;
+  // The socket options asked for and what each socket got, read back with getsockopt
+  // ({key: {asked, applied, socket, option, source}}; SocketOptionsJson): {} for none.
+  nlohmann::json socket_options = nlohmann::json::object();
+  // net.core.optmem_max for the trial (OptmemMaxJson): the sender's namespace once it was
+  // set up, else this process's before the trial.
+  nlohmann::json optmem_max;
 
   // The params of `trial` (a receiver on another host may wait for low-water: this
   // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).

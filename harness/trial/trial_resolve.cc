@@ -1,11 +1,14 @@
 #include "harness/trial/trial_resolve.h"
 
+#include <unistd.h>
+
 #include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "drivers/network_path.h"
+#include "stack/socket_options.h"
 #include "stack/udp_limits.h"
 #include "workloads/payload_source.h"
 #include "workloads/registry.h"
@@ -135,6 +138,16 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
     return Usagef("a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): give --file-dir DIR");
   }
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
+  if (spec.optmem_max && ::geteuid() != 0) {
+    return Usagef("--optmem-max writes net.core.optmem_max, which needs root: run as root, or leave it out (the record "
+                  "has the value in effect, params.optmem_max)");
+  }
+  for (const auto& [key, value] : spec.socket_options) {
+    ZCB_RETURN_IF_ERROR(ParseSocketOption(key + "=" + value));
+    if (!FindSocketOption(key)->protocols.Has(spec.protocol)) {
+      return Usagef("--socket-option {}: a TCP socket option; leave it out for --protocol {}", key, ToString(spec.protocol));
+    }
+  }
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
   ZCB_ASSIGN_OR_RETURN(trial.workload_options, trial.workload->ParseOptions(spec.workload_options));

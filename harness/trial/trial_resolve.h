@@ -39,6 +39,12 @@ struct TrialSpec {
   std::string path = "loopback";
   std::string path_name;             // as a spec names it (a [path.NAME]); empty: `path`
   std::map<std::string, std::string> path_options;
+  // Socket options (stack/socket_options.h), key -> canonical value; each goes on the
+  // socket its table entry names.
+  std::map<std::string, std::string> socket_options;
+  // net.core.optmem_max set for the trial in the sender's network namespace (root), and
+  // put back afterwards; nullopt: left as it is.
+  std::optional<uint64_t> optmem_max;
   std::string workload = "bulk";
   std::map<std::string, std::string> workload_options;  // the workload's options, as given
   size_t pattern_period = Pattern::kDefaultPeriod;

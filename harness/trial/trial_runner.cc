@@ -15,6 +15,7 @@
 
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
+#include "drivers/sysctl_override.h"
 #include "harness/trial/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/receiving_end.h"
@@ -59,6 +60,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   out.tid = CurrentTid();
   const TrialSpec& spec = trial.spec;
   const bool stream = spec.protocol == Protocol::kTcp;
+  std::unique_ptr<SysctlOverride> optmem;  // put back last, once the socket is closed
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
   auto setup = [&]() -> Status {
@@ -67,8 +69,16 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
     ZCB_RETURN_IF_ERROR(path.EnterSenderSide());
     if (constraints != nullptr) ZCB_RETURN_IF_ERROR(constraints->EnterSender());
     ZCB_RETURN_IF_ERROR(PinThread(spec.sender_cpu, "sender"));
+    // In the sender's namespace: the limit its zero-copy notifications are charged to.
+    if (spec.optmem_max) {
+      ZCB_ASSIGN_OR_RETURN(optmem, SysctlOverride::Set(std::string(kOptmemMax), std::to_string(*spec.optmem_max)));
+    }
+    out.optmem_max = OptmemMaxJson(optmem.get(), "in the sender's network namespace, once it was set up");
     ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
-    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, stream ? SOCK_STREAM : SOCK_DGRAM, spec.receive_timeout_s, end.name()));
+    const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
+    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
+    ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender, spec.socket_options,
+                                                                   "the sending socket"));
     if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
     SendContext ctx = NewSendContext(trial, sock.get(), payload, path);
     ZCB_RETURN_IF_ERROR(end.PrepareSender(sock.get(), ctx));
@@ -116,10 +126,15 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
       end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
   if (constraints != nullptr) constraints->Stop();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
+  record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
+  if (!sender.optmem_max.is_null()) record.params.optmem_max = sender.optmem_max;
 
   ZCB_RETURN_IF_ERROR(sender.setup);
   ZCB_RETURN_IF_ERROR(end->receiver_setup());
   const ReceivedFigures received = end->Collect(sender, window);
+  std::vector<AppliedSocketOption> both = sender.socket_options;
+  both.insert(both.end(), received.socket_options.begin(), received.socket_options.end());
+  record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, both, kSocketNotSetUp);
   record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
   return JudgeTrial(trial, sender, received, end->name());
 }

@@ -216,6 +216,35 @@ def test_pacing_rates_and_udp_gro_are_separate_panels(tmp_path):
     assert all(dict(p.context())["constraints"] == "" for p in ds.measured())
 
 
+def test_socket_options_split_panels_and_name_the_options_as_asked(tmp_path):
+    """nodelay on and off are two experiments: the dataset splits panels on the socket
+    options and names them as asked (what the kernel applied stays in the record)."""
+    import numpy as np
+
+    import fixturegen as fg
+
+    rng = np.random.default_rng(5)
+    records, index = [], 0
+    for nodelay in (True, False):
+        params = fg.make_params("tcp", "write", "loopback", 65536)
+        params["socket_options"] = {
+            "nodelay": {"asked": nodelay, "applied": nodelay, "socket": "sender", "option": "TCP_NODELAY",
+                        "source": "getsockopt(TCP_NODELAY) on the sending socket"},
+            "sndbuf": {"asked": 1048576, "applied": 2097152, "socket": "sender", "option": "SO_SNDBUF",
+                       "source": "getsockopt(SO_SNDBUF) on the sending socket"}}
+        for rep in range(2):
+            rec = fg.record("r1", index, rep, params, metrics=fg.tcp_metrics(params, rng))
+            rec["point"] += f",sock.nodelay={str(nodelay).lower()},sock.sndbuf=1048576"
+            records.append(rec)
+            index += 1
+    run_dir = tmp_path / "run"
+    fg.write_run(str(run_dir), fg.manifest("r1", fg.HOST_A, ["loopback"], fg.SPEC_TCP), records)
+    ds = Dataset.from_runs([load_run(str(run_dir))])
+    assert "socket_options" in ds.facet_keys()
+    contexts = {dict(p.context())["socket_options"] for p in ds.measured()}
+    assert contexts == {"nodelay=true,sndbuf=1048576", "nodelay=false,sndbuf=1048576"}
+
+
 def test_workload_options_are_separate_panels_and_absent_ones_name_nothing(tmp_path):
     """A workload run with other options is another experiment: the dataset splits panels
     on params.workload_options; records without the field (written before workloads had

@@ -1,6 +1,7 @@
 """The zcbench CLI's contract: exit codes (0 ok, 1 trial failed, 2 bad usage), messages
 that name what to fix, and `--json` printing exactly the trial record."""
 import json
+import pathlib
 
 import pytest
 
@@ -93,6 +94,14 @@ def test_a_window_too_short_for_proc_stat_has_a_trial_cpu_figure_but_no_system_w
         (["--strategy", "io_uring_send", "-n", "1M", "-o", "depth=4", "-o", "batch=8"], "expected 1 to the depth (4)"),
         (["--strategy", "msg_zerocopy", "-n", "1M", "-o", "segment=1000"], "UDP_SEGMENT is for UDP"),
         (["--protocol", "udp", "--strategy", "sendmmsg", "-n", "1M", "-o", "batch=0"], "batch=0: expected 1 to 1024"),
+        (["--strategy", "write", "-n", "1M", "--socket-option", "sndbuff=1M"],
+         "unknown socket option 'sndbuff'; known: sndbuf, rcvbuf, nodelay, congestion, busy_poll"),
+        (["--strategy", "write", "-n", "1M", "--socket-option", "sndbuf=lots"], "'lots' is not a size"),
+        (["--strategy", "write", "-n", "1M", "--socket-option", "nodelay=maybe"], "'maybe' is not true or false"),
+        (["--strategy", "write", "-n", "1M", "--socket-option", "congestion=zcb_none"],
+         "not a congestion control this kernel allows; allowed: "),
+        (["--protocol", "udp", "-s", "sendto", "-n", "1M", "--socket-option", "nodelay=true"],
+         "nodelay: a TCP socket option; leave it out for --protocol udp"),
     ],
 )
 def test_bad_input_is_exit_2_with_a_clear_message(zcbench, args, expected):
@@ -246,6 +255,33 @@ def test_help_parameters_names_spec_keys_defaults_and_where_they_apply(zcbench):
     assert "[matrix]" in r.stdout and "[trial]" in r.stdout
     assert "profile_hz" in r.stdout and "--profile-hz" in r.stdout
     assert "applies to udp only" in r.stdout  # udp_gro, drain
+
+
+def test_help_socket_options_lists_each_with_its_socket_and_the_allowed_congestion_controls(zcbench):
+    r = zcbench("help", "socket_options")
+    assert r.returncode == 0, r.stderr
+    for key, name in (("sndbuf", "SO_SNDBUF"), ("rcvbuf", "SO_RCVBUF"), ("nodelay", "TCP_NODELAY"),
+                      ("congestion", "TCP_CONGESTION"), ("busy_poll", "SO_BUSY_POLL")):
+        line = next((l for l in r.stdout.splitlines() if l.split()[:2] == [key, name]), None)
+        assert line is not None, r.stdout
+    assert "congestion controls allowed here: " in r.stdout
+    assert "--socket-option" in zcbench("help", "parameters").stdout
+
+
+def test_socket_options_are_recorded_as_asked_and_as_applied(zcbench):
+    r = zcbench("run", "-s", "write", "-n", "1M", "--json", "--socket-option", "sndbuf=1M",
+                "--socket-option", "nodelay=true", "--socket-option", "rcvbuf=256K")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    options = record["params"]["socket_options"]
+    assert set(options) == {"sndbuf", "nodelay", "rcvbuf"}
+    wmem_max = int(pathlib.Path("/proc/sys/net/core/wmem_max").read_text())
+    assert options["sndbuf"]["asked"] == 1 << 20
+    assert options["sndbuf"]["applied"] == 2 * min(1 << 20, wmem_max)
+    assert options["nodelay"] == {"asked": True, "applied": True, "socket": "sender", "option": "TCP_NODELAY",
+                                  "source": "getsockopt(TCP_NODELAY) on the sending socket"}
+    assert options["rcvbuf"]["socket"] == "receiver"
+    assert record["point"].endswith(",sock.nodelay=true,sock.rcvbuf=262144,sock.sndbuf=1048576")
 
 
 def test_out_records_a_command_line_run_like_a_spec_run(zcbench, tmp_path):

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "harness/plan/matrix.h"
@@ -210,6 +212,40 @@ batch = [1, 8]
   EXPECT_NE(notes.find("matrix.strategy_options.batch varies for dual only"), std::string::npos) << notes;
 }
 
+// [matrix.socket_options]: one axis per option, each value a point with a key of its own;
+// a TCP option varies the TCP points only.
+TEST(MatrixExpansion, SocketOptionAxesMakeDistinctPoints) {
+  Matrix m = Expand(R"([matrix]
+protocol = ["tcp", "udp"]
+strategy = ["dual"]
+path = ["lo"]
+
+[matrix.socket_options]
+nodelay = [true, false]
+sndbuf = ["1M"]
+)");
+  // tcp: 2 nodelay values x 1 sndbuf; udp: sndbuf only.
+  ASSERT_EQ(m.points.size(), 3u);
+  std::set<std::string> keys;
+  for (const auto& p : m.points) {
+    keys.insert(PointKey(p.spec));
+    EXPECT_EQ(p.spec.socket_options.at("sndbuf"), "1048576") << p.label;
+    EXPECT_EQ(p.spec.socket_options.count("nodelay"), p.spec.protocol == Protocol::kTcp ? 1u : 0u) << p.label;
+  }
+  EXPECT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys.count("tcp/dual/lo/bulk/memory/65536/verify,sock.nodelay=true,sock.sndbuf=1048576"), 1u)
+      << fmt::format("{}", fmt::join(keys, " "));
+  EXPECT_EQ(keys.count("udp/dual/lo/bulk/memory/1472/verify,sock.sndbuf=1048576"), 1u)
+      << fmt::format("{}", fmt::join(keys, " "));
+  EXPECT_EQ(Count(m, "socket_options.nodelay", "true"), 1u);
+  EXPECT_EQ(Count(m, "socket_options.nodelay", "false"), 1u);
+  for (const auto& p : m.points) {
+    if (p.spec.protocol == Protocol::kTcp) {
+      EXPECT_NE(p.label.find(fmt::format("nodelay={}", p.spec.socket_options.at("nodelay"))), std::string::npos) << p.label;
+    }
+  }
+}
+
 TEST(MatrixExpansion, PathDefinitionsAndPathOptionAxes) {
   Matrix m = Expand(R"([matrix]
 strategy = ["tcp_mem"]
@@ -310,7 +346,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   const std::map<std::string, std::string> values = {
       {"receive_timeout", "\"3s\""}, {"pattern_period", "\"512K\""}, {"working_set", "\"1M\""},
       {"file_dir", "\"/var/tmp\""},  {"membw_antagonist_size", "\"8M\""}, {"drain", "\"2s\""},
-      {"udp_gro", "true"}, {"rcvlowat", "\"64K\""}};
+      {"udp_gro", "true"}, {"rcvlowat", "\"64K\""}, {"optmem_max", "\"256K\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -331,6 +367,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
   EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
+  EXPECT_EQ(s.optmem_max, 256u << 10);
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the

@@ -56,7 +56,7 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
   for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
                         AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
                         AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
-                        AxisKind::kPathOption, AxisKind::kWorkloadOption}) {
+                        AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
   }
 }
@@ -189,6 +189,45 @@ TEST(PointIdentity, KeysStayWhatRecordsHold) {
   EXPECT_EQ(PointKey(udp),
             "udp/sendmmsg/veth/bulk/memory/1472/verify,rate_bps=1000000000,working_set=1048576,sender_cpu_quota=0.5,"
             "membw_antagonist_cpus=0+1,gro,batch=8,path.sg=off");
+}
+
+// Socket options are one parameter: its flag and its spec table, declared once, parsed
+// against the socket-option table, and named in a point's key.
+TEST(SocketOptions, OneParameterWithItsFlagSpecTableAndKey) {
+  const Parameter* p = FindParameter("socket_options", SpecSection::kMatrix);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->flags, "--socket-option");
+  EXPECT_EQ(p->axis, AxisKind::kSocketOption);
+  EXPECT_EQ(AxisKeyName(AxisKind::kSocketOption), "socket_options");
+  EXPECT_NE(ParameterHelp().find("--socket-option"), std::string::npos);
+
+  const SpecCatalog& catalog = testing::TestCatalog();
+  EXPECT_EQ(*p->parse("sndbuf=1M", catalog), "sndbuf=1048576");
+  EXPECT_EQ(*p->parse("nodelay=1", catalog), "nodelay=true");
+  auto unknown = p->parse("sndbuff=1M", catalog);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind(), ErrorKind::kUsage);
+  EXPECT_NE(std::string(unknown.error().what()).find("known: sndbuf, rcvbuf, nodelay, congestion, busy_poll"),
+            std::string::npos)
+      << unknown.error().what();
+  auto bad_size = p->parse("rcvbuf=lots", catalog);
+  ASSERT_FALSE(bad_size.ok());
+  EXPECT_NE(std::string(bad_size.error().what()).find("'lots' is not a size"), std::string::npos);
+  auto bad_cc = p->parse("congestion=no_such_cc", catalog);
+  ASSERT_FALSE(bad_cc.ok());
+  EXPECT_NE(std::string(bad_cc.error().what()).find("net.ipv4.tcp_allowed_congestion_control"), std::string::npos)
+      << bad_cc.error().what();
+
+  TrialSpec spec = Tcp("write");
+  SetOption(*p, *p->parse("sndbuf=1M", catalog), spec);
+  SetOption(*p, *p->parse("rcvbuf=256K", catalog), spec);
+  EXPECT_EQ(spec.socket_options.at("sndbuf"), "1048576");
+  spec.options = {{"batch", "8"}};
+  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,batch=8,sock.rcvbuf=262144,sock.sndbuf=1048576");
+  EXPECT_EQ(IdentifyPoint(spec).coords.count("socket_options"), 0u) << "an option is a coordinate of its own axis only";
+  // A remote receiving end is sent the options of the receiver's socket only.
+  ASSERT_NE(p->receiving_end_options, nullptr);
+  EXPECT_EQ(p->receiving_end_options(spec), (std::map<std::string, std::string>{{"rcvbuf", "262144"}}));
 }
 
 // Workload options are part of the point when given, after the strategy's and the path's.

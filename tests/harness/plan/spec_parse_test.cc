@@ -209,6 +209,18 @@ TEST(SpecErrors, ExcludeRules) {
   ExpectError(std::string(kMinimal) + "[[exclude]]\nreason = \"everything\"\n", 3, "exclude[0]", "matches nothing");
 }
 
+TEST(SpecErrors, SocketOptions) {
+  const std::string tcp = "[matrix]\nstrategy = [\"tcp_mem\"]\n[matrix.socket_options]\n";
+  ExpectError(tcp + "sndbuff = [\"1M\"]\n", 4, "matrix.socket_options.sndbuff",
+              "unknown socket option 'sndbuff'; known: sndbuf, rcvbuf, nodelay, congestion, busy_poll");
+  ExpectError(tcp + "rcvbuf = [\"big\"]\n", 4, "matrix.socket_options.rcvbuf", "'big' is not a size");
+  ExpectError(tcp + "nodelay = [\"maybe\"]\n", 4, "matrix.socket_options.nodelay", "'maybe' is not true or false");
+  ExpectError("[matrix]\nprotocol = \"udp\"\nstrategy = [\"udp_only\"]\n[matrix.socket_options]\nnodelay = [true]\n", 5,
+              "matrix.socket_options.nodelay", "applies to TCP only");
+  // "1M" and 1048576 are one value.
+  ExpectError(tcp + "sndbuf = [\"1M\", 1048576]\n", 4, "matrix.socket_options.sndbuf", "listed twice");
+}
+
 TEST(SpecErrors, RepeatedValuesAndSyntax) {
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\", \"tcp_mem\"]\n", 2, "matrix.strategy", "listed twice");
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\"\n", 2, "(syntax)", "");

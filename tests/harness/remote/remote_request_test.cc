@@ -99,12 +99,28 @@ TEST(RemoteRequest, WhatTheTableDoesNotTakeIsRefusedNamingTheField) {
   refused("drain", "0");
   EXPECT_NE(refused("seed", nullptr).find("missing"), std::string::npos);
   EXPECT_NE(refused("drain", nullptr).find("missing"), std::string::npos);
+  EXPECT_NE(refused("socket_options.rcvbuff", "1M").find("unknown socket option 'rcvbuff'"), std::string::npos);
+  refused("socket_options.rcvbuf", "0");
 
   remote::TrialRequest no_flow = good;
   no_flow.flow_id = 0;
   auto e = ReadTrialRequest(no_flow);
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.error().what().find("'flow_id'"), std::string::npos) << e.error().what();
+}
+
+// Only the options of the receiver's socket travel: the sender's are set here.
+TEST(RemoteRequest, TheReceiversSocketOptionsTravel) {
+  TrialSpec spec = UdpTrial();
+  spec.socket_options = {{"rcvbuf", "262144"}, {"sndbuf", "1048576"}, {"busy_poll", "50"}};
+  const remote::TrialRequest request = MakeTrialRequest(spec, 3);
+  EXPECT_EQ(request.parameters.at("socket_options.rcvbuf"), "262144");
+  EXPECT_EQ(request.parameters.at("socket_options.busy_poll"), "50");
+  EXPECT_EQ(request.parameters.count("socket_options.sndbuf"), 0u) << "the sender's are set here";
+  auto back = ReadTrialRequest(request);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  const std::map<std::string, std::string> receivers = {{"busy_poll", "50"}, {"rcvbuf", "262144"}};
+  EXPECT_EQ(back->socket_options, receivers);
 }
 
 // The server makes the trial's workload from its own registry to learn what its receiver
