@@ -89,7 +89,8 @@ Result<CommandOutput> RunCommandStatus(const std::vector<std::string>& argv, int
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
   bool timed_out = false;
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -113,13 +114,15 @@ Result<CommandOutput> RunCommandStatus(const std::vector<std::string>& argv, int
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) return Errorf("'{}' did not finish within {} s and was killed", FormatCommand(argv), kCommandTimeoutMs / 1000);
+  if (timed_out)
+    return Errorf("'{}' did not finish within {} s and was killed", FormatCommand(argv), kCommandTimeoutMs / 1000);
   if (WIFSIGNALED(status)) return Errorf("'{}' was killed by signal {}", FormatCommand(argv), WTERMSIG(status));
   result.exit_code = WEXITSTATUS(status);
   if (result.exit_code == 126 && netns_fd >= 0 && result.err.empty()) {
     return Errorf("'{}': could not enter the network namespace (setns needs CAP_SYS_ADMIN)", FormatCommand(argv));
   }
-  if (result.exit_code == 127 && result.err.empty()) return Errorf("'{}': exec {} failed", FormatCommand(argv), program);
+  if (result.exit_code == 127 && result.err.empty())
+    return Errorf("'{}': exec {} failed", FormatCommand(argv), program);
   return result;
 }
 

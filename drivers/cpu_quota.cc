@@ -60,7 +60,8 @@ Result<std::string> ThreadCgroupDir(const CpuControllerMount& mount, const std::
     const size_t a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     const std::string controllers = line.substr(a + 1, b - a - 1);
-    const bool match = mount.version == 2 ? line.substr(0, a) == "0" && controllers.empty() : HasWord(controllers, "cpu", ',');
+    const bool match =
+        mount.version == 2 ? line.substr(0, a) == "0" && controllers.empty() : HasWord(controllers, "cpu", ',');
     if (!match) continue;
     std::string rel = line.substr(b + 1);
     if (mount_root != "/" && rel.rfind(mount_root, 0) == 0) rel = rel.substr(mount_root.size());
@@ -112,27 +113,32 @@ Result<CpuControllerMount> FindCpuController() {
   CpuControllerMount v1;
   for (const auto& m : CgroupMounts()) {
     if (m.fstype == "cgroup2") {
-      if (HasWord(ReadFile(m.mount_point + "/cgroup.controllers"), "cpu", ' ')) return CpuControllerMount{2, m.mount_point};
+      if (HasWord(ReadFile(m.mount_point + "/cgroup.controllers"), "cpu", ' '))
+        return CpuControllerMount{2, m.mount_point};
     } else if (v1.version == 0 && HasWord(m.super_options, "cpu", ',')) {
       v1 = {1, m.mount_point};
     }
   }
   if (v1.version == 1) return v1;
-  return Errorf("no cgroup hierarchy with the cpu controller is mounted (neither cgroup v2 with 'cpu' in "
-                "cgroup.controllers nor a cgroup v1 'cpu' mount): a sender CPU quota cannot be applied here");
+  return Errorf(
+      "no cgroup hierarchy with the cpu controller is mounted (neither cgroup v2 with 'cpu' in "
+      "cgroup.controllers nor a cgroup v1 'cpu' mount): a sender CPU quota cannot be applied here");
 }
 
 Result<std::unique_ptr<CpuQuota>> CpuQuota::Create(double fraction) {
-  if (!(fraction > 0) || !std::isfinite(fraction)) return Errorf("sender CPU quota {}: expected a positive fraction of one CPU", fraction);
+  if (!(fraction > 0) || !std::isfinite(fraction))
+    return Errorf("sender CPU quota {}: expected a positive fraction of one CPU", fraction);
   std::unique_ptr<CpuQuota> quota(new CpuQuota());
   ZCB_ASSIGN_OR_RETURN(quota->mount_, FindCpuController());
   quota->fraction_ = fraction;
   quota->quota_us_ = static_cast<uint64_t>(std::llround(fraction * static_cast<double>(quota->period_us_)));
-  if (quota->quota_us_ < 1000) return Errorf("sender CPU quota {}: below the kernel's minimum of 1% (1 ms per 100 ms period)", fraction);
+  if (quota->quota_us_ < 1000)
+    return Errorf("sender CPU quota {}: below the kernel's minimum of 1% (1 ms per 100 ms period)", fraction);
   ZCB_ASSIGN_OR_RETURN(quota->home_, ThreadCgroupDir(quota->mount_, MountRootOf(quota->mount_)));
   if (::access(quota->home_.c_str(), W_OK) != 0) {
-    return Errorf("a sender CPU quota needs write access to the cgroup {} (run as root, or delegate that cgroup to this user)",
-                  quota->home_);
+    return Errorf(
+        "a sender CPU quota needs write access to the cgroup {} (run as root, or delegate that cgroup to this user)",
+        quota->home_);
   }
   ZCB_ASSIGN_OR_RETURN(const std::string id, NewObjectId());
   Status set_up = quota->mount_.version == 2 ? quota->SetUpV2(id) : quota->SetUpV1(id);

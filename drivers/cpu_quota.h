@@ -58,9 +58,9 @@ class CpuQuota {
   double fraction_ = 0;
   uint64_t period_us_ = 100'000;
   uint64_t quota_us_ = 0;
-  std::string home_;           // the cgroup the process (v2) or thread (v1) came from
-  std::string domain_;         // v2: the process's own domain cgroup
-  std::string limited_;        // the cgroup with the quota
+  std::string home_;     // the cgroup the process (v2) or thread (v1) came from
+  std::string domain_;   // v2: the process's own domain cgroup
+  std::string limited_;  // the cgroup with the quota
   int domain_slot_ = -1, limited_slot_ = -1;
   bool enabled_cpu_in_home_ = false;
   std::vector<pid_t> threads_;

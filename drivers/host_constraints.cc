@@ -14,7 +14,8 @@ nlohmann::json HostConstraintSpec::ToJson() const {
   return {
       {"sender_cpu_quota", sender_cpu_quota ? nlohmann::json(*sender_cpu_quota) : nlohmann::json(nullptr)},
       {"membw_antagonist_cpus", membw_cpus},
-      {"membw_antagonist_buffer_bytes", membw_cpus.empty() ? nlohmann::json(nullptr) : nlohmann::json(membw_buffer_bytes)},
+      {"membw_antagonist_buffer_bytes",
+       membw_cpus.empty() ? nlohmann::json(nullptr) : nlohmann::json(membw_buffer_bytes)},
   };
 }
 
@@ -23,11 +24,13 @@ Status ValidateHostConstraints(const HostConstraintSpec& spec) {
   if (spec.sender_cpu_quota) {
     const double q = *spec.sender_cpu_quota;
     if (!(q >= 0.01) || q > cpus) {
-      return Usagef("--sender-cpu-quota {}: expected a share of one CPU from 1% to {}% (e.g. 20% or 0.2)", q, cpus * 100);
+      return Usagef("--sender-cpu-quota {}: expected a share of one CPU from 1% to {}% (e.g. 20% or 0.2)", q,
+                    cpus * 100);
     }
   }
   for (int cpu : spec.membw_cpus) {
-    if (cpu < 0 || cpu >= cpus) return Usagef("--membw-antagonist: CPU {} does not exist (this machine has CPUs 0-{})", cpu, cpus - 1);
+    if (cpu < 0 || cpu >= cpus)
+      return Usagef("--membw-antagonist: CPU {} does not exist (this machine has CPUs 0-{})", cpu, cpus - 1);
   }
   if (!spec.membw_cpus.empty() && spec.membw_buffer_bytes < (2u << 20)) {
     return Usagef("--membw-antagonist-size: at least 2M (larger than the caches, e.g. 64M)");
@@ -84,7 +87,8 @@ Result<std::unique_ptr<HostConstraints>> HostConstraints::Create(const HostConst
     ZCB_ASSIGN_OR_RETURN(constraints->quota_, CpuQuota::Create(*spec.sender_cpu_quota));
   }
   if (!spec.membw_cpus.empty()) {
-    ZCB_ASSIGN_OR_RETURN(constraints->antagonist_, MemoryBandwidthAntagonist::Start(spec.membw_cpus, spec.membw_buffer_bytes));
+    ZCB_ASSIGN_OR_RETURN(constraints->antagonist_,
+                         MemoryBandwidthAntagonist::Start(spec.membw_cpus, spec.membw_buffer_bytes));
   }
   return constraints;
 }

@@ -103,7 +103,8 @@ Result<std::string> RouteDevice(const std::string& destination) {
   return parsed[0]["dev"].get<std::string>();
 }
 
-Result<nlohmann::json> DescribeInterface(int netns_fd, const std::string& ns_name, const std::string& dev, const std::string& role) {
+Result<nlohmann::json> DescribeInterface(int netns_fd, const std::string& ns_name, const std::string& dev,
+                                         const std::string& role) {
   ZCB_ASSIGN_OR_RETURN(nlohmann::json info, ReadLink(netns_fd, dev));
   info["name"] = dev;
   info["namespace"] = ns_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(ns_name);
@@ -119,8 +120,10 @@ Result<nlohmann::json> DescribeInterface(int netns_fd, const std::string& ns_nam
     const std::string speed = FindField(settings->out, "Speed");
     const std::string duplex = FindField(settings->out, "Duplex");
     const size_t mb = speed.find("Mb/s");
-    info["speed_mbps"] = mb != std::string::npos ? nlohmann::json(std::strtoll(speed.c_str(), nullptr, 10)) : nlohmann::json(nullptr);
-    info["duplex"] = duplex.empty() || duplex.rfind("Unknown", 0) == 0 ? nlohmann::json(nullptr) : nlohmann::json(duplex);
+    info["speed_mbps"] =
+        mb != std::string::npos ? nlohmann::json(std::strtoll(speed.c_str(), nullptr, 10)) : nlohmann::json(nullptr);
+    info["duplex"] =
+        duplex.empty() || duplex.rfind("Unknown", 0) == 0 ? nlohmann::json(nullptr) : nlohmann::json(duplex);
   } else {
     info["speed_mbps"] = nullptr;
     info["duplex"] = nullptr;

@@ -19,14 +19,18 @@ namespace zcb {
 // calling thread's own, whose name the record then gives as null).
 
 // `role` says where the device sits ("sender", "router-in", ...).
-Result<nlohmann::json> DescribeInterface(int netns_fd, const std::string& ns_name, const std::string& dev, const std::string& role);
-inline Result<nlohmann::json> DescribeInterface(const NetNamespace& ns, const std::string& dev, const std::string& role) {
+Result<nlohmann::json> DescribeInterface(int netns_fd, const std::string& ns_name, const std::string& dev,
+                                         const std::string& role);
+inline Result<nlohmann::json> DescribeInterface(const NetNamespace& ns, const std::string& dev,
+                                                const std::string& role) {
   return DescribeInterface(ns.fd(), ns.name(), dev, role);
 }
 
 // The device's qdiscs (tc -s -j qdisc show): kind, handle, options, and counters.
 Result<nlohmann::json> ReadQdiscs(int netns_fd, const std::string& dev);
-inline Result<nlohmann::json> ReadQdiscs(const NetNamespace& ns, const std::string& dev) { return ReadQdiscs(ns.fd(), dev); }
+inline Result<nlohmann::json> ReadQdiscs(const NetNamespace& ns, const std::string& dev) {
+  return ReadQdiscs(ns.fd(), dev);
+}
 
 // The device's basic link facts from `ip -j -d addr show`: ifindex, MAC, MTU, addresses.
 Result<nlohmann::json> ReadLink(int netns_fd, const std::string& dev);

@@ -110,7 +110,8 @@ Status RemoveCgroupTree(const std::string& dir, const std::string& parent) {
   if (d == nullptr) return errno == ENOENT ? OkStatus() : SysError("open " + dir);
   std::vector<std::string> children;
   while (dirent* e = ::readdir(d)) {
-    if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) children.push_back(e->d_name);
+    if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      children.push_back(e->d_name);
   }
   ::closedir(d);
   for (const auto& child : children) ZCB_RETURN_IF_ERROR(RemoveCgroupTree(dir + "/" + child, parent));
@@ -157,11 +158,16 @@ Status Remove(const Leftover& l) {
 
 int Order(Leftover::Kind kind) {
   switch (kind) {
-    case Leftover::Kind::kQdisc: return 0;
-    case Leftover::Kind::kLink: return 1;
-    case Leftover::Kind::kCgroup: return 2;
-    case Leftover::Kind::kNamespace: return 3;
-    case Leftover::Kind::kSysctl: return 4;
+    case Leftover::Kind::kQdisc:
+      return 0;
+    case Leftover::Kind::kLink:
+      return 1;
+    case Leftover::Kind::kCgroup:
+      return 2;
+    case Leftover::Kind::kNamespace:
+      return 3;
+    case Leftover::Kind::kSysctl:
+      return 4;
   }
   return 5;
 }
@@ -170,11 +176,16 @@ int Order(Leftover::Kind kind) {
 
 std::string_view ToString(Leftover::Kind kind) {
   switch (kind) {
-    case Leftover::Kind::kNamespace: return "namespace";
-    case Leftover::Kind::kLink: return "link";
-    case Leftover::Kind::kQdisc: return "qdisc";
-    case Leftover::Kind::kCgroup: return "cgroup";
-    case Leftover::Kind::kSysctl: return "sysctl";
+    case Leftover::Kind::kNamespace:
+      return "namespace";
+    case Leftover::Kind::kLink:
+      return "link";
+    case Leftover::Kind::kQdisc:
+      return "qdisc";
+    case Leftover::Kind::kCgroup:
+      return "cgroup";
+    case Leftover::Kind::kSysctl:
+      return "sysctl";
   }
   return "?";
 }
@@ -204,7 +215,8 @@ std::vector<Leftover> FindLeftovers() {
 
 LeftoverRemoval RemoveLeftovers(const std::vector<Leftover>& objects) {
   std::vector<Leftover> sorted = objects;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Leftover& a, const Leftover& b) { return Order(a.kind) < Order(b.kind); });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Leftover& a, const Leftover& b) { return Order(a.kind) < Order(b.kind); });
   LeftoverRemoval result;
   for (const auto& l : sorted) {
     if (auto s = Remove(l); s.ok()) result.removed.push_back(l);

@@ -52,8 +52,10 @@ Result<int> TakeLockIn(const std::string& dir, pid_t pid) {
     }
     // A cleanup may have unlinked the file between our open and flock (it was not
     // locked yet): then the lock is on a file nobody can see. Start over.
-    struct stat held {}, named {};
-    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+    struct stat held {
+    }, named{};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev) {
       return fd;
     }
     ::close(fd);
@@ -131,7 +133,8 @@ bool CopyPath(char (&dst)[kPathMax], const std::string& src) {
   return true;
 }
 
-int Register(SlotKind kind, const std::string& path, const std::string& members, const std::string& move_to, int fd = -1) {
+int Register(SlotKind kind, const std::string& path, const std::string& members, const std::string& move_to,
+             int fd = -1) {
   for (int i = 0; i < kSlots; ++i) {
     int expected = kFree;
     if (!g_slots[i].state.compare_exchange_strong(expected, kFilling)) continue;

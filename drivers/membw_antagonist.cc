@@ -16,7 +16,7 @@ constexpr size_t kSlice = 1 << 20;
 }  // namespace
 
 Result<std::unique_ptr<MemoryBandwidthAntagonist>> MemoryBandwidthAntagonist::Start(const std::vector<int>& cpus,
-                                                                                     uint64_t buffer_bytes) {
+                                                                                    uint64_t buffer_bytes) {
   if (cpus.empty()) return Errorf("memory-bandwidth antagonist: no CPU given");
   if (buffer_bytes < 2 * kSlice) return Errorf("memory-bandwidth antagonist: the buffer must be at least 2 MiB");
   std::unique_ptr<MemoryBandwidthAntagonist> a(new MemoryBandwidthAntagonist());

@@ -73,8 +73,8 @@ class NamespaceChainPath final : public NamespaceChain {
 
 Status NamespaceChainPath::AddVeth(size_t left_ns, const std::string& left, size_t right_ns, const std::string& right) {
   // Created directly inside both namespaces: the pair never appears in the caller's.
-  return WithContext(RunCommand({"ip", "link", "add", left, "netns", namespaces_[left_ns].name(), "type", "veth", "peer",
-                                 "name", right, "netns", namespaces_[right_ns].name()}),
+  return WithContext(RunCommand({"ip", "link", "add", left, "netns", namespaces_[left_ns].name(), "type", "veth",
+                                 "peer", "name", right, "netns", namespaces_[right_ns].name()}),
                      "create the veth pair " + left + "/" + right);
 }
 
@@ -118,8 +118,10 @@ Status NamespaceChainPath::Build() {
     ZCB_RETURN_IF_ERROR(namespaces_[0].Run({"ip", "route", "add", "198.18.0.0/15", "via", SegmentAddress(0, 2)}));
     ZCB_RETURN_IF_ERROR(namespaces_[last].Run({"ip", "route", "add", "198.18.0.0/15", "via", SegmentAddress(1, 1)}));
   }
-  if (config_.sender_shaper) ZCB_RETURN_IF_ERROR(InstallShaper(namespaces_[0], devices_[0].name, *config_.sender_shaper));
-  if (config_.router_shaper) ZCB_RETURN_IF_ERROR(InstallShaper(namespaces_[1], devices_[2].name, *config_.router_shaper));
+  if (config_.sender_shaper)
+    ZCB_RETURN_IF_ERROR(InstallShaper(namespaces_[0], devices_[0].name, *config_.sender_shaper));
+  if (config_.router_shaper)
+    ZCB_RETURN_IF_ERROR(InstallShaper(namespaces_[1], devices_[2].name, *config_.router_shaper));
   return DescribeChain(id);
 }
 
@@ -132,12 +134,8 @@ Status NamespaceChainPath::DescribeChain(const std::string& object_id) {
   nlohmann::json namespaces = nlohmann::json::array();
   for (const auto& ns : namespaces_) namespaces.push_back(ns.name());
   description_ = {
-      {"name", config_.path_name},
-      {"description", config_.description},
-      {"object_id", object_id},
-      {"namespaces", namespaces},
-      {"profile", config_.profile.ToJson()},
-      {"interfaces", interfaces},
+      {"name", config_.path_name}, {"description", config_.description},  {"object_id", object_id},
+      {"namespaces", namespaces},  {"profile", config_.profile.ToJson()}, {"interfaces", interfaces},
   };
   nlohmann::json shapers = nlohmann::json::array();
   if (config_.sender_shaper) {
@@ -179,7 +177,8 @@ Status ValidateDevicePathOptions(const Options& options, bool with_shaper) {
 }
 
 void DisableIpv6(const NetNamespace& ns) {
-  (void)ns.RunStatus({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
+  (void)ns.RunStatus(
+      {"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"});
 }
 
 Status RequireDevicePathPrivileges(const std::string& path_name) {

@@ -35,7 +35,9 @@ Result<NetNamespace> NetNamespace::Create(const std::string& name) {
 }
 
 NetNamespace::NetNamespace(NetNamespace&& other) noexcept
-    : name_(std::exchange(other.name_, std::string())), fd_(std::move(other.fd_)), slot_(std::exchange(other.slot_, -1)) {}
+    : name_(std::exchange(other.name_, std::string())),
+      fd_(std::move(other.fd_)),
+      slot_(std::exchange(other.slot_, -1)) {}
 
 NetNamespace::~NetNamespace() {
   if (name_.empty()) return;  // moved from

@@ -33,7 +33,9 @@ class NetNamespace {
 
   // Runs a program inside the namespace (see RunCommand).
   Result<CommandOutput> Run(const std::vector<std::string>& argv) const { return RunCommand(argv, fd_.get()); }
-  Result<CommandOutput> RunStatus(const std::vector<std::string>& argv) const { return RunCommandStatus(argv, fd_.get()); }
+  Result<CommandOutput> RunStatus(const std::vector<std::string>& argv) const {
+    return RunCommandStatus(argv, fd_.get());
+  }
 
   // Runs `task` on a thread of its own inside the namespace, for calls that act on the
   // calling thread's namespace (netlink: attaching a tc program), and returns its status.

@@ -24,12 +24,7 @@ Result<SinkCounts> NetworkPath::ReadSink() const {
 
 const std::vector<PathInfo>& AllPaths() {
   static const std::vector<PathInfo> all = {
-      LoopbackPathInfo(),
-      VethPathInfo(),
-      ShapedPathInfo(),
-      RoutedPathInfo(),
-      SinkPathInfo(),
-      RemotePathInfo(),
+      LoopbackPathInfo(), VethPathInfo(), ShapedPathInfo(), RoutedPathInfo(), SinkPathInfo(), RemotePathInfo(),
   };
   return all;
 }
@@ -54,7 +49,8 @@ Status ValidatePathOptions(const std::string& name, const std::map<std::string, 
   return OkStatus();
 }
 
-Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name, const std::map<std::string, std::string>& options) {
+Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name,
+                                                const std::map<std::string, std::string>& options) {
   ZCB_ASSIGN_OR_RETURN(const PathInfo* info, FindPath(name));
   ZCB_ASSIGN_OR_RETURN(Options parsed, Options::Parse(info->options, options, "path " + name));
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(name, options));

@@ -24,10 +24,10 @@
 namespace zcb {
 
 struct PathCapabilities {
-  bool needs_root = false;           // creates namespaces, links or qdiscs
-  bool has_link_layer = false;       // an Ethernet device between sender and receiver
-  bool local_delivery = true;        // both ends on this kernel: zero-copy sends are copied on delivery
-  bool remote_receiver = false;      // the receiver runs on another host, driven through NetworkPath::remote()
+  bool needs_root = false;       // creates namespaces, links or qdiscs
+  bool has_link_layer = false;   // an Ethernet device between sender and receiver
+  bool local_delivery = true;    // both ends on this kernel: zero-copy sends are copied on delivery
+  bool remote_receiver = false;  // the receiver runs on another host, driven through NetworkPath::remote()
   // False for a sink: nothing receives; every packet is dropped before delivery and
   // counted where it was dropped (NetworkPath::ReadSink). No TCP handshake can complete.
   bool has_receiver = true;
@@ -54,7 +54,7 @@ struct SinkCounts {
 // Ethernet frames (AF_PACKET) needs to address them. Valid on the sender's thread after
 // EnterSenderSide().
 struct LinkLayerInfo {
-  std::string sender_interface;           // in the sender's network namespace
+  std::string sender_interface;  // in the sender's network namespace
   int sender_ifindex = 0;
   std::array<uint8_t, 6> sender_mac{};
   std::array<uint8_t, 6> next_hop_mac{};  // the receiver's device, or the router's on a routed path
@@ -108,7 +108,8 @@ Result<const PathInfo*> FindPath(const std::string& name);
 // Usage checks of `options` for the path called `name`, without setting anything up.
 Status ValidatePathOptions(const std::string& name, const std::map<std::string, std::string>& options);
 // Validates `options` and sets the path up.
-Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name, const std::map<std::string, std::string>& options);
+Result<std::unique_ptr<NetworkPath>> CreatePath(const std::string& name,
+                                                const std::map<std::string, std::string>& options);
 
 socklen_t SockaddrLength(const sockaddr_storage& addr);
 std::string FormatSockaddr(const sockaddr_storage& addr);

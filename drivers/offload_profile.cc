@@ -6,10 +6,12 @@ namespace zcb {
 
 const std::vector<OffloadSwitch>& OffloadSwitches() {
   static const std::vector<OffloadSwitch> all = {
-      {"sg", "sg", "tx-scatter-gather", "scatter-gather on the sender's device: on, off or keep (the driver's setting)"},
+      {"sg", "sg", "tx-scatter-gather",
+       "scatter-gather on the sender's device: on, off or keep (the driver's setting)"},
       {"tx_checksum", "tx", "tx-checksumming", "TX checksum offload on the sender's device: on, off or keep"},
       {"tso", "tso", "tx-tcp-segmentation", "TCP segmentation offload on the sender's device: on, off or keep"},
-      {"gso", "gso", "generic-segmentation-offload", "generic segmentation offload on the sender's device: on, off or keep"},
+      {"gso", "gso", "generic-segmentation-offload",
+       "generic segmentation offload on the sender's device: on, off or keep"},
   };
   return all;
 }
@@ -18,7 +20,8 @@ std::vector<OptionSpec> DevicePathOptions() {
   std::vector<OptionSpec> options = {
       {"mtu", OptionType::kInt, "1500", "MTU of every device of the path, in bytes (68-65535)", {}},
   };
-  for (const auto& s : OffloadSwitches()) options.push_back({s.option, OptionType::kChoice, "keep", s.help, {"on", "off", "keep"}});
+  for (const auto& s : OffloadSwitches())
+    options.push_back({s.option, OptionType::kChoice, "keep", s.help, {"on", "off", "keep"}});
   return options;
 }
 
@@ -91,12 +94,14 @@ Status ApplyOffloads(const NetNamespace& ns, const std::string& dev, const Offlo
     auto it = profile.wanted.find(s.option);
     if (it == profile.wanted.end()) continue;
     auto got = features.find(s.feature);
-    if (got == features.end()) return Errorf("offload {}: '{}' is not a feature of {} (ethtool -k)", s.option, s.feature, dev);
+    if (got == features.end())
+      return Errorf("offload {}: '{}' is not a feature of {} (ethtool -k)", s.option, s.feature, dev);
     if (got->second != it->second) {
-      return Errorf("offload {}={} could not be applied to {}: the device reports it {} ({}); features depend on each "
-                    "other (TSO and GSO need scatter-gather), so set them together",
-                    s.option, it->second ? "on" : "off", dev, got->second ? "on" : "off",
-                    applied.err.empty() ? "ethtool accepted the request" : applied.err.substr(0, applied.err.find('\n')));
+      return Errorf(
+          "offload {}={} could not be applied to {}: the device reports it {} ({}); features depend on each "
+          "other (TSO and GSO need scatter-gather), so set them together",
+          s.option, it->second ? "on" : "off", dev, got->second ? "on" : "off",
+          applied.err.empty() ? "ethtool accepted the request" : applied.err.substr(0, applied.err.find('\n')));
     }
   }
   return OkStatus();

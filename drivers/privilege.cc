@@ -23,8 +23,10 @@ bool HasCapability(Capability cap) {
 
 std::string_view CapabilityName(Capability cap) {
   switch (cap) {
-    case Capability::kNetAdmin: return "CAP_NET_ADMIN";
-    case Capability::kSysAdmin: return "CAP_SYS_ADMIN";
+    case Capability::kNetAdmin:
+      return "CAP_NET_ADMIN";
+    case Capability::kSysAdmin:
+      return "CAP_SYS_ADMIN";
   }
   return "?";
 }
@@ -39,8 +41,8 @@ Status RequireCapabilities(std::initializer_list<Capability> caps, const std::st
   for (size_t i = 0; i < missing.size(); ++i) {
     names += fmt::format("{}{}", i == 0 ? "" : (i + 1 == missing.size() ? " and " : ", "), missing[i]);
   }
-  return Errorf("{} needs {} ({}); run zcbench as root (sudo), or grant the capabilit{} to the binary with setcap",
-                who, names, why, missing.size() == 1 ? "y" : "ies");
+  return Errorf("{} needs {} ({}); run zcbench as root (sudo), or grant the capabilit{} to the binary with setcap", who,
+                names, why, missing.size() == 1 ? "y" : "ies");
 }
 
 }  // namespace zcb

@@ -15,7 +15,8 @@ PathInfo RoutedPathInfo() {
   info.create = [caps = info.caps](const Options& options) -> Result<std::unique_ptr<NetworkPath>> {
     ChainConfig config;
     config.path_name = "routed";
-    config.description = "sender -> router -> receiver over two veth pairs, the router forwarding and shaping its egress";
+    config.description =
+        "sender -> router -> receiver over two veth pairs, the router forwarding and shaping its egress";
     config.caps = caps;
     config.with_router = true;
     config.profile = OffloadProfile::FromOptions(options);

@@ -25,8 +25,9 @@ const std::vector<ShaperPreset>& ShaperPresets() {
 }
 
 nlohmann::json ShaperSpec::ToJson() const {
-  return {{"preset", preset},           {"qdisc", qdisc},           {"rate_bps", rate_bps},
-          {"burst_bytes", burst_bytes}, {"limit_bytes", limit_bytes}, {"overhead_bytes", overhead_bytes}};
+  return {{"preset", preset},           {"qdisc", qdisc},
+          {"rate_bps", rate_bps},       {"burst_bytes", burst_bytes},
+          {"limit_bytes", limit_bytes}, {"overhead_bytes", overhead_bytes}};
 }
 
 std::vector<OptionSpec> ShaperOptions(const std::string& default_preset, bool allow_none) {
@@ -40,18 +41,31 @@ std::vector<OptionSpec> ShaperOptions(const std::string& default_preset, bool al
   return {
       {"preset", OptionType::kChoice, default_preset,
        fmt::format("link preset: {}{}", names, allow_none ? ", or none (no bottleneck)" : ""), presets},
-      {"rate", OptionType::kString, "", "rate limit in bits per second with K/M/G suffixes (overrides the preset's rate)", {}},
-      {"burst", OptionType::kString, "",
+      {"rate",
+       OptionType::kString,
+       "",
+       "rate limit in bits per second with K/M/G suffixes (overrides the preset's rate)",
+       {}},
+      {"burst",
+       OptionType::kString,
+       "",
        "bucket size in bytes (default 16K, at least two frames); tbf cuts a TSO/GSO packet larger than the bucket into "
        "frames, so that `overhead` is charged per frame: a bucket over 64K lets 64K packets through whole and TCP gets "
        "a few percent over the line rate (98 Mbit/s over 100baseTX, 956 over 1GbE)",
        {}},
       {"limit", OptionType::kString, "", "queue length in bytes (default: 20 ms at the rate, at least 64K)", {}},
-      {"qdisc", OptionType::kChoice, "tbf",
-       "shaping qdisc: tbf, or htb (one class, bfifo leaf; htb charges `overhead` once per TSO/GSO packet, not per frame, "
+      {"qdisc",
+       OptionType::kChoice,
+       "tbf",
+       "shaping qdisc: tbf, or htb (one class, bfifo leaf; htb charges `overhead` once per TSO/GSO packet, not per "
+       "frame, "
        "so TCP gets about 2% over the line rate)",
        {"tbf", "htb"}},
-      {"overhead", OptionType::kInt, "24", "bytes per packet the wire adds to the frame (Ethernet: preamble 8, FCS 4, gap 12)", {}},
+      {"overhead",
+       OptionType::kInt,
+       "24",
+       "bytes per packet the wire adds to the frame (Ethernet: preamble 8, FCS 4, gap 12)",
+       {}},
   };
 }
 
@@ -62,7 +76,8 @@ Result<std::optional<ShaperSpec>> ShaperFromOptions(const Options& options, int 
   const std::string& rate = options.GetString("rate");
   if (!rate.empty()) {
     auto parsed = ParseRate(rate);
-    if (!parsed || *parsed < 8000) return Errorf("path option rate={}: expected bits per second such as 100M or 1G (at least 8K)", rate);
+    if (!parsed || *parsed < 8000)
+      return Errorf("path option rate={}: expected bits per second such as 100M or 1G (at least 8K)", rate);
     spec.rate_bps = *parsed;
     if (options.given().count("preset") == 0) spec.preset = "custom";
   } else if (spec.preset == "none") {
@@ -87,14 +102,16 @@ Result<std::optional<ShaperSpec>> ShaperFromOptions(const Options& options, int 
   if (const std::string& burst = options.GetString("burst"); !burst.empty()) {
     auto parsed = ParseSize(burst);
     if (!parsed || *parsed < frame) {
-      return Errorf("path option burst={}: expected a size of at least one frame ({} bytes at MTU {})", burst, frame, mtu);
+      return Errorf("path option burst={}: expected a size of at least one frame ({} bytes at MTU {})", burst, frame,
+                    mtu);
     }
     spec.burst_bytes = *parsed;
   }
   spec.limit_bytes = std::max<uint64_t>({64 * 1024, bytes_per_s / 50, spec.burst_bytes});
   if (const std::string& limit = options.GetString("limit"); !limit.empty()) {
     auto parsed = ParseSize(limit);
-    if (!parsed || *parsed < frame) return Errorf("path option limit={}: expected a size of at least one frame ({} bytes)", limit, frame);
+    if (!parsed || *parsed < frame)
+      return Errorf("path option limit={}: expected a size of at least one frame ({} bytes)", limit, frame);
     spec.limit_bytes = *parsed;
   }
   return std::optional<ShaperSpec>(spec);
@@ -105,16 +122,23 @@ Status InstallShaper(const NetNamespace& ns, const std::string& dev, const Shape
   const std::string overhead = std::to_string(spec.overhead_bytes);
   if (spec.qdisc == "htb") {
     ZCB_RETURN_IF_ERROR(ns.Run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1"}));
-    ZCB_RETURN_IF_ERROR(ns.Run({"tc", "class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil",
-                                rate, "burst", std::to_string(spec.burst_bytes), "cburst", std::to_string(spec.burst_bytes),
+    ZCB_RETURN_IF_ERROR(ns.Run({"tc",       "class",
+                                "add",      "dev",
+                                dev,        "parent",
+                                "1:",       "classid",
+                                "1:1",      "htb",
+                                "rate",     rate,
+                                "ceil",     rate,
+                                "burst",    std::to_string(spec.burst_bytes),
+                                "cburst",   std::to_string(spec.burst_bytes),
                                 "overhead", overhead}));
     ZCB_RETURN_IF_ERROR(ns.Run({"tc", "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:", "bfifo", "limit",
                                 std::to_string(spec.limit_bytes)}));
     return OkStatus();
   }
-  ZCB_RETURN_IF_ERROR(ns.Run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "tbf", "rate", rate, "burst",
-                              std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead",
-                              overhead}));
+  ZCB_RETURN_IF_ERROR(
+      ns.Run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "tbf", "rate", rate, "burst",
+              std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead", overhead}));
   return OkStatus();
 }
 

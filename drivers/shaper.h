@@ -31,8 +31,8 @@ struct ShaperSpec {
   std::string qdisc = "tbf";  // tbf | htb
   uint64_t rate_bps = 0;
   uint64_t burst_bytes = 0;
-  uint64_t limit_bytes = 0;   // queue length
-  int overhead_bytes = 24;    // per packet on the wire beyond the frame tc sees
+  uint64_t limit_bytes = 0;  // queue length
+  int overhead_bytes = 24;   // per packet on the wire beyond the frame tc sees
 
   nlohmann::json ToJson() const;
 };

@@ -80,7 +80,8 @@ SequenceTracker::Arrival SequenceTracker::Record(uint64_t s) {
 
 Result<DatagramReceiver> DatagramReceiver::Create(const DatagramReceiverConfig& config, const Pattern& pattern) {
   if (config.mode == ReceiverMode::kZeroCopy) {
-    return Errorf("receiver mode 'zerocopy' has no UDP form (TCP_ZEROCOPY_RECEIVE is TCP only); use verify, read or discard");
+    return Errorf(
+        "receiver mode 'zerocopy' has no UDP form (TCP_ZEROCOPY_RECEIVE is TCP only); use verify, read or discard");
   }
   if (config.batch == 0) return Errorf("UDP receiver: the recvmmsg batch must be at least 1");
   DatagramReceiver receiver(config, pattern);
@@ -114,7 +115,8 @@ Result<UniqueFd> DatagramReceiver::OpenSocket(const sockaddr_storage& address) {
   }
   int got = 0;
   socklen_t len = sizeof got;
-  if (::getsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &got, &len) == 0) stats_.receive_buffer_bytes = static_cast<uint64_t>(got);
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &got, &len) == 0)
+    stats_.receive_buffer_bytes = static_cast<uint64_t>(got);
   const int one = 1;
   // The kernel's count of datagrams dropped for a full queue, with every datagram.
   stats_.queue_drops_known = ::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0;
@@ -122,9 +124,11 @@ Result<UniqueFd> DatagramReceiver::OpenSocket(const sockaddr_storage& address) {
     return SysError("UDP receiver: setsockopt(UDP_GRO) (needs Linux 5.0 or later; run without --gro)");
   }
   timeval tv{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kPollSlice).count())};
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return SysError("UDP receiver: setsockopt(SO_RCVTIMEO)");
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+    return SysError("UDP receiver: setsockopt(SO_RCVTIMEO)");
   const socklen_t addr_len = address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), addr_len) != 0) return SysError("UDP receiver: bind");
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), addr_len) != 0)
+    return SysError("UDP receiver: bind");
   return fd;
 }
 
@@ -135,7 +139,8 @@ void DatagramReceiver::Account(const uint8_t* data, size_t available, size_t len
     return;
   }
   const bool verify = config_.mode == ReceiverMode::kVerify;
-  const DatagramHeaderView view = ParseDatagramHeader({data, std::min(available, kDatagramHeaderSize)}, length, config_.flow_id);
+  const DatagramHeaderView view =
+      ParseDatagramHeader({data, std::min(available, kDatagramHeaderSize)}, length, config_.flow_id);
   if (!view.well_formed) {
     ++stats_.malformed;
     if (verify) stats_.integrity.mismatches += length;
@@ -177,7 +182,8 @@ void DatagramReceiver::AccountBuffer(const uint8_t* data, size_t available, size
     if (at + std::min(seg_len, kDatagramHeaderSize) <= available) {
       Account(data + at, std::min(available - at, seg_len), seg_len);
       if (k == 0) {
-        const DatagramHeaderView view = ParseDatagramHeader({data, std::min(available, kDatagramHeaderSize)}, seg_len, config_.flow_id);
+        const DatagramHeaderView view =
+            ParseDatagramHeader({data, std::min(available, kDatagramHeaderSize)}, seg_len, config_.flow_id);
         // Extended against the highest seen, which is now this datagram's number.
         if (view.well_formed) first_sequence = tracker_.Extend(view.sequence, view.sequence_bits);
       }
@@ -191,7 +197,8 @@ void DatagramReceiver::AccountBuffer(const uint8_t* data, size_t available, size
       continue;
     }
     const SequenceTracker::Arrival arrival = tracker_.Record(*first_sequence + k);
-    if (arrival == SequenceTracker::Arrival::kNew || arrival == SequenceTracker::Arrival::kReordered) stats_.unique_bytes += seg_len;
+    if (arrival == SequenceTracker::Arrival::kNew || arrival == SequenceTracker::Arrival::kReordered)
+      stats_.unique_bytes += seg_len;
   }
 }
 

@@ -88,9 +88,9 @@ struct DatagramReceiverConfig {
   ReceiverMode mode = ReceiverMode::kVerify;
   bool gro = false;
   uint32_t flow_id = 0;
-  size_t batch = 64;                         // recvmmsg vector length
-  size_t receive_buffer = 8 << 20;           // SO_RCVBUF asked for (SO_RCVBUFFORCE where allowed)
-  std::chrono::milliseconds drain{500};      // quiet time after the sender finished
+  size_t batch = 64;                     // recvmmsg vector length
+  size_t receive_buffer = 8 << 20;       // SO_RCVBUF asked for (SO_RCVBUFFORCE where allowed)
+  std::chrono::milliseconds drain{500};  // quiet time after the sender finished
 };
 
 struct DatagramReceiveStats {
@@ -98,22 +98,22 @@ struct DatagramReceiveStats {
   uint64_t duplicated = 0;
   uint64_t reordered = 0;
   uint64_t stale = 0;
-  uint64_t malformed = 0;           // header does not match the flow id or the length
-  uint64_t empty = 0;               // zero-length datagrams (carry no header)
-  uint64_t corrupt = 0;             // verify: well-formed, payload differs from the pattern
+  uint64_t malformed = 0;  // header does not match the flow id or the length
+  uint64_t empty = 0;      // zero-length datagrams (carry no header)
+  uint64_t corrupt = 0;    // verify: well-formed, payload differs from the pattern
   std::optional<uint64_t> first_corrupt_sequence;
   std::optional<uint64_t> highest_sequence;
-  uint64_t bytes_received = 0;      // UDP payload bytes of everything that arrived
-  uint64_t unique_bytes = 0;        // of first arrivals only
+  uint64_t bytes_received = 0;  // UDP payload bytes of everything that arrived
+  uint64_t unique_bytes = 0;    // of first arrivals only
   uint64_t recv_calls = 0;
-  uint64_t coalesced_buffers = 0;   // gro: buffers that held more than one datagram
-  uint64_t queue_drops = 0;         // SO_RXQ_OVFL: dropped for a full receive queue
+  uint64_t coalesced_buffers = 0;  // gro: buffers that held more than one datagram
+  uint64_t queue_drops = 0;        // SO_RXQ_OVFL: dropped for a full receive queue
   bool queue_drops_known = false;
-  uint64_t receive_buffer_bytes = 0;  // SO_RCVBUF in effect (as getsockopt reports it)
-  bool receive_buffer_forced = false; // SO_RCVBUFFORCE was used (over net.core.rmem_max)
-  bool all_arrived = false;           // ended with every datagram sent received
-  IntegrityStats integrity;           // verified_bytes: first arrivals that verified;
-                                      // first_mismatch_offset: byte within the datagram
+  uint64_t receive_buffer_bytes = 0;   // SO_RCVBUF in effect (as getsockopt reports it)
+  bool receive_buffer_forced = false;  // SO_RCVBUFFORCE was used (over net.core.rmem_max)
+  bool all_arrived = false;            // ended with every datagram sent received
+  IntegrityStats integrity;            // verified_bytes: first arrivals that verified;
+                                       // first_mismatch_offset: byte within the datagram
   std::chrono::steady_clock::time_point first_arrival{};
   std::chrono::steady_clock::time_point last_arrival{};
 };
@@ -136,7 +136,8 @@ class DatagramReceiver {
   void Account(const uint8_t* data, size_t available, size_t length);
 
  private:
-  DatagramReceiver(const DatagramReceiverConfig& config, const Pattern& pattern) : config_(config), pattern_(&pattern) {}
+  DatagramReceiver(const DatagramReceiverConfig& config, const Pattern& pattern)
+      : config_(config), pattern_(&pattern) {}
   void AccountBuffer(const uint8_t* data, size_t available, size_t length, size_t segment);
   void FinishCounts();
 

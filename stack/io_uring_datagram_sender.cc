@@ -90,7 +90,8 @@ class IoUringDatagramSender final : public SendStrategy {
     if (config_.unsafe_reuse) {
       // Break the rule on purpose: the datagrams just submitted may still be lent.
       // Datagram d went with sequence number d: both count the Send() calls.
-      for (uint64_t d = next_datagram_ - queued_; d < next_datagram_; ++d) slots_.Scribble(d, lengths_[d % lengths_.size()]);
+      for (uint64_t d = next_datagram_ - queued_; d < next_datagram_; ++d)
+        slots_.Scribble(d, lengths_[d % lengths_.size()]);
     }
     queued_ = 0;
     io_uring_cqe* cqe = nullptr;
@@ -111,9 +112,10 @@ class IoUringDatagramSender final : public SendStrategy {
     auto cqe = ring_.SubmitAndWait(timeout);
     if (!cqe.ok()) {
       if (cqe.error().errno_value() != ETIME) return std::move(cqe).error().Context(op_name_);
-      return Error(ETIMEDOUT, fmt::format("{}: no completion within {} ms while waiting for {}: {} send results and {} "
-                                          "slot releases outstanding",
-                                          op_name_, timeout.count(), waiting_for, results_pending_, window_.outstanding()));
+      return Error(ETIMEDOUT,
+                   fmt::format("{}: no completion within {} ms while waiting for {}: {} send results and {} "
+                               "slot releases outstanding",
+                               op_name_, timeout.count(), waiting_for, results_pending_, window_.outstanding()));
     }
     return Account(*cqe);
   }
@@ -124,7 +126,8 @@ class IoUringDatagramSender final : public SendStrategy {
     const uint32_t flags = cqe->flags;
     io_uring_cqe_seen(ring_.get(), cqe);
     ++cqes_seen_;
-    if (flags & IORING_CQE_F_NOTIF) return AccountNotification(window_, stats_.zerocopy, seq, res, op_name_, "datagram send");
+    if (flags & IORING_CQE_F_NOTIF)
+      return AccountNotification(window_, stats_.zerocopy, seq, res, op_name_, "datagram send");
     if (results_pending_ == 0) return Errorf("{}: unexpected result for datagram send {} (res {})", op_name_, seq, res);
     --results_pending_;
     const size_t len = lengths_[seq % lengths_.size()];
@@ -147,27 +150,28 @@ class IoUringDatagramSender final : public SendStrategy {
   CompletionWindow window_;
   std::vector<uint32_t> lengths_;  // datagram length by sequence number modulo depth
   uint64_t next_datagram_ = 0;
-  size_t queued_ = 0;              // SQEs prepared but not submitted
-  size_t results_pending_ = 0;     // SQEs submitted or queued without a result CQE yet
-  uint64_t cqes_seen_ = 0;         // CQEs accounted for so far
+  size_t queued_ = 0;           // SQEs prepared but not submitted
+  size_t results_pending_ = 0;  // SQEs submitted or queued without a result CQE yet
+  uint64_t cqes_seen_ = 0;      // CQEs accounted for so far
 };
 
 }  // namespace
 
-Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendContext& ctx, const IoUringSendConfig& config,
-                                                                  const char* name) {
+Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendContext& ctx,
+                                                                  const IoUringSendConfig& config, const char* name) {
   ZCB_RETURN_IF_ERROR(CheckDatagramSize(ctx.message_size, name));
   // A slot per possible in-flight send, so that the gates rarely wait beyond `depth`.
-  ZCB_ASSIGN_OR_RETURN(DatagramRing slots, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
-                                                                ctx.message_size, std::max<size_t>(config.depth, kPayloadPhases)));
+  ZCB_ASSIGN_OR_RETURN(DatagramRing slots,
+                       DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(), ctx.message_size,
+                                            std::max<size_t>(config.depth, kPayloadPhases)));
   ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth, config.setup));
   if (ring.cq_entries() < 2 * config.depth) {
     return Errorf("{}: the ring's completion queue ({} entries) is smaller than 2 x depth", name, ring.cq_entries());
   }
   if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(slots.Region()));
   ZCB_RETURN_IF_ERROR(RegisterFiles(ring, ctx.socket_fd, config));
-  return std::unique_ptr<SendStrategy>(
-      new IoUringDatagramSender(ctx.socket_fd, std::move(ring), std::move(slots), config, CompletionTimeout(ctx.socket_fd)));
+  return std::unique_ptr<SendStrategy>(new IoUringDatagramSender(ctx.socket_fd, std::move(ring), std::move(slots),
+                                                                 config, CompletionTimeout(ctx.socket_fd)));
 }
 
 }  // namespace zcb

@@ -28,14 +28,16 @@ Result<IoUringRing> IoUringRing::Create(unsigned entries, const IoUringSetup& se
   add(setup.defer_taskrun, IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN");
   const int rc = io_uring_queue_init(entries, ring.get(), flags);
   if (rc < 0) {
-    std::string why = rc == -EPERM ? " (io_uring is disabled: see /proc/sys/kernel/io_uring_disabled, or a seccomp filter refuses it)"
-                      : rc == -ENOSYS ? " (this kernel has no io_uring)"
-                      : rc == -ENOMEM ? " (ring memory: lower the depth, or raise the locked-memory limit, ulimit -l)"
-                      : rc == -EINVAL && flags != 0
-                          ? " (this kernel refuses the set-up flags: COOP_TASKRUN needs Linux 5.19, SINGLE_ISSUER 6.0, "
-                            "DEFER_TASKRUN 6.1; turn the strategy's ring options off)"
-                          : "";
-    return Error(-rc, fmt::format("io_uring_queue_init({} entries, flags {}){}", entries, named.empty() ? "none" : named, why));
+    std::string why =
+        rc == -EPERM ? " (io_uring is disabled: see /proc/sys/kernel/io_uring_disabled, or a seccomp filter refuses it)"
+        : rc == -ENOSYS ? " (this kernel has no io_uring)"
+        : rc == -ENOMEM ? " (ring memory: lower the depth, or raise the locked-memory limit, ulimit -l)"
+        : rc == -EINVAL && flags != 0
+            ? " (this kernel refuses the set-up flags: COOP_TASKRUN needs Linux 5.19, SINGLE_ISSUER 6.0, "
+              "DEFER_TASKRUN 6.1; turn the strategy's ring options off)"
+            : "";
+    return Error(
+        -rc, fmt::format("io_uring_queue_init({} entries, flags {}){}", entries, named.empty() ? "none" : named, why));
   }
   return IoUringRing(std::unique_ptr<io_uring, Exit>(ring.release()));
 }
@@ -44,8 +46,9 @@ Status IoUringRing::RegisterBuffer(std::span<uint8_t> region) {
   iovec iov{region.data(), region.size()};
   const int rc = io_uring_register_buffers(ring_.get(), &iov, 1);
   if (rc < 0) {
-    return Error(-rc, fmt::format("io_uring_register_buffers of the {}-byte send region{}", region.size(),
-                                  rc == -ENOMEM ? " (pinned memory is charged to the locked-memory limit, ulimit -l)" : ""));
+    return Error(-rc,
+                 fmt::format("io_uring_register_buffers of the {}-byte send region{}", region.size(),
+                             rc == -ENOMEM ? " (pinned memory is charged to the locked-memory limit, ulimit -l)" : ""));
   }
   return OkStatus();
 }
@@ -72,8 +75,9 @@ Result<bool> IoUringRing::Supports(int opcode) const {
 }
 
 static Error SingleIssuerError() {
-  return Error(EEXIST, "io_uring_enter: the ring was set up with SINGLE_ISSUER and this thread is not the one that "
-                       "created it");
+  return Error(EEXIST,
+               "io_uring_enter: the ring was set up with SINGLE_ISSUER and this thread is not the one that "
+               "created it");
 }
 
 Result<io_uring_cqe*> IoUringRing::SubmitAndWait(std::chrono::milliseconds timeout) {
@@ -109,13 +113,15 @@ Availability ProbeIoUring(int opcode, const char* opcode_name) {
   std::string disabled;
   if (std::ifstream f("/proc/sys/kernel/io_uring_disabled"); f) std::getline(f, disabled);
   if (disabled == "2") {
-    return {false, "io_uring is disabled on this host (kernel.io_uring_disabled = 2); "
-                   "set it to 0 with sysctl to run io_uring strategies"};
+    return {false,
+            "io_uring is disabled on this host (kernel.io_uring_disabled = 2); "
+            "set it to 0 with sysctl to run io_uring strategies"};
   }
   auto ring = IoUringRing::Create(8);
   if (!ring.ok()) {
     std::string reason = ring.error().ToString();
-    if (disabled == "1") reason += "; kernel.io_uring_disabled = 1 allows io_uring only to CAP_SYS_ADMIN and kernel.io_uring_group";
+    if (disabled == "1")
+      reason += "; kernel.io_uring_disabled = 1 allows io_uring only to CAP_SYS_ADMIN and kernel.io_uring_group";
     return {false, reason};
   }
   auto supported = ring->Supports(opcode);

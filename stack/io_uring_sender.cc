@@ -42,7 +42,8 @@ Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const ch
   IoUringSendConfig config;
   const int64_t depth = options.GetInt("depth");
   const int64_t batch = options.GetInt("batch");
-  if (depth < 1 || depth > kMaxDepth) return Usagef("strategy {} option depth={}: expected 1 to {}", strategy, depth, kMaxDepth);
+  if (depth < 1 || depth > kMaxDepth)
+    return Usagef("strategy {} option depth={}: expected 1 to {}", strategy, depth, kMaxDepth);
   if (batch < 1 || batch > depth) {
     return Usagef("strategy {} option batch={}: expected 1 to the depth ({})", strategy, batch, depth);
   }
@@ -53,8 +54,9 @@ Result<IoUringSendConfig> IoUringSendConfigFrom(const Options& options, const ch
   config.setup.defer_taskrun = options.GetBool("defer_taskrun");
   config.registered_files = options.GetBool("registered_files");
   if (config.setup.defer_taskrun && !config.setup.single_issuer) {
-    return Usagef("strategy {} option defer_taskrun=true needs single_issuer=true (the kernel refuses DEFER_TASKRUN alone)",
-                  strategy);
+    return Usagef(
+        "strategy {} option defer_taskrun=true needs single_issuer=true (the kernel refuses DEFER_TASKRUN alone)",
+        strategy);
   }
   return config;
 }

@@ -45,12 +45,12 @@
 namespace zcb {
 
 struct IoUringSendConfig {
-  bool zero_copy = false;      // IORING_OP_SEND_ZC instead of IORING_OP_SEND
-  bool fixed_buffers = false;  // zero_copy: send from a registered buffer
-  bool unsafe_reuse = false;   // zero_copy: rewrite the buffer right after each result (UDP: submission)
-  unsigned depth = 256;        // ring entries; the most sends whose buffers are lent
-  unsigned batch = 1;          // messages per submission (one linked chain)
-  IoUringSetup setup;          // ring set-up flags (coop_taskrun, single_issuer, defer_taskrun)
+  bool zero_copy = false;        // IORING_OP_SEND_ZC instead of IORING_OP_SEND
+  bool fixed_buffers = false;    // zero_copy: send from a registered buffer
+  bool unsafe_reuse = false;     // zero_copy: rewrite the buffer right after each result (UDP: submission)
+  unsigned depth = 256;          // ring entries; the most sends whose buffers are lent
+  unsigned batch = 1;            // messages per submission (one linked chain)
+  IoUringSetup setup;            // ring set-up flags (coop_taskrun, single_issuer, defer_taskrun)
   bool registered_files = true;  // the socket as fixed file 0 and the ring fd registered
 };
 

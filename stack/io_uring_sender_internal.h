@@ -26,8 +26,8 @@ namespace zcb {
 
 // A SEND_ZC notification CQE: the kernel is done with the buffer of send `seq`, which it
 // sent from the pages (zero-copy) or copied first (IORING_NOTIF_USAGE_ZC_COPIED).
-inline Status AccountNotification(CompletionWindow& window, ZeroCopyStats& stats, uint64_t seq, int32_t res, const char* op_name,
-                           const char* what) {
+inline Status AccountNotification(CompletionWindow& window, ZeroCopyStats& stats, uint64_t seq, int32_t res,
+                                  const char* op_name, const char* what) {
   Status s = window.Complete(seq, 1);
   if (!s.ok()) return Errorf("{}: notification for {} {}: {}", op_name, what, seq, s.error().what());
   ++stats.completions;
@@ -41,7 +41,8 @@ inline Status AccountNotification(CompletionWindow& window, ZeroCopyStats& stats
 
 // A result CQE: a copying send is done with its buffer now; a zero-copy one when its
 // notification arrives (none follows a result without IORING_CQE_F_MORE).
-inline Status ReleaseUnlessNotified(CompletionWindow& window, uint64_t seq, uint32_t flags, const char* op_name, const char* what) {
+inline Status ReleaseUnlessNotified(CompletionWindow& window, uint64_t seq, uint32_t flags, const char* op_name,
+                                    const char* what) {
   if (flags & IORING_CQE_F_MORE) return OkStatus();
   Status s = window.Complete(seq, 1);
   if (!s.ok()) return Errorf("{}: result for {} {}: {}", op_name, what, seq, s.error().what());
@@ -64,7 +65,7 @@ inline Status RegisterFiles(IoUringRing& ring, int fd, const IoUringSendConfig& 
 // `name` is the strategy's, for error messages.
 Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContext& ctx, const IoUringSendConfig& config,
                                                                 const char* name);
-Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendContext& ctx, const IoUringSendConfig& config,
-                                                                  const char* name);
+Result<std::unique_ptr<SendStrategy>> CreateIoUringDatagramSender(const SendContext& ctx,
+                                                                  const IoUringSendConfig& config, const char* name);
 
 }  // namespace zcb

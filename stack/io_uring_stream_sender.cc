@@ -48,11 +48,11 @@ class IoUringStreamSender final : public SendStrategy {
 
   struct Op {
     UserBuffers::Message message;
-    uint64_t offset = 0;         // stream offset of the message (for errors)
+    uint64_t offset = 0;  // stream offset of the message (for errors)
     const uint8_t* data = nullptr;
-    size_t left = 0;             // bytes not yet accepted by the kernel
-    uint64_t last_seq = 0;       // sequence number of the last SQE that carried it
-    int32_t res = kNoResult;     // result of this round's SQE
+    size_t left = 0;          // bytes not yet accepted by the kernel
+    uint64_t last_seq = 0;    // sequence number of the last SQE that carried it
+    int32_t res = kNoResult;  // result of this round's SQE
   };
 
   // Submits the queued messages as linked chains until the kernel accepted all of them,
@@ -124,13 +124,16 @@ class IoUringStreamSender final : public SendStrategy {
 
   Error SendFailed(const Op& op) const {
     const size_t sent = op.message.len - op.left;
-    if (op.res == 0) return Errorf("{}: the kernel accepted 0 of {} bytes at stream offset {}", op_name_, op.left, op.offset + sent);
+    if (op.res == 0)
+      return Errorf("{}: the kernel accepted 0 of {} bytes at stream offset {}", op_name_, op.left, op.offset + sent);
     const int err = -op.res;
     if (err == EPIPE || err == ECONNRESET) {
-      return Error(err, fmt::format("{}: the receiver closed the connection (at stream offset {})", op_name_, op.offset + sent));
+      return Error(
+          err, fmt::format("{}: the receiver closed the connection (at stream offset {})", op_name_, op.offset + sent));
     }
     if (err == EINVAL && config_.zero_copy) {
-      return Error(err, fmt::format("{} refused the request (a kernel before 6.2 rejects IORING_SEND_ZC_REPORT_USAGE)", op_name_));
+      return Error(err, fmt::format("{} refused the request (a kernel before 6.2 rejects IORING_SEND_ZC_REPORT_USAGE)",
+                                    op_name_));
     }
     return Error(err, fmt::format("{} of {} bytes at stream offset {}", op_name_, op.left, op.offset + sent));
   }
@@ -140,10 +143,11 @@ class IoUringStreamSender final : public SendStrategy {
     auto cqe = ring_.SubmitAndWait(timeout_);
     if (!cqe.ok()) {
       if (cqe.error().errno_value() != ETIME) return std::move(cqe).error().Context(op_name_);
-      return Errorf("{}: no completion within {} ms while waiting for {}: {} send results and {} buffer releases "
-                    "outstanding (sequence numbers {}..{}); the receiver may have stopped reading",
-                    op_name_, timeout_.count(), waiting_for, results_pending_, window_.outstanding(), window_.watermark(),
-                    window_.issued() == 0 ? 0 : window_.issued() - 1);
+      return Errorf(
+          "{}: no completion within {} ms while waiting for {}: {} send results and {} buffer releases "
+          "outstanding (sequence numbers {}..{}); the receiver may have stopped reading",
+          op_name_, timeout_.count(), waiting_for, results_pending_, window_.outstanding(), window_.watermark(),
+          window_.issued() == 0 ? 0 : window_.issued() - 1);
     }
     const uint64_t seq = io_uring_cqe_get_data64(*cqe);
     const int32_t res = (*cqe)->res;
@@ -168,9 +172,9 @@ class IoUringStreamSender final : public SendStrategy {
   std::chrono::milliseconds timeout_;
   const char* op_name_;
   CompletionWindow window_;
-  std::vector<Op> ops_;         // batch messages; sized once
-  size_t queued_ = 0;           // ops_[0, queued_) wait for Flush
-  size_t round_first_op_ = 0;   // the op the current round's first SQE carries
+  std::vector<Op> ops_;        // batch messages; sized once
+  size_t queued_ = 0;          // ops_[0, queued_) wait for Flush
+  size_t round_first_op_ = 0;  // the op the current round's first SQE carries
   uint64_t round_first_seq_ = 0;
   size_t results_pending_ = 0;  // result CQEs the current round still waits for
 };
@@ -180,14 +184,16 @@ class IoUringStreamSender final : public SendStrategy {
 Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContext& ctx, const IoUringSendConfig& config,
                                                                 const char* name) {
   if (ctx.message_size > std::numeric_limits<int32_t>::max()) {
-    return Errorf("{}: a message of {} bytes is larger than one io_uring send can carry (2 GiB - 1)", name, ctx.message_size);
+    return Errorf("{}: a message of {} bytes is larger than one io_uring send can carry (2 GiB - 1)", name,
+                  ctx.message_size);
   }
   if (config.unsafe_reuse && config.batch != 1) {
-    return Errorf("{}: unsafe_reuse rewrites its one buffer after every submission; it needs batch=1 (got batch={})", name,
-                  config.batch);
+    return Errorf("{}: unsafe_reuse rewrites its one buffer after every submission; it needs batch=1 (got batch={})",
+                  name, config.batch);
   }
   ZCB_ASSIGN_OR_RETURN(UserBuffers buffers, UserBuffers::Create(*ctx.payload, ctx.message_size, config.unsafe_reuse));
-  if (ctx.payload->kind() == SourceKind::kGenerated && !config.unsafe_reuse && config.batch > ctx.payload->slot_count()) {
+  if (ctx.payload->kind() == SourceKind::kGenerated && !config.unsafe_reuse &&
+      config.batch > ctx.payload->slot_count()) {
     // A batch holds its slots until it is submitted: it must not lap the ring.
     return Errorf("{}: batch={} exceeds the generated source's {} ring slots; use a smaller batch", name, config.batch,
                   ctx.payload->slot_count());
@@ -195,12 +201,13 @@ Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContex
   // Room for every result of a batch plus every outstanding notification.
   ZCB_ASSIGN_OR_RETURN(IoUringRing ring, IoUringRing::Create(config.depth, config.setup));
   if (ring.cq_entries() < config.depth + config.batch) {
-    return Errorf("{}: the ring's completion queue ({} entries) is smaller than depth + batch", name, ring.cq_entries());
+    return Errorf("{}: the ring's completion queue ({} entries) is smaller than depth + batch", name,
+                  ring.cq_entries());
   }
   if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(buffers.Region()));
   ZCB_RETURN_IF_ERROR(RegisterFiles(ring, ctx.socket_fd, config));
-  return std::unique_ptr<SendStrategy>(
-      new IoUringStreamSender(ctx.socket_fd, std::move(ring), std::move(buffers), config, CompletionTimeout(ctx.socket_fd)));
+  return std::unique_ptr<SendStrategy>(new IoUringStreamSender(ctx.socket_fd, std::move(ring), std::move(buffers),
+                                                               config, CompletionTimeout(ctx.socket_fd)));
 }
 
 }  // namespace zcb

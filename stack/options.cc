@@ -13,11 +13,16 @@ namespace zcb {
 
 std::string_view ToString(OptionType t) {
   switch (t) {
-    case OptionType::kBool: return "bool";
-    case OptionType::kSize: return "size";
-    case OptionType::kInt: return "int";
-    case OptionType::kChoice: return "choice";
-    case OptionType::kString: return "string";
+    case OptionType::kBool:
+      return "bool";
+    case OptionType::kSize:
+      return "size";
+    case OptionType::kInt:
+      return "int";
+    case OptionType::kChoice:
+      return "choice";
+    case OptionType::kString:
+      return "string";
   }
   return "?";
 }
@@ -38,7 +43,8 @@ static Status CheckValue(const OptionSpec& spec, const std::string& value, const
       if (!size) return Usagef("{} option {}={}: expected a size such as 4096, 64K or 1M", owner, spec.name, value);
       const uint64_t lo = static_cast<uint64_t>(spec.min.value_or(0));
       if (*size < lo || (spec.max && *size > static_cast<uint64_t>(*spec.max))) {
-        if (!spec.max) return Usagef("{} option {}={}: expected a size of at least {}", owner, spec.name, value, FormatSize(lo));
+        if (!spec.max)
+          return Usagef("{} option {}={}: expected a size of at least {}", owner, spec.name, value, FormatSize(lo));
         return Usagef("{} option {}={}: expected {} to {} bytes", owner, spec.name, value, FormatSize(lo),
                       FormatSize(static_cast<uint64_t>(*spec.max)));
       }

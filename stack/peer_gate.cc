@@ -32,8 +32,9 @@ Result<uint64_t> ReadBytesAcked(int fd) {
   socklen_t len = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return SysError("peer gate: getsockopt(TCP_INFO)");
   if (len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked) {
-    return Errorf("peer gate: this kernel's TCP_INFO has no tcpi_bytes_acked (added in Linux 4.1), so there is no "
-                  "way to know what the peer has; run the receiver in this process or use a newer kernel");
+    return Errorf(
+        "peer gate: this kernel's TCP_INFO has no tcpi_bytes_acked (added in Linux 4.1), so there is no "
+        "way to know what the peer has; run the receiver in this process or use a newer kernel");
   }
   return static_cast<uint64_t>(info.tcpi_bytes_acked);
 }
@@ -49,13 +50,16 @@ Result<std::chrono::nanoseconds> SendTimeout(int fd) {
 
 std::string_view ToString(PeerGate::Signal s) {
   switch (s) {
-    case PeerGate::Signal::kReceiverProgress: return "receiver progress";
-    case PeerGate::Signal::kTcpBytesAcked: return "TCP bytes acked";
+    case PeerGate::Signal::kReceiverProgress:
+      return "receiver progress";
+    case PeerGate::Signal::kTcpBytesAcked:
+      return "TCP bytes acked";
   }
   return "?";
 }
 
-Result<PeerGate> PeerGate::Create(int socket_fd, const std::atomic<uint64_t>* peer_received, std::chrono::nanoseconds timeout) {
+Result<PeerGate> PeerGate::Create(int socket_fd, const std::atomic<uint64_t>* peer_received,
+                                  std::chrono::nanoseconds timeout) {
   if (timeout <= std::chrono::nanoseconds::zero()) {
     ZCB_ASSIGN_OR_RETURN(timeout, SendTimeout(socket_fd));
     if (timeout <= std::chrono::nanoseconds::zero()) timeout = kDefaultTimeout;
@@ -103,14 +107,17 @@ Status PeerGate::WaitFor(uint64_t stream_offset) {
     ZCB_ASSIGN_OR_RETURN(known_, PeerHas());
     const Clock::time_point now = Clock::now();
     if (known_ >= stream_offset) {
-      stats_.wait_ns += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
+      stats_.wait_ns +=
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
       return OkStatus();
     }
     if (now >= give_up) {
-      stats_.wait_ns += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
-      return Errorf("peer gate: waited {:.3g} s for the peer to have {} stream bytes before rewriting a lent buffer, "
-                    "but it has {} ({}): the receiver stopped reading",
-                    std::chrono::duration<double>(timeout_).count(), stream_offset, known_, ToString(signal()));
+      stats_.wait_ns +=
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
+      return Errorf(
+          "peer gate: waited {:.3g} s for the peer to have {} stream bytes before rewriting a lent buffer, "
+          "but it has {} ({}): the receiver stopped reading",
+          std::chrono::duration<double>(timeout_).count(), stream_offset, known_, ToString(signal()));
     }
   }
 }

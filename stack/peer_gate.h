@@ -58,14 +58,15 @@ class PeerGate {
   const PeerGateStats& stats() const { return stats_; }
 
  private:
-  PeerGate(int socket_fd, const std::atomic<uint64_t>* peer_received, uint64_t acked_base, std::chrono::nanoseconds timeout)
+  PeerGate(int socket_fd, const std::atomic<uint64_t>* peer_received, uint64_t acked_base,
+           std::chrono::nanoseconds timeout)
       : socket_fd_(socket_fd), peer_received_(peer_received), acked_base_(acked_base), timeout_(timeout) {}
 
   int socket_fd_;
   const std::atomic<uint64_t>* peer_received_;
   uint64_t acked_base_;  // tcpi_bytes_acked at stream offset 0 (the SYN, where counted)
   std::chrono::nanoseconds timeout_;
-  uint64_t known_ = 0;   // the last reading: the peer had at least this much
+  uint64_t known_ = 0;  // the last reading: the peer had at least this much
   PeerGateStats stats_;
 };
 

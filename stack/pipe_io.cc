@@ -21,10 +21,11 @@ Result<Pipe> CreateSizedPipe(uint64_t capacity, std::string_view owner) {
   if (got < capacity) {
     uint64_t max_size = 0;
     std::ifstream("/proc/sys/fs/pipe-max-size") >> max_size;
-    return Errorf("{}: could not raise the pipe to pipe_size={} (it holds {}): an unprivileged user may ask for at "
-                  "most /proc/sys/fs/pipe-max-size ({}), and fs.pipe-user-pages-soft pages in all; ask for less, "
-                  "raise the limit, or run with CAP_SYS_RESOURCE",
-                  owner, FormatSize(capacity), FormatSize(got), FormatSize(max_size));
+    return Errorf(
+        "{}: could not raise the pipe to pipe_size={} (it holds {}): an unprivileged user may ask for at "
+        "most /proc/sys/fs/pipe-max-size ({}), and fs.pipe-user-pages-soft pages in all; ask for less, "
+        "raise the limit, or run with CAP_SYS_RESOURCE",
+        owner, FormatSize(capacity), FormatSize(got), FormatSize(max_size));
   }
   return pipe;
 }

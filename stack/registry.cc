@@ -16,20 +16,10 @@ bool StrategyInfo::CanSend(SourceKind s) const {
 
 const std::vector<StrategyInfo>& AllStrategies() {
   static const std::vector<StrategyInfo> all = {
-      WriteStrategyInfo(),
-      WritevStrategyInfo(),
-      MmapWriteStrategyInfo(),
-      SendfileStrategyInfo(),
-      SpliceStrategyInfo(),
-      VmspliceStrategyInfo(),
-      MsgZerocopyStrategyInfo(),
-      IoUringSendStrategyInfo(),
-      IoUringSendZcStrategyInfo(),
-      MemfdSendfileStrategyInfo(),
-      SendtoStrategyInfo(),
-      SendmmsgStrategyInfo(),
-      UdpGsoStrategyInfo(),
-      PacketTxRingStrategyInfo(),
+      WriteStrategyInfo(),         WritevStrategyInfo(),        MmapWriteStrategyInfo(),   SendfileStrategyInfo(),
+      SpliceStrategyInfo(),        VmspliceStrategyInfo(),      MsgZerocopyStrategyInfo(), IoUringSendStrategyInfo(),
+      IoUringSendZcStrategyInfo(), MemfdSendfileStrategyInfo(), SendtoStrategyInfo(),      SendmmsgStrategyInfo(),
+      UdpGsoStrategyInfo(),        PacketTxRingStrategyInfo(),
   };
   return all;
 }

@@ -71,8 +71,8 @@ Error Unsupportedf(fmt::format_string<Args...> format, Args&&... args) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}       // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -103,9 +103,9 @@ inline Status OkStatus() { return Ok{}; }
 #define ZCB_CONCAT_INNER_(a, b) a##b
 #define ZCB_CONCAT_(a, b) ZCB_CONCAT_INNER_(a, b)
 
-#define ZCB_RETURN_IF_ERROR(expr)                        \
-  do {                                                   \
-    auto zcb_status_ = (expr);                           \
+#define ZCB_RETURN_IF_ERROR(expr)                                 \
+  do {                                                            \
+    auto zcb_status_ = (expr);                                    \
     if (!zcb_status_.ok()) return std::move(zcb_status_).error(); \
   } while (0)
 
@@ -114,5 +114,4 @@ inline Status OkStatus() { return Ok{}; }
   if (!tmp.ok()) return std::move(tmp).error();    \
   lhs = std::move(tmp).value()
 
-#define ZCB_ASSIGN_OR_RETURN(lhs, expr) \
-  ZCB_ASSIGN_OR_RETURN_IMPL_(ZCB_CONCAT_(zcb_result_, __LINE__), lhs, expr)
+#define ZCB_ASSIGN_OR_RETURN(lhs, expr) ZCB_ASSIGN_OR_RETURN_IMPL_(ZCB_CONCAT_(zcb_result_, __LINE__), lhs, expr)

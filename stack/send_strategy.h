@@ -24,9 +24,9 @@ namespace zcb {
 // Zero-copy completion accounting. For strategies that lend buffers to the kernel every
 // send is eventually completed; the kernel says whether it really avoided the copy.
 struct ZeroCopyStats {
-  uint64_t completions = 0;      // sends completed (MSG_ZEROCOPY ids, io_uring notifications)
-  uint64_t copied = 0;           // of those, completed with the "copied" flag
-  uint64_t zerocopy = 0;         // of those, completed without a copy
+  uint64_t completions = 0;  // sends completed (MSG_ZEROCOPY ids, io_uring notifications)
+  uint64_t copied = 0;       // of those, completed with the "copied" flag
+  uint64_t zerocopy = 0;     // of those, completed without a copy
   // Sends completed by a notification that covered more than one send. The kernel merges
   // a notification into the adjacent one still queued without comparing their codes
   // (net/core/skbuff.c skb_zerocopy_notify_extend), and one send's copy marks every send
@@ -53,7 +53,7 @@ struct SendStats {
   uint64_t send_calls = 0;  // system calls (or submitted SQEs) that carried payload
   uint64_t bytes_sent = 0;  // payload bytes accepted by the kernel
   ZeroCopyStats zerocopy;
-  uint64_t datagrams = 0;   // UDP: datagrams accepted, numbered 0 .. datagrams - 1
+  uint64_t datagrams = 0;                  // UDP: datagrams accepted, numbered 0 .. datagrams - 1
   std::optional<PeerGateStats> peer_gate;  // strategies that gate reuse on the peer, after Finish()
 };
 
@@ -70,9 +70,9 @@ struct LinkEndpoint {
 struct SendContext {
   int socket_fd = -1;
   Protocol protocol = Protocol::kTcp;
-  Payload* payload = nullptr;   // owned by the caller; outlives the strategy
-  size_t message_size = 0;      // the largest message Send() will be asked for
-  Options options;              // validated against StrategyInfo::options
+  Payload* payload = nullptr;  // owned by the caller; outlives the strategy
+  size_t message_size = 0;     // the largest message Send() will be asked for
+  Options options;             // validated against StrategyInfo::options
   // Stream bytes the receiving application has read, where the receiver runs in this
   // process on a path with local delivery (null otherwise). On such a path a TCP ACK
   // does not mean the peer has the bytes: spliced and sendfile()d pages sit, by
@@ -111,12 +111,12 @@ class SendStrategy {
 
 struct Capabilities {
   EnumSet<Protocol> protocols;
-  std::vector<SourceKind> sources;       // payload sources it can send, best first
-  bool lends_buffers = false;            // the kernel reads the buffer after the call returns
-  bool reports_zerocopy = false;         // ZeroCopyStats are meaningful
-  bool supports_unsafe_reuse = false;    // has the `unsafe_reuse` option
-  bool needs_link_layer = false;         // writes Ethernet frames: needs a path with a link layer
-  bool waits_for_reader = false;         // rewrites a buffer only once the receiver read it (PeerGate)
+  std::vector<SourceKind> sources;     // payload sources it can send, best first
+  bool lends_buffers = false;          // the kernel reads the buffer after the call returns
+  bool reports_zerocopy = false;       // ZeroCopyStats are meaningful
+  bool supports_unsafe_reuse = false;  // has the `unsafe_reuse` option
+  bool needs_link_layer = false;       // writes Ethernet frames: needs a path with a link layer
+  bool waits_for_reader = false;       // rewrites a buffer only once the receiver read it (PeerGate)
 };
 
 // Whether the strategy can run on this machine, and if not, why.

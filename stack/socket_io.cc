@@ -2,8 +2,8 @@
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,7 +27,8 @@ Status SetTimeout(int fd, int option, double seconds) {
 }
 
 Error SendError(const char* call) {
-  if (errno == EPIPE || errno == ECONNRESET) return SysError(fmt::format("{}: the receiver closed the connection", call));
+  if (errno == EPIPE || errno == ECONNRESET)
+    return SysError(fmt::format("{}: the receiver closed the connection", call));
   return SysError(call);
 }
 

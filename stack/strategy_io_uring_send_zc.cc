@@ -43,7 +43,8 @@ Result<LoopbackPair> ConnectLoopback() {
   if (::getsockname(pair.listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return SysError("getsockname");
   pair.client.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!pair.client) return SysError("socket");
-  if (::connect(pair.client.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return SysError("connect to 127.0.0.1");
+  if (::connect(pair.client.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+    return SysError("connect to 127.0.0.1");
   return pair;
 }
 
@@ -73,8 +74,9 @@ Availability ProbeSendZcUsageReport() {
     result_seen = true;
     more = (flags & IORING_CQE_F_MORE) != 0;
     if (res == -EINVAL) {
-      return {false, "the kernel rejects IORING_SEND_ZC_REPORT_USAGE (it needs Linux 6.2 or later), so copied and "
-                     "zero-copy completions cannot be told apart"};
+      return {false,
+              "the kernel rejects IORING_SEND_ZC_REPORT_USAGE (it needs Linux 6.2 or later), so copied and "
+              "zero-copy completions cannot be told apart"};
     }
     if (res < 0) return {false, Error(-res, "io_uring_send_zc probe: SEND_ZC of one byte over loopback").ToString()};
   }
@@ -104,9 +106,10 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   info.validate = [](const Options& options, Protocol protocol, uint64_t /*message_size*/) -> Status {
     ZCB_ASSIGN_OR_RETURN(IoUringSendConfig config, IoUringSendConfigFrom(options, "io_uring_send_zc"));
     if (protocol == Protocol::kTcp && options.GetBool("unsafe_reuse") && config.batch != 1) {
-      return Usagef("strategy io_uring_send_zc option unsafe_reuse=true rewrites its one buffer after every submission; "
-                    "over TCP it needs batch=1 (got batch={})",
-                    config.batch);
+      return Usagef(
+          "strategy io_uring_send_zc option unsafe_reuse=true rewrites its one buffer after every submission; "
+          "over TCP it needs batch=1 (got batch={})",
+          config.batch);
     }
     return OkStatus();
   };

@@ -22,7 +22,10 @@ namespace {
 class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
  public:
   MemfdSendfileStrategy(int socket_fd, Payload& payload, bool unsafe_reuse, PeerGate gate)
-      : socket_fd_(socket_fd), payload_(payload), unsafe_reuse_(unsafe_reuse), gate_(std::move(gate)),
+      : socket_fd_(socket_fd),
+        payload_(payload),
+        unsafe_reuse_(unsafe_reuse),
+        gate_(std::move(gate)),
         slot_gates_(unsafe_reuse ? 1 : payload.slot_count(), 0) {}
 
   Status Send(uint64_t offset, size_t len) override {
@@ -32,7 +35,8 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
     if (!unsafe_reuse_) ZCB_RETURN_IF_ERROR(gate_.WaitFor(slot_gates_[slot]));
     payload_.Generate(slot, offset, len);
     const size_t file_offset = slot * payload_.slot_size();
-    ZCB_RETURN_IF_ERROR(SendfileAll(socket_fd_, payload_.fd(), static_cast<off_t>(file_offset), len, &stats_.send_calls));
+    ZCB_RETURN_IF_ERROR(
+        SendfileAll(socket_fd_, payload_.fd(), static_cast<off_t>(file_offset), len, &stats_.send_calls));
     if (unsafe_reuse_) {
       // Break the rule on purpose: the socket still references these pages.
       uint8_t* data = payload_.ring().data() + file_offset;
@@ -66,7 +70,8 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
 StrategyInfo MemfdSendfileStrategyInfo() {
   StrategyInfo info;
   info.name = "memfd_sendfile";
-  info.summary = "generate into a shared memfd mapping, sendfile() from the memfd; a region is reused once the peer has it";
+  info.summary =
+      "generate into a shared memfd mapping, sendfile() from the memfd; a region is reused once the peer has it";
   info.caps.protocols = {Protocol::kTcp};
   info.caps.sources = {SourceKind::kGenerated};
   info.caps.lends_buffers = true;

@@ -26,7 +26,10 @@ enum class MapMode { kChunk, kWindow };
 class MmapWriteStrategy final : public SendStrategy {
  public:
   MmapWriteStrategy(int socket_fd, Payload& payload, MapMode mode, size_t window, bool populate)
-      : socket_fd_(socket_fd), payload_(payload), mode_(mode), window_(window),
+      : socket_fd_(socket_fd),
+        payload_(payload),
+        mode_(mode),
+        window_(window),
         map_flags_(MAP_SHARED | (populate ? MAP_POPULATE : 0)) {}
 
   Status Send(uint64_t offset, size_t len) override {
@@ -37,7 +40,8 @@ class MmapWriteStrategy final : public SendStrategy {
       ZCB_RETURN_IF_ERROR(SendAll(socket_fd_, chunk.data() + (file_offset - start), len, 0, &stats_.send_calls));
       // `chunk` is unmapped here, at the end of every message.
     } else {
-      if (!window_map_.valid() || file_offset < window_start_ || file_offset + len > window_start_ + window_map_.size()) {
+      if (!window_map_.valid() || file_offset < window_start_ ||
+          file_offset + len > window_start_ + window_map_.size()) {
         ZCB_RETURN_IF_ERROR(Slide(file_offset, len));
       }
       const uint8_t* data = window_map_.data() + (file_offset - window_start_);
@@ -89,7 +93,9 @@ StrategyInfo MmapWriteStrategyInfo() {
   info.caps.protocols = {Protocol::kTcp};
   info.caps.sources = {SourceKind::kFile};
   info.options = {
-      {"mode", OptionType::kChoice, "chunk",
+      {"mode",
+       OptionType::kChoice,
+       "chunk",
        "chunk: mmap + write + munmap for every message (page-table work and a TLB shootdown per message); "
        "window: keep a mapping of `window` bytes and remap only when a message runs past it",
        {"chunk", "window"}},
@@ -109,8 +115,8 @@ StrategyInfo MmapWriteStrategyInfo() {
     const MapMode mode = ctx.options.GetString("mode") == "window" ? MapMode::kWindow : MapMode::kChunk;
     const uint64_t window = ctx.options.GetSize("window");
     ZCB_RETURN_IF_ERROR(ValidateMmapWriteOptions(ctx.options, ctx.protocol, ctx.message_size));
-    return std::unique_ptr<SendStrategy>(
-        new MmapWriteStrategy(ctx.socket_fd, *ctx.payload, mode, RoundUp(window, PageSize()), ctx.options.GetBool("populate")));
+    return std::unique_ptr<SendStrategy>(new MmapWriteStrategy(
+        ctx.socket_fd, *ctx.payload, mode, RoundUp(window, PageSize()), ctx.options.GetBool("populate")));
   };
   return info;
 }

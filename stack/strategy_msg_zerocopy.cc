@@ -59,16 +59,18 @@ class MsgZerocopyBase : public SendStrategy {
   Status MakeRoom() {
     const CompletionWindow& w = completions_.window();
     if (w.issued() - w.watermark() >= reap_threshold_) ZCB_RETURN_IF_ERROR(completions_.Drain());
-    while (completions_.window().full()) ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("a free in-flight slot (max_inflight)"));
+    while (completions_.window().full())
+      ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("a free in-flight slot (max_inflight)"));
     CopyCompletionStats();
     return OkStatus();
   }
 
   Status ReapAfterEnobufs() {
     if (completions_.window().outstanding() == 0) {
-      return Error(ENOBUFS, "send(MSG_ZEROCOPY) refused with no zero-copy send outstanding: the socket's option memory "
-                            "(net.core.optmem_max) or the locked-memory limit (ulimit -l) is too small for one send; "
-                            "raise them or use smaller messages");
+      return Error(ENOBUFS,
+                   "send(MSG_ZEROCOPY) refused with no zero-copy send outstanding: the socket's option memory "
+                   "(net.core.optmem_max) or the locked-memory limit (ulimit -l) is too small for one send; "
+                   "raise them or use smaller messages");
     }
     ZCB_RETURN_IF_ERROR(completions_.WaitForProgress("completions after ENOBUFS"));
     CopyCompletionStats();
@@ -244,9 +246,8 @@ Result<std::unique_ptr<SendStrategy>> CreateDatagramSender(const SendContext& ct
   const size_t affordable = std::max<size_t>(kMaxDatagramRingBytes / slot_size, run);
   ZCB_ASSIGN_OR_RETURN(DatagramRing ring, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
                                                                slot_size, std::min(wanted, affordable), run));
-  return std::unique_ptr<SendStrategy>(new MsgZerocopyDatagramStrategy(ctx.socket_fd, std::move(ring), segment,
-                                                                       unsafe_reuse, max_inflight,
-                                                                       CompletionTimeout(ctx.socket_fd)));
+  return std::unique_ptr<SendStrategy>(new MsgZerocopyDatagramStrategy(
+      ctx.socket_fd, std::move(ring), segment, unsafe_reuse, max_inflight, CompletionTimeout(ctx.socket_fd)));
 }
 
 Status ValidateMsgZerocopyOptions(const Options& options, Protocol protocol, uint64_t /*message_size*/) {
@@ -262,7 +263,8 @@ Availability ProbeMsgZerocopy() {
   if (!sock) return {false, SysError("msg_zerocopy probe: socket(AF_INET, SOCK_STREAM)").ToString()};
   int one = 1;
   if (::setsockopt(sock.get(), SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) {
-    return {false, SysError("setsockopt(SO_ZEROCOPY) on a TCP socket (MSG_ZEROCOPY needs Linux 4.14 or later)").ToString()};
+    return {false,
+            SysError("setsockopt(SO_ZEROCOPY) on a TCP socket (MSG_ZEROCOPY needs Linux 4.14 or later)").ToString()};
   }
   return {};
 }
@@ -303,9 +305,8 @@ StrategyInfo MsgZerocopyStrategyInfo() {
     if (ctx.protocol == Protocol::kUdp) return CreateDatagramSender(ctx, static_cast<size_t>(max_inflight));
     ZCB_ASSIGN_OR_RETURN(UserBuffers buffers,
                          UserBuffers::Create(*ctx.payload, ctx.message_size, ctx.options.GetBool("unsafe_reuse")));
-    return std::unique_ptr<SendStrategy>(new MsgZerocopyStrategy(ctx.socket_fd, std::move(buffers),
-                                                                 static_cast<size_t>(max_inflight),
-                                                                 CompletionTimeout(ctx.socket_fd)));
+    return std::unique_ptr<SendStrategy>(new MsgZerocopyStrategy(
+        ctx.socket_fd, std::move(buffers), static_cast<size_t>(max_inflight), CompletionTimeout(ctx.socket_fd)));
   };
   return info;
 }

@@ -94,10 +94,14 @@ struct TxRingConfig {
 class PacketTxRingStrategy final : public SendStrategy {
  public:
   PacketTxRingStrategy(TxRingConfig config, UniqueFd fd, MappedRegion ring, RingGeometry geometry, size_t vnet_bytes)
-      : config_(std::move(config)), fd_(std::move(fd)), ring_(std::move(ring)), geometry_(geometry), vnet_bytes_(vnet_bytes) {}
+      : config_(std::move(config)),
+        fd_(std::move(fd)),
+        ring_(std::move(ring)),
+        geometry_(geometry),
+        vnet_bytes_(vnet_bytes) {}
 
   Status Send(uint64_t /*offset*/, size_t len) override {
-    ZCB_ASSIGN_OR_RETURN(uint8_t* frame, NextFrame());
+    ZCB_ASSIGN_OR_RETURN(uint8_t * frame, NextFrame());
     uint8_t* data = frame + kFrameDataOffset;
     uint8_t* ethernet = data + vnet_bytes_;
     FillDatagram(*config_.pattern, config_.flow_id, next_sequence_, {ethernet + kUdpFrameHeaders, len});
@@ -138,16 +142,18 @@ class PacketTxRingStrategy final : public SendStrategy {
 
  private:
   uint8_t* FrameAt(size_t i) const {
-    return ring_.data() + (i / geometry_.frames_per_block) * geometry_.block_size + (i % geometry_.frames_per_block) * geometry_.frame_size;
+    return ring_.data() + (i / geometry_.frames_per_block) * geometry_.block_size +
+           (i % geometry_.frames_per_block) * geometry_.frame_size;
   }
   static uint32_t FrameStatus(const uint8_t* frame) {
     return __atomic_load_n(&reinterpret_cast<const tpacket2_hdr*>(frame)->tp_status, __ATOMIC_ACQUIRE);
   }
 
   Error WrongFormat(size_t i) const {
-    return Errorf("packet_tx_ring: the kernel rejected frame {} (TP_STATUS_WRONG_FORMAT): its length is outside what the "
-                  "device takes (Ethernet header to MTU + 14 bytes)",
-                  i);
+    return Errorf(
+        "packet_tx_ring: the kernel rejected frame {} (TP_STATUS_WRONG_FORMAT): its length is outside what the "
+        "device takes (Ethernet header to MTU + 14 bytes)",
+        i);
   }
 
   // The next frame, once the kernel has given it back.
@@ -168,9 +174,10 @@ class PacketTxRingStrategy final : public SendStrategy {
         continue;
       }
       if (Clock::now() >= give_up) {
-        return Errorf("packet_tx_ring: frame {} was not given back within {} ms (status {:#x}): the device or the "
-                      "receiving socket holds its skb",
-                      next_frame_, config_.timeout.count(), status);
+        return Errorf(
+            "packet_tx_ring: frame {} was not given back within {} ms (status {:#x}): the device or the "
+            "receiving socket holds its skb",
+            next_frame_, config_.timeout.count(), status);
       }
       pollfd pfd{fd_.get(), POLLOUT, 0};
       ::poll(&pfd, 1, 10);
@@ -212,21 +219,25 @@ Status SetIntOption(int fd, int level, int name, int value, const char* what) {
 
 Result<std::unique_ptr<SendStrategy>> CreatePacketTxRing(const SendContext& ctx) {
   if (!ctx.link) {
-    return Errorf("packet_tx_ring writes Ethernet frames and needs a path with a link layer (an Ethernet device, e.g. "
-                  "--path veth); this path has none");
+    return Errorf(
+        "packet_tx_ring writes Ethernet frames and needs a path with a link layer (an Ethernet device, e.g. "
+        "--path veth); this path has none");
   }
   const LinkEndpoint& link = *ctx.link;
   ZCB_RETURN_IF_ERROR(CheckDatagramSize(ctx.message_size, "packet_tx_ring"));
   if (link.mtu > 0 && ctx.message_size + kIpv4UdpHeaders > static_cast<size_t>(link.mtu)) {
-    return Errorf("packet_tx_ring: a {}-byte datagram does not fit the device MTU of {} bytes with its 28 IPv4/UDP header "
-                  "bytes, and this stack does not fragment; use --size {} or less",
-                  ctx.message_size, link.mtu, static_cast<size_t>(link.mtu) - kIpv4UdpHeaders);
+    return Errorf(
+        "packet_tx_ring: a {}-byte datagram does not fit the device MTU of {} bytes with its 28 IPv4/UDP header "
+        "bytes, and this stack does not fragment; use --size {} or less",
+        ctx.message_size, link.mtu, static_cast<size_t>(link.mtu) - kIpv4UdpHeaders);
   }
   auto checksum = ParseChecksumMode(ctx.options.GetString("checksum"));
   const int64_t frames = ctx.options.GetInt("frames");
   const int64_t batch = ctx.options.GetInt("batch");
-  if (frames < 2 || frames > (1 << 20)) return Errorf("packet_tx_ring: frames={} must be between 2 and 1048576", frames);
-  if (batch < 1 || batch > frames) return Errorf("packet_tx_ring: batch={} must be between 1 and frames ({})", batch, frames);
+  if (frames < 2 || frames > (1 << 20))
+    return Errorf("packet_tx_ring: frames={} must be between 2 and 1048576", frames);
+  if (batch < 1 || batch > frames)
+    return Errorf("packet_tx_ring: batch={} must be between 1 and frames ({})", batch, frames);
 
   // Addresses and ports: those of the connected UDP socket the harness opened, which also
   // keeps the source port reserved for this flow.
@@ -261,16 +272,19 @@ Result<std::unique_ptr<SendStrategy>> CreatePacketTxRing(const SendContext& ctx)
   // see, and copy, every frame sent).
   UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!fd) return SysError("packet_tx_ring: socket(AF_PACKET, SOCK_RAW) (needs CAP_NET_RAW: run as root)");
-  ZCB_RETURN_IF_ERROR(SetIntOption(fd.get(), SOL_PACKET, PACKET_VERSION, TPACKET_V2, "packet_tx_ring: setsockopt(PACKET_VERSION, TPACKET_V2)"));
+  ZCB_RETURN_IF_ERROR(SetIntOption(fd.get(), SOL_PACKET, PACKET_VERSION, TPACKET_V2,
+                                   "packet_tx_ring: setsockopt(PACKET_VERSION, TPACKET_V2)"));
   size_t vnet_bytes = 0;
   if (config.checksum == UdpChecksumMode::kOffload) {
-    ZCB_RETURN_IF_ERROR(SetIntOption(fd.get(), SOL_PACKET, PACKET_VNET_HDR, 1,
-                                     "packet_tx_ring: setsockopt(PACKET_VNET_HDR) for checksum=offload (a virtio_net_hdr "
-                                     "per frame asks the device to complete the UDP checksum)"));
+    ZCB_RETURN_IF_ERROR(
+        SetIntOption(fd.get(), SOL_PACKET, PACKET_VNET_HDR, 1,
+                     "packet_tx_ring: setsockopt(PACKET_VNET_HDR) for checksum=offload (a virtio_net_hdr "
+                     "per frame asks the device to complete the UDP checksum)"));
     vnet_bytes = sizeof(VirtioNetHeader);
   }
   if (ctx.options.GetBool("qdisc_bypass")) {
-    ZCB_RETURN_IF_ERROR(SetIntOption(fd.get(), SOL_PACKET, PACKET_QDISC_BYPASS, 1, "packet_tx_ring: setsockopt(PACKET_QDISC_BYPASS)"));
+    ZCB_RETURN_IF_ERROR(
+        SetIntOption(fd.get(), SOL_PACKET, PACKET_QDISC_BYPASS, 1, "packet_tx_ring: setsockopt(PACKET_QDISC_BYPASS)"));
   }
   const RingGeometry geometry = PlanRing(vnet_bytes + kUdpFrameHeaders + ctx.message_size, static_cast<size_t>(frames));
   tpacket_req req{};
@@ -279,15 +293,17 @@ Result<std::unique_ptr<SendStrategy>> CreatePacketTxRing(const SendContext& ctx)
   req.tp_frame_size = static_cast<unsigned>(geometry.frame_size);
   req.tp_frame_nr = static_cast<unsigned>(geometry.frames());
   if (::setsockopt(fd.get(), SOL_PACKET, PACKET_TX_RING, &req, sizeof req) != 0) {
-    return SysError(fmt::format("packet_tx_ring: setsockopt(PACKET_TX_RING) for {} frames of {} bytes in {} blocks of {}",
-                                req.tp_frame_nr, req.tp_frame_size, req.tp_block_nr, req.tp_block_size));
+    return SysError(
+        fmt::format("packet_tx_ring: setsockopt(PACKET_TX_RING) for {} frames of {} bytes in {} blocks of {}",
+                    req.tp_frame_nr, req.tp_frame_size, req.tp_block_nr, req.tp_block_size));
   }
   // Frames in flight are charged to the socket's send budget: room for the whole ring.
   const int sndbuf = static_cast<int>(std::min<size_t>(geometry.frames() * geometry.frame_size * 2, INT32_MAX / 2));
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0) {
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   }
-  timeval timeout{static_cast<time_t>(config.timeout.count() / 1000), static_cast<suseconds_t>(config.timeout.count() % 1000 * 1000)};
+  timeval timeout{static_cast<time_t>(config.timeout.count() / 1000),
+                  static_cast<suseconds_t>(config.timeout.count() % 1000 * 1000)};
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) != 0) {
     return SysError("packet_tx_ring: setsockopt(SO_SNDTIMEO)");
   }
@@ -307,7 +323,8 @@ Result<std::unique_ptr<SendStrategy>> CreatePacketTxRing(const SendContext& ctx)
 Availability ProbePacketTxRing() {
   UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!fd) {
-    if (errno == EPERM || errno == EACCES) return {false, "packet_tx_ring needs CAP_NET_RAW for an AF_PACKET socket: run as root"};
+    if (errno == EPERM || errno == EACCES)
+      return {false, "packet_tx_ring needs CAP_NET_RAW for an AF_PACKET socket: run as root"};
     return {false, SysError("packet_tx_ring probe: socket(AF_PACKET, SOCK_RAW)").ToString()};
   }
   const int version = TPACKET_V2;
@@ -322,18 +339,27 @@ Availability ProbePacketTxRing() {
 StrategyInfo PacketTxRingStrategyInfo() {
   StrategyInfo info;
   info.name = "packet_tx_ring";
-  info.summary = "user-space UDP/IPv4/Ethernet frames written into an AF_PACKET PACKET_TX_RING (needs a link layer, root)";
+  info.summary =
+      "user-space UDP/IPv4/Ethernet frames written into an AF_PACKET PACKET_TX_RING (needs a link layer, root)";
   info.caps.protocols = {Protocol::kUdp};
   // The payload is copied from the pattern into each frame: the frame is the buffer.
   info.caps.sources = {SourceKind::kMemory};
   info.caps.needs_link_layer = true;
   info.options = {
-      {"checksum", OptionType::kChoice, "software",
+      {"checksum",
+       OptionType::kChoice,
+       "software",
        "UDP checksum: software (computed here), offload (virtio_net_hdr: the device or kernel completes it), none (0)",
        {"software", "offload", "none"}},
-      OptionSpec{"frames", OptionType::kInt, "256", "frames in the TX ring (frames in flight at most)"}.InRange(2, 1 << 20),
-      OptionSpec{"batch", OptionType::kInt, "32", "frames written per kick (send() call); the rest go at Finish"}.AtLeast(1),
-      {"qdisc_bypass", OptionType::kBool, "false", "PACKET_QDISC_BYPASS: hand frames to the driver, skipping the qdisc", {}},
+      OptionSpec{"frames", OptionType::kInt, "256", "frames in the TX ring (frames in flight at most)"}.InRange(
+          2, 1 << 20),
+      OptionSpec{"batch", OptionType::kInt, "32", "frames written per kick (send() call); the rest go at Finish"}
+          .AtLeast(1),
+      {"qdisc_bypass",
+       OptionType::kBool,
+       "false",
+       "PACKET_QDISC_BYPASS: hand frames to the driver, skipping the qdisc",
+       {}},
   };
   info.probe = ProbePacketTxRing;
   info.create = CreatePacketTxRing;

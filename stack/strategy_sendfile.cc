@@ -32,7 +32,8 @@ class SendfileStrategy final : public SendStrategy {
       ZCB_RETURN_IF_ERROR(SendAll(fd_, header_.data(), head, flags, &stats_.send_calls));
     }
     if (head < len) {
-      ZCB_RETURN_IF_ERROR(SendfileAll(fd_, payload_.fd(), payload_.FileOffset(offset + head), len - head, &stats_.send_calls));
+      ZCB_RETURN_IF_ERROR(
+          SendfileAll(fd_, payload_.fd(), payload_.FileOffset(offset + head), len - head, &stats_.send_calls));
     }
     if (mode_ == HeaderMode::kCork) ZCB_RETURN_IF_ERROR(SetCork(0));
     stats_.bytes_sent += len;
@@ -61,7 +62,9 @@ StrategyInfo SendfileStrategyInfo() {
   info.caps.protocols = {Protocol::kTcp};
   info.caps.sources = {SourceKind::kFile};
   info.options = {
-      {"header", OptionType::kChoice, "none",
+      {"header",
+       OptionType::kChoice,
+       "none",
        "send a per-message header from user memory before the file data: none, cork (TCP_CORK around "
        "header and body) or more (header with MSG_MORE)",
        {"none", "cork", "more"}},
@@ -70,10 +73,14 @@ StrategyInfo SendfileStrategyInfo() {
   info.probe = [] { return Availability{}; };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     const std::string& header = ctx.options.GetString("header");
-    const HeaderMode mode = header == "cork" ? HeaderMode::kCork : header == "more" ? HeaderMode::kMore : HeaderMode::kNone;
+    const HeaderMode mode = header == "cork"   ? HeaderMode::kCork
+                            : header == "more" ? HeaderMode::kMore
+                                               : HeaderMode::kNone;
     const size_t header_size = ctx.options.GetSize("header_size");
-    ZCB_ASSIGN_OR_RETURN(MappedRegion buffer, MappedRegion::Anonymous(RoundUp(std::max<size_t>(header_size, 1), PageSize())));
-    return std::unique_ptr<SendStrategy>(new SendfileStrategy(ctx.socket_fd, *ctx.payload, mode, header_size, std::move(buffer)));
+    ZCB_ASSIGN_OR_RETURN(MappedRegion buffer,
+                         MappedRegion::Anonymous(RoundUp(std::max<size_t>(header_size, 1), PageSize())));
+    return std::unique_ptr<SendStrategy>(
+        new SendfileStrategy(ctx.socket_fd, *ctx.payload, mode, header_size, std::move(buffer)));
   };
   return info;
 }

@@ -75,7 +75,8 @@ StrategyInfo SendmmsgStrategyInfo() {
   info.caps.protocols = {Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.options = {
-      OptionSpec{"batch", OptionType::kInt, "64", "datagrams per sendmmsg() call (1-1024); the last batch may be shorter"}
+      OptionSpec{"batch", OptionType::kInt, "64",
+                 "datagrams per sendmmsg() call (1-1024); the last batch may be shorter"}
           .InRange(1, kMaxBatch),
   };
   info.probe = [] { return Availability{}; };
@@ -83,12 +84,15 @@ StrategyInfo SendmmsgStrategyInfo() {
     ZCB_RETURN_IF_ERROR(CheckDatagramSize(ctx.message_size, "sendmmsg"));
     const int64_t batch = ctx.options.GetInt("batch");
     if (batch < 1 || batch > kMaxBatch) {
-      return Errorf("sendmmsg: batch={} is out of range: one call carries 1 to {} datagrams (UIO_MAXIOV)", batch, kMaxBatch);
+      return Errorf("sendmmsg: batch={} is out of range: one call carries 1 to {} datagrams (UIO_MAXIOV)", batch,
+                    kMaxBatch);
     }
     // A slot per datagram of a batch: the kernel has copied a batch before its slots return.
-    ZCB_ASSIGN_OR_RETURN(DatagramRing ring, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
-                                                                 ctx.message_size, static_cast<size_t>(batch)));
-    return std::unique_ptr<SendStrategy>(new SendmmsgStrategy(ctx.socket_fd, std::move(ring), static_cast<size_t>(batch)));
+    ZCB_ASSIGN_OR_RETURN(DatagramRing ring,
+                         DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
+                                              ctx.message_size, static_cast<size_t>(batch)));
+    return std::unique_ptr<SendStrategy>(
+        new SendmmsgStrategy(ctx.socket_fd, std::move(ring), static_cast<size_t>(batch)));
   };
   return info;
 }

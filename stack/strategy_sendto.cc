@@ -47,8 +47,9 @@ StrategyInfo SendtoStrategyInfo() {
   info.probe = [] { return Availability{}; };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     ZCB_RETURN_IF_ERROR(CheckDatagramSize(ctx.message_size, "sendto"));
-    ZCB_ASSIGN_OR_RETURN(DatagramRing ring, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
-                                                                 ctx.message_size, kPayloadPhases));
+    ZCB_ASSIGN_OR_RETURN(DatagramRing ring,
+                         DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
+                                              ctx.message_size, kPayloadPhases));
     return std::unique_ptr<SendStrategy>(new SendtoStrategy(ctx.socket_fd, std::move(ring)));
   };
   return info;

@@ -25,7 +25,8 @@ class SpliceStrategy final : public SendStrategy {
     while (left > 0) {
       // Into the empty pipe: at most one pipe-full. It may come back short (an unaligned
       // range needs one page slot more than its length suggests); whatever came is sent.
-      ssize_t in = ::splice(payload_.fd(), &file_offset, pipe_.write_end.get(), nullptr, std::min(left, capacity_), SPLICE_F_MOVE);
+      ssize_t in = ::splice(payload_.fd(), &file_offset, pipe_.write_end.get(), nullptr, std::min(left, capacity_),
+                            SPLICE_F_MOVE);
       ++stats_.send_calls;
       if (in < 0) {
         if (errno == EINTR) continue;
@@ -33,7 +34,8 @@ class SpliceStrategy final : public SendStrategy {
       }
       if (in == 0) return Errorf("splice: unexpected end of the payload file at offset {}", file_offset);
       left -= static_cast<size_t>(in);
-      ZCB_RETURN_IF_ERROR(SpliceToSocket(pipe_.read_end.get(), socket_fd_, static_cast<size_t>(in), left > 0, &stats_.send_calls));
+      ZCB_RETURN_IF_ERROR(
+          SpliceToSocket(pipe_.read_end.get(), socket_fd_, static_cast<size_t>(in), left > 0, &stats_.send_calls));
     }
     stats_.bytes_sent += len;
     return OkStatus();

@@ -88,7 +88,9 @@ StrategyInfo UdpGsoStrategyInfo() {
   info.caps.protocols = {Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
   info.options = {
-      {"segment", OptionType::kSize, "1472",
+      {"segment",
+       OptionType::kSize,
+       "1472",
        "datagram (segment) size; --size is the bytes per call, at most 65507 and 128 segments (64 before Linux 6.10); "
        "segment + 28 must fit the path MTU",
        {}},
@@ -99,8 +101,9 @@ StrategyInfo UdpGsoStrategyInfo() {
     ZCB_ASSIGN_OR_RETURN(const int mtu, PathMtu(ctx.socket_fd));
     ZCB_RETURN_IF_ERROR(CheckGsoShape(ctx.message_size, segment, mtu));
     const size_t run = (ctx.message_size + segment - 1) / segment;
-    ZCB_ASSIGN_OR_RETURN(DatagramRing ring, DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
-                                                                 std::min(segment, ctx.message_size), run, run));
+    ZCB_ASSIGN_OR_RETURN(DatagramRing ring,
+                         DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),
+                                              std::min(segment, ctx.message_size), run, run));
     return std::unique_ptr<SendStrategy>(new UdpGsoStrategy(ctx.socket_fd, std::move(ring), segment));
   };
   return info;

@@ -31,8 +31,11 @@ namespace {
 class VmspliceStrategy final : public SendStrategy, public PeerGated {
  public:
   VmspliceStrategy(int socket_fd, UserBuffers buffers, Pipe pipe, bool gift, PeerGate gate)
-      : socket_fd_(socket_fd), buffers_(std::move(buffers)), pipe_(std::move(pipe)),
-        vmsplice_flags_(gift ? SPLICE_F_GIFT : 0u), gate_(std::move(gate)) {}
+      : socket_fd_(socket_fd),
+        buffers_(std::move(buffers)),
+        pipe_(std::move(pipe)),
+        vmsplice_flags_(gift ? SPLICE_F_GIFT : 0u),
+        gate_(std::move(gate)) {}
 
   Status Send(uint64_t offset, size_t len) override {
     if (std::optional<uint64_t> gate = buffers_.PendingGate()) ZCB_RETURN_IF_ERROR(gate_.WaitFor(*gate));
@@ -49,7 +52,8 @@ class VmspliceStrategy final : public SendStrategy, public PeerGated {
       if (in == 0) return Errorf("vmsplice moved nothing into an empty pipe with {} bytes to go", iov.iov_len);
       iov.iov_base = static_cast<uint8_t*>(iov.iov_base) + in;
       iov.iov_len -= static_cast<size_t>(in);
-      ZCB_RETURN_IF_ERROR(SpliceToSocket(pipe_.read_end.get(), socket_fd_, static_cast<size_t>(in), iov.iov_len > 0, &stats_.send_calls));
+      ZCB_RETURN_IF_ERROR(SpliceToSocket(pipe_.read_end.get(), socket_fd_, static_cast<size_t>(in), iov.iov_len > 0,
+                                         &stats_.send_calls));
     }
     // The slot may be rewritten once the peer has every byte up to this message's end.
     buffers_.Sent(m, offset + len);
@@ -88,7 +92,8 @@ StrategyInfo VmspliceStrategyInfo() {
   info.options = {
       {"gift", OptionType::kBool, "false", "vmsplice with SPLICE_F_GIFT: give the pages to the kernel"},
       OptionSpec{"pipe_size", OptionType::kSize, "64K",
-                 "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages): the most one vmsplice + splice moves"}
+                 "pipe capacity set with F_SETPIPE_SZ (rounded up to a power of two pages): the most one vmsplice + "
+                 "splice moves"}
           .InRange(static_cast<int64_t>(PageSize()), kMaxPipeSize),
       {"unsafe_reuse", OptionType::kBool, "false",
        "rewrite the buffer right after the splice returns, while the kernel still references its pages (the "
@@ -96,11 +101,12 @@ StrategyInfo VmspliceStrategyInfo() {
   };
   info.probe = [] { return Availability{}; };
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
-    ZCB_ASSIGN_OR_RETURN(UserBuffers buffers, UserBuffers::Create(*ctx.payload, ctx.message_size, ctx.options.GetBool("unsafe_reuse")));
+    ZCB_ASSIGN_OR_RETURN(UserBuffers buffers,
+                         UserBuffers::Create(*ctx.payload, ctx.message_size, ctx.options.GetBool("unsafe_reuse")));
     ZCB_ASSIGN_OR_RETURN(Pipe pipe, CreateSizedPipe(ctx.options.GetSize("pipe_size"), "strategy vmsplice"));
     ZCB_ASSIGN_OR_RETURN(PeerGate gate, PeerGate::Create(ctx.socket_fd, ctx.peer_received));
-    return std::unique_ptr<SendStrategy>(
-        new VmspliceStrategy(ctx.socket_fd, std::move(buffers), std::move(pipe), ctx.options.GetBool("gift"), std::move(gate)));
+    return std::unique_ptr<SendStrategy>(new VmspliceStrategy(ctx.socket_fd, std::move(buffers), std::move(pipe),
+                                                              ctx.options.GetBool("gift"), std::move(gate)));
   };
   return info;
 }

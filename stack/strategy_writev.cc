@@ -15,7 +15,11 @@ namespace {
 class WritevStrategy final : public SendStrategy {
  public:
   WritevStrategy(int fd, const Pattern& pattern, UserBuffers buffers, MappedRegion header, size_t header_size)
-      : fd_(fd), pattern_(pattern), buffers_(std::move(buffers)), header_(std::move(header)), header_size_(header_size) {}
+      : fd_(fd),
+        pattern_(pattern),
+        buffers_(std::move(buffers)),
+        header_(std::move(header)),
+        header_size_(header_size) {}
 
   Status Send(uint64_t offset, size_t len) override {
     const size_t head = std::min(header_size_, len);
@@ -50,7 +54,8 @@ StrategyInfo WritevStrategyInfo() {
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     const size_t header_size = ctx.options.GetSize("header_size");
     ZCB_ASSIGN_OR_RETURN(UserBuffers buffers, UserBuffers::Create(*ctx.payload, ctx.message_size, false));
-    ZCB_ASSIGN_OR_RETURN(MappedRegion header, MappedRegion::Anonymous(RoundUp(std::max<size_t>(header_size, 1), PageSize())));
+    ZCB_ASSIGN_OR_RETURN(MappedRegion header,
+                         MappedRegion::Anonymous(RoundUp(std::max<size_t>(header_size, 1), PageSize())));
     return std::unique_ptr<SendStrategy>(
         new WritevStrategy(ctx.socket_fd, ctx.payload->pattern(), std::move(buffers), std::move(header), header_size));
   };

@@ -68,9 +68,10 @@ Status StreamReceiver::SetLowWater(int fd) const {
     return SysError("receiver: getsockopt(SO_RCVLOWAT)");
   }
   if (in_effect != settings_.rcvlowat) {
-    return Errorf("receiver: SO_RCVLOWAT reads back {} after setting {} (the kernel caps it at half of "
-                  "net.ipv4.tcp_rmem[2]); ask for a lower mark",
-                  in_effect, settings_.rcvlowat);
+    return Errorf(
+        "receiver: SO_RCVLOWAT reads back {} after setting {} (the kernel caps it at half of "
+        "net.ipv4.tcp_rmem[2]); ask for a lower mark",
+        in_effect, settings_.rcvlowat);
   }
   return OkStatus();
 }
@@ -88,7 +89,8 @@ void StreamReceiver::Account(const uint8_t* data, size_t len) {
 
 static Error RecvError(uint64_t received) {
   if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    return Errorf("receiver: no data for the receive timeout after {} bytes: the sender stalled or went away", received);
+    return Errorf("receiver: no data for the receive timeout after {} bytes: the sender stalled or went away",
+                  received);
   }
   return SysError(fmt::format("receiver: recv after {} bytes", received));
 }
@@ -118,11 +120,13 @@ Status StreamReceiver::RunCopying(int fd) {
 // recv().
 Status StreamReceiver::RunZeroCopy(int fd) {
   auto region = MappedRegion::OfFile(fd, kMapChunk, 0, PROT_READ, MAP_SHARED);
-  if (!region.ok()) return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
+  if (!region.ok())
+    return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
   timeval tv{};
   socklen_t tv_len = sizeof tv;
   ::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len);
-  const int timeout_ms = tv.tv_sec == 0 && tv.tv_usec == 0 ? -1 : static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+  const int timeout_ms =
+      tv.tv_sec == 0 && tv.tv_usec == 0 ? -1 : static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
   for (;;) {
     pollfd pfd{fd, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, timeout_ms);
@@ -141,7 +145,8 @@ Status StreamReceiver::RunZeroCopy(int fd) {
     if (::getsockopt(fd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &zc_len) != 0) {
       // After the peer's FIN the kernel answers EIO: recv() tells the end of the stream
       // from a real error.
-      const Error error = SysError(fmt::format("receiver: getsockopt(TCP_ZEROCOPY_RECEIVE) after {} bytes", stats_.bytes_received));
+      const Error error =
+          SysError(fmt::format("receiver: getsockopt(TCP_ZEROCOPY_RECEIVE) after {} bytes", stats_.bytes_received));
       uint8_t probe;
       if (::recv(fd, &probe, 1, MSG_DONTWAIT | MSG_PEEK) == 0) return OkStatus();
       return error;

@@ -12,19 +12,26 @@ std::string_view ToString(Protocol p) { return p == Protocol::kTcp ? "tcp" : "ud
 
 std::string_view ToString(SourceKind s) {
   switch (s) {
-    case SourceKind::kMemory: return "memory";
-    case SourceKind::kFile: return "file";
-    case SourceKind::kGenerated: return "generated";
+    case SourceKind::kMemory:
+      return "memory";
+    case SourceKind::kFile:
+      return "file";
+    case SourceKind::kGenerated:
+      return "generated";
   }
   return "?";
 }
 
 std::string_view ToString(ReceiverMode m) {
   switch (m) {
-    case ReceiverMode::kVerify: return "verify";
-    case ReceiverMode::kRead: return "read";
-    case ReceiverMode::kDiscard: return "discard";
-    case ReceiverMode::kZeroCopy: return "zerocopy";
+    case ReceiverMode::kVerify:
+      return "verify";
+    case ReceiverMode::kRead:
+      return "read";
+    case ReceiverMode::kDiscard:
+      return "discard";
+    case ReceiverMode::kZeroCopy:
+      return "zerocopy";
   }
   return "?";
 }
@@ -66,7 +73,7 @@ static std::optional<uint64_t> ParseScaled(std::string_view s, double k) {
   if (end == text.c_str() || errno != 0 || !std::isfinite(value) || value < 0) return std::nullopt;
   std::string_view suffix(end);
   double scale = 1;
-  if (suffix == "" ) scale = 1;
+  if (suffix == "") scale = 1;
   else if (suffix == "K" || suffix == "k") scale = k;
   else if (suffix == "M" || suffix == "m") scale = k * k;
   else if (suffix == "G" || suffix == "g") scale = k * k * k;

@@ -52,15 +52,19 @@ uint64_t UdpPseudoHeaderSum(uint32_t source_ip_be, uint32_t destination_ip_be, s
 }
 
 uint16_t UdpChecksum(uint32_t source_ip_be, uint32_t destination_ip_be, std::span<const uint8_t> udp_datagram) {
-  const uint16_t c = ChecksumFinish(ChecksumAdd(UdpPseudoHeaderSum(source_ip_be, destination_ip_be, udp_datagram.size()), udp_datagram));
+  const uint16_t c = ChecksumFinish(
+      ChecksumAdd(UdpPseudoHeaderSum(source_ip_be, destination_ip_be, udp_datagram.size()), udp_datagram));
   return c == 0 ? 0xffff : c;
 }
 
 std::string_view ToString(UdpChecksumMode mode) {
   switch (mode) {
-    case UdpChecksumMode::kSoftware: return "software";
-    case UdpChecksumMode::kOffload: return "offload";
-    case UdpChecksumMode::kNone: return "none";
+    case UdpChecksumMode::kSoftware:
+      return "software";
+    case UdpChecksumMode::kOffload:
+      return "offload";
+    case UdpChecksumMode::kNone:
+      return "none";
   }
   return "?";
 }
@@ -86,7 +90,7 @@ size_t WriteUdpFrameHeaders(uint8_t* frame, const FrameEndpoints& e, uint16_t ip
   std::memcpy(ip + 4, &id_be, 2);
   ip[6] = 0x40;  // DF: every frame fits the link, as Linux sends with path MTU discovery
   ip[7] = 0;
-  ip[8] = 64;    // TTL
+  ip[8] = 64;  // TTL
   ip[9] = kIpProtoUdp;
   ip[10] = ip[11] = 0;
   std::memcpy(ip + 12, &e.source_ip_be, 4);
@@ -110,7 +114,8 @@ size_t WriteUdpFrameHeaders(uint8_t* frame, const FrameEndpoints& e, uint16_t ip
     case UdpChecksumMode::kOffload:
       // CHECKSUM_PARTIAL convention: the field holds the folded, uncomplemented pseudo
       // header sum; whoever completes it adds the UDP header and payload and complements.
-      udp_sum = static_cast<uint16_t>(~ChecksumFinish(UdpPseudoHeaderSum(e.source_ip_be, e.destination_ip_be, udp_length)));
+      udp_sum =
+          static_cast<uint16_t>(~ChecksumFinish(UdpPseudoHeaderSum(e.source_ip_be, e.destination_ip_be, udp_length)));
       break;
     case UdpChecksumMode::kNone:
       break;

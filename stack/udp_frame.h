@@ -23,7 +23,7 @@ namespace zcb {
 
 inline constexpr size_t kEthernetHeaderSize = 14;
 inline constexpr size_t kUdpFrameHeaders = 14 + 20 + 8;  // Ethernet + IPv4 + UDP
-inline constexpr size_t kUdpChecksumOffset = 6;         // within the UDP header
+inline constexpr size_t kUdpChecksumOffset = 6;          // within the UDP header
 inline constexpr uint8_t kIpProtoUdp = 17;
 
 // Adds `data` to a running one's-complement sum (not yet folded). `data` must start at an

@@ -17,9 +17,10 @@ namespace zcb {
 Status CheckDatagramSize(size_t size, const char* who) {
   if (size == 0) return Errorf("{}: a datagram must carry at least 1 byte (--size)", who);
   if (size > kMaxUdpPayloadIpv4) {
-    return Errorf("{}: a {}-byte datagram is over the UDP/IPv4 limit of {} bytes per datagram (65535 - 20 IPv4 - 8 UDP "
-                  "header bytes; the kernel refuses it with EMSGSIZE); use --size {} or less",
-                  who, size, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4);
+    return Errorf(
+        "{}: a {}-byte datagram is over the UDP/IPv4 limit of {} bytes per datagram (65535 - 20 IPv4 - 8 UDP "
+        "header bytes; the kernel refuses it with EMSGSIZE); use --size {} or less",
+        who, size, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4);
   }
   return OkStatus();
 }
@@ -27,7 +28,8 @@ Status CheckDatagramSize(size_t size, const char* who) {
 Result<int> PathMtu(int fd) {
   int mtu = 0;
   socklen_t len = sizeof mtu;
-  if (::getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) != 0) return SysError("getsockopt(IP_MTU) on the connected UDP socket");
+  if (::getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) != 0)
+    return SysError("getsockopt(IP_MTU) on the connected UDP socket");
   return mtu;
 }
 
@@ -62,22 +64,25 @@ Status CheckGsoShape(size_t buffer, size_t segment, int path_mtu) {
     return Errorf("udp_gso: segment={} is over the UDP_SEGMENT limit of 65535 (the option is a 16-bit value)", segment);
   }
   if (path_mtu > 0 && segment + kIpv4UdpHeaders > static_cast<size_t>(path_mtu)) {
-    return Errorf("udp_gso: segment={} does not fit the path MTU of {} bytes ({} + 28 IPv4/UDP header bytes); the "
-                  "largest segment on this path is {} (the kernel refuses a larger one with EMSGSIZE)",
-                  segment, path_mtu, segment, static_cast<size_t>(path_mtu) - kIpv4UdpHeaders);
+    return Errorf(
+        "udp_gso: segment={} does not fit the path MTU of {} bytes ({} + 28 IPv4/UDP header bytes); the "
+        "largest segment on this path is {} (the kernel refuses a larger one with EMSGSIZE)",
+        segment, path_mtu, segment, static_cast<size_t>(path_mtu) - kIpv4UdpHeaders);
   }
   if (buffer > kMaxUdpPayloadIpv4) {
-    return Errorf("udp_gso: a {}-byte UDP_SEGMENT buffer is over the limit of {} bytes per call (the kernel builds one "
-                  "IPv4 datagram of at most 64 KiB before cutting it into segments; EMSGSIZE); use --size {} or less, "
-                  "e.g. {} ({} segments of {})",
-                  buffer, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4 / segment * segment,
-                  kMaxUdpPayloadIpv4 / segment, segment);
+    return Errorf(
+        "udp_gso: a {}-byte UDP_SEGMENT buffer is over the limit of {} bytes per call (the kernel builds one "
+        "IPv4 datagram of at most 64 KiB before cutting it into segments; EMSGSIZE); use --size {} or less, "
+        "e.g. {} ({} segments of {})",
+        buffer, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4 / segment * segment,
+        kMaxUdpPayloadIpv4 / segment, segment);
   }
   const size_t segments = (buffer + segment - 1) / segment;
   if (segments > MaxGsoSegments()) {
-    return Errorf("udp_gso: --size {} in segments of {} is {} segments per call, over this kernel's limit of {} "
-                  "(UDP_MAX_SEGMENTS; EINVAL); use a larger segment or --size {} or less",
-                  buffer, segment, segments, MaxGsoSegments(), MaxGsoSegments() * segment);
+    return Errorf(
+        "udp_gso: --size {} in segments of {} is {} segments per call, over this kernel's limit of {} "
+        "(UDP_MAX_SEGMENTS; EINVAL); use a larger segment or --size {} or less",
+        buffer, segment, segments, MaxGsoSegments(), MaxGsoSegments() * segment);
   }
   return OkStatus();
 }
@@ -86,13 +91,14 @@ Error UdpSendError(const char* call, size_t datagram_bytes, int fd) {
   const int err = errno;
   if (err == EMSGSIZE) {
     auto mtu = PathMtu(fd);
-    return Error(err, fmt::format("{}: the kernel refused {} bytes as too long: a UDP/IPv4 datagram carries at most {} "
-                                  "bytes{}",
-                                  call, datagram_bytes, kMaxUdpPayloadIpv4,
-                                  mtu.ok() ? fmt::format(", and a UDP_SEGMENT segment or an unfragmented datagram at most "
-                                                         "{} on this path (MTU {})",
-                                                         *mtu - static_cast<int>(kIpv4UdpHeaders), *mtu)
-                                           : std::string()));
+    return Error(err,
+                 fmt::format("{}: the kernel refused {} bytes as too long: a UDP/IPv4 datagram carries at most {} "
+                             "bytes{}",
+                             call, datagram_bytes, kMaxUdpPayloadIpv4,
+                             mtu.ok() ? fmt::format(", and a UDP_SEGMENT segment or an unfragmented datagram at most "
+                                                    "{} on this path (MTU {})",
+                                                    *mtu - static_cast<int>(kIpv4UdpHeaders), *mtu)
+                                      : std::string()));
   }
   if (err == ECONNREFUSED) {
     return Error(err, fmt::format("{}: the receiver's port is closed (an ICMP port unreachable came back)", call));

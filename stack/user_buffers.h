@@ -53,8 +53,8 @@ class UserBuffers {
  private:
   Payload* payload_ = nullptr;
   bool unsafe_reuse_ = false;
-  MappedRegion scratch_;               // unsafe_reuse: the one reused buffer
-  size_t next_slot_ = 0;               // generated: the slot Prepare() fills next
+  MappedRegion scratch_;                             // unsafe_reuse: the one reused buffer
+  size_t next_slot_ = 0;                             // generated: the slot Prepare() fills next
   std::vector<std::optional<uint64_t>> slot_gates_;  // generated: in flight until gate
 };
 

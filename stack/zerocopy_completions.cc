@@ -26,8 +26,8 @@ uint64_t CompletionWindow::Issue() { return issued_++; }
 Status CompletionWindow::Complete(uint64_t first, uint64_t count) {
   if (count == 0) return OkStatus();
   if (first < watermark_ || first + count > issued_ || first + count < first) {
-    return Errorf("completion of sends {}..{} outside the outstanding range {}..{}", first, first + count - 1, watermark_,
-                  issued_ == 0 ? 0 : issued_ - 1);
+    return Errorf("completion of sends {}..{} outside the outstanding range {}..{}", first, first + count - 1,
+                  watermark_, issued_ == 0 ? 0 : issued_ - 1);
   }
   for (uint64_t s = first; s < first + count; ++s) {
     if (Bit(s)) return Errorf("send {} completed twice", s);
@@ -105,12 +105,13 @@ Status ErrqueueCompletions::Drain(bool* progress) {
 Error ErrqueueCompletions::Stalled(const char* waiting_for, std::chrono::milliseconds after) const {
   const uint64_t lo = window_.watermark();
   const uint64_t hi = window_.issued() - 1;
-  return Error(ETIMEDOUT,
-               fmt::format("MSG_ZEROCOPY: {} of {} sends not completed after {} ms without progress while waiting for {} "
-                           "(sequence numbers {}..{}, kernel ids {}..{}); the kernel still holds their buffers: "
-                           "the receiver may have stopped reading",
-                           window_.outstanding(), window_.issued(), after.count(), waiting_for, lo, hi,
-                           static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)));
+  return Error(
+      ETIMEDOUT,
+      fmt::format("MSG_ZEROCOPY: {} of {} sends not completed after {} ms without progress while waiting for {} "
+                  "(sequence numbers {}..{}, kernel ids {}..{}); the kernel still holds their buffers: "
+                  "the receiver may have stopped reading",
+                  window_.outstanding(), window_.issued(), after.count(), waiting_for, lo, hi,
+                  static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)));
 }
 
 Status ErrqueueCompletions::WaitForProgress(const char* waiting_for) { return WaitForProgress(waiting_for, timeout_); }
@@ -122,7 +123,8 @@ Status ErrqueueCompletions::WaitForProgress(const char* waiting_for, std::chrono
   if (window_.outstanding() == 0) return Errorf("waiting for {} with no MSG_ZEROCOPY send outstanding", waiting_for);
   const auto deadline = std::chrono::steady_clock::now() + stall;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Stalled(waiting_for, stall);
     pollfd pfd{fd_, POLLERR, 0};
     const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));

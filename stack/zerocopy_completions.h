@@ -45,9 +45,9 @@ class CompletionWindow {
   // were never issued or are already completed: a kernel or bookkeeping bug.
   Status Complete(uint64_t first, uint64_t count);
 
-  uint64_t issued() const { return issued_; }       // sequence numbers handed out so far
-  uint64_t watermark() const { return watermark_; } // all below it are completed
-  uint64_t completed() const { return completed_; } // completed so far, in any order
+  uint64_t issued() const { return issued_; }        // sequence numbers handed out so far
+  uint64_t watermark() const { return watermark_; }  // all below it are completed
+  uint64_t completed() const { return completed_; }  // completed so far, in any order
   uint64_t outstanding() const { return issued_ - completed_; }
   size_t capacity() const { return capacity_; }
   bool full() const { return issued_ - watermark_ >= capacity_; }

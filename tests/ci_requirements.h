@@ -25,16 +25,16 @@ inline bool UnderCi() {
 
 // Skips the test (a failure under CI) because of `why`, a message saying what is missing.
 // Returns from the test body, as GTEST_SKIP does.
-#define ZCB_SKIP_OR_FAIL_UNDER_CI(why)                                              \
-  do {                                                                              \
-    const std::string zcb_missing_ = (why);                                         \
+#define ZCB_SKIP_OR_FAIL_UNDER_CI(why)                                             \
+  do {                                                                             \
+    const std::string zcb_missing_ = (why);                                        \
     if (::zcb::testing::UnderCi()) GTEST_FAIL() << zcb_missing_ << " (CI is set)"; \
-    GTEST_SKIP() << zcb_missing_;                                                   \
+    GTEST_SKIP() << zcb_missing_;                                                  \
   } while (0)
 
 // After a loop over cases that may each be unavailable: a loop that ran no case asserted
 // nothing, so the test did not pass, it was skipped (or failed under CI).
-#define ZCB_EXPECT_SOME_CASE_RAN(cases_run) \
-  do {                                       \
+#define ZCB_EXPECT_SOME_CASE_RAN(cases_run)                                                    \
+  do {                                                                                         \
     if ((cases_run) == 0) ZCB_SKIP_OR_FAIL_UNDER_CI("no case of this test is available here"); \
   } while (0)

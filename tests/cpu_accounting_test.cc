@@ -185,7 +185,8 @@ void ExpectSaneTrialCpu(const nlohmann::json& record) {
   const double cpus = static_cast<double>(std::thread::hardware_concurrency());
   EXPECT_GT(cpu["ns_per_kib"].get<double>(), 20.0) << cpu.dump();
   EXPECT_LT(cpu["trial_s"].get<double>(), cpus * m["elapsed_s"].get<double>() * 1.05 + 0.01) << cpu.dump();
-  EXPECT_NEAR(cpu["ns_per_kib"].get<double>(), cpu["trial_s"].get<double>() * 1e9 / kib, 1e-6 * cpu["ns_per_kib"].get<double>());
+  EXPECT_NEAR(cpu["ns_per_kib"].get<double>(), cpu["trial_s"].get<double>() * 1e9 / kib,
+              1e-6 * cpu["ns_per_kib"].get<double>());
   EXPECT_GT(cpu["sender_thread_s"].get<double>(), 0);
   EXPECT_GT(cpu["receiver_thread_s"].get<double>(), 0);
 }
@@ -215,11 +216,12 @@ TEST(CpuAccounting, WithTheProbesTheSoftirqPartIsAddedOnceAndBounded) {
   ASSERT_TRUE(cpu["softirq_outside_threads_s"].is_number()) << cpu.dump();
   EXPECT_TRUE(cpu["ns_per_kib_omits"].empty()) << cpu.dump();
   // The part outside the threads is part of all the network softirq time, never more.
-  const double net_softirq_s = (m["probes"]["softirq_net_rx_ns"].get<double>() + m["probes"]["softirq_net_tx_ns"].get<double>()) * 1e-9;
+  const double net_softirq_s =
+      (m["probes"]["softirq_net_rx_ns"].get<double>() + m["probes"]["softirq_net_tx_ns"].get<double>()) * 1e-9;
   EXPECT_LE(cpu["softirq_outside_threads_s"].get<double>(), net_softirq_s + 1e-9);
   EXPECT_NEAR(cpu["trial_s"].get<double>(),
-              cpu["sender_thread_s"].get<double>() + cpu["receiver_thread_s"].get<double>() + cpu["io_workers_s"].get<double>() +
-                  cpu["softirq_outside_threads_s"].get<double>(),
+              cpu["sender_thread_s"].get<double>() + cpu["receiver_thread_s"].get<double>() +
+                  cpu["io_workers_s"].get<double>() + cpu["softirq_outside_threads_s"].get<double>(),
               1e-9);
   // The probes were told the trial's two threads.
   EXPECT_EQ(m["probes"]["trial_threads"]["tids"].size(), 2u) << m["probes"]["trial_threads"].dump();

@@ -99,7 +99,8 @@ TEST(LiveObjectsTest, SignalHandlerRemovesTheObjectsOfAnInterruptedRun) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << "the signal takes its course after the cleanup";
   EXPECT_TRUE(ObjectsOf(child).empty()) << Names(ObjectsOf(child));
-  EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock")) << "nothing for cleanup to do";
+  EXPECT_FALSE(std::filesystem::exists("/run/zcbench/" + std::to_string(child) + ".lock"))
+      << "nothing for cleanup to do";
 }
 
 // In a forked child: runs the 20 s trial `spec` (unless killed first), then exits.
@@ -201,8 +202,8 @@ TEST(CleanupTest, KillNineMidSinkTrialThenCleanupLeavesNothing) {
     RunTrialThenExit(spec);
   }
   // Running: the sink's namespace exists and its classifier is attached.
-  const bool running = WaitFor(
-      [&] { return !ObjectsOf(child).empty() && SinkProgramsLoaded() > programs_before; }, std::chrono::seconds(10));
+  const bool running = WaitFor([&] { return !ObjectsOf(child).empty() && SinkProgramsLoaded() > programs_before; },
+                               std::chrono::seconds(10));
   if (running) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   KillNineThenCleanupLeavesNothing(child, running);
   // The classifier went with its device, and the program with it (freed after an RCU

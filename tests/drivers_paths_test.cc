@@ -36,7 +36,8 @@ class PathStreamTest : public ::testing::TestWithParam<std::tuple<std::string, s
 TEST_P(PathStreamTest, DeliversAVerifiedStream) {
   ZCB_REQUIRE_ROOT();
   const auto& [path, strategy] = GetParam();
-  if (!FindStrategy(strategy).ok()) ZCB_SKIP_OR_FAIL_UNDER_CI("strategy " + strategy + " is not registered in this build");
+  if (!FindStrategy(strategy).ok())
+    ZCB_SKIP_OR_FAIL_UNDER_CI("strategy " + strategy + " is not registered in this build");
   constexpr uint64_t kBytes = 4 << 20;
   TrialSpec spec = VerifiedStream(strategy, kBytes);
   spec.path = path;
@@ -54,7 +55,8 @@ TEST_P(PathStreamTest, DeliversAVerifiedStream) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDevicePaths, PathStreamTest,
-                         ::testing::Combine(::testing::Values(std::string("veth"), std::string("shaped"), std::string("routed")),
+                         ::testing::Combine(::testing::Values(std::string("veth"), std::string("shaped"),
+                                                              std::string("routed")),
                                             ::testing::ValuesIn(kStreamStrategies)),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
@@ -177,7 +179,8 @@ TEST(OffloadProfileTest, ARequestTheKernelCannotHonourFailsTheTrial) {
   spec.path_options = {{"sg", "off"}, {"tso", "on"}};  // TSO needs scatter-gather
   const nlohmann::json record = RunOrFail(spec);
   EXPECT_EQ(record["status"], "error");
-  EXPECT_NE(record["error"].get<std::string>().find("tso=on could not be applied"), std::string::npos) << record["error"];
+  EXPECT_NE(record["error"].get<std::string>().find("tso=on could not be applied"), std::string::npos)
+      << record["error"];
 }
 
 TEST(DevicePathTest, BadOptionsAreErrors) {
@@ -221,8 +224,8 @@ TEST(DevicePathTest, LinkLayerFactsForFrameLevelSenders) {
   const nlohmann::json description = (*path)->Describe();
   const auto& interfaces = description["interfaces"];
   char mac[18];
-  std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", link->next_hop_mac[0], link->next_hop_mac[1], link->next_hop_mac[2],
-                link->next_hop_mac[3], link->next_hop_mac[4], link->next_hop_mac[5]);
+  std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", link->next_hop_mac[0], link->next_hop_mac[1],
+                link->next_hop_mac[2], link->next_hop_mac[3], link->next_hop_mac[4], link->next_hop_mac[5]);
   EXPECT_EQ(interfaces[1]["mac"], mac);
   const sockaddr_storage receiver = (*path)->ReceiverAddress();
   EXPECT_EQ(link->receiver_ip.s_addr, reinterpret_cast<const sockaddr_in*>(&receiver)->sin_addr.s_addr);

@@ -30,8 +30,8 @@
 #include "stack/registry.h"
 #include "stack/socket_io.h"
 #include "stack/unique_fd.h"
-#include "workloads/payload_source.h"
 #include "tests/trial_test_util.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 namespace {
@@ -44,7 +44,8 @@ using OptionMap = std::map<std::string, std::string>;
 // Lengths that divide neither the pattern period nor the page size.
 constexpr uint64_t kOddBytes = (6u << 20) + 12345;
 
-TrialSpec Stream(const std::string& strategy, SourceKind source, uint64_t bytes, uint64_t message, OptionMap options = {}) {
+TrialSpec Stream(const std::string& strategy, SourceKind source, uint64_t bytes, uint64_t message,
+                 OptionMap options = {}) {
   TrialSpec spec = VerifiedStream(strategy, bytes, message);
   spec.source = source;
   spec.options = std::move(options);
@@ -77,7 +78,8 @@ class DiskDir {
   std::string path_;
 };
 
-TrialSpec ColdStream(const std::string& strategy, const DiskDir& dir, uint64_t bytes, uint64_t message, OptionMap options = {}) {
+TrialSpec ColdStream(const std::string& strategy, const DiskDir& dir, uint64_t bytes, uint64_t message,
+                     OptionMap options = {}) {
   TrialSpec spec = Stream(strategy, SourceKind::kFile, bytes, message, std::move(options));
   spec.file_dir = dir.path();
   spec.cold_cache = true;
@@ -103,7 +105,8 @@ TEST(MmapWriteTest, WindowModeSlidesThroughAFileLargerThanTheWindow) {
   // A 1 MiB pattern period makes the file larger than the window, so the window slides:
   // with messages smaller than the window, larger than it, and not page multiples.
   for (uint64_t message : {4095u, 65537u, 300001u}) {
-    TrialSpec spec = Stream("mmap_write", SourceKind::kFile, kOddBytes, message, {{"mode", "window"}, {"window", "64K"}});
+    TrialSpec spec =
+        Stream("mmap_write", SourceKind::kFile, kOddBytes, message, {{"mode", "window"}, {"window", "64K"}});
     spec.pattern_period = 1 << 20;
     ExpectVerified(RunOrFail(spec), kOddBytes);
   }
@@ -162,7 +165,8 @@ TEST(SpliceTest, LargePipeMovesAMessagePerPairOfCalls) {
 bool HasCapSysResource() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> 24 & 1) != 0;  // CAP_SYS_RESOURCE
+    if (line.rfind("CapEff:", 0) == 0)
+      return (std::stoull(line.substr(7), nullptr, 16) >> 24 & 1) != 0;  // CAP_SYS_RESOURCE
   }
   return false;
 }
@@ -231,7 +235,8 @@ TEST(VmspliceTest, WithAndWithoutGiftFromBothSources) {
 }
 
 TEST(VmspliceTest, OnePagePipe) {
-  nlohmann::json record = RunOrFail(Stream("vmsplice", SourceKind::kGenerated, kOddBytes, 65537, {{"pipe_size", "4K"}}));
+  nlohmann::json record =
+      RunOrFail(Stream("vmsplice", SourceKind::kGenerated, kOddBytes, 65537, {{"pipe_size", "4K"}}));
   ExpectVerified(record, kOddBytes);
   EXPECT_GE(record["metrics"]["send_calls"].get<uint64_t>(), 2 * ((kOddBytes + 4095) / 4096));
 }
@@ -315,7 +320,8 @@ TEST_P(LentPagesUnsafeReuseTest, TheSafeVersionOfTheSameStreamIsIntact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LentBuffers, LentPagesUnsafeReuseTest,
-                         ::testing::Values(ReuseCase{"vmsplice", SourceKind::kMemory}, ReuseCase{"vmsplice", SourceKind::kGenerated},
+                         ::testing::Values(ReuseCase{"vmsplice", SourceKind::kMemory},
+                                           ReuseCase{"vmsplice", SourceKind::kGenerated},
                                            ReuseCase{"memfd_sendfile", SourceKind::kGenerated}),
                          [](const ::testing::TestParamInfo<ReuseCase>& info) {
                            return info.param.strategy + "_" + std::string(ToString(info.param.source));
@@ -395,8 +401,8 @@ struct SlowRun {
 };
 
 // Streams `bytes` in `message`-byte messages through `strategy` to a SlowReceiver.
-void StreamToSlowReceiver(const std::string& strategy, uint64_t bytes, size_t message, OptionMap options, GateSignal signal,
-                          SlowRun* out) {
+void StreamToSlowReceiver(const std::string& strategy, uint64_t bytes, size_t message, OptionMap options,
+                          GateSignal signal, SlowRun* out) {
   auto info = FindStrategy(strategy);
   ASSERT_TRUE(info.ok());
   Pattern pattern(11);
@@ -460,7 +466,8 @@ TEST_P(LentPagesSlowReceiverTest, UnsafeReuseIsCaught) {
   uint64_t most_mismatches = 0;
   for (int attempt = 0; attempt < 4 && most_mismatches == 0; ++attempt) {
     SlowRun run;
-    ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {{"unsafe_reuse", "true"}}, GateSignal::kReceiverProgress, &run));
+    ASSERT_NO_FATAL_FAILURE(StreamToSlowReceiver(GetParam(), bytes, 65537, {{"unsafe_reuse", "true"}},
+                                                 GateSignal::kReceiverProgress, &run));
     EXPECT_EQ(run.received, bytes);
     EXPECT_EQ(run.gate.checks, 0u) << "unsafe_reuse must not wait for the peer";
     most_mismatches = std::max(most_mismatches, run.mismatches);
@@ -514,7 +521,8 @@ TEST(PeerGateTest, TcpBytesAckedCountsPayloadOnlyOnBothEnds) {
   // exactly N once N bytes are sent and read.
   auto c = ConnectLoopback();
   ASSERT_TRUE(c.ok()) << c.error().ToString();
-  for (auto [from, to] : {std::pair{c->sender.get(), c->receiver.get()}, std::pair{c->receiver.get(), c->sender.get()}}) {
+  for (auto [from, to] :
+       {std::pair{c->sender.get(), c->receiver.get()}, std::pair{c->receiver.get(), c->sender.get()}}) {
     auto gate = PeerGate::Create(from, nullptr, std::chrono::seconds(5));
     ASSERT_TRUE(gate.ok()) << gate.error().ToString();
     EXPECT_EQ(gate->signal(), PeerGate::Signal::kTcpBytesAcked);

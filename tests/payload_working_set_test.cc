@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/trial/trial.h"
-#include "workloads/payload_source.h"
 #include "tests/ci_requirements.h"
 #include "tests/trial_test_util.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 namespace {
@@ -29,7 +29,7 @@ TrialSpec ShortWrite() {
 TEST(PayloadWorkingSet, TheLastLevelCacheIsReadFromTheHost) {
   const auto llc = LastLevelCache();
   if (!llc) ZCB_SKIP_OR_FAIL_UNDER_CI("this host's sysfs names no data or unified cache");
-  EXPECT_GE(llc->bytes, 64u * 1024) << llc->source;      // no LLC is smaller than an L1
+  EXPECT_GE(llc->bytes, 64u * 1024) << llc->source;  // no LLC is smaller than an L1
   EXPECT_LE(llc->bytes, 4ull << 30) << llc->source;
   EXPECT_EQ(DefaultWorkingSet(), kWorkingSetPerLlc * llc->bytes);
 }
@@ -44,7 +44,8 @@ TEST(PayloadWorkingSet, ByDefaultSeveralTimesTheLastLevelCacheAndRecorded) {
     const uint64_t llc = payload["llc_bytes"].get<uint64_t>();
     EXPECT_GE(working_set, kWorkingSetPerLlc * llc) << payload.dump();
     // Rounded up to whole pattern periods, no more.
-    EXPECT_LT(working_set, kWorkingSetPerLlc * llc + record["params"]["pattern_period"].get<uint64_t>()) << payload.dump();
+    EXPECT_LT(working_set, kWorkingSetPerLlc * llc + record["params"]["pattern_period"].get<uint64_t>())
+        << payload.dump();
   }
   EXPECT_TRUE(record["params"]["working_set"].is_null());
   EXPECT_EQ(record["point"].get<std::string>().find("working_set"), std::string::npos);

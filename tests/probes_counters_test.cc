@@ -41,7 +41,8 @@ TEST(ProbesCounters, EachCounterIsANumberWithItsTimesOrNullWithAReason) {
   }
   // A machine where none counts says why once, for the whole object.
   bool none = true;
-  for (const char* name : {"cycles", "instructions", "cache_misses", "dtlb_load_misses"}) none &= counters[name].is_null();
+  for (const char* name : {"cycles", "instructions", "cache_misses", "dtlb_load_misses"})
+    none &= counters[name].is_null();
   if (none) {
     EXPECT_TRUE(counters["reason"].is_string());
   }

@@ -40,12 +40,14 @@ TEST(CpuCategories, SyntheticKernelStacksLeafFirst) {
                            "tcp_sendmsg", "__sys_sendto", "do_syscall_64"}),
             "data_copy");
   // An unlisted helper inherits its nearest listed caller's category.
-  EXPECT_EQ(Categorize(t, {"__check_object_size", "simple_copy_to_iter", "__skb_datagram_iter", "skb_copy_datagram_iter",
-                           "tcp_recvmsg_locked"}),
+  EXPECT_EQ(Categorize(t, {"__check_object_size", "simple_copy_to_iter", "__skb_datagram_iter",
+                           "skb_copy_datagram_iter", "tcp_recvmsg_locked"}),
             "data_copy");
-  EXPECT_EQ(Categorize(t, {"native_queued_spin_lock_slowpath", "_raw_spin_lock_bh", "lock_sock_nested", "tcp_sendmsg"}), "locks");
-  EXPECT_EQ(Categorize(t, {"kmem_cache_alloc_node_noprof", "__alloc_skb", "tcp_stream_alloc_skb", "tcp_sendmsg_locked"}),
-            "memory_alloc_free");
+  EXPECT_EQ(Categorize(t, {"native_queued_spin_lock_slowpath", "_raw_spin_lock_bh", "lock_sock_nested", "tcp_sendmsg"}),
+            "locks");
+  EXPECT_EQ(
+      Categorize(t, {"kmem_cache_alloc_node_noprof", "__alloc_skb", "tcp_stream_alloc_skb", "tcp_sendmsg_locked"}),
+      "memory_alloc_free");
   EXPECT_EQ(Categorize(t, {"__alloc_skb", "tcp_stream_alloc_skb", "tcp_sendmsg_locked"}), "skb_management");
   EXPECT_EQ(Categorize(t, {"kfree_skb_reason", "tcp_data_queue"}), "skb_management");
   // Names a broad glob of another category would also match: the specific rule first.
@@ -53,9 +55,12 @@ TEST(CpuCategories, SyntheticKernelStacksLeafFirst) {
   EXPECT_EQ(Categorize(t, {"enqueue_to_backlog", "netif_rx_internal", "__netif_rx", "loopback_xmit"}), "netdev_driver");
   EXPECT_EQ(Categorize(t, {"tcp_gro_receive", "inet_gro_receive"}), "netdev_driver");
   EXPECT_EQ(Categorize(t, {"tcp_ack", "tcp_rcv_established", "tcp_v4_do_rcv"}), "tcp_ip");
-  EXPECT_EQ(Categorize(t, {"flush_tlb_func", "__flush_smp_call_function_queue", "sysvec_call_function"}), "page_table_tlb");
-  EXPECT_EQ(Categorize(t, {"__schedule", "schedule", "schedule_timeout", "sk_wait_data", "tcp_recvmsg_locked"}), "scheduling");
-  EXPECT_EQ(Categorize(t, {"pv_native_safe_halt", "default_idle", "default_idle_call", "do_idle", "cpu_startup_entry"}), "idle");
+  EXPECT_EQ(Categorize(t, {"flush_tlb_func", "__flush_smp_call_function_queue", "sysvec_call_function"}),
+            "page_table_tlb");
+  EXPECT_EQ(Categorize(t, {"__schedule", "schedule", "schedule_timeout", "sk_wait_data", "tcp_recvmsg_locked"}),
+            "scheduling");
+  EXPECT_EQ(Categorize(t, {"pv_native_safe_halt", "default_idle", "default_idle_call", "do_idle", "cpu_startup_entry"}),
+            "idle");
   // Softirq work that interrupted the idle loop is busy time, not idle.
   EXPECT_EQ(Categorize(t, {"process_backlog", "__napi_poll", "net_rx_action", "handle_softirqs", "irq_exit_rcu",
                            "sysvec_apic_timer_interrupt", "pv_native_safe_halt", "default_idle", "do_idle"}),
@@ -68,11 +73,12 @@ TEST(CpuCategories, SyntheticKernelStacksLeafFirst) {
   EXPECT_EQ(Categorize(t, {"_raw_spin_unlock_irqrestore", "tcp_write_xmit", "__tcp_push_pending_frames"}), "tcp_ip");
   EXPECT_FALSE(t.Categorize({"native_queued_spin_lock_slowpath", "_raw_spin_lock_irqsave"}).leaf_passed_to_caller);
   // An interrupt on top of TCP code is not TCP's.
-  EXPECT_EQ(Categorize(t, {"handle_softirqs", "__irq_exit_rcu", "sysvec_apic_timer_interrupt", "asm_sysvec_apic_timer_interrupt",
-                           "_raw_spin_unlock_irqrestore", "tcp_write_xmit"}),
+  EXPECT_EQ(Categorize(t, {"handle_softirqs", "__irq_exit_rcu", "sysvec_apic_timer_interrupt",
+                           "asm_sysvec_apic_timer_interrupt", "_raw_spin_unlock_irqrestore", "tcp_write_xmit"}),
             "other");
   // Softirqs run when bottom halves are enabled again: the loopback receive path.
-  EXPECT_EQ(Categorize(t, {"handle_softirqs", "do_softirq.part.0", "__local_bh_enable_ip", "__dev_queue_xmit", "ip_finish_output2"}),
+  EXPECT_EQ(Categorize(t, {"handle_softirqs", "do_softirq.part.0", "__local_bh_enable_ip", "__dev_queue_xmit",
+                           "ip_finish_output2"}),
             "netdev_driver");
   // Nothing listed: system-call entry, VFS.
   EXPECT_EQ(Categorize(t, {"fdget", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"}), "other");
@@ -165,11 +171,13 @@ TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {
       EXPECT_GE(n.get<double>(), 0.8 * expected / static_cast<double>(cpus)) << cpu;
     }
     // Every sample is counted once: in a category or as lost.
-    EXPECT_EQ(p["counted_samples"].get<uint64_t>() + p["lost_samples"].get<uint64_t>(), p["samples"].get<uint64_t>()) << p.dump();
+    EXPECT_EQ(p["counted_samples"].get<uint64_t>() + p["lost_samples"].get<uint64_t>(), p["samples"].get<uint64_t>())
+        << p.dump();
     // Lost: stacks whose stack-map bucket another stack held (rare stacks, mostly of other
     // processes on a shared machine).
     EXPECT_LT(p["lost_samples"].get<double>(), samples / 30);
-    EXPECT_EQ(p["busy_samples"].get<uint64_t>() + p["idle_samples"].get<uint64_t>(), p["counted_samples"].get<uint64_t>());
+    EXPECT_EQ(p["busy_samples"].get<uint64_t>() + p["idle_samples"].get<uint64_t>(),
+              p["counted_samples"].get<uint64_t>());
     // The trial keeps its CPUs busy (on a shared machine, partly with other processes);
     // moving 1 GiB takes it a few hundred milliseconds of CPU at least.
     EXPECT_GT(p["busy_samples"].get<double>(), samples / 4) << p.dump();
@@ -212,7 +220,8 @@ TEST(CpuProfile, RootTrialRecordsSharesAndWriteCopiesMoreThanSendfile) {
   // buffer, so even write's share is a few percent on a 2-vCPU VM where wake-ups and
   // interrupts cost much: the test asks for a clear difference, not a size.
   EXPECT_GT(copy_share["write"], 0.01);
-  EXPECT_GT(copy_share["write"], 3 * copy_share["sendfile"]) << "write " << copy_share["write"] << " sendfile " << copy_share["sendfile"];
+  EXPECT_GT(copy_share["write"], 3 * copy_share["sendfile"])
+      << "write " << copy_share["write"] << " sendfile " << copy_share["sendfile"];
 }
 
 // One event per CPU, and only over the window: with every probe family attached, and the
@@ -234,7 +243,8 @@ TEST(CpuProfile, SamplesEachCpuOnceAndOnlyTheWindow) {
   const auto& m = record["metrics"];
   const auto& p = m["cpu_profile"];
   ASSERT_TRUE(p.is_object()) << m.dump();
-  const double expected = m["elapsed_s"].get<double>() * p["frequency_hz"].get<double>() * static_cast<double>(p["cpus"].size());
+  const double expected =
+      m["elapsed_s"].get<double>() * p["frequency_hz"].get<double>() * static_cast<double>(p["cpus"].size());
   EXPECT_GE(p["samples"].get<double>(), 0.8 * expected) << p.dump();
   EXPECT_LE(p["samples"].get<double>(), 1.2 * expected + 10.0 * static_cast<double>(p["cpus"].size())) << p.dump();
   EXPECT_EQ(p["cpus"].size(), OnlineCpus().size());

@@ -114,8 +114,10 @@ nlohmann::json ShootdownWindow(EbpfProbe& probe, int cycles, bool with_sibling) 
   uint64_t munmaps = 0;
   uint64_t next = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  for (int attempt = 0; valid < cycles && attempt < 50 * cycles && std::chrono::steady_clock::now() < deadline; ++attempt) {
-    auto* p = static_cast<volatile char*>(::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  for (int attempt = 0; valid < cycles && attempt < 50 * cycles && std::chrono::steady_clock::now() < deadline;
+       ++attempt) {
+    auto* p =
+        static_cast<volatile char*>(::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (p == MAP_FAILED) break;
     p[0] = 1;
     const uint64_t before = with_sibling ? handshake(++next) : 0;
@@ -147,11 +149,13 @@ TEST(ProbesEbpf, MunmapWithSiblingOnOtherCpuCausesRemoteShootdownIpisOfTheTrialT
   const nlohmann::json with = ShootdownWindow(*probe, kCycles, true);
   ASSERT_TRUE(with["tlb_flush"].is_object()) << with.dump();
   // Received on the sibling's CPU while it ran (in the process's context)...
-  EXPECT_GE(U64(with["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles)) << with["tlb_flush"].dump();
+  EXPECT_GE(U64(with["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles))
+      << with["tlb_flush"].dump();
   // ...each sent as an IPI from this thread.
   EXPECT_GE(U64(with["ipi_in_process"]), static_cast<uint64_t>(kCycles)) << with["ipi_detail"].dump();
   EXPECT_GE(U64(with["ipi_detail"]["sends_in_process"]), static_cast<uint64_t>(kCycles));
-  EXPECT_GE(U64(with["ipi_detail"]["call_function_single"]) + U64(with["ipi_detail"]["call_function"]), static_cast<uint64_t>(kCycles));
+  EXPECT_GE(U64(with["ipi_detail"]["call_function_single"]) + U64(with["ipi_detail"]["call_function"]),
+            static_cast<uint64_t>(kCycles));
   // At most one shootdown and one IPI per munmap, plus a little of the machine's other
   // traffic: an event counted twice would exceed it.
   const uint64_t most = U64(with["munmaps"]) + kCycles / 2;
@@ -181,9 +185,10 @@ TEST(ProbesEbpf, MunmapWithSiblingOnOtherCpuCausesRemoteShootdownIpisOfTheTrialT
   const nlohmann::json without = ShootdownWindow(*probe, kCycles, false);
   EXPECT_LE(U64(without["tlb_flush"]["remote_shootdown"]["count_in_process"]), static_cast<uint64_t>(kCycles / 10))
       << without["tlb_flush"].dump();
-  EXPECT_LE(U64(without["ipi_detail"]["by_callback"].value("generic_smp_call_function_single_interrupt",
-                                                             nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
-            static_cast<uint64_t>(kCycles / 10))
+  EXPECT_LE(
+      U64(without["ipi_detail"]["by_callback"].value("generic_smp_call_function_single_interrupt",
+                                                     nlohmann::json{{"sends_in_process", 0}})["sends_in_process"]),
+      static_cast<uint64_t>(kCycles / 10))
       << without["ipi_detail"].dump();
 }
 
@@ -226,7 +231,8 @@ TEST(ProbesEbpf, PageFaultsCountAtLeastThePagesFirstTouched) {
   ASSERT_TRUE(probe->unavailable_reason().empty()) << probe->unavailable_reason();
   constexpr size_t kPages = 512;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  auto* region = static_cast<char*>(::mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  auto* region =
+      static_cast<char*>(::mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(region, MAP_FAILED);
   ::madvise(region, kPages * page, MADV_NOHUGEPAGE);  // one fault per page, not per huge page
   ASSERT_TRUE(probe->Begin().ok());
@@ -387,7 +393,8 @@ TEST(ProbesEbpf, TlbReasonNamesComeFromTheRunningKernel) {
   ZCB_REQUIRE_ROOT();
   auto probe = EbpfProbe::Open({});
   ASSERT_TRUE(probe->unavailable_reason().empty());
-  const ValueNames names = probe->catalog().FieldValueNames("tlb:tlb_flush", "reason", "TLB_REMOTE_SHOOTDOWN", "TLB_", "");
+  const ValueNames names =
+      probe->catalog().FieldValueNames("tlb:tlb_flush", "reason", "TLB_REMOTE_SHOOTDOWN", "TLB_", "");
   ASSERT_FALSE(names.names.empty()) << names.reason;
   bool has_remote_shootdown = false;
   for (const auto& [value, name] : names.names) has_remote_shootdown |= name == "remote_shootdown";

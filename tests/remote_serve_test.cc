@@ -32,9 +32,9 @@
 #include "drivers/remote/protocol.h"
 #include "harness/remote/remote_request.h"
 #include "harness/remote/remote_server.h"
+#include "harness/trial/trial_record.h"
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
-#include "harness/trial/trial_record.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
 
@@ -52,7 +52,8 @@ class TokenFile {
  public:
   explicit TokenFile(const std::string& token) {
     static std::atomic<int> counter{0};
-    path_ = (std::filesystem::temp_directory_path() / fmt::format("zcb-test-token-{}-{}", ::getpid(), ++counter)).string();
+    path_ =
+        (std::filesystem::temp_directory_path() / fmt::format("zcb-test-token-{}-{}", ::getpid(), ++counter)).string();
     std::ofstream(path_) << token << "\n";
     ::chmod(path_.c_str(), 0600);
   }
@@ -148,8 +149,8 @@ TrialSpec RemoteStream(const std::string& strategy, uint64_t bytes, const std::s
 }
 
 // `count` sends of `size` bytes through `strategy` to the server, verified there.
-TrialSpec RemoteDatagrams(const std::string& strategy, uint64_t size, uint64_t count, const std::string& peer, const TokenFile& token,
-                          std::map<std::string, std::string> options = {}) {
+TrialSpec RemoteDatagrams(const std::string& strategy, uint64_t size, uint64_t count, const std::string& peer,
+                          const TokenFile& token, std::map<std::string, std::string> options = {}) {
   TrialSpec spec = UdpSpec(strategy, size, count, std::move(options));
   spec.path = "remote";
   spec.path_options = {{"peer", peer}, {"token_file", token.path()}};
@@ -209,7 +210,11 @@ UniqueFd AuthenticateByHand(TestServer& server) {
   auto nonce = remote::NewNonce();
   EXPECT_TRUE(nonce.ok());
   if (!nonce.ok()) return control;
-  EXPECT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", *nonce}}).ok());
+  EXPECT_TRUE(remote::WriteMessage(control.get(), {{"type", "hello"},
+                                                   {"protocol", "zcbench-control"},
+                                                   {"version", remote::kProtocolVersion},
+                                                   {"client_nonce", *nonce}})
+                  .ok());
   auto challenge = remote::ReadMessageOfType(control.get(), "challenge");
   EXPECT_TRUE(challenge.ok()) << challenge.error().ToString();
   if (!challenge.ok()) return control;
@@ -266,11 +271,13 @@ TEST(RemoteServeTest, LoopbackDatagramsAreVerifiedAndCountedByTheServer) {
     const char* strategy;
     uint64_t size, calls;
     std::map<std::string, std::string> options;
-  } cases[] = {{"sendto", 1400, 2000, {}}, {"sendmmsg", 1400, 2000, {}}, {"udp_gso", 8 * 1400, 250, {{"segment", "1400"}}}};
+  } cases[] = {
+      {"sendto", 1400, 2000, {}}, {"sendmmsg", 1400, 2000, {}}, {"udp_gso", 8 * 1400, 250, {{"segment", "1400"}}}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.strategy);
     if (!FindStrategy(c.strategy).ok()) continue;
-    const nlohmann::json record = RunOrFail(RemoteDatagrams(c.strategy, c.size, c.calls, server.peer(), token, c.options));
+    const nlohmann::json record =
+        RunOrFail(RemoteDatagrams(c.strategy, c.size, c.calls, server.peer(), token, c.options));
     ExpectRemoteDatagrams(record, 2000, server.peer());
   }
   // The server logged each trial with what it received.
@@ -353,7 +360,10 @@ TEST(RemoteServeTest, BadMessagesAreRejectedWithoutCrashing) {
   };
   auto whole = [&](const std::string& body) { return frame(static_cast<uint32_t>(body.size()), body); };
   auto hello = [](nlohmann::json patch) {
-    nlohmann::json m = {{"type", "hello"}, {"protocol", "zcbench-control"}, {"version", remote::kProtocolVersion}, {"client_nonce", std::string(64, 'a')}};
+    nlohmann::json m = {{"type", "hello"},
+                        {"protocol", "zcbench-control"},
+                        {"version", remote::kProtocolVersion},
+                        {"client_nonce", std::string(64, 'a')}};
     m.merge_patch(patch);
     return m.dump();
   };
@@ -496,7 +506,8 @@ TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
   ::waitpid(child, &status, 0);
   EXPECT_EQ(record["status"], "error");
   EXPECT_NE(record["error"].get<std::string>().find("lost the remote receiver"), std::string::npos) << record["error"];
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5)) << "the loss is noticed, not waited out";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5))
+      << "the loss is noticed, not waited out";
   EXPECT_GT(record["metrics"]["bytes_sent"].get<uint64_t>(), 0u);
 }
 
@@ -504,7 +515,8 @@ TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
 // receiver's 198.18.0.2, the client runs the trials `make_specs(peer)` gives from the
 // sender's namespace. Every record shows the server as its peer and the sender's veth end
 // as the device it sent through; the server ends no session in an error.
-std::vector<nlohmann::json> RunAcrossVeth(const std::function<std::vector<TrialSpec>(const std::string& peer)>& make_specs) {
+std::vector<nlohmann::json> RunAcrossVeth(
+    const std::function<std::vector<TrialSpec>(const std::string& peer)>& make_specs) {
   std::vector<nlohmann::json> records;
   auto veth = CreatePath("veth", {});
   EXPECT_TRUE(veth.ok()) << veth.error().ToString();
@@ -558,7 +570,8 @@ TEST(RemoteServeTest, DatagramsInsideTheVethReceiverNamespace) {
   const auto records = RunAcrossVeth([&](const std::string& peer) {
     server_peer = peer;
     std::vector<TrialSpec> specs = {RemoteDatagrams("sendto", 1400, 2000, peer, token)};
-    if (FindStrategy("udp_gso").ok()) specs.push_back(RemoteDatagrams("udp_gso", 8 * 1400, 250, peer, token, {{"segment", "1400"}}));
+    if (FindStrategy("udp_gso").ok())
+      specs.push_back(RemoteDatagrams("udp_gso", 8 * 1400, 250, peer, token, {{"segment", "1400"}}));
     return specs;
   });
   for (const auto& record : records) {

@@ -172,8 +172,8 @@ TEST(RequestResponseClient, CatchesACorruptResponse) {
   ASSERT_TRUE(trial.ok()) << trial.error().ToString();
   auto workload = CreateWorkload("request_response", {});
   ASSERT_TRUE(workload.ok());
-  auto kind =
-      ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSite::kHere, Protocol::kTcp, (*workload)->expectation(), "request_response");
+  auto kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSite::kHere, Protocol::kTcp, (*workload)->expectation(),
+                                 "request_response");
   ASSERT_TRUE(kind.ok()) << kind.error().ToString();
   auto path = CreatePath("loopback", {});
   ASSERT_TRUE(path.ok());

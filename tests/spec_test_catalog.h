@@ -67,10 +67,9 @@ inline const SpecCatalog& TestCatalog() {
         FakePath("lo", false),
         FakePath("dev", true, {{"sg", OptionType::kChoice, "keep", "scatter-gather", {"on", "off", "keep"}}}),
     };
-    c.workloads = {
-        FakeWorkload("bulk", {}),
-        FakeWorkload("files", {OptionSpec{"count", OptionType::kInt, "1", "files per trial"}.InRange(1, 8)}),
-        FakeTcpWorkload("exchange")};
+    c.workloads = {FakeWorkload("bulk", {}),
+                   FakeWorkload("files", {OptionSpec{"count", OptionType::kInt, "1", "files per trial"}.InRange(1, 8)}),
+                   FakeTcpWorkload("exchange")};
     return c;
   }();
   return catalog;

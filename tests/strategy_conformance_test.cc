@@ -3,8 +3,8 @@
 // loopback with exact byte counts and no mismatch. A strategy or workload added to its
 // registry is covered here without a line of test.
 
-#include <sys/statfs.h>
 #include <linux/magic.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -84,7 +84,8 @@ std::vector<OptionCase> AllOptionCases() {
   std::vector<OptionCase> cases;
   for (const auto& info : AllStrategies()) {
     if (!info.Speaks(Protocol::kTcp)) continue;
-    const bool batches = std::any_of(info.options.begin(), info.options.end(), [](const OptionSpec& o) { return o.name == "batch"; });
+    const bool batches =
+        std::any_of(info.options.begin(), info.options.end(), [](const OptionSpec& o) { return o.name == "batch"; });
     for (const OptionSpec& option : info.options) {
       if (option.type != OptionType::kBool) continue;
       if (info.caps.supports_unsafe_reuse && option.name == "unsafe_reuse") continue;

@@ -79,8 +79,9 @@ TEST(TrialRecordTest, ARequestResponseRecordReadsBackUnchanged) {
   bad["metrics"]["request_response"]["histogram"]["buckets"][0] = {1, 2, 3};
   auto read = TrialRecord::FromJson(bad);
   ASSERT_FALSE(read.ok());
-  EXPECT_EQ(read.error().ToString(),
-            "record.metrics.request_response.histogram.buckets: expected [highest_ns, count] pairs of non-negative integers");
+  EXPECT_EQ(
+      read.error().ToString(),
+      "record.metrics.request_response.histogram.buckets: expected [highest_ns, count] pairs of non-negative integers");
 }
 
 TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
@@ -90,7 +91,8 @@ TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
   if (FindStrategy("packet_tx_ring").ok()) {
     const nlohmann::json record = RunOrFail(frames);
     EXPECT_EQ(record["status"], "unsupported") << record.dump();
-    EXPECT_NE(record["error"].get<std::string>().find("needs a path with a link layer"), std::string::npos) << record["error"];
+    EXPECT_NE(record["error"].get<std::string>().find("needs a path with a link layer"), std::string::npos)
+        << record["error"];
     EXPECT_TRUE(record["metrics"].is_null());
     ExpectRoundTrip(record);
   }
@@ -99,7 +101,8 @@ TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
   bad.sender_cpu = 1000;  // no such CPU (within a cpu_set_t): the sender's set-up fails
   const nlohmann::json failed = RunOrFail(bad);
   EXPECT_EQ(failed["status"], "error");
-  EXPECT_NE(failed["error"].get<std::string>().find("pin the sender to CPU 1000"), std::string::npos) << failed["error"];
+  EXPECT_NE(failed["error"].get<std::string>().find("pin the sender to CPU 1000"), std::string::npos)
+      << failed["error"];
   EXPECT_TRUE(failed["path"].is_object());
   ExpectRoundTrip(failed);
 }

@@ -68,11 +68,11 @@ inline std::string UnavailableReason(const std::string& strategy) {
 }
 
 // A strategy this machine cannot run skips the test, or fails it under CI.
-#define ZCB_SKIP_IF_UNAVAILABLE(strategy)                                                           \
-  do {                                                                                              \
-    if (!::zcb::testing::Available(strategy))                                                       \
-      ZCB_SKIP_OR_FAIL_UNDER_CI(std::string(strategy) + " is not available here: " +                \
-                                ::zcb::testing::UnavailableReason(strategy));                       \
+#define ZCB_SKIP_IF_UNAVAILABLE(strategy)                                                                  \
+  do {                                                                                                     \
+    if (!::zcb::testing::Available(strategy))                                                              \
+      ZCB_SKIP_OR_FAIL_UNDER_CI(std::string(strategy) +                                                    \
+                                " is not available here: " + ::zcb::testing::UnavailableReason(strategy)); \
   } while (0)
 
 // In a loop over strategies: whether `strategy` can run. When it cannot, the loop goes on
@@ -100,8 +100,8 @@ inline void ExpectUsageErrorNaming(const TrialSpec& spec, const std::vector<std:
 }
 
 // Tests that need a privilege: under CI a missing privilege is a failure, elsewhere a skip.
-#define ZCB_REQUIRE_ROOT()                                                                         \
-  do {                                                                                             \
+#define ZCB_REQUIRE_ROOT()                                                                                    \
+  do {                                                                                                        \
     if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("needs root (CAP_NET_ADMIN/CAP_SYS_ADMIN): run as root"); \
   } while (0)
 
@@ -112,14 +112,17 @@ inline void ExpectUsageErrorNaming(const TrialSpec& spec, const std::vector<std:
 // delivered, copied, inside the send call and the rewrite shows nothing. So: a few
 // loopback tries, then a path where the kernel holds the pages for certain, a veth
 // behind a 1 Gbit/s shaper (data queued in the qdisc and the socket long after the call).
-using UnsafeReuseTrial = std::function<uint64_t(const std::string& path, const std::map<std::string, std::string>& path_options)>;
+using UnsafeReuseTrial =
+    std::function<uint64_t(const std::string& path, const std::map<std::string, std::string>& path_options)>;
 
 inline void ExpectUnsafeReuseCaught(const UnsafeReuseTrial& run) {
   uint64_t loopback = 0;
   for (int attempt = 0; attempt < 4 && loopback == 0; ++attempt) loopback = run("loopback", {});
   ::testing::Test::RecordProperty("loopback_mismatches", std::to_string(loopback));
   if (loopback > 0) return;
-  if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("loopback showed nothing this time; the shaped path that shows it for certain needs root");
+  if (::geteuid() != 0)
+    ZCB_SKIP_OR_FAIL_UNDER_CI(
+        "loopback showed nothing this time; the shaped path that shows it for certain needs root");
   const uint64_t shaped = run("shaped", {{"preset", "1GbE"}});
   ::testing::Test::RecordProperty("shaped_mismatches", std::to_string(shaped));
   EXPECT_GT(shaped, 0u) << "the rewritten buffers went unnoticed on loopback and over the shaped path";

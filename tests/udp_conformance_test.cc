@@ -1,11 +1,10 @@
 // Conformance over UDP: every registered UDP strategy, in every registered workload it can
-// serve, from every payload source it can send there, delivers datagrams of the sizes its capabilities allow, and each one verifies on
-// its own. The sizes come from the limits (stack/udp_limits.h): one datagram up to the
-// UDP/IPv4 limit, and, for a strategy that hands the kernel a UDP_SEGMENT buffer, buffers
-// at the segment-count and the per-call byte limits. A strategy that writes its own frames
-// runs over the first registered path with a link layer (loopback has none, and refuses
-// it as unsupported). A strategy or workload added to its registry is covered here without
-// a line of test; what it cannot do here is decided by its capabilities and availability.
+// serve, from every payload source it can send there, delivers datagrams of the sizes its capabilities allow, and each
+// one verifies on its own. The sizes come from the limits (stack/udp_limits.h): one datagram up to the UDP/IPv4 limit,
+// and, for a strategy that hands the kernel a UDP_SEGMENT buffer, buffers at the segment-count and the per-call byte
+// limits. A strategy that writes its own frames runs over the first registered path with a link layer (loopback has
+// none, and refuses it as unsupported). A strategy or workload added to its registry is covered here without a line of
+// test; what it cannot do here is decided by its capabilities and availability.
 
 #include <unistd.h>
 
@@ -113,7 +112,8 @@ std::vector<UdpCase> AllUdpCases() {
 }
 
 std::string UdpCaseName(const UdpCase& c) {
-  std::string name = c.workload + "_" + c.strategy + "_" + std::string(ToString(c.source)) + "_" + c.path + "_" + std::to_string(c.size);
+  std::string name = c.workload + "_" + c.strategy + "_" + std::string(ToString(c.source)) + "_" + c.path + "_" +
+                     std::to_string(c.size);
   for (const auto& [k, v] : c.options) name += "_" + k + "_" + v;
   return name;
 }

@@ -29,8 +29,8 @@
 #include "harness/trial/trial.h"
 #include "stack/datagram_receiver.h"
 #include "stack/registry.h"
-#include "workloads/payload_source.h"
 #include "tests/trial_test_util.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 namespace {
@@ -176,7 +176,8 @@ TEST(UdpPacketTxRingTest, TrialOverVethDeliversVerifiedDatagrams) {
     ASSERT_EQ(record["status"], "ok") << record["error"];
     const auto& udp = record["metrics"]["udp"];
     EXPECT_EQ(udp["datagrams_sent"], 2000u);
-    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
+    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(),
+              udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
     EXPECT_GE(udp["datagrams_received"].get<uint64_t>(), 1800u) << udp.dump();
     EXPECT_EQ(record["metrics"]["integrity"]["mismatches"], 0u);
     EXPECT_EQ(record["metrics"]["integrity"]["verified_bytes"], record["metrics"]["bytes_received"]);

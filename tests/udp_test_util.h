@@ -16,7 +16,7 @@ namespace zcb::testing {
 
 // `count` calls of `message_size` bytes, paced so that the receiver keeps up.
 inline TrialSpec UdpSpec(const std::string& strategy, uint64_t message_size, uint64_t count,
-                  std::map<std::string, std::string> options = {}) {
+                         std::map<std::string, std::string> options = {}) {
   TrialSpec spec;
   spec.protocol = Protocol::kUdp;
   spec.strategy = strategy;

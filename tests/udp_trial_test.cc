@@ -49,7 +49,8 @@ TEST(UdpTrialTest, UdpGsoDeliversVerifiedDatagramsOfEverySize) {
     // As many segments per call as fit in 65507 bytes (and the kernel's segment limit).
     const size_t per_call = std::min<size_t>(kMaxUdpPayloadIpv4 / c.datagram, 64);
     const uint64_t calls = std::max<uint64_t>(c.count / per_call, 2);
-    auto record = RunOrFail(UdpSpec("udp_gso", c.datagram * per_call, calls, {{"segment", std::to_string(c.datagram)}}));
+    auto record =
+        RunOrFail(UdpSpec("udp_gso", c.datagram * per_call, calls, {{"segment", std::to_string(c.datagram)}}));
     ExpectBalancedAndVerified(record, calls * per_call);
     EXPECT_EQ(record["metrics"]["send_calls"], calls);
     EXPECT_DOUBLE_EQ(record["metrics"]["udp"]["mean_datagram_bytes"].get<double>(), static_cast<double>(c.datagram));
@@ -89,7 +90,8 @@ TEST(UdpTrialTest, ReadAndDiscardReceiversCountWithoutChecking) {
       ASSERT_EQ(record["status"], "ok") << record["error"];
       const auto& udp = record["metrics"]["udp"];
       EXPECT_EQ(udp["datagrams_sent"], 600u);
-      EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
+      EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(),
+                udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
       EXPECT_EQ(record["metrics"]["integrity"]["verified_bytes"], 0u);
       EXPECT_NE(udp["goodput_counts"].get<std::string>().find("not checked"), std::string::npos);
     }
@@ -106,7 +108,8 @@ TEST(UdpTrialTest, GeneratedSourceAndDurationMode) {
   ASSERT_EQ(record["status"], "ok") << record["error"];
   const auto& udp = record["metrics"]["udp"];
   EXPECT_GT(udp["datagrams_sent"], 100u);
-  EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
+  EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(),
+            udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
   EXPECT_EQ(record["metrics"]["integrity"]["mismatches"], 0u);
 }
 
@@ -133,7 +136,8 @@ TEST(UdpTrialTest, TooManySegmentsPerCallIsAnErrorNamingTheLimit) {
 TEST(UdpTrialTest, SendmmsgBatchOutOfRangeIsAUsageError) {
   auto resolved = ResolveTrial(UdpSpec("sendmmsg", 100, 1, {{"batch", "2000"}}));
   ASSERT_FALSE(resolved.ok());
-  EXPECT_NE(resolved.error().ToString().find("batch=2000: expected 1 to 1024"), std::string::npos) << resolved.error().ToString();
+  EXPECT_NE(resolved.error().ToString().find("batch=2000: expected 1 to 1024"), std::string::npos)
+      << resolved.error().ToString();
 }
 
 TEST(UdpTrialTest, PacketTxRingIsUnsupportedOnAPathWithoutALinkLayer) {
@@ -142,7 +146,8 @@ TEST(UdpTrialTest, PacketTxRingIsUnsupportedOnAPathWithoutALinkLayer) {
   ASSERT_EQ(record["status"], "unsupported");
   const std::string reason = record["error"];
   // Without CAP_NET_RAW the probe says so first; with it, the path's missing link layer.
-  EXPECT_TRUE(reason.find("link layer") != std::string::npos || reason.find("CAP_NET_RAW") != std::string::npos) << reason;
+  EXPECT_TRUE(reason.find("link layer") != std::string::npos || reason.find("CAP_NET_RAW") != std::string::npos)
+      << reason;
 }
 
 TEST(UdpTrialTest, UsageErrors) {

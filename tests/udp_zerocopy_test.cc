@@ -104,7 +104,8 @@ TEST(UdpZerocopyGsoTest, MsgZerocopyWithSegmentDeliversEverySize) {
     SCOPED_TRACE(c.datagram);
     const size_t per_call = std::min<size_t>(kMaxUdpPayloadIpv4 / c.datagram, 64);
     const uint64_t calls = std::max<uint64_t>(c.count / per_call, 2);
-    auto record = RunOrFail(UdpSpec("msg_zerocopy", c.datagram * per_call, calls, {{"segment", std::to_string(c.datagram)}}));
+    auto record =
+        RunOrFail(UdpSpec("msg_zerocopy", c.datagram * per_call, calls, {{"segment", std::to_string(c.datagram)}}));
     ExpectBalancedAndVerified(record, calls * per_call);
     // One MSG_ZEROCOPY call, and one completion id, per GSO buffer.
     EXPECT_EQ(record["metrics"]["send_calls"], calls);
@@ -169,11 +170,13 @@ TEST(UdpZerocopyUnsafeReuseTest, RuleBrokenOnRequestIsRecordedNotFailed) {
     EXPECT_EQ(record["params"]["options"]["unsafe_reuse"], "true");
     const auto& m = record["metrics"];
     const auto& udp = m["udp"];
-    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
+    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(),
+              udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
     EXPECT_GT(udp["datagrams_received"].get<uint64_t>(), 0u);
     // A completion per GSO call, else per datagram (an io_uring batch has one per SQE).
     const auto& zc = m["zerocopy"];
-    const uint64_t expected = c.options.count("segment") ? m["send_calls"].get<uint64_t>() : udp["datagrams_sent"].get<uint64_t>();
+    const uint64_t expected =
+        c.options.count("segment") ? m["send_calls"].get<uint64_t>() : udp["datagrams_sent"].get<uint64_t>();
     EXPECT_EQ(zc["completions"].get<uint64_t>(), expected);
     EXPECT_EQ(zc["copied"].get<uint64_t>(), expected) << "loopback copies on local delivery";
     const uint64_t mismatches = m["integrity"]["mismatches"];
@@ -213,7 +216,8 @@ TEST(UdpZerocopyUnsafeReuseTest, CorruptionIsCaughtWhileTheQdiscHoldsThePages) {
     ASSERT_EQ(record["status"], "ok") << record["error"];
     const auto& m = record["metrics"];
     const auto& udp = m["udp"];
-    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(), udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
+    EXPECT_EQ(udp["datagrams_sent"].get<uint64_t>(),
+              udp["datagrams_received"].get<uint64_t>() + udp["lost"].get<uint64_t>());
     EXPECT_GT(udp["corrupt"].get<uint64_t>(), 0u) << "the rewritten slots should reach the receiver: " << udp.dump();
     EXPECT_EQ(udp["malformed"].get<uint64_t>(), 0u) << "the scribble leaves the header, so each datagram is named";
     EXPECT_GT(m["integrity"]["mismatches"].get<uint64_t>(), 0u);
@@ -249,7 +253,8 @@ TEST(UdpZerocopyFragmentsTest, SendsStillLentAtTheEndAreRecordedNotAnError) {
     // Every send is either completed or recorded as still lent.
     EXPECT_EQ(zc["completions"].get<uint64_t>() + zc["outstanding_at_end"].get<uint64_t>(), calls) << zc.dump();
     EXPECT_LE(zc["outstanding_at_end"].get<uint64_t>(), 64u) << zc.dump();
-    RecordProperty(std::string(strategy) + "_outstanding_at_end", std::to_string(zc["outstanding_at_end"].get<uint64_t>()));
+    RecordProperty(std::string(strategy) + "_outstanding_at_end",
+                   std::to_string(zc["outstanding_at_end"].get<uint64_t>()));
   }
   ZCB_EXPECT_SOME_CASE_RAN(cases_run);
 }

@@ -16,8 +16,8 @@
 #include "stack/registry.h"
 #include "stack/unique_fd.h"
 #include "stack/zerocopy_completions.h"
-#include "workloads/payload_source.h"
 #include "tests/ci_requirements.h"
+#include "workloads/payload_source.h"
 
 namespace zcb {
 namespace {
@@ -38,7 +38,7 @@ TEST(CompletionWindowTest, OutOfOrderCompletionsWaitForTheGap) {
   for (int i = 0; i < 5; ++i) w.Issue();
   ASSERT_TRUE(w.Complete(2, 3).ok());  // 2..4 before 0..1
   EXPECT_EQ(w.watermark(), 0u);
-  EXPECT_FALSE(w.IsCompleted(4));      // a gate on 4 must still wait for 0 and 1
+  EXPECT_FALSE(w.IsCompleted(4));  // a gate on 4 must still wait for 0 and 1
   EXPECT_EQ(w.completed(), 3u);
   EXPECT_EQ(w.outstanding(), 2u);
   ASSERT_TRUE(w.Complete(1, 1).ok());
@@ -133,7 +133,7 @@ TEST(ZerocopyAccountingTest, AMergedRangeWithMixedCodesIsCountedAsRanged) {
   ASSERT_TRUE(c.Notify(6, 7, /*copied=*/true).ok());
   EXPECT_EQ(c.stats().zerocopy, 5u);  // 4 in truth: send 3 is hidden in the range
   EXPECT_EQ(c.stats().copied, 3u);
-  EXPECT_EQ(c.stats().ranged, 7u);    // 0..4 and 6..7; send 5 had its own notification
+  EXPECT_EQ(c.stats().ranged, 7u);  // 0..4 and 6..7; send 5 had its own notification
 }
 
 TEST(ZerocopyAccountingTest, BadRangesAreRefusedAndCountNothing) {
@@ -216,7 +216,8 @@ class DirectZerocopyTest : public ::testing::TestWithParam<std::string> {
     auto info = FindStrategy(GetParam());
     ASSERT_TRUE(info.ok());
     info_ = *info;
-    if (!ProbeAvailability(*info_).available) ZCB_SKIP_OR_FAIL_UNDER_CI(GetParam() + ": " + ProbeAvailability(*info_).reason);
+    if (!ProbeAvailability(*info_).available)
+      ZCB_SKIP_OR_FAIL_UNDER_CI(GetParam() + ": " + ProbeAvailability(*info_).reason);
     PayloadConfig config;
     config.kind = SourceKind::kMemory;
     config.max_message = kMessage;

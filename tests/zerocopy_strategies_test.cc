@@ -85,10 +85,13 @@ INSTANTIATE_TEST_SUITE_P(
         AccountingCase{"io_uring_send_zc", SourceKind::kMemory, {}, "io_uring_send_zc_memory"},
         AccountingCase{"io_uring_send_zc", SourceKind::kGenerated, {}, "io_uring_send_zc_generated"},
         AccountingCase{"io_uring_send_zc", SourceKind::kMemory, {{"fixed_buffers", "true"}}, "io_uring_send_zc_fixed"},
-        AccountingCase{"io_uring_send_zc", SourceKind::kGenerated, {{"fixed_buffers", "true"}, {"batch", "8"}},
+        AccountingCase{"io_uring_send_zc",
+                       SourceKind::kGenerated,
+                       {{"fixed_buffers", "true"}, {"batch", "8"}},
                        "io_uring_send_zc_fixed_generated_batch_8"},
         // Linked chains of 8, and a depth so small that every batch waits for notifications.
-        AccountingCase{"io_uring_send_zc", SourceKind::kMemory, {{"batch", "8"}, {"depth", "8"}}, "io_uring_send_zc_batch_8"},
+        AccountingCase{
+            "io_uring_send_zc", SourceKind::kMemory, {{"batch", "8"}, {"depth", "8"}}, "io_uring_send_zc_batch_8"},
         AccountingCase{"io_uring_send_zc", SourceKind::kGenerated, {{"depth", "2"}}, "io_uring_send_zc_depth_2"}),
     [](const ::testing::TestParamInfo<AccountingCase>& info) { return info.param.name; });
 
@@ -162,12 +165,11 @@ TEST_P(ZerocopyUnsafeReuseTest, TheReceiversIntegrityCheckCatchesTheCorruption) 
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(ZeroCopy, ZerocopyUnsafeReuseTest,
-                         ::testing::Combine(::testing::Values(std::string("msg_zerocopy"), std::string("io_uring_send_zc")),
-                                            ::testing::Values(SourceKind::kMemory, SourceKind::kGenerated)),
-                         [](const auto& info) {
-                           return std::get<0>(info.param) + "_" + std::string(ToString(std::get<1>(info.param)));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    ZeroCopy, ZerocopyUnsafeReuseTest,
+    ::testing::Combine(::testing::Values(std::string("msg_zerocopy"), std::string("io_uring_send_zc")),
+                       ::testing::Values(SourceKind::kMemory, SourceKind::kGenerated)),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::string(ToString(std::get<1>(info.param))); });
 
 TEST(ZerocopyUnsafeReuseControlTest, SafeReuseOfTheSameConfigurationVerifies) {
   // The control for the test above: the same stream without unsafe_reuse is clean, so

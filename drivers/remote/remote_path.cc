@@ -35,7 +35,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   const std::string& name() const override { return name_; }
 
   PathCapabilities capabilities() const override {
-    PathCapabilities caps{.needs_root = false, .has_link_layer = false, .local_delivery = false, .remote_receiver = true};
+    PathCapabilities caps{
+        .needs_root = false, .has_link_layer = false, .local_delivery = false, .remote_receiver = true};
     // A "remote" peer that runs on this very kernel (another namespace, or loopback)
     // still delivers locally: zero-copy sends are copied there, and the record says so.
     caps.local_delivery = same_kernel_;
@@ -47,7 +48,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   nlohmann::json Describe() const override {
     return {
         {"name", name_},
-        {"description", "receiver on another host, run by zcbench serve and driven over an authenticated control connection"},
+        {"description",
+         "receiver on another host, run by zcbench serve and driven over an authenticated control connection"},
         {"peer", FormatSockaddr(peer_)},
         {"control_protocol", fmt::format("{}/{}", remote::kProtocolName, remote::kProtocolVersion)},
         {"server", server_},
@@ -67,7 +69,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
     auto ready = remote::ReadMessageOfType(control_.get(), "ready");
     if (!ready.ok()) return std::move(ready).error().Context("remote receiver at " + PeerName());
     auto port = ready->find("data_port");
-    if (port == ready->end() || !port->is_number_unsigned() || port->get<uint64_t>() == 0 || port->get<uint64_t>() > 65535) {
+    if (port == ready->end() || !port->is_number_unsigned() || port->get<uint64_t>() == 0 ||
+        port->get<uint64_t>() > 65535) {
       return Errorf("remote receiver at {}: 'ready' without a valid data_port", PeerName());
     }
     sockaddr_storage data = peer_;
@@ -86,7 +89,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
     auto result = remote::ReadMessageOfType(control_.get(), "result");
     if (!result.ok()) return std::move(result).error().Context("remote receiver at " + PeerName());
     auto status = result->find("status");
-    if (status == result->end() || !status->is_string()) return Errorf("remote receiver at {}: 'result' without a status", PeerName());
+    if (status == result->end() || !status->is_string())
+      return Errorf("remote receiver at {}: 'result' without a status", PeerName());
     auto metrics = result->find("metrics");
     if (metrics == result->end()) return Errorf("remote receiver at {}: 'result' without metrics", PeerName());
     if (auto valid = remote::ValidateResultMetrics(*metrics); !valid.ok()) {
@@ -110,7 +114,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
 
 Status RemotePath::Connect(const std::string& peer_text, const std::string& token_file, double connect_timeout_s) {
   if (peer_text.empty()) return Errorf("path remote needs the peer: --peer HOST:PORT (where zcbench serve listens)");
-  if (token_file.empty()) return Errorf("path remote needs the shared token: --token-file FILE (the file zcbench serve was given)");
+  if (token_file.empty())
+    return Errorf("path remote needs the shared token: --token-file FILE (the file zcbench serve was given)");
   ZCB_ASSIGN_OR_RETURN(peer_, remote::ResolveHostPort(peer_text, remote::kDefaultPort));
   ZCB_ASSIGN_OR_RETURN(const std::string token, remote::ReadTokenFile(token_file));
   control_.Reset(::socket(peer_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -122,7 +127,8 @@ Status RemotePath::Connect(const std::string& peer_text, const std::string& toke
     return Error(err, fmt::format("connect to zcbench serve at {}", FormatSockaddr(peer_)));
   }
   ZCB_RETURN_IF_ERROR(SetTimeout(control_.get(), SO_RCVTIMEO, kHandshakeTimeoutS));
-  if (auto hs = Handshake(token); !hs.ok()) return std::move(hs).error().Context("zcbench serve at " + FormatSockaddr(peer_));
+  if (auto hs = Handshake(token); !hs.ok())
+    return std::move(hs).error().Context("zcbench serve at " + FormatSockaddr(peer_));
   // The device this host sends through, as it is now (the record's interfaces).
   if (auto dev = RouteDevice(HostOf(peer_)); dev.ok()) {
     if (auto info = DescribeInterface(-1, "", *dev, "sender"); info.ok()) local_interfaces_.push_back(*info);
@@ -149,13 +155,14 @@ Status RemotePath::Handshake(const std::string& token) {
   auto proof = welcome.find("proof");
   if (proof == welcome.end() || !proof->is_string() ||
       !remote::ProofsEqual(proof->get<std::string>(), remote::ServerProof(token, server_nonce, client_nonce))) {
-    return Errorf("the server did not prove that it knows the token: not the zcbench serve you meant, or another token");
+    return Errorf(
+        "the server did not prove that it knows the token: not the zcbench serve you meant, or another token");
   }
   auto host = welcome.find("host");
   server_ = host != welcome.end() && host->is_object() ? *host : nlohmann::json::object();
   const nlohmann::json me = remote::HostIdentity();
-  same_kernel_ = server_.contains("boot_id") && server_["boot_id"].is_string() && !me["boot_id"].get<std::string>().empty() &&
-                 server_["boot_id"] == me["boot_id"];
+  same_kernel_ = server_.contains("boot_id") && server_["boot_id"].is_string() &&
+                 !me["boot_id"].get<std::string>().empty() && server_["boot_id"] == me["boot_id"];
   return OkStatus();
 }
 
@@ -168,22 +175,29 @@ PathInfo RemotePathInfo() {
   info.caps = {.needs_root = false, .has_link_layer = false, .local_delivery = false, .remote_receiver = true};
   info.options = {
       {"peer", OptionType::kString, "", "HOST:PORT where zcbench serve listens (also --peer)", {}},
-      {"token_file", OptionType::kString, "", "file holding the token shared with zcbench serve (also --token-file)", {}},
+      {"token_file",
+       OptionType::kString,
+       "",
+       "file holding the token shared with zcbench serve (also --token-file)",
+       {}},
       {"connect_timeout", OptionType::kInt, "10", "seconds to wait for the control connection", {}},
   };
   info.validate = [](const Options& options) -> Status {
-    if (options.GetString("peer").empty()) return Errorf("path remote needs the peer: --peer HOST:PORT (where zcbench serve listens)");
+    if (options.GetString("peer").empty())
+      return Errorf("path remote needs the peer: --peer HOST:PORT (where zcbench serve listens)");
     if (options.GetString("token_file").empty()) {
       return Errorf("path remote needs the shared token: --token-file FILE (the file zcbench serve was given)");
     }
     const int64_t timeout = options.GetInt("connect_timeout");
-    if (timeout <= 0 || timeout > 600) return Errorf("path remote option connect_timeout={}: expected 1 to 600 seconds", timeout);
+    if (timeout <= 0 || timeout > 600)
+      return Errorf("path remote option connect_timeout={}: expected 1 to 600 seconds", timeout);
     return OkStatus();
   };
   info.create = [](const Options& options) -> Result<std::unique_ptr<NetworkPath>> {
     auto path = std::make_unique<RemotePath>();
     const int64_t timeout = options.GetInt("connect_timeout");
-    ZCB_RETURN_IF_ERROR(path->Connect(options.GetString("peer"), options.GetString("token_file"), static_cast<double>(timeout)));
+    ZCB_RETURN_IF_ERROR(
+        path->Connect(options.GetString("peer"), options.GetString("token_file"), static_cast<double>(timeout)));
     return std::unique_ptr<NetworkPath>(std::move(path));
   };
   return info;

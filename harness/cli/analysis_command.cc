@@ -35,8 +35,10 @@ std::string Python() {
 int RunAnalysis(const std::string& verb, const std::vector<std::string>& args) {
   const std::string source = SourceDir();
   if (!std::filesystem::exists(std::filesystem::path(source) / "analysis" / "__main__.py")) {
-    fmt::print(stderr, "zcbench {}: the analysis package is not at {}/analysis; set ZCBENCH_SOURCE_DIR to the zcbench source tree\n",
-               verb, source);
+    fmt::print(
+        stderr,
+        "zcbench {}: the analysis package is not at {}/analysis; set ZCBENCH_SOURCE_DIR to the zcbench source tree\n",
+        verb, source);
     return kExitUsage;
   }
   const char* old_path = std::getenv("PYTHONPATH");
@@ -65,16 +67,17 @@ Command AddAnalysisCommand(CLI::App& app, const std::string& verb, const std::st
 }  // namespace
 
 Command AddReportCommand(CLI::App& app) {
-  return AddAnalysisCommand(app, "report",
-                            "write HTML and Markdown reports with figures for RUN_DIR... [--out DIR] (zcbench report --help)");
+  return AddAnalysisCommand(
+      app, "report", "write HTML and Markdown reports with figures for RUN_DIR... [--out DIR] (zcbench report --help)");
 }
 
 Command AddCompareCommand(CLI::App& app) {
-  return AddAnalysisCommand(app, "compare",
-                            "compare BASE_RUN NEW_RUN [--threshold 5%] [--confidence 0.95] [--metric ...] [--allow-partial]; "
-                            "exit 0 when every point-metric was judged and none regressed, 1 on a regression, 2 on bad input, "
-                            "3 when it cannot judge (too few repetitions, a metric's source differs, a metric missing, no "
-                            "point in common; --allow-partial accepts what was judged)");
+  return AddAnalysisCommand(
+      app, "compare",
+      "compare BASE_RUN NEW_RUN [--threshold 5%] [--confidence 0.95] [--metric ...] [--allow-partial]; "
+      "exit 0 when every point-metric was judged and none regressed, 1 on a regression, 2 on bad input, "
+      "3 when it cannot judge (too few repetitions, a metric's source differs, a metric missing, no "
+      "point in common; --allow-partial accepts what was judged)");
 }
 
 }  // namespace zcb::cli

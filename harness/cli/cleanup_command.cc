@@ -50,7 +50,8 @@ int Cleanup(const CleanupArgs& args) {
   }
   const LeftoverRemoval removal = RemoveLeftovers(stale);
   for (const auto& l : removal.removed) fmt::print("removed: {}\n", l.Describe());
-  for (const auto& [l, why] : removal.failed) fmt::print(stderr, "zcbench cleanup: could not remove {}: {}\n", l.Describe(), why);
+  for (const auto& [l, why] : removal.failed)
+    fmt::print(stderr, "zcbench cleanup: could not remove {}: {}\n", l.Describe(), why);
   if (removal.lock_files_removed > 0) fmt::print("removed {} lock file(s) of dead runs\n", removal.lock_files_removed);
   return removal.failed.empty() ? kExitOk : kExitFailed;
 }
@@ -64,19 +65,22 @@ void HandleLeftoversAtRunStart(bool clean) {
   }
   if (stale.empty()) return;
   if (!clean) {
-    fmt::print(stderr, "zcbench: {} object(s) left behind by killed runs (remove them with zcbench cleanup, or run --clean):\n",
+    fmt::print(stderr,
+               "zcbench: {} object(s) left behind by killed runs (remove them with zcbench cleanup, or run --clean):\n",
                stale.size());
     for (const auto& l : stale) fmt::print(stderr, "  {}\n", l.Describe());
     return;
   }
   const LeftoverRemoval removal = RemoveLeftovers(stale);
   for (const auto& l : removal.removed) fmt::print(stderr, "zcbench: removed {}\n", l.Describe());
-  for (const auto& [l, why] : removal.failed) fmt::print(stderr, "zcbench: could not remove {}: {}\n", l.Describe(), why);
+  for (const auto& [l, why] : removal.failed)
+    fmt::print(stderr, "zcbench: could not remove {}: {}\n", l.Describe(), why);
 }
 
 Command AddCleanupCommand(CLI::App& app) {
   auto args = std::make_shared<CleanupArgs>();
-  auto* sub = app.add_subcommand("cleanup", "remove the namespaces, links, qdiscs and cgroups that killed runs left behind");
+  auto* sub =
+      app.add_subcommand("cleanup", "remove the namespaces, links, qdiscs and cgroups that killed runs left behind");
   sub->add_flag("--dry-run,-n", args->dry_run, "only list what would be removed");
   sub->add_flag("--all", args->all, "also remove zcb- objects whose owner cannot be told from the name");
   return [args] { return Cleanup(*args); };

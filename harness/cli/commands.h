@@ -9,8 +9,8 @@
 #include <functional>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "stack/result.h"
 

@@ -45,7 +45,8 @@ int Doctor(const DoctorArgs& args) {
 
 Command AddDoctorCommand(CLI::App& app) {
   auto args = std::make_shared<DoctorArgs>();
-  auto* sub = app.add_subcommand("doctor", "check what this machine supports (BPF, tracepoints, counters, zero-copy) and what is missing");
+  auto* sub = app.add_subcommand(
+      "doctor", "check what this machine supports (BPF, tracepoints, counters, zero-copy) and what is missing");
   sub->add_flag("--json", args->json, "print the checks as a JSON array");
   return [args] { return Doctor(*args); };
 }

@@ -53,7 +53,8 @@ int ListStrategies() {
 
 int ListPaths() {
   fmt::print("{:<10} {:<6} {}\n", "name", "root", "summary");
-  for (const auto& info : AllPaths()) fmt::print("{:<10} {:<6} {}\n", info.name, info.caps.needs_root ? "yes" : "no", info.summary);
+  for (const auto& info : AllPaths())
+    fmt::print("{:<10} {:<6} {}\n", info.name, info.caps.needs_root ? "yes" : "no", info.summary);
   return kExitOk;
 }
 
@@ -85,9 +86,11 @@ void PrintOptions(const std::vector<OptionSpec>& options, std::string_view flag)
 }  // namespace
 
 Command AddListCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand("list", "list strategies (with their availability on this machine), paths or workloads");
+  auto* sub =
+      app.add_subcommand("list", "list strategies (with their availability on this machine), paths or workloads");
   auto what = std::make_shared<std::string>("strategies");
-  sub->add_option("what", *what, "strategies | paths | workloads")->check(CLI::IsMember({"strategies", "paths", "workloads"}));
+  sub->add_option("what", *what, "strategies | paths | workloads")
+      ->check(CLI::IsMember({"strategies", "paths", "workloads"}));
   return [what] {
     if (*what == "paths") return ListPaths();
     if (*what == "workloads") return ListWorkloads();
@@ -110,9 +113,11 @@ int DescribeStrategy(const StrategyInfo& s) {
 
 int DescribePath(const PathInfo& p) {
   fmt::print("path {}: {}\n", p.name, p.summary);
-  fmt::print("Needs root: {}\nEthernet link layer: {}\nReceiver on another host: {}\n", p.caps.needs_root ? "yes" : "no",
-             p.caps.has_link_layer ? "yes" : "no", p.caps.remote_receiver ? "yes" : "no");
-  fmt::print("Receiver: {}\n", p.caps.has_receiver ? "yes" : "none: every packet is dropped before delivery and counted (UDP only)");
+  fmt::print("Needs root: {}\nEthernet link layer: {}\nReceiver on another host: {}\n",
+             p.caps.needs_root ? "yes" : "no", p.caps.has_link_layer ? "yes" : "no",
+             p.caps.remote_receiver ? "yes" : "no");
+  fmt::print("Receiver: {}\n",
+             p.caps.has_receiver ? "yes" : "none: every packet is dropped before delivery and counted (UDP only)");
   if (p.options.empty()) {
     fmt::print("Options: none\n");
     return kExitOk;
@@ -125,7 +130,8 @@ int DescribePath(const PathInfo& p) {
 int DescribeWorkload(const WorkloadInfo& w) {
   fmt::print("workload {}: {}\n", w.name, w.summary);
   fmt::print("Protocols: {}\nSources: {}\n", Protocols(w), Sources(w.needs.sources));
-  fmt::print("Receiver knows message boundaries: {}\n", w.needs.message_boundaries ? "yes" : "no (one verified stream or flow)");
+  fmt::print("Receiver knows message boundaries: {}\n",
+             w.needs.message_boundaries ? "yes" : "no (one verified stream or flow)");
   // What the receiver checks, as the workload says with its default options.
   auto defaults = w.ParseOptions({});
   auto made = defaults.ok() ? w.create(*defaults) : Result<std::unique_ptr<Workload>>(std::move(defaults).error());
@@ -133,7 +139,8 @@ int DescribeWorkload(const WorkloadInfo& w) {
              made.ok() ? std::string(ToString((*made)->expectation())) : "unknown (" + made.error().ToString() + ")");
   std::string served;
   for (const auto& s : AllStrategies()) {
-    const bool serves = std::any_of(s.caps.sources.begin(), s.caps.sources.end(), [&](SourceKind k) { return w.Serves(s, k); });
+    const bool serves =
+        std::any_of(s.caps.sources.begin(), s.caps.sources.end(), [&](SourceKind k) { return w.Serves(s, k); });
     if (serves) served += (served.empty() ? "" : ", ") + s.name;
   }
   fmt::print("Strategies that can serve it: {}\n", served.empty() ? "none" : served);
@@ -147,7 +154,8 @@ Command AddHelpCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("help", "describe a strategy, a path or a command (its options)");
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name,
-                  "a strategy (zcbench list strategies), a path (zcbench list paths), a workload (zcbench list workloads), a command, probes (the probe "
+                  "a strategy (zcbench list strategies), a path (zcbench list paths), a workload (zcbench list "
+                  "workloads), a command, probes (the probe "
                   "families and eBPF groups, their defaults and costs), parameters (the trial parameters: their "
                   "flags, spec keys, defaults and where they apply), or socket_options (--socket-option's keys)")
       ->required();
@@ -176,10 +184,11 @@ Command AddHelpCommand(CLI::App& app) {
     std::string strategies, paths;
     for (const auto& s : AllStrategies()) strategies += (strategies.empty() ? "" : ", ") + s.name;
     for (const auto& p : AllPaths()) paths += (paths.empty() ? "" : ", ") + p.name;
-    fmt::print(stderr,
-               "zcbench help: '{}' is not a strategy ({}), a path ({}), a workload ({}), a command (zcbench --help), probes, "
-               "parameters or socket_options\n",
-               *name, strategies, paths, fmt::join(WorkloadNames(), ", "));
+    fmt::print(
+        stderr,
+        "zcbench help: '{}' is not a strategy ({}), a path ({}), a workload ({}), a command (zcbench --help), probes, "
+        "parameters or socket_options\n",
+        *name, strategies, paths, fmt::join(WorkloadNames(), ", "));
     return kExitUsage;
   };
 }

@@ -11,14 +11,10 @@ int main(int argc, char** argv) {
   CLI::App app{"zcbench: measure zero-copy TCP and UDP send strategies on Linux"};
   app.require_subcommand(1);
   const std::vector<std::pair<std::string, zcb::cli::Command>> commands = {
-      {"run", zcb::cli::AddRunCommand(app)},
-      {"list", zcb::cli::AddListCommand(app)},
-      {"help", zcb::cli::AddHelpCommand(app)},
-      {"report", zcb::cli::AddReportCommand(app)},
-      {"compare", zcb::cli::AddCompareCommand(app)},
-      {"serve", zcb::cli::AddServeCommand(app)},
-      {"cleanup", zcb::cli::AddCleanupCommand(app)},
-      {"doctor", zcb::cli::AddDoctorCommand(app)},
+      {"run", zcb::cli::AddRunCommand(app)},         {"list", zcb::cli::AddListCommand(app)},
+      {"help", zcb::cli::AddHelpCommand(app)},       {"report", zcb::cli::AddReportCommand(app)},
+      {"compare", zcb::cli::AddCompareCommand(app)}, {"serve", zcb::cli::AddServeCommand(app)},
+      {"cleanup", zcb::cli::AddCleanupCommand(app)}, {"doctor", zcb::cli::AddDoctorCommand(app)},
   };
   try {
     app.parse(argc, argv);

@@ -19,8 +19,9 @@ int TerminalWidth(std::FILE* out) {
 
 std::string PointName(const nlohmann::json& params) {
   if (!params.is_object()) return "?";
-  std::string name = fmt::format("{} {} {}", params.value("strategy", "?"), FormatSize(params.value("message_size", 0ull)),
-                                 params.value("path_name", params.value("path", "?")));
+  std::string name =
+      fmt::format("{} {} {}", params.value("strategy", "?"), FormatSize(params.value("message_size", 0ull)),
+                  params.value("path_name", params.value("path", "?")));
   return name;
 }
 
@@ -53,7 +54,8 @@ std::string TrialHeadline(const TrialRecord& record) {
   return line;
 }
 
-ProgressDisplay::ProgressDisplay(std::FILE* out, bool tty, double estimate_s) : out_(out), tty_(tty), trial_s_(estimate_s) {}
+ProgressDisplay::ProgressDisplay(std::FILE* out, bool tty, double estimate_s)
+    : out_(out), tty_(tty), trial_s_(estimate_s) {}
 
 void ProgressDisplay::Begin(size_t done, const Scheduler::Remaining& remaining) {
   done_ = done;
@@ -61,7 +63,8 @@ void ProgressDisplay::Begin(size_t done, const Scheduler::Remaining& remaining) 
 }
 
 void ProgressDisplay::Starting(const PlannedPoint& point, const ScheduledTrial& trial) {
-  current_ = fmt::format("{}{}", point.point.label, trial.warmup ? " (warm-up)" : fmt::format(" #{}", trial.repetition + 1));
+  current_ =
+      fmt::format("{}{}", point.point.label, trial.warmup ? " (warm-up)" : fmt::format(" #{}", trial.repetition + 1));
   if (tty_) Draw();
 }
 
@@ -79,8 +82,9 @@ void ProgressDisplay::Finished(const ProgressEvent& event) {
     return;
   }
   const size_t total = done_ + remaining_.at_least;
-  fmt::print(out_, "[{}/{}{}] trial {} {}  (ETA {})\n", done_, total, remaining_.at_most > remaining_.at_least ? "+" : "",
-             event.record->trial, headline_, FormatClock(trial_s_ * static_cast<double>(remaining_.at_least)));
+  fmt::print(out_, "[{}/{}{}] trial {} {}  (ETA {})\n", done_, total,
+             remaining_.at_most > remaining_.at_least ? "+" : "", event.record->trial, headline_,
+             FormatClock(trial_s_ * static_cast<double>(remaining_.at_least)));
   std::fflush(out_);
 }
 
@@ -90,9 +94,11 @@ void ProgressDisplay::Draw() {
   const int filled = total > 0 ? static_cast<int>(kBar * done_ / total) : 0;
   const std::string bar = fmt::format("[{}{}]", std::string(filled, '#'), std::string(kBar - filled, '.'));
   std::string eta = FormatClock(trial_s_ * static_cast<double>(remaining_.at_least));
-  if (remaining_.at_most > remaining_.at_least) eta += fmt::format(" (up to {})", FormatClock(trial_s_ * static_cast<double>(remaining_.at_most)));
-  std::string line = fmt::format("{} {}/{} ETA {}  {}", bar, done_, total, eta,
-                                 current_.empty() ? "last: " + headline_ : "now: " + current_ + (headline_.empty() ? "" : "  last: " + headline_));
+  if (remaining_.at_most > remaining_.at_least)
+    eta += fmt::format(" (up to {})", FormatClock(trial_s_ * static_cast<double>(remaining_.at_most)));
+  std::string line = fmt::format(
+      "{} {}/{} ETA {}  {}", bar, done_, total, eta,
+      current_.empty() ? "last: " + headline_ : "now: " + current_ + (headline_.empty() ? "" : "  last: " + headline_));
   const size_t width = static_cast<size_t>(TerminalWidth(out_) - 1);
   if (line.size() > width) line = line.substr(0, width);
   fmt::print(out_, "\r\033[K{}", line);

@@ -38,8 +38,8 @@ class ProgressDisplay {
 
   std::FILE* out_;
   bool tty_;
-  double trial_s_;       // running estimate of one trial's wall time
-  bool timed_ = false;   // trial_s_ comes from measurements
+  double trial_s_;      // running estimate of one trial's wall time
+  bool timed_ = false;  // trial_s_ comes from measurements
   size_t done_ = 0;
   Scheduler::Remaining remaining_;
   std::string headline_;

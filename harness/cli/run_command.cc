@@ -96,8 +96,9 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
     if (given->option->count() == 0) continue;
     const std::string flag = FlagName(p);
     std::vector<std::string> texts = p.kind == ValueKind::kKeyValues ? given->values
-                                     : p.kind == ValueKind::kBool    ? std::vector<std::string>{given->flag ? "true" : "false"}
-                                                                     : std::vector<std::string>{given->text};
+                                     : p.kind == ValueKind::kBool
+                                         ? std::vector<std::string>{given->flag ? "true" : "false"}
+                                         : std::vector<std::string>{given->text};
     for (const std::string& text : texts) {
       // The strategy list is split below; each name is checked when its trial is resolved.
       if (p.axis == AxisKind::kStrategy) {
@@ -149,13 +150,16 @@ Command AddRunCommand(CLI::App& app) {
   AddParameterOptions(*sub, *args);
   sub->add_flag("--json", output->json, "print exactly the trial records (one JSON object per line) on stdout");
   sub->add_flag("--clean", output->clean, "first remove what killed runs left behind (see zcbench cleanup)");
-  sub->footer("The trial flags are the command-line forms of the parameters an experiment spec takes: zcbench help "
-              "parameters lists them with their spec keys.");
+  sub->footer(
+      "The trial flags are the command-line forms of the parameters an experiment spec takes: zcbench help "
+      "parameters lists them with their spec keys.");
   // An experiment spec instead of -s: the matrix flow (harness/cli/run_spec.cc).
   auto spec_args = std::make_shared<SpecRunArgs>();
-  sub->add_option("spec", spec_args->spec_path, "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s");
-  sub->add_option("--out", spec_args->out,
-                  "the run folder to create (spec runs: default results/<run_id>/; with -s: record the trials there too)");
+  sub->add_option("spec", spec_args->spec_path,
+                  "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s");
+  sub->add_option(
+      "--out", spec_args->out,
+      "the run folder to create (spec runs: default results/<run_id>/; with -s: record the trials there too)");
   sub->add_flag("--dry-run", spec_args->dry_run, "spec runs: print the plan (points, trials, estimated time) and exit");
   sub->add_option("--resume", spec_args->resume, "spec runs: continue the interrupted run in this folder");
   sub->add_flag("--fail-fast", spec_args->fail_fast, "spec runs: stop at the first failed trial");

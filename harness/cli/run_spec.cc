@@ -15,16 +15,16 @@
 
 #include "drivers/live_objects.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/progress.h"
 #include "harness/plan/experiment_run.h"
+#include "harness/plan/run_plan.h"
+#include "harness/plan/spec.h"
+#include "harness/probes/probe_suite.h"
 #include "harness/results/host_profile.h"
 #include "harness/results/json_fields.h"
-#include "harness/probes/probe_suite.h"
-#include "harness/cli/progress.h"
 #include "harness/results/results_store.h"
 #include "harness/results/run_manifest.h"
-#include "harness/plan/run_plan.h"
 #include "harness/results/run_summary.h"
-#include "harness/plan/spec.h"
 #include "harness/results/summary_table.h"
 #include "harness/trial/trial_record.h"
 
@@ -116,7 +116,8 @@ struct Loaded {
 // recorded (same sha256); without one, the recorded text is used.
 Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& manifest, const SpecCatalog& catalog) {
   if (StringField(manifest, "schema") != kRunSchema) {
-    return Usagef("--resume {}: manifest.json has schema '{}', not {}", args.resume, StringField(manifest, "schema"), kRunSchema);
+    return Usagef("--resume {}: manifest.json has schema '{}', not {}", args.resume, StringField(manifest, "schema"),
+                  kRunSchema);
   }
   // Schema checked: the manifest is an object. Its fields may still have been edited.
   const nlohmann::json recorded = manifest.contains("spec") ? manifest["spec"] : nlohmann::json();
@@ -125,9 +126,10 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
     if (manifest.contains("command_line") && manifest["command_line"].is_array() && !manifest["command_line"].empty()) {
       std::vector<std::string> words;
       for (const auto& w : manifest["command_line"]) words.push_back(w.is_string() ? w.get<std::string>() : w.dump());
-      return Usagef("--resume {}: this run was started from the command line, not from a spec, and only a spec's run "
-                    "can be resumed; run it again with another --out folder (it was: {})",
-                    args.resume, fmt::join(words, " "));
+      return Usagef(
+          "--resume {}: this run was started from the command line, not from a spec, and only a spec's run "
+          "can be resumed; run it again with another --out folder (it was: {})",
+          args.resume, fmt::join(words, " "));
     }
     return Usagef("--resume {}: the manifest does not record the spec; it cannot be resumed", args.resume);
   }
@@ -135,9 +137,10 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
   if (!args.spec_path.empty()) {
     ZCB_ASSIGN_OR_RETURN(loaded.spec, LoadSpecFile(args.spec_path, catalog));
     if (loaded.spec.sha256 != recorded["sha256"].get<std::string>()) {
-      return Usagef("refusing to resume {}: {} has changed since the run started (sha256 {} now, {} recorded). Resume "
-                    "with the original spec, or leave SPEC out to use the copy in the manifest",
-                    args.resume, args.spec_path, loaded.spec.sha256, recorded["sha256"].get<std::string>());
+      return Usagef(
+          "refusing to resume {}: {} has changed since the run started (sha256 {} now, {} recorded). Resume "
+          "with the original spec, or leave SPEC out to use the copy in the manifest",
+          args.resume, args.spec_path, loaded.spec.sha256, recorded["sha256"].get<std::string>());
     }
   } else {
     const std::string file = StringField(recorded, "path").empty() ? "spec.toml" : StringField(recorded, "path");
@@ -293,9 +296,9 @@ int RunSpec(const SpecRunArgs& args) {
   if (resuming) {
     manifest = store->existing_manifest();
     const nlohmann::json zcbench = ZcbenchInfo();
-    const nlohmann::json started_with =
-        manifest.contains("zcbench") && manifest["zcbench"].is_object() ? manifest["zcbench"].value("git_commit", nlohmann::json())
-                                                                        : nlohmann::json();
+    const nlohmann::json started_with = manifest.contains("zcbench") && manifest["zcbench"].is_object()
+                                            ? manifest["zcbench"].value("git_commit", nlohmann::json())
+                                            : nlohmann::json();
     if (zcbench["git_commit"] != started_with) {
       fmt::print(stderr, "zcbench run: note: the run started with zcbench {} and continues with {}\n",
                  started_with.is_string() ? started_with.get<std::string>() : "of unknown commit",
@@ -354,8 +357,12 @@ int RunSpec(const SpecRunArgs& args) {
   const ReplayResult replay = ReplayRecords(plan, scheduler, store->existing_records());
   if (resuming) {
     fmt::print(stderr, "zcbench run: resuming {}: {} completed trials kept{}{}\n", store->dir(), replay.replayed,
-               store->truncated_bytes() > 0 ? fmt::format(", a partial last record ({} bytes) cut off", store->truncated_bytes()) : "",
-               replay.unknown_points > 0 ? fmt::format(", {} records of points not in this plan left as they are", replay.unknown_points) : "");
+               store->truncated_bytes() > 0
+                   ? fmt::format(", a partial last record ({} bytes) cut off", store->truncated_bytes())
+                   : "",
+               replay.unknown_points > 0
+                   ? fmt::format(", {} records of points not in this plan left as they are", replay.unknown_points)
+                   : "");
   }
   RunCounts counts;
   std::vector<nlohmann::json> all_records = store->existing_records();
@@ -400,14 +407,16 @@ int RunSpec(const SpecRunArgs& args) {
 
   fmt::print("{}", FormatRunSummary(plan, all_records));
   fmt::print(stderr, "\nzcbench run: {} {}: {} ok, {} errors, {} unsupported, {} warm-up trials; results in {}\n",
-             plan.spec.name, ToString(result.state), counts.ok, counts.error, counts.unsupported, counts.warmup, store->dir());
+             plan.spec.name, ToString(result.state), counts.ok, counts.error, counts.unsupported, counts.warmup,
+             store->dir());
   if (!manifest_written.ok()) fmt::print(stderr, "zcbench run: {}\n", manifest_written.error().ToString());
   if (!csv_written.ok()) fmt::print(stderr, "zcbench run: trials.csv: {}\n", csv_written.error().ToString());
   switch (result.state) {
     case RunState::kComplete:
       return manifest_written.ok() ? kExitOk : kExitFailed;
     case RunState::kInterrupted:
-      fmt::print(stderr, "zcbench run: interrupted; the completed trials are kept. Resume with:\n  {}\n", resume_command);
+      fmt::print(stderr, "zcbench run: interrupted; the completed trials are kept. Resume with:\n  {}\n",
+                 resume_command);
       return kExitInterrupted;
     case RunState::kFailed:
       fmt::print(stderr, "zcbench run: failed: {}\nzcbench run: the completed trials are kept; continue with:\n  {}\n",

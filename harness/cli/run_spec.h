@@ -5,19 +5,19 @@
 
 #include <string>
 
-#include "harness/probes/probe_suite.h"
 #include "harness/plan/run_plan.h"
+#include "harness/probes/probe_suite.h"
 
 namespace zcb::cli {
 
 struct SpecRunArgs {
-  std::string spec_path;      // empty with --resume: the spec recorded in the manifest
-  std::string out;             // the run folder; empty: results/<run_id>/
-  std::string resume;         // a run folder to continue
+  std::string spec_path;  // empty with --resume: the spec recorded in the manifest
+  std::string out;        // the run folder; empty: results/<run_id>/
+  std::string resume;     // a run folder to continue
   bool dry_run = false;
   bool fail_fast = false;
   bool quick = false;
-  bool clean = false;         // first remove what killed runs left behind (--clean)
+  bool clean = false;  // first remove what killed runs left behind (--clean)
 };
 
 // Returns the exit code: 0 complete, 1 failed (or a trial failed with --fail-fast),

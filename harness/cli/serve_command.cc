@@ -78,11 +78,14 @@ Command AddServeCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "run the receiver side of the remote path for a zcbench run on another host");
   sub->add_option("--listen", args->listen, "ADDR:PORT for the control connection (loopback unless told otherwise)")
       ->capture_default_str();
-  sub->add_option("--token-file", args->token_file, "file with the shared token (at least 16 bytes, mode 600; e.g. openssl rand -hex 32)")
+  sub->add_option("--token-file", args->token_file,
+                  "file with the shared token (at least 16 bytes, mode 600; e.g. openssl rand -hex 32)")
       ->required();
   sub->add_option("--receiver-cpu", args->receiver_cpu, "CPU to pin the receiver to");
-  sub->add_option("--data-port", args->data_port, "port of the data connections (0: a free one per trial)")->capture_default_str();
-  sub->add_option("--sessions", args->sessions, "exit after this many client sessions (0: serve until Ctrl-C)")->capture_default_str();
+  sub->add_option("--data-port", args->data_port, "port of the data connections (0: a free one per trial)")
+      ->capture_default_str();
+  sub->add_option("--sessions", args->sessions, "exit after this many client sessions (0: serve until Ctrl-C)")
+      ->capture_default_str();
   return [args] { return Serve(*args); };
 }
 

@@ -15,10 +15,11 @@ bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && ca
 
 nlohmann::json IntervalJson(const std::optional<MeanInterval>& interval) {
   if (!interval) return nullptr;
-  return {{"n", interval->n},
-          {"mean", interval->mean},
-          {"half_width", interval->half_width},
-          {"relative_half_width", interval->mean != 0 ? nlohmann::json(interval->Relative()) : nlohmann::json(nullptr)}};
+  return {
+      {"n", interval->n},
+      {"mean", interval->mean},
+      {"half_width", interval->half_width},
+      {"relative_half_width", interval->mean != 0 ? nlohmann::json(interval->Relative()) : nlohmann::json(nullptr)}};
 }
 
 // {"goodput_bps": {"converged": true, "reason": null}, "cpu.ns_per_kib": {...}}, or null
@@ -27,7 +28,8 @@ nlohmann::json MetricsConvergenceJson(const std::vector<MetricConvergence>& metr
   if (metrics.empty()) return nullptr;
   nlohmann::json out = nlohmann::json::object();
   for (const MetricConvergence& m : metrics) {
-    out[m.metric] = {{"converged", m.converged}, {"reason", m.converged ? nlohmann::json(nullptr) : nlohmann::json(m.reason)}};
+    out[m.metric] = {{"converged", m.converged},
+                     {"reason", m.converged ? nlohmann::json(nullptr) : nlohmann::json(m.reason)}};
   }
   return out;
 }
@@ -49,15 +51,20 @@ nlohmann::json ConvergenceJson(const Verdict& v, const RepeatPolicy& policy) {
 
 std::string_view ToString(RunState state) {
   switch (state) {
-    case RunState::kComplete: return "complete";
-    case RunState::kInterrupted: return "interrupted";
-    case RunState::kFailed: return "failed";
+    case RunState::kComplete:
+      return "complete";
+    case RunState::kInterrupted:
+      return "interrupted";
+    case RunState::kFailed:
+      return "failed";
   }
   return "failed";
 }
 
 TrialRunner RealTrialRunner() {
-  return [](const PlannedPoint&, const ResolvedTrial& trial, const TrialContext& context) { return RunTrial(trial, context); };
+  return [](const PlannedPoint&, const ResolvedTrial& trial, const TrialContext& context) {
+    return RunTrial(trial, context);
+  };
 }
 
 void RunCounts::Add(const TrialRecord& record) {
@@ -66,9 +73,15 @@ void RunCounts::Add(const TrialRecord& record) {
     return;
   }
   switch (record.status) {
-    case TrialStatus::kOk: ++ok; break;
-    case TrialStatus::kUnsupported: ++unsupported; break;
-    case TrialStatus::kError: ++error; break;
+    case TrialStatus::kOk:
+      ++ok;
+      break;
+    case TrialStatus::kUnsupported:
+      ++unsupported;
+      break;
+    case TrialStatus::kError:
+      ++error;
+      break;
   }
 }
 
@@ -82,7 +95,11 @@ void RunCounts::Add(const nlohmann::json& record) {
 }
 
 nlohmann::json RunCounts::ToJson() const {
-  return {{"ok", ok}, {"error", error}, {"unsupported", unsupported}, {"warmup", warmup}, {"trials", ok + error + unsupported + warmup}};
+  return {{"ok", ok},
+          {"error", error},
+          {"unsupported", unsupported},
+          {"warmup", warmup},
+          {"trials", ok + error + unsupported + warmup}};
 }
 
 TrialOutcome OutcomeOf(const TrialRecord& record) {
@@ -90,8 +107,8 @@ TrialOutcome OutcomeOf(const TrialRecord& record) {
   outcome.status = record.status;
   if (record.metrics) {
     outcome.goodput_bps = record.metrics->goodput_bps;
-    const nlohmann::json& ns_per_kib = record.metrics->cpu.is_object() ? record.metrics->cpu.value("ns_per_kib", nlohmann::json())
-                                                                        : nlohmann::json();
+    const nlohmann::json& ns_per_kib =
+        record.metrics->cpu.is_object() ? record.metrics->cpu.value("ns_per_kib", nlohmann::json()) : nlohmann::json();
     if (ns_per_kib.is_number()) outcome.ns_per_kib = ns_per_kib.get<double>();
   }
   return outcome;
@@ -168,8 +185,8 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
       return result;
     }
     const Verdict verdict = scheduler.Record(slot, OutcomeOf(record));
-    record.verdict = TrialRecord::Verdict{verdict.converged,
-                                          slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy())};
+    record.verdict = TrialRecord::Verdict{
+        verdict.converged, slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy())};
     if (Status appended = store != nullptr ? store->Append(record) : OkStatus(); !appended.ok()) {
       result.state = RunState::kFailed;
       result.failure = appended.error().ToString();

@@ -12,29 +12,30 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/results/results_store.h"
 #include "harness/plan/run_plan.h"
 #include "harness/plan/scheduler.h"
+#include "harness/results/results_store.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_record.h"
 
 namespace zcb {
 
 // Runs one trial of `point` and returns its record (RunTrial in production).
-using TrialRunner = std::function<TrialRecord(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context)>;
+using TrialRunner =
+    std::function<TrialRecord(const PlannedPoint& point, const ResolvedTrial& trial, const TrialContext& context)>;
 
 // The production runner: RunTrial.
 TrialRunner RealTrialRunner();
 
 // What a progress display gets after each trial.
 struct ProgressEvent {
-  const TrialRecord* record = nullptr;     // the record just written
+  const TrialRecord* record = nullptr;  // the record just written
   const PlannedPoint* point = nullptr;
-  size_t trials_done = 0;                  // in this process, and replayed before it
+  size_t trials_done = 0;  // in this process, and replayed before it
   Scheduler::Remaining remaining;
   size_t points = 0;
   size_t points_done = 0;
-  double trial_seconds = 0;                // wall time of the trial just run
+  double trial_seconds = 0;  // wall time of the trial just run
 };
 
 struct ExecuteOptions {
@@ -70,10 +71,10 @@ struct ExecuteResult {
 // The records of an interrupted run, fed back into a fresh scheduler (read with
 // TrialRecord::FromJson; a record it refuses is left in the file and not counted).
 struct ReplayResult {
-  size_t replayed = 0;           // records that counted towards their points
-  size_t unknown_points = 0;     // records of points not in this plan, or unreadable (kept in the file, not counted)
-  size_t duplicates = 0;         // a second record of the same trial (kept in the file, not counted)
-  int next_index = 0;            // the trial index to continue from
+  size_t replayed = 0;        // records that counted towards their points
+  size_t unknown_points = 0;  // records of points not in this plan, or unreadable (kept in the file, not counted)
+  size_t duplicates = 0;      // a second record of the same trial (kept in the file, not counted)
+  int next_index = 0;         // the trial index to continue from
 };
 ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std::vector<nlohmann::json>& records);
 

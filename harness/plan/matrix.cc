@@ -22,7 +22,8 @@ bool Declares(const std::vector<OptionSpec>& options, const std::string& name) {
 }
 
 // Every combination of the given axes (an odometer); one empty combination for none.
-std::vector<std::vector<std::pair<const SpecAxis*, std::string>>> Combinations(const std::vector<const SpecAxis*>& axes) {
+std::vector<std::vector<std::pair<const SpecAxis*, std::string>>> Combinations(
+    const std::vector<const SpecAxis*>& axes) {
   std::vector<std::vector<std::pair<const SpecAxis*, std::string>>> out(1);
   for (const SpecAxis* axis : axes) {
     std::vector<std::vector<std::pair<const SpecAxis*, std::string>>> next;
@@ -131,9 +132,11 @@ class Expander {
                                          catalog_.FindWorkload(base.workload));
     if (!gaps.empty()) {
       const Incompatibility& gap = gaps.front();
-      auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),
-                             [&](const LeftOut& l) { return l.combination == gap.combination && l.reason == gap.reason; });
-      if (it == matrix_.left_out.end()) it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{gap.combination, gap.reason, 0});
+      auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(), [&](const LeftOut& l) {
+        return l.combination == gap.combination && l.reason == gap.reason;
+      });
+      if (it == matrix_.left_out.end())
+        it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{gap.combination, gap.reason, 0});
       it->points += combinations.size();
       return;
     }
@@ -165,9 +168,10 @@ class Expander {
   void Notes() {
     for (size_t i = 0; i < spec_.excludes.size(); ++i) {
       if (rule_hits_[i] == 0) {
-        matrix_.notes.push_back(fmt::format("{}: the [[exclude]] rule here matched no point (its points may have been "
-                                            "left out by capability already)",
-                                            spec_.Where(spec_.excludes[i].line)));
+        matrix_.notes.push_back(
+            fmt::format("{}: the [[exclude]] rule here matched no point (its points may have been "
+                        "left out by capability already)",
+                        spec_.Where(spec_.excludes[i].line)));
       }
     }
     for (const SpecAxis* axis : strategy_option_axes_) {

@@ -58,7 +58,8 @@ Result<std::string> ParseCpu(std::string_view text, const SpecCatalog&) {
   const auto cpu = ParseInteger(text);
   if (!cpu) return Usagef("'{}' is not a CPU number (-1: not pinned)", text);
   const long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
-  if (*cpu < -1 || *cpu >= cpus) return Usagef("CPU {} does not exist here (this machine has CPUs 0-{}; -1: not pinned)", *cpu, cpus - 1);
+  if (*cpu < -1 || *cpu >= cpus)
+    return Usagef("CPU {} does not exist here (this machine has CPUs 0-{}; -1: not pinned)", *cpu, cpus - 1);
   return std::to_string(*cpu);
 }
 
@@ -80,12 +81,14 @@ Result<std::string> ParseSourceText(std::string_view text, const SpecCatalog&) {
 }
 
 Result<std::string> ParsePathText(std::string_view text, const SpecCatalog& catalog) {
-  if (catalog.FindPath(text) == nullptr) return Usagef("unknown path '{}'; registered paths: {}", text, catalog.PathNames());
+  if (catalog.FindPath(text) == nullptr)
+    return Usagef("unknown path '{}'; registered paths: {}", text, catalog.PathNames());
   return std::string(text);
 }
 
 Result<std::string> ParseReceiverText(std::string_view text, const SpecCatalog&) {
-  if (!ParseReceiverMode(text)) return Usagef("unknown receiver '{}'; expected verify, read, discard or zerocopy", text);
+  if (!ParseReceiverMode(text))
+    return Usagef("unknown receiver '{}'; expected verify, read, discard or zerocopy", text);
   return std::string(text);
 }
 
@@ -113,8 +116,9 @@ Result<std::string> ParseQuotaText(std::string_view text, const SpecCatalog&) {
   HostConstraintSpec probe;
   probe.sender_cpu_quota = ParseCpuQuota(text);
   if (!probe.sender_cpu_quota || !ValidateHostConstraints(probe).ok()) {
-    return Usagef("'{}' is not a CPU quota (expected none or a share of one CPU such as 20% or 0.5, at most the number of CPUs)",
-                  text);
+    return Usagef(
+        "'{}' is not a CPU quota (expected none or a share of one CPU such as 20% or 0.5, at most the number of CPUs)",
+        text);
   }
   return fmt::format("{:g}", *probe.sender_cpu_quota);
 }
@@ -195,7 +199,9 @@ Result<std::string> ParseOptmemMax(std::string_view text, const SpecCatalog&) {
 }
 
 Result<std::string> ParseWarmups(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 0, 100); }
-Result<std::string> ParseProfileHz(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 1, 100000); }
+Result<std::string> ParseProfileHz(std::string_view text, const SpecCatalog&) {
+  return ParseIntegerIn(text, 1, 100000);
+}
 Result<std::string> ParseSeed(std::string_view text, const SpecCatalog&) {
   return ParseIntegerIn(text, 0, std::numeric_limits<int64_t>::max());
 }
@@ -208,7 +214,9 @@ std::string SourceDefault(const TrialSpec& spec, const SpecCatalog& catalog) {
   const StrategyInfo* info = catalog.FindStrategy(spec.strategy);
   return std::string(ToString(info != nullptr ? info->DefaultSource() : SourceKind::kMemory));
 }
-std::string SizeDefault(const TrialSpec& spec, const SpecCatalog&) { return std::to_string(DefaultMessageSize(spec.protocol)); }
+std::string SizeDefault(const TrialSpec& spec, const SpecCatalog&) {
+  return std::to_string(DefaultMessageSize(spec.protocol));
+}
 
 constexpr Applicability kTcpOnly{{Protocol::kTcp}, {SourceKind::kMemory, SourceKind::kFile, SourceKind::kGenerated}};
 constexpr Applicability kUdpOnly{{Protocol::kUdp}, {SourceKind::kMemory, SourceKind::kFile, SourceKind::kGenerated}};
@@ -260,9 +268,10 @@ std::vector<Parameter> MakeTable() {
     p.label_part = LabelPart::kWord;
   }
   {
-    Parameter& p = add({"message_size", SpecSection::kMatrix, "--size,-l", ValueKind::kSize, "a size", "",
-                        "message size per send, with K/M/G suffixes (default 64K for TCP; for UDP 1472, the datagram size)",
-                        everywhere, AxisKind::kMessageSize});
+    Parameter& p =
+        add({"message_size", SpecSection::kMatrix, "--size,-l", ValueKind::kSize, "a size", "",
+             "message size per send, with K/M/G suffixes (default 64K for TCP; for UDP 1472, the datagram size)",
+             everywhere, AxisKind::kMessageSize});
     p.parse = ParseSizeValue;
     p.apply = [](const std::string& v, TrialSpec& s) { s.message_size = std::stoull(v); };
     p.read = [](const TrialSpec& s) { return std::to_string(s.message_size); };
@@ -308,8 +317,9 @@ std::vector<Parameter> MakeTable() {
     p.receiving_end = true;  // the receiver learns from the workload what to expect
   }
   {
-    Parameter& p = add({"rate", SpecSection::kMatrix, "--rate,-b", ValueKind::kRate, "a rate", "0",
-                        "target rate in bits per second with K/M/G suffixes, or unpaced (0)", everywhere, AxisKind::kRate});
+    Parameter& p =
+        add({"rate", SpecSection::kMatrix, "--rate,-b", ValueKind::kRate, "a rate", "0",
+             "target rate in bits per second with K/M/G suffixes, or unpaced (0)", everywhere, AxisKind::kRate});
     p.parse = ParseRateText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.rate_bps = std::stoull(v); };
     p.read = [](const TrialSpec& s) { return std::to_string(s.rate_bps); };
@@ -350,7 +360,8 @@ std::vector<Parameter> MakeTable() {
       s.constraints.sender_cpu_quota = v == "none" ? std::nullopt : std::optional<double>(std::stod(v));
     };
     p.read = [](const TrialSpec& s) {
-      return s.constraints.sender_cpu_quota ? fmt::format("{:g}", *s.constraints.sender_cpu_quota) : std::string("none");
+      return s.constraints.sender_cpu_quota ? fmt::format("{:g}", *s.constraints.sender_cpu_quota)
+                                            : std::string("none");
     };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "sender_cpu_quota";
@@ -366,7 +377,8 @@ std::vector<Parameter> MakeTable() {
       s.constraints.membw_cpus = v == "none" ? std::vector<int>{} : ParseCpuList(v).value_or(std::vector<int>{});
     };
     p.read = [](const TrialSpec& s) {
-      return s.constraints.membw_cpus.empty() ? std::string("none") : fmt::format("{}", fmt::join(s.constraints.membw_cpus, ","));
+      return s.constraints.membw_cpus.empty() ? std::string("none")
+                                              : fmt::format("{}", fmt::join(s.constraints.membw_cpus, ","));
     };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "membw_antagonist_cpus";
@@ -393,21 +405,22 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kOptions;
   }
   {
-    Parameter& p = add({"path_options", SpecSection::kMatrix, "--path-option", ValueKind::kKeyValues, "key=value", "",
-                        "path option key=value (zcbench help PATH); in a spec [matrix.path_options], one axis per option, "
-                        "or fixed in a [path.NAME]",
-                        everywhere, AxisKind::kPathOption});
+    Parameter& p =
+        add({"path_options", SpecSection::kMatrix, "--path-option", ValueKind::kKeyValues, "key=value", "",
+             "path option key=value (zcbench help PATH); in a spec [matrix.path_options], one axis per option, "
+             "or fixed in a [path.NAME]",
+             everywhere, AxisKind::kPathOption});
     p.parse = ParseKeyValue;
     p.key_values = &TrialSpec::path_options;
     p.key_part = KeyPart::kOptions;
     p.key_name = "path.";
   }
   {
-    Parameter& p = add({"workload_options", SpecSection::kMatrix, "--workload-option", ValueKind::kKeyValues,
-                        "key=value", "",
-                        "workload option key=value (zcbench help WORKLOAD); in a spec [matrix.workload_options], one "
-                        "axis per option",
-                        everywhere, AxisKind::kWorkloadOption});
+    Parameter& p =
+        add({"workload_options", SpecSection::kMatrix, "--workload-option", ValueKind::kKeyValues, "key=value", "",
+             "workload option key=value (zcbench help WORKLOAD); in a spec [matrix.workload_options], one "
+             "axis per option",
+             everywhere, AxisKind::kWorkloadOption});
     p.parse = ParseKeyValue;
     p.key_values = &TrialSpec::workload_options;
     p.key_part = KeyPart::kOptions;
@@ -415,10 +428,11 @@ std::vector<Parameter> MakeTable() {
     p.receiving_end = true;  // the receiver makes the workload with them
   }
   {
-    Parameter& p = add({"socket_options", SpecSection::kMatrix, "--socket-option", ValueKind::kKeyValues, "key=value", "",
-                        "socket option key=value: sndbuf, rcvbuf, nodelay, congestion, busy_poll (zcbench help "
-                        "socket_options); in a spec [matrix.socket_options], one axis per option",
-                        everywhere, AxisKind::kSocketOption});
+    Parameter& p =
+        add({"socket_options", SpecSection::kMatrix, "--socket-option", ValueKind::kKeyValues, "key=value", "",
+             "socket option key=value: sndbuf, rcvbuf, nodelay, congestion, busy_poll (zcbench help "
+             "socket_options); in a spec [matrix.socket_options], one axis per option",
+             everywhere, AxisKind::kSocketOption});
     p.parse = ParseSocketOptionText;
     p.key_values = &TrialSpec::socket_options;
     p.key_part = KeyPart::kOptions;
@@ -513,8 +527,8 @@ std::vector<Parameter> MakeTable() {
     p.apply = [](const std::string& v, TrialSpec& s) { s.file_dir = v; };
   }
   {
-    Parameter& p = add({"membw_antagonist_size", SpecSection::kTrial, "--membw-antagonist-size", ValueKind::kSize, "a size",
-                        "64M", "memory per memory-bandwidth antagonist thread", everywhere});
+    Parameter& p = add({"membw_antagonist_size", SpecSection::kTrial, "--membw-antagonist-size", ValueKind::kSize,
+                        "a size", "64M", "memory per memory-bandwidth antagonist thread", everywhere});
     p.parse = ParseSizeValue;
     // Set on every trial; only a trial with antagonist CPUs starts antagonists (and records it).
     p.apply = [](const std::string& v, TrialSpec& s) { s.constraints.membw_buffer_bytes = std::stoull(v); };
@@ -557,8 +571,8 @@ std::vector<Parameter> MakeTable() {
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.membw_probe = v == "true"; };
   }
   {
-    Parameter& p = add({"membw_probe_cpu", SpecSection::kTrial, "--membw-probe-cpu", ValueKind::kInteger, "an integer", "",
-                        "CPU for the memory-bandwidth probe (default: one the trial does not use)", everywhere});
+    Parameter& p = add({"membw_probe_cpu", SpecSection::kTrial, "--membw-probe-cpu", ValueKind::kInteger, "an integer",
+                        "", "CPU for the memory-bandwidth probe (default: one the trial does not use)", everywhere});
     p.parse = ParseCpu;
     p.set = [](const std::string& v, ExperimentSpec& e) { e.trial.membw_probe_cpu = CpuOf(v); };
   }
@@ -583,9 +597,9 @@ std::vector<Parameter> MakeTable() {
     p.shortcut_for = "path_options";
   }
   {
-    Parameter& p = add({"token_file", SpecSection::kCommandLine, "--token-file", ValueKind::kName, "a file", "",
-                        "--path remote: file with the token shared with zcbench serve (the path option token_file)",
-                        everywhere});
+    Parameter& p =
+        add({"token_file", SpecSection::kCommandLine, "--token-file", ValueKind::kName, "a file", "",
+             "--path remote: file with the token shared with zcbench serve (the path option token_file)", everywhere});
     p.parse = ParseAnyText;
     p.shortcut_for = "path_options";
   }
@@ -596,10 +610,14 @@ std::vector<Parameter> MakeTable() {
 
 std::string_view ToString(SpecSection section) {
   switch (section) {
-    case SpecSection::kMatrix: return "matrix";
-    case SpecSection::kTrial: return "trial";
-    case SpecSection::kExperiment: return "experiment";
-    case SpecSection::kCommandLine: return "command line";
+    case SpecSection::kMatrix:
+      return "matrix";
+    case SpecSection::kTrial:
+      return "trial";
+    case SpecSection::kExperiment:
+      return "experiment";
+    case SpecSection::kCommandLine:
+      return "command line";
   }
   return "?";
 }
@@ -613,9 +631,11 @@ std::string Applicability::Describe() const {
   for (SourceKind s : AllSourceKinds()) {
     if (sources.Has(s)) source_names.emplace_back(ToString(s));
   }
-  if (protocol_names.size() != AllProtocols().size()) parts.push_back(fmt::format("{} only", fmt::join(protocol_names, ", ")));
+  if (protocol_names.size() != AllProtocols().size())
+    parts.push_back(fmt::format("{} only", fmt::join(protocol_names, ", ")));
   if (source_names.size() != AllSourceKinds().size()) {
-    parts.push_back(fmt::format("the {} source{} only", fmt::join(source_names, " and "), source_names.size() > 1 ? "s" : ""));
+    parts.push_back(
+        fmt::format("the {} source{} only", fmt::join(source_names, " and "), source_names.size() > 1 ? "s" : ""));
   }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
@@ -664,16 +684,19 @@ std::string ParameterHelp() {
   std::string out =
       "Trial parameters: the flags of zcbench run and the keys of an experiment spec (one table, "
       "harness/plan/parameters.cc).\n";
-  for (SpecSection section : {SpecSection::kMatrix, SpecSection::kTrial, SpecSection::kExperiment, SpecSection::kCommandLine}) {
-    out += section == SpecSection::kCommandLine ? "\nthe command line only:\n"
-                                                : fmt::format("\n[{}]{}:\n", ToString(section),
-                                                              section == SpecSection::kMatrix ? " (axes: one value or a list)" : "");
+  for (SpecSection section :
+       {SpecSection::kMatrix, SpecSection::kTrial, SpecSection::kExperiment, SpecSection::kCommandLine}) {
+    out += section == SpecSection::kCommandLine
+               ? "\nthe command line only:\n"
+               : fmt::format("\n[{}]{}:\n", ToString(section),
+                             section == SpecSection::kMatrix ? " (axes: one value or a list)" : "");
     for (const Parameter* p : ParametersIn(section)) {
       const std::string flags = p->flags.empty() ? "(spec only)" : std::string(p->flags);
       out += fmt::format("  {:<22} {:<24} {}\n", p->key, flags, p->help);
       std::vector<std::string> facts;
       if (!p->default_text.empty()) facts.push_back(fmt::format("default {}", p->default_text));
-      if (const std::string where = p->applies.Describe(); !where.empty()) facts.push_back(fmt::format("applies to {}", where));
+      if (const std::string where = p->applies.Describe(); !where.empty())
+        facts.push_back(fmt::format("applies to {}", where));
       if (!facts.empty()) out += fmt::format("  {:<22} {:<24} ({})\n", "", "", fmt::join(facts, "; "));
     }
   }
@@ -690,8 +713,11 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
     if (p.section == SpecSection::kMatrix && p.read != nullptr) id.coords[std::string(p.key)] = value;
     const bool changed = !value.empty() && value != p.default_text && !(p.kind == ValueKind::kBool && value == "false");
     switch (p.key_part) {
-      case KeyPart::kNone: break;
-      case KeyPart::kSlash: slash[static_cast<size_t>(p.key_position)] = value; break;
+      case KeyPart::kNone:
+        break;
+      case KeyPart::kSlash:
+        slash[static_cast<size_t>(p.key_position)] = value;
+        break;
       case KeyPart::kWhenChanged:
         // A list's commas would end the field: its elements are joined with '+'.
         if (changed) {
@@ -709,8 +735,11 @@ PointIdentity IdentifyPoint(const TrialSpec& spec) {
     }
     const std::string shown = p.display != nullptr && !value.empty() ? p.display(value) : value;
     switch (p.label_part) {
-      case LabelPart::kNone: break;
-      case LabelPart::kWord: words += fmt::format("{}{}", words.empty() ? "" : " ", shown); break;
+      case LabelPart::kNone:
+        break;
+      case LabelPart::kWord:
+        words += fmt::format("{}{}", words.empty() ? "" : " ", shown);
+        break;
       case LabelPart::kNamed:
         if (changed) extras += fmt::format(" {}={}", p.label_name, shown);
         break;

@@ -74,18 +74,18 @@ enum class KeyPart {
 // How a parameter shows in a point's label ("tcp write memory 64K loopback verify").
 enum class LabelPart {
   kNone,
-  kWord,         // its display text, always (the six first words)
-  kNamed,        // " NAME=VALUE" when not the default
-  kValue,        // " VALUE" when not the default
+  kWord,   // its display text, always (the six first words)
+  kNamed,  // " NAME=VALUE" when not the default
+  kValue,  // " VALUE" when not the default
 };
 
 struct Parameter {
-  std::string_view key;          // the spec key in its section; the matrix axis name
+  std::string_view key;  // the spec key in its section; the matrix axis name
   SpecSection section;
-  std::string_view flags;        // CLI11 names, "--size,-l"; "" for spec-only settings
+  std::string_view flags;  // CLI11 names, "--size,-l"; "" for spec-only settings
   ValueKind kind;
-  std::string_view value_name;   // what a value is, for messages and help: "a size"
-  std::string_view default_text; // as the help shows it
+  std::string_view value_name;    // what a value is, for messages and help: "a size"
+  std::string_view default_text;  // as the help shows it
   std::string_view help;
   Applicability applies;
   std::optional<AxisKind> axis;  // the axis kind of a [matrix] parameter
@@ -117,10 +117,10 @@ struct Parameter {
   std::string_view shortcut_for;
 
   KeyPart key_part = KeyPart::kNone;
-  int key_position = 0;         // kSlash
-  std::string_view key_name;    // kWhenChanged, kFlag: the name in the key ("rate_bps"); kOptions: the prefix
+  int key_position = 0;       // kSlash
+  std::string_view key_name;  // kWhenChanged, kFlag: the name in the key ("rate_bps"); kOptions: the prefix
   LabelPart label_part = LabelPart::kNone;
-  std::string_view label_name;  // kNamed ("rate")
+  std::string_view label_name;                                     // kNamed ("rate")
   std::string (*display)(const std::string& canonical) = nullptr;  // label text; nullptr: canonical
 };
 

@@ -30,7 +30,8 @@ std::string FormatDuration(double seconds) {
 // Why no trial of this point can run here, or "".
 std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
   const Availability& availability = ProbeAvailability(*trial.strategy);
-  if (!availability.available) return fmt::format("strategy {} is not available here: {}", trial.strategy->name, availability.reason);
+  if (!availability.available)
+    return fmt::format("strategy {} is not available here: {}", trial.strategy->name, availability.reason);
   // The same words as the path's and the constraint's own checks, made before anything runs.
   if (path.caps.needs_root) {
     Status privileged = RequireCapabilities({Capability::kNetAdmin, Capability::kSysAdmin}, "path " + path.name,
@@ -166,18 +167,21 @@ std::string FormatPlan(const RunPlan& plan) {
   out += fmt::format("experiment {}{}\n", spec.name, spec.description.empty() ? "" : ": " + spec.description);
   out += fmt::format("spec {} (sha256 {})\n", spec.file, spec.sha256);
   out += fmt::format("seed {}{}\n", plan.seed, spec.seed ? "" : " (drawn for this run; recorded in the manifest)");
-  if (plan.quick) out += "--quick: one repetition per point, no warm-up, short trials (a smoke test, not a measurement)\n";
+  if (plan.quick)
+    out += "--quick: one repetition per point, no warm-up, short trials (a smoke test, not a measurement)\n";
   const TrialSpec& first = plan.points.front().measured.spec;
-  out += fmt::format("trials: {}; warm-up: {} per point; repetitions: {} to {}, until the {:g}% confidence interval of "
-                     "goodput and of CPU per KiB is within +-{:g}% of the mean\n",
-                     first.duration_s ? fmt::format("{:g} s each", *first.duration_s)
-                                      : fmt::format("{} bytes each", FormatSize(first.bytes.value_or(0))),
-                     policy.warmup, policy.min, policy.max, policy.confidence * 100, policy.half_width * 100);
+  out += fmt::format(
+      "trials: {}; warm-up: {} per point; repetitions: {} to {}, until the {:g}% confidence interval of "
+      "goodput and of CPU per KiB is within +-{:g}% of the mean\n",
+      first.duration_s ? fmt::format("{:g} s each", *first.duration_s)
+                       : fmt::format("{} bytes each", FormatSize(first.bytes.value_or(0))),
+      policy.warmup, policy.min, policy.max, policy.confidence * 100, policy.half_width * 100);
 
   size_t unsupported = 0;
   out += fmt::format("\npoints ({}):\n", plan.points.size());
   for (const auto& p : plan.points) {
-    out += fmt::format("  {}{}\n", p.point.label, p.unsupported.empty() ? "" : "  [unsupported: " + p.unsupported + "]");
+    out +=
+        fmt::format("  {}{}\n", p.point.label, p.unsupported.empty() ? "" : "  [unsupported: " + p.unsupported + "]");
     if (!p.unsupported.empty()) ++unsupported;
   }
   if (!plan.matrix.left_out.empty()) {
@@ -213,7 +217,8 @@ std::string FormatPlan(const RunPlan& plan) {
   }
   out += fmt::format("\ntrials: {} warm-up + {} measured{}", warmups, at_least,
                      at_most != at_least ? fmt::format(" (up to {} if points do not converge)", at_most) : "");
-  if (unsupported > 0) out += fmt::format("; {} unsupported point{} recorded once", unsupported, unsupported == 1 ? "" : "s");
+  if (unsupported > 0)
+    out += fmt::format("; {} unsupported point{} recorded once", unsupported, unsupported == 1 ? "" : "s");
   out += fmt::format("\nestimated time: {}", FormatDuration(at_least_s));
   if (at_most_s > at_least_s + 0.5) out += fmt::format(" to {}", FormatDuration(at_most_s));
   out += "\n";

@@ -41,7 +41,8 @@ double IncompleteBeta(double a, double b, double x) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   if (x > (a + 1) / (a + b + 2)) return 1 - IncompleteBeta(b, a, 1 - x);
-  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x)) / a;
+  const double front =
+      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x)) / a;
   constexpr double kTiny = 1e-300;
   double f = 1, c = 1, d = 0;
   for (int i = 0; i <= 400; ++i) {
@@ -136,7 +137,8 @@ MetricConvergence Scheduler::JudgeMetric(const char* metric, const std::vector<d
   } else if (!interval) {
     m.reason = "fewer than two values have no interval";
   } else if (interval->Relative() > policy_.half_width) {
-    m.reason = fmt::format("relative half-width {:.4g} above the target {:.4g}", interval->Relative(), policy_.half_width);
+    m.reason =
+        fmt::format("relative half-width {:.4g} above the target {:.4g}", interval->Relative(), policy_.half_width);
   } else {
     m.converged = true;
   }

@@ -84,12 +84,12 @@ struct MetricConvergence {
 struct Verdict {
   std::optional<bool> converged;  // set on the trial that ended the point
   bool point_done = false;
-  int good_repetitions = 0;       // measured trials with status ok so far
+  int good_repetitions = 0;  // measured trials with status ok so far
   std::optional<MeanInterval> goodput;
   std::optional<MeanInterval> cpu;
   // Per target metric, once the point has `min` good repetitions (empty before).
   std::vector<MetricConvergence> metrics;
-  std::string reason;             // why the point ended ("" while it goes on)
+  std::string reason;  // why the point ended ("" while it goes on)
 };
 
 class Scheduler {

@@ -126,16 +126,26 @@ int LineOf(const toml::key& key) { return static_cast<int>(key.source().begin.li
 
 std::string_view TypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -324,7 +334,8 @@ class SpecParser {
                     "give either trial.duration (a timed trial) or trial.bytes (a fixed transfer), not both");
     }
     if (auto* n = t.get("warmup_duration"); n != nullptr && t.contains("bytes")) {
-      problems_.Add(LineOf(*n), "trial.warmup_duration", "trials send a fixed byte count (trial.bytes): use trial.warmup_bytes");
+      problems_.Add(LineOf(*n), "trial.warmup_duration",
+                    "trials send a fixed byte count (trial.bytes): use trial.warmup_bytes");
     }
     if (auto* n = t.get("warmup_bytes"); n != nullptr && !t.contains("bytes")) {
       problems_.Add(LineOf(*n), "trial.warmup_bytes", "trials are timed (trial.duration): use trial.warmup_duration");
@@ -355,7 +366,8 @@ class SpecParser {
     if (auto* n = t.get("confidence_pct")) {
       if (auto v = Number(*n, "repeat.confidence_pct")) {
         if (*v < 50 || *v >= 100) {
-          problems_.Add(LineOf(*n), "repeat.confidence_pct", "{} is not a confidence level in percent (50 to 99.9, e.g. 95 or 99)", *v);
+          problems_.Add(LineOf(*n), "repeat.confidence_pct",
+                        "{} is not a confidence level in percent (50 to 99.9, e.g. 95 or 99)", *v);
         } else {
           r.confidence_pct = *v;
         }
@@ -390,16 +402,16 @@ class SpecParser {
       case ValueKind::kRate:
         if (string) return *string;
         if (integer) return std::to_string(*integer);
-        problems_.Add(LineOf(node), key, "expected {} (an integer or a string such as \"{}\"), got {}", parameter.value_name,
-                      parameter.kind == ValueKind::kSize ? "64K" : "500M", TypeName(node));
+        problems_.Add(LineOf(node), key, "expected {} (an integer or a string such as \"{}\"), got {}",
+                      parameter.value_name, parameter.kind == ValueKind::kSize ? "64K" : "500M", TypeName(node));
         return std::nullopt;
       case ValueKind::kDuration:
       case ValueKind::kFraction:
         if (string) return *string;
         if (integer) return std::to_string(*integer);
         if (number) return fmt::format("{}", *number);
-        problems_.Add(LineOf(node), key, "expected {} (a number, or a string such as \"{}\"), got {}", parameter.value_name,
-                      parameter.kind == ValueKind::kDuration ? "500ms" : "20%", TypeName(node));
+        problems_.Add(LineOf(node), key, "expected {} (a number, or a string such as \"{}\"), got {}",
+                      parameter.value_name, parameter.kind == ValueKind::kDuration ? "500ms" : "20%", TypeName(node));
         return std::nullopt;
       case ValueKind::kInteger:
         if (integer) return std::to_string(*integer);
@@ -415,7 +427,8 @@ class SpecParser {
 
   // One value of `parameter`, canonicalised by the parameter table; nullopt (and a
   // problem) if invalid.
-  std::optional<std::string> CanonicalValue(const Parameter& parameter, const toml::node& node, const std::string& key) {
+  std::optional<std::string> CanonicalValue(const Parameter& parameter, const toml::node& node,
+                                            const std::string& key) {
     auto text = ValueText(parameter, node, key);
     if (!text) return std::nullopt;
     // A path may also be one this spec defines ([path.NAME]).
@@ -478,7 +491,8 @@ class SpecParser {
   // Fills `axis.values` from `node` (a value or an array); reports empty axes and repeats.
   void AxisValues(SpecAxis& axis, const toml::node& node) {
     if (const toml::array* array = node.as_array(); array != nullptr && array->empty()) {
-      problems_.Add(LineOf(node), axis.key, "empty axis: give at least one value (or leave the key out for the default)");
+      problems_.Add(LineOf(node), axis.key,
+                    "empty axis: give at least one value (or leave the key out for the default)");
       return;
     }
     if (node.is_table()) {
@@ -489,7 +503,8 @@ class SpecParser {
       std::optional<std::string> value;
       if (IsOptionAxis(axis.kind)) {
         value = OptionText(*element);
-        if (!value) problems_.Add(LineOf(*element), axis.key, "expected a string, number or boolean, got {}", TypeName(*element));
+        if (!value)
+          problems_.Add(LineOf(*element), axis.key, "expected a string, number or boolean, got {}", TypeName(*element));
       } else if (axis.kind == AxisKind::kStrategy && element->value_exact<std::string>() == "all") {
         if (Elements(node).size() != 1) {
           problems_.Add(LineOf(*element), axis.key, "\"all\" stands alone (it means every registered strategy)");
@@ -523,14 +538,15 @@ class SpecParser {
       problems_.Add(spec_.matrix_line, "matrix.strategy",
                     "missing: list the strategies to measure, or \"all\" (zcbench list strategies)");
     }
-    for (AxisKind kind : {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption,
-                          AxisKind::kSocketOption}) {
+    for (AxisKind kind :
+         {AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
       const std::string table_key(AxisKeyName(kind));
       const toml::node* node = t.get(table_key);
       if (node == nullptr) continue;
       const toml::table* options = node->as_table();
       if (options == nullptr) {
-        problems_.Add(LineOf(*node), "matrix." + table_key, "expected a table of option = [values], got {}", TypeName(*node));
+        problems_.Add(LineOf(*node), "matrix." + table_key, "expected a table of option = [values], got {}",
+                      TypeName(*node));
         continue;
       }
       for (auto&& [key, value] : *options) {
@@ -587,8 +603,9 @@ class SpecParser {
       owners.push_back({&info->options, "strategy " + info->name});
     }
     if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
-      problems_.Add(axis.line, axis.key, "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)",
-                    Join(names), axis.option);
+      problems_.Add(axis.line, axis.key,
+                    "no strategy of matrix.strategy ({}) has an option '{}' (zcbench help STRATEGY)", Join(names),
+                    axis.option);
     }
   }
 
@@ -635,8 +652,9 @@ class SpecParser {
       if (!declares) continue;
       declared = true;
       if (def != nullptr && def->options.count(axis.option) != 0) {
-        problems_.Add(axis.line, axis.key, "path '{}' fixes {} in [path.{}] (line {}); vary it here or fix it there, not both",
-                      name, axis.option, name, def->line);
+        problems_.Add(axis.line, axis.key,
+                      "path '{}' fixes {} in [path.{}] (line {}); vary it here or fix it there, not both", name,
+                      axis.option, name, def->line);
       }
       for (const auto& v : axis.values) {
         auto parsed = Options::Parse(info->options, {{axis.option, v}}, "path " + info->name);
@@ -662,8 +680,9 @@ class SpecParser {
       owners.push_back({&info->options, "workload " + info->name});
     }
     if (!CheckDeclaredOption(axis, owners) && !names.empty()) {
-      problems_.Add(axis.line, axis.key, "no workload of matrix.workload ({}) has an option '{}' (zcbench help WORKLOAD)",
-                    Join(names), axis.option);
+      problems_.Add(axis.line, axis.key,
+                    "no workload of matrix.workload ({}) has an option '{}' (zcbench help WORKLOAD)", Join(names),
+                    axis.option);
     }
   }
 
@@ -684,8 +703,8 @@ class SpecParser {
     }
     for (const auto& v : scratch.values) {
       if (axis != nullptr && std::find(axis->values.begin(), axis->values.end(), v) == axis->values.end()) {
-        problems_.Add(LineOf(node), where, "'{}' is not a value of {} ({}), so this rule can never match it", v, axis->key,
-                      Join(axis->values));
+        problems_.Add(LineOf(node), where, "'{}' is not a value of {} ({}), so this rule can never match it", v,
+                      axis->key, Join(axis->values));
         continue;
       }
       rule.match[key].insert(v);
@@ -737,7 +756,8 @@ class SpecParser {
         ExcludeValues(rule, k, *kind, "", value, where + "." + k);
       }
       if (rule.match.empty()) {
-        problems_.Add(rule.line, where, "matches nothing (it would exclude every point): give at least one axis = value");
+        problems_.Add(rule.line, where,
+                      "matches nothing (it would exclude every point): give at least one axis = value");
         continue;
       }
       spec_.excludes.push_back(std::move(rule));

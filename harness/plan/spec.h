@@ -105,7 +105,7 @@ struct TrialSettings {
   int warmup = 0;  // warm-up trials per point, recorded with warmup: true
   std::optional<double> warmup_duration_s;
   std::optional<uint64_t> warmup_bytes;
-  bool pin = true;  // pin sender and receiver (default CPUs 0 and 1 where there are two)
+  bool pin = true;                // pin sender and receiver (default CPUs 0 and 1 where there are two)
   std::optional<int> sender_cpu;  // -1: not pinned (the other side keeps its default)
   std::optional<int> receiver_cpu;
   // The [trial] parameters that set a field of each trial (those with Parameter::apply:
@@ -115,7 +115,7 @@ struct TrialSettings {
   // The window probes: "default", "all", "none" or a comma list (ParseProbeSelection).
   std::string probes = "default";
   int profile_hz = CpuProfileOptions{}.frequency_hz;  // the CPU profile's samples per second per CPU
-  bool membw_probe = false;  // co-run the memory-bandwidth probe
+  bool membw_probe = false;                           // co-run the memory-bandwidth probe
   std::optional<int> membw_probe_cpu;
 };
 

@@ -51,8 +51,8 @@ class BandwidthCoRunner {
   std::thread thread_;
   std::atomic<int> state_{kParked};
   std::atomic<uint64_t> phases_started_{0};  // bumped by the thread when it starts streaming
-  std::atomic<uint64_t> phases_done_{0};   // bumped by the thread after each streaming phase
-  uint64_t phase_bytes_ = 0;               // written by the thread before bumping phases_done_
+  std::atomic<uint64_t> phases_done_{0};     // bumped by the thread after each streaming phase
+  uint64_t phase_bytes_ = 0;                 // written by the thread before bumping phases_done_
   double phase_seconds_ = 0;
   double baseline_ = 0;
   double window_ = 0;

@@ -8,7 +8,8 @@ namespace zcb {
 namespace {
 
 constexpr const char* kTransmitSource =
-    "net:net_dev_start_xmit (eBPF): skb_shared_info flags of the transmitted skbs of the sockets the trial process sent "
+    "net:net_dev_start_xmit (eBPF): skb_shared_info flags of the transmitted skbs of the sockets the trial process "
+    "sent "
     "on (sock:sock_send_length), as shares of their transport payload, applied to the bytes sent";
 constexpr const char* kTransmitMisses =
     "an skb holding both copied and lent data counts by its flags (as lent); retransmitted skbs count again in the "
@@ -30,7 +31,8 @@ CopyFigure Measured(uint64_t bytes, std::string source, std::string can_miss) {
 
 CopyFigure ReceiveCopies(const WindowSummary& summary, const DataMovementWindow& movement) {
   if (!summary.receiver_local) {
-    return Unavailable("the receiver runs on the remote host (zcbench serve): its receive copies are not measured here");
+    return Unavailable(
+        "the receiver runs on the remote host (zcbench serve): its receive copies are not measured here");
   }
   // recvmsg() bytes not discarded see every copy path; skb_copy_datagram_iovec misses
   // UDP's direct copy of linear skbs.
@@ -45,17 +47,21 @@ CopyFigure ReceiveCopies(const WindowSummary& summary, const DataMovementWindow&
                     "skb:skb_copy_datagram_iovec (eBPF) in the trial process (sock:sock_recv_length not attached)",
                     "UDP's direct copy of linear skbs (copy_linear_skb) has no tracepoint and is missed");
   }
-  return Unavailable("needs tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec: the net_traffic eBPF group, "
-                     "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
+  return Unavailable(
+      "needs tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec: the net_traffic eBPF group, "
+      "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
 }
 
 double PerByte(uint64_t bytes, uint64_t payload) { return static_cast<double>(bytes) / static_cast<double>(payload); }
 
-nlohmann::json NullableShare(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json NullableShare(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
-CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow& movement, const std::string& unavailable) {
+CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow& movement,
+                          const std::string& unavailable) {
   CopyAccount out;
   if (!unavailable.empty()) {
     out.send_call = out.send_deferred = out.receive = Unavailable(unavailable);
@@ -67,9 +73,9 @@ CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow
         static_cast<double>(summary.zerocopy.copied) / static_cast<double>(summary.zerocopy.completions);
   }
   if (!movement.xmit_copied_bytes) {
-    out.send_call = out.send_deferred =
-        Unavailable("needs the transmit classification at tracepoint net:net_dev_start_xmit: the net_traffic eBPF group, "
-                    "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
+    out.send_call = out.send_deferred = Unavailable(
+        "needs the transmit classification at tracepoint net:net_dev_start_xmit: the net_traffic eBPF group, "
+        "off by default for its cost (--probes default,net_traffic; zcbench help probes)");
     return out;
   }
   const double copied = static_cast<double>(*movement.xmit_copied_bytes);
@@ -91,15 +97,18 @@ CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow
   // Shares of the transmitted payload applied to the bytes sent: retransmissions and a
   // trial socket forgotten by the socket map change the bytes classified, not the share.
   const double sent = static_cast<double>(summary.bytes_sent);
-  out.send_call = Measured(static_cast<uint64_t>(std::llround(sent * *out.transmit_copied_share)), kTransmitSource, kTransmitMisses);
+  out.send_call = Measured(static_cast<uint64_t>(std::llround(sent * *out.transmit_copied_share)), kTransmitSource,
+                           kTransmitMisses);
   if (lent <= 0) {
     out.send_deferred = Measured(0, std::string(kTransmitSource) + "; no skb held lent pages", kTransmitMisses);
   } else if (out.lent_copied_fraction) {
     out.send_deferred = Measured(
         static_cast<uint64_t>(std::llround(sent * *out.transmit_lent_share * *out.lent_copied_fraction)),
         "lent share of the transmitted payload (net:net_dev_start_xmit, eBPF) x the share of the strategy's zero-copy "
-        "completions flagged copied (SO_EE_CODE_ZEROCOPY_COPIED, IORING_NOTIF_USAGE_ZC_COPIED), applied to the bytes sent",
-        "a completion covers a range of sends and is flagged copied when any of its skbs was copied, so a partly copied "
+        "completions flagged copied (SO_EE_CODE_ZEROCOPY_COPIED, IORING_NOTIF_USAGE_ZC_COPIED), applied to the bytes "
+        "sent",
+        "a completion covers a range of sends and is flagged copied when any of its skbs was copied, so a partly "
+        "copied "
         "range counts whole; completions still outstanding when the window closed are not counted");
   } else {
     out.send_deferred = Unavailable(
@@ -117,10 +126,11 @@ nlohmann::json CopiesJson(const CopyAccount& account, const WindowSummary& summa
       out[std::string(name) + "_reason"] = f.reason;
       return;
     }
-    out[name] = {{"bytes", *f.bytes},
-                 {"per_payload_byte", payload > 0 ? nlohmann::json(PerByte(*f.bytes, payload)) : nlohmann::json(nullptr)},
-                 {"source", f.source},
-                 {"can_miss", f.can_miss}};
+    out[name] = {
+        {"bytes", *f.bytes},
+        {"per_payload_byte", payload > 0 ? nlohmann::json(PerByte(*f.bytes, payload)) : nlohmann::json(nullptr)},
+        {"source", f.source},
+        {"can_miss", f.can_miss}};
   };
   put("send_call", account.send_call, summary.bytes_sent);
   put("send_deferred", account.send_deferred, summary.bytes_sent);
@@ -131,7 +141,8 @@ nlohmann::json CopiesJson(const CopyAccount& account, const WindowSummary& summa
     out["send_per_payload_byte"] = PerByte(*account.send_call.bytes + *account.send_deferred.bytes, summary.bytes_sent);
   } else {
     out["send_per_payload_byte"] = nullptr;
-    out["send_per_payload_byte_reason"] = !account.send_call.bytes ? account.send_call.reason : account.send_deferred.reason;
+    out["send_per_payload_byte_reason"] =
+        !account.send_call.bytes ? account.send_call.reason : account.send_deferred.reason;
   }
   if (account.transmit_copied_share) {
     out["transmit_shares"] = {{"copied", *account.transmit_copied_share},

@@ -33,7 +33,7 @@ class EbpfProbe;
 struct CopyFigure {
   std::optional<uint64_t> bytes;  // nullopt: see reason
   std::string reason;
-  std::string source;             // the tracepoint, counter or model it comes from
+  std::string source;  // the tracepoint, counter or model it comes from
   std::string can_miss;
 };
 
@@ -51,7 +51,8 @@ struct CopyAccount {
 
 // From what net_traffic measured in the trial process. `unavailable` is why there are no
 // eBPF counts at all (empty when there are).
-CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow& movement, const std::string& unavailable);
+CopyAccount AccountCopies(const WindowSummary& summary, const DataMovementWindow& movement,
+                          const std::string& unavailable);
 
 // The metrics.copies object.
 nlohmann::json CopiesJson(const CopyAccount& account, const WindowSummary& summary);

@@ -17,8 +17,8 @@
 namespace zcb {
 
 CpuTimes CpuTimes::operator-(const CpuTimes& o) const {
-  return {user - o.user, nice - o.nice, system - o.system, idle - o.idle,
-          iowait - o.iowait, irq - o.irq, softirq - o.softirq, steal - o.steal};
+  return {user - o.user,     nice - o.nice, system - o.system,   idle - o.idle,
+          iowait - o.iowait, irq - o.irq,   softirq - o.softirq, steal - o.steal};
 }
 
 double CpuTickSeconds() {
@@ -41,7 +41,8 @@ Result<CpuSnapshot> CpuSnapshot::Read() {
     uint64_t v[8] = {};
     fields >> name;
     for (auto& x : v) fields >> x;
-    CpuTimes t{v[0] / ticks, v[1] / ticks, v[2] / ticks, v[3] / ticks, v[4] / ticks, v[5] / ticks, v[6] / ticks, v[7] / ticks};
+    CpuTimes t{v[0] / ticks, v[1] / ticks, v[2] / ticks, v[3] / ticks,
+               v[4] / ticks, v[5] / ticks, v[6] / ticks, v[7] / ticks};
     if (name == "cpu") snapshot.total = t;
     else snapshot.per_cpu.push_back(t);
   }
@@ -57,7 +58,9 @@ double ThreadCpuSeconds() {
 
 namespace {
 
-uint64_t Nanoseconds(const timespec& ts) { return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec); }
+uint64_t Nanoseconds(const timespec& ts) {
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 // The flags field (the 9th) of /proc/self/task/<tid>/stat; nullopt when unreadable.
 std::optional<unsigned long> TaskFlags(int tid) {
@@ -134,9 +137,9 @@ SideCpu SideCpuMeter::Stop() const {
 }
 
 static nlohmann::json TimesJson(const CpuTimes& t) {
-  return {{"user_s", t.user},     {"nice_s", t.nice},       {"system_s", t.system}, {"idle_s", t.idle},
-          {"iowait_s", t.iowait}, {"irq_s", t.irq},         {"softirq_s", t.softirq}, {"steal_s", t.steal},
-          {"busy_s", t.Busy()}};
+  return {{"user_s", t.user},       {"nice_s", t.nice},     {"system_s", t.system},
+          {"idle_s", t.idle},       {"iowait_s", t.iowait}, {"irq_s", t.irq},
+          {"softirq_s", t.softirq}, {"steal_s", t.steal},   {"busy_s", t.Busy()}};
 }
 
 // netperf's method: busy time of every CPU from /proc/stat, per KiB delivered.
@@ -155,10 +158,10 @@ static nlohmann::json SystemWideJson(const CpuSnapshot& before, const CpuSnapsho
     cpu["ns_per_kib_reason"] = "nothing was delivered";
   } else if (window_ticks < kMinWindowTicks) {
     cpu["ns_per_kib"] = nullptr;
-    cpu["ns_per_kib_reason"] =
-        fmt::format("the window spanned {:.0f} /proc/stat ticks of {:.0f} ms per CPU; CPU per KiB needs at least {}: "
-                    "use a longer --duration or more --bytes",
-                    window_ticks, CpuTickSeconds() * 1e3, kMinWindowTicks);
+    cpu["ns_per_kib_reason"] = fmt::format(
+        "the window spanned {:.0f} /proc/stat ticks of {:.0f} ms per CPU; CPU per KiB needs at least {}: "
+        "use a longer --duration or more --bytes",
+        window_ticks, CpuTickSeconds() * 1e3, kMinWindowTicks);
   } else {
     cpu["ns_per_kib"] = delta.Busy() * 1e9 / (static_cast<double>(bytes_delivered) / 1024.0);
   }
@@ -170,7 +173,9 @@ static nlohmann::json SystemWideJson(const CpuSnapshot& before, const CpuSnapsho
   return cpu;
 }
 
-static nlohmann::json OptionalSeconds(std::optional<double> s) { return s ? nlohmann::json(*s) : nlohmann::json(nullptr); }
+static nlohmann::json OptionalSeconds(std::optional<double> s) {
+  return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+}
 
 nlohmann::json CpuRecord(const std::optional<CpuSnapshot>& before, const std::optional<CpuSnapshot>& after,
                          const TrialCpuParts& parts, std::optional<double> process_s, uint64_t bytes_delivered) {
@@ -183,7 +188,8 @@ nlohmann::json CpuRecord(const std::optional<CpuSnapshot>& before, const std::op
   };
   std::vector<std::string> omits = parts.omits;
   if (parts.sender.io_workers_gone > 0) {
-    omits.push_back(fmt::format("the CPU time of {} io_uring workers after they exited inside the window", parts.sender.io_workers_gone));
+    omits.push_back(fmt::format("the CPU time of {} io_uring workers after they exited inside the window",
+                                parts.sender.io_workers_gone));
   }
   cpu["ns_per_kib_omits"] = omits;
   // The process's CPU over the window less the trial's threads measured here: zcbench's
@@ -235,7 +241,8 @@ void FinishTrialCpu(nlohmann::json& metrics, uint64_t bytes_delivered) {
   // "proc_stat").
   cpu["method"] = "trial_thread_clocks";
   cpu["ns_per_kib_source"] =
-      "thread CPU clocks (scheduler runtime, ns) of the trial's sender, receiver and io_uring workers, plus NET_RX and NET_TX "
+      "thread CPU clocks (scheduler runtime, ns) of the trial's sender, receiver and io_uring workers, plus NET_RX and "
+      "NET_TX "
       "softirq time on the trial's CPUs not run on those threads (softirq_time probe, ns)";
   cpu["ns_per_kib_omits"] = omits;
   if (bytes_delivered == 0) {

@@ -66,10 +66,10 @@ std::map<int, uint64_t> IoUringWorkerCpuNs();
 
 // One side's CPU time over its run.
 struct SideCpu {
-  double thread_s = 0;       // the side's own thread
-  double io_workers_s = 0;   // the process's io_uring workers (for the side that owns the rings)
-  int io_workers = 0;        // workers seen at either edge of the run
-  int io_workers_gone = 0;   // seen at the start and gone at the end: their CPU after the start is lost
+  double thread_s = 0;      // the side's own thread
+  double io_workers_s = 0;  // the process's io_uring workers (for the side that owns the rings)
+  int io_workers = 0;       // workers seen at either edge of the run
+  int io_workers_gone = 0;  // seen at the start and gone at the end: their CPU after the start is lost
 };
 
 // Started on a trial thread when its run begins, stopped when it ends (before the side's

@@ -11,9 +11,16 @@ namespace zcb {
 extern const char kCpuCategoriesTsv[];  // cpu_categories_data.cc (generated)
 
 const std::vector<std::string>& KernelCpuCategories() {
-  static const std::vector<std::string> categories = {
-      "data_copy", "tcp_ip", "netdev_driver", "skb_management", "memory_alloc_free", "page_table_tlb",
-      "locks",     "scheduling", std::string(kOtherCategory), std::string(kIdleCategory)};
+  static const std::vector<std::string> categories = {"data_copy",
+                                                      "tcp_ip",
+                                                      "netdev_driver",
+                                                      "skb_management",
+                                                      "memory_alloc_free",
+                                                      "page_table_tlb",
+                                                      "locks",
+                                                      "scheduling",
+                                                      std::string(kOtherCategory),
+                                                      std::string(kIdleCategory)};
   return categories;
 }
 
@@ -37,8 +44,8 @@ Result<CpuCategoryTable> CpuCategoryTable::Parse(std::string_view text) {
     }
     Rule rule{std::string(line.substr(0, tab)), std::string(line.substr(tab + 1))};
     if (rule.category != kCallerCategory && std::find(known.begin(), known.end(), rule.category) == known.end()) {
-      return Errorf("CPU category table line {}: unknown category '{}'; expected one of {}, or {}", line_number, rule.category,
-                    fmt::join(known, ", "), kCallerCategory);
+      return Errorf("CPU category table line {}: unknown category '{}'; expected one of {}, or {}", line_number,
+                    rule.category, fmt::join(known, ", "), kCallerCategory);
     }
     table.rules_.push_back(std::move(rule));
   }

@@ -47,7 +47,8 @@ void PutShares(const std::map<std::string, uint64_t>& by_category, const std::st
   if (busy == 0) {
     for (const std::string& k : {key, key + "_stderr"}) {
       out[k] = nullptr;
-      out[k + "_reason"] = "no busy samples in the window (the CPUs were idle, or the window was shorter than one period)";
+      out[k + "_reason"] =
+          "no busy samples in the window (the CPUs were idle, or the window was shorter than one period)";
     }
     return;
   }
@@ -99,7 +100,8 @@ Status CpuProfileProbe::OpenEvents() {
     if (const int err = cpu_profile_bpf::load(skel); err != 0) {
       const std::string detail = log.Summary();
       const std::string what = fmt::format("load BPF object cpu_profile{}{}", detail.empty() ? "" : ": ", detail);
-      return geteuid() != 0 ? Error(-err, "the CPU profile needs root (or CAP_BPF and CAP_PERFMON): " + what) : Error(-err, what);
+      return geteuid() != 0 ? Error(-err, "the CPU profile needs root (or CAP_BPF and CAP_PERFMON): " + what)
+                            : Error(-err, what);
     }
   }
   for (int cpu : options_.cpus) {
@@ -122,7 +124,8 @@ Status CpuProfileProbe::OpenEvents() {
     }
     events_.push_back(Event{cpu, fd, UniqueBpfLink(link)});
     // libbpf enables the event on attach; it samples only inside windows.
-    if (::ioctl(fd, PERF_EVENT_IOC_DISABLE, 0) != 0) return SysError(fmt::format("disable the cpu-clock event of CPU {}", cpu));
+    if (::ioctl(fd, PERF_EVENT_IOC_DISABLE, 0) != 0)
+      return SysError(fmt::format("disable the cpu-clock event of CPU {}", cpu));
   }
   return OkStatus();
 }
@@ -186,18 +189,21 @@ Status CpuProfileProbe::Drain() {
   std::vector<uint64_t> frames(ZCB_PROFILE_STACK_DEPTH);
   std::set<int32_t> stack_ids;
   for (const zcb_profile_key& k : keys) {
-    if (bpf_map__lookup_elem(skel_->maps.counts, &k, sizeof k, values.data(), values.size() * sizeof(uint64_t), 0) != 0) {
+    if (bpf_map__lookup_elem(skel_->maps.counts, &k, sizeof k, values.data(), values.size() * sizeof(uint64_t), 0) !=
+        0) {
       return SysError("read BPF map counts");
     }
     StackCount entry;
     entry.flags = k.flags;
     for (int cpu : sampled) {
-      if (static_cast<size_t>(cpu) < ncpus && values[static_cast<size_t>(cpu)] != 0) entry.per_cpu[cpu] = values[static_cast<size_t>(cpu)];
+      if (static_cast<size_t>(cpu) < ncpus && values[static_cast<size_t>(cpu)] != 0)
+        entry.per_cpu[cpu] = values[static_cast<size_t>(cpu)];
     }
     if (k.kernel_stack_id >= 0) {
       stack_ids.insert(k.kernel_stack_id);
       const uint32_t id = static_cast<uint32_t>(k.kernel_stack_id);
-      if (bpf_map__lookup_elem(skel_->maps.stacks, &id, sizeof id, frames.data(), frames.size() * sizeof(uint64_t), 0) == 0) {
+      if (bpf_map__lookup_elem(skel_->maps.stacks, &id, sizeof id, frames.data(), frames.size() * sizeof(uint64_t),
+                               0) == 0) {
         for (uint64_t address : frames) {
           if (address == 0) break;
           entry.addresses.push_back(address);
@@ -308,7 +314,8 @@ void CpuProfileProbe::Report(const WindowSummary& summary, nlohmann::json& metri
   // Busy samples taken where interrupts were enabled again, charged to the caller
   // (cpu_categories.tsv): how much of the profile stands for interrupts-off regions.
   out["irq_enable_point_samples"] = irq_enable_point;
-  out["idle_share"] = counted > 0 ? nlohmann::json(static_cast<double>(idle) / static_cast<double>(counted)) : nlohmann::json(nullptr);
+  out["idle_share"] =
+      counted > 0 ? nlohmann::json(static_cast<double>(idle) / static_cast<double>(counted)) : nlohmann::json(nullptr);
   PutShares(by_category, "shares", out);
   // The same over the samples in which the trial process was current: its threads and
   // the softirqs that interrupted them, without the other processes that ran on the

@@ -60,9 +60,9 @@ class CpuProfileProbe : public WindowProbe {
  private:
   // One kernel stack (or user mode) and its samples on each sampled CPU in the window.
   struct StackCount {
-    uint32_t flags = 0;                // ZCB_PROFILE_* (cpu_profile.h)
-    std::vector<uint64_t> addresses;   // leaf first; empty for user mode
-    std::map<int, uint64_t> per_cpu;   // CPU -> samples
+    uint32_t flags = 0;               // ZCB_PROFILE_* (cpu_profile.h)
+    std::vector<uint64_t> addresses;  // leaf first; empty for user mode
+    std::map<int, uint64_t> per_cpu;  // CPU -> samples
   };
   struct Totals {
     uint64_t samples = 0, stack_lost = 0, count_lost = 0;
@@ -89,7 +89,7 @@ class CpuProfileProbe : public WindowProbe {
   // The last window.
   std::string window_error_;
   std::vector<StackCount> stacks_;
-  std::map<int, Totals> totals_;   // CPU -> totals
+  std::map<int, Totals> totals_;  // CPU -> totals
 };
 
 }  // namespace zcb

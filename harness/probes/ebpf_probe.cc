@@ -23,7 +23,9 @@ const std::vector<GroupSpec>& Groups() {
       {"ipi", OpenIpiGroup, {"ipi", "ipi_in_process", "ipi_in_trial", "ipi_by_kind", "ipi_detail"}},
       {"page_faults", OpenPageFaultsGroup, {"page_faults", "page_faults_in_process", "page_faults_detail"}},
       {"net_traffic", OpenNetTrafficGroup, {"kernel_copy_bytes", "recv_copy_bytes", "xmit_in_process", "retransmits"}},
-      {"softirq_time", OpenSoftirqTimeGroup, {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns", "softirq_net_outside_trial_ns"}},
+      {"softirq_time",
+       OpenSoftirqTimeGroup,
+       {"softirq", "softirq_net_rx_ns", "softirq_net_tx_ns", "softirq_net_outside_trial_ns"}},
       {"xmit_devices", OpenXmitDevicesGroup, {"xmit_packets", "xmit_bytes", "xmit_by_device"}},
   };
   return groups;
@@ -102,8 +104,8 @@ std::unique_ptr<EbpfProbe> EbpfProbe::Open(const EbpfProbeOptions& options) {
   std::string first_error;
   for (const GroupSpec& spec : Groups()) {
     if (options.groups && options.groups->count(spec.name) == 0) {
-      probe->group_errors_[spec.name] =
-          fmt::format("not requested (--probes): eBPF group {} is not in this selection (zcbench help probes)", spec.name);
+      probe->group_errors_[spec.name] = fmt::format(
+          "not requested (--probes): eBPF group {} is not in this selection (zcbench help probes)", spec.name);
       continue;
     }
     auto group = spec.open(config);
@@ -130,7 +132,8 @@ std::map<std::string, EbpfProbe::RunStats> EbpfProbe::ReadRunStats(std::string* 
       bpf_prog_info info{};
       __u32 length = sizeof info;
       if (bpf_obj_get_info_by_fd(bpf_program__fd(p.program), &info, &length) != 0) {
-        if (error != nullptr && error->empty()) *error = SysError(fmt::format("bpf_obj_get_info_by_fd({})", p.name())).ToString();
+        if (error != nullptr && error->empty())
+          *error = SysError(fmt::format("bpf_obj_get_info_by_fd({})", p.name())).ToString();
         continue;
       }
       out[p.name()] = {info.run_time_ns, info.run_cnt};

@@ -10,7 +10,6 @@
 // privilege, no BPF), metrics.probes is null with probes_reason.
 
 #include <map>
-#include <optional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -74,7 +73,7 @@ class EbpfProbe : public WindowProbe {
   std::map<std::string, std::string> group_errors_;
   std::string unavailable_reason_;
   bool run_time_stats_ = true;
-  UniqueFd stats_fd_;            // held while a window is open: BPF run-time stats enabled
+  UniqueFd stats_fd_;  // held while a window is open: BPF run-time stats enabled
   std::string stats_error_;
   std::map<std::string, RunStats> stats_begin_, stats_end_;
 };

@@ -49,7 +49,10 @@ class IpiGroup : public TracepointGroup {
     auto callbacks = SumPerCpuHash<uint64_t, zcb_ipi_callback_counts>(skel_->maps.ipi_callbacks);
     auto functions = SumPerCpuHash<uint64_t, zcb_csd_function_counts>(skel_->maps.csd_functions);
     if (!counts.ok() || !callbacks.ok() || !functions.ok()) {
-      snapshot_error_ = (!counts.ok() ? counts.error() : !callbacks.ok() ? callbacks.error() : functions.error()).ToString();
+      snapshot_error_ = (!counts.ok()      ? counts.error()
+                         : !callbacks.ok() ? callbacks.error()
+                                           : functions.error())
+                            .ToString();
       return;
     }
     (end ? end_ : begin_) = *counts;
@@ -124,12 +127,15 @@ class IpiGroup : public TracepointGroup {
   // counts system-wide and from the trial's threads.
   nlohmann::json ByKind(bool have_sends) {
     nlohmann::json kinds = nlohmann::json::object();
-    auto entry = [](uint64_t count, uint64_t in_trial) { return nlohmann::json{{"count", count}, {"count_in_trial", in_trial}}; };
+    auto entry = [](uint64_t count, uint64_t in_trial) {
+      return nlohmann::json{{"count", count}, {"count_in_trial", in_trial}};
+    };
     if (have_sends) {
       zcb_ipi_callback_counts none{};
       auto after = end_callbacks_.find(kNoCallback);
       auto before = begin_callbacks_.find(kNoCallback);
-      if (after != end_callbacks_.end()) none = before == begin_callbacks_.end() ? after->second : CounterDelta(after->second, before->second);
+      if (after != end_callbacks_.end())
+        none = before == begin_callbacks_.end() ? after->second : CounterDelta(after->second, before->second);
       kinds["reschedule"] = entry(none.targets, none.targets_in_trial);
     } else {
       kinds["reschedule"] = nullptr;
@@ -157,8 +163,10 @@ class IpiGroup : public TracepointGroup {
       }
     }
     kinds["source"] =
-        "reschedule: ipi:ipi_send_cpu/ipi_send_cpumask sends with no callback, per target CPU; tlb_shootdown (flush_tlb_func), "
-        "wakeup (sched_ttwu_pending), call_function (any other function): cross-CPU function calls queued (csd:csd_queue_cpu), "
+        "reschedule: ipi:ipi_send_cpu/ipi_send_cpumask sends with no callback, per target CPU; tlb_shootdown "
+        "(flush_tlb_func), "
+        "wakeup (sched_ttwu_pending), call_function (any other function): cross-CPU function calls queued "
+        "(csd:csd_queue_cpu), "
         "each delivered by a function-call IPI unless one is already pending on its target CPU";
     return kinds;
   }
@@ -178,7 +186,8 @@ class IpiGroup : public TracepointGroup {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [address, d] : deltas) {
       nlohmann::json& entry = out[names.at(address)];
-      if (entry.is_null()) entry = {{"sends", 0}, {"targets", 0}, {"sends_in_process", 0}, {"sends_in_trial", 0}, {"targets_in_trial", 0}};
+      if (entry.is_null())
+        entry = {{"sends", 0}, {"targets", 0}, {"sends_in_process", 0}, {"sends_in_trial", 0}, {"targets_in_trial", 0}};
       entry["sends"] = entry["sends"].get<uint64_t>() + d.sends;
       entry["targets"] = entry["targets"].get<uint64_t>() + d.targets;
       entry["sends_in_process"] = entry["sends_in_process"].get<uint64_t>() + d.sends_in_process;

@@ -1,7 +1,7 @@
 #include "harness/probes/kernel_symbols.h"
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 

@@ -17,7 +17,9 @@ MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMov
     receive_basis = "skb:skb_copy_datagram_iovec";
   }
   if (!receive_copy_measured) {
-    out.reason = "the model needs a receive-copy count (tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec; eBPF probes)";
+    out.reason =
+        "the model needs a receive-copy count (tracepoint sock:sock_recv_length or skb:skb_copy_datagram_iovec; eBPF "
+        "probes)";
     return out;
   }
   if (!movement.xmit_copied_bytes) {

@@ -33,10 +33,10 @@ namespace zcb {
 
 struct MemoryModelResult {
   bool available = false;
-  std::string reason;          // why not, when unavailable
+  std::string reason;  // why not, when unavailable
   uint64_t read_bytes = 0;
   uint64_t write_bytes = 0;
-  nlohmann::json detail;       // the terms and what they were computed from
+  nlohmann::json detail;  // the terms and what they were computed from
 };
 
 MemoryModelResult ModelMemoryTraffic(const WindowSummary& summary, const DataMovementWindow& movement);

@@ -101,7 +101,8 @@ void MemoryTrafficProbe::Report(const WindowSummary& summary, nlohmann::json& me
   const MemoryModelResult model =
       options_.ebpf != nullptr
           ? ModelMemoryTraffic(summary, options_.ebpf->data_movement())
-          : MemoryModelResult{false, "the model needs the eBPF probes' copy counts (--probes with ebpf)", 0, 0, nullptr};
+          : MemoryModelResult{false, "the model needs the eBPF probes' copy counts (--probes with ebpf)", 0, 0,
+                              nullptr};
   auto set_totals = [&](std::optional<uint64_t> read, std::optional<uint64_t> write, uint64_t total) {
     memory["read_bytes"] = read ? nlohmann::json(*read) : nlohmann::json(nullptr);
     memory["write_bytes"] = write ? nlohmann::json(*write) : nlohmann::json(nullptr);
@@ -145,8 +146,8 @@ void MemoryTrafficProbe::Report(const WindowSummary& summary, nlohmann::json& me
   if (options_.corunner) {
     if (corunner_) {
       nlohmann::json report = corunner_->Report();
-      report["shares_cpu_with_trial"] = std::find(options_.trial_cpus.begin(), options_.trial_cpus.end(), corunner_->cpu()) !=
-                                        options_.trial_cpus.end();
+      report["shares_cpu_with_trial"] = std::find(options_.trial_cpus.begin(), options_.trial_cpus.end(),
+                                                  corunner_->cpu()) != options_.trial_cpus.end();
       memory["bandwidth_probe"] = report;
     } else {
       memory["bandwidth_probe"] = nullptr;

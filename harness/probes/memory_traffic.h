@@ -50,7 +50,7 @@ class MemoryTrafficProbe : public WindowProbe {
  private:
   MemoryTrafficOptions options_;
   std::string source_;
-  nlohmann::json considered_ = nlohmann::json::object();   // each source and why it was not used
+  nlohmann::json considered_ = nlohmann::json::object();  // each source and why it was not used
   std::optional<MemoryPmuCounters> pmu_;
   std::optional<ResctrlMbm> mbm_;
   uint64_t mbm_begin_ = 0;

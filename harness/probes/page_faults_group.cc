@@ -17,8 +17,8 @@ class PageFaultsGroup : public TracepointGroup {
   Status Open(const GroupConfig& config) {
     ZCB_ASSIGN_OR_RETURN(skel_, OpenSkeleton<page_faults_bpf>());
     skel_->rodata->target_tgid = config.target_tgid;
-    return LoadAndAttach({{skel_->progs.count_page_fault_user, kUser}, {skel_->progs.count_page_fault_kernel, kKernel}}, config,
-                         [this] { return page_faults_bpf::load(skel_); });
+    return LoadAndAttach({{skel_->progs.count_page_fault_user, kUser}, {skel_->progs.count_page_fault_kernel, kKernel}},
+                         config, [this] { return page_faults_bpf::load(skel_); });
   }
 
   void Snapshot(bool end) override {

@@ -26,8 +26,8 @@ std::string PerfOpenFailure(const std::string& what, int errno_value) {
                          std::strerror(errno_value));
     case EACCES:
     case EPERM:
-      return fmt::format("{}: {}: system-wide counters need root or CAP_PERFMON (or kernel.perf_event_paranoid <= 0)", what,
-                         std::strerror(errno_value));
+      return fmt::format("{}: {}: system-wide counters need root or CAP_PERFMON (or kernel.perf_event_paranoid <= 0)",
+                         what, std::strerror(errno_value));
     default:
       return Error(errno_value, what).ToString();
   }
@@ -68,8 +68,8 @@ Result<PerfReading> ReadPerf(int fd) {
 
 std::unique_ptr<HardwareCounterProbe> HardwareCounterProbe::Open() {
   auto probe = std::make_unique<HardwareCounterProbe>();
-  const uint64_t dtlb_read_miss = PERF_COUNT_HW_CACHE_DTLB | (PERF_COUNT_HW_CACHE_OP_READ << 8) |
-                                  (PERF_COUNT_HW_CACHE_RESULT_MISS << 16);
+  const uint64_t dtlb_read_miss =
+      PERF_COUNT_HW_CACHE_DTLB | (PERF_COUNT_HW_CACHE_OP_READ << 8) | (PERF_COUNT_HW_CACHE_RESULT_MISS << 16);
   const struct {
     const char* name;
     uint32_t type;
@@ -139,7 +139,8 @@ void HardwareCounterProbe::Report(const WindowSummary& summary, nlohmann::json& 
   for (const Counter& c : counters_) {
     if (!c.reason.empty() || c.end.size() != c.fds.size() || c.begin.size() != c.fds.size()) {
       counters[c.name] = nullptr;
-      counters[c.name + "_reason"] = c.reason.empty() ? "the counter was not read at both edges of the window" : c.reason;
+      counters[c.name + "_reason"] =
+          c.reason.empty() ? "the counter was not read at both edges of the window" : c.reason;
       continue;
     }
     double scaled = 0;
@@ -150,20 +151,30 @@ void HardwareCounterProbe::Report(const WindowSummary& summary, nlohmann::json& 
       const uint64_t e = c.end[i].time_enabled_ns - c.begin[i].time_enabled_ns;
       const uint64_t r = c.end[i].time_running_ns - c.begin[i].time_running_ns;
       // Multiplexed: the counter ran r of e ns; scale to the whole window (perf's way).
-      const double cpu_scaled = r > 0 ? static_cast<double>(value) * static_cast<double>(e) / static_cast<double>(r) : 0.0;
+      const double cpu_scaled =
+          r > 0 ? static_cast<double>(value) * static_cast<double>(e) / static_cast<double>(r) : 0.0;
       scaled += cpu_scaled;
       raw += value;
       enabled += e;
       running += r;
-      per_cpu.push_back({{"cpu", c.cpus[i]}, {"count", cpu_scaled}, {"raw_count", value}, {"time_enabled_ns", e}, {"time_running_ns", r}});
+      per_cpu.push_back({{"cpu", c.cpus[i]},
+                         {"count", cpu_scaled},
+                         {"raw_count", value},
+                         {"time_enabled_ns", e},
+                         {"time_running_ns", r}});
     }
-    counters[c.name] = {{"count", scaled},         {"raw_count", raw},        {"time_enabled_ns", enabled},
-                        {"time_running_ns", running}, {"multiplexed", running < enabled}, {"per_cpu", per_cpu}};
+    counters[c.name] = {{"count", scaled},
+                        {"raw_count", raw},
+                        {"time_enabled_ns", enabled},
+                        {"time_running_ns", running},
+                        {"multiplexed", running < enabled},
+                        {"per_cpu", per_cpu}};
     totals[c.name] = scaled;
   }
   if (totals.empty() && !counters_.empty()) {
     // No counter at all: one reason for the lot (e.g. a VM without a virtual PMU).
-    counters["reason"] = counters_.front().reason.empty() ? "no hardware counter could be read" : counters_.front().reason;
+    counters["reason"] =
+        counters_.front().reason.empty() ? "no hardware counter could be read" : counters_.front().reason;
   }
   if (totals.count("cycles") && totals.count("instructions") && totals["cycles"] > 0) {
     counters["instructions_per_cycle"] = totals["instructions"] / totals["cycles"];

@@ -42,12 +42,12 @@ Result<PerfReading> ReadPerf(int fd);
 class HardwareCounterProbe : public WindowProbe {
  public:
   struct Counter {
-    std::string name;          // "cycles"
-    uint32_t type = 0;         // PERF_TYPE_HARDWARE / PERF_TYPE_HW_CACHE
+    std::string name;   // "cycles"
+    uint32_t type = 0;  // PERF_TYPE_HARDWARE / PERF_TYPE_HW_CACHE
     uint64_t config = 0;
     std::vector<int> cpus;
-    std::vector<UniqueFd> fds; // one per CPU, opened disabled
-    std::string reason;        // why it cannot count; empty when it can
+    std::vector<UniqueFd> fds;  // one per CPU, opened disabled
+    std::string reason;         // why it cannot count; empty when it can
     std::vector<PerfReading> begin, end;
   };
 

@@ -13,8 +13,8 @@ namespace zcb {
 struct EbpfGroupCost {
   const char* name;
   bool on_by_default;
-  const char* feeds;     // the record fields and figures that need it
-  const char* cost;      // the measured cost, or why it is off
+  const char* feeds;  // the record fields and figures that need it
+  const char* cost;   // the measured cost, or why it is off
 };
 
 const std::vector<EbpfGroupCost>& EbpfGroupCosts();

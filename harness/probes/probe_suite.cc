@@ -72,9 +72,10 @@ Result<ProbeOptions> ParseProbeSelection(std::string_view selection) {
     } else if (item == "profile") {
       options.cpu_profile = true;
     } else {
-      return Usagef("--probes {}: unknown probe '{}'; expected none, or a comma list of default, all, ebpf, counters, "
-                    "memory, profile, bpf_stats and the eBPF groups {} (zcbench help probes)",
-                    selection, item, fmt::join(groups, ", "));
+      return Usagef(
+          "--probes {}: unknown probe '{}'; expected none, or a comma list of default, all, ebpf, counters, "
+          "memory, profile, bpf_stats and the eBPF groups {} (zcbench help probes)",
+          selection, item, fmt::join(groups, ", "));
     }
     start = comma + 1;
   }
@@ -138,7 +139,8 @@ std::string ProbeHelp() {
       "  default   the families ebpf (its default groups), counters and memory: the set within the budget\n"
       "  all       every family and every eBPF group\n"
       "  none      no probe (metrics.probes, counters, memory, cpu_profile and copies null with the reason)\n"
-      "  a comma list of default, all and: ebpf (its default groups), counters, memory, profile, eBPF group names (those\n"
+      "  a comma list of default, all and: ebpf (its default groups), counters, memory, profile, eBPF group names "
+      "(those\n"
       "            groups, e.g. net_traffic,page_faults), bpf_stats (the eBPF programs' own run time in\n"
       "            probes.programs; timing every run adds two clock reads to it; e.g. default,bpf_stats)\n\n"
       "eBPF groups. Cost: the group's programs' own run time as a share of both CPUs, for write 4K / write 64K /\n"
@@ -152,7 +154,8 @@ std::string ProbeHelp() {
   }
   out += "\nmetrics.copies needs net_traffic; a record whose group was not loaded says so in each *_reason.\n";
   out += fmt::format(
-      "\nprofile       off         feeds metrics.cpu_profile (where the CPU goes, by category); the CPU profile figure\n"
+      "\nprofile       off         feeds metrics.cpu_profile (where the CPU goes, by category); the CPU profile "
+      "figure\n"
       "              {:<11} cost: one cpu-clock sample per CPU at {} Hz (--profile-hz); write 4K goodput 0.86\n"
       "                          (0.82-0.95) of none, 15-18% more CPU per KiB (interrupt and hrtimer work of a\n"
       "                          KVM guest + stack walk ~3 us a sample; harness/probes/README.md): over the budget,\n"

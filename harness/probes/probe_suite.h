@@ -83,9 +83,9 @@ class ProbeSuite {
   ProbeSuite() = default;
   std::unique_ptr<EbpfProbe> ebpf_;
   std::unique_ptr<HardwareCounterProbe> counters_;
-  std::unique_ptr<MemoryTrafficProbe> memory_;   // refers to ebpf_: declared after it
+  std::unique_ptr<MemoryTrafficProbe> memory_;  // refers to ebpf_: declared after it
   std::unique_ptr<CpuProfileProbe> cpu_profile_;
-  std::unique_ptr<WindowProbe> copies_;           // refers to ebpf_ too
+  std::unique_ptr<WindowProbe> copies_;  // refers to ebpf_ too
   std::unique_ptr<WindowProbe> not_requested_;
 };
 

@@ -27,10 +27,13 @@ class SoftirqTimeGroup : public TracepointGroup {
     // Vector numbers are the kernel's: decode them from its tracepoint format.
     vectors_ = config.catalog->FieldValueNames(kEntry, "vec", "NET_RX_SOFTIRQ", "", "_SOFTIRQ");
     for (const auto& [value, name] : vectors_.names) {
-      if ((name == "net_rx" || name == "net_tx") && value >= 0 && value < 32) skel_->rodata->trial_vectors |= 1u << value;
+      if ((name == "net_rx" || name == "net_tx") && value >= 0 && value < 32)
+        skel_->rodata->trial_vectors |= 1u << value;
     }
-    ZCB_RETURN_IF_ERROR(LoadAndAttach({{skel_->progs.softirq_enter, kEntry}, {skel_->progs.softirq_leave, kExit}, {skel_->progs.softirq_raised, kRaise}}, config,
-                                      [this] { return softirq_time_bpf::load(skel_); }));
+    ZCB_RETURN_IF_ERROR(LoadAndAttach({{skel_->progs.softirq_enter, kEntry},
+                                       {skel_->progs.softirq_leave, kExit},
+                                       {skel_->progs.softirq_raised, kRaise}},
+                                      config, [this] { return softirq_time_bpf::load(skel_); }));
     // Entry without exit (or the reverse) measures nothing: both or neither (a missing
     // raise only leaves the trial's part unknown).
     for (TracepointProgram& p : programs()) {
@@ -70,7 +73,8 @@ class SoftirqTimeGroup : public TracepointGroup {
   void Report(const WindowSummary& /*summary*/, nlohmann::json& probes) override {
     const bool ok = Available(kEntry, "softirq", probes);
     if (!ok || vectors_.names.empty()) {
-      const std::string reason = ok ? "softirq vector names unknown: " + vectors_.reason : probes["softirq_reason"].get<std::string>();
+      const std::string reason =
+          ok ? "softirq vector names unknown: " + vectors_.reason : probes["softirq_reason"].get<std::string>();
       probes["softirq"] = nullptr;
       probes["softirq_reason"] = reason;
       probes["softirq_net_rx_ns"] = nullptr;

@@ -21,7 +21,8 @@ class TlbFlushGroup : public TracepointGroup {
     skel_->rodata->target_tgid = config.target_tgid;
     // Reason numbers differ between kernel versions: decode them from this kernel.
     reasons_ = config.catalog->FieldValueNames(kTlbFlush, "reason", "TLB_REMOTE_SHOOTDOWN", "TLB_", "");
-    return LoadAndAttach({{skel_->progs.count_tlb_flush, kTlbFlush}}, config, [this] { return tlb_flush_bpf::load(skel_); });
+    return LoadAndAttach({{skel_->progs.count_tlb_flush, kTlbFlush}}, config,
+                         [this] { return tlb_flush_bpf::load(skel_); });
   }
 
   void Snapshot(bool end) override {
@@ -47,7 +48,8 @@ class TlbFlushGroup : public TracepointGroup {
     zcb_tlb_counts total{};
     auto add = [&](const std::string& name, const zcb_tlb_counts& d) {
       nlohmann::json& entry = by_reason[name];
-      if (entry.is_null()) entry = {{"count", 0}, {"pages", 0}, {"full_flushes", 0}, {"count_in_process", 0}, {"count_in_trial", 0}};
+      if (entry.is_null())
+        entry = {{"count", 0}, {"pages", 0}, {"full_flushes", 0}, {"count_in_process", 0}, {"count_in_trial", 0}};
       entry["count"] = entry["count"].get<uint64_t>() + d.count;
       entry["pages"] = entry["pages"].get<uint64_t>() + d.pages;
       entry["full_flushes"] = entry["full_flushes"].get<uint64_t>() + d.full_flushes;
@@ -70,7 +72,8 @@ class TlbFlushGroup : public TracepointGroup {
                                  {"full_flushes", total.full_flushes},
                                  {"count_in_process", total.count_in_process},
                                  {"count_in_trial", total.count_in_trial}};
-    probes["tlb_flush_names_source"] = reasons_.source.empty() ? nlohmann::json(reasons_.reason) : nlohmann::json(reasons_.source);
+    probes["tlb_flush_names_source"] =
+        reasons_.source.empty() ? nlohmann::json(reasons_.reason) : nlohmann::json(reasons_.source);
   }
 
  private:

@@ -56,7 +56,8 @@ Result<TracefsMount> TracefsMount::Acquire() {
   std::string dir = ((ec ? std::filesystem::path("/tmp") : temp) / "zcb-tracefs-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr) return SysError(fmt::format("tracefs: create a mount point {}", dir));
   if (::mount("nodev", dir.c_str(), "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    Error error = SysError(fmt::format("tracefs is not mounted and mounting it on {} failed (needs root or CAP_SYS_ADMIN)", dir));
+    Error error =
+        SysError(fmt::format("tracefs is not mounted and mounting it on {} failed (needs root or CAP_SYS_ADMIN)", dir));
     ::rmdir(dir.c_str());
     return error;
   }
@@ -122,7 +123,10 @@ TracepointCatalog TracepointCatalog::Load(const std::vector<std::string>& format
   if (catalog.btf_ == nullptr || libbpf_get_error(catalog.btf_) != 0) {
     const int err = errno != 0 ? errno : ENOENT;
     catalog.btf_ = nullptr;
-    catalog.btf_reason_ = Error(err, "the kernel's BTF (/sys/kernel/btf/vmlinux) could not be loaded: the kernel needs CONFIG_DEBUG_INFO_BTF").ToString();
+    catalog.btf_reason_ =
+        Error(err,
+              "the kernel's BTF (/sys/kernel/btf/vmlinux) could not be loaded: the kernel needs CONFIG_DEBUG_INFO_BTF")
+            .ToString();
   }
   auto tracefs = TracefsMount::Acquire();
   if (!tracefs.ok()) {
@@ -168,7 +172,8 @@ bool TracepointCatalog::InKernel(std::string_view event) const {
 std::string TracepointCatalog::MissingReason(std::string_view tracepoint) const {
   if (btf_ == nullptr) return btf_reason_;
   const auto [group, event] = SplitTracepoint(tracepoint);
-  if (!InKernel(event)) return fmt::format("this kernel has no tracepoint {} (no btf_trace_{} in its BTF)", tracepoint, event);
+  if (!InKernel(event))
+    return fmt::format("this kernel has no tracepoint {} (no btf_trace_{} in its BTF)", tracepoint, event);
   return "";
 }
 
@@ -177,8 +182,9 @@ std::optional<std::string> TracepointCatalog::Format(std::string_view tracepoint
   return std::nullopt;
 }
 
-ValueNames TracepointCatalog::FieldValueNames(std::string_view tracepoint, std::string_view field, std::string_view btf_enumerator,
-                                              std::string_view strip_prefix, std::string_view strip_suffix) const {
+ValueNames TracepointCatalog::FieldValueNames(std::string_view tracepoint, std::string_view field,
+                                              std::string_view btf_enumerator, std::string_view strip_prefix,
+                                              std::string_view strip_suffix) const {
   ValueNames out;
   std::string format_problem;
   if (auto format = Format(tracepoint)) {
@@ -200,7 +206,8 @@ ValueNames TracepointCatalog::FieldValueNames(std::string_view tracepoint, std::
       if (!btf_is_enum(type)) continue;
       const struct btf_enum* values = btf_enum(type);
       bool has = false;
-      for (uint16_t i = 0; i < btf_vlen(type) && !has; ++i) has = btf__name_by_offset(btf_, values[i].name_off) == btf_enumerator;
+      for (uint16_t i = 0; i < btf_vlen(type) && !has; ++i)
+        has = btf__name_by_offset(btf_, values[i].name_off) == btf_enumerator;
       if (!has) continue;
       for (uint16_t i = 0; i < btf_vlen(type); ++i) {
         std::string_view name = btf__name_by_offset(btf_, values[i].name_off);

@@ -74,8 +74,8 @@ bool TracepointGroup::any_attached() const {
   return false;
 }
 
-Status TracepointGroup::LoadAndAttach(const std::vector<std::pair<bpf_program*, std::string>>& programs, const GroupConfig& config,
-                                      const std::function<int()>& load) {
+Status TracepointGroup::LoadAndAttach(const std::vector<std::pair<bpf_program*, std::string>>& programs,
+                                      const GroupConfig& config, const std::function<int()>& load) {
   for (const auto& [program, tracepoint] : programs) {
     TracepointProgram p;
     p.program = program;
@@ -94,7 +94,8 @@ Status TracepointGroup::LoadAndAttach(const std::vector<std::pair<bpf_program*, 
   LibbpfLogCapture log;
   if (const int err = load(); err != 0) {
     const std::string detail = log.Summary();
-    load_error_ = Error(-err, fmt::format("load BPF object {}{}{}", name_, detail.empty() ? "" : ": ", detail)).ToString();
+    load_error_ =
+        Error(-err, fmt::format("load BPF object {}{}{}", name_, detail.empty() ? "" : ": ", detail)).ToString();
     for (TracepointProgram& p : programs_) {
       if (p.reason.empty()) p.reason = load_error_;
     }
@@ -110,7 +111,8 @@ Status TracepointGroup::LoadAndAttach(const std::vector<std::pair<bpf_program*, 
                          : bpf_program__attach_raw_tracepoint(p.program, p.event().c_str());
     const long err = libbpf_get_error(link);
     if (link == nullptr || err != 0) {
-      p.reason = Error(err != 0 ? static_cast<int>(-err) : errno, fmt::format("attach {} to raw tracepoint {}", p.name(), p.event()))
+      p.reason = Error(err != 0 ? static_cast<int>(-err) : errno,
+                       fmt::format("attach {} to raw tracepoint {}", p.name(), p.event()))
                      .ToString();
       continue;
     }

@@ -40,7 +40,7 @@ struct TracepointProgram {
   std::string tracepoint;  // "tlb:tlb_flush"
   bpf_program* program = nullptr;
   UniqueBpfLink link;
-  std::string reason;      // why it is not attached; empty when it is
+  std::string reason;  // why it is not attached; empty when it is
 
   bool attached() const { return link != nullptr; }
   std::string name() const { return program != nullptr ? bpf_program__name(program) : ""; }
@@ -173,7 +173,7 @@ class TracepointGroup {
 
  private:
   std::string name_;
-  std::shared_ptr<void> object_;              // the skeleton; outlives the links below
+  std::shared_ptr<void> object_;  // the skeleton; outlives the links below
   std::vector<TracepointProgram> programs_;
   std::string load_error_;
 };

@@ -34,11 +34,11 @@ Result<std::unique_ptr<TracepointGroup>> OpenXmitDevicesGroup(const GroupConfig&
 // What net_traffic measured over the last window in the trial process, for the memory
 // traffic model. A field is nullopt when its tracepoint was not attached.
 struct DataMovementWindow {
-  std::optional<uint64_t> kernel_copy_bytes;           // skb_copy_datagram_iovec on receive
-  std::optional<uint64_t> recv_copy_bytes;             // recvmsg() bytes copied to user memory
-  std::optional<uint64_t> xmit_copied_bytes;           // transmitted from kernel copies
-  std::optional<uint64_t> xmit_spliced_bytes;          // transmitted from spliced page references
-  std::optional<uint64_t> xmit_zerocopy_bytes;         // transmitted from lent user pages
+  std::optional<uint64_t> kernel_copy_bytes;    // skb_copy_datagram_iovec on receive
+  std::optional<uint64_t> recv_copy_bytes;      // recvmsg() bytes copied to user memory
+  std::optional<uint64_t> xmit_copied_bytes;    // transmitted from kernel copies
+  std::optional<uint64_t> xmit_spliced_bytes;   // transmitted from spliced page references
+  std::optional<uint64_t> xmit_zerocopy_bytes;  // transmitted from lent user pages
 };
 
 // The net_traffic group's last window (all nullopt for another group or before a window).

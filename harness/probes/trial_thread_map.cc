@@ -14,7 +14,8 @@
 namespace zcb {
 
 Result<TrialThreadMap> TrialThreadMap::Create() {
-  const int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "trial_threads", sizeof(uint32_t), sizeof(uint8_t), ZCB_TRIAL_THREADS_MAX, nullptr);
+  const int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "trial_threads", sizeof(uint32_t), sizeof(uint8_t),
+                                ZCB_TRIAL_THREADS_MAX, nullptr);
   if (fd < 0) return Error(-fd, "create the BPF map of the trial's threads");
   TrialThreadMap map;
   map.fd_.Reset(fd);
@@ -34,7 +35,8 @@ Status TrialThreadMap::Set(const std::vector<int>& tids) {
   const uint8_t present = 1;
   for (int tid : tids) {
     key = static_cast<uint32_t>(tid);
-    if (bpf_map_update_elem(fd(), &key, &present, BPF_ANY) != 0) return SysError(fmt::format("add thread {} to the trial-threads map", tid));
+    if (bpf_map_update_elem(fd(), &key, &present, BPF_ANY) != 0)
+      return SysError(fmt::format("add thread {} to the trial-threads map", tid));
   }
   return OkStatus();
 }

@@ -32,8 +32,8 @@ std::string ReadTrimmed(const fs::path& path) {
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 // One event of a PMU: encoded, scaled, placed on the PMU's CPU.
-Result<MemoryPmuEvent> MakeEvent(const fs::path& pmu_dir, const std::string& name, const std::string& spec, double bytes_per_count,
-                                 bool write) {
+Result<MemoryPmuEvent> MakeEvent(const fs::path& pmu_dir, const std::string& name, const std::string& spec,
+                                 double bytes_per_count, bool write) {
   MemoryPmuEvent e;
   e.pmu = pmu_dir.filename().string();
   e.event = name;
@@ -62,8 +62,8 @@ Result<MemoryPmuEvent> NamedEvent(const fs::path& pmu_dir, const std::string& na
 
 double UnitBytes(const std::string& unit) {
   static const std::map<std::string, double> kUnits = {
-      {"", 1},           {"B", 1},           {"bytes", 1},       {"Bytes", 1},       {"KiB", 1024.0},
-      {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+      {"", 1},     {"B", 1},    {"bytes", 1}, {"Bytes", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
   };
   auto it = kUnits.find(unit);
   return it == kUnits.end() ? 0 : it->second;
@@ -119,40 +119,46 @@ MemoryPmuDiscovery DiscoverMemoryPmus(const std::string& devices_root) {
   };
   // Each family: the events for reads and writes on every PMU instance (one per channel
   // or controller), all of which must be usable.
-  auto try_family = [&](const std::string& family, const std::vector<fs::path>& dirs,
-                        const std::function<Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>>(const fs::path&)>& events) {
-    if (!out.family.empty() || dirs.empty()) return;
-    std::vector<MemoryPmuEvent> found;
-    for (const auto& dir : dirs) {
-      auto pair = events(dir);
-      if (!pair.ok()) {
-        out.notes.push_back(fmt::format("{} not used: {}", dir.filename().string(), pair.error().ToString()));
-        return;
-      }
-      found.push_back(pair->first);
-      found.push_back(pair->second);
-    }
-    out.family = family;
-    out.events = std::move(found);
-  };
-  try_family("uncore_imc_free_running", of_family("uncore_imc_free_running", ""), [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read, NamedEvent(dir, "data_read", false));
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write, NamedEvent(dir, "data_write", true));
-    return std::make_pair(read, write);
-  });
-  try_family("uncore_imc", of_family("uncore_imc_", "uncore_imc_free_running"), [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read, NamedEvent(dir, "cas_count_read", false));
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write, NamedEvent(dir, "cas_count_write", true));
-    return std::make_pair(read, write);
-  });
+  auto try_family =
+      [&](const std::string& family, const std::vector<fs::path>& dirs,
+          const std::function<Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>>(const fs::path&)>& events) {
+        if (!out.family.empty() || dirs.empty()) return;
+        std::vector<MemoryPmuEvent> found;
+        for (const auto& dir : dirs) {
+          auto pair = events(dir);
+          if (!pair.ok()) {
+            out.notes.push_back(fmt::format("{} not used: {}", dir.filename().string(), pair.error().ToString()));
+            return;
+          }
+          found.push_back(pair->first);
+          found.push_back(pair->second);
+        }
+        out.family = family;
+        out.events = std::move(found);
+      };
+  try_family("uncore_imc_free_running", of_family("uncore_imc_free_running", ""),
+             [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read, NamedEvent(dir, "data_read", false));
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write, NamedEvent(dir, "data_write", true));
+               return std::make_pair(read, write);
+             });
+  try_family("uncore_imc", of_family("uncore_imc_", "uncore_imc_free_running"),
+             [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read, NamedEvent(dir, "cas_count_read", false));
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write, NamedEvent(dir, "cas_count_write", true));
+               return std::make_pair(read, write);
+             });
   // AMD's UMC PMU names no events in sysfs; perf's own event tables (amdzen4/5
   // umc_cas_cmd.rd / .wr) use event 0x0a with rdwrmask 1 (reads) or 2 (writes), one
   // 64-byte line per CAS command.
-  try_family("amd_umc", of_family("amd_umc", ""), [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read, MakeEvent(dir, "umc_cas_cmd.rd", "event=0x0a,rdwrmask=0x1", 64.0, false));
-    ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write, MakeEvent(dir, "umc_cas_cmd.wr", "event=0x0a,rdwrmask=0x2", 64.0, true));
-    return std::make_pair(read, write);
-  });
+  try_family("amd_umc", of_family("amd_umc", ""),
+             [](const fs::path& dir) -> Result<std::pair<MemoryPmuEvent, MemoryPmuEvent>> {
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent read,
+                                    MakeEvent(dir, "umc_cas_cmd.rd", "event=0x0a,rdwrmask=0x1", 64.0, false));
+               ZCB_ASSIGN_OR_RETURN(MemoryPmuEvent write,
+                                    MakeEvent(dir, "umc_cas_cmd.wr", "event=0x0a,rdwrmask=0x2", 64.0, true));
+               return std::make_pair(read, write);
+             });
   if (!of_family("amd_df", "").empty()) {
     out.notes.push_back("amd_df present but not used: its bandwidth events are family-specific and sysfs names none");
   }
@@ -180,7 +186,8 @@ Result<MemoryPmuCounters> MemoryPmuCounters::Open(const MemoryPmuDiscovery& disc
     attr.config = e.config;
     attr.disabled = 1;
     UniqueFd fd(PerfEventOpen(&attr, -1, e.cpu, -1, PERF_FLAG_FD_CLOEXEC));
-    if (!fd) return Errorf("{}", PerfOpenFailure(fmt::format("perf_event_open({}/{}, cpu {})", e.pmu, e.event, e.cpu), errno));
+    if (!fd)
+      return Errorf("{}", PerfOpenFailure(fmt::format("perf_event_open({}/{}, cpu {})", e.pmu, e.event, e.cpu), errno));
     counters.counters_.push_back({e, std::move(fd), 0});
   }
   return counters;
@@ -189,7 +196,8 @@ Result<MemoryPmuCounters> MemoryPmuCounters::Open(const MemoryPmuDiscovery& disc
 Status MemoryPmuCounters::Begin() {
   for (OpenEvent& c : counters_) {
     uint64_t value = 0;
-    if (::read(c.fd.get(), &value, sizeof value) != sizeof value) return SysError(fmt::format("read {}/{}", c.event.pmu, c.event.event));
+    if (::read(c.fd.get(), &value, sizeof value) != sizeof value)
+      return SysError(fmt::format("read {}/{}", c.event.pmu, c.event.event));
     c.begin = value;
     ::ioctl(c.fd.get(), PERF_EVENT_IOC_ENABLE, 0);
   }
@@ -201,7 +209,8 @@ Status MemoryPmuCounters::End() {
   for (OpenEvent& c : counters_) ::ioctl(c.fd.get(), PERF_EVENT_IOC_DISABLE, 0);
   for (OpenEvent& c : counters_) {
     uint64_t value = 0;
-    if (::read(c.fd.get(), &value, sizeof value) != sizeof value) return SysError(fmt::format("read {}/{}", c.event.pmu, c.event.event));
+    if (::read(c.fd.get(), &value, sizeof value) != sizeof value)
+      return SysError(fmt::format("read {}/{}", c.event.pmu, c.event.event));
     const double bytes = static_cast<double>(value - c.begin) * c.event.bytes_per_count;
     (c.event.write ? write_bytes : read_bytes) += bytes;
   }

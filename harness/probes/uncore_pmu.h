@@ -21,17 +21,17 @@
 namespace zcb {
 
 struct MemoryPmuEvent {
-  std::string pmu;            // "uncore_imc_0"
-  std::string event;          // "cas_count_read"
-  uint32_t type = 0;          // the PMU's perf type
+  std::string pmu;    // "uncore_imc_0"
+  std::string event;  // "cas_count_read"
+  uint32_t type = 0;  // the PMU's perf type
   uint64_t config = 0;
-  double bytes_per_count = 0; // scale x unit
-  int cpu = 0;                // the CPU the PMU is read on (first of its cpumask)
-  bool write = false;         // counts writes (else reads)
+  double bytes_per_count = 0;  // scale x unit
+  int cpu = 0;                 // the CPU the PMU is read on (first of its cpumask)
+  bool write = false;          // counts writes (else reads)
 };
 
 struct MemoryPmuDiscovery {
-  std::string family;         // "uncore_imc_free_running", "uncore_imc", "amd_umc"; empty: none
+  std::string family;  // "uncore_imc_free_running", "uncore_imc", "amd_umc"; empty: none
   std::vector<MemoryPmuEvent> events;
   // Memory-related PMUs seen and why each was not used, or why none was found.
   std::vector<std::string> notes;

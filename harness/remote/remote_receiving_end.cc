@@ -10,8 +10,8 @@
 
 #include "drivers/remote/messages.h"
 #include "drivers/remote/remote_receiver.h"
-#include "harness/trial/receiving_end.h"
 #include "harness/remote/remote_request.h"
+#include "harness/trial/receiving_end.h"
 #include "harness/trial/trial_sockets.h"
 
 namespace zcb {
@@ -83,7 +83,8 @@ class RemoteEnd : public ReceivingEnd {
       figures.lost = Errorf("lost the remote receiver at {} during the trial: {}", remote_.PeerName(), why);
     } else if ((*result)["status"] != "ok") {
       const nlohmann::json& e = (*result)["error"];
-      figures.run = Errorf("remote receiver at {}: {}", remote_.PeerName(), e.is_string() ? e.get<std::string>() : "failed");
+      figures.run =
+          Errorf("remote receiver at {}: {}", remote_.PeerName(), e.is_string() ? e.get<std::string>() : "failed");
     }
     return figures;
   }
@@ -140,7 +141,8 @@ class RemoteStreamEnd final : public RemoteEnd {
 
 class RemoteDatagramEnd final : public RemoteEnd {
  public:
-  RemoteDatagramEnd(const ResolvedTrial& trial, RemoteReceiver& remote) : RemoteEnd(trial, remote), flow_id_(NewFlowId()) {}
+  RemoteDatagramEnd(const ResolvedTrial& trial, RemoteReceiver& remote)
+      : RemoteEnd(trial, remote), flow_id_(NewFlowId()) {}
 
   Status PrepareSender(int /*fd*/, SendContext& context) override {
     context.flow_id = flow_id_;
@@ -193,8 +195,16 @@ Result<std::unique_ptr<ReceivingEnd>> CreateRemoteDatagramEnd(const ReceivingEnd
 // pattern stream or pattern datagrams.
 std::vector<ReceivingEndKind> RemoteReceivingEnds() {
   return {
-      {"remote stream", ReceiverSite::kRemote, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateRemoteStreamEnd},
-      {"remote datagram", ReceiverSite::kRemote, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateRemoteDatagramEnd},
+      {"remote stream",
+       ReceiverSite::kRemote,
+       Protocol::kTcp,
+       {ReceiverExpectation::kPatternStream},
+       CreateRemoteStreamEnd},
+      {"remote datagram",
+       ReceiverSite::kRemote,
+       Protocol::kUdp,
+       {ReceiverExpectation::kPatternStream},
+       CreateRemoteDatagramEnd},
   };
 }
 

@@ -35,10 +35,11 @@ using Clock = std::chrono::steady_clock;
 bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
   if (a.ss_family == AF_INET) {
-    return reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(&b)->sin_addr.s_addr;
+    return reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in*>(&b)->sin_addr.s_addr;
   }
-  return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, &reinterpret_cast<const sockaddr_in6*>(&b)->sin6_addr,
-                     sizeof(in6_addr)) == 0;
+  return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr,
+                     &reinterpret_cast<const sockaddr_in6*>(&b)->sin6_addr, sizeof(in6_addr)) == 0;
 }
 
 void SetPort(sockaddr_storage& addr, uint16_t port) {
@@ -140,7 +141,8 @@ Status RemoteServer::Authenticate(int fd) {
     remote::SendError(fd, "protocol", fmt::format("this is a {} server", remote::kProtocolName));
     return Errorf("handshake: not a {} client", remote::kProtocolName);
   }
-  if (!h.contains("version") || !h["version"].is_number_integer() || h["version"].get<int64_t>() != remote::kProtocolVersion) {
+  if (!h.contains("version") || !h["version"].is_number_integer() ||
+      h["version"].get<int64_t>() != remote::kProtocolVersion) {
     const std::string asked = h.contains("version") ? h["version"].dump().substr(0, 32) : "none";
     remote::SendError(fd, "version",
                       fmt::format("this server speaks {} version {}; the client asked for {}", remote::kProtocolName,
@@ -148,13 +150,15 @@ Status RemoteServer::Authenticate(int fd) {
     return Errorf("handshake: unsupported protocol version {}", asked);
   }
   auto client_nonce = h.find("client_nonce");
-  if (client_nonce == h.end() || !client_nonce->is_string() || client_nonce->get<std::string>().size() != 2 * remote::kNonceBytes ||
+  if (client_nonce == h.end() || !client_nonce->is_string() ||
+      client_nonce->get<std::string>().size() != 2 * remote::kNonceBytes ||
       !remote::FromHex(client_nonce->get<std::string>())) {
     remote::SendError(fd, "malformed", "'hello' needs a client_nonce of 32 random bytes in hex");
     return Errorf("handshake: no valid client_nonce");
   }
   ZCB_ASSIGN_OR_RETURN(const std::string server_nonce, remote::NewNonce());
-  ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "challenge"}, {"version", remote::kProtocolVersion}, {"server_nonce", server_nonce}}));
+  ZCB_RETURN_IF_ERROR(remote::WriteMessage(
+      fd, {{"type", "challenge"}, {"version", remote::kProtocolVersion}, {"server_nonce", server_nonce}}));
   auto auth = remote::ReadMessage(fd);
   if (!auth.ok()) {
     remote::SendError(fd, "malformed", auth.error().ToString());
@@ -170,9 +174,10 @@ Status RemoteServer::Authenticate(int fd) {
     remote::SendError(fd, "auth", "authentication failed: wrong token");
     return Errorf("authentication failed: wrong token");
   }
-  return remote::WriteMessage(fd, {{"type", "welcome"},
-                                   {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
-                                   {"host", remote::HostIdentity()}});
+  return remote::WriteMessage(
+      fd, {{"type", "welcome"},
+           {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
+           {"host", remote::HostIdentity()}});
 }
 
 Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {
@@ -273,14 +278,16 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
   // the expected length, and a killed client closes its data stream like a finished
   // one): a client that hung up, or cannot take its result, went away mid-trial.
   if (ClientHungUp(fd)) {
-    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)", FormatSockaddr(peer),
-                    trials_, received->bytes_received, integrity.verified_bytes, integrity.mismatches));
+    Log(fmt::format("{}: trial {}: the client went away mid-trial after {} bytes ({} verified, {} mismatches)",
+                    FormatSockaddr(peer), trials_, received->bytes_received, integrity.verified_bytes,
+                    integrity.mismatches));
     return Errorf("the client closed the control connection before the trial's result");
   }
-  Status sent = remote::WriteMessage(fd, {{"type", "result"},
-                                          {"status", run.ok() ? "ok" : "error"},
-                                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
-                                          {"metrics", metrics}});
+  Status sent =
+      remote::WriteMessage(fd, {{"type", "result"},
+                                {"status", run.ok() ? "ok" : "error"},
+                                {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
+                                {"metrics", metrics}});
   std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
   if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
   Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_,
@@ -300,11 +307,13 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // The receiver's socket options, before listen (the accepted connection inherits them).
-  if (Status set = SetSocketOptions(listener.get(), SocketSide::kReceiver, Protocol::kTcp, spec.socket_options); !set.ok()) {
+  if (Status set = SetSocketOptions(listener.get(), SocketSide::kReceiver, Protocol::kTcp, spec.socket_options);
+      !set.ok()) {
     remote::SendError(fd, "setup", set.error().ToString());
     return std::move(set).error();
   }
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), SockaddrLength(local)) != 0 || ::listen(listener.get(), 1) != 0) {
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), SockaddrLength(local)) != 0 ||
+      ::listen(listener.get(), 1) != 0) {
     Error e = SysError(fmt::format("data listener: bind {}", FormatSockaddr(local)));
     remote::SendError(fd, "setup", e.ToString());
     return e;
@@ -316,20 +325,24 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   // Wait for the client's data connection, watching the control connection: a client
   // that goes away (or talks out of turn) before connecting ends the trial at once.
   UniqueFd conn;
-  const Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(spec.receive_timeout_s * 1000));
+  const Clock::time_point give_up =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(spec.receive_timeout_s * 1000));
   while (!conn) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
-    if (left <= 0) return Errorf("trial: the client did not connect its data stream within {} s", spec.receive_timeout_s);
+    if (left <= 0)
+      return Errorf("trial: the client did not connect its data stream within {} s", spec.receive_timeout_s);
     pollfd pfds[2] = {{listener.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     if (::poll(pfds, 2, static_cast<int>(std::min<int64_t>(left, 100))) < 0 && errno != EINTR) return SysError("poll");
-    if (pfds[1].revents != 0) return Errorf("trial: the client went away (or spoke out of turn) before connecting its data stream");
+    if (pfds[1].revents != 0)
+      return Errorf("trial: the client went away (or spoke out of turn) before connecting its data stream");
     if (pfds[0].revents == 0) continue;
     sockaddr_storage from{};
     socklen_t from_len = sizeof from;
     UniqueFd candidate(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC));
     if (!candidate) continue;
     if (!SameHost(from, peer)) {
-      Log(fmt::format("{}: refused a data connection from {} (not the authenticated client)", FormatSockaddr(peer), FormatSockaddr(from)));
+      Log(fmt::format("{}: refused a data connection from {} (not the authenticated client)", FormatSockaddr(peer),
+                      FormatSockaddr(from)));
       continue;
     }
     conn = std::move(candidate);
@@ -362,8 +375,8 @@ Result<RemoteServer::Received> RemoteServer::ReceiveStream(int fd, const sockadd
   return received;
 }
 
-Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const TrialSpec& spec, uint32_t flow_id, const Pattern& pattern,
-                                                              sockaddr_storage local) {
+Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const TrialSpec& spec, uint32_t flow_id,
+                                                              const Pattern& pattern, sockaddr_storage local) {
   DatagramReceiverConfig config;
   config.mode = spec.receiver;
   config.gro = spec.gro;
@@ -383,7 +396,8 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
     return std::move(sock).error();
   }
   // The receiver's other socket options (its queue is sized above).
-  if (Status set = SetSocketOptions(sock->get(), SocketSide::kReceiver, Protocol::kUdp, WithoutReceiveBuffer(spec.socket_options));
+  if (Status set = SetSocketOptions(sock->get(), SocketSide::kReceiver, Protocol::kUdp,
+                                    WithoutReceiveBuffer(spec.socket_options));
       !set.ok()) {
     remote::SendError(fd, "setup", set.error().ToString());
     return std::move(set).error();
@@ -391,7 +405,8 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
   ZCB_ASSIGN_OR_RETURN(const auto socket_options, ReadBackSocketOptions(sock->get(), SOCK_DGRAM, SocketSide::kReceiver,
                                                                         spec.socket_options, kRemoteReceivingSocket));
   socklen_t len = sizeof local;
-  if (::getsockname(sock->get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return SysError("UDP data socket: getsockname");
+  if (::getsockname(sock->get(), reinterpret_cast<sockaddr*>(&local), &len) != 0)
+    return SysError("UDP data socket: getsockname");
   ZCB_RETURN_IF_ERROR(remote::WriteMessage(fd, {{"type", "ready"}, {"data_port", PortOf(local)}}));
 
   // The receiver runs on a thread of its own (pinned as this one is) while this one
@@ -435,7 +450,8 @@ Result<RemoteServer::Received> RemoteServer::ReceiveDatagrams(int fd, const Tria
   received.metrics = {
       {"bytes_received", rx.unique_bytes},
       {"recv_calls", rx.recv_calls},
-      {"receive_s", rx.datagrams_received > 0 ? std::chrono::duration<double>(rx.last_arrival - rx.first_arrival).count() : 0.0},
+      {"receive_s",
+       rx.datagrams_received > 0 ? std::chrono::duration<double>(rx.last_arrival - rx.first_arrival).count() : 0.0},
       {"integrity", integrity.ToJson()},
       {"datagrams", remote::DatagramStatsToJson(rx)},
       {"socket_options", AppliedSocketOptionsToJson(socket_options)},

@@ -26,14 +26,14 @@
 namespace zcb {
 
 struct ServeConfig {
-  sockaddr_storage listen{};           // control address; port 0 picks a free one
-  std::string token;                   // the shared secret (remote::ReadTokenFile)
-  std::optional<int> receiver_cpu;     // pin the receiver here
-  uint16_t data_port = 0;              // 0: a free port per trial
-  double handshake_timeout_s = 10;     // a silent client is dropped after this long
-  double idle_timeout_s = 300;         // an authenticated client with no trial request
-  int max_sessions = 0;                // 0: serve until stopped
-  const std::atomic<bool>* stop = nullptr;  // checked at least every 100 ms between sessions
+  sockaddr_storage listen{};                    // control address; port 0 picks a free one
+  std::string token;                            // the shared secret (remote::ReadTokenFile)
+  std::optional<int> receiver_cpu;              // pin the receiver here
+  uint16_t data_port = 0;                       // 0: a free port per trial
+  double handshake_timeout_s = 10;              // a silent client is dropped after this long
+  double idle_timeout_s = 300;                  // an authenticated client with no trial request
+  int max_sessions = 0;                         // 0: serve until stopped
+  const std::atomic<bool>* stop = nullptr;      // checked at least every 100 ms between sessions
   std::function<void(const std::string&)> log;  // one line per event (default: stderr)
 };
 

@@ -14,11 +14,11 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/Version.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <openssl/opensslv.h>
 #include <toml++/toml.h>
+#include <CLI/Version.hpp>
+#include <nlohmann/json.hpp>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -184,12 +184,24 @@ std::string SysctlPath(const std::string& name) {
 
 const std::vector<std::string>& RecordedSysctls() {
   static const std::vector<std::string> names = {
-      "net.core.optmem_max",          "net.core.wmem_max",          "net.core.rmem_max",
-      "net.core.wmem_default",        "net.core.rmem_default",      "net.ipv4.tcp_wmem",
-      "net.ipv4.tcp_rmem",            "net.ipv4.tcp_mem",           "net.ipv4.tcp_congestion_control",
-      "net.ipv4.tcp_autocorking",     "net.ipv4.tcp_notsent_lowat", "net.core.default_qdisc",
-      "net.core.busy_poll",           "net.core.busy_read",         "net.core.netdev_max_backlog",
-      "kernel.perf_event_paranoid",   "kernel.unprivileged_bpf_disabled", "kernel.numa_balancing",
+      "net.core.optmem_max",
+      "net.core.wmem_max",
+      "net.core.rmem_max",
+      "net.core.wmem_default",
+      "net.core.rmem_default",
+      "net.ipv4.tcp_wmem",
+      "net.ipv4.tcp_rmem",
+      "net.ipv4.tcp_mem",
+      "net.ipv4.tcp_congestion_control",
+      "net.ipv4.tcp_autocorking",
+      "net.ipv4.tcp_notsent_lowat",
+      "net.core.default_qdisc",
+      "net.core.busy_poll",
+      "net.core.busy_read",
+      "net.core.netdev_max_backlog",
+      "kernel.perf_event_paranoid",
+      "kernel.unprivileged_bpf_disabled",
+      "kernel.numa_balancing",
       "vm.max_map_count",
   };
   return names;
@@ -240,7 +252,8 @@ nlohmann::json HostProfile() {
   host["sysctls"] = sysctls;
   rlimit limit{};
   if (::getrlimit(RLIMIT_MEMLOCK, &limit) == 0) {
-    host["memlock_limit_bytes"] = limit.rlim_cur == RLIM_INFINITY ? nlohmann::json(nullptr) : nlohmann::json(limit.rlim_cur);
+    host["memlock_limit_bytes"] =
+        limit.rlim_cur == RLIM_INFINITY ? nlohmann::json(nullptr) : nlohmann::json(limit.rlim_cur);
     host["memlock_unlimited"] = limit.rlim_cur == RLIM_INFINITY;
   } else {
     host["memlock_limit_bytes"] = nullptr;
@@ -270,7 +283,9 @@ nlohmann::json ZcbenchInfo() {
 }
 
 nlohmann::json BuildInfo() {
-  return {{"compiler", ZCB_COMPILER}, {"compiler_version_string", __VERSION__}, {"flags", ZCB_BUILD_FLAGS},
+  return {{"compiler", ZCB_COMPILER},
+          {"compiler_version_string", __VERSION__},
+          {"flags", ZCB_BUILD_FLAGS},
           {"build_type", ZCB_BUILD_TYPE}};
 }
 
@@ -281,10 +296,11 @@ nlohmann::json LibraryVersions() {
   libs["libstdc++"] = fmt::format("{} ({})", _GLIBCXX_RELEASE, __GLIBCXX__);
 #endif
   libs["libbpf"] = libbpf_version_string();
-  libs["liburing"] = std::string(ZCB_LIBURING_VERSION).empty() ? nlohmann::json(nullptr) : nlohmann::json(ZCB_LIBURING_VERSION);
+  libs["liburing"] =
+      std::string(ZCB_LIBURING_VERSION).empty() ? nlohmann::json(nullptr) : nlohmann::json(ZCB_LIBURING_VERSION);
   libs["fmt"] = fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
-  libs["nlohmann_json"] = fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
-                                      NLOHMANN_JSON_VERSION_PATCH);
+  libs["nlohmann_json"] =
+      fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   libs["tomlplusplus"] = fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH);
   libs["cli11"] = CLI11_VERSION;
   libs["openssl"] = OPENSSL_VERSION_TEXT;

@@ -64,9 +64,10 @@ Result<UniqueFd> TakeLock(const std::string& dir) {
   if (!fd) return SysError(fmt::format("open the run lock {}", path));
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      return Error(EWOULDBLOCK, fmt::format("{} is being written by another zcbench process right now; wait for it "
-                                            "to finish or stop it first",
-                                            dir),
+      return Error(EWOULDBLOCK,
+                   fmt::format("{} is being written by another zcbench process right now; wait for it "
+                               "to finish or stop it first",
+                               dir),
                    ErrorKind::kUsage);
     }
     return SysError(fmt::format("lock {}", path));
@@ -248,9 +249,10 @@ Result<ResultsStore> ResultsStore::Create(const std::string& dir) {
   if (::mkdir(store.dir_.c_str(), 0755) != 0) {
     if (errno != EEXIST) return SysError(fmt::format("create the run folder {}", store.dir_));
     if (!IsEmptyDir(store.dir_)) {
-      return Error(EEXIST, fmt::format("{} exists and is not empty: choose another folder, or continue the run in it "
-                                       "with --resume {}",
-                                       store.dir_, store.dir_),
+      return Error(EEXIST,
+                   fmt::format("{} exists and is not empty: choose another folder, or continue the run in it "
+                               "with --resume {}",
+                               store.dir_, store.dir_),
                    ErrorKind::kUsage);
     }
   }
@@ -273,7 +275,8 @@ Result<ResultsStore> ResultsStore::OpenForResume(const std::string& dir, bool re
   auto manifest_text = ReadFile(Join(store.dir_, kManifest));
   if (!manifest_text.ok()) {
     return Error(manifest_text.error().errno_value(),
-                 fmt::format("--resume {}: no readable manifest.json; is it a zcbench run folder?", dir), ErrorKind::kUsage);
+                 fmt::format("--resume {}: no readable manifest.json; is it a zcbench run folder?", dir),
+                 ErrorKind::kUsage);
   }
   try {
     store.existing_manifest_ = nlohmann::json::parse(*manifest_text);
@@ -331,7 +334,8 @@ Status ResultsStore::Append(const nlohmann::json& record) {
   // One write() per record: with O_APPEND a concurrent reader sees whole lines, and a
   // kill leaves at most one partial line at the end.
   const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  ZCB_RETURN_IF_ERROR(WriteAll(trials_fd_.get(), line.data(), line.size(), fmt::format("append to {}/{}", dir_, kTrials)));
+  ZCB_RETURN_IF_ERROR(
+      WriteAll(trials_fd_.get(), line.data(), line.size(), fmt::format("append to {}/{}", dir_, kTrials)));
   if (::fdatasync(trials_fd_.get()) != 0) return SysError(fmt::format("fdatasync {}/{}", dir_, kTrials));
   return OkStatus();
 }

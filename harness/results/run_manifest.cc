@@ -129,7 +129,10 @@ nlohmann::json NewManifest(const RunPlan& plan, const ManifestInputs& inputs) {
   m["started_at"] = NowIso8601();
   m["ended_at"] = nullptr;
   m["command_line"] = inputs.command_line;
-  m["spec"] = {{"text", plan.spec.text}, {"sha256", plan.spec.sha256}, {"path", plan.spec.file}, {"name", plan.spec.name},
+  m["spec"] = {{"text", plan.spec.text},
+               {"sha256", plan.spec.sha256},
+               {"path", plan.spec.file},
+               {"name", plan.spec.name},
                {"description", plan.spec.description}};
   m["seed"] = plan.seed;
   m["run_options"] = {{"quick", plan.quick}, {"fail_fast", inputs.fail_fast}};

@@ -31,15 +31,19 @@ std::string FormatRunSummary(const RunPlan& plan, const std::vector<nlohmann::js
     Row& row = rows[point->get<std::string>()];
     ++row.trials;
     const nlohmann::json* status_field = at(r, "/status");
-    const std::string status = status_field != nullptr && status_field->is_string() ? status_field->get<std::string>() : "";
+    const std::string status =
+        status_field != nullptr && status_field->is_string() ? status_field->get<std::string>() : "";
     if (const nlohmann::json* c = at(r, "/converged"); c != nullptr && c->is_boolean()) row.converged = c->get<bool>();
     if (status != "ok") {
       ++row.errors;
-      if (const nlohmann::json* e = at(r, "/error"); e != nullptr && e->is_string()) row.status_note = status + ": " + e->get<std::string>();
+      if (const nlohmann::json* e = at(r, "/error"); e != nullptr && e->is_string())
+        row.status_note = status + ": " + e->get<std::string>();
       continue;
     }
-    if (const nlohmann::json* g = at(r, "/metrics/goodput_bps"); g != nullptr && g->is_number()) row.goodput.push_back(g->get<double>());
-    if (const nlohmann::json* c = at(r, "/metrics/cpu/ns_per_kib"); c != nullptr && c->is_number()) row.cpu.push_back(c->get<double>());
+    if (const nlohmann::json* g = at(r, "/metrics/goodput_bps"); g != nullptr && g->is_number())
+      row.goodput.push_back(g->get<double>());
+    if (const nlohmann::json* c = at(r, "/metrics/cpu/ns_per_kib"); c != nullptr && c->is_number())
+      row.cpu.push_back(c->get<double>());
   }
 
   const double confidence = plan.policy.confidence;
@@ -48,9 +52,9 @@ std::string FormatRunSummary(const RunPlan& plan, const std::vector<nlohmann::js
     strategy_width = std::max(strategy_width, p.measured.spec.strategy.size());
     path_width = std::max(path_width, p.point.path_name.size());
   }
-  std::string out = fmt::format("{:<5} {:<{}} {:<9} {:>6} {:<{}} {:<8} {:>5} {:>14} {:>9} {:>10} {}\n", "proto", "strategy", strategy_width,
-                                "source", "size", "path", path_width, "receiver", "reps", "goodput",
-                                fmt::format("+-{:g}%", confidence * 100), "ns/KiB", "converged");
+  std::string out = fmt::format("{:<5} {:<{}} {:<9} {:>6} {:<{}} {:<8} {:>5} {:>14} {:>9} {:>10} {}\n", "proto",
+                                "strategy", strategy_width, "source", "size", "path", path_width, "receiver", "reps",
+                                "goodput", fmt::format("+-{:g}%", confidence * 100), "ns/KiB", "converged");
   std::vector<std::string> notes;
   for (const auto& p : plan.points) {
     const TrialSpec& s = p.measured.spec;
@@ -62,7 +66,8 @@ std::string FormatRunSummary(const RunPlan& plan, const std::vector<nlohmann::js
       double sum = 0;
       for (double v : row.goodput) sum += v;
       goodput = FormatBitRate(sum / static_cast<double>(row.goodput.size()));
-      if (auto ci = ConfidenceInterval(row.goodput, confidence)) interval = fmt::format("{:.1f}%", ci->Relative() * 100);
+      if (auto ci = ConfidenceInterval(row.goodput, confidence))
+        interval = fmt::format("{:.1f}%", ci->Relative() * 100);
     }
     if (!row.cpu.empty()) {
       double sum = 0;
@@ -71,15 +76,17 @@ std::string FormatRunSummary(const RunPlan& plan, const std::vector<nlohmann::js
     }
     if (row.converged) converged = *row.converged ? "yes" : "no";
     else if (row.trials == 0) converged = "not run";
-    else if (!row.status_note.empty() && row.goodput.empty()) converged = row.status_note.substr(0, row.status_note.find(':'));
-    out += fmt::format("{:<5} {:<{}} {:<9} {:>6} {:<{}} {:<8} {:>5} {:>14} {:>9} {:>10} {}\n", ToString(s.protocol), s.strategy, strategy_width,
-                       ToString(p.measured.source), FormatSize(s.message_size), p.point.path_name, path_width,
-                       ToString(s.receiver),
+    else if (!row.status_note.empty() && row.goodput.empty())
+      converged = row.status_note.substr(0, row.status_note.find(':'));
+    out += fmt::format("{:<5} {:<{}} {:<9} {:>6} {:<{}} {:<8} {:>5} {:>14} {:>9} {:>10} {}\n", ToString(s.protocol),
+                       s.strategy, strategy_width, ToString(p.measured.source), FormatSize(s.message_size),
+                       p.point.path_name, path_width, ToString(s.receiver),
                        fmt::format("{}/{}", row.trials - row.errors, row.trials), goodput, interval, cpu, converged);
     // What tells this point from its neighbours beyond the columns: options, pacing,
     // a cold cache, host constraints (the label's tail).
-    const std::string base = fmt::format("{} {} {} {} {} {}", ToString(s.protocol), s.strategy, ToString(p.measured.source),
-                                         FormatSize(s.message_size), p.point.path_name, ToString(s.receiver));
+    const std::string base =
+        fmt::format("{} {} {} {} {} {}", ToString(s.protocol), s.strategy, ToString(p.measured.source),
+                    FormatSize(s.message_size), p.point.path_name, ToString(s.receiver));
     if (p.point.label.size() > base.size() && p.point.label.compare(0, base.size(), base) == 0) {
       out.pop_back();
       out += fmt::format("  {}\n", p.point.label.substr(base.size() + 1));

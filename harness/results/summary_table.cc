@@ -22,8 +22,8 @@ std::string FormatSummaryTable(const std::vector<nlohmann::json>& records) {
   // datagrams arrived of those sent, and the share lost.
   bool udp = false;
   for (const auto& r : records) udp |= r["metrics"].is_object() && r["metrics"]["udp"].is_object();
-  std::string out = fmt::format("{:<18} {:<10} {:>7} {:<11} {:>14} {:>10} {:>12} {:>16}", "strategy", "source", "size", "status",
-                                "goodput", "ns/KiB", "mismatches", "zc copied/total");
+  std::string out = fmt::format("{:<18} {:<10} {:>7} {:<11} {:>14} {:>10} {:>12} {:>16}", "strategy", "source", "size",
+                                "status", "goodput", "ns/KiB", "mismatches", "zc copied/total");
   if (udp) out += fmt::format(" {:>23} {:>8}", "datagrams recv/sent", "lost");
   out += "\n";
   for (const auto& r : records) {
@@ -32,20 +32,24 @@ std::string FormatSummaryTable(const std::vector<nlohmann::json>& records) {
     std::string goodput = "-", cpu = "-", mismatches = "-", zc = "-", datagrams = "-", lost = "-";
     if (m.is_object()) {
       goodput = FormatBitRate(m.value("goodput_bps", 0.0));
-      if (m["cpu"].is_object() && m["cpu"]["ns_per_kib"].is_number()) cpu = fmt::format("{:.0f}", m["cpu"]["ns_per_kib"].get<double>());
+      if (m["cpu"].is_object() && m["cpu"]["ns_per_kib"].is_number())
+        cpu = fmt::format("{:.0f}", m["cpu"]["ns_per_kib"].get<double>());
       mismatches = Field(m["integrity"], "mismatches");
-      if (m["zerocopy"].is_object()) zc = fmt::format("{}/{}", Field(m["zerocopy"], "copied"), Field(m["zerocopy"], "completions"));
+      if (m["zerocopy"].is_object())
+        zc = fmt::format("{}/{}", Field(m["zerocopy"], "copied"), Field(m["zerocopy"], "completions"));
       if (m["udp"].is_object()) {
         const auto& u = m["udp"];
         datagrams = fmt::format("{}/{}", Field(u, "datagrams_received"), Field(u, "datagrams_sent"));
         if (u["loss_ratio"].is_number()) lost = fmt::format("{:.2f}%", u["loss_ratio"].get<double>() * 100);
       }
     }
-    out += fmt::format("{:<18} {:<10} {:>7} {:<11} {:>14} {:>10} {:>12} {:>16}", Field(p, "strategy"), Field(p, "source"),
-                       FormatSize(p.value("message_size", 0ull)), Field(r, "status"), goodput, cpu, mismatches, zc);
+    out +=
+        fmt::format("{:<18} {:<10} {:>7} {:<11} {:>14} {:>10} {:>12} {:>16}", Field(p, "strategy"), Field(p, "source"),
+                    FormatSize(p.value("message_size", 0ull)), Field(r, "status"), goodput, cpu, mismatches, zc);
     if (udp) out += fmt::format(" {:>23} {:>8}", datagrams, lost);
     out += "\n";
-    if (r["status"] != "ok" && r["error"].is_string()) out += fmt::format("    {}: {}\n", Field(r, "status"), r["error"].get<std::string>());
+    if (r["status"] != "ok" && r["error"].is_string())
+      out += fmt::format("    {}: {}\n", Field(r, "status"), r["error"].get<std::string>());
   }
   return out;
 }

@@ -57,8 +57,8 @@ Status LocalEnd::SetReceiverOptions(int fd, int type, const std::map<std::string
 }
 
 Status LocalEnd::ReadReceiverOptions(int fd, int type) {
-  ZCB_ASSIGN_OR_RETURN(socket_options_, ReadBackSocketOptions(fd, type, SocketSide::kReceiver, trial_.spec.socket_options,
-                                                              "the receiving socket"));
+  ZCB_ASSIGN_OR_RETURN(socket_options_, ReadBackSocketOptions(fd, type, SocketSide::kReceiver,
+                                                              trial_.spec.socket_options, "the receiving socket"));
   return OkStatus();
 }
 

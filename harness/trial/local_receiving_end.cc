@@ -84,7 +84,8 @@ class LocalDatagramEnd final : public LocalEnd {
     ZCB_RETURN_IF_ERROR(SetReceiverOptions(sock_.get(), SOCK_DGRAM, WithoutReceiveBuffer(trial_.spec.socket_options)));
     ZCB_RETURN_IF_ERROR(ReadReceiverOptions(sock_.get(), SOCK_DGRAM));
     socklen_t len = sizeof addr;
-    if (::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return SysError("UDP receiver: getsockname");
+    if (::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      return SysError("UDP receiver: getsockname");
     return OkStatus();
   }
   Status AwaitSender(const WindowGate& /*gate*/) override { return OkStatus(); }
@@ -124,9 +125,21 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalDatagramEnd(const ReceivingEndS
 
 std::vector<ReceivingEndKind> LocalReceivingEnds() {
   return {
-      {"local stream", ReceiverSite::kHere, Protocol::kTcp, {ReceiverExpectation::kPatternStream}, CreateLocalStreamEnd},
-      {"local datagram", ReceiverSite::kHere, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateLocalDatagramEnd},
-      {"local exchange", ReceiverSite::kHere, Protocol::kTcp, {ReceiverExpectation::kRequestResponse}, CreateLocalExchangeEnd},
+      {"local stream",
+       ReceiverSite::kHere,
+       Protocol::kTcp,
+       {ReceiverExpectation::kPatternStream},
+       CreateLocalStreamEnd},
+      {"local datagram",
+       ReceiverSite::kHere,
+       Protocol::kUdp,
+       {ReceiverExpectation::kPatternStream},
+       CreateLocalDatagramEnd},
+      {"local exchange",
+       ReceiverSite::kHere,
+       Protocol::kTcp,
+       {ReceiverExpectation::kRequestResponse},
+       CreateLocalExchangeEnd},
   };
 }
 

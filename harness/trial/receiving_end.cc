@@ -9,9 +9,12 @@ namespace zcb {
 
 std::string_view ToString(ReceiverSite site) {
   switch (site) {
-    case ReceiverSite::kHere: return "local";
-    case ReceiverSite::kRemote: return "remote";
-    case ReceiverSite::kNone: return "sink";
+    case ReceiverSite::kHere:
+      return "local";
+    case ReceiverSite::kRemote:
+      return "remote";
+    case ReceiverSite::kNone:
+      return "sink";
   }
   return "?";
 }

@@ -32,8 +32,8 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/network_path.h"
-#include "harness/trial/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/trial/measured_window.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_record.h"
 #include "stack/datagram_receiver.h"
@@ -54,11 +54,11 @@ struct SenderOutcome {
   SideCpu cpu;                // the thread's own CPU time over its run (and its io_uring workers')
   int tid = 0;
   SendStats stats;
-  TrialClock::time_point sends_done{};  // when its last send returned
-  TrialClock::time_point end{};         // when the receiving end had been told the flow ended
-  nlohmann::json tcp_congestion;        // a TCP sender's TcpCongestionJson (null: no socket)
+  TrialClock::time_point sends_done{};              // when its last send returned
+  TrialClock::time_point end{};                     // when the receiving end had been told the flow ended
+  nlohmann::json tcp_congestion;                    // a TCP sender's TcpCongestionJson (null: no socket)
   std::vector<AppliedSocketOption> socket_options;  // the sender's, read back once connected
-  nlohmann::json optmem_max;            // OptmemMaxJson in the sender's namespace (null: not reached)
+  nlohmann::json optmem_max;                        // OptmemMaxJson in the sender's namespace (null: not reached)
 };
 
 // The datagram counts of a datagram end, and the flow they were counted for.
@@ -70,7 +70,7 @@ struct DatagramFigures {
 
 // What the client of a request/response exchange counted and timed.
 struct ExchangeFigures {
-  uint64_t transactions = 0;    // responses read whole
+  uint64_t transactions = 0;  // responses read whole
   uint64_t requests_sent = 0;
   LatencyHistogram latency_ns;  // request written to the response's last byte read, CLOCK_MONOTONIC
 };
@@ -92,11 +92,11 @@ struct ReceivedFigures {
   bool receiver_on_this_host = true;
   std::vector<std::string> cpu_omits;
   int receiver_tid = 0;
-  std::optional<RemoteMetrics> remote;  // a peer's: metrics.remote
-  nlohmann::json receiver_host_cpu;     // a peer's cpu object: metrics.cpu.receiver_host
-  std::optional<Error> lost;            // the receiving end is gone; says why (its first failure)
+  std::optional<RemoteMetrics> remote;              // a peer's: metrics.remote
+  nlohmann::json receiver_host_cpu;                 // a peer's cpu object: metrics.cpu.receiver_host
+  std::optional<Error> lost;                        // the receiving end is gone; says why (its first failure)
   std::vector<AppliedSocketOption> socket_options;  // the receiver's, read back once it had its socket
-  Status run = OkStatus();              // the receiver's own failure
+  Status run = OkStatus();                          // the receiver's own failure
 };
 
 class ReceivingEnd {
@@ -134,7 +134,7 @@ struct ReceivingEndSetup {
   const ResolvedTrial& trial;
   NetworkPath& path;
   const Pattern& pattern;
-  ReceiverExpectation expectation;  // what the trial's workload says the receiver is to check
+  ReceiverExpectation expectation;   // what the trial's workload says the receiver is to check
   std::optional<Exchange> exchange;  // a request/response workload's (Workload::exchange)
 };
 

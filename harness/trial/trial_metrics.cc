@@ -12,7 +12,9 @@ namespace {
 
 double Rate(uint64_t bytes, double seconds) { return seconds > 0 ? static_cast<double>(bytes) * 8 / seconds : 0.0; }
 
-double Seconds(TrialClock::time_point from, TrialClock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
+double Seconds(TrialClock::time_point from, TrialClock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
 
 // metrics.udp. The sender's rate counts until its last send returned, not its wait for
 // completions; `cpu` is the window's before the probes complete it.
@@ -40,25 +42,29 @@ UdpMetrics DatagramMetrics(const ResolvedTrial& trial, const SenderOutcome& send
   u.sender_elapsed_s = sender_elapsed;
   u.mean_datagram_bytes = sent > 0 ? static_cast<double>(bytes_sent) / static_cast<double>(sent) : 0.0;
   u.bytes_arrived = rx.bytes_received;
-  u.goodput_counts = verify ? "verified datagrams (first copies; UDP payload with the 16-byte zcbench header)"
-                            : "datagrams received, not checked (first copies; UDP payload with the 16-byte zcbench header)";
+  u.goodput_counts =
+      verify ? "verified datagrams (first copies; UDP payload with the 16-byte zcbench header)"
+             : "datagrams received, not checked (first copies; UDP payload with the 16-byte zcbench header)";
   u.flow_id = datagrams.flow_id;
   u.gro = trial.spec.gro;
   u.coalesced_buffers = rx.coalesced_buffers;
   if (rx.queue_drops_known) u.receive_queue_drops = rx.queue_drops;
   u.receive_buffer_bytes = rx.receive_buffer_bytes;
   u.receive_buffer_forced = rx.receive_buffer_forced;
-  u.end = rx.all_arrived ? "every datagram sent arrived" : fmt::format("no datagram for the {} s drain", trial.spec.drain_s);
+  u.end = rx.all_arrived ? "every datagram sent arrived"
+                         : fmt::format("no datagram for the {} s drain", trial.spec.drain_s);
   if (datagrams.sink) {
     // No receiver: what "arrived" is what the sink counted where it dropped the packets.
     u.sink = datagrams.sink;
-    u.goodput_counts = "UDP payload bytes the sink counted where it dropped them (no receiver: nothing verified; the "
-                       "16-byte zcbench header included)";
+    u.goodput_counts =
+        "UDP payload bytes the sink counted where it dropped them (no receiver: nothing verified; the "
+        "16-byte zcbench header included)";
     u.end = rx.all_arrived ? "the sink counted every datagram sent"
                            : fmt::format("the sink counted {} of the {} datagrams sent within the {} s drain",
                                          rx.datagrams_received, sent, trial.spec.drain_s);
   }
-  if (cpu["system_wide"].is_object() && kib_sent > 0) u.busy_ns_per_kib_sent = cpu["system_wide"]["busy_s"].get<double>() * 1e9 / kib_sent;
+  if (cpu["system_wide"].is_object() && kib_sent > 0)
+    u.busy_ns_per_kib_sent = cpu["system_wide"]["busy_s"].get<double>() * 1e9 / kib_sent;
   if (kib_sent > 0) u.sender_thread_ns_per_kib_sent = sender.cpu.thread_s * 1e9 / kib_sent;
   return u;
 }
@@ -74,7 +80,12 @@ RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const Exchang
   const auto us = [](double ns) { return ns / 1000.0; };
   const auto at = [&](double q) { return us(static_cast<double>(h.ValueAtQuantile(q))); };
   if (h.count() > 0) {
-    r.latency_us = LatencySummary{at(0.5),   at(0.9), at(0.99), at(0.999), us(h.mean()), us(static_cast<double>(h.min())),
+    r.latency_us = LatencySummary{at(0.5),
+                                  at(0.9),
+                                  at(0.99),
+                                  at(0.999),
+                                  us(h.mean()),
+                                  us(static_cast<double>(h.min())),
                                   us(static_cast<double>(h.max()))};
   } else {
     r.latency_us_reason = "no transaction completed";
@@ -93,7 +104,8 @@ RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const Exchang
   }
   r.completion_latency_reason =
       trial.strategy->caps.lends_buffers
-          ? "not measured: the strategies read their completions lazily (msg_zerocopy drains its error queue once enough "
+          ? "not measured: the strategies read their completions lazily (msg_zerocopy drains its error queue once "
+            "enough "
             "sends are in flight, io_uring_send_zc reaps notifications at later submissions), so a time taken when the "
             "strategy reads one measures its reaping schedule, not when the kernel gave the buffer back; that needs a "
             "time stamp as the notification is queued, which nothing takes yet (metrics.zerocopy has the counts)"
@@ -103,8 +115,8 @@ RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const Exchang
 
 // What the probes are told about a window (the memory model needs the strategy's
 // capabilities and completion counts, never its name).
-WindowSummary SummarizeWindow(const ResolvedTrial& trial, double elapsed_s, uint64_t bytes_received, const SenderOutcome& sender,
-                              const ReceivedFigures& received) {
+WindowSummary SummarizeWindow(const ResolvedTrial& trial, double elapsed_s, uint64_t bytes_received,
+                              const SenderOutcome& sender, const ReceivedFigures& received) {
   WindowSummary summary{elapsed_s, sender.stats.bytes_sent, bytes_received, sender.tid, received.receiver_tid};
   summary.protocol = trial.spec.protocol;
   summary.source = trial.source;
@@ -124,11 +136,12 @@ bool BreaksReuseRuleOnPurpose(const ResolvedTrial& trial) {
 Status JudgeStream(const ResolvedTrial& trial, const SenderOutcome& sender, const ReceivedFigures& received,
                    const char* receiver_name) {
   const uint64_t got = received.bytes_received.value_or(0);
-  if (got != sender.stats.bytes_sent) return Errorf("{} got {} of the {} bytes sent", receiver_name, got, sender.stats.bytes_sent);
+  if (got != sender.stats.bytes_sent)
+    return Errorf("{} got {} of the {} bytes sent", receiver_name, got, sender.stats.bytes_sent);
   if (received.integrity && received.integrity->mismatches > 0 && !BreaksReuseRuleOnPurpose(trial)) {
     const auto& first = received.integrity->first_mismatch_offset;
-    return Errorf("integrity: {} bytes differ from the pattern, the first at stream offset {}", received.integrity->mismatches,
-                  first ? std::to_string(*first) : "unknown");
+    return Errorf("integrity: {} bytes differ from the pattern, the first at stream offset {}",
+                  received.integrity->mismatches, first ? std::to_string(*first) : "unknown");
   }
   return OkStatus();
 }
@@ -138,22 +151,26 @@ Status JudgeDatagrams(const ResolvedTrial& trial, const SenderOutcome& sender, c
   const uint64_t sent = sender.stats.datagrams;
   if (!BreaksReuseRuleOnPurpose(trial)) {
     if (rx.malformed > 0) {
-      return Errorf("integrity: {} datagrams did not carry this flow's header (flow id {:#x}) or had a length other than their "
-                    "header says",
-                    rx.malformed, datagrams.flow_id);
+      return Errorf(
+          "integrity: {} datagrams did not carry this flow's header (flow id {:#x}) or had a length other than their "
+          "header says",
+          rx.malformed, datagrams.flow_id);
     }
     if (rx.integrity.mismatches > 0) {
-      return Errorf("integrity: {} datagrams differ from the pattern ({} bytes), the first is datagram {} from byte {}", rx.corrupt,
-                    rx.integrity.mismatches, rx.first_corrupt_sequence.value_or(0), rx.integrity.first_mismatch_offset.value_or(0));
+      return Errorf("integrity: {} datagrams differ from the pattern ({} bytes), the first is datagram {} from byte {}",
+                    rx.corrupt, rx.integrity.mismatches, rx.first_corrupt_sequence.value_or(0),
+                    rx.integrity.first_mismatch_offset.value_or(0));
     }
   }
   if (rx.highest_sequence && *rx.highest_sequence >= sent) {
-    return Errorf("integrity: a datagram carried sequence number {}, but only {} were sent", *rx.highest_sequence, sent);
+    return Errorf("integrity: a datagram carried sequence number {}, but only {} were sent", *rx.highest_sequence,
+                  sent);
   }
   if (sent > 0 && rx.datagrams_received == 0) {
-    return Errorf("none of the {} datagrams sent arrived (the receiving kernel dropped them all: check its UDP counters, e.g. "
-                  "nstat -az Udp*)",
-                  sent);
+    return Errorf(
+        "none of the {} datagrams sent arrived (the receiving kernel dropped them all: check its UDP counters, e.g. "
+        "nstat -az Udp*)",
+        sent);
   }
   return OkStatus();
 }

@@ -19,19 +19,23 @@ PayloadConfig PayloadConfigFor(const ResolvedTrial& trial) {
   return config;
 }
 
-nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window, uint64_t bytes_sent) {
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window,
+                           uint64_t bytes_sent) {
   nlohmann::json out = nlohmann::json::object();
   if (payload.kind() == SourceKind::kGenerated) {
     out["working_set_bytes"] = nullptr;
-    out["working_set_bytes_reason"] = "the generated source writes each message just before sending it (cache-hot by design)";
+    out["working_set_bytes_reason"] =
+        "the generated source writes each message just before sending it (cache-hot by design)";
   } else {
     out["working_set_bytes"] = payload.cycle();
     out["working_set_source"] =
         trial.spec.working_set ? "given (--working-set, working_set)"
-        : LastLevelCache()     ? fmt::format("default: {} times the last-level cache", kWorkingSetPerLlc)
-                               : fmt::format("default: {} MiB, the last-level cache size is unknown", kWorkingSetWithoutLlc >> 20);
+        : LastLevelCache()
+            ? fmt::format("default: {} times the last-level cache", kWorkingSetPerLlc)
+            : fmt::format("default: {} MiB, the last-level cache size is unknown", kWorkingSetWithoutLlc >> 20);
     if (trial.spec.bytes && payload.config().working_set == *trial.spec.bytes) {
-      out["working_set_source"] = out["working_set_source"].get<std::string>() + ", cut to the bytes sent (each sent once)";
+      out["working_set_source"] =
+          out["working_set_source"].get<std::string>() + ", cut to the bytes sent (each sent once)";
     }
     out["passes"] = static_cast<double>(bytes_sent) / static_cast<double>(payload.cycle());
   }
@@ -50,7 +54,8 @@ nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payl
   if (window.device_read_before && window.device_read_after) {
     out["device_read_bytes"] = *window.device_read_after - *window.device_read_before;
     out["device_read_bytes_source"] =
-        "/proc/self/io read_bytes over the window: bytes the process caused to be read from the storage layer, readahead "
+        "/proc/self/io read_bytes over the window: bytes the process caused to be read from the storage layer, "
+        "readahead "
         "included; pages another process had already brought in are not counted";
   } else {
     out["device_read_bytes"] = nullptr;

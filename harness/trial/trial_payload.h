@@ -18,6 +18,7 @@ PayloadConfig PayloadConfigFor(const ResolvedTrial& trial);
 
 // The record's `payload` object: the working set the sends cycled through and why that
 // size, the host's last-level cache, passes over it, and the bytes read from the device.
-nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window, uint64_t bytes_sent);
+nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payload, const MeasuredWindow& window,
+                           uint64_t bytes_sent);
 
 }  // namespace zcb

@@ -59,7 +59,8 @@ class Fields {
 
   uint64_t U64(const char* key) const {
     const auto& v = Any(key);
-    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) Bad(key, "a non-negative integer");
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+      Bad(key, "a non-negative integer");
     return v.get<uint64_t>();
   }
   int64_t I64(const char* key) const {
@@ -137,30 +138,30 @@ IntegrityMetrics ReadIntegrity(const Fields& f) {
 
 nlohmann::json UdpJson(const UdpMetrics& u) {
   nlohmann::json out = {{"datagrams_sent", u.datagrams_sent},
-          {"datagrams_received", u.datagrams_received},
-          {"lost", u.lost},
-          {"duplicated", u.duplicated},
-          {"reordered", u.reordered},
-          {"stale", u.stale},
-          {"malformed", u.malformed},
-          {"empty", u.empty},
-          {"corrupt", u.corrupt},
-          {"loss_ratio", u.loss_ratio},
-          {"sender_rate_bps", u.sender_rate_bps},
-          {"receiver_rate_bps", u.receiver_rate_bps},
-          {"sender_elapsed_s", u.sender_elapsed_s},
-          {"mean_datagram_bytes", u.mean_datagram_bytes},
-          {"bytes_arrived", u.bytes_arrived},
-          {"goodput_counts", u.goodput_counts},
-          {"flow_id", u.flow_id},
-          {"gro", u.gro},
-          {"coalesced_buffers", u.coalesced_buffers},
-          {"receive_queue_drops", OrNull(u.receive_queue_drops)},
-          {"receive_buffer_bytes", u.receive_buffer_bytes},
-          {"receive_buffer_forced", u.receive_buffer_forced},
-          {"end", u.end},
-          {"busy_ns_per_kib_sent", OrNull(u.busy_ns_per_kib_sent)},
-          {"sender_thread_ns_per_kib_sent", OrNull(u.sender_thread_ns_per_kib_sent)}};
+                        {"datagrams_received", u.datagrams_received},
+                        {"lost", u.lost},
+                        {"duplicated", u.duplicated},
+                        {"reordered", u.reordered},
+                        {"stale", u.stale},
+                        {"malformed", u.malformed},
+                        {"empty", u.empty},
+                        {"corrupt", u.corrupt},
+                        {"loss_ratio", u.loss_ratio},
+                        {"sender_rate_bps", u.sender_rate_bps},
+                        {"receiver_rate_bps", u.receiver_rate_bps},
+                        {"sender_elapsed_s", u.sender_elapsed_s},
+                        {"mean_datagram_bytes", u.mean_datagram_bytes},
+                        {"bytes_arrived", u.bytes_arrived},
+                        {"goodput_counts", u.goodput_counts},
+                        {"flow_id", u.flow_id},
+                        {"gro", u.gro},
+                        {"coalesced_buffers", u.coalesced_buffers},
+                        {"receive_queue_drops", OrNull(u.receive_queue_drops)},
+                        {"receive_buffer_bytes", u.receive_buffer_bytes},
+                        {"receive_buffer_forced", u.receive_buffer_forced},
+                        {"end", u.end},
+                        {"busy_ns_per_kib_sent", OrNull(u.busy_ns_per_kib_sent)},
+                        {"sender_thread_ns_per_kib_sent", OrNull(u.sender_thread_ns_per_kib_sent)}};
   if (u.sink) {
     out["sink"] = u.sink->CountsJson();
     out["sink"]["sink_device"] = u.sink->sink_device;
@@ -198,23 +199,20 @@ UdpMetrics ReadUdp(const Fields& f) {
   u.sender_thread_ns_per_kib_sent = f.OrNull("sender_thread_ns_per_kib_sent", &Fields::Number);
   if (f.Has("sink")) {
     const Fields k = f.Object("sink");
-    u.sink = SinkCounts{k.String("sink_device"),   k.String("counted_at"),    k.U64("udp_skbs"),
-                        k.U64("udp_datagrams"),    k.U64("udp_payload_bytes"), k.U64("udp_fragments"),
-                        k.U64("other_skbs"),       k.U64("other_bytes")};
+    u.sink = SinkCounts{k.String("sink_device"),    k.String("counted_at"), k.U64("udp_skbs"),   k.U64("udp_datagrams"),
+                        k.U64("udp_payload_bytes"), k.U64("udp_fragments"), k.U64("other_skbs"), k.U64("other_bytes")};
   }
   return u;
 }
 
 nlohmann::json RequestResponseJson(const RequestResponseMetrics& r) {
-  nlohmann::json out = {{"transactions", r.transactions},
-                        {"transactions_per_s", r.transactions_per_s},
-                        {"latency_source", r.latency_source},
-                        {"cpu_ns_per_transaction", OrNull(r.cpu_ns_per_transaction)},
-                        {"completion_latency", nullptr},
-                        {"completion_latency_reason", r.completion_latency_reason}};
+  nlohmann::json out = {
+      {"transactions", r.transactions},     {"transactions_per_s", r.transactions_per_s},
+      {"latency_source", r.latency_source}, {"cpu_ns_per_transaction", OrNull(r.cpu_ns_per_transaction)},
+      {"completion_latency", nullptr},      {"completion_latency_reason", r.completion_latency_reason}};
   if (r.latency_us) {
     const LatencySummary& l = *r.latency_us;
-    out["latency_us"] = {{"p50", l.p50}, {"p90", l.p90}, {"p99", l.p99}, {"p999", l.p999},
+    out["latency_us"] = {{"p50", l.p50},   {"p90", l.p90}, {"p99", l.p99}, {"p999", l.p999},
                          {"mean", l.mean}, {"min", l.min}, {"max", l.max}};
   } else {
     out["latency_us"] = nullptr;
@@ -233,13 +231,14 @@ RequestResponseMetrics ReadRequestResponse(const Fields& f) {
   r.transactions_per_s = f.Number("transactions_per_s");
   r.latency_source = f.String("latency_source");
   r.cpu_ns_per_transaction = f.OrNull("cpu_ns_per_transaction", &Fields::Number);
-  if (f.Has("cpu_ns_per_transaction_reason")) r.cpu_ns_per_transaction_reason = f.String("cpu_ns_per_transaction_reason");
+  if (f.Has("cpu_ns_per_transaction_reason"))
+    r.cpu_ns_per_transaction_reason = f.String("cpu_ns_per_transaction_reason");
   r.completion_latency_reason = f.String("completion_latency_reason");
   if (f.Null("latency_us")) {
     r.latency_us_reason = f.String("latency_us_reason");
   } else {
     const Fields l = f.Object("latency_us");
-    r.latency_us = LatencySummary{l.Number("p50"), l.Number("p90"), l.Number("p99"), l.Number("p999"),
+    r.latency_us = LatencySummary{l.Number("p50"),  l.Number("p90"), l.Number("p99"), l.Number("p999"),
                                   l.Number("mean"), l.Number("min"), l.Number("max")};
   }
   const Fields h = f.Object("histogram");
@@ -247,7 +246,8 @@ RequestResponseMetrics ReadRequestResponse(const Fields& f) {
   const nlohmann::json& buckets = h.Any("buckets");
   if (!buckets.is_array()) throw BadField(h.Name("buckets") + ": expected an array of [highest_ns, count]");
   for (const auto& bucket : buckets) {
-    if (!bucket.is_array() || bucket.size() != 2 || !bucket[0].is_number_unsigned() || !bucket[1].is_number_unsigned()) {
+    if (!bucket.is_array() || bucket.size() != 2 || !bucket[0].is_number_unsigned() ||
+        !bucket[1].is_number_unsigned()) {
       throw BadField(h.Name("buckets") + ": expected [highest_ns, count] pairs of non-negative integers");
     }
     r.histogram_ns.emplace_back(bucket[0].get<uint64_t>(), bucket[1].get<uint64_t>());
@@ -256,9 +256,10 @@ RequestResponseMetrics ReadRequestResponse(const Fields& f) {
 }
 
 // The members of metrics this file types; the rest belong to the probes.
-const std::set<std::string> kTypedMetrics = {"bytes_sent", "bytes_received", "elapsed_s", "goodput_bps", "send_calls",
-                                             "recv_calls", "integrity", "integrity_reason", "receive_zerocopy", "cpu",
-                                             "payload", "zerocopy", "reuse_gate", "udp", "remote", "request_response"};
+const std::set<std::string> kTypedMetrics = {
+    "bytes_sent",       "bytes_received",   "elapsed_s", "goodput_bps", "send_calls", "recv_calls", "integrity",
+    "integrity_reason", "receive_zerocopy", "cpu",       "payload",     "zerocopy",   "reuse_gate", "udp",
+    "remote",           "request_response"};
 
 TrialMetrics ReadMetrics(const Fields& f) {
   TrialMetrics m;
@@ -278,9 +279,9 @@ TrialMetrics ReadMetrics(const Fields& f) {
   m.payload = f.Any("payload");
   if (!f.Null("zerocopy")) {
     const Fields z = f.Object("zerocopy");
-    m.zerocopy = ZeroCopyMetrics{z.U64("completions"),  z.U64("copied"),           z.U64("zerocopy"),
-                                 z.U64("ranged_sends"), z.Bool("split_approximate"), z.U64("enobufs_retries"),
-                                 z.U64("outstanding_at_end")};
+    m.zerocopy = ZeroCopyMetrics{
+        z.U64("completions"),        z.U64("copied"),          z.U64("zerocopy"),          z.U64("ranged_sends"),
+        z.Bool("split_approximate"), z.U64("enobufs_retries"), z.U64("outstanding_at_end")};
   }
   if (f.Has("reuse_gate")) {
     m.reuse_gate.emplace();
@@ -345,8 +346,8 @@ TrialParams ReadParams(const Fields& f) {
 }  // namespace
 
 IntegrityMetrics IntegrityMetrics::Of(const IntegrityStats& stats) {
-  return IntegrityMetrics{std::string(ToString(stats.mode)), stats.verified_bytes, stats.mismatches, stats.first_mismatch_offset,
-                          std::nullopt};
+  return IntegrityMetrics{std::string(ToString(stats.mode)), stats.verified_bytes, stats.mismatches,
+                          stats.first_mismatch_offset, std::nullopt};
 }
 
 nlohmann::json IntegrityMetrics::ToJson() const {
@@ -370,7 +371,8 @@ ZeroCopyMetrics ZeroCopyMetrics::Of(const ZeroCopyStats& z) {
   // Sends completed in ranges carry their range's code; with both codes seen, some of
   // them may have been counted under the other one (stack/zerocopy_completions.h).
   const bool approximate = z.ranged > 0 && z.copied > 0 && z.zerocopy > 0;
-  return ZeroCopyMetrics{z.completions, z.copied, z.zerocopy, z.ranged, approximate, z.enobufs_retries, z.outstanding_at_end};
+  return ZeroCopyMetrics{z.completions, z.copied,          z.zerocopy,          z.ranged,
+                         approximate,   z.enobufs_retries, z.outstanding_at_end};
 }
 
 nlohmann::json ZeroCopyMetrics::ToJson() const {
@@ -392,9 +394,12 @@ std::optional<ReuseGateMetrics> ReuseGateMetrics::Of(const std::optional<PeerGat
 
 std::string_view ToString(TrialStatus status) {
   switch (status) {
-    case TrialStatus::kOk: return "ok";
-    case TrialStatus::kError: return "error";
-    case TrialStatus::kUnsupported: return "unsupported";
+    case TrialStatus::kOk:
+      return "ok";
+    case TrialStatus::kError:
+      return "error";
+    case TrialStatus::kUnsupported:
+      return "unsupported";
   }
   return "error";
 }
@@ -435,8 +440,8 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
     // gate waits for it; one on another host may (the gate then asks TCP).
     const auto path = FindPath(s.path);
     const bool remote_receiver = path.ok() && (*path)->caps.remote_receiver;
-    const ReceiverSettings settings =
-        StreamReceiver::SettingsFor(s.receiver, {s.rcvlowat, remote_receiver || !trial.strategy->caps.waits_for_reader});
+    const ReceiverSettings settings = StreamReceiver::SettingsFor(
+        s.receiver, {s.rcvlowat, remote_receiver || !trial.strategy->caps.waits_for_reader});
     p.receiver_settings = ReceiverSettingsParams{settings.recv_bytes, settings.rcvlowat, std::nullopt};
     if (!settings.rcvlowat_reason.empty()) p.receiver_settings->rcvlowat_reason = settings.rcvlowat_reason;
   }
@@ -472,8 +477,10 @@ nlohmann::json TrialParams::ToJson() const {
   if (path_name) out["path_name"] = *path_name;
   if (udp) out["udp"] = {{"gro", udp->gro}, {"drain_s", udp->drain_s}};
   if (receiver_settings) {
-    out["receiver_settings"] = {{"recv_bytes", receiver_settings->recv_bytes}, {"rcvlowat", receiver_settings->rcvlowat}};
-    if (receiver_settings->rcvlowat_reason) out["receiver_settings"]["rcvlowat_reason"] = *receiver_settings->rcvlowat_reason;
+    out["receiver_settings"] = {{"recv_bytes", receiver_settings->recv_bytes},
+                                {"rcvlowat", receiver_settings->rcvlowat}};
+    if (receiver_settings->rcvlowat_reason)
+      out["receiver_settings"]["rcvlowat_reason"] = *receiver_settings->rcvlowat_reason;
   }
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
   out["socket_options"] = socket_options;
@@ -492,18 +499,21 @@ nlohmann::json TrialMetrics::ToJson() const {
   out["integrity"] = integrity ? integrity->ToJson() : nlohmann::json(nullptr);
   if (integrity_reason) out["integrity_reason"] = *integrity_reason;
   if (receive_zerocopy) {
-    out["receive_zerocopy"] = {{"mapped_bytes", receive_zerocopy->mapped_bytes}, {"copied_bytes", receive_zerocopy->copied_bytes}};
+    out["receive_zerocopy"] = {{"mapped_bytes", receive_zerocopy->mapped_bytes},
+                               {"copied_bytes", receive_zerocopy->copied_bytes}};
   }
   out["cpu"] = cpu;
   out["payload"] = payload;
   out["zerocopy"] = zerocopy ? zerocopy->ToJson() : nlohmann::json(nullptr);
   if (reuse_gate) {
     const auto& g = *reuse_gate;
-    out["reuse_gate"] = g ? nlohmann::json{{"signal", g->signal}, {"checks", g->checks}, {"waits", g->waits}, {"wait_s", g->wait_s}}
-                          : nlohmann::json(nullptr);
+    out["reuse_gate"] =
+        g ? nlohmann::json{{"signal", g->signal}, {"checks", g->checks}, {"waits", g->waits}, {"wait_s", g->wait_s}}
+          : nlohmann::json(nullptr);
   }
   if (udp) out["udp"] = UdpJson(*udp);
-  if (remote) out["remote"] = {{"peer", remote->peer}, {"receive_s", OrNull(remote->receive_s)}, {"host", remote->host}};
+  if (remote)
+    out["remote"] = {{"peer", remote->peer}, {"receive_s", OrNull(remote->receive_s)}, {"host", remote->host}};
   if (request_response) out["request_response"] = RequestResponseJson(*request_response);
   return out;
 }

@@ -76,9 +76,9 @@ struct TrialParams {
   std::map<std::string, std::string> path_options;
   std::map<std::string, std::string> workload_options;        // as given
   std::map<std::string, std::string> workload_option_values;  // every option of the workload, defaults included
-  nlohmann::json constraints;  // HostConstraintSpec::ToJson
-  std::optional<UdpParams> udp;                                 // UDP trials
-  std::optional<ReceiverSettingsParams> receiver_settings;      // TCP trials
+  nlohmann::json constraints;                                 // HostConstraintSpec::ToJson
+  std::optional<UdpParams> udp;                               // UDP trials
+  std::optional<ReceiverSettingsParams> receiver_settings;    // TCP trials
   // The sending socket's congestion control, read back once it was connected (TCP):
   // absent before, null when no socket was made, TcpCongestionJson otherwise.
   std::optional<nlohmann::json> tcp_congestion;
@@ -148,8 +148,8 @@ struct RemoteMetrics {
 
 // metrics.udp: the datagram counts (stack/datagram_receiver.h says what each means).
 struct UdpMetrics {
-  uint64_t datagrams_sent = 0, datagrams_received = 0, lost = 0, duplicated = 0, reordered = 0, stale = 0, malformed = 0,
-           empty = 0, corrupt = 0;
+  uint64_t datagrams_sent = 0, datagrams_received = 0, lost = 0, duplicated = 0, reordered = 0, stale = 0,
+           malformed = 0, empty = 0, corrupt = 0;
   double loss_ratio = 0, sender_rate_bps = 0, receiver_rate_bps = 0, sender_elapsed_s = 0, mean_datagram_bytes = 0;
   uint64_t bytes_arrived = 0;
   std::string goodput_counts;
@@ -173,7 +173,7 @@ struct LatencySummary {
 };
 struct RequestResponseMetrics {
   uint64_t transactions = 0;
-  double transactions_per_s = 0;  // transactions over the window's start to the last response
+  double transactions_per_s = 0;             // transactions over the window's start to the last response
   std::optional<LatencySummary> latency_us;  // null: no transaction completed
   std::optional<std::string> latency_us_reason;
   std::string latency_source;
@@ -198,8 +198,8 @@ struct TrialMetrics {
   std::optional<IntegrityMetrics> integrity;
   std::optional<std::string> integrity_reason;  // why integrity is null, when nothing could check it
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
-  nlohmann::json cpu;      // CpuRecord, completed by FinishTrialCpu (harness/probes/cpu_accounting.h)
-  nlohmann::json payload;  // PayloadJson (harness/trial/trial_payload.h)
+  nlohmann::json cpu;                       // CpuRecord, completed by FinishTrialCpu (harness/probes/cpu_accounting.h)
+  nlohmann::json payload;                   // PayloadJson (harness/trial/trial_payload.h)
   std::optional<ZeroCopyMetrics> zerocopy;  // null: the strategy reports no completions
   std::optional<std::optional<ReuseGateMetrics>> reuse_gate;  // stream trials
   std::optional<UdpMetrics> udp;
@@ -223,9 +223,9 @@ struct TrialRecord {
   std::string started_at;
   TrialStatus status = TrialStatus::kOk;
   std::optional<std::string> error;
-  std::optional<TrialMetrics> metrics;      // null until the window was measured
-  std::optional<nlohmann::json> path;        // NetworkPath::Describe, once the path existed
-  std::optional<nlohmann::json> constraints; // HostConstraints::Report, when there were any
+  std::optional<TrialMetrics> metrics;        // null until the window was measured
+  std::optional<nlohmann::json> path;         // NetworkPath::Describe, once the path existed
+  std::optional<nlohmann::json> constraints;  // HostConstraints::Report, when there were any
   // The scheduler's verdict (experiment_run.h), on records written by a run: absent on
   // the record a trial returns.
   struct Verdict {

@@ -29,11 +29,12 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
   if (spec.protocol == Protocol::kUdp && spec.message_size > kMaxUdpPayloadIpv4) {
     // A size sweep shared with TCP (64K, 1M) has sizes no UDP send can carry. One
     // datagram per message, or one UDP_SEGMENT buffer per call: both are IPv4 datagrams.
-    gaps.push_back({Kind::kRequest, fmt::format("protocol=udp message_size={}", spec.message_size),
-                    fmt::format("{} bytes: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one "
-                                "datagram, or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
-                                spec.message_size, kMaxUdpPayloadIpv4),
-                    fmt::format("use --size {} or less", kMaxUdpPayloadIpv4)});
+    gaps.push_back(
+        {Kind::kRequest, fmt::format("protocol=udp message_size={}", spec.message_size),
+         fmt::format("{} bytes: a UDP send carries at most {} bytes (65535 - 20 IPv4 - 8 UDP header bytes; one "
+                     "datagram, or one UDP_SEGMENT buffer per call; the kernel refuses more with EMSGSIZE)",
+                     spec.message_size, kMaxUdpPayloadIpv4),
+         fmt::format("use --size {} or less", kMaxUdpPayloadIpv4)});
   }
   if (spec.protocol == Protocol::kUdp && spec.receiver == ReceiverMode::kZeroCopy) {
     gaps.push_back({Kind::kRequest, "protocol=udp receiver=zerocopy", "TCP_ZEROCOPY_RECEIVE has no UDP form",
@@ -69,8 +70,8 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
     std::vector<std::string> can;
     for (SourceKind s : info.caps.sources) can.emplace_back(ToString(s));
     gaps.push_back({Kind::kRequest, fmt::format("strategy={} source={}", info.name, ToString(source)),
-                    fmt::format("strategy {} cannot send from a {} source; it sends from: {}", info.name, ToString(source),
-                                fmt::join(can, ", ")),
+                    fmt::format("strategy {} cannot send from a {} source; it sends from: {}", info.name,
+                                ToString(source), fmt::join(can, ", ")),
                     fmt::format("use --source {}", can.empty() ? "memory" : can.front())});
   }
   if (spec.cold_cache && source != SourceKind::kFile) {
@@ -122,8 +123,10 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
     return Usagef("the pattern period must be a positive multiple of 4096 bytes");
   }
   if (spec.working_set && *spec.working_set < 4096) {
-    return Usagef("--working-set {}: at least 4K (e.g. 256K for a cache-resident buffer; default {} MiB, {} times the last-level cache)",
-                  *spec.working_set, DefaultWorkingSet() >> 20, kWorkingSetPerLlc);
+    return Usagef(
+        "--working-set {}: at least 4K (e.g. 256K for a cache-resident buffer; default {} MiB, {} times the last-level "
+        "cache)",
+        *spec.working_set, DefaultWorkingSet() >> 20, kWorkingSetPerLlc);
   }
   if (!(spec.drain_s > 0)) return Usagef("--drain must be a positive number of seconds");
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
@@ -135,17 +138,20 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
     if (gap.kind == Incompatibility::Kind::kRequest) return Usagef("{}", gap.Message());
   }
   if (spec.cold_cache && spec.file_dir.empty()) {
-    return Usagef("a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): give --file-dir DIR");
+    return Usagef(
+        "a cold page cache needs the payload file on disk (tmpfs pages cannot be dropped): give --file-dir DIR");
   }
   ZCB_RETURN_IF_ERROR(ValidateHostConstraints(spec.constraints));
   if (spec.optmem_max && ::geteuid() != 0) {
-    return Usagef("--optmem-max writes net.core.optmem_max, which needs root: run as root, or leave it out (the record "
-                  "has the value in effect, params.optmem_max)");
+    return Usagef(
+        "--optmem-max writes net.core.optmem_max, which needs root: run as root, or leave it out (the record "
+        "has the value in effect, params.optmem_max)");
   }
   for (const auto& [key, value] : spec.socket_options) {
     ZCB_RETURN_IF_ERROR(ParseSocketOption(key + "=" + value));
     if (!FindSocketOption(key)->protocols.Has(spec.protocol)) {
-      return Usagef("--socket-option {}: a TCP socket option; leave it out for --protocol {}", key, ToString(spec.protocol));
+      return Usagef("--socket-option {}: a TCP socket option; leave it out for --protocol {}", key,
+                    ToString(spec.protocol));
     }
   }
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));

@@ -31,13 +31,13 @@ struct TrialSpec {
   std::optional<double> duration_s;
   std::optional<uint64_t> bytes;
   ReceiverMode receiver = ReceiverMode::kVerify;
-  std::optional<int> sender_cpu;     // nullopt: not pinned
+  std::optional<int> sender_cpu;  // nullopt: not pinned
   std::optional<int> receiver_cpu;
   uint64_t seed = 1;
-  uint64_t rate_bps = 0;             // 0: unpaced
-  std::map<std::string, std::string> options;       // strategy options
+  uint64_t rate_bps = 0;                       // 0: unpaced
+  std::map<std::string, std::string> options;  // strategy options
   std::string path = "loopback";
-  std::string path_name;             // as a spec names it (a [path.NAME]); empty: `path`
+  std::string path_name;  // as a spec names it (a [path.NAME]); empty: `path`
   std::map<std::string, std::string> path_options;
   // Socket options (stack/socket_options.h), key -> canonical value; each goes on the
   // socket its table entry names.
@@ -49,13 +49,13 @@ struct TrialSpec {
   std::map<std::string, std::string> workload_options;  // the workload's options, as given
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
-  std::string file_dir;              // file source: empty = tmpfs
-  bool cold_cache = false;           // file source: drop the page cache first
-  double receive_timeout_s = 10;     // a stalled peer fails the trial after this long
-  std::optional<int> rcvlowat;       // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
-  bool gro = false;                  // UDP: the receiver asks for UDP_GRO
-  double drain_s = 0.5;              // UDP: after the sender is done, wait this long for stragglers
-  HostConstraintSpec constraints;    // sender CPU quota, memory-bandwidth antagonist
+  std::string file_dir;                 // file source: empty = tmpfs
+  bool cold_cache = false;              // file source: drop the page cache first
+  double receive_timeout_s = 10;        // a stalled peer fails the trial after this long
+  std::optional<int> rcvlowat;          // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
+  bool gro = false;                     // UDP: the receiver asks for UDP_GRO
+  double drain_s = 0.5;                 // UDP: after the sender is done, wait this long for stragglers
+  HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist
 };
 
 // A TrialSpec checked against the registry: everything a usage error (exit 2) can be
@@ -95,8 +95,9 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec);
 // `source` is the payload source the trial will use (the strategy's first when the spec
 // names none); `path_name` as the user named the path; `workload` the trial's (null:
 // its rules are left out, e.g. where the workload is not known yet).
-std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& strategy, const PathInfo& path, const TrialSpec& spec,
-                                                SourceKind source, const WorkloadInfo* workload = nullptr);
+std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& strategy, const PathInfo& path,
+                                                const TrialSpec& spec, SourceKind source,
+                                                const WorkloadInfo* workload = nullptr);
 
 // The default CPUs: sender on CPU 0 and receiver on CPU 1 where there are two or more.
 void ApplyDefaultPinning(TrialSpec& spec);

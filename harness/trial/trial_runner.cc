@@ -16,8 +16,8 @@
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
 #include "drivers/sysctl_override.h"
-#include "harness/trial/measured_window.h"
 #include "harness/probes/cpu_accounting.h"
+#include "harness/trial/measured_window.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_metrics.h"
@@ -53,7 +53,9 @@ SendContext NewSendContext(const ResolvedTrial& trial, int socket_fd, Payload& p
 }
 
 // When the workload's sends stop and how fast they go.
-SendSchedule ScheduleOf(const TrialSpec& spec) { return {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps}; }
+SendSchedule ScheduleOf(const TrialSpec& spec) {
+  return {spec.message_size, spec.bytes, spec.duration_s, spec.rate_bps};
+}
 
 void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& payload, Workload& workload,
                   HostConstraints* constraints, ReceivingEnd& end, WindowGate& gate, SenderOutcome& out) {
@@ -77,8 +79,8 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
     ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
     const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
     ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
-    ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender, spec.socket_options,
-                                                                   "the sending socket"));
+    ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender,
+                                                                   spec.socket_options, "the sending socket"));
     if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
     SendContext ctx = NewSendContext(trial, sock.get(), payload, path);
     ZCB_RETURN_IF_ERROR(end.PrepareSender(sock.get(), ctx));
@@ -108,9 +110,9 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
 }
 
 // The measured part, once the path and the constraints exist.
-Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path, PayloadSource& payload,
-                      Workload& workload, const ReceivingEndKind& end_kind, const Pattern& pattern,
-                      HostConstraints* constraints, TrialRecord& record) {
+Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path,
+                      PayloadSource& payload, Workload& workload, const ReceivingEndKind& end_kind,
+                      const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
                        end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation(),
                                                          workload.exchange(ScheduleOf(trial.spec))}));
@@ -146,7 +148,8 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   auto path_info = FindPath(spec.path);
   if (!path_info.ok()) return std::move(path_info).error().Context("path");
   // What the path cannot serve (ResolveTrial refused what the request itself gets wrong).
-  for (const Incompatibility& gap : CheckCompatibility(*trial.strategy, **path_info, spec, trial.source, trial.workload)) {
+  for (const Incompatibility& gap :
+       CheckCompatibility(*trial.strategy, **path_info, spec, trial.source, trial.workload)) {
     if (gap.kind == Incompatibility::Kind::kPath) return Unsupportedf("{}", gap.Message());
   }
 

@@ -20,9 +20,12 @@ Protocol ProtocolOf(int type) { return type == SOCK_DGRAM ? Protocol::kUdp : Pro
 nlohmann::json ValueJson(const SocketOptionInfo& info, const std::string& canonical) {
   switch (info.value) {
     case SocketValueKind::kSize:
-    case SocketValueKind::kInteger: return std::stoll(canonical);
-    case SocketValueKind::kBool: return canonical == "true";
-    case SocketValueKind::kCongestion: return canonical;
+    case SocketValueKind::kInteger:
+      return std::stoll(canonical);
+    case SocketValueKind::kBool:
+      return canonical == "true";
+    case SocketValueKind::kCongestion:
+      return canonical;
   }
   return canonical;
 }
@@ -60,9 +63,11 @@ nlohmann::json TcpCongestionJson(int fd) {
   char name[16] = {};  // TCP_CA_NAME_MAX
   socklen_t len = sizeof name;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) != 0) {
-    return {{"name", nullptr}, {"name_reason", SysError("getsockopt(TCP_CONGESTION) on the sending socket").ToString()}};
+    return {{"name", nullptr},
+            {"name_reason", SysError("getsockopt(TCP_CONGESTION) on the sending socket").ToString()}};
   }
-  return {{"name", std::string(name, strnlen(name, len))}, {"source", "getsockopt(TCP_CONGESTION) on the sending socket"}};
+  return {{"name", std::string(name, strnlen(name, len))},
+          {"source", "getsockopt(TCP_CONGESTION) on the sending socket"}};
 }
 
 Status AwaitReceiverClose(int fd) {
@@ -107,12 +112,14 @@ nlohmann::json SocketOptionsJson(const std::map<std::string, std::string>& socke
 nlohmann::json AppliedSocketOptionsToJson(const std::vector<AppliedSocketOption>& applied) {
   nlohmann::json out = nlohmann::json::array();
   for (const AppliedSocketOption& a : applied) {
-    out.push_back({{"key", std::string(a.info->key)}, {"asked", a.asked}, {"applied", a.applied}, {"source", a.source}});
+    out.push_back(
+        {{"key", std::string(a.info->key)}, {"asked", a.asked}, {"applied", a.applied}, {"source", a.source}});
   }
   return out;
 }
 
-Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json, std::string_view socket) {
+Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json,
+                                                                      std::string_view socket) {
   if (!json.is_array()) return Errorf("'socket_options' is not an array");
   std::vector<AppliedSocketOption> out;
   for (const nlohmann::json& entry : json) {
@@ -125,12 +132,14 @@ Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nloh
     if (info == nullptr) return Errorf("'socket_options': unknown option '{}'", entry["key"].get<std::string>());
     // The applied value is the kernel's; it must have the option's shape to be recorded.
     const std::string applied = entry["applied"].get<std::string>();
-    const bool number = !applied.empty() && applied.size() <= 10 && applied.find_first_not_of("0123456789") == std::string::npos;
+    const bool number =
+        !applied.empty() && applied.size() <= 10 && applied.find_first_not_of("0123456789") == std::string::npos;
     const bool shaped = info->value == SocketValueKind::kBool         ? (applied == "true" || applied == "false")
                         : info->value == SocketValueKind::kCongestion ? !applied.empty()
                                                                       : number;
     if (!shaped) return Errorf("'socket_options': {} applied '{}' is not a value of its kind", info->key, applied);
-    out.push_back({info, entry["asked"].get<std::string>(), applied, std::string(socket), entry["source"].get<std::string>()});
+    out.push_back(
+        {info, entry["asked"].get<std::string>(), applied, std::string(socket), entry["source"].get<std::string>()});
   }
   return out;
 }

@@ -57,7 +57,8 @@ nlohmann::json TcpCongestionJson(int fd);
 inline constexpr std::string_view kRemoteReceiver = "remote receiver";
 inline constexpr std::string_view kRemoteReceivingSocket = "the remote receiver's socket (zcbench serve)";
 nlohmann::json AppliedSocketOptionsToJson(const std::vector<AppliedSocketOption>& applied);
-Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json, std::string_view socket);
+Result<std::vector<AppliedSocketOption>> AppliedSocketOptionsFromJson(const nlohmann::json& json,
+                                                                      std::string_view socket);
 
 // params.optmem_max: net.core.optmem_max as the calling thread's network namespace has it
 // (`where` says which and when): {bytes, source}, with `original` (the value put back

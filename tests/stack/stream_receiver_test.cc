@@ -108,7 +108,8 @@ TEST(StreamReceiverLowWaterTest, AMarkOutOfRangeIsRefused) {
   for (int bytes : {0, -1, StreamReceiver::kMaxLowWater + 1}) {
     auto receiver = StreamReceiver::Create(ReceiverMode::kRead, pattern, {bytes});
     ASSERT_FALSE(receiver.ok()) << bytes;
-    EXPECT_NE(std::string(receiver.error().what()).find("low-water mark"), std::string::npos) << receiver.error().what();
+    EXPECT_NE(std::string(receiver.error().what()).find("low-water mark"), std::string::npos)
+        << receiver.error().what();
   }
 }
 

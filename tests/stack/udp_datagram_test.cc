@@ -38,7 +38,8 @@ TEST(DatagramTest, HeaderRoundTripsAndPayloadFollowsThePattern) {
 
 TEST(DatagramTest, PayloadsOfNeighbouringSequencesDiffer) {
   Pattern pattern(5);
-  const auto a = Datagram(pattern, 10, 200), b = Datagram(pattern, 11, 200), c = Datagram(pattern, 10 + kPayloadPhases, 200);
+  const auto a = Datagram(pattern, 10, 200), b = Datagram(pattern, 11, 200),
+             c = Datagram(pattern, 10 + kPayloadPhases, 200);
   EXPECT_NE(0, std::memcmp(a.data() + 16, b.data() + 16, 184));
   EXPECT_EQ(0, std::memcmp(a.data() + 16, c.data() + 16, 184)) << "the payload phase repeats every kPayloadPhases";
 }
@@ -153,8 +154,8 @@ TEST(SequenceTrackerTest, ForgetsNumbersThatLeftTheWindow) {
   EXPECT_EQ(t.Record(1063), A::kNew);        // 1000 .. 1062 are now unseen numbers of the window
   EXPECT_EQ(t.Record(1000), A::kReordered);  // its bit was reused by 936 and cleared
   EXPECT_EQ(t.Record(1000), A::kDuplicate);
-  EXPECT_EQ(t.Record(999), A::kStale);       // 64 below the highest: out of the window
-  EXPECT_EQ(t.Record(1064), A::kNew);        // takes the bit of 1000
+  EXPECT_EQ(t.Record(999), A::kStale);  // 64 below the highest: out of the window
+  EXPECT_EQ(t.Record(1064), A::kNew);   // takes the bit of 1000
   EXPECT_EQ(t.Record(1001), A::kReordered);
 }
 

@@ -140,7 +140,8 @@ TEST_P(FrameLayoutTest, HeadersAreWhereTheWireExpectsThem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, FrameLayoutTest,
-                         ::testing::Values(UdpChecksumMode::kSoftware, UdpChecksumMode::kOffload, UdpChecksumMode::kNone),
+                         ::testing::Values(UdpChecksumMode::kSoftware, UdpChecksumMode::kOffload,
+                                           UdpChecksumMode::kNone),
                          [](const auto& info) { return std::string(ToString(info.param)); });
 
 }  // namespace

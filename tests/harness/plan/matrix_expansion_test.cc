@@ -164,7 +164,7 @@ path = "dev"
   EXPECT_EQ(LeftOutPoints(m), 2u * 3 * 2);  // tcp/udp_only and udp/tcp_mem
   EXPECT_EQ(m.excluded[0].rule_line, 7);
   EXPECT_EQ(m.excluded[0].reason, "only 32K for dual");
-  EXPECT_EQ(Count(m, "path", "dev") , 4u);  // tcp_mem x3 + dual 32K, tcp only
+  EXPECT_EQ(Count(m, "path", "dev"), 4u);  // tcp_mem x3 + dual 32K, tcp only
   EXPECT_TRUE(m.notes.empty());
 }
 
@@ -206,8 +206,9 @@ batch = [1, 8]
   }
   ASSERT_EQ(m.notes.size(), 2u);
   const std::string notes = m.notes[0] + "\n" + m.notes[1];
-  EXPECT_NE(notes.find("matrix.strategy_options.header varies for tcp_file only; tcp_mem, dual run with their defaults"),
-            std::string::npos)
+  EXPECT_NE(
+      notes.find("matrix.strategy_options.header varies for tcp_file only; tcp_mem, dual run with their defaults"),
+      std::string::npos)
       << notes;
   EXPECT_NE(notes.find("matrix.strategy_options.batch varies for dual only"), std::string::npos) << notes;
 }
@@ -241,7 +242,8 @@ sndbuf = ["1M"]
   EXPECT_EQ(Count(m, "socket_options.nodelay", "false"), 1u);
   for (const auto& p : m.points) {
     if (p.spec.protocol == Protocol::kTcp) {
-      EXPECT_NE(p.label.find(fmt::format("nodelay={}", p.spec.socket_options.at("nodelay"))), std::string::npos) << p.label;
+      EXPECT_NE(p.label.find(fmt::format("nodelay={}", p.spec.socket_options.at("nodelay"))), std::string::npos)
+          << p.label;
     }
   }
 }
@@ -343,10 +345,15 @@ receive_timeout = "3s"
 // Every [trial] setting that is a field of each trial reaches it through the table (no
 // hand-written copy): a spec that gives each its non-default value finds it on the point.
 TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
-  const std::map<std::string, std::string> values = {
-      {"receive_timeout", "\"3s\""}, {"pattern_period", "\"512K\""}, {"working_set", "\"1M\""},
-      {"file_dir", "\"/var/tmp\""},  {"membw_antagonist_size", "\"8M\""}, {"drain", "\"2s\""},
-      {"udp_gro", "true"}, {"rcvlowat", "\"64K\""}, {"optmem_max", "\"256K\""}};
+  const std::map<std::string, std::string> values = {{"receive_timeout", "\"3s\""},
+                                                     {"pattern_period", "\"512K\""},
+                                                     {"working_set", "\"1M\""},
+                                                     {"file_dir", "\"/var/tmp\""},
+                                                     {"membw_antagonist_size", "\"8M\""},
+                                                     {"drain", "\"2s\""},
+                                                     {"udp_gro", "true"},
+                                                     {"rcvlowat", "\"64K\""},
+                                                     {"optmem_max", "\"256K\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {

@@ -53,8 +53,8 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
     }
   }
   // Every axis kind has its parameter.
-  for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
-                        AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
+  for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,
+                        AxisKind::kPath, AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
                         AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
                         AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
@@ -120,8 +120,9 @@ TEST(ParameterTable, ProfileHzHasASpecKey) {
   EXPECT_EQ(spec->trial.profile_hz, 997);
   auto bad = ParseSpec("[matrix]\nstrategy = \"tcp_mem\"\n[trial]\nprofile_hz = 0\n", "t.toml", TestCatalog());
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(std::string(bad.error().what()).find("t.toml:4: trial.profile_hz: 0 is out of range (expected 1 to 100000)"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(bad.error().what()).find("t.toml:4: trial.profile_hz: 0 is out of range (expected 1 to 100000)"),
+      std::string::npos)
       << bad.error().what();
 }
 
@@ -138,7 +139,8 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
   EXPECT_EQ(canonical("rate", SpecSection::kMatrix, "1G"), "1000000000");
   EXPECT_EQ(canonical("sender_cpu_quota", SpecSection::kMatrix, "20%"), "0.2");
   EXPECT_EQ(canonical("duration", SpecSection::kTrial, "500ms"), "0.5");
-  EXPECT_EQ(canonical("message_size", SpecSection::kMatrix, "12Q"), "error: '12Q' is not a size (expected bytes such as 4096, 64K, 1M or 1G)");
+  EXPECT_EQ(canonical("message_size", SpecSection::kMatrix, "12Q"),
+            "error: '12Q' is not a size (expected bytes such as 4096, 64K, 1M or 1G)");
   EXPECT_EQ(canonical("receiver", SpecSection::kMatrix, "psychic"),
             "error: unknown receiver 'psychic'; expected verify, read, discard or zerocopy");
   EXPECT_EQ(canonical("strategy", SpecSection::kMatrix, "tcp_mme"),
@@ -147,8 +149,10 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "64K"), "65536");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "auto"), "auto");
   for (std::string_view mark : {"0", "32M"}) {
-    EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, mark),
-              fmt::format("error: '{}' is not a low-water mark (expected auto, or bytes from 1 to 16M such as 1 or 64K)", mark));
+    EXPECT_EQ(
+        canonical("rcvlowat", SpecSection::kTrial, mark),
+        fmt::format("error: '{}' is not a low-water mark (expected auto, or bytes from 1 to 16M such as 1 or 64K)",
+                    mark));
   }
 }
 
@@ -223,7 +227,8 @@ TEST(SocketOptions, OneParameterWithItsFlagSpecTableAndKey) {
   SetOption(*p, *p->parse("rcvbuf=256K", catalog), spec);
   EXPECT_EQ(spec.socket_options.at("sndbuf"), "1048576");
   spec.options = {{"batch", "8"}};
-  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,batch=8,sock.rcvbuf=262144,sock.sndbuf=1048576");
+  EXPECT_EQ(PointKey(spec),
+            "tcp/write/loopback/bulk/memory/65536/verify,batch=8,sock.rcvbuf=262144,sock.sndbuf=1048576");
   EXPECT_EQ(IdentifyPoint(spec).coords.count("socket_options"), 0u) << "an option is a coordinate of its own axis only";
   // A remote receiving end is sent the options of the receiver's socket only.
   ASSERT_NE(p->receiving_end_options, nullptr);
@@ -356,7 +361,8 @@ TEST(ParameterTable, EveryParsersErrorIsAUsageError) {
       auto canonical = p.parse(text, catalog);
       if (canonical.ok()) continue;
       ++refused;
-      EXPECT_EQ(canonical.error().kind(), ErrorKind::kUsage) << p.key << " " << text << ": " << canonical.error().what();
+      EXPECT_EQ(canonical.error().kind(), ErrorKind::kUsage)
+          << p.key << " " << text << ": " << canonical.error().what();
     }
   }
   EXPECT_GT(refused, 20u);  // the parsers did refuse something

@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/plan/experiment_run.h"
-#include "harness/trial/measured_window.h"
-#include "harness/results/results_store.h"
 #include "harness/plan/run_plan.h"
+#include "harness/results/results_store.h"
+#include "harness/trial/measured_window.h"
 
 namespace zcb {
 namespace {
@@ -71,7 +71,8 @@ struct FakeRunner {
       record.Fail(Errorf("{}", fail_reason));
       return record;
     }
-    const double wobble = (context.repetition % 2 == 0 ? 1 : -1) * 0.01 * static_cast<double>(point.measured.spec.message_size % 7);
+    const double wobble =
+        (context.repetition % 2 == 0 ? 1 : -1) * 0.01 * static_cast<double>(point.measured.spec.message_size % 7);
     record.metrics.emplace();
     record.metrics->goodput_bps = 1e9 * (1 + wobble);
     record.metrics->cpu = {{"ns_per_kib", 800.0}};
@@ -108,7 +109,9 @@ ExecuteResult Execute(const RunPlan& plan, ResultsStore& store, FakeRunner& runn
   options.run_id = "resume-run";
   options.cancel = &cancel;
   std::vector<TrialRecord> records;
-  TrialRunner run = [&runner](const PlannedPoint& p, const ResolvedTrial& t, const TrialContext& c) { return runner(p, t, c); };
+  TrialRunner run = [&runner](const PlannedPoint& p, const ResolvedTrial& t, const TrialContext& c) {
+    return runner(p, t, c);
+  };
   return ExecuteRun(plan, scheduler, store, replay.next_index, store.existing_records().size(), run, options, records);
 }
 

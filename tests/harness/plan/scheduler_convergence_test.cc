@@ -282,7 +282,8 @@ TEST(Interleaving, RemainingTrialsBounds) {
 TEST(Interleaving, ReplayContinuesExactly) {
   const RepeatPolicy policy = Policy(2, 6, 0.95, 0.05, 1);
   auto outcome = [](const ScheduledTrial& t) {
-    return TrialOutcome{TrialStatus::kOk, 100.0 + (t.repetition % 2 ? 15.0 : -15.0) * static_cast<double>(t.point), 9.0};
+    return TrialOutcome{TrialStatus::kOk, 100.0 + (t.repetition % 2 ? 15.0 : -15.0) * static_cast<double>(t.point),
+                        9.0};
   };
   Scheduler whole(5, policy, 99);
   std::vector<std::tuple<size_t, bool, int>> full;

@@ -19,7 +19,8 @@ void ExpectError(const std::string& text, int line, const std::string& key, cons
   ASSERT_FALSE(spec.ok()) << "accepted:\n" << text;
   const std::string message = spec.error().what();
   EXPECT_NE(message.find("t.toml:" + std::to_string(line) + ": " + key + ":"), std::string::npos)
-      << "expected t.toml:" << line << ": " << key << ": in\n" << message;
+      << "expected t.toml:" << line << ": " << key << ": in\n"
+      << message;
   EXPECT_NE(message.find(detail), std::string::npos) << "expected '" << detail << "' in\n" << message;
 }
 
@@ -136,7 +137,8 @@ TEST(SpecErrors, UnknownKeys) {
 }
 
 TEST(SpecErrors, WrongTypes) {
-  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nmessage_size = [true]\n", 3, "matrix.message_size", "expected a size");
+  ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\nmessage_size = [true]\n", 3, "matrix.message_size",
+              "expected a size");
   ExpectError("[matrix]\nstrategy = [42]\n", 2, "matrix.strategy", "expected a strategy name");
   ExpectError(std::string(kMinimal) + "[trial]\nwarmup = \"one\"\n", 4, "trial.warmup", "expected an integer");
   ExpectError(std::string(kMinimal) + "[repeat]\nconfidence_pct = \"high\"\n", 4, "repeat.confidence_pct",
@@ -168,7 +170,8 @@ TEST(SpecErrors, UnknownStrategyOrPathListsTheValidOnes) {
               "unknown strategy 'sendfilez'; valid strategies: tcp_mem, tcp_file, udp_only, dual");
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\npath = [\"lo\", \"nowhere\"]\n", 3, "matrix.path",
               "unknown path 'nowhere'; registered paths: lo, dev");
-  ExpectError(std::string(kMinimal) + "[path.mine]\ntype = \"warp\"\n", 4, "path.mine.type", "unknown path type 'warp'");
+  ExpectError(std::string(kMinimal) + "[path.mine]\ntype = \"warp\"\n", 4, "path.mine.type",
+              "unknown path type 'warp'");
 }
 
 TEST(SpecErrors, ImpossibleCombinations) {
@@ -192,8 +195,9 @@ TEST(SpecErrors, ImpossibleCombinations) {
 }
 
 TEST(SpecParse, WorkloadOptionAxes) {
-  auto spec = Parse("[matrix]\nstrategy = [\"tcp_mem\"]\nworkload = [\"bulk\", \"files\"]\n"
-                    "[matrix.workload_options]\ncount = [1, \"4\"]\n");
+  auto spec = Parse(
+      "[matrix]\nstrategy = [\"tcp_mem\"]\nworkload = [\"bulk\", \"files\"]\n"
+      "[matrix.workload_options]\ncount = [1, \"4\"]\n");
   ASSERT_TRUE(spec.ok()) << spec.error().what();
   const SpecAxis* axis = spec->FindAxis(AxisKind::kWorkloadOption);
   ASSERT_NE(axis, nullptr);

@@ -58,8 +58,9 @@ class TempDir {
 TEST(ProbesParsing, PrintSymbolicTableDecodesTlbFlushReasons) {
   auto names = ParsePrintSymbolic(kTlbFlushFormat, "reason");
   ASSERT_TRUE(names.ok()) << names.error().ToString();
-  const std::map<int64_t, std::string> expected = {{0, "flush_on_task_switch"}, {1, "remote_shootdown"}, {2, "local_shootdown"},
-                                                   {3, "local_mm_shootdown"},   {4, "remote_ipi_send"},  {5, "remote_wrong_cpu"}};
+  const std::map<int64_t, std::string> expected = {{0, "flush_on_task_switch"}, {1, "remote_shootdown"},
+                                                   {2, "local_shootdown"},      {3, "local_mm_shootdown"},
+                                                   {4, "remote_ipi_send"},      {5, "remote_wrong_cpu"}};
   EXPECT_EQ(*names, expected);
 }
 
@@ -107,7 +108,8 @@ TEST(ProbesParsing, UnitsOfSysfsEvents) {
   EXPECT_DOUBLE_EQ(UnitBytes("furlongs"), 0.0);
 }
 
-void WriteImc(const TempDir& dir, const std::string& name, const std::string& read_event, const std::string& write_event) {
+void WriteImc(const TempDir& dir, const std::string& name, const std::string& read_event,
+              const std::string& write_event) {
   dir.Write(name + "/type", "17\n");
   dir.Write(name + "/cpumask", "0\n");
   dir.Write(name + "/format/event", "config:0-7\n");
@@ -226,7 +228,8 @@ TEST(ProbesParsing, ModelOfACopyingSenderAndAVerifyingReceiver) {
   movement.xmit_copied_bytes = 1000;
   movement.xmit_spliced_bytes = 0;
   movement.xmit_zerocopy_bytes = 0;
-  const MemoryModelResult model = ModelMemoryTraffic(Summary(1000, ReceiverMode::kVerify, SourceKind::kMemory), movement);
+  const MemoryModelResult model =
+      ModelMemoryTraffic(Summary(1000, ReceiverMode::kVerify, SourceKind::kMemory), movement);
   ASSERT_TRUE(model.available) << model.reason;
   EXPECT_EQ(model.read_bytes, 3000u);   // send copy + receive copy + verification
   EXPECT_EQ(model.write_bytes, 2000u);  // send copy + receive copy
@@ -239,7 +242,8 @@ TEST(ProbesParsing, ModelOfASplicingSenderAndADiscardingReceiver) {
   movement.xmit_copied_bytes = 0;
   movement.xmit_spliced_bytes = 1000;
   movement.xmit_zerocopy_bytes = 0;
-  const MemoryModelResult model = ModelMemoryTraffic(Summary(1000, ReceiverMode::kDiscard, SourceKind::kFile), movement);
+  const MemoryModelResult model =
+      ModelMemoryTraffic(Summary(1000, ReceiverMode::kDiscard, SourceKind::kFile), movement);
   ASSERT_TRUE(model.available);
   EXPECT_EQ(model.read_bytes, 0u);
   EXPECT_EQ(model.write_bytes, 0u);
@@ -369,7 +373,8 @@ TEST(ProbesParsing, ProbeSelectionsOfEbpfGroups) {
 }
 
 TEST(ProbesParsing, ModelWithoutTheCopyCountsIsUnavailable) {
-  const MemoryModelResult model = ModelMemoryTraffic(Summary(1000, ReceiverMode::kRead, SourceKind::kMemory), DataMovementWindow{});
+  const MemoryModelResult model =
+      ModelMemoryTraffic(Summary(1000, ReceiverMode::kRead, SourceKind::kMemory), DataMovementWindow{});
   EXPECT_FALSE(model.available);
   EXPECT_FALSE(model.reason.empty());
 }

@@ -51,9 +51,15 @@ std::vector<std::string> Entries(const std::string& dir) {
 }
 
 nlohmann::json Record(int trial) {
-  return {{"schema", "zcbench.trial/1"}, {"run_id", "r"},    {"trial", trial},
-          {"repetition", trial},         {"warmup", false},   {"point", "tcp/write/loopback/bulk/memory/65536/verify"},
-          {"status", "ok"},              {"error", nullptr},  {"converged", nullptr},
+  return {{"schema", "zcbench.trial/1"},
+          {"run_id", "r"},
+          {"trial", trial},
+          {"repetition", trial},
+          {"warmup", false},
+          {"point", "tcp/write/loopback/bulk/memory/65536/verify"},
+          {"status", "ok"},
+          {"error", nullptr},
+          {"converged", nullptr},
           {"params", {{"strategy", "write"}, {"message_size", 65536}, {"options", {{"a", "1"}, {"b", "x,y"}}}}},
           {"metrics", {{"goodput_bps", 1.5e9}, {"cpu", {{"ns_per_kib", 512.0}}}}}};
 }
@@ -164,8 +170,8 @@ TEST(ResultsCsv, FixedColumnsFlattenedRecords) {
   // The probe columns read the probes' record shape.
   nlohmann::json probed = Record(5);
   probed["metrics"]["probes"] = {{"tlb_flush_total", {{"count", 5}, {"pages", 7}}}, {"ipi", 9}, {"page_faults", 3}};
-  probed["metrics"]["zerocopy"] = {{"completions", 2}, {"copied", 2}, {"zerocopy", 0}, {"enobufs_retries", 0},
-                                   {"outstanding_at_end", 1}};
+  probed["metrics"]["zerocopy"] = {
+      {"completions", 2}, {"copied", 2}, {"zerocopy", 0}, {"enobufs_retries", 0}, {"outstanding_at_end", 1}};
   const auto probed_row = CsvRow(probed);
   EXPECT_EQ(probed_row[column("probes_tlb_flushes")], "5");
   EXPECT_EQ(probed_row[column("probes_tlb_flush_pages")], "7");

@@ -37,22 +37,26 @@ std::vector<ReceivingEndKind> FakeKinds() {
 
 TEST(ChooseReceivingEnd, TheEndThatChecksTheExpectationWhereThePathPutsTheReceiver) {
   const std::vector<ReceivingEndKind> kinds = FakeKinds();
-  auto local = ChooseReceivingEnd(kinds, ReceiverSite::kHere, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
+  auto local =
+      ChooseReceivingEnd(kinds, ReceiverSite::kHere, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_TRUE(local.ok()) << local.error().ToString();
   EXPECT_EQ((*local)->name, "fake local datagram");
-  auto remote = ChooseReceivingEnd(kinds, ReceiverSite::kRemote, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
+  auto remote =
+      ChooseReceivingEnd(kinds, ReceiverSite::kRemote, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_TRUE(remote.ok()) << remote.error().ToString();
   EXPECT_EQ((*remote)->name, "fake remote stream");
 }
 
 TEST(ChooseReceivingEnd, AnEndThatCannotCheckTheExpectationIsUnsupportedNamingBoth) {
-  auto refused = ChooseReceivingEnd(FakeKinds(), ReceiverSite::kHere, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
+  auto refused =
+      ChooseReceivingEnd(FakeKinds(), ReceiverSite::kHere, Protocol::kTcp, ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind(), ErrorKind::kUnsupported);
   EXPECT_EQ(refused.error().what(),
             "workload bulk expects the receiver to check a pattern stream, which the fake local stream receiving end "
             "cannot check");
-  auto none = ChooseReceivingEnd(FakeKinds(), ReceiverSite::kRemote, Protocol::kUdp, ReceiverExpectation::kPatternStream, "bulk");
+  auto none = ChooseReceivingEnd(FakeKinds(), ReceiverSite::kRemote, Protocol::kUdp,
+                                 ReceiverExpectation::kPatternStream, "bulk");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().kind(), ErrorKind::kUnsupported);
   EXPECT_EQ(none.error().what(), "no remote receiving end over udp in this build");
@@ -89,7 +93,8 @@ TEST(ReceivingEndKinds, EveryWorkloadHasALocalEndThatChecksItsExpectation) {
   std::set<std::tuple<ReceiverSite, Protocol, ReceiverExpectation>> checked;
   for (const ReceivingEndKind& kind : ReceivingEndKinds()) {
     places.emplace(kind.site, kind.protocol);
-    for (ReceiverExpectation expectation : {ReceiverExpectation::kPatternStream, ReceiverExpectation::kRequestResponse}) {
+    for (ReceiverExpectation expectation :
+         {ReceiverExpectation::kPatternStream, ReceiverExpectation::kRequestResponse}) {
       if (!kind.checks.Has(expectation)) continue;
       EXPECT_TRUE(checked.emplace(kind.site, kind.protocol, expectation).second)
           << kind.name << ": two ends for one place check a " << ToString(expectation);
@@ -105,7 +110,8 @@ TEST(ReceivingEndKinds, EveryWorkloadHasALocalEndThatChecksItsExpectation) {
     ASSERT_TRUE(workload.ok()) << info.name;
     for (Protocol protocol : AllProtocols()) {
       if (!info.needs.protocols.Has(protocol)) continue;
-      auto kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSite::kHere, protocol, (*workload)->expectation(), info.name);
+      auto kind =
+          ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSite::kHere, protocol, (*workload)->expectation(), info.name);
       EXPECT_TRUE(kind.ok()) << info.name << " over " << ToString(protocol) << ": " << kind.error().ToString();
     }
   }
