@@ -16,6 +16,7 @@
 #include "drivers/leftovers.h"
 #include "drivers/live_objects.h"
 #include "drivers/network_path.h"
+#include "tests/forked_child.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
 
@@ -76,23 +77,17 @@ TEST(LiveObjectsTest, LiveRunsAreLeftAlone) {
 
 TEST(LiveObjectsTest, SignalHandlerRemovesTheObjectsOfAnInterruptedRun) {
   ZCB_REQUIRE_ROOT();
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(ready[0]);
+  // The child makes a routed path and keeps it until Ctrl-C.
+  const testing::ForkedChild forked = testing::ForkReadyChild([] {
     InstallCleanupSignalHandlers();
     auto path = CreatePath("routed", {});
-    char ok = path.ok() ? 'y' : 'n';
-    (void)!::write(ready[1], &ok, 1);
-    for (;;) ::pause();  // Ctrl-C arrives here
-  }
-  ::close(ready[1]);
-  char ok = 0;
-  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
-  ::close(ready[0]);
-  ASSERT_EQ(ok, 'y');
+    const bool ok = path.ok();
+    if (ok) path->release();  // live until the signal handler removes its objects
+    return ok;
+  });
+  const pid_t child = forked.pid;
+  ASSERT_GE(child, 0);
+  ASSERT_TRUE(forked.ready);
   EXPECT_EQ(ObjectsOf(child).size(), 3u) << Names(ObjectsOf(child));
   ::kill(child, SIGINT);
   int status = 0;

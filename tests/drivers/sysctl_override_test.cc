@@ -17,6 +17,7 @@
 #include "drivers/live_objects.h"
 #include "drivers/sysctl_override.h"
 #include "tests/ci_requirements.h"
+#include "tests/forked_child.h"
 
 namespace zcb {
 namespace {
@@ -76,24 +77,18 @@ TEST(SysctlOverride, TheEmergencyTablePutsItBack) {
 TEST(SysctlOverride, CleanupPutsBackWhatAKilledRunChanged) {
   ZCB_NEEDS_ROOT();
   const std::string before = Current();
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(ready[0]);
+  // The child sets the sysctl and keeps it until the kill -9.
+  const testing::ForkedChild forked = testing::ForkReadyChild([&] {
     auto set = SysctlOverride::Set(kName, OnePageMore(before));
-    const char ok = set.ok() ? 'y' : 'n';
-    (void)!::write(ready[1], &ok, 1);
-    for (;;) ::pause();  // the kill -9 arrives here
-  }
-  ::close(ready[1]);
-  char ok = 0;
-  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
-  ::close(ready[0]);
+    const bool ok = set.ok();
+    if (ok) set->release();  // held until the kill: no destructor puts it back
+    return ok;
+  });
+  const pid_t child = forked.pid;
+  ASSERT_GE(child, 0);
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
-  ASSERT_EQ(ok, 'y');
+  ASSERT_TRUE(forked.ready);
   EXPECT_EQ(Current(), OnePageMore(before)) << "a killed run cannot put it back itself";
   const auto left = SysctlsOf(child);
   ASSERT_EQ(left.size(), 1u);
