@@ -168,6 +168,21 @@ Status ValidateResultMetrics(const nlohmann::json& metrics) {
   return OkStatus();
 }
 
+Result<ResultInterfaceProfile> ResultInterface(const nlohmann::json& result) {
+  auto it = result.find("interface");
+  if (it == result.end())
+    return ResultInterfaceProfile{nullptr, "the receiver's zcbench serve does not report its interface (an older one)"};
+  if (it->is_null()) {
+    auto reason = result.find("interface_reason");
+    if (reason == result.end() || !reason->is_string())
+      return Errorf("result: 'interface' is null without an 'interface_reason'");
+    return ResultInterfaceProfile{nullptr, "the receiver: " + reason->get<std::string>()};
+  }
+  if (!it->is_object()) return Errorf("result: 'interface' must be an object or null");
+  ZCB_RETURN_IF_ERROR(GetString(*it, "name", 64));
+  return ResultInterfaceProfile{*it, ""};
+}
+
 nlohmann::json HostIdentity() {
   utsname u{};
   ::uname(&u);
