@@ -12,12 +12,16 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import time
 
+import jsonschema
 import pytest
 
 from privilege import require_root
+
+TRIAL_SCHEMA = pathlib.Path(__file__).resolve().parents[2] / "results" / "schema" / "trial.schema.json"
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 SENDER_IP, RECEIVER_IP = "198.18.91.1", "198.18.91.2"
@@ -98,6 +102,8 @@ def test_configured_interface_is_applied_recorded_and_restored(zcbench_bin, topo
         record = json.loads(r.stdout)
         assert record["status"] == "ok", record["error"]
         assert record["metrics"]["bytes_received"] == 4 << 20
+        errors = jsonschema.Draft202012Validator(json.loads(TRIAL_SCHEMA.read_text())).iter_errors(record)
+        assert [e.message for e in errors] == []
 
         sender = record["path"]["sender_interface"]
         assert sender["device"] == SENDER_DEV
@@ -133,23 +139,47 @@ def list_state_files():
     return found
 
 
-def test_killed_run_is_restored_by_cleanup(zcbench_bin, topology):
-    snd, rcv, token = topology
-    server, peer = start_server(zcbench_bin, rcv, token, sessions=1)
+def start_configured_run(zcbench_bin, snd, peer, token):
+    """A 30 s run with tso=off mtu=1500, once it has configured the interface."""
     run = subprocess.Popen(remote_run(zcbench_bin, snd, peer, token, "--duration", "30", "--json",
                                       "--path-option", "configure_interface=true",
                                       "--path-option", "tso=off", "--path-option", "mtu=1500"),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and run.poll() is None and sender_state(snd) != (1500, "off"):
-            time.sleep(0.05)
-        assert sender_state(snd) == (1500, "off"), "the run never configured the interface"
-        time.sleep(0.3)
-    finally:
-        # `ip netns exec` execs zcbench in place: the pid is the run's.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and run.poll() is None and sender_state(snd) != (1500, "off"):
+        time.sleep(0.05)
+    if sender_state(snd) != (1500, "off"):
         run.kill()
         run.wait()
+        pytest.fail("the run never configured the interface")
+    time.sleep(0.3)
+    return run
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_of_a_command_line_run_restores_the_interface(zcbench_bin, topology, signal_name):
+    snd, rcv, token = topology
+    server, peer = start_server(zcbench_bin, rcv, token, sessions=1)
+    try:
+        run = start_configured_run(zcbench_bin, snd, peer, token)
+        # `ip netns exec` execs zcbench in place: the pid is the run's.
+        run.send_signal(getattr(signal, signal_name))
+        run.wait(timeout=30)
+    finally:
+        stop_server(server)
+    assert run.returncode == -getattr(signal, signal_name), "the signal ended the run"
+    assert sender_state(snd) == (9000, "on"), "the signal handler put the interface back"
+    assert not list_state_files(), "and removed the state file"
+
+
+def test_killed_run_is_restored_by_cleanup(zcbench_bin, topology):
+    snd, rcv, token = topology
+    server, peer = start_server(zcbench_bin, rcv, token, sessions=1)
+    try:
+        run = start_configured_run(zcbench_bin, snd, peer, token)
+        run.kill()
+        run.wait()
+    finally:
         stop_server(server)
     assert sender_state(snd) == (1500, "off"), "a killed run cannot put the interface back itself"
 
