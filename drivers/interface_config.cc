@@ -73,8 +73,7 @@ std::string CheckRestored(const SavedInterface& saved) {
   }
   if (saved.remove_root_qdisc) {
     auto handle = RootQdiscHandle(saved.device);
-    if (!handle.ok() || !(handle->empty() || *handle == "0:"))
-      wrong.push_back("the shaper is still its root qdisc");
+    if (!handle.ok() || !(handle->empty() || *handle == "0:")) wrong.push_back("the shaper is still its root qdisc");
   }
   std::string out;
   for (const auto& w : wrong) out += (out.empty() ? "" : ", ") + w;
@@ -86,13 +85,11 @@ Status RestoreSaved(const SavedInterface& saved) {
   // already back; ethtool fails on nothing to change): the read-back decides.
   for (const auto& argv : saved.RestoreCommands()) (void)RunCommandStatus(argv);
   if (const std::string wrong = CheckRestored(saved); !wrong.empty()) {
-    return Errorf("interface {} was not restored: {} (put it back by hand: {})", saved.device, wrong,
-                  [&] {
-                    std::string commands;
-                    for (const auto& argv : saved.RestoreCommands())
-                      commands += (commands.empty() ? "" : "; ") + FormatCommand(argv);
-                    return commands;
-                  }());
+    return Errorf("interface {} was not restored: {} (put it back by hand: {})", saved.device, wrong, [&] {
+      std::string commands;
+      for (const auto& argv : saved.RestoreCommands()) commands += (commands.empty() ? "" : "; ") + FormatCommand(argv);
+      return commands;
+    }());
   }
   return OkStatus();
 }
@@ -103,7 +100,8 @@ std::vector<OptionSpec> InterfaceConfigOptions() {
   std::vector<OptionSpec> options = DevicePathOptions();
   for (OptionSpec& o : options) {
     if (o.name == "mtu")
-      o = OptionSpec{o.name, o.type, std::string("0"), "MTU of the sender's interface in bytes (68-65535; 0 keeps it)", {}};
+      o = OptionSpec{
+          o.name, o.type, std::string("0"), "MTU of the sender's interface in bytes (68-65535; 0 keeps it)", {}};
   }
   for (auto& o : ShaperOptions("none", /*allow_none=*/true)) options.push_back(std::move(o));
   return options;
@@ -226,8 +224,7 @@ Result<std::string> SingleRouteDevice(const std::string& destination) {
   ZCB_ASSIGN_OR_RETURN(nlohmann::json route_get, CommandJson({"ip", "-j", "route", "get", destination}));
   std::string table = "main";
   if (route_get.is_array() && !route_get.empty() && route_get[0].contains("table"))
-    table = route_get[0]["table"].is_string() ? route_get[0]["table"].get<std::string>()
-                                              : route_get[0]["table"].dump();
+    table = route_get[0]["table"].is_string() ? route_get[0]["table"].get<std::string>() : route_get[0]["table"].dump();
   ZCB_ASSIGN_OR_RETURN(nlohmann::json matching,
                        CommandJson({"ip", "-j", "route", "show", "table", table, "match", destination}));
   return SingleRouteDeviceFrom(destination, route_get, matching);
@@ -280,6 +277,12 @@ Result<std::unique_ptr<InterfaceConfig>> InterfaceConfig::Apply(const std::strin
     ZCB_ASSIGN_OR_RETURN(argv[0], ResolveProgram(argv[0]));
   }
   config->live_slot_ = RegisterLiveCommands(restore, config->state_file_);
+  if (config->live_slot_ < 0) {
+    return Errorf(
+        "refusing to change {}: its restore could not be entered in the emergency table (full, or the commands too "
+        "long), so a Ctrl-C could not put it back",
+        device);
+  }
   if (s.mtu) {
     auto set = RunCommand({"ip", "link", "set", "dev", device, "mtu", std::to_string(request.profile.mtu)});
     if (!set.ok()) return std::move(set).error().Context(fmt::format("path option mtu={}", request.profile.mtu));

@@ -58,8 +58,8 @@ Result<InterfaceRequest> InterfaceRequestFromOptions(const Options& options, int
 struct SavedInterface {
   std::string device;
   int ifindex = 0;
-  ino_t netns_inode = 0;                // the network namespace it was changed in
-  std::optional<int> mtu;               // set: the MTU to put back
+  ino_t netns_inode = 0;                 // the network namespace it was changed in
+  std::optional<int> mtu;                // set: the MTU to put back
   std::map<std::string, bool> offloads;  // switch option ("sg") -> its state before
   bool remove_root_qdisc = false;        // a shaper was installed as the root qdisc
 

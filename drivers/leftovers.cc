@@ -222,7 +222,8 @@ std::vector<Leftover> FindLeftovers() {
   for (const std::string& path : OwnerStateFiles(".sysctl")) {
     auto state = ReadSysctlStateFile(path);
     const std::string file = path.substr(path.rfind('/') + 1);
-    out.push_back(StateFileLeftover(Leftover::Kind::kSysctl, state.ok() ? state->name + "=" + state->value : file, path));
+    out.push_back(
+        StateFileLeftover(Leftover::Kind::kSysctl, state.ok() ? state->name + "=" + state->value : file, path));
   }
   const ino_t netns = CurrentNetnsInode();
   for (const std::string& path : OwnerStateFiles(kInterfaceStateSuffix)) {

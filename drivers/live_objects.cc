@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -325,8 +325,7 @@ int RegisterLiveCommands(const std::vector<std::vector<std::string>>& commands, 
   char buffer[kCommandsMax];
   size_t size = 0;
   for (const auto& argv : commands) {
-    if (argv.empty() || argv.size() > static_cast<size_t>(kMaxArgs) || argv[0].empty() || argv[0][0] != '/')
-      return -1;
+    if (argv.empty() || argv.size() > static_cast<size_t>(kMaxArgs) || argv[0].empty() || argv[0][0] != '/') return -1;
     for (const auto& arg : argv) {
       if (arg.empty() || size + arg.size() + 1 > sizeof buffer) return -1;
       std::memcpy(buffer + size, arg.c_str(), arg.size() + 1);

@@ -127,22 +127,22 @@ Status InstallShaper(int netns_fd, const std::string& dev, const ShaperSpec& spe
   if (spec.qdisc == "htb") {
     ZCB_RETURN_IF_ERROR(run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1"}));
     ZCB_RETURN_IF_ERROR(run({"tc",       "class",
-                                "add",      "dev",
-                                dev,        "parent",
-                                "1:",       "classid",
-                                "1:1",      "htb",
-                                "rate",     rate,
-                                "ceil",     rate,
-                                "burst",    std::to_string(spec.burst_bytes),
-                                "cburst",   std::to_string(spec.burst_bytes),
-                                "overhead", overhead}));
+                             "add",      "dev",
+                             dev,        "parent",
+                             "1:",       "classid",
+                             "1:1",      "htb",
+                             "rate",     rate,
+                             "ceil",     rate,
+                             "burst",    std::to_string(spec.burst_bytes),
+                             "cburst",   std::to_string(spec.burst_bytes),
+                             "overhead", overhead}));
     ZCB_RETURN_IF_ERROR(run({"tc", "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:", "bfifo", "limit",
-                                std::to_string(spec.limit_bytes)}));
+                             std::to_string(spec.limit_bytes)}));
     return OkStatus();
   }
   ZCB_RETURN_IF_ERROR(
       run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "tbf", "rate", rate, "burst",
-              std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead", overhead}));
+           std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead", overhead}));
   return OkStatus();
 }
 

@@ -54,8 +54,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
         {"interfaces", sender_now},
         {"sender_interface", SenderInterfaceJson(sender_now)},
         {"receiver_interface", receiver_interface_},
-        {"receiver_interface_reason", receiver_interface_.is_null() ? nlohmann::json(receiver_interface_reason_)
-                                                                    : nlohmann::json(nullptr)},
+        {"receiver_interface_reason",
+         receiver_interface_.is_null() ? nlohmann::json(receiver_interface_reason_) : nlohmann::json(nullptr)},
     };
   }
 
@@ -121,7 +121,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   sockaddr_storage peer_{};
   UniqueFd control_;
   nlohmann::json server_;
-  std::string sender_device_;                // the interface this host routes to the peer through
+  std::string sender_device_;               // the interface this host routes to the peer through
   nlohmann::json sender_before_ = nullptr;  // its profile when the path was set up
   std::optional<InterfaceRequest> interface_request_;
   std::unique_ptr<InterfaceConfig> interface_config_;  // restores the interface when the path goes
@@ -242,7 +242,8 @@ PathInfo RemotePathInfo() {
       {"configure_interface",
        OptionType::kBool,
        "false",
-       "allow the options below to change this host's interface to the peer (a real interface: its settings are put "
+       "allow the options below to change this host's interface to the peer (root; a real interface: its settings are "
+       "put "
        "back after each trial, and by zcbench cleanup after a killed run)",
        {}},
   };

@@ -38,8 +38,8 @@ using Clock = std::chrono::steady_clock;
 // this host routes to the client through, read after the receive, outside its window.
 void AddReceiverInterface(const sockaddr_storage& client, nlohmann::json& result) {
   auto device = RouteDevice(remote::FormatHost(client));
-  auto profile = device.ok() ? DescribeInterface(-1, "", *device, "receiver")
-                             : Result<nlohmann::json>(std::move(device).error());
+  auto profile =
+      device.ok() ? DescribeInterface(-1, "", *device, "receiver") : Result<nlohmann::json>(std::move(device).error());
   if (profile.ok()) {
     result["interface"] = std::move(*profile);
   } else {

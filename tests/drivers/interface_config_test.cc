@@ -29,8 +29,8 @@
 namespace zcb {
 namespace {
 
-#define ZCB_NEEDS_ROOT()                                                                            \
-  do {                                                                                              \
+#define ZCB_NEEDS_ROOT()                                                                    \
+  do {                                                                                      \
     if (::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("configuring an interface needs root"); \
   } while (0)
 
