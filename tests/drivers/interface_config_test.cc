@@ -203,6 +203,60 @@ TEST(InterfaceConfig, CleanupPutsBackWhatAKilledRunChanged) {
   std::filesystem::remove("/run/zcbench/" + std::to_string(child) + ".lock");
 }
 
+// An error while applying (TSO cannot be on without scatter-gather) puts back what was
+// already changed (the MTU) and leaves no state file.
+TEST(InterfaceConfig, AFailedApplyPutsBackWhatItHadChanged) {
+  ZCB_NEEDS_ROOT();
+  int mtu_after = 0;
+  std::string sg_after, failure;
+  size_t state_files_after = 1;
+  const std::string error = InOwnNamespace([&] {
+    InterfaceRequest request;
+    request.profile.mtu = 1400;
+    request.profile.wanted = {{"sg", false}, {"tso", true}};
+    auto config = InterfaceConfig::Apply(kDevice, request);
+    failure = config.ok() ? "" : config.error().ToString();
+    mtu_after = Mtu();
+    auto features = ReadFeatures(-1, kDevice);
+    sg_after = features.ok() && features->at("tx-scatter-gather") ? "on" : "off";
+    state_files_after = InterfacesOf(::getpid()).size();
+  });
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_NE(failure.find("tso=on could not be applied"), std::string::npos) << failure;
+  EXPECT_EQ(mtu_after, 1500);
+  EXPECT_EQ(sg_after, "on");
+  EXPECT_EQ(state_files_after, 0u);
+}
+
+// The kernel's own answer for a multipath route over two devices: refused, naming both.
+TEST(SingleRouteDevice, RefusesARealMultipathRoute) {
+  ZCB_NEEDS_ROOT();
+  Result<std::string> over_both = std::string(), over_one = std::string();
+  const std::string error = InOwnNamespace([&] {
+    for (const std::vector<std::string>& argv :
+         {std::vector<std::string>{"ip", "link", "add", "zcbt-mp0", "type", "veth", "peer", "name", "zcbt-mp1"},
+          {"ip", "link", "set", "zcbt-mp0", "up"},
+          {"ip", "link", "set", "zcbt-mp1", "up"},
+          {"ip", "addr", "add", "198.18.94.1/30", "dev", kDevice},
+          {"ip", "addr", "add", "198.18.95.1/30", "dev", "zcbt-mp0"},
+          {"ip", "route", "add", "198.18.93.0/24", "nexthop", "via", "198.18.94.2", "dev", kDevice, "nexthop", "via",
+           "198.18.95.2", "dev", "zcbt-mp0"}}) {
+      if (auto r = RunCommand(argv); !r.ok()) {
+        over_both = std::move(r).error();
+        return;
+      }
+    }
+    over_both = SingleRouteDevice("198.18.93.7");
+    over_one = SingleRouteDevice("198.18.94.2");
+  });
+  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_FALSE(over_both.ok());
+  EXPECT_NE(over_both.error().ToString().find("2 interfaces (zcbt-if0, zcbt-mp0)"), std::string::npos)
+      << over_both.error().ToString();
+  ASSERT_TRUE(over_one.ok()) << over_one.error().ToString();
+  EXPECT_EQ(*over_one, kDevice);
+}
+
 TEST(InterfaceConfig, RefusesTheLoopbackDevice) {
   EXPECT_TRUE(IsLoopbackDevice("lo"));
   auto config = InterfaceConfig::Apply("lo", TsoOffMtu1400());
