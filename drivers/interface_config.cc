@@ -64,10 +64,11 @@ std::string CheckRestored(const SavedInterface& saved) {
     if (now != *saved.mtu) wrong.push_back(fmt::format("mtu is {}, was {}", now, *saved.mtu));
   }
   if (!saved.offloads.empty()) {
-    auto now = ReadSwitches(saved.device);
+    auto read = ReadSwitches(saved.device);
+    const std::map<std::string, bool> now = read.ok() ? *read : std::map<std::string, bool>();
     for (const auto& [option, on] : saved.offloads) {
-      auto it = now.ok() ? now->find(option) : now->end();
-      if (!now.ok() || it == now->end() || it->second != on)
+      auto it = now.find(option);
+      if (it == now.end() || it->second != on)
         wrong.push_back(fmt::format("{} is not back {}", option, on ? "on" : "off"));
     }
   }
@@ -153,8 +154,10 @@ Result<SavedInterface> SavedInterface::FromJson(const nlohmann::json& json) {
   } catch (const nlohmann::json::exception& e) {
     return Errorf("expected device, ifindex, netns_inode, mtu, offloads, remove_root_qdisc: {}", e.what());
   }
-  if (saved.device.empty() || saved.device.size() >= IFNAMSIZ || saved.device.find('/') != std::string::npos)
+  if (saved.device.empty() || saved.device.size() >= IFNAMSIZ || saved.device.find('/') != std::string::npos ||
+      saved.device.front() == '-')
     return Errorf("device '{}' is no interface name", saved.device);
+  if (saved.mtu && (*saved.mtu < 68 || *saved.mtu > 65535)) return Errorf("mtu {}: expected 68 to 65535", *saved.mtu);
   return saved;
 }
 
@@ -221,7 +224,12 @@ Result<std::string> SingleRouteDeviceFrom(const std::string& destination, const 
 }
 
 Result<std::string> SingleRouteDevice(const std::string& destination) {
-  ZCB_ASSIGN_OR_RETURN(nlohmann::json route_get, CommandJson({"ip", "-j", "route", "get", destination}));
+  ZCB_ASSIGN_OR_RETURN(CommandOutput get, RunCommandStatus({"ip", "-j", "route", "get", destination}));
+  if (get.exit_code != 0) {
+    return Errorf("no route to {}: the kernel routes it through no interface (ip route get: {})", destination,
+                  get.err.substr(0, get.err.find('\n')));
+  }
+  nlohmann::json route_get = nlohmann::json::parse(get.out, nullptr, false);
   std::string table = "main";
   if (route_get.is_array() && !route_get.empty() && route_get[0].contains("table"))
     table = route_get[0]["table"].is_string() ? route_get[0]["table"].get<std::string>() : route_get[0]["table"].dump();
