@@ -156,8 +156,6 @@ nlohmann::json RemotePath::SenderInterfaceJson(const nlohmann::json& now) const 
 }
 
 Status RemotePath::ConfigureInterface(const Options& options) {
-  ZCB_RETURN_IF_ERROR(RequireCapabilities({Capability::kNetAdmin}, "path remote with configure_interface=true",
-                                          "it sets the offloads, MTU and qdisc of this host's interface to the peer"));
   ZCB_ASSIGN_OR_RETURN(sender_device_, SingleRouteDevice(remote::FormatHost(peer_)));
   ZCB_ASSIGN_OR_RETURN(sender_before_, DescribeInterface(-1, "", sender_device_, "sender"));
   // A shaper's bucket is sized for the MTU the interface will have.
@@ -273,6 +271,12 @@ PathInfo RemotePathInfo() {
     return OkStatus();
   };
   info.create = [](const Options& options) -> Result<std::unique_ptr<NetworkPath>> {
+    // Before the peer is contacted: a run that cannot configure fails at once.
+    if (options.GetBool("configure_interface")) {
+      ZCB_RETURN_IF_ERROR(RequireCapabilities({Capability::kNetAdmin}, "path remote with configure_interface=true",
+                                              "it sets the offloads, MTU and qdisc of this host's interface to the "
+                                              "peer"));
+    }
     auto path = std::make_unique<RemotePath>();
     const int64_t timeout = options.GetInt("connect_timeout");
     ZCB_RETURN_IF_ERROR(

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -19,7 +20,7 @@ import time
 import jsonschema
 import pytest
 
-from privilege import require_root
+from privilege import require_root, skip_or_fail
 
 TRIAL_SCHEMA = pathlib.Path(__file__).resolve().parents[2] / "results" / "schema" / "trial.schema.json"
 
@@ -221,3 +222,20 @@ def test_configuring_loopback_is_refused(zcbench, zcbench_bin, tmp_path):
         assert "loopback path" in record["error"], record["error"]
     finally:
         stop_server(server)
+
+
+def test_configure_interface_without_privilege_fails_at_once_naming_the_capability(zcbench_bin, tmp_path):
+    require_root("dropping privileges with setpriv")
+    if shutil.which("setpriv") is None:
+        skip_or_fail("setpriv (util-linux) is not installed")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zcbench_bin]
+    probe = subprocess.run([*nobody, "list", "paths"], capture_output=True, text=True, cwd="/", timeout=30)
+    if probe.returncode != 0:
+        skip_or_fail(f"the binary cannot be run as nobody here: {probe.stderr.strip()}")
+    # The peer is never contacted: the capability is checked first.
+    r = subprocess.run([*nobody, "run", "--strategy", "write", "--path", "remote", "--peer", f"{RECEIVER_IP}:9",
+                        "--token-file", str(tmp_path / "unread"), "--bytes", "1M",
+                        "--path-option", "configure_interface=true", "--path-option", "tso=off"],
+                       capture_output=True, text=True, cwd="/", timeout=30)
+    assert r.returncode == 1, r.stderr
+    assert "path remote with configure_interface=true needs CAP_NET_ADMIN" in r.stderr, r.stderr
