@@ -168,19 +168,20 @@ Status ValidateResultMetrics(const nlohmann::json& metrics) {
   return OkStatus();
 }
 
-Result<ResultInterfaceProfile> ResultInterface(const nlohmann::json& result) {
-  auto it = result.find("interface");
-  if (it == result.end())
-    return ResultInterfaceProfile{nullptr, "the receiver's zcbench serve does not report its interface (an older one)"};
+Result<ReceiverInterfaceProfile> ReceiverInterface(const nlohmann::json& message) {
+  auto it = message.find("interface");
+  if (it == message.end())
+    return ReceiverInterfaceProfile{nullptr,
+                                    "the receiver's zcbench serve does not report its interface (an older one)"};
   if (it->is_null()) {
-    auto reason = result.find("interface_reason");
-    if (reason == result.end() || !reason->is_string())
-      return Errorf("result: 'interface' is null without an 'interface_reason'");
-    return ResultInterfaceProfile{nullptr, "the receiver: " + reason->get<std::string>()};
+    auto reason = message.find("interface_reason");
+    if (reason == message.end() || !reason->is_string())
+      return Errorf("'interface' is null without an 'interface_reason'");
+    return ReceiverInterfaceProfile{nullptr, "the receiver: " + reason->get<std::string>()};
   }
-  if (!it->is_object()) return Errorf("result: 'interface' must be an object or null");
+  if (!it->is_object()) return Errorf("'interface' must be an object or null");
   ZCB_RETURN_IF_ERROR(GetString(*it, "name", 64));
-  return ResultInterfaceProfile{*it, ""};
+  return ReceiverInterfaceProfile{*it, ""};
 }
 
 nlohmann::json HostIdentity() {

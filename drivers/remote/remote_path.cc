@@ -96,10 +96,8 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
     if (auto valid = remote::ValidateResultMetrics(*metrics); !valid.ok()) {
       return std::move(valid).error().Context("remote receiver at " + PeerName());
     }
-    auto interface = remote::ResultInterface(*result);
-    if (!interface.ok()) return std::move(interface).error().Context("remote receiver at " + PeerName());
-    receiver_interface_ = interface->profile;
-    receiver_interface_reason_ = interface->reason;
+    if (auto read = ReadReceiverInterface(*result); !read.ok())
+      return std::move(read).error().Context("remote receiver at " + PeerName() + ": result");
     return *result;
   }
 
@@ -110,6 +108,13 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
 
  private:
   Status Handshake(const std::string& token);
+  // The receiver's interface profile from a welcome or a result (the latest wins).
+  Status ReadReceiverInterface(const nlohmann::json& message) {
+    ZCB_ASSIGN_OR_RETURN(remote::ReceiverInterfaceProfile read, remote::ReceiverInterface(message));
+    receiver_interface_ = std::move(read.profile);
+    receiver_interface_reason_ = std::move(read.reason);
+    return OkStatus();
+  }
   // The sender's interface as it is now, for the record's interfaces (empty when this
   // host has no route to the peer it could read).
   nlohmann::json SenderInterfaceNow() const;
@@ -126,7 +131,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   std::optional<InterfaceRequest> interface_request_;
   std::unique_ptr<InterfaceConfig> interface_config_;  // restores the interface when the path goes
   nlohmann::json receiver_interface_ = nullptr;
-  std::string receiver_interface_reason_ = "no trial's result came back from the receiver";
+  std::string receiver_interface_reason_;
   bool same_kernel_ = false;
 };
 
@@ -211,6 +216,7 @@ Status RemotePath::Handshake(const std::string& token) {
     return Errorf(
         "the server did not prove that it knows the token: not the zcbench serve you meant, or another token");
   }
+  if (auto read = ReadReceiverInterface(welcome); !read.ok()) return std::move(read).error().Context("welcome");
   auto host = welcome.find("host");
   server_ = host != welcome.end() && host->is_object() ? *host : nlohmann::json::object();
   const nlohmann::json me = remote::HostIdentity();

@@ -34,17 +34,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The receiver's interface profile for the result (drivers/remote/messages.h): the device
-// this host routes to the client through, read after the receive, outside its window.
-void AddReceiverInterface(const sockaddr_storage& client, nlohmann::json& result) {
+// The receiver's interface profile for the welcome and each result
+// (drivers/remote/messages.h): the device this host routes to the client through, read
+// after the handshake and after each receive, outside its window.
+void AddReceiverInterface(const sockaddr_storage& client, nlohmann::json& message) {
   auto device = RouteDevice(remote::FormatHost(client));
   auto profile =
       device.ok() ? DescribeInterface(-1, "", *device, "receiver") : Result<nlohmann::json>(std::move(device).error());
   if (profile.ok()) {
-    result["interface"] = std::move(*profile);
+    message["interface"] = std::move(*profile);
   } else {
-    result["interface"] = nullptr;
-    result["interface_reason"] = profile.error().ToString();
+    message["interface"] = nullptr;
+    message["interface_reason"] = profile.error().ToString();
   }
 }
 
@@ -190,10 +191,14 @@ Status RemoteServer::Authenticate(int fd) {
     remote::SendError(fd, "auth", "authentication failed: wrong token");
     return Errorf("authentication failed: wrong token");
   }
-  return remote::WriteMessage(
-      fd, {{"type", "welcome"},
-           {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
-           {"host", remote::HostIdentity()}});
+  nlohmann::json welcome = {
+      {"type", "welcome"},
+      {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
+      {"host", remote::HostIdentity()}};
+  sockaddr_storage client{};
+  socklen_t len = sizeof client;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&client), &len) == 0) AddReceiverInterface(client, welcome);
+  return remote::WriteMessage(fd, welcome);
 }
 
 Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {

@@ -90,13 +90,14 @@ def remote_run(zcbench_bin, snd, peer, token, *more):
             "--token-file", str(token), *more]
 
 
-def test_configured_interface_is_applied_recorded_and_restored(zcbench_bin, topology):
+def test_configured_interface_is_applied_recorded_and_restored(zcbench_bin, topology, tmp_path):
     snd, rcv, token = topology
     assert sender_state(snd) == (9000, "on")
-    server, peer = start_server(zcbench_bin, rcv, token, sessions=1)
+    # Two sessions: the manifest's description of the path, then the trial.
+    server, peer = start_server(zcbench_bin, rcv, token, sessions=2)
     try:
         r = subprocess.run(remote_run(zcbench_bin, snd, peer, token, "--bytes", "4M", "--json",
-                                      "--path-option", "configure_interface=true",
+                                      "--out", tmp_path / "run", "--path-option", "configure_interface=true",
                                       "--path-option", "tso=off", "--path-option", "mtu=1500"),
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
@@ -121,6 +122,12 @@ def test_configured_interface_is_applied_recorded_and_restored(zcbench_bin, topo
         assert receiver["driver"] == "veth" and receiver["mtu"] == 1500
         assert set(receiver["offloads"]) >= {"sg", "tx_checksum", "tso", "gso", "gro"}
         assert "speed_mbps" in receiver
+
+        # The manifest's path, set up once to be described (and put back): the same profiles,
+        # the receiver's from the server's welcome.
+        described = next(iter(json.loads((tmp_path / "run" / "manifest.json").read_text())["paths"].values()))
+        assert described["sender_interface"]["configured"]["mtu"] == 1500
+        assert described["receiver_interface"]["name"] == RECEIVER_DEV
         server.wait(timeout=30)
     finally:
         stop_server(server)
