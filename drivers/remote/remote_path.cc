@@ -128,6 +128,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   nlohmann::json server_;
   std::string sender_device_;               // the interface this host routes to the peer through
   nlohmann::json sender_before_ = nullptr;  // its profile when the path was set up
+  std::string sender_before_reason_;        // why it is null
   std::optional<InterfaceRequest> interface_request_;
   std::unique_ptr<InterfaceConfig> interface_config_;  // restores the interface when the path goes
   nlohmann::json receiver_interface_ = nullptr;
@@ -147,6 +148,7 @@ nlohmann::json RemotePath::SenderInterfaceJson(const nlohmann::json& now) const 
                         {"configure_interface", interface_request_.has_value()},
                         {"requested", interface_request_ ? interface_request_->ToJson() : nlohmann::json(nullptr)},
                         {"before", sender_before_}};
+  if (sender_before_.is_null()) out["before_reason"] = sender_before_reason_;
   if (interface_config_ == nullptr) {
     out["configured"] = nullptr;
     out["configured_reason"] = interface_request_ ? "the interface was not configured"
@@ -187,10 +189,11 @@ Status RemotePath::Connect(const std::string& peer_text, const std::string& toke
   if (auto hs = Handshake(token); !hs.ok())
     return std::move(hs).error().Context("zcbench serve at " + FormatSockaddr(peer_));
   // The device this host sends through, as it is now (the record's interfaces).
-  if (auto dev = RouteDevice(remote::FormatHost(peer_)); dev.ok()) {
-    sender_device_ = *dev;
-    if (auto info = DescribeInterface(-1, "", *dev, "sender"); info.ok()) sender_before_ = *info;
-  }
+  auto dev = RouteDevice(remote::FormatHost(peer_));
+  if (dev.ok()) sender_device_ = *dev;
+  auto info = dev.ok() ? DescribeInterface(-1, "", *dev, "sender") : Result<nlohmann::json>(std::move(dev).error());
+  if (info.ok()) sender_before_ = std::move(*info);
+  else sender_before_reason_ = info.error().ToString();
   return OkStatus();
 }
 
