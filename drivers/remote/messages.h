@@ -49,8 +49,8 @@ Result<DatagramReceiveStats> DatagramStatsFromJson(const nlohmann::json& json);
 // puts into its record.
 Status ValidateResultMetrics(const nlohmann::json& metrics);
 
-// The receiver's interface profile in a welcome or a result (optional: a server older
-// than the field sends none): `interface`, the DescribeInterface of the device the server
+// The receiver's interface profile in a result (optional: a server older than the field
+// sends none): `interface`, the DescribeInterface of the device the server
 // routes to the client through, or null with `interface_reason`.
 struct ReceiverInterfaceProfile {
   nlohmann::json profile;  // null: none came

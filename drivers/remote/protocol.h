@@ -11,8 +11,7 @@
 //   client -> hello     {protocol: "zcbench-control", version: 2, client_nonce}
 //   server -> challenge {version: 2, server_nonce}            (or error {code, message})
 //   client -> auth      {proof: HMAC-SHA256(token, "zcbench-control/2 client" | server_nonce | client_nonce)}
-//   server -> welcome   {proof: HMAC-SHA256(token, "zcbench-control/2 server" | client_nonce | server_nonce), host,
-//                        interface}
+//   server -> welcome   {proof: HMAC-SHA256(token, "zcbench-control/2 server" | client_nonce | server_nonce), host}
 //   then, per trial:
 //   client -> trial     {parameters: {key: canonical text}, flow_id}
 //             the receiving end's parameters, keys and text as the parameter table has them
@@ -25,9 +24,9 @@
 //   client -> sent      {datagrams, aborted}
 //             and the server receives until it has them all or none came for drain_s.
 //   server -> result    {status, error, metrics, interface}   (UDP: metrics.datagrams, the counts)
-//             interface (here and in the welcome): the receiver's interface profile (the
-//             device the server routes to the client through: name, driver, MTU, offloads
-//             as ethtool reports them, speed where known), or null with interface_reason.
+//             interface: the receiver's interface profile (the device the server routes
+//             to the client through: name, driver, MTU, offloads as ethtool reports them,
+//             speed where known, read after the receive), or null with interface_reason.
 //             An optional field, added without a version change: a client ignores what it
 //             does not know, and a client that knows it records an older server's silence
 //             as such.

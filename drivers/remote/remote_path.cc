@@ -108,7 +108,7 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
 
  private:
   Status Handshake(const std::string& token);
-  // The receiver's interface profile from a welcome or a result (the latest wins).
+  // The receiver's interface profile from a trial's result (the latest wins).
   Status ReadReceiverInterface(const nlohmann::json& message) {
     ZCB_ASSIGN_OR_RETURN(remote::ReceiverInterfaceProfile read, remote::ReceiverInterface(message));
     receiver_interface_ = std::move(read.profile);
@@ -132,7 +132,9 @@ class RemotePath final : public NetworkPath, public RemoteReceiver {
   std::optional<InterfaceRequest> interface_request_;
   std::unique_ptr<InterfaceConfig> interface_config_;  // restores the interface when the path goes
   nlohmann::json receiver_interface_ = nullptr;
-  std::string receiver_interface_reason_;
+  std::string receiver_interface_reason_ =
+      "the receiver reports its interface with each trial's result, and none came yet (the manifest describes the "
+      "path before its first trial)";
   bool same_kernel_ = false;
 };
 
@@ -219,7 +221,6 @@ Status RemotePath::Handshake(const std::string& token) {
     return Errorf(
         "the server did not prove that it knows the token: not the zcbench serve you meant, or another token");
   }
-  if (auto read = ReadReceiverInterface(welcome); !read.ok()) return std::move(read).error().Context("welcome");
   auto host = welcome.find("host");
   server_ = host != welcome.end() && host->is_object() ? *host : nlohmann::json::object();
   const nlohmann::json me = remote::HostIdentity();

@@ -34,9 +34,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The receiver's interface profile for the welcome and each result
-// (drivers/remote/messages.h): the device this host routes to the client through, read
-// after the handshake and after each receive, outside its window.
+// The receiver's interface profile for each result (drivers/remote/messages.h): the
+// device this host routes to the client through, read after the receive, outside its
+// window (its half a dozen ip/ethtool/tc commands would slow the handshake and the start
+// of a trial).
 void AddReceiverInterface(const sockaddr_storage& client, nlohmann::json& message) {
   auto device = RouteDevice(remote::FormatHost(client));
   auto profile =
@@ -191,14 +192,10 @@ Status RemoteServer::Authenticate(int fd) {
     remote::SendError(fd, "auth", "authentication failed: wrong token");
     return Errorf("authentication failed: wrong token");
   }
-  nlohmann::json welcome = {
-      {"type", "welcome"},
-      {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
-      {"host", remote::HostIdentity()}};
-  sockaddr_storage client{};
-  socklen_t len = sizeof client;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&client), &len) == 0) AddReceiverInterface(client, welcome);
-  return remote::WriteMessage(fd, welcome);
+  return remote::WriteMessage(
+      fd, {{"type", "welcome"},
+           {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
+           {"host", remote::HostIdentity()}});
 }
 
 Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {

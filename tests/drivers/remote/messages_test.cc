@@ -85,8 +85,8 @@ TEST(RemoteMessagesTest, DatagramCountsRoundTripAndAreChecked) {
   EXPECT_FALSE(DatagramsSent::FromJson({{"type", "sent"}, {"datagrams", "42"}, {"aborted", false}}).ok());
 }
 
-// The receiver's interface profile is an optional field of the welcome and the result: an
-// older server sends none (the record says so), a server that could not read it says why.
+// The receiver's interface profile is an optional field of the result: an older server
+// sends none (the record says so), a server that could not read it says why.
 TEST(RemoteMessagesTest, TheReceiversInterfaceProfileIsOptionalAndChecked) {
   auto absent = ReceiverInterface({{"type", "result"}});
   ASSERT_TRUE(absent.ok());
