@@ -23,6 +23,8 @@ namespace {
 // socket, a hung driver): it is killed and the set-up fails instead of hanging the run.
 constexpr int kCommandTimeoutMs = 30'000;
 
+}  // namespace
+
 // Resolved before fork(): between fork and exec the child may only make system calls.
 Result<std::string> ResolveProgram(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -43,8 +45,6 @@ Result<std::string> ResolveProgram(const std::string& name) {
   const char* package = name == "ethtool" ? "ethtool" : "iproute2";
   return Errorf("the program '{}' was not found (install the Debian package {})", name, package);
 }
-
-}  // namespace
 
 std::string FormatCommand(const std::vector<std::string>& argv) {
   std::string out;

@@ -26,6 +26,10 @@ Result<CommandOutput> RunCommandStatus(const std::vector<std::string>& argv, int
 // Like RunCommandStatus, but a non-zero exit is an error quoting the program's stderr.
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, int netns_fd = -1);
 
+// The program `name` as RunCommand finds it (the sbin and bin directories, then PATH),
+// as an absolute path; an error names the Debian package that has it.
+Result<std::string> ResolveProgram(const std::string& name);
+
 // "ip link add ..." for messages.
 std::string FormatCommand(const std::vector<std::string>& argv);
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/command.h"
+#include "drivers/interface_config.h"
 #include "drivers/live_objects.h"
 #include "drivers/net_namespace.h"
 #include "drivers/sysctl_override.h"
@@ -24,6 +25,14 @@ bool HasPrefix(const std::string& name) { return name.rfind(std::string(kObjectP
 Leftover Make(Leftover::Kind kind, const std::string& name, const std::string& location) {
   Leftover l{kind, name, location, ObjectOwner(name), false};
   if (l.owner) l.owner_alive = OwnerAlive(*l.owner);
+  return l;
+}
+
+// A state file "zcb-<pid>-<seq><suffix>" of what a run changed: its owner is in the file's name.
+Leftover StateFileLeftover(Leftover::Kind kind, const std::string& name, const std::string& path) {
+  Leftover l = Make(kind, name, path);
+  l.owner = ObjectOwner(path.substr(path.rfind('/') + 1));
+  l.owner_alive = l.owner && OwnerAlive(*l.owner);
   return l;
 }
 
@@ -152,6 +161,10 @@ Status Remove(const Leftover& l) {
       ZCB_ASSIGN_OR_RETURN(const SysctlStateFile state, ReadSysctlStateFile(l.location));
       return RestoreSysctlStateFile(state);
     }
+    case Leftover::Kind::kInterface: {
+      ZCB_ASSIGN_OR_RETURN(const InterfaceStateFile state, ReadInterfaceStateFile(l.location));
+      return RestoreInterfaceStateFile(state);
+    }
   }
   return OkStatus();
 }
@@ -167,6 +180,7 @@ int Order(Leftover::Kind kind) {
     case Leftover::Kind::kNamespace:
       return 3;
     case Leftover::Kind::kSysctl:
+    case Leftover::Kind::kInterface:
       return 4;
   }
   return 5;
@@ -186,6 +200,8 @@ std::string_view ToString(Leftover::Kind kind) {
       return "cgroup";
     case Leftover::Kind::kSysctl:
       return "sysctl";
+    case Leftover::Kind::kInterface:
+      return "interface";
   }
   return "?";
 }
@@ -206,9 +222,15 @@ std::vector<Leftover> FindLeftovers() {
   for (const std::string& path : OwnerStateFiles(".sysctl")) {
     auto state = ReadSysctlStateFile(path);
     const std::string file = path.substr(path.rfind('/') + 1);
-    out.push_back(Make(Leftover::Kind::kSysctl, state.ok() ? state->name + "=" + state->value : file, path));
-    out.back().owner = ObjectOwner(file);
-    if (out.back().owner) out.back().owner_alive = OwnerAlive(*out.back().owner);
+    out.push_back(
+        StateFileLeftover(Leftover::Kind::kSysctl, state.ok() ? state->name + "=" + state->value : file, path));
+  }
+  const ino_t netns = CurrentNetnsInode();
+  for (const std::string& path : OwnerStateFiles(kInterfaceStateSuffix)) {
+    auto state = ReadInterfaceStateFile(path);
+    if (state.ok() && state->saved.netns_inode != netns) continue;  // another namespace's
+    const std::string file = path.substr(path.rfind('/') + 1);
+    out.push_back(StateFileLeftover(Leftover::Kind::kInterface, state.ok() ? state->saved.device : file, path));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // Objects that zcbench runs left behind: network namespaces, links and their qdiscs in
-// the caller's namespace, cgroups, and sysctls to put back (drivers/sysctl_override.h), all named with the zcb- prefix
+// the caller's namespace, cgroups, and sysctls and interface settings to put back
+// (drivers/sysctl_override.h, drivers/interface_config.h), all named with the zcb- prefix
 // (see drivers/live_objects.h). A killed run (kill -9, a crash) cannot remove its own; this finds them, tells whose
 // they are and whether that run still lives, and removes the stale ones. `zcbench cleanup` and the start of `zcbench
 // run` use it.
@@ -23,7 +24,9 @@ namespace zcb {
 
 struct Leftover {
   // kSysctl: a sysctl a run changed in its own namespace, to put back (its state file).
-  enum class Kind { kNamespace, kLink, kQdisc, kCgroup, kSysctl };
+  // kInterface: a real interface's offloads, MTU or shaper a run changed
+  // (drivers/interface_config.h), to put back (its state file).
+  enum class Kind { kNamespace, kLink, kQdisc, kCgroup, kSysctl, kInterface };
   Kind kind;
   std::string name;            // namespace, link, or the qdisc's device
   std::string location;        // /run/netns/NAME, the cgroup directory, "qdisc root on DEV", the state file
@@ -38,7 +41,8 @@ struct Leftover {
 std::string_view ToString(Leftover::Kind kind);
 
 // Every zcb- object visible from the calling thread's network namespace and the
-// mounted cgroup hierarchies.
+// mounted cgroup hierarchies. Interface settings are listed in the namespace they were
+// changed in only: a run inside a namespace is cleaned up from inside it.
 std::vector<Leftover> FindLeftovers();
 
 struct LeftoverRemoval {

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -110,9 +111,11 @@ bool LockHeld(const std::string& path) {
 
 constexpr int kSlots = 64;
 constexpr size_t kPathMax = 512;
+constexpr size_t kCommandsMax = 1024;
+constexpr int kMaxArgs = 32;
 
 enum SlotState : int { kFree = 0, kFilling = 1, kLive = 2, kRemoving = 3 };
-enum class SlotKind : int { kNamespace, kCgroup, kSysctl };
+enum class SlotKind : int { kNamespace, kCgroup, kSysctl, kCommands };
 
 struct Slot {
   std::atomic<int> state{kFree};
@@ -122,6 +125,10 @@ struct Slot {
   char members_file[kPathMax] = {};
   char move_to_file[kPathMax] = {};
   int fd = -1;  // kSysctl: the sysctl's file; members_file holds the value to write
+  // kCommands: the argument vectors, each argument NUL-terminated, each vector ended by
+  // an empty argument; path is the state file.
+  char commands[kCommandsMax] = {};
+  size_t commands_size = 0;
 };
 
 Slot g_slots[kSlots];
@@ -134,13 +141,15 @@ bool CopyPath(char (&dst)[kPathMax], const std::string& src) {
 }
 
 int Register(SlotKind kind, const std::string& path, const std::string& members, const std::string& move_to,
-             int fd = -1) {
+             int fd = -1, const char* commands = nullptr, size_t commands_size = 0) {
   for (int i = 0; i < kSlots; ++i) {
     int expected = kFree;
     if (!g_slots[i].state.compare_exchange_strong(expected, kFilling)) continue;
     Slot& s = g_slots[i];
     s.kind = kind;
     s.fd = fd;
+    s.commands_size = commands_size;
+    if (commands_size > 0) std::memcpy(s.commands, commands, commands_size);
     if (!CopyPath(s.path, path) || !CopyPath(s.members_file, members) || !CopyPath(s.move_to_file, move_to)) {
       s.state = kFree;
       return -1;
@@ -152,6 +161,47 @@ int Register(SlotKind kind, const std::string& path, const std::string& members,
   return -1;  // table full: the RAII owner still removes the object on a normal exit
 }
 
+// Runs each argument vector of `buffer` (the kCommands layout) to its end with fork,
+// execve and waitpid only; returns how many failed. Async-signal-safe.
+int RunCommandsSafely(const char* buffer, size_t size) {
+  static char lang[] = "LC_ALL=C";
+  char* envp[] = {lang, nullptr};
+  int failed = 0;
+  size_t at = 0;
+  while (at < size) {
+    char* argv[kMaxArgs + 1];
+    int argc = 0;
+    while (at < size && buffer[at] != '\0') {
+      if (argc < kMaxArgs) argv[argc++] = const_cast<char*>(buffer + at);
+      while (at < size && buffer[at] != '\0') ++at;
+      ++at;  // past the argument's NUL
+    }
+    ++at;  // past the vector's empty argument
+    if (argc == 0) continue;
+    argv[argc] = nullptr;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int devnull = ::open("/dev/null", O_RDWR);
+      if (devnull >= 0) {
+        ::dup2(devnull, STDIN_FILENO);
+        ::dup2(devnull, STDOUT_FILENO);
+        ::dup2(devnull, STDERR_FILENO);
+      }
+      ::execve(argv[0], argv, envp);
+      ::_exit(127);
+    }
+    int status = 0;
+    if (pid < 0) {
+      ++failed;
+      continue;
+    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  return failed;
+}
+
 void RemoveSlot(Slot& s) {
   if (s.kind == SlotKind::kNamespace) {
     RemoveNamespaceBinding(s.path);
@@ -159,6 +209,8 @@ void RemoveSlot(Slot& s) {
     size_t n = 0;
     while (s.members_file[n] != '\0') ++n;
     if (::pwrite(s.fd, s.members_file, n, 0) == static_cast<ssize_t>(n)) ::unlink(s.path);
+  } else if (s.kind == SlotKind::kCommands) {
+    if (RunCommandsSafely(s.commands, s.commands_size) == 0) ::unlink(s.path);
   } else {
     RemoveCgroupDir(s.path, s.members_file, s.move_to_file);
   }
@@ -280,6 +332,23 @@ std::vector<std::string> OwnerStateFiles(std::string_view suffix) {
 
 int RegisterLiveSysctl(int fd, const std::string& value, const std::string& state_file) {
   return Register(SlotKind::kSysctl, state_file, value, "", fd);
+}
+
+int RegisterLiveCommands(const std::vector<std::vector<std::string>>& commands, const std::string& state_file) {
+  char buffer[kCommandsMax];
+  size_t size = 0;
+  for (const auto& argv : commands) {
+    if (argv.empty() || argv.size() > static_cast<size_t>(kMaxArgs) || argv[0].empty() || argv[0][0] != '/') return -1;
+    for (const auto& arg : argv) {
+      if (arg.empty() || size + arg.size() + 1 > sizeof buffer) return -1;
+      std::memcpy(buffer + size, arg.c_str(), arg.size() + 1);
+      size += arg.size() + 1;
+    }
+    if (size + 1 > sizeof buffer) return -1;
+    buffer[size++] = '\0';
+  }
+  const int slot = Register(SlotKind::kCommands, state_file, "", "", -1, buffer, size);
+  return slot;
 }
 
 int RegisterLiveNamespace(const std::string& bind_path) { return Register(SlotKind::kNamespace, bind_path, "", ""); }

@@ -16,7 +16,8 @@
 // Teardown: RAII owners remove their objects on every normal exit path. So that Ctrl-C
 // and SIGTERM do not leak them either, each live object is also entered in a fixed,
 // lock-free table that a signal handler can walk with async-signal-safe calls only
-// (umount2, unlink, open, read, write, rmdir).
+// (umount2, unlink, open, read, write, rmdir; fork, execve and waitpid for settings put back
+// by programs).
 
 #include <sys/types.h>
 
@@ -69,6 +70,12 @@ int RegisterLiveCgroup(const std::string& dir, const std::string& members_file, 
 // (the sysctl's file, opened in that namespace, which the caller keeps open) and the
 // state file that would have told `zcbench cleanup` is removed.
 int RegisterLiveSysctl(int fd, const std::string& value, const std::string& state_file);
+// Settings to put back with programs (an interface's offloads, MTU, qdisc:
+// drivers/interface_config.h): on removal each argument vector of `commands` (argv[0] an
+// absolute path: no PATH search in a signal handler) runs to its end, and when all
+// succeeded the state file that would have told `zcbench cleanup` is removed. -1 when the
+// table is full or the commands do not fit (1 KiB, 32 arguments each).
+int RegisterLiveCommands(const std::vector<std::vector<std::string>>& commands, const std::string& state_file);
 // Frees the slot after a normal teardown removed the object. Removal stays idempotent,
 // so a signal arriving in between only repeats it.
 void ReleaseLiveSlot(int slot);

@@ -78,7 +78,7 @@ nlohmann::json OffloadStateJson(const std::map<std::string, bool>& features) {
   return state;
 }
 
-Status ApplyOffloads(const NetNamespace& ns, const std::string& dev, const OffloadProfile& profile) {
+Status ApplyOffloads(int netns_fd, const std::string& dev, const OffloadProfile& profile) {
   if (profile.wanted.empty()) return OkStatus();
   std::vector<std::string> argv = {"ethtool", "-K", dev};
   for (const auto& s : OffloadSwitches()) {
@@ -88,8 +88,8 @@ Status ApplyOffloads(const NetNamespace& ns, const std::string& dev, const Offlo
     argv.push_back(it->second ? "on" : "off");
   }
   // ethtool exits non-zero when a feature is fixed; the read-back below says which.
-  ZCB_ASSIGN_OR_RETURN(CommandOutput applied, ns.RunStatus(argv));
-  ZCB_ASSIGN_OR_RETURN(auto features, ReadFeatures(ns.fd(), dev));
+  ZCB_ASSIGN_OR_RETURN(CommandOutput applied, RunCommandStatus(argv, netns_fd));
+  ZCB_ASSIGN_OR_RETURN(auto features, ReadFeatures(netns_fd, dev));
   for (const auto& s : OffloadSwitches()) {
     auto it = profile.wanted.find(s.option);
     if (it == profile.wanted.end()) continue;

@@ -49,7 +49,11 @@ nlohmann::json OffloadStateJson(const std::map<std::string, bool>& features);
 
 // Applies `profile.wanted` to `dev` with one `ethtool -K`, reads the features back and
 // fails when an explicitly requested state did not stick (the kernel keeps features
-// consistent: without scatter-gather it also turns TSO and GSO off).
-Status ApplyOffloads(const NetNamespace& ns, const std::string& dev, const OffloadProfile& profile);
+// consistent: without scatter-gather it also turns TSO and GSO off). (netns_fd -1: the
+// calling thread's namespace.)
+Status ApplyOffloads(int netns_fd, const std::string& dev, const OffloadProfile& profile);
+inline Status ApplyOffloads(const NetNamespace& ns, const std::string& dev, const OffloadProfile& profile) {
+  return ApplyOffloads(ns.fd(), dev, profile);
+}
 
 }  // namespace zcb

@@ -117,28 +117,32 @@ Result<std::optional<ShaperSpec>> ShaperFromOptions(const Options& options, int 
   return std::optional<ShaperSpec>(spec);
 }
 
-Status InstallShaper(const NetNamespace& ns, const std::string& dev, const ShaperSpec& spec) {
+Status InstallShaper(int netns_fd, const std::string& dev, const ShaperSpec& spec) {
+  auto run = [netns_fd](const std::vector<std::string>& argv) -> Status {
+    ZCB_RETURN_IF_ERROR(RunCommand(argv, netns_fd));
+    return OkStatus();
+  };
   const std::string rate = Bits(spec.rate_bps);
   const std::string overhead = std::to_string(spec.overhead_bytes);
   if (spec.qdisc == "htb") {
-    ZCB_RETURN_IF_ERROR(ns.Run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1"}));
-    ZCB_RETURN_IF_ERROR(ns.Run({"tc",       "class",
-                                "add",      "dev",
-                                dev,        "parent",
-                                "1:",       "classid",
-                                "1:1",      "htb",
-                                "rate",     rate,
-                                "ceil",     rate,
-                                "burst",    std::to_string(spec.burst_bytes),
-                                "cburst",   std::to_string(spec.burst_bytes),
-                                "overhead", overhead}));
-    ZCB_RETURN_IF_ERROR(ns.Run({"tc", "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:", "bfifo", "limit",
-                                std::to_string(spec.limit_bytes)}));
+    ZCB_RETURN_IF_ERROR(run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1"}));
+    ZCB_RETURN_IF_ERROR(run({"tc",       "class",
+                             "add",      "dev",
+                             dev,        "parent",
+                             "1:",       "classid",
+                             "1:1",      "htb",
+                             "rate",     rate,
+                             "ceil",     rate,
+                             "burst",    std::to_string(spec.burst_bytes),
+                             "cburst",   std::to_string(spec.burst_bytes),
+                             "overhead", overhead}));
+    ZCB_RETURN_IF_ERROR(run({"tc", "qdisc", "add", "dev", dev, "parent", "1:1", "handle", "10:", "bfifo", "limit",
+                             std::to_string(spec.limit_bytes)}));
     return OkStatus();
   }
   ZCB_RETURN_IF_ERROR(
-      ns.Run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "tbf", "rate", rate, "burst",
-              std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead", overhead}));
+      run({"tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "tbf", "rate", rate, "burst",
+           std::to_string(spec.burst_bytes), "limit", std::to_string(spec.limit_bytes), "overhead", overhead}));
   return OkStatus();
 }
 

@@ -46,7 +46,11 @@ std::vector<OptionSpec> ShaperOptions(const std::string& default_preset, bool al
 // limit not given are derived from the rate and the MTU.
 Result<std::optional<ShaperSpec>> ShaperFromOptions(const Options& options, int mtu);
 
-// Installs the shaper as the root qdisc of `dev`.
-Status InstallShaper(const NetNamespace& ns, const std::string& dev, const ShaperSpec& spec);
+// Installs the shaper as the root qdisc of `dev` in the namespace open at `netns_fd`
+// (-1: the calling thread's).
+Status InstallShaper(int netns_fd, const std::string& dev, const ShaperSpec& spec);
+inline Status InstallShaper(const NetNamespace& ns, const std::string& dev, const ShaperSpec& spec) {
+  return InstallShaper(ns.fd(), dev, spec);
+}
 
 }  // namespace zcb

@@ -43,4 +43,14 @@ Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t defau
   return addr;
 }
 
+std::string FormatHost(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, host, sizeof host);
+  } else {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, host, sizeof host);
+  }
+  return host;
+}
+
 }  // namespace zcb::remote

@@ -16,4 +16,7 @@ namespace zcb::remote {
 // left out for default_port) -> address. Bad text is a usage error naming the form.
 Result<sockaddr_storage> ResolveHostPort(const std::string& text, uint16_t default_port);
 
+// The address's host alone, as `ip route get` takes it ("198.18.0.2", "fe80::1").
+std::string FormatHost(const sockaddr_storage& addr);
+
 }  // namespace zcb::remote

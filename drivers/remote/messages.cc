@@ -168,6 +168,22 @@ Status ValidateResultMetrics(const nlohmann::json& metrics) {
   return OkStatus();
 }
 
+Result<ReceiverInterfaceProfile> ReceiverInterface(const nlohmann::json& message) {
+  auto it = message.find("interface");
+  if (it == message.end())
+    return ReceiverInterfaceProfile{nullptr,
+                                    "the receiver's zcbench serve does not report its interface (an older one)"};
+  if (it->is_null()) {
+    auto reason = message.find("interface_reason");
+    if (reason == message.end() || !reason->is_string())
+      return Errorf("'interface' is null without an 'interface_reason'");
+    return ReceiverInterfaceProfile{nullptr, "the receiver: " + reason->get<std::string>()};
+  }
+  if (!it->is_object()) return Errorf("'interface' must be an object or null");
+  ZCB_RETURN_IF_ERROR(GetString(*it, "name", 64));
+  return ReceiverInterfaceProfile{*it, ""};
+}
+
 nlohmann::json HostIdentity() {
   utsname u{};
   ::uname(&u);

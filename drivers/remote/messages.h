@@ -49,6 +49,15 @@ Result<DatagramReceiveStats> DatagramStatsFromJson(const nlohmann::json& json);
 // puts into its record.
 Status ValidateResultMetrics(const nlohmann::json& metrics);
 
+// The receiver's interface profile in a result (optional: a server older than the field
+// sends none): `interface`, the DescribeInterface of the device the server
+// routes to the client through, or null with `interface_reason`.
+struct ReceiverInterfaceProfile {
+  nlohmann::json profile;  // null: none came
+  std::string reason;      // why, when null
+};
+Result<ReceiverInterfaceProfile> ReceiverInterface(const nlohmann::json& message);
+
 // This host's identity for the other side (the welcome's and the result's `host`): name,
 // kernel release, boot id (two ends with one boot id share a kernel: zero-copy sends are
 // then copied on local delivery).

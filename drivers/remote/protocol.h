@@ -23,7 +23,13 @@
 //             UDP: the client sends datagrams of its flow_id to data_port, then
 //   client -> sent      {datagrams, aborted}
 //             and the server receives until it has them all or none came for drain_s.
-//   server -> result    {status, error, metrics}   (UDP: metrics.datagrams, the counts)
+//   server -> result    {status, error, metrics, interface}   (UDP: metrics.datagrams, the counts)
+//             interface: the receiver's interface profile (the device the server routes
+//             to the client through: name, driver, MTU, offloads as ethtool reports them,
+//             speed where known, read after the receive), or null with interface_reason.
+//             An optional field, added without a version change: a client ignores what it
+//             does not know, and a client that knows it records an older server's silence
+//             as such.
 // The token never crosses the wire; both sides prove they know it, the server first being
 // asked, so that a client never streams to an impostor either. Any error ends the session
 // with an `error` message where the connection still allows one.

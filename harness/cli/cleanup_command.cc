@@ -1,5 +1,6 @@
 // zcbench cleanup: remove what killed runs left behind (zcb- namespaces, links, qdiscs,
-// cgroups), leaving the objects of runs that are still going alone.
+// cgroups; sysctls and a real interface's settings to put back), leaving the objects of
+// runs that are still going alone.
 
 #include <memory>
 
@@ -79,8 +80,9 @@ void HandleLeftoversAtRunStart(bool clean) {
 
 Command AddCleanupCommand(CLI::App& app) {
   auto args = std::make_shared<CleanupArgs>();
-  auto* sub =
-      app.add_subcommand("cleanup", "remove the namespaces, links, qdiscs and cgroups that killed runs left behind");
+  auto* sub = app.add_subcommand("cleanup",
+                                 "remove the namespaces, links, qdiscs and cgroups that killed runs left behind, and "
+                                 "put back the sysctls and interface settings they changed");
   sub->add_flag("--dry-run,-n", args->dry_run, "only list what would be removed");
   sub->add_flag("--all", args->all, "also remove zcb- objects whose owner cannot be told from the name");
   return [args] { return Cleanup(*args); };

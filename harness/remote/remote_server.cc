@@ -11,9 +11,11 @@
 
 #include <fmt/format.h>
 
+#include "drivers/interface_info.h"
 #include "drivers/network_path.h"
 #include "drivers/remote/auth.h"
 #include "drivers/remote/framing.h"
+#include "drivers/remote/host_port.h"
 #include "drivers/remote/messages.h"
 #include "drivers/remote/protocol.h"
 #include "harness/probes/cpu_accounting.h"
@@ -31,6 +33,22 @@ namespace zcb {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The receiver's interface profile for each result (drivers/remote/messages.h): the
+// device this host routes to the client through, read after the receive, outside its
+// window (its half a dozen ip/ethtool/tc commands would slow the handshake and the start
+// of a trial).
+void AddReceiverInterface(const sockaddr_storage& client, nlohmann::json& message) {
+  auto device = RouteDevice(remote::FormatHost(client));
+  auto profile =
+      device.ok() ? DescribeInterface(-1, "", *device, "receiver") : Result<nlohmann::json>(std::move(device).error());
+  if (profile.ok()) {
+    message["interface"] = std::move(*profile);
+  } else {
+    message["interface"] = nullptr;
+    message["interface_reason"] = profile.error().ToString();
+  }
+}
 
 bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
@@ -283,11 +301,12 @@ Status RemoteServer::RunTrial(int fd, const sockaddr_storage& peer, const nlohma
                     integrity.mismatches));
     return Errorf("the client closed the control connection before the trial's result");
   }
-  Status sent =
-      remote::WriteMessage(fd, {{"type", "result"},
-                                {"status", run.ok() ? "ok" : "error"},
-                                {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
-                                {"metrics", metrics}});
+  nlohmann::json reply = {{"type", "result"},
+                          {"status", run.ok() ? "ok" : "error"},
+                          {"error", run.ok() ? nlohmann::json(nullptr) : nlohmann::json(run.error().ToString())},
+                          {"metrics", metrics}};
+  AddReceiverInterface(peer, reply);
+  Status sent = remote::WriteMessage(fd, reply);
   std::string outcome = run.ok() ? "" : ", error: " + run.error().ToString();
   if (!sent.ok()) outcome += ", the client went away before taking its result: " + sent.error().ToString();
   Log(fmt::format("{}: trial {}: {} bytes received, {} verified, {} mismatches{}", FormatSockaddr(peer), trials_,

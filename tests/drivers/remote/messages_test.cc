@@ -85,5 +85,28 @@ TEST(RemoteMessagesTest, DatagramCountsRoundTripAndAreChecked) {
   EXPECT_FALSE(DatagramsSent::FromJson({{"type", "sent"}, {"datagrams", "42"}, {"aborted", false}}).ok());
 }
 
+// The receiver's interface profile is an optional field of the result: an older server
+// sends none (the record says so), a server that could not read it says why.
+TEST(RemoteMessagesTest, TheReceiversInterfaceProfileIsOptionalAndChecked) {
+  auto absent = ReceiverInterface({{"type", "result"}});
+  ASSERT_TRUE(absent.ok());
+  EXPECT_TRUE(absent->profile.is_null());
+  EXPECT_NE(absent->reason.find("older"), std::string::npos) << absent->reason;
+
+  auto given = ReceiverInterface({{"interface", {{"name", "eth0"}, {"mtu", 1500}}}});
+  ASSERT_TRUE(given.ok()) << given.error().ToString();
+  EXPECT_EQ(given->profile["name"], "eth0");
+  EXPECT_TRUE(given->reason.empty());
+
+  auto unreadable = ReceiverInterface({{"interface", nullptr}, {"interface_reason", "no route to 10.0.0.1"}});
+  ASSERT_TRUE(unreadable.ok());
+  EXPECT_TRUE(unreadable->profile.is_null());
+  EXPECT_NE(unreadable->reason.find("no route to 10.0.0.1"), std::string::npos);
+
+  EXPECT_FALSE(ReceiverInterface({{"interface", nullptr}}).ok()) << "null needs its reason";
+  EXPECT_FALSE(ReceiverInterface({{"interface", "eth0"}}).ok());
+  EXPECT_FALSE(ReceiverInterface({{"interface", {{"mtu", 1500}}}}).ok()) << "a profile names its device";
+}
+
 }  // namespace
 }  // namespace zcb::remote
