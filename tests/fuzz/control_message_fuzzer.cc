@@ -23,7 +23,8 @@ void ReadEveryWay(const nlohmann::json& message) {
     (void)zcb::ReadTrialRequest(*request);
     // What the client would send again reads back the same.
     auto again = zcb::remote::TrialRequest::FromJson(request->ToJson());
-    if (!again.ok() || again->parameters != request->parameters || again->flow_id != request->flow_id) std::abort();
+    if (!again.ok() || again->parameters != request->parameters || again->flow_id != request->flow_id)
+      zcb::fuzz::Broken("a trial request does not read back as written");
   }
   (void)zcb::remote::DatagramsSent::FromJson(message);
   auto metrics = message.find("metrics");
@@ -33,7 +34,8 @@ void ReadEveryWay(const nlohmann::json& message) {
     auto datagrams = metrics->find("datagrams");
     if (datagrams == metrics->end()) return;
     auto stats = zcb::remote::DatagramStatsFromJson(*datagrams);
-    if (stats.ok() && !zcb::remote::DatagramStatsFromJson(zcb::remote::DatagramStatsToJson(*stats)).ok()) std::abort();
+    if (stats.ok() && !zcb::remote::DatagramStatsFromJson(zcb::remote::DatagramStatsToJson(*stats)).ok())
+      zcb::fuzz::Broken("datagram counts do not read back as written");
   }
 }
 

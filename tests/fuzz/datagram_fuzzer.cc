@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.flow_id = 0x5a5a0000u | choice;
   config.batch = 1;
   auto receiver = zcb::DatagramReceiver::Create(config, pattern);
-  if (!receiver.ok()) std::abort();
+  if (!receiver.ok()) zcb::fuzz::Fail("DatagramReceiver::Create");
 
   uint64_t datagrams = 0, wire_bytes = 0;
   size_t at = 0;
@@ -39,15 +39,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The header alone, as ParseDatagramHeader sees the first bytes of any datagram.
     const zcb::DatagramHeaderView view =
         zcb::ParseDatagramHeader({bytes, std::min(available, zcb::kDatagramHeaderSize)}, length, config.flow_id);
-    if (view.well_formed && view.payload_length != (length > zcb::kDatagramHeaderSize ? length - zcb::kDatagramHeaderSize : 0)) std::abort();
+    if (view.well_formed && view.payload_length != (length > zcb::kDatagramHeaderSize ? length - zcb::kDatagramHeaderSize : 0))
+      zcb::fuzz::Broken("the payload length is not the wire length less the header");
     receiver->Account(bytes, available, length);
     ++datagrams;
     wire_bytes += length;
   }
   const zcb::DatagramReceiveStats& stats = receiver->stats();
   // Every datagram is counted once, as empty, malformed or by its sequence number.
-  if (stats.empty + stats.malformed > datagrams) std::abort();
-  if (stats.bytes_received != wire_bytes || stats.unique_bytes > stats.bytes_received) std::abort();
-  if (stats.integrity.verified_bytes > stats.unique_bytes) std::abort();
+  if (stats.empty + stats.malformed > datagrams) zcb::fuzz::Broken("more empty and malformed than datagrams");
+  if (stats.bytes_received != wire_bytes || stats.unique_bytes > stats.bytes_received)
+    zcb::fuzz::Broken("bytes_received is not the bytes that arrived, or unique_bytes exceeds it");
+  if (stats.integrity.verified_bytes > stats.unique_bytes) zcb::fuzz::Broken("more bytes verified than first arrivals");
   return 0;
 }

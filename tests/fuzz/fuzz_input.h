@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <string_view>
@@ -15,11 +16,24 @@
 
 namespace zcb::fuzz {
 
+// A failure of the target's own set-up: says which call failed, and errno, before the
+// abort that libFuzzer reports.
+[[noreturn]] inline void Fail(const char* what) {
+  std::perror(what);
+  std::abort();
+}
+
+// A property of the parser that does not hold for this input: says which.
+[[noreturn]] inline void Broken(const char* property) {
+  std::fprintf(stderr, "fuzz target: broken: %s\n", property);
+  std::abort();
+}
+
 // The reading end of a stream socket pair holding `bytes` (as much of them as the socket
 // buffers take), its other end shut down: a reader sees the bytes, then end of stream.
 inline UniqueFd SocketHolding(std::span<const uint8_t> bytes) {
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) std::abort();
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) Fail("socketpair");
   UniqueFd reader(fds[0]), writer(fds[1]);
   size_t sent = 0;
   while (sent < bytes.size()) {

@@ -23,6 +23,7 @@
 #include "harness/plan/spec.h"
 #include "harness/results/results_store.h"
 #include "harness/trial/trial_record.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace {
 
@@ -58,21 +59,22 @@ const zcb::RunPlan& Plan() {
   static const zcb::RunPlan plan = [] {
     const zcb::SpecCatalog& catalog = zcb::SpecCatalog::Registered();
     auto spec = zcb::ParseSpec(kSpec, "fuzz.toml", catalog);
-    if (!spec.ok()) std::abort();
+    if (!spec.ok()) zcb::fuzz::Fail("the plan's spec");
     auto built = zcb::BuildRunPlan(std::move(*spec), catalog, /*seed=*/7, /*quick=*/false);
-    if (!built.ok()) std::abort();
+    if (!built.ok()) zcb::fuzz::Fail("the plan");
     return std::move(*built);
   }();
   return plan;
 }
 
-// A folder of this process's own, removed at exit.
-const std::string& Folder() {
-  static const std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "zcb-fuzz-resume-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+// A folder of this process's own, removed at exit (the name outlives every static).
+const char* Folder() {
+  static char* const dir = [] {
+    static std::string pattern = (std::filesystem::temp_directory_path() / "zcb-fuzz-resume-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) zcb::fuzz::Fail("mkdtemp");
+    char* name = ::strdup(pattern.c_str());
     std::atexit([] { std::filesystem::remove_all(Folder()); });
-    return pattern;
+    return name;
   }();
   return dir;
 }
@@ -80,7 +82,7 @@ const std::string& Folder() {
 void WriteFile(const std::string& path, const char* data, size_t size) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data, static_cast<std::streamsize>(size));
-  if (!out) std::abort();
+  if (!out) zcb::fuzz::Fail(path.c_str());
 }
 
 }  // namespace
@@ -88,7 +90,7 @@ void WriteFile(const std::string& path, const char* data, size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const char* text = reinterpret_cast<const char*>(data);
   const char* nul = static_cast<const char*>(std::memchr(text, '\0', size));
-  const std::string& dir = Folder();
+  const std::string dir = Folder();
   if (nul == nullptr) {
     WriteFile(dir + "/manifest.json", "{}", 2);
     WriteFile(dir + "/trials.jsonl", text, size);
@@ -106,14 +108,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto record = zcb::TrialRecord::FromJson(json);
     if (!record.ok()) continue;
     auto again = zcb::TrialRecord::FromJson(record->ToJson());
-    if (!again.ok() || again->ToJson() != record->ToJson()) std::abort();
+    if (!again.ok() || again->ToJson() != record->ToJson())
+      zcb::fuzz::Broken("a record does not read back as written");
   }
   // Every record read counts once: as what it says, or as an error when it is unreadable.
-  if (counts.ok + counts.error + counts.unsupported + counts.warmup != records.size()) std::abort();
+  if (counts.ok + counts.error + counts.unsupported + counts.warmup != records.size())
+    zcb::fuzz::Broken("the run counts do not count every record once");
   const zcb::RunPlan& plan = Plan();
   zcb::Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
   const zcb::ReplayResult replay = zcb::ReplayRecords(plan, scheduler, records);
-  if (replay.replayed + replay.unknown_points + replay.duplicates != records.size()) std::abort();
+  if (replay.replayed + replay.unknown_points + replay.duplicates != records.size())
+    zcb::fuzz::Broken("the replay does not account for every record once");
   (void)zcb::FormatCsv(records);
   return 0;
 }

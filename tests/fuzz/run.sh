@@ -74,6 +74,11 @@ dictionary_of() {
   esac
 }
 
+# Stacks with function names and lines in the reports.
+symbolizer=$(command -v "llvm-symbolizer-${cxx##*-}" || command -v llvm-symbolizer || true)
+[ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
 summary=() failed=0
 for t in "${targets[@]}"; do
   regressions=tests/fuzz/regressions/$t

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -39,7 +40,7 @@ const sockaddr_storage& ServerAddress() {
     config.idle_timeout_s = 2;
     config.log = [](const std::string&) {};  // one line per session: not for the fuzzer's output
     auto server = zcb::RemoteServer::Listen(config);
-    if (!server.ok()) std::abort();
+    if (!server.ok()) zcb::fuzz::Fail("listen");
     const sockaddr_storage bound = server->address();
     std::thread([s = std::move(*server)]() mutable { (void)s.Serve(); }).detach();
     return bound;
@@ -49,28 +50,31 @@ const sockaddr_storage& ServerAddress() {
 
 zcb::UniqueFd Connect(const sockaddr_storage& address) {
   zcb::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sockaddr_in)) != 0) std::abort();
+  if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sockaddr_in)) != 0)
+    zcb::fuzz::Fail("connect to the server");
   // Bounds every wait below: a server that neither answers nor closes is a hang to report.
-  if (!zcb::SetTimeout(fd.get(), SO_RCVTIMEO, 10).ok() || !zcb::SetTimeout(fd.get(), SO_SNDTIMEO, 10).ok()) std::abort();
+  if (!zcb::SetTimeout(fd.get(), SO_RCVTIMEO, 10).ok() || !zcb::SetTimeout(fd.get(), SO_SNDTIMEO, 10).ok())
+    zcb::fuzz::Fail("SO_RCVTIMEO");
   return fd;
 }
 
 // The client's half of the handshake, with the right token.
 void Authenticate(int fd) {
   auto nonce = zcb::remote::NewNonce();
-  if (!nonce.ok()) std::abort();
+  if (!nonce.ok()) zcb::fuzz::Fail("nonce");
   if (!zcb::remote::WriteMessage(fd, {{"type", "hello"},
                                       {"protocol", zcb::remote::kProtocolName},
                                       {"version", zcb::remote::kProtocolVersion},
                                       {"client_nonce", *nonce}})
            .ok())
-    std::abort();
+    zcb::fuzz::Fail("send hello");
   auto challenge = zcb::remote::ReadMessageOfType(fd, "challenge");
-  if (!challenge.ok()) std::abort();
+  if (!challenge.ok()) zcb::fuzz::Fail(("challenge: " + challenge.error().ToString()).c_str());
   const std::string proof =
       zcb::remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
-  if (!zcb::remote::WriteMessage(fd, {{"type", "auth"}, {"proof", proof}}).ok()) std::abort();
-  if (!zcb::remote::ReadMessageOfType(fd, "welcome").ok()) std::abort();
+  if (!zcb::remote::WriteMessage(fd, {{"type", "auth"}, {"proof", proof}}).ok()) zcb::fuzz::Fail("send auth");
+  auto welcome = zcb::remote::ReadMessageOfType(fd, "welcome");
+  if (!welcome.ok()) zcb::fuzz::Fail(("welcome: " + welcome.error().ToString()).c_str());
 }
 
 }  // namespace
@@ -84,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t sent = 0;
   while (sent < rest.size()) {
     const ssize_t n = ::send(fd.get(), rest.data() + sent, rest.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server ended the session before reading everything
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's SIGALRM (its -timeout watch)
+    if (n <= 0) break;                      // the server ended the session before reading everything
     sent += static_cast<size_t>(n);
   }
   ::shutdown(fd.get(), SHUT_WR);
@@ -92,9 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t buffer[4096];
   for (;;) {
     const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-    if (n > 0) continue;
+    if (n > 0 || (n < 0 && errno == EINTR)) continue;
     if (n == 0 || errno == ECONNRESET) break;
-    std::abort();  // timed out: the server kept the session open past its timeouts
+    zcb::fuzz::Fail("the server kept the session open past its timeouts");
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "stack/udp_frame.h"
 #include "stack/udp_limits.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace {
 
@@ -63,35 +64,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < payload_length; ++i) payload[i] = left == 0 ? 0 : data[in.at + i % left];
 
   const size_t length = zcb::WriteUdpFrameHeaders(frame.data(), e, ip_id, payload_length, mode);
-  if (length != zcb::kUdpFrameHeaders + payload_length) std::abort();
+  if (length != zcb::kUdpFrameHeaders + payload_length) zcb::fuzz::Broken("the frame length");
   const uint8_t* ip = frame.data() + zcb::kEthernetHeaderSize;
   const uint8_t* udp = ip + 20;
   const size_t udp_length = 8 + payload_length;
-  if (ntohs(Load16(ip + 2)) != 20 + udp_length || ntohs(Load16(udp + 4)) != udp_length) std::abort();
-  if (zcb::InternetChecksum({ip, 20}) != 0) std::abort();
+  if (ntohs(Load16(ip + 2)) != 20 + udp_length || ntohs(Load16(udp + 4)) != udp_length)
+    zcb::fuzz::Broken("the IPv4 or UDP length field");
+  if (zcb::InternetChecksum({ip, 20}) != 0) zcb::fuzz::Broken("the IPv4 header checksum");
   const uint16_t field = Load16(udp + zcb::kUdpChecksumOffset);
   const uint64_t pseudo = zcb::UdpPseudoHeaderSum(e.source_ip_be, e.destination_ip_be, udp_length);
   switch (mode) {
     case zcb::UdpChecksumMode::kSoftware:
       // With its checksum in place the datagram sums to zero (0xffff stands for 0).
-      if (field == 0 || zcb::ChecksumFinish(zcb::ChecksumAdd(pseudo, {udp, udp_length})) != 0) std::abort();
+      if (field == 0 || zcb::ChecksumFinish(zcb::ChecksumAdd(pseudo, {udp, udp_length})) != 0)
+        zcb::fuzz::Broken("the software UDP checksum");
       break;
     case zcb::UdpChecksumMode::kOffload: {
       // Completing it as a device does: the sum from the UDP header on, seeded with the field.
       std::vector<uint8_t> copy(udp, udp + udp_length);
       const uint16_t completed = zcb::ChecksumFinish(zcb::ChecksumAdd(0, copy));
       std::memcpy(copy.data() + zcb::kUdpChecksumOffset, &completed, 2);
-      if (zcb::ChecksumFinish(zcb::ChecksumAdd(pseudo, copy)) != 0) std::abort();
+      if (zcb::ChecksumFinish(zcb::ChecksumAdd(pseudo, copy)) != 0) zcb::fuzz::Broken("the offloaded UDP checksum");
       break;
     }
     case zcb::UdpChecksumMode::kNone:
-      if (field != 0) std::abort();
+      if (field != 0) zcb::fuzz::Broken("a UDP checksum without checksum");
       break;
   }
   // Pieces at an even split sum as the whole.
   const size_t split = std::min(udp_length, size_t{ip_id} * 2);
   const uint64_t whole = zcb::ChecksumAdd(0, {udp, udp_length});
   const uint64_t pieces = zcb::ChecksumAdd(zcb::ChecksumAdd(0, {udp, split}), {udp + split, udp_length - split});
-  if (zcb::ChecksumFinish(whole) != zcb::ChecksumFinish(pieces)) std::abort();
+  if (zcb::ChecksumFinish(whole) != zcb::ChecksumFinish(pieces)) zcb::fuzz::Broken("a sum in two pieces");
   return 0;
 }
