@@ -8,6 +8,7 @@
 // the session, within its handshake timeout, and go on serving.
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -50,8 +51,21 @@ const sockaddr_storage& ServerAddress() {
 
 zcb::UniqueFd Connect(const sockaddr_storage& address) {
   zcb::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sockaddr_in)) != 0)
-    zcb::fuzz::Fail("connect to the server");
+  if (!fd) zcb::fuzz::Fail("socket");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sockaddr_in)) != 0) {
+    // libFuzzer's SIGALRM (its -timeout watch) may interrupt the connect, which then goes
+    // on by itself: wait for it to complete.
+    if (errno != EINTR) zcb::fuzz::Fail("connect to the server");
+    pollfd p{fd.get(), POLLOUT, 0};
+    int error = 0;
+    socklen_t len = sizeof error;
+    while (::poll(&p, 1, 10000) < 0 && errno == EINTR) {
+    }
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0 || !(p.revents & POLLOUT)) {
+      errno = error;
+      zcb::fuzz::Fail("connect to the server");
+    }
+  }
   // Bounds every wait below: a server that neither answers nor closes is a hang to report.
   if (!zcb::SetTimeout(fd.get(), SO_RCVTIMEO, 10).ok() || !zcb::SetTimeout(fd.get(), SO_SNDTIMEO, 10).ok())
     zcb::fuzz::Fail("SO_RCVTIMEO");
