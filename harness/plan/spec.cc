@@ -771,7 +771,6 @@ class SpecParser {
     }
   }
 
-  // Combinations that no strategy could serve, found before anything runs.
   // The matrix is multiplied out point by point before the first trial: a few lines can
   // ask for millions of points (minutes and gigabytes to expand, years to run). The product
   // of the axes, before exclusions, is what the expansion walks.
@@ -792,6 +791,7 @@ class SpecParser {
     }
   }
 
+  // Combinations that no strategy could serve, found before anything runs.
   void CheckCombinations() {
     if (const SpecAxis* cache = spec_.FindAxis(AxisKind::kCache)) {
       const bool cold = std::find(cache->values.begin(), cache->values.end(), "cold") != cache->values.end();

@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   zcb::UniqueFd fd = zcb::fuzz::SocketHolding(rest);
   // A message is at least 5 bytes: the stream holds no more than size / 5 of them.
   for (;;) {
-    auto message = choice % 2 == 0 ? zcb::remote::ReadMessage(fd.get())
-                                   : zcb::remote::ReadMessageOfType(fd.get(), "result");
+    auto message =
+        choice % 2 == 0 ? zcb::remote::ReadMessage(fd.get()) : zcb::remote::ReadMessageOfType(fd.get(), "result");
     if (!message.ok()) break;
     ReadEveryWay(*message);
   }

@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The header alone, as ParseDatagramHeader sees the first bytes of any datagram.
     const zcb::DatagramHeaderView view =
         zcb::ParseDatagramHeader({bytes, std::min(available, zcb::kDatagramHeaderSize)}, length, config.flow_id);
-    if (view.well_formed && view.payload_length != (length > zcb::kDatagramHeaderSize ? length - zcb::kDatagramHeaderSize : 0))
+    if (view.well_formed &&
+        view.payload_length != (length > zcb::kDatagramHeaderSize ? length - zcb::kDatagramHeaderSize : 0))
       zcb::fuzz::Broken("the payload length is not the wire length less the header");
     receiver->Account(bytes, available, length);
     ++datagrams;

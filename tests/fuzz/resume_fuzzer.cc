@@ -108,8 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto record = zcb::TrialRecord::FromJson(json);
     if (!record.ok()) continue;
     auto again = zcb::TrialRecord::FromJson(record->ToJson());
-    if (!again.ok() || again->ToJson() != record->ToJson())
-      zcb::fuzz::Broken("a record does not read back as written");
+    if (!again.ok() || again->ToJson() != record->ToJson()) zcb::fuzz::Broken("a record does not read back as written");
   }
   // Every record read counts once: as what it says, or as an error when it is unreadable.
   if (counts.ok + counts.error + counts.unsupported + counts.warmup != records.size())

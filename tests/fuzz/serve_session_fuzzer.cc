@@ -84,8 +84,7 @@ void Authenticate(int fd) {
     zcb::fuzz::Fail("send hello");
   auto challenge = zcb::remote::ReadMessageOfType(fd, "challenge");
   if (!challenge.ok()) zcb::fuzz::Fail(("challenge: " + challenge.error().ToString()).c_str());
-  const std::string proof =
-      zcb::remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
+  const std::string proof = zcb::remote::ClientProof(kToken, (*challenge)["server_nonce"].get<std::string>(), *nonce);
   if (!zcb::remote::WriteMessage(fd, {{"type", "auth"}, {"proof", proof}}).ok()) zcb::fuzz::Fail("send auth");
   auto welcome = zcb::remote::ReadMessageOfType(fd, "welcome");
   if (!welcome.ok()) zcb::fuzz::Fail(("welcome: " + welcome.error().ToString()).c_str());

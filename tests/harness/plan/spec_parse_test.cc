@@ -178,7 +178,8 @@ TEST(SpecErrors, AMatrixOfMorePointsThanARunCanHaveIsRefused) {
                   "\nsender_cpu_quota = " + values("%") + "\n",
               1, "matrix", "864000 points");
   // At the limit, 4 x 50 x 50 = 10000 points, a matrix is taken.
-  auto limit = Parse("[matrix]\nstrategy = \"all\"\nmessage_size = " + values("K", 50) + "\nrate = " + values("M", 50) + "\n");
+  auto limit =
+      Parse("[matrix]\nstrategy = \"all\"\nmessage_size = " + values("K", 50) + "\nrate = " + values("M", 50) + "\n");
   EXPECT_TRUE(limit.ok()) << limit.error().what();
 }
 
