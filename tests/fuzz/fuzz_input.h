@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers shared by the fuzz targets (tests/fuzz/*_fuzzer.cc): turning libFuzzer's bytes
-// into what a parser reads (a socket with the bytes queued, a message split off the front).
+// into what a parser reads (a socket with the bytes queued, a selector byte split off the
+// front), and saying what failed before the abort.
 
 #include <sys/socket.h>
 
@@ -10,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <span>
-#include <string_view>
 
 #include "stack/unique_fd.h"
 
@@ -55,10 +55,6 @@ struct Selector {
 inline Selector TakeSelector(const uint8_t* data, size_t size) {
   if (size == 0) return {};
   return {data[0], {data + 1, size - 1}};
-}
-
-inline std::string_view AsText(std::span<const uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 }  // namespace zcb::fuzz
