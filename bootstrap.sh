@@ -4,7 +4,9 @@
 #   ./bootstrap.sh demo   install what is missing, build (Release), run the quick experiment
 #                         and write its report
 #   ./bootstrap.sh test   install what is missing, build, run the whole test suite (C++ unit
-#                         and integration tests, the same under ASan+UBSan, Python tests);
+#                         and integration tests, the same under ASan+UBSan, Python tests)
+#                         and a short fuzzing run of every parser of outside input
+#                         (tests/fuzz/run.sh; FUZZ_SECONDS per target, default 20);
 #                         prints "N passed, N failed, N skipped" and, under CI, fails when
 #                         any test was skipped
 #
@@ -20,7 +22,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   liburing-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
-  libbpf-dev bpftool clang llvm clang-format
+  libbpf-dev bpftool clang llvm clang-format clang-16 libclang-rt-16-dev
   python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-jsonschema
   iperf3 bpftrace ethtool iproute2 linux-perf procps kmod
   chromium
@@ -118,6 +120,16 @@ count_pytest() {
   count "$p" $((f + e)) "$s"
 }
 
+# tests/fuzz/run.sh: one "fuzz: TARGET: ok, ..." or "fuzz: TARGET: FAILED ..." line per
+# target; no such line at all (the build failed) is one failure.
+count_fuzz() {
+  local log=$1 ok failed
+  ok=$({ grep -E '^fuzz: [a-z_]+: ok' "$log" || true; } | wc -l)
+  failed=$({ grep -E '^fuzz: [a-z_]+: FAILED' "$log" || true; } | wc -l)
+  if [ $((ok + failed)) -eq 0 ]; then log "the fuzzing run reported no target"; count 0 1 0; return; fi
+  count "$ok" "$failed" 0
+}
+
 run_tests() {
   install_packages
   local py
@@ -152,6 +164,15 @@ run_tests() {
     rm -f "$asan_log"
   done
   rm -f "$ctest_log"
+
+  # Every fuzz target for a fixed short time (tests/fuzz/run.sh: clang 16, libFuzzer, ASan
+  # and UBSan); a target that crashes counts as a failed test and leaves its reproducer in
+  # tests/fuzz/regressions/<target>/. The replay of the kept inputs ran with the C++ tests.
+  log "fuzzing (${FUZZ_SECONDS:-20} s per target)"
+  local fuzz_log; fuzz_log=$(mktemp)
+  FUZZ_SECONDS=${FUZZ_SECONDS:-20} tests/fuzz/run.sh 2>&1 | tee "$fuzz_log" || true
+  count_fuzz "$fuzz_log"
+  rm -f "$fuzz_log"
 
   log "Python tests ($py)"
   local py_log; py_log=$(mktemp)

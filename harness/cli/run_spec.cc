@@ -31,7 +31,7 @@
 namespace zcb::cli {
 namespace {
 
-// Set by the first SIGINT/SIGTERM: the run stops after unwinding the trial in progress.
+// Set by the first SIGINT/SIGTERM/SIGHUP: the run stops after unwinding the trial in progress.
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from a signal handler");
 
@@ -51,8 +51,9 @@ void OnStopSignal(int sig) {
   (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
-// SIGINT and SIGTERM stop the run cooperatively while it lives; the drivers' emergency
-// teardown keeps SIGHUP and SIGQUIT and the atexit sweep.
+// SIGINT, SIGTERM and SIGHUP (the terminal closed) stop the run cooperatively while it
+// lives, so that each leaves a resumable run; the drivers' emergency teardown keeps SIGQUIT
+// and the atexit sweep.
 class StopSignals {
  public:
   StopSignals() {
@@ -64,10 +65,12 @@ class StopSignals {
     sa.sa_flags = SA_RESTART;
     ::sigaction(SIGINT, &sa, &previous_int_);
     ::sigaction(SIGTERM, &sa, &previous_term_);
+    ::sigaction(SIGHUP, &sa, &previous_hup_);
   }
   ~StopSignals() {
     ::sigaction(SIGINT, &previous_int_, nullptr);
     ::sigaction(SIGTERM, &previous_term_, nullptr);
+    ::sigaction(SIGHUP, &previous_hup_, nullptr);
   }
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -75,6 +78,7 @@ class StopSignals {
  private:
   struct sigaction previous_int_ {};
   struct sigaction previous_term_ {};
+  struct sigaction previous_hup_ {};
 };
 
 std::string ShellQuote(const std::string& s) {

@@ -21,7 +21,7 @@ struct SpecRunArgs {
 };
 
 // Returns the exit code: 0 complete, 1 failed (or a trial failed with --fail-fast),
-// 2 bad usage or spec, 130 interrupted (Ctrl-C / SIGTERM; resumable).
+// 2 bad usage or spec, 130 interrupted (Ctrl-C, SIGTERM or SIGHUP; resumable).
 int RunSpec(const SpecRunArgs& args);
 
 inline constexpr int kExitInterrupted = 130;

@@ -1,6 +1,7 @@
 #include "harness/plan/experiment_run.h"
 
 #include <chrono>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -125,9 +126,14 @@ ReplayResult ReplayRecords(const RunPlan& plan, Scheduler& scheduler, const std:
   ReplayResult result;
   std::set<std::tuple<size_t, bool, int>> seen;
   for (const auto& json : records) {
-    // The trial index goes on after every record in the file, read or not.
+    // The trial index goes on after every record in the file, read or not. An index this
+    // program cannot have written (negative, or not below the largest int: an edited file)
+    // does not move it: the next one would wrap.
     if (json.is_object() && json.contains("trial") && json["trial"].is_number_integer()) {
-      result.next_index = std::max(result.next_index, json["trial"].get<int>() + 1);
+      const int64_t trial = json["trial"].get<int64_t>();
+      if (trial >= 0 && trial < std::numeric_limits<int>::max()) {
+        result.next_index = std::max(result.next_index, static_cast<int>(trial) + 1);
+      }
     }
     const auto record = TrialRecord::FromJson(json);
     const auto known = record.ok() ? plan.index_by_key.find(record->point) : plan.index_by_key.end();

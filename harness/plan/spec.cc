@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -121,6 +122,11 @@ std::string Sha256Hex(std::string_view data) {
 
 namespace {
 
+// The most points a spec's matrix may multiply out to (before exclusions): a run of that
+// many, three repetitions of a second each, takes over eight hours; expanding them takes
+// a few seconds and about 100 MB already.
+constexpr uint64_t kMaxMatrixPoints = 10000;
+
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 int LineOf(const toml::key& key) { return static_cast<int>(key.source().begin.line); }
 
@@ -225,6 +231,7 @@ class SpecParser {
     }
     if (root.contains("exclude")) ParseExcludes(*root.get("exclude"));
     CheckCombinations();
+    CheckMatrixSize();
     if (!problems_.empty()) return problems_.ToError();
     return OkStatus();
   }
@@ -761,6 +768,26 @@ class SpecParser {
         continue;
       }
       spec_.excludes.push_back(std::move(rule));
+    }
+  }
+
+  // The matrix is multiplied out point by point before the first trial: a few lines can
+  // ask for millions of points (minutes and gigabytes to expand, years to run). The product
+  // of the axes, before exclusions, is what the expansion walks.
+  void CheckMatrixSize() {
+    uint64_t points = 1;
+    bool overflow = false;
+    std::vector<std::string> sizes;
+    for (const auto& axis : spec_.axes) {
+      if (axis.values.empty()) continue;
+      overflow = overflow || points > std::numeric_limits<uint64_t>::max() / axis.values.size();
+      points = overflow ? points : points * axis.values.size();
+      sizes.push_back(fmt::format("{} {}", axis.values.size(), axis.key));
+    }
+    if (overflow || points > kMaxMatrixPoints) {
+      problems_.Add(spec_.matrix_line, "matrix", "{} points ({}), more than the {} a run may have: split the spec",
+                    overflow ? std::string("over 2^64") : std::to_string(points), fmt::join(sizes, " x "),
+                    kMaxMatrixPoints);
     }
   }
 

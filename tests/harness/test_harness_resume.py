@@ -110,10 +110,12 @@ def test_kill_9_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zc
     assert_valid_run(out)
 
 
-def test_ctrl_c_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zcbench, reference):
+# SIGTERM (a service manager, kill) and SIGHUP (the terminal closed) stop a run as Ctrl-C does.
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_ctrl_c_then_resume_keeps_every_trial_once(tmp_path, zcbench_bin, run_zcbench, reference, sig):
     spec = write_spec(tmp_path)
     out = tmp_path / "interrupted"
-    proc, stderr = interrupt(zcbench_bin, spec, out, 5, signal.SIGINT)
+    proc, stderr = interrupt(zcbench_bin, spec, out, 5, sig)
     assert proc.returncode == 130, stderr
     assert f"--resume {out}" in stderr, stderr
     manifest = read_manifest(out)

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -184,6 +185,28 @@ TEST(ExecuteRun, CtrlCDropsTheTrialInProgressAndResumeCompletesTheSameSet) {
   auto resumed = ResultsStore::OpenForResume(dir);
   ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
   ExpectResumeCompletes(plan, *resumed, whole);
+}
+
+// A trials.jsonl edited by hand (or damaged) may hold any integer as a trial index; one
+// outside 0 to INT_MAX - 1 leaves the next index where the other records put it (found by
+// tests/fuzz/resume_fuzzer: INT_MAX overflowed the next index, a larger one wrapped into it).
+TEST(ReplayRecords, TrialIndicesOutsideTheIntRangeDoNotMoveTheNextIndex) {
+  TempDir tmp;
+  const RunPlan plan = MakePlan("[repeat]\nmin = 3\nmax = 3\n");
+  ExecuteResult result;
+  const std::string dir = InterruptedRun(plan, tmp.path() + "/cut", 3, result);
+  std::vector<nlohmann::json> records = ReadRecords(dir);
+  ASSERT_EQ(records.size(), 3u);
+  for (const int64_t edited : {int64_t{std::numeric_limits<int>::max()}, (int64_t{1} << 40) + 41, int64_t{-7}}) {
+    nlohmann::json copy = records[0];
+    copy["trial"] = edited;
+    records.push_back(copy);
+  }
+  Scheduler scheduler(plan.points.size(), plan.policy, plan.seed);
+  const ReplayResult replay = ReplayRecords(plan, scheduler, records);
+  EXPECT_EQ(replay.next_index, 3);
+  EXPECT_EQ(replay.replayed, 3u);
+  EXPECT_EQ(replay.duplicates, 3u);  // the copies are of a trial already counted
 }
 
 TEST(ExecuteRun, KillMinusNineLeavesAPartialLineThatResumeReplaces) {

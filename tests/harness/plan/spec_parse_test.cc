@@ -165,6 +165,24 @@ TEST(SpecErrors, EmptyAxis) {
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\"]\n\nmessage_size = []\n", 4, "matrix.message_size", "empty axis");
 }
 
+// The matrix is multiplied out point by point: a short spec can ask for millions of points
+// (here 4 x 60 x 60 x 60), which would take minutes and gigabytes before the first trial and
+// could never run; it is refused with the count (found by tests/fuzz/spec_fuzzer).
+TEST(SpecErrors, AMatrixOfMorePointsThanARunCanHaveIsRefused) {
+  auto values = [](const char* unit, int count = 60) {
+    std::string list;
+    for (int i = 1; i <= count; ++i) list += (i > 1 ? ", " : "") + std::string("\"") + std::to_string(i) + unit + "\"";
+    return "[" + list + "]";
+  };
+  ExpectError("[matrix]\nstrategy = \"all\"\nmessage_size = " + values("K") + "\nrate = " + values("M") +
+                  "\nsender_cpu_quota = " + values("%") + "\n",
+              1, "matrix", "864000 points");
+  // At the limit, 4 x 50 x 50 = 10000 points, a matrix is taken.
+  auto limit =
+      Parse("[matrix]\nstrategy = \"all\"\nmessage_size = " + values("K", 50) + "\nrate = " + values("M", 50) + "\n");
+  EXPECT_TRUE(limit.ok()) << limit.error().what();
+}
+
 TEST(SpecErrors, UnknownStrategyOrPathListsTheValidOnes) {
   ExpectError("[matrix]\nstrategy = [\"tcp_mem\", \"sendfilez\"]\n", 2, "matrix.strategy",
               "unknown strategy 'sendfilez'; valid strategies: tcp_mem, tcp_file, udp_only, dual");
