@@ -101,7 +101,9 @@ std::string PackState(const nlohmann::json& specs) {
   return all_complete ? "complete" : "interrupted";
 }
 
-std::string ResumePackCommand(const std::string& out) { return fmt::format("zcbench run --resume {}", out); }
+std::string ResumePackCommand(const std::string& out) {
+  return fmt::format("zcbench run --resume {}", ShellQuote(out));
+}
 
 int PrintDryRun(const std::string& name, const std::vector<PackSpec>& specs) {
   PlanSeconds total;
@@ -165,8 +167,8 @@ Result<std::vector<PackSpec>> CheckUnstarted(const std::string& out, const nlohm
   std::vector<PackSpec> unstarted;
   for (const auto& entry : pack["specs"]) {
     if (RunState((fs::path(out) / StringField(entry, "run_dir")).string()) != "pending") continue;
-    ZCB_ASSIGN_OR_RETURN(PackSpec s,
-                         CheckSpec(StringField(pack, "source"), StringField(entry, "file"), pack.value("quick", false)));
+    ZCB_ASSIGN_OR_RETURN(
+        PackSpec s, CheckSpec(StringField(pack, "source"), StringField(entry, "file"), pack.value("quick", false)));
     if (s.sha256 != StringField(entry, "sha256")) {
       return Usagef(
           "refusing to resume {}: {} has changed since the pack started (sha256 {} now, {} recorded); restore it "
@@ -194,10 +196,10 @@ int RunPack(const SpecRunArgs& args) {
     auto read = ReadPackManifest(args.resume);
     if (!read.ok()) return Stop(read.error());
     pack = std::move(*read);
-    if (!args.spec_path.empty() && fs::path(args.spec_path).lexically_normal() !=
-                                       fs::path(StringField(pack, "source")).lexically_normal()) {
-      return Stop(Usagef("--resume {}: this pack was started from {}, not {}", args.resume,
-                         StringField(pack, "source"), args.spec_path));
+    if (!args.spec_path.empty() &&
+        fs::path(args.spec_path).lexically_normal() != fs::path(StringField(pack, "source")).lexically_normal()) {
+      return Stop(Usagef("--resume {}: this pack was started from {}, not {}", args.resume, StringField(pack, "source"),
+                         args.spec_path));
     }
     if (args.quick && !pack.value("quick", false)) {
       return Stop(Usagef("--resume {}: the pack was started without --quick; resume it without --quick", out));
@@ -287,9 +289,10 @@ int RunPack(const SpecRunArgs& args) {
     pack.erase("resume_command");
   }
   if (!write_pack()) return kExitFailed;
-  fmt::print(stderr, "zcbench run: pack {} {}: results in {}\n", StringField(pack, "name"),
-             StringField(pack, "state"), out);
-  if (pack["state"] != "complete") fmt::print(stderr, "zcbench run: resume the pack with:\n  {}\n", ResumePackCommand(out));
+  fmt::print(stderr, "zcbench run: pack {} {}: results in {}\n", StringField(pack, "name"), StringField(pack, "state"),
+             out);
+  if (pack["state"] != "complete")
+    fmt::print(stderr, "zcbench run: resume the pack with:\n  {}\n", ResumePackCommand(out));
   return exit_code;
 }
 
