@@ -105,6 +105,29 @@ def test_pack_resume_runs_only_what_did_not_finish(tmp_path, run_zcbench):
     assert len(read_records(out / "b_writev")) == 2
 
 
+def test_pack_resume_continues_a_spec_run_from_its_own_manifest(tmp_path, run_zcbench):
+    pack = make_pack(tmp_path)
+    out = tmp_path / "out"
+    assert run_zcbench("run", pack, "--out", out).returncode == 0
+    # As if the pack had been killed in the middle of its second spec: one trial recorded.
+    run_dir = out / "b_writev"
+    lines = (run_dir / "trials.jsonl").read_text().splitlines(keepends=True)
+    (run_dir / "trials.jsonl").write_text(lines[0])
+    run_manifest = read_manifest(run_dir)
+    run_manifest["state"] = "interrupted"
+    (run_dir / "manifest.json").write_text(json.dumps(run_manifest))
+    # The spec file is gone: a started run is resumed from the copy in its manifest.
+    (pack / "b_writev.toml").unlink()
+
+    r = run_zcbench("run", "--resume", out)
+    assert r.returncode == 0, r.stderr
+    records = read_records(run_dir)
+    assert len(records) == 2
+    assert records[0] == json.loads(lines[0])  # the recorded trial is kept, not run again
+    assert len(read_manifest(run_dir)["resumes"]) == 1
+    assert read_pack(out)["specs"][1]["state"] == "complete"
+
+
 def test_pack_resume_refuses_a_spec_changed_since_the_start(tmp_path, run_zcbench):
     pack = make_pack(tmp_path)
     out = tmp_path / "out"
