@@ -252,26 +252,29 @@ class Verdict:
         if self.value is None and self.low is None:
             return "-"
         unit = f" {self.claim.unit}" if self.claim.unit else ""
-        text = _fmt(self.value) if self.value is not None else "?"
+        size = self.claim.kind == "crossover"
+        text = _fmt(self.value, size) if self.value is not None else "?"
         if self.low is not None or self.high is not None:
-            text += f" [{_fmt(self.low)}, {_fmt(self.high)}]"
+            text += f" [{_fmt(self.low, size)}, {_fmt(self.high, size)}]"
         return text + unit
 
     @property
     def literature(self) -> str:
         value = self.claim.literature_value
-        text = "-" if value is None else (_fmt(value) if isinstance(value, (int, float)) else str(value))
+        size = self.claim.kind == "crossover"
+        text = "-" if value is None else (_fmt(value, size) if isinstance(value, (int, float)) else str(value))
         return f"{text} {self.claim.literature_unit}".strip()
 
 
-def _fmt(v: Optional[float]) -> str:
+def _fmt(v: Optional[float], size: bool = False) -> str:
+    """A value for the table; `size`: a byte count, shown as 4K or 1M when it is one."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "?"
     if isinstance(v, float) and math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if abs(v) >= 1024 and float(v).is_integer() and int(v) % 1024 == 0:
+    if size and abs(v) >= 1024 and float(v).is_integer() and int(v) % 1024 == 0:
         return f"{int(v) // 1024}K" if int(v) % (1 << 20) else f"{int(v) >> 20}M"
-    return f"{v:.3g}"
+    return f"{v:.0f}" if size else f"{v:.3g}"
 
 
 def _describe(selector: Mapping[str, Any]) -> str:
@@ -425,15 +428,17 @@ def evaluate(claim: Claim, pack: Pack, confidence: float = 0.95) -> Verdict:
     if low is None or high is None:
         return Verdict(claim, "inconclusive", f"no {confidence:.0%} interval: {no_ci or 'too few repetitions'}",
                        value)
-    interval = f"[{_fmt(low)}, {_fmt(high)}]"
+    size = claim.kind == "crossover"
+    interval = f"[{_fmt(low, size)}, {_fmt(high, size)}]"
     if _inside(low, high, claim.supports):
         return Verdict(claim, "supports", f"interval {interval} inside the supports band "
-                                          f"[{_fmt(claim.supports[0])}, {_fmt(claim.supports[1])}]",
+                                          f"[{_fmt(claim.supports[0], size)}, {_fmt(claim.supports[1], size)}]",
                        value, low, high)
     for band in claim.contradicts:
         if _inside(low, high, band):
-            return Verdict(claim, "contradicts", f"interval {interval} inside the contradicts band "
-                                                 f"[{_fmt(band[0])}, {_fmt(band[1])}]", value, low, high)
+            edges = f"[{_fmt(band[0], size)}, {_fmt(band[1], size)}]"
+            return Verdict(claim, "contradicts", f"interval {interval} inside the contradicts band {edges}",
+                           value, low, high)
     reason = f"interval {interval} is in neither band"
     if spec.state != "complete":
         reason += f" (the spec's run is {spec.state})"

@@ -3,7 +3,6 @@ missing or failed point and a spec that did not run are inconclusive with the re
 host fact recorded in the runs makes a claim not testable, and `zcbench report PACK` puts
 the claims first and gates on inconclusive ones."""
 import json
-import os
 import pathlib
 
 import pytest
