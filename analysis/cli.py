@@ -29,6 +29,7 @@ import traceback
 from typing import List, Optional
 
 from analysis import __version__
+from analysis import claims
 from analysis import compare as cmp
 from analysis import micro
 from analysis.dataset import Dataset
@@ -39,6 +40,8 @@ from analysis.report import write_compare_report, write_report
 from analysis.stats import METHODS
 
 EXIT_OK, EXIT_USAGE = cmp.EXIT_OK, 2
+# A claim without a verdict: the same "cannot judge" code as compare's.
+EXIT_INCONCLUSIVE = cmp.EXIT_CANNOT_JUDGE
 DEFAULT_METRICS = "goodput_bps,cpu.ns_per_kib"
 
 
@@ -81,12 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Write report.html (self-contained), report.md and "
                                      "figures/*.png|svg for one or more runs.")
     rep.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s): manifest.json "
-                     "+ trials.jsonl; runs from several hosts are told apart by host profile")
+                     "+ trials.jsonl; runs from several hosts are told apart by host profile. A "
+                     "pack's output folder (pack.json) stands for all its runs, and its "
+                     "claims.toml puts a Claims section first")
     rep.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report for "
                      "a single run; required for several)")
     rep.add_argument("--confidence", type=_confidence, default=0.95,
                      help="confidence level of the intervals (default 0.95)")
     rep.add_argument("--title", help="report title")
+    rep.add_argument("--fail-on-inconclusive", action="store_true",
+                     help=f"a pack's claims gate: exit {EXIT_INCONCLUSIVE} when a claim is "
+                          "inconclusive (its spec, a point or an interval is missing)")
     rep.set_defaults(func=cmd_report)
 
     com = sub.add_parser("compare", help="statistical comparison of two runs; exit 1 on "
@@ -154,17 +162,48 @@ def _load(paths: List[str]) -> List[Run]:
     return runs
 
 
+def _load_pack(path: str) -> claims.Pack:
+    try:
+        pack = claims.load_pack(path)
+    except claims.ClaimsError as e:
+        raise UsageError(str(e)) from None
+    for run in pack.runs:
+        for diag in run.diagnostics:
+            print(f"warning: {diag.format()}", file=sys.stderr)
+    return pack
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    if len(args.runs) > 1 and not args.out:
+    packs = [p for p in args.runs if claims.is_pack(p)]
+    if packs and len(args.runs) > 1:
+        raise UsageError(f"{packs[0]} is a pack: report on it alone")
+    if args.fail_on_inconclusive and not packs:
+        raise UsageError("--fail-on-inconclusive: give a pack's output folder (with pack.json)")
+    pack = _load_pack(packs[0]) if packs else None
+    if pack is None and len(args.runs) > 1 and not args.out:
         raise UsageError("--out DIR is required when reporting on several runs")
-    runs = _load(args.runs)
+    runs = pack.runs if pack else _load(args.runs)
     if not any(run.trials for run in runs):
         raise UsageError("no usable trial records in " + ", ".join(args.runs))
-    out = args.out or os.path.join(runs[0].path, "report")
-    output = write_report(Dataset.from_runs(runs), out, args.confidence, args.title)
+    verdicts = None
+    if pack is not None and pack.claims_path is not None:
+        try:
+            verdicts = claims.evaluate_pack(pack, claims.load_claims(pack.claims_path), args.confidence)
+        except claims.ClaimsError as e:
+            raise UsageError(str(e)) from None
+    out = args.out or os.path.join(pack.path if pack else runs[0].path, "report")
+    output = write_report(Dataset.from_runs(runs), out, args.confidence, args.title, verdicts)
     print(f"report: {output.html}")
     print(f"markdown: {output.markdown}")
     print(f"figures: {len(output.figures)} (PNG and SVG in {os.path.join(out, 'figures')})")
+    if verdicts is not None:
+        print(f"claims: {os.path.join(out, claims.CLAIMS_MARKDOWN)}")
+        for v in verdicts:
+            print(f"  {v.claim.id}: {v.verdict} ({v.reason})")
+        if args.fail_on_inconclusive and claims.unresolved(verdicts):
+            ids = ", ".join(v.claim.id for v in claims.unresolved(verdicts))
+            print(f"zcbench report: no verdict for {ids}", file=sys.stderr)
+            return EXIT_INCONCLUSIVE
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from analysis import __version__
+from analysis import claims
 from analysis import compare as cmp
 from analysis import micro
 from analysis import tables
@@ -300,7 +301,9 @@ def _clear_figures(out_dir: str) -> None:
 
 
 def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
-                 title: Optional[str] = None) -> ReportOutput:
+                 title: Optional[str] = None,
+                 verdicts: Optional[List[claims.Verdict]] = None) -> ReportOutput:
+    """`verdicts`: a pack's claims, put first in the report and in claims.md."""
     os.makedirs(out_dir, exist_ok=True)
     _clear_figures(out_dir)
     writer = FigureWriter(out_dir)
@@ -311,6 +314,11 @@ def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
         map_vs_copy_figure(writer, result, name)
     figures = writer.files
     doc = build_document(ds, figures, confidence, title, micro_results)
+    if verdicts is not None:
+        claims.attach_figures(verdicts, figures)
+        doc.sections.insert(0, claims.claims_section(verdicts, confidence))
+        with open(os.path.join(out_dir, claims.CLAIMS_MARKDOWN), "w", encoding="utf-8") as f:
+            f.write(claims.claims_markdown(verdicts, confidence))
     html_path = os.path.join(out_dir, "report.html")
     md_path = os.path.join(out_dir, "report.md")
     with open(html_path, "w", encoding="utf-8") as f:

@@ -1,11 +1,13 @@
 // zcbench run: one trial per strategy given (a comma list, or `all`), printed as a table
-// or as JSON records (--json, one per line); or an experiment spec (run_spec.cc).
+// or as JSON records (--json, one per line); or an experiment spec (run_spec.cc); or a
+// folder of specs, a pack (run_pack.cc).
 //
 // The trial flags are not written here: each comes from the parameter table
 // (harness/plan/parameters.cc), with its help, default and parser. The command line becomes
 // a plan of one point per strategy, run through the same path as a spec's.
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "harness/cli/commands.h"
+#include "harness/cli/run_pack.h"
 #include "harness/cli/run_spec.h"
 #include "harness/plan/matrix.h"
 #include "harness/plan/parameters.h"
@@ -146,7 +149,8 @@ Result<RunPlan> BuildPlan(const ParameterArgs& args) {
 Command AddRunCommand(CLI::App& app) {
   auto args = std::make_shared<ParameterArgs>();
   auto output = std::make_shared<CommandLineRunArgs>();
-  auto* sub = app.add_subcommand("run", "run one trial per strategy over a network path, or an experiment spec");
+  auto* sub = app.add_subcommand(
+      "run", "run one trial per strategy over a network path, an experiment spec, or a pack (a folder of specs)");
   AddParameterOptions(*sub, *args);
   sub->add_flag("--json", output->json, "print exactly the trial records (one JSON object per line) on stdout");
   sub->add_flag("--clean", output->clean, "first remove what killed runs left behind (see zcbench cleanup)");
@@ -156,7 +160,8 @@ Command AddRunCommand(CLI::App& app) {
   // An experiment spec instead of -s: the matrix flow (harness/cli/run_spec.cc).
   auto spec_args = std::make_shared<SpecRunArgs>();
   sub->add_option("spec", spec_args->spec_path,
-                  "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s");
+                  "experiment spec (TOML, e.g. workloads/experiments/quick.toml) instead of -s; a folder of specs "
+                  "is a pack (e.g. workloads/experiments/seed/): each runs in turn into its own subfolder");
   sub->add_option(
       "--out", spec_args->out,
       "the run folder to create (spec runs: default results/<run_id>/; with -s: record the trials there too)");
@@ -178,7 +183,11 @@ Command AddRunCommand(CLI::App& app) {
       return StopOn("run", Usagef("give either an experiment spec or --strategy, not both"));
     }
     spec_args->clean = output->clean;
-    return RunSpec(*spec_args);
+    const bool pack = spec_args->resume.empty()
+                          ? IsPackPath(spec_args->spec_path)
+                          : IsPackPath(spec_args->resume) &&
+                                std::filesystem::exists(std::filesystem::path(spec_args->resume) / kPackManifestFile);
+    return pack ? RunPack(*spec_args) : RunSpec(*spec_args);
   };
 }
 

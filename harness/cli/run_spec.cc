@@ -81,16 +81,6 @@ class StopSignals {
   struct sigaction previous_hup_ {};
 };
 
-std::string ShellQuote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:+,") ==
-                        std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string ResumeCommand(const std::string& spec_path, const std::string& dir) {
   return fmt::format("zcbench run {} --resume {}", ShellQuote(spec_path), ShellQuote(dir));
 }
@@ -163,6 +153,16 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
 }
 
 }  // namespace
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:+,") ==
+                        std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 Result<ProbeSuite> OpenPlanProbes(const RunPlan& plan) {
   const TrialSettings& trial = plan.spec.trial;

@@ -26,6 +26,9 @@ int RunSpec(const SpecRunArgs& args);
 
 inline constexpr int kExitInterrupted = 130;
 
+// `s` as one shell word (quoted only when it needs to be), for the commands the runs print.
+std::string ShellQuote(const std::string& s);
+
 // `zcbench run -s ...` once its trials are planned (BuildCommandLinePlan): the same run
 // path as a spec's (probes opened once for all trials, records built, converged and,
 // with `out`, stored in a run folder with its manifest and CSV). stdout shows the

@@ -21,12 +21,6 @@ constexpr double kDevicePathOverheadS = 0.4;
 // For the estimate of byte-count trials only.
 constexpr double kAssumedGoodputBps = 10e9;
 
-std::string FormatDuration(double seconds) {
-  const auto s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return fmt::format("{}:{:02d}:{:02d}", s / 3600, s / 60 % 60, s % 60);
-  return fmt::format("{}:{:02d}", s / 60, s % 60);
-}
-
 // Why no trial of this point can run here, or "".
 std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
   const Availability& availability = ProbeAvailability(*trial.strategy);
@@ -160,6 +154,24 @@ double EstimateTrialSeconds(const PlannedPoint& point, bool warmup) {
   return window + kTrialOverheadS + (path != nullptr && path->caps.needs_root ? kDevicePathOverheadS : 0);
 }
 
+std::string FormatDuration(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02d}:{:02d}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02d}", s / 60, s % 60);
+}
+
+PlanSeconds EstimatePlanSeconds(const RunPlan& plan) {
+  const RepeatPolicy& policy = plan.policy;
+  PlanSeconds seconds;
+  for (const auto& p : plan.points) {
+    if (!p.unsupported.empty()) continue;  // recorded once, without a trial
+    const double w = policy.warmup * EstimateTrialSeconds(p, true);
+    seconds.at_least += w + policy.min * EstimateTrialSeconds(p, false);
+    seconds.at_most += w + policy.max * EstimateTrialSeconds(p, false);
+  }
+  return seconds;
+}
+
 std::string FormatPlan(const RunPlan& plan) {
   const ExperimentSpec& spec = plan.spec;
   const RepeatPolicy& policy = plan.policy;
@@ -200,7 +212,6 @@ std::string FormatPlan(const RunPlan& plan) {
   }
   for (const auto& note : plan.matrix.notes) out += fmt::format("\nnote: {}\n", note);
 
-  double at_least_s = 0, at_most_s = 0;
   size_t warmups = 0, at_least = 0, at_most = 0;
   for (const auto& p : plan.points) {
     if (!p.unsupported.empty()) {
@@ -211,16 +222,14 @@ std::string FormatPlan(const RunPlan& plan) {
     warmups += static_cast<size_t>(policy.warmup);
     at_least += static_cast<size_t>(policy.min);
     at_most += static_cast<size_t>(policy.max);
-    const double w = policy.warmup * EstimateTrialSeconds(p, true);
-    at_least_s += w + policy.min * EstimateTrialSeconds(p, false);
-    at_most_s += w + policy.max * EstimateTrialSeconds(p, false);
   }
+  const PlanSeconds seconds = EstimatePlanSeconds(plan);
   out += fmt::format("\ntrials: {} warm-up + {} measured{}", warmups, at_least,
                      at_most != at_least ? fmt::format(" (up to {} if points do not converge)", at_most) : "");
   if (unsupported > 0)
     out += fmt::format("; {} unsupported point{} recorded once", unsupported, unsupported == 1 ? "" : "s");
-  out += fmt::format("\nestimated time: {}", FormatDuration(at_least_s));
-  if (at_most_s > at_least_s + 0.5) out += fmt::format(" to {}", FormatDuration(at_most_s));
+  out += fmt::format("\nestimated time: {}", FormatDuration(seconds.at_least));
+  if (seconds.at_most > seconds.at_least + 0.5) out += fmt::format(" to {}", FormatDuration(seconds.at_most));
   out += "\n";
   return out;
 }

@@ -61,6 +61,17 @@ Result<RunPlan> BuildCommandLinePlan(ExperimentSpec spec, const std::vector<Tria
 // Estimated wall time of one trial of `point` (its window plus set-up and teardown).
 double EstimateTrialSeconds(const PlannedPoint& point, bool warmup);
 
+// The estimated wall time of a whole plan: every point's warm-up and its fewest and most
+// repetitions (a point that does not converge runs up to the most).
+struct PlanSeconds {
+  double at_least = 0;
+  double at_most = 0;
+};
+PlanSeconds EstimatePlanSeconds(const RunPlan& plan);
+
+// "1 min 30 s": a duration for the plan's messages.
+std::string FormatDuration(double seconds);
+
 // The plan for --dry-run: points, what was left out and why, trials, estimated time.
 std::string FormatPlan(const RunPlan& plan);
 
