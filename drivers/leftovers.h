@@ -1,7 +1,7 @@
 #pragma once
 
 // Objects that zcbench runs left behind: network namespaces, links and their qdiscs in
-// the caller's namespace, cgroups, and sysctls to put back (drivers/sysctl_override.h), all named with the zcb- prefix
+// the caller's namespace, cgroups, resctrl groups (drivers/resctrl.h), and sysctls to put back (drivers/sysctl_override.h), all named with the zcb- prefix
 // (see drivers/live_objects.h). A killed run (kill -9, a crash) cannot remove its own; this finds them, tells whose
 // they are and whether that run still lives, and removes the stale ones. `zcbench cleanup` and the start of `zcbench
 // run` use it.
@@ -23,10 +23,11 @@ namespace zcb {
 
 struct Leftover {
   // kSysctl: a sysctl a run changed in its own namespace, to put back (its state file).
-  enum class Kind { kNamespace, kLink, kQdisc, kCgroup, kSysctl };
+  // kResctrlGroup: a memory-bandwidth limit's group under the resctrl mount.
+  enum class Kind { kNamespace, kLink, kQdisc, kCgroup, kResctrlGroup, kSysctl };
   Kind kind;
   std::string name;            // namespace, link, or the qdisc's device
-  std::string location;        // /run/netns/NAME, the cgroup directory, "qdisc root on DEV", the state file
+  std::string location;        // /run/netns/NAME, the cgroup or resctrl group directory, "qdisc root on DEV", the state file
   std::optional<pid_t> owner;  // parsed from the name
   bool owner_alive = false;    // the owner still runs: not stale
 
@@ -37,8 +38,8 @@ struct Leftover {
 
 std::string_view ToString(Leftover::Kind kind);
 
-// Every zcb- object visible from the calling thread's network namespace and the
-// mounted cgroup hierarchies.
+// Every zcb- object visible from the calling thread's network namespace, the mounted
+// cgroup hierarchies and the resctrl file system.
 std::vector<Leftover> FindLeftovers();
 
 struct LeftoverRemoval {
@@ -47,7 +48,7 @@ struct LeftoverRemoval {
   int lock_files_removed = 0;
 };
 
-// Removes the given objects (qdiscs, links, cgroups, then namespaces) and the lock
+// Removes the given objects (qdiscs, links, cgroups and resctrl groups, then namespaces) and the lock
 // files of dead runs. Needs CAP_NET_ADMIN and CAP_SYS_ADMIN for namespaces and links.
 LeftoverRemoval RemoveLeftovers(const std::vector<Leftover>& objects);
 
