@@ -561,13 +561,13 @@ class ReportFigures:
                 panels, self.series, self.confidence, yscale="symlog")
 
     def siblings(self):
-        """Remote TLB shootdowns, IPIs and CPU per KiB against the number of sibling threads
+        """Remote TLB shootdowns, the calls that asked for them and CPU per KiB against the number of sibling threads
         (params.siblings.count), where it varies: one line per strategy (and message size,
         and sibling mode, where those vary), panels split by the other varying keys."""
         counts = sorted({sibling_count(p.params.get("siblings")) for p in self.points})
         if len(counts) < 2:
             return
-        metrics = [m for m in (M.get_metric("tlb_shootdowns_sent_per_mib"), M.get_metric("ipis_per_mib"),
+        metrics = [m for m in (M.get_metric("tlb_shootdowns_per_mib"), M.get_metric("tlb_shootdown_calls_per_mib"),
                                M.get_metric("cpu.ns_per_kib")) if self.ds.has(m, self.points)]
         if not metrics:
             return
@@ -580,7 +580,7 @@ class ReportFigures:
             for p in pts:
                 mode = p.params.get("siblings", {}).get("mode") if len(modes) > 1 else None
                 lines.setdefault((p.series, p.message_size, mode), []).append(p)
-            title = self._title("Remote TLB shootdowns, IPIs and CPU per KiB vs sibling threads" +
+            title = self._title("Remote TLB shootdowns and CPU per KiB vs sibling threads" +
                                 (f" — {ctx_title}" if ctx_title else ""))
             with plt.rc_context(_RC):
                 fig, axes = plt.subplots(1, len(metrics), figsize=(_PANEL_W * len(metrics), _PANEL_H),
@@ -613,11 +613,12 @@ class ReportFigures:
                 self.writer.save(fig, "siblings" + (f"-{i}" if len(facets) > 1 else ""), title, self._caption(
                     "Sibling threads are threads of the sender's process spinning (or sleeping) on "
                     "other CPUs during the trial (params.siblings: their CPUs, and whether one shares "
-                    "the receiver's). Left: tlb:tlb_flush events of reason remote_ipi_send on the "
-                    "trial's threads, one per flush that had to interrupt other CPUs, per MiB "
-                    "delivered; then the IPIs the trial's threads sent per MiB; right: the trial's "
-                    "CPU time per KiB (the siblings' own CPU time is not in it). Under KVM a "
-                    "shootdown aimed at a preempted vCPU may be left to the hypervisor."))
+                    "the receiver's). Left: remote TLB shootdowns (tlb:tlb_flush, reason "
+                    "remote_shootdown) that ran on other CPUs in zcbench's process, per MiB "
+                    "delivered; middle: the cross-CPU flush calls (flush_tlb_func) the trial's "
+                    "threads queued for them; right: the trial's CPU time per KiB (the siblings' "
+                    "own CPU time is not in it). Under KVM a shootdown aimed at a preempted vCPU "
+                    "may be left to the hypervisor, unseen by both counts."))
 
     def paths(self):
         path_names = sorted({canonical(p.params.get("path")) for p in self.points})

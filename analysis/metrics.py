@@ -266,16 +266,16 @@ CATALOGUE: Dict[str, Metric] = {
            "trial's threads per GiB delivered"),
         # Per MiB: the scale of the sibling-thread experiment (a shootdown per munmap of a
         # 16 KiB message is 64 per MiB).
-        _m("tlb_shootdowns_sent_per_mib", "remote TLB shootdowns sent", "per MiB", False,
-           _per(_path("probes.tlb_flush.remote_ipi_send.count_in_trial"), _mib_delivered),
-           "tlb:tlb_flush events of reason remote_ipi_send on the trial's threads (a flush that "
-           "had to interrupt other CPUs, counted once per flush on the CPU that asked) per MiB "
-           "delivered"),
-        _m("tlb_shootdowns_received_per_mib", "remote TLB shootdowns received in the process", "per MiB", False,
+        _m("tlb_shootdowns_per_mib", "remote TLB shootdowns", "per MiB", False,
            _per(_path("probes.tlb_flush.remote_shootdown.count_in_process"), _mib_delivered),
-           "tlb:tlb_flush events of reason remote_shootdown on any thread of zcbench's process "
-           "(the receiver, sibling threads) per MiB delivered; under KVM a vCPU that is not "
-           "running may be flushed by the hypervisor without one"),
+           "tlb:tlb_flush events of reason remote_shootdown in zcbench's process (a TLB flush "
+           "another CPU ran for it while running one of its threads: the receiver, a sibling "
+           "thread) per MiB delivered; under KVM a vCPU that is not running may be flushed by "
+           "the hypervisor without one"),
+        _m("tlb_shootdown_calls_per_mib", "TLB shootdown calls", "per MiB", False,
+           _per(_path("probes.ipi_by_kind.tlb_shootdown.count_in_trial"), _mib_delivered),
+           "cross-CPU TLB flush calls (flush_tlb_func, csd:csd_queue_cpu) the trial's threads "
+           "queued per MiB delivered: the shootdown IPIs they asked for"),
         _m("ipis_per_mib", "IPIs", "per MiB", False,
            _per(_trial_ipis, _mib_delivered),
            "inter-processor interrupts sent from the trial's threads per MiB delivered"),
