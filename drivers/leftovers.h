@@ -1,10 +1,10 @@
 #pragma once
 
 // Objects that zcbench runs left behind: network namespaces, links and their qdiscs in
-// the caller's namespace, cgroups, resctrl groups (drivers/resctrl.h), and sysctls to put back (drivers/sysctl_override.h), all named with the zcb- prefix
-// (see drivers/live_objects.h). A killed run (kill -9, a crash) cannot remove its own; this finds them, tells whose
-// they are and whether that run still lives, and removes the stale ones. `zcbench cleanup` and the start of `zcbench
-// run` use it.
+// the caller's namespace, cgroups, resctrl groups (drivers/resctrl.h), and sysctls to put back
+// (drivers/sysctl_override.h), all named with the zcb- prefix (see drivers/live_objects.h). A killed run (kill -9, a
+// crash) cannot remove its own; this finds them, tells whose they are and whether that run still lives, and removes the
+// stale ones. `zcbench cleanup` and the start of `zcbench run` use it.
 //
 // What the device paths make inside their zcb- namespaces (veth pairs, the sink's dummy
 // device, its clsact qdisc and BPF classifier) goes with the namespace: removing the
@@ -26,8 +26,8 @@ struct Leftover {
   // kResctrlGroup: a memory-bandwidth limit's group under the resctrl mount.
   enum class Kind { kNamespace, kLink, kQdisc, kCgroup, kResctrlGroup, kSysctl };
   Kind kind;
-  std::string name;            // namespace, link, or the qdisc's device
-  std::string location;        // /run/netns/NAME, the cgroup or resctrl group directory, "qdisc root on DEV", the state file
+  std::string name;      // namespace, link, or the qdisc's device
+  std::string location;  // /run/netns/NAME, the cgroup or resctrl group directory, "qdisc root on DEV", the state file
   std::optional<pid_t> owner;  // parsed from the name
   bool owner_alive = false;    // the owner still runs: not stale
 

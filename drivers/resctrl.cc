@@ -96,9 +96,10 @@ Result<MemoryBandwidthAllocation> MemoryBandwidthAllocationAt(const std::string&
   const std::string info = root + "/info/MB";
   struct stat st {};
   if (::stat(info.c_str(), &st) != 0) {
-    return Unsupportedf("resctrl at {} has no MB resource (no info/MB: the CPU or the VM offers no memory-bandwidth "
-                        "allocation); {}",
-                        root, kAntagonistHint);
+    return Unsupportedf(
+        "resctrl at {} has no MB resource (no info/MB: the CPU or the VM offers no memory-bandwidth "
+        "allocation); {}",
+        root, kAntagonistHint);
   }
   MemoryBandwidthAllocation mb;
   mb.root = root;
@@ -117,16 +118,18 @@ Result<MemoryBandwidthAllocation> FindMemoryBandwidthAllocation(bool mount_if_ne
   if (const auto mount = FindResctrlMount()) {
     // With mba_MBps the MB values are MB/s (the software controller), not percentages.
     if (mount->options.find("mba_MBps") != std::string::npos) {
-      return Unsupportedf("resctrl at {} is mounted with mba_MBps: its MB values are MB/s, not the percentages "
-                          "--membw-limit sets (remount without mba_MBps)",
-                          mount->dir);
+      return Unsupportedf(
+          "resctrl at {} is mounted with mba_MBps: its MB values are MB/s, not the percentages "
+          "--membw-limit sets (remount without mba_MBps)",
+          mount->dir);
     }
     return MemoryBandwidthAllocationAt(mount->dir);
   }
   if (!KernelHasResctrl()) {
-    return Unsupportedf("this kernel has no resctrl file system (not in /proc/filesystems: built without "
-                        "CONFIG_X86_CPU_RESCTRL, or a CPU without RDT/PQoS); {}",
-                        kAntagonistHint);
+    return Unsupportedf(
+        "this kernel has no resctrl file system (not in /proc/filesystems: built without "
+        "CONFIG_X86_CPU_RESCTRL, or a CPU without RDT/PQoS); {}",
+        kAntagonistHint);
   }
   if (!mount_if_needed) {
     return Unsupportedf("resctrl is not mounted (mount -t resctrl resctrl {}, as root, then see info/MB)",
@@ -143,9 +146,10 @@ Result<MemoryBandwidthAllocation> FindMemoryBandwidthAllocation(bool mount_if_ne
 
 Result<std::unique_ptr<ResctrlGroup>> ResctrlGroup::Create(const MemoryBandwidthAllocation& mb, int percent) {
   if (percent < mb.min_percent || percent > 100) {
-    return Unsupportedf("--membw-limit {}%: this host's memory-bandwidth allocation takes {}% to 100% (info/MB/"
-                        "min_bandwidth)",
-                        percent, mb.min_percent);
+    return Unsupportedf(
+        "--membw-limit {}%: this host's memory-bandwidth allocation takes {}% to 100% (info/MB/"
+        "min_bandwidth)",
+        percent, mb.min_percent);
   }
   std::unique_ptr<ResctrlGroup> group(new ResctrlGroup());
   group->mb_ = mb;
@@ -197,8 +201,9 @@ nlohmann::json ResctrlGroup::Report() const {
       {"schemata_written", schemata_written_.substr(0, schemata_written_.find('\n'))},
       {"schemata_applied", schemata_applied_},
       {"threads", threads_},
-      {"threads_note", "the trial's controlling thread; the sender, receiver and sibling threads it starts afterwards "
-                       "inherit the group"},
+      {"threads_note",
+       "the trial's controlling thread; the sender, receiver and sibling threads it starts afterwards "
+       "inherit the group"},
   };
 }
 

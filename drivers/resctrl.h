@@ -30,12 +30,12 @@ inline constexpr const char* kResctrlMountPoint = "/sys/fs/resctrl";
 
 // What a resctrl root offers for MB, read from its info/MB directory and root schemata.
 struct MemoryBandwidthAllocation {
-  std::string root;              // the resctrl mount point
-  std::vector<int> domains;      // the MB domain ids of the root group's schemata line
-  int min_percent = 0;           // info/MB/min_bandwidth: the lowest value the kernel takes
-  int granularity_percent = 0;   // info/MB/bandwidth_gran: the kernel rounds up to a multiple
-  std::string delay_linear;      // info/MB/delay_linear: "1" linear throttling, "0" non-linear
-  bool mounted_here = false;     // this process mounted resctrl (it stays mounted)
+  std::string root;             // the resctrl mount point
+  std::vector<int> domains;     // the MB domain ids of the root group's schemata line
+  int min_percent = 0;          // info/MB/min_bandwidth: the lowest value the kernel takes
+  int granularity_percent = 0;  // info/MB/bandwidth_gran: the kernel rounds up to a multiple
+  std::string delay_linear;     // info/MB/delay_linear: "1" linear throttling, "0" non-linear
+  bool mounted_here = false;    // this process mounted resctrl (it stays mounted)
 };
 
 // Where resctrl is mounted and with which options, per `mounts` (a /proc/self/mounts

@@ -82,9 +82,9 @@ TEST(SiblingTrials, ASpinningSiblingMakesMunmapShootDownMoreTlbsPerMib) {
   // shootdown aimed at a preempted vCPU is left to the hypervisor and not seen). At most one
   // per munmap, with slack for the odd other flush: a double count would exceed it.
   const double per_mib = 1024.0 * 1024.0 / kMessage;
-  const std::string seen = fmt::format("per MiB, with a sibling {:.1f} received / {:.1f} calls, without {:.1f} / {:.1f}; {}",
-                                       with.received, with.calls, without.received, without.calls,
-                                       last_with["metrics"]["probes"]["tlb_flush"].dump());
+  const std::string seen =
+      fmt::format("per MiB, with a sibling {:.1f} received / {:.1f} calls, without {:.1f} / {:.1f}; {}", with.received,
+                  with.calls, without.received, without.calls, last_with["metrics"]["probes"]["tlb_flush"].dump());
   EXPECT_GT(with.received, without.received + per_mib / 16) << seen;
   EXPECT_GT(with.calls, without.calls + per_mib / 16) << seen;
   EXPECT_LE(with.received, per_mib * 1.5) << seen;

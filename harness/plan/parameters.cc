@@ -452,12 +452,12 @@ std::vector<Parameter> MakeTable() {
   }
   // A [trial] setting, but part of the point: its place in the key is here.
   {
-    Parameter& p = add({"sibling_mode", SpecSection::kTrial, "--sibling-mode", ValueKind::kName, "spin or sleep",
-                        "spin",
-                        "what the sibling threads do: spin keeps the process's address space live on their CPUs "
-                        "(every munmap must interrupt them); sleep runs once there and blocks, leaving the CPU idle "
-                        "in lazy-TLB mode, which the kernel's shootdowns skip",
-                        everywhere});
+    Parameter& p =
+        add({"sibling_mode", SpecSection::kTrial, "--sibling-mode", ValueKind::kName, "spin or sleep", "spin",
+             "what the sibling threads do: spin keeps the process's address space live on their CPUs "
+             "(every munmap must interrupt them); sleep runs once there and blocks, leaving the CPU idle "
+             "in lazy-TLB mode, which the kernel's shootdowns skip",
+             everywhere});
     p.parse = ParseSiblingModeText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.sibling_mode = *ParseSiblingMode(v); };
     p.read = [](const TrialSpec& s) { return std::string(ToString(s.sibling_mode)); };

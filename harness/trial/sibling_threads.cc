@@ -37,8 +37,7 @@ Result<std::vector<int>> PlaceSiblings(int count, std::optional<int> sender_cpu,
   for (int cpu : allowed) {
     if (cpu != *sender_cpu && cpu != receiver_cpu) cpus.push_back(cpu);
   }
-  if (receiver_cpu && *receiver_cpu != *sender_cpu &&
-      std::count(allowed.begin(), allowed.end(), *receiver_cpu) > 0) {
+  if (receiver_cpu && *receiver_cpu != *sender_cpu && std::count(allowed.begin(), allowed.end(), *receiver_cpu) > 0) {
     cpus.push_back(*receiver_cpu);  // last: only when no other is left
   }
   cpus.resize(static_cast<size_t>(count));

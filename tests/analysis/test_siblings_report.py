@@ -3,14 +3,12 @@ figure of shootdowns, IPIs and CPU per KiB against the number of sibling threads
 varies, panels of the other figures split on it, and no such figure for records without
 siblings (records older than the axis)."""
 
-import os
-
 import numpy as np
 
 import fixturegen as fg
 from analysis import metrics as M
 from analysis.dataset import _context_value, sibling_count
-from analysis_testlib import run_cli
+from analysis_testlib import report_of
 
 MIB = 1 << 20
 # Remote shootdowns per MiB delivered, by strategy and sibling count.
@@ -68,11 +66,7 @@ def test_context_names_the_siblings_and_older_records_have_none():
 
 def report(tmp_path, with_siblings):
     run, _ = siblings_run(str(tmp_path / "run"), with_siblings)
-    out = str(tmp_path / "report")
-    status, stdout, stderr = run_cli(["report", run, "--out", out])
-    assert status == 0, stderr
-    with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
-        return os.listdir(os.path.join(out, "figures")), f.read()
+    return report_of(run, str(tmp_path / "report"))
 
 
 def test_a_varying_sibling_count_draws_its_figure_and_splits_the_panels(tmp_path):

@@ -49,8 +49,8 @@
 #include <fmt/format.h>
 
 #include "stack/result.h"
-#include "stack/unique_fd.h"
 #include "stack/sibling_thread.h"
+#include "stack/unique_fd.h"
 #include "workloads/micro/interrupt_counts.h"
 
 namespace zcb::micro {
