@@ -178,8 +178,10 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "bandwidth."),
         Paragraph("Receivers: verify and read copy with recv() of up to 256 KiB and are woken for "
                   "whatever has arrived (read models an application that processes data as it "
-                  "comes); discard drops the bytes with recv(MSG_TRUNC) of up to 2 MiB and waits for "
-                  "64 KiB (SO_RCVLOWAT) so that it is not what limits the sender, except for "
+                  "comes), each blocking in recv(); discard waits in poll() for 64 KiB (SO_RCVLOWAT) "
+                  "and drops what is queued with a non-blocking recv(MSG_TRUNC) of up to 2 MiB, so "
+                  "that it is not what limits the sender (a receiver that blocks in recv() owns the "
+                  "socket while it waits, and the sender's segments wait in its backlog), except for "
                   "strategies that wait until the receiver has read their bytes; each record's "
                   "params.receiver_settings says what was used."),
         *([Paragraph(_MAP_VS_COPY_METHOD)] if with_micro else []),

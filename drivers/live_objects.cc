@@ -248,6 +248,19 @@ Result<std::string> NewOwnerStateFile(std::string_view suffix) {
   return fmt::format("{}/{}{}-{}{}", dir, kObjectPrefix, ::getpid(), ++Lock().sequence, suffix);
 }
 
+Result<UniqueFd> LockRunMutex(std::string_view name) {
+  ZCB_RETURN_IF_ERROR(EnsureOwnerLock());
+  const OwnerLock& lock = Lock();
+  // Not a ".lock" file: RemoveStaleOwnerLocks() sweeps those when nobody holds them.
+  const std::string path = fmt::format("{}/{}.mutex", lock.path.substr(0, lock.path.rfind('/')), name);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return SysError(fmt::format("open {}", path));
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return SysError(fmt::format("flock {}", path));
+  }
+  return fd;
+}
+
 std::vector<std::string> OwnerStateFiles(std::string_view suffix) {
   std::vector<std::string> files;
   for (const std::string& dir : {PrimaryLockDir(), FallbackLockDir()}) {

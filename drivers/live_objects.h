@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "stack/result.h"
+#include "stack/unique_fd.h"
 
 namespace zcb {
 
@@ -52,6 +53,10 @@ int RemoveStaleOwnerLocks();
 Result<std::string> NewOwnerStateFile(std::string_view suffix);
 // Every such file whose name ends in `suffix`, in the lock directories, of any run.
 std::vector<std::string> OwnerStateFiles(std::string_view suffix);
+// An exclusive flock() on "<lock dir>/<name>.mutex" (created if missing), which runs take
+// around a short section that must not interleave with another run's (checking that no
+// other run overrides a sysctl, then claiming it). Released when the descriptor closes.
+Result<UniqueFd> LockRunMutex(std::string_view name);
 
 // --- the emergency table -----------------------------------------------------------
 

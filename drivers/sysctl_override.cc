@@ -22,6 +22,29 @@ ino_t NamespaceInode(const char* link) {
   return ::stat(link, &st) == 0 ? st.st_ino : 0;
 }
 
+// Another run's override of `name` in this namespace, live or left by a killed run: two
+// runs that each keep "the value before" would put back each other's, and one that took a
+// killed run's value for the original would make it permanent.
+Status CheckNoOtherOverride(const std::string& name) {
+  for (const std::string& path : OwnerStateFiles(kStateSuffix)) {
+    auto state = ReadSysctlStateFile(path);
+    if (!state.ok() || state->name != name) continue;
+    const std::optional<pid_t> owner = ObjectOwner(path.substr(path.rfind('/') + 1));
+    if (owner && *owner == ::getpid()) continue;
+    if (owner && OwnerAlive(*owner)) {
+      return Errorf(
+          "{} is overridden by another zcbench run (pid {}) in this network namespace; two runs that set it "
+          "would put back each other's values: wait for that run to end, or leave the setting out",
+          name, *owner);
+    }
+    return Errorf(
+        "a zcbench run that was killed{} left {} overridden (its value before was {}, kept in {}): run "
+        "`zcbench cleanup` to put it back before setting it again",
+        owner ? fmt::format(" (pid {})", *owner) : std::string(), name, state->value, path);
+  }
+  return OkStatus();
+}
+
 Status WriteAll(int fd, const std::string& text, const std::string& what) {
   if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) return SysError(what);
   return OkStatus();
@@ -53,6 +76,14 @@ bool InProcessNetworkNamespace() {
 
 Result<std::unique_ptr<SysctlOverride>> SysctlOverride::Set(const std::string& name, const std::string& value) {
   const std::string path = SysctlProcPath(name);
+  // In the process's namespace, whose value outlives the run, no other run may hold the
+  // sysctl: checked and claimed (the state file below) under one mutex of all runs.
+  const bool outlives_run = InProcessNetworkNamespace();
+  UniqueFd claim;
+  if (outlives_run) {
+    ZCB_ASSIGN_OR_RETURN(claim, LockRunMutex("sysctl-" + name));
+    ZCB_RETURN_IF_ERROR(CheckNoOtherOverride(name));
+  }
   // Opened in the calling thread's namespace, which the file stays bound to.
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) return SysError(fmt::format("open {} to set {} (needs root)", path, name));
@@ -62,17 +93,19 @@ Result<std::unique_ptr<SysctlOverride>> SysctlOverride::Set(const std::string& n
   std::string original(buffer, static_cast<size_t>(n));
   while (!original.empty() && (original.back() == '\n' || original.back() == ' ')) original.pop_back();
   std::unique_ptr<SysctlOverride> setting(new SysctlOverride(name, original, std::move(fd)));
-  if (original == value) return setting;  // nothing to put back
-  setting->changed_ = true;
-
-  if (InProcessNetworkNamespace()) {
+  if (outlives_run) {
+    // The claim other runs check for, also when there is nothing to put back: a run that
+    // set the same value would otherwise find it changed under it by this one's end.
     ZCB_ASSIGN_OR_RETURN(setting->state_file_, NewOwnerStateFile(kStateSuffix));
     std::ofstream state(setting->state_file_);
     state << name << "=" << original << "\n";
     if (!state.flush())
       return Errorf("write {} (the value of {} to put back after a crash)", setting->state_file_, name);
-    setting->live_slot_ = RegisterLiveSysctl(setting->fd_.get(), original, setting->state_file_);
   }
+  if (original == value) return setting;  // nothing to put back
+  setting->changed_ = true;
+
+  if (outlives_run) setting->live_slot_ = RegisterLiveSysctl(setting->fd_.get(), original, setting->state_file_);
   ZCB_RETURN_IF_ERROR(
       WriteAll(setting->fd_.get(), value, fmt::format("set {} to {} (write {}; needs root)", name, value, path)));
   return setting;

@@ -236,7 +236,7 @@ Result<std::unique_ptr<SendStrategy>> CreateDatagramSender(const SendContext& ct
   size_t run = 1;
   if (segment > 0) {
     ZCB_ASSIGN_OR_RETURN(const int mtu, PathMtu(ctx.socket_fd));
-    ZCB_RETURN_IF_ERROR(CheckGsoShape(ctx.message_size, segment, mtu));
+    ZCB_RETURN_IF_ERROR(CheckGsoShape("msg_zerocopy", ctx.message_size, segment, mtu));
     run = (ctx.message_size + segment - 1) / segment;
     slot_size = std::min(segment, ctx.message_size);
   } else {

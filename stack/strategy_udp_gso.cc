@@ -99,7 +99,7 @@ StrategyInfo UdpGsoStrategyInfo() {
   info.create = [](const SendContext& ctx) -> Result<std::unique_ptr<SendStrategy>> {
     const size_t segment = ctx.options.GetSize("segment");
     ZCB_ASSIGN_OR_RETURN(const int mtu, PathMtu(ctx.socket_fd));
-    ZCB_RETURN_IF_ERROR(CheckGsoShape(ctx.message_size, segment, mtu));
+    ZCB_RETURN_IF_ERROR(CheckGsoShape("udp_gso", ctx.message_size, segment, mtu));
     const size_t run = (ctx.message_size + segment - 1) / segment;
     ZCB_ASSIGN_OR_RETURN(DatagramRing ring,
                          DatagramRing::Create(ctx.payload->pattern(), ctx.flow_id, ctx.payload->kind(),

@@ -16,9 +16,14 @@ namespace zcb {
 ReceiverSettings StreamReceiver::SettingsFor(ReceiverMode mode, LowWaterRequest low_water, size_t buffer_size) {
   ReceiverSettings settings;
   settings.recv_bytes = mode == ReceiverMode::kZeroCopy ? kMapChunk : RoundUp(buffer_size, PageSize());
+  // zerocopy waits in poll() before each TCP_ZEROCOPY_RECEIVE (RunZeroCopy).
+  settings.poll_before_recv = mode == ReceiverMode::kZeroCopy;
   // MSG_TRUNC on TCP drops the bytes without touching a buffer: the length only bounds
   // how much one call may drop.
-  if (mode == ReceiverMode::kDiscard) settings.recv_bytes = kDiscardRecvBytes;
+  if (mode == ReceiverMode::kDiscard) {
+    settings.recv_bytes = kDiscardRecvBytes;
+    settings.poll_before_recv = true;
+  }
   const int wanted = low_water.bytes.value_or(mode == ReceiverMode::kDiscard ? kDiscardLowWater : 1);
   if (wanted <= 1) return settings;
   if (low_water.allowed) {
@@ -52,7 +57,18 @@ void StreamReceiver::Check(uint64_t offset, const uint8_t* data, size_t len) {
 
 Status StreamReceiver::Run(int fd) {
   ZCB_RETURN_IF_ERROR(SetLowWater(fd));
-  return mode_ == ReceiverMode::kZeroCopy ? RunZeroCopy(fd) : RunCopying(fd);
+  if (mode_ == ReceiverMode::kZeroCopy) return RunZeroCopy(fd);
+  return settings_.poll_before_recv ? RunPolling(fd) : RunCopying(fd);
+}
+
+// The socket's SO_RCVTIMEO as a poll() timeout (-1: none), so that a receiver that waits
+// in poll() gives up when a blocking recv() would.
+static int ReceiveTimeoutMs(int fd) {
+  timeval tv{};
+  socklen_t tv_len = sizeof tv;
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len);
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) return -1;
+  return static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 }
 
 // SO_RCVLOWAT as the settings say, read back: the kernel lowers a mark above half the
@@ -115,6 +131,37 @@ Status StreamReceiver::RunCopying(int fd) {
   }
 }
 
+// The receive loop of the msg_zerocopy selftest's and send-zerocopy's receivers: poll()
+// until the low-water mark's bytes are queued (or the end of the stream), then take what
+// is there without blocking, so that the socket is owned only while bytes are taken.
+Status StreamReceiver::RunPolling(int fd) {
+  const bool discard = mode_ == ReceiverMode::kDiscard;
+  uint8_t* const into = discard ? nullptr : buffer_.data();
+  const size_t want = discard ? settings_.recv_bytes : buffer_.size();
+  const int flags = MSG_DONTWAIT | (discard ? MSG_TRUNC : 0);
+  const int timeout_ms = ReceiveTimeoutMs(fd);
+  for (;;) {
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return SysError(fmt::format("receiver: poll after {} bytes", stats_.bytes_received));
+    }
+    if (ready == 0) {
+      errno = EAGAIN;
+      return RecvError(stats_.bytes_received);
+    }
+    ssize_t n = RecvCall(fd, into, want, flags);
+    ++stats_.recv_calls;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return RecvError(stats_.bytes_received);
+    }
+    if (n == 0) return OkStatus();
+    Account(buffer_.data(), static_cast<size_t>(n));
+  }
+}
+
 // The receive loop of the kernel's tcp_mmap selftest: wait for data, ask the kernel to
 // map what it can, copy the rest (recv_skip_hint), and read the end of the stream with
 // recv().
@@ -122,11 +169,7 @@ Status StreamReceiver::RunZeroCopy(int fd) {
   auto region = MappedRegion::OfFile(fd, kMapChunk, 0, PROT_READ, MAP_SHARED);
   if (!region.ok())
     return std::move(region).error().Context("receiver: mmap on the TCP socket for TCP_ZEROCOPY_RECEIVE");
-  timeval tv{};
-  socklen_t tv_len = sizeof tv;
-  ::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len);
-  const int timeout_ms =
-      tv.tv_sec == 0 && tv.tv_usec == 0 ? -1 : static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+  const int timeout_ms = ReceiveTimeoutMs(fd);
   for (;;) {
     pollfd pfd{fd, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, timeout_ms);

@@ -58,31 +58,32 @@ size_t MaxGsoSegments() {
   return max_segments;
 }
 
-Status CheckGsoShape(size_t buffer, size_t segment, int path_mtu) {
-  if (segment == 0) return Errorf("udp_gso: segment=0: a segment must carry at least 1 byte");
+Status CheckGsoShape(std::string_view strategy, size_t buffer, size_t segment, int path_mtu) {
+  if (segment == 0) return Errorf("{}: segment=0: a segment must carry at least 1 byte", strategy);
   if (segment > UINT16_MAX) {
-    return Errorf("udp_gso: segment={} is over the UDP_SEGMENT limit of 65535 (the option is a 16-bit value)", segment);
+    return Errorf("{}: segment={} is over the UDP_SEGMENT limit of 65535 (the option is a 16-bit value)", strategy,
+                  segment);
   }
   if (path_mtu > 0 && segment + kIpv4UdpHeaders > static_cast<size_t>(path_mtu)) {
     return Errorf(
-        "udp_gso: segment={} does not fit the path MTU of {} bytes ({} + 28 IPv4/UDP header bytes); the "
+        "{}: segment={} does not fit the path MTU of {} bytes ({} + 28 IPv4/UDP header bytes); the "
         "largest segment on this path is {} (the kernel refuses a larger one with EMSGSIZE)",
-        segment, path_mtu, segment, static_cast<size_t>(path_mtu) - kIpv4UdpHeaders);
+        strategy, segment, path_mtu, segment, static_cast<size_t>(path_mtu) - kIpv4UdpHeaders);
   }
   if (buffer > kMaxUdpPayloadIpv4) {
     return Errorf(
-        "udp_gso: a {}-byte UDP_SEGMENT buffer is over the limit of {} bytes per call (the kernel builds one "
+        "{}: a {}-byte UDP_SEGMENT buffer is over the limit of {} bytes per call (the kernel builds one "
         "IPv4 datagram of at most 64 KiB before cutting it into segments; EMSGSIZE); use --size {} or less, "
         "e.g. {} ({} segments of {})",
-        buffer, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4 / segment * segment,
+        strategy, buffer, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4, kMaxUdpPayloadIpv4 / segment * segment,
         kMaxUdpPayloadIpv4 / segment, segment);
   }
   const size_t segments = (buffer + segment - 1) / segment;
   if (segments > MaxGsoSegments()) {
     return Errorf(
-        "udp_gso: --size {} in segments of {} is {} segments per call, over this kernel's limit of {} "
+        "{}: --size {} in segments of {} is {} segments per call, over this kernel's limit of {} "
         "(UDP_MAX_SEGMENTS; EINVAL); use a larger segment or --size {} or less",
-        buffer, segment, segments, MaxGsoSegments(), MaxGsoSegments() * segment);
+        strategy, buffer, segment, segments, MaxGsoSegments(), MaxGsoSegments() * segment);
   }
   return OkStatus();
 }

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "stack/result.h"
 
@@ -33,7 +34,7 @@ size_t MaxGsoSegments();
 
 // A UDP_SEGMENT configuration the kernel accepts for `buffer` bytes per call on a path
 // with this MTU; the error names the limit that was crossed and what to do.
-Status CheckGsoShape(size_t buffer, size_t segment, int path_mtu);
+Status CheckGsoShape(std::string_view strategy, size_t buffer, size_t segment, int path_mtu);
 
 // The errno of a failed UDP send, turned into what the user should know: EMSGSIZE names
 // the limit that was crossed, ECONNREFUSED says the receiver's port is closed.

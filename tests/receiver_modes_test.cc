@@ -37,6 +37,19 @@ TEST(ReceiverModesTest, DiscardDropsAtLeastTheLowWaterPerCall) {
   EXPECT_EQ(r["params"]["receiver_settings"]["recv_bytes"].get<uint64_t>(), 2u << 20);
   EXPECT_EQ(r["params"]["receiver_settings"]["rcvlowat"].get<int>(), 64 << 10);
   EXPECT_FALSE(r["params"]["receiver_settings"].contains("rcvlowat_reason"));
+  EXPECT_EQ(r["params"]["receiver_settings"]["wait"], "poll");
+}
+
+// discard waits for its bytes in poll() and takes them with a non-blocking recv(), as the
+// msg_zerocopy selftest's and liburing's send-zerocopy's receivers do; read and verify
+// block in recv(), as netperf's does. The record names which.
+TEST(ReceiverModesTest, TheRecordSaysHowTheReceiverWaits) {
+  for (ReceiverMode mode : {ReceiverMode::kRead, ReceiverMode::kVerify, ReceiverMode::kDiscard}) {
+    nlohmann::json r = RunWith("write", mode, 1u << 20);
+    ASSERT_EQ(r["status"], "ok") << r["error"];
+    EXPECT_EQ(r["params"]["receiver_settings"]["wait"], mode == ReceiverMode::kDiscard ? "poll" : "recv")
+        << ToString(mode);
+  }
 }
 
 // --rcvlowat sets the receiver's low-water mark in any mode: the record holds it in

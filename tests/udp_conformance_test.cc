@@ -243,7 +243,7 @@ TEST_P(UdpSegmentLimitsConformanceTest, ASegmentOverThePathMtuIsAnErrorNamingIt)
   const std::string over = std::to_string(kMaxUdpPayloadIpv4 + 1);
   testing::ExpectErrorNaming(
       testing::RunOrFail(testing::UdpSpec(GetParam(), kMaxUdpPayloadIpv4, 1, {{kSegmentOption, over}})),
-      {"segment=" + over, "path MTU", std::to_string(kMaxUdpPayloadIpv4)});
+      {GetParam() + ": segment=" + over, "path MTU", std::to_string(kMaxUdpPayloadIpv4)});
 }
 
 INSTANTIATE_TEST_SUITE_P(UdpSegmentStrategies, UdpSegmentLimitsConformanceTest,

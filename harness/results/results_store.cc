@@ -113,10 +113,26 @@ std::string CsvQuote(const std::string& cell) {
   return out + "\"";
 }
 
+// A cell made from the value at a column's pointer (CellText when none).
+using CellFormat = std::string (*)(const nlohmann::json& value);
+
 struct Column {
   const char* name;
   const char* pointer;  // JSON pointer into the record
+  CellFormat format = nullptr;
 };
+
+// params.socket_options as "key=applied;...": what the kernel made of each option, the
+// value a point's figures are read against (the JSON keeps what was asked and from where).
+std::string AppliedSocketOptions(const nlohmann::json& options) {
+  if (!options.is_object()) return "";
+  std::string out;
+  for (const auto& [key, option] : options.items()) {
+    const nlohmann::json applied = option.is_object() && option.contains("applied") ? option["applied"] : nullptr;
+    out += fmt::format("{}{}={}", out.empty() ? "" : ";", key, CellText(applied));
+  }
+  return out;
+}
 
 // The fixed column order of trials.csv. New columns are only ever appended.
 const std::vector<Column>& ColumnTable() {
@@ -204,6 +220,13 @@ const std::vector<Column>& ColumnTable() {
       {"payload_device_read_bytes", "/metrics/payload/device_read_bytes"},
       {"probes_tlb_flushes_in_trial", "/metrics/probes/tlb_flush_total/count_in_trial"},
       {"probes_ipis_sent_in_trial", "/metrics/probes/ipi_in_trial"},
+      // The trial settings a point may vary on beyond the columns above.
+      {"workload_options", "/params/workload_options"},
+      {"socket_options", "/params/socket_options", AppliedSocketOptions},
+      {"optmem_max", "/params/optmem_max/bytes"},
+      {"tcp_congestion", "/params/tcp_congestion/name"},
+      {"rcvlowat", "/params/receiver_settings/rcvlowat"},
+      {"receiver_wait", "/params/receiver_settings/wait"},
   };
   return columns;
 }
@@ -370,7 +393,11 @@ std::vector<std::string> CsvRow(const nlohmann::json& record) {
   std::vector<std::string> row;
   for (const auto& c : ColumnTable()) {
     const nlohmann::json::json_pointer pointer(c.pointer);
-    row.push_back(record.is_object() && record.contains(pointer) ? CellText(record.at(pointer)) : "");
+    if (!record.is_object() || !record.contains(pointer)) {
+      row.emplace_back();
+      continue;
+    }
+    row.push_back(c.format != nullptr ? c.format(record.at(pointer)) : CellText(record.at(pointer)));
   }
   return row;
 }

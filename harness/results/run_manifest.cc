@@ -129,11 +129,17 @@ nlohmann::json NewManifest(const RunPlan& plan, const ManifestInputs& inputs) {
   m["started_at"] = NowIso8601();
   m["ended_at"] = nullptr;
   m["command_line"] = inputs.command_line;
-  m["spec"] = {{"text", plan.spec.text},
-               {"sha256", plan.spec.sha256},
-               {"path", plan.spec.file},
-               {"name", plan.spec.name},
-               {"description", plan.spec.description}};
+  // A run started from the command line (`run -s ... --out DIR`) has no spec: its
+  // command_line is what it ran, and `spec` is null rather than an empty text and hash.
+  if (plan.spec.sha256.empty()) {
+    m["spec"] = nullptr;
+  } else {
+    m["spec"] = {{"text", plan.spec.text},
+                 {"sha256", plan.spec.sha256},
+                 {"path", plan.spec.file},
+                 {"name", plan.spec.name},
+                 {"description", plan.spec.description}};
+  }
   m["seed"] = plan.seed;
   m["run_options"] = {{"quick", plan.quick}, {"fail_fast", inputs.fail_fast}};
   m["repeat"] = {{"warmup", policy.warmup},

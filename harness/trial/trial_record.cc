@@ -336,6 +336,7 @@ TrialParams ReadParams(const Fields& f) {
     const Fields r = f.Object("receiver_settings");
     ReceiverSettingsParams settings{r.U64("recv_bytes"), r.I64("rcvlowat"), std::nullopt};
     if (r.Has("rcvlowat_reason")) settings.rcvlowat_reason = r.String("rcvlowat_reason");
+    if (r.Has("wait")) settings.wait = r.String("wait");
     p.receiver_settings = settings;
   }
   if (f.Has("tcp_congestion")) p.tcp_congestion = f.Any("tcp_congestion");
@@ -445,7 +446,8 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
     const bool remote_receiver = path.ok() && (*path)->caps.remote_receiver;
     const ReceiverSettings settings = StreamReceiver::SettingsFor(
         s.receiver, {s.rcvlowat, remote_receiver || !trial.strategy->caps.waits_for_reader});
-    p.receiver_settings = ReceiverSettingsParams{settings.recv_bytes, settings.rcvlowat, std::nullopt};
+    p.receiver_settings = ReceiverSettingsParams{settings.recv_bytes, settings.rcvlowat, std::nullopt,
+                                                 std::string(ReceiverWaitName(settings.poll_before_recv))};
     if (!settings.rcvlowat_reason.empty()) p.receiver_settings->rcvlowat_reason = settings.rcvlowat_reason;
   }
   return p;
@@ -484,6 +486,7 @@ nlohmann::json TrialParams::ToJson() const {
                                 {"rcvlowat", receiver_settings->rcvlowat}};
     if (receiver_settings->rcvlowat_reason)
       out["receiver_settings"]["rcvlowat_reason"] = *receiver_settings->rcvlowat_reason;
+    if (receiver_settings->wait) out["receiver_settings"]["wait"] = *receiver_settings->wait;
   }
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
   out["socket_options"] = socket_options;

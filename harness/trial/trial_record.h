@@ -44,6 +44,9 @@ struct ReceiverSettingsParams {
   uint64_t recv_bytes = 0;
   int64_t rcvlowat = 1;
   std::optional<std::string> rcvlowat_reason;  // absent when low-water is as the mode wants
+  // How the receiver waits for bytes: "poll" (poll(POLLIN), then a non-blocking recv) or
+  // "recv" (a blocking recv); absent in records written before it was recorded.
+  std::optional<std::string> wait;
 };
 
 // params.udp: the UDP receiver's settings that change what is measured.

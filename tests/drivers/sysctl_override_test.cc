@@ -105,6 +105,63 @@ TEST(SysctlOverride, CleanupPutsBackWhatAKilledRunChanged) {
   std::filesystem::remove("/run/zcbench/" + std::to_string(child) + ".lock");
 }
 
+// Two runs that override the same sysctl in one namespace would put back each other's
+// values in the wrong order: while one holds it, another is refused, naming the holder.
+TEST(SysctlOverride, ASecondRunIsRefusedWhileAnotherHoldsTheSysctl) {
+  ZCB_NEEDS_ROOT();
+  const std::string before = Current();
+  const testing::ForkedChild holder = testing::ForkReadyChild([&] {
+    auto set = SysctlOverride::Set(kName, OnePageMore(before));
+    const bool ok = set.ok();
+    if (ok) set->release();  // holds it until the test ends the child
+    return ok;
+  });
+  ASSERT_GE(holder.pid, 0);
+  ASSERT_TRUE(holder.ready);
+  auto second = SysctlOverride::Set(kName, OnePageMore(OnePageMore(before)));
+  // Ctrl-C for the holder: its handler puts the value back (the emergency table).
+  ::kill(holder.pid, SIGINT);
+  ::waitpid(holder.pid, nullptr, 0);
+  ASSERT_FALSE(second.ok()) << "the second override was allowed while another run held " << kName;
+  const std::string why = second.error().ToString();
+  EXPECT_NE(why.find(kName), std::string::npos) << why;
+  EXPECT_NE(why.find("pid " + std::to_string(holder.pid)), std::string::npos) << why;
+  for (const auto& l : SysctlsOf(holder.pid)) {  // the child died by the signal: its file is ours to remove
+    if (auto state = ReadSysctlStateFile(l.location); state.ok()) (void)RestoreSysctlStateFile(*state);
+  }
+  EXPECT_EQ(Current(), before);
+  std::filesystem::remove("/run/zcbench/" + std::to_string(holder.pid) + ".lock");
+}
+
+// A killed run's override is still in force: its original value is in its state file,
+// and a new run that took the current value as the original would put back the wrong one.
+TEST(SysctlOverride, AKilledRunsOverrideMustBeCleanedUpFirst) {
+  ZCB_NEEDS_ROOT();
+  const std::string before = Current();
+  const testing::ForkedChild killed = testing::ForkReadyChild([&] {
+    auto set = SysctlOverride::Set(kName, OnePageMore(before));
+    const bool ok = set.ok();
+    if (ok) set->release();
+    return ok;
+  });
+  ASSERT_GE(killed.pid, 0);
+  ::kill(killed.pid, SIGKILL);
+  ::waitpid(killed.pid, nullptr, 0);
+  ASSERT_TRUE(killed.ready);
+  auto next = SysctlOverride::Set(kName, before);
+  const bool refused = !next.ok();
+  const std::string why = refused ? next.error().ToString() : std::string();
+  next = Errorf("released");  // a granted override goes back before the cleanup below
+  for (const auto& l : SysctlsOf(killed.pid)) {
+    if (auto state = ReadSysctlStateFile(l.location); state.ok()) (void)RestoreSysctlStateFile(*state);
+  }
+  std::filesystem::remove("/run/zcbench/" + std::to_string(killed.pid) + ".lock");
+  EXPECT_EQ(Current(), before);
+  ASSERT_TRUE(refused) << "a new override was allowed over a killed run's";
+  EXPECT_NE(why.find("zcbench cleanup"), std::string::npos) << why;
+  EXPECT_NE(why.find(before), std::string::npos) << "names the value to put back: " << why;
+}
+
 // A namespace of a path's own goes with the path: its value is set there, the process's
 // namespace is untouched and no state file is written.
 TEST(SysctlOverride, InAnotherNamespaceOnlyThatNamespaceChanges) {

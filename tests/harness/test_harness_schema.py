@@ -281,3 +281,16 @@ def test_single_trial_records_validate(zcbench):
             assert validator.errors(record) == [], (record["params"]["strategy"], validator.errors(record))
             statuses.add(record["status"])
     assert {"ok", "unsupported"} <= statuses
+
+
+def test_a_command_line_runs_folder_validates(tmp_path, run_zcbench):
+    """`zcbench run -s ... --out DIR` records its command line and no spec: its manifest
+    says so with `spec: null` instead of an empty text and an empty sha256, which neither
+    the schema nor the report's check of the spec's hash accept."""
+    out = tmp_path / "cli-run"
+    result = run_zcbench("run", "--strategy", "write", "--bytes", "1M", "--probes", "none", "--out", out, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_valid_run(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec"] is None
+    assert manifest["command_line"][:2] == ["zcbench", "run"] or "run" in manifest["command_line"]

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -101,6 +102,40 @@ TEST(StreamReceiverLowWaterTest, AMarkTheSenderWouldWaitForIsLeftOffAndSaysWhy) 
   EXPECT_EQ(s.rcvlowat, 1);
   EXPECT_FALSE(s.rcvlowat_reason.empty());
   EXPECT_EQ(ReceiveThrough(ReceiverMode::kRead, {256 << 10, false}, 1 << 20).rcvlowat, 1);
+}
+
+// discard waits in poll() and takes what is queued without blocking, so that the socket
+// is owned only while bytes are taken; the copying modes block in recv(); zerocopy polls
+// before each mapping.
+TEST(StreamReceiverWaitTest, DiscardAndZeroCopyPollTheCopyingModesBlockInRecv) {
+  EXPECT_TRUE(StreamReceiver::SettingsFor(ReceiverMode::kDiscard, {}).poll_before_recv);
+  EXPECT_TRUE(StreamReceiver::SettingsFor(ReceiverMode::kDiscard, {1}).poll_before_recv);
+  EXPECT_TRUE(StreamReceiver::SettingsFor(ReceiverMode::kZeroCopy, {}).poll_before_recv);
+  EXPECT_FALSE(StreamReceiver::SettingsFor(ReceiverMode::kRead, {}).poll_before_recv);
+  EXPECT_FALSE(StreamReceiver::SettingsFor(ReceiverMode::kVerify, {}).poll_before_recv);
+}
+
+// A polling receiver gives up when a blocking recv() would: at the socket's SO_RCVTIMEO,
+// with what it received so far.
+TEST(StreamReceiverWaitTest, APollingReceiverStopsAtTheReceiveTimeout) {
+  Pattern pattern(3);
+  auto receiver = StreamReceiver::Create(ReceiverMode::kDiscard, pattern);
+  ASSERT_TRUE(receiver.ok()) << receiver.error().what();
+  TcpPair pair = Connect();
+  timeval tv{0, 200 * 1000};
+  ASSERT_EQ(::setsockopt(pair.receiving.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  std::vector<uint8_t> chunk(100 << 10);
+  pattern.Fill(0, {chunk.data(), chunk.size()});
+  ASSERT_EQ(::send(pair.sending.get(), chunk.data(), chunk.size(), 0), static_cast<ssize_t>(chunk.size()));
+  const auto start = std::chrono::steady_clock::now();
+  const Status run = receiver->Run(pair.receiving.get());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(std::string(run.error().what()).find("no data for the receive timeout"), std::string::npos)
+      << run.error().what();
+  EXPECT_EQ(receiver->stats().bytes_received, chunk.size());
+  EXPECT_GE(waited, std::chrono::milliseconds(150));
+  EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
 TEST(StreamReceiverLowWaterTest, AMarkOutOfRangeIsRefused) {

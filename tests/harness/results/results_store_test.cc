@@ -179,6 +179,28 @@ TEST(ResultsCsv, FixedColumnsFlattenedRecords) {
   EXPECT_EQ(probed_row[column("probes_page_faults")], "3");
   EXPECT_EQ(probed_row[column("zerocopy_outstanding_at_end")], "1");
 
+  // The trial settings a point may vary on have columns: the workload's options, the
+  // socket options as the kernel applied them, optmem_max, the congestion control, and
+  // how the TCP receiver read.
+  nlohmann::json set = Record(6);
+  set["params"]["workload_options"] = {{"requests", "8"}};
+  set["params"]["socket_options"] = {
+      {"sndbuf", {{"asked", "1M"}, {"applied", 2097152}, {"socket", "sender"}, {"option", "SO_SNDBUF"}}},
+      {"nodelay", {{"asked", "true"}, {"applied", true}, {"socket", "sender"}, {"option", "TCP_NODELAY"}}}};
+  set["params"]["optmem_max"] = {{"bytes", 131072}, {"source", "/proc/sys/net/core/optmem_max"}};
+  set["params"]["tcp_congestion"] = {{"name", "reno"}, {"source", "getsockopt(TCP_CONGESTION)"}};
+  set["params"]["receiver_settings"] = {{"recv_bytes", 2097152}, {"rcvlowat", 65536}, {"wait", "poll"}};
+  const auto set_row = CsvRow(set);
+  ASSERT_EQ(set_row.size(), columns.size());
+  ASSERT_LT(column("socket_options"), columns.size());
+  EXPECT_EQ(set_row[column("workload_options")], "requests=8");
+  EXPECT_EQ(set_row[column("socket_options")], "nodelay=true;sndbuf=2097152");
+  EXPECT_EQ(set_row[column("optmem_max")], "131072");
+  EXPECT_EQ(set_row[column("tcp_congestion")], "reno");
+  EXPECT_EQ(set_row[column("rcvlowat")], "65536");
+  EXPECT_EQ(set_row[column("receiver_wait")], "poll");
+  EXPECT_EQ(row[column("socket_options")], "");  // none asked for
+
   const std::string csv = FormatCsv({Record(0), Record(1)});
   std::istringstream in(csv);
   std::string header, first;
