@@ -28,7 +28,7 @@ from analysis.metrics import Metric
 # Parameters that set the scene of a figure panel; strategy and options make the
 # series inside a panel, and message_size is the x axis.
 CONTEXT_PARAMS = ("protocol", "path", "workload", "workload_options", "source", "receiver", "path_options", "rate_bps",
-                  "page_cache", "constraints", "udp", "socket_options")
+                  "page_cache", "constraints", "udp", "socket_options", "siblings")
 
 _PROFILE_FIELDS = ("hostname", "cpu_model", "cores", "numa_nodes", "memory_bytes",
                    "kernel_release", "virtualization")
@@ -53,12 +53,22 @@ def _context_value(key: str, value: Any) -> str:
         return canonical({k: v.get("asked") if isinstance(v, dict) else v for k, v in value.items()})
     if key == "udp":
         return "UDP_GRO" if isinstance(value, dict) and value.get("gro") else ""
+    if key == "siblings":
+        # "" without siblings (and in records older than the axis), else "1 spin".
+        count = sibling_count(value)
+        return f"{count} {value.get('mode', '')}".strip() if count else ""
     if key == "constraints" and isinstance(value, dict):
         # Only the constraints that were set ("sender_cpu_quota=0.2").
         value = {k: v for k, v in value.items() if v not in (None, "", [], {}, 0)}
         return ",".join(f"{k}={canonical(v) if not isinstance(v, list) else '+'.join(map(str, v))}"
                         for k, v in sorted(value.items()))
     return canonical(value)
+
+
+def sibling_count(siblings: Any) -> int:
+    """params.siblings.count; 0 for a record without siblings (or older than the axis)."""
+    count = siblings.get("count") if isinstance(siblings, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
 @dataclass

@@ -37,7 +37,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: 
 from analysis import metrics as M  # noqa: E402
 from analysis import micro  # noqa: E402
 from analysis import units  # noqa: E402
-from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical  # noqa: E402
+from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical, sibling_count  # noqa: E402
 from analysis.style import Palette, VERDICT_MARKERS, variant_styles  # noqa: E402
 
 _RC = {
@@ -381,7 +381,7 @@ class ReportFigures:
 
     def draw_all(self) -> List[FigureFile]:
         for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
-                     self.copies, self.receive_copy, self.memory_traffic, self.softirq,
+                     self.siblings, self.copies, self.receive_copy, self.memory_traffic, self.softirq,
                      self.paths, self.udp_loss, self.request_response, self.latency_cdf):
             step()
         return self.writer.files
@@ -559,6 +559,66 @@ class ReportFigures:
                 "system-wide counts are in the costs table (version-1 records have only "
                 "those, drawn here). The y axis is linear below 1 and logarithmic above."),
                 panels, self.series, self.confidence, yscale="symlog")
+
+    def siblings(self):
+        """Remote TLB shootdowns, the calls that asked for them and CPU per KiB against the number of sibling threads
+        (params.siblings.count), where it varies: one line per strategy (and message size,
+        and sibling mode, where those vary), panels split by the other varying keys."""
+        counts = sorted({sibling_count(p.params.get("siblings")) for p in self.points})
+        if len(counts) < 2:
+            return
+        metrics = [m for m in (M.get_metric("tlb_shootdowns_per_mib"), M.get_metric("tlb_shootdown_calls_per_mib"),
+                               M.get_metric("cpu.ns_per_kib")) if self.ds.has(m, self.points)]
+        if not metrics:
+            return
+        keys = [k for k in self.varying if k != "siblings"]
+        facets = _facets(self.points, keys, [k for k in self.all_varying if k != "siblings"])
+        for i, (ctx_title, pts) in enumerate(facets, start=1):
+            sizes = {p.message_size for p in pts}
+            modes = {p.params.get("siblings", {}).get("mode") for p in pts if sibling_count(p.params.get("siblings"))}
+            lines: Dict[tuple, List[Point]] = {}
+            for p in pts:
+                mode = p.params.get("siblings", {}).get("mode") if len(modes) > 1 else None
+                lines.setdefault((p.series, p.message_size, mode), []).append(p)
+            title = self._title("Remote TLB shootdowns and CPU per KiB vs sibling threads" +
+                                (f" — {ctx_title}" if ctx_title else ""))
+            with plt.rc_context(_RC):
+                fig, axes = plt.subplots(1, len(metrics), figsize=(_PANEL_W * len(metrics), _PANEL_H),
+                                         squeeze=False)
+                handles: Dict[str, Line2D] = {}
+                for ax, metric in zip(axes[0], metrics):
+                    for (series, size, mode), line in sorted(lines.items(), key=lambda kv: str(kv[0])):
+                        style = self.series(line)[0]
+                        rows = sorted(((sibling_count(p.params.get("siblings")), p.summary(metric, self.confidence))
+                                       for p in line), key=lambda row: row[0])
+                        rows = [(n, m) for n, m in rows if m is not None]
+                        if not rows:
+                            continue
+                        label = style.label + (f" {units.format_bytes(size)}" if len(sizes) > 1 and size else "") + \
+                            (f" ({mode} siblings)" if mode else "")
+                        xs = [n for n, _ in rows]
+                        ys = np.array([m.median for _, m in rows])
+                        low = np.array([m.median - m.ci_low if m.has_ci else 0.0 for _, m in rows])
+                        high = np.array([m.ci_high - m.median if m.has_ci else 0.0 for _, m in rows])
+                        ax.errorbar(xs, ys, yerr=[low, high], color=style.colour, linestyle=style.linestyle,
+                                    marker=style.marker, markersize=4, linewidth=1.6, capsize=3)
+                        handles[label] = Line2D([], [], color=style.colour, linestyle=style.linestyle,
+                                                marker=style.marker, label=label)
+                    ax.set_xticks(counts)
+                    ax.set_xlabel("sibling threads")
+                    ax.set_ylabel(f"{metric.label} ({metric.unit})")
+                    ax.set_ylim(bottom=0)
+                    ax.set_title(metric.label)
+                _finish_grid(fig, axes, len(metrics), title, "strategy", list(handles.values()))
+                self.writer.save(fig, "siblings" + (f"-{i}" if len(facets) > 1 else ""), title, self._caption(
+                    "Sibling threads are threads of the sender's process spinning (or sleeping) on "
+                    "other CPUs during the trial (params.siblings: their CPUs, and whether one shares "
+                    "the receiver's). Left: remote TLB shootdowns (tlb:tlb_flush, reason "
+                    "remote_shootdown) that ran on other CPUs in zcbench's process, per MiB "
+                    "delivered; middle: the cross-CPU flush calls (flush_tlb_func) the trial's "
+                    "threads queued for them; right: the trial's CPU time per KiB (the siblings' "
+                    "own CPU time is not in it). Under KVM a shootdown aimed at a preempted vCPU "
+                    "may be left to the hypervisor, unseen by both counts."))
 
     def paths(self):
         path_names = sorted({canonical(p.params.get("path")) for p in self.points})

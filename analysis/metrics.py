@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from analysis import units
 
 GIB = float(1 << 30)
+MIB = float(1 << 20)
 
 Extractor = Callable[[Mapping[str, Any]], Optional[float]]
 
@@ -72,6 +73,11 @@ def _path(dotted: str) -> Extractor:
 def _gib_delivered(metrics: Mapping[str, Any]) -> Optional[float]:
     b = payload_bytes(metrics)
     return None if b is None else b / GIB
+
+
+def _mib_delivered(metrics: Mapping[str, Any]) -> Optional[float]:
+    b = payload_bytes(metrics)
+    return None if b is None else b / MIB
 
 
 def tlb_flush_count(metrics: Mapping[str, Any], reason: Optional[str] = None,
@@ -258,6 +264,21 @@ CATALOGUE: Dict[str, Metric] = {
            _per(_path("probes.ipi_by_kind.tlb_shootdown.count_in_trial"), _gib_delivered),
            "cross-CPU TLB shootdown calls (flush_tlb_func, csd:csd_queue_cpu) queued from the "
            "trial's threads per GiB delivered"),
+        # Per MiB: the scale of the sibling-thread experiment (a shootdown per munmap of a
+        # 16 KiB message is 64 per MiB).
+        _m("tlb_shootdowns_per_mib", "remote TLB shootdowns", "per MiB", False,
+           _per(_path("probes.tlb_flush.remote_shootdown.count_in_process"), _mib_delivered),
+           "tlb:tlb_flush events of reason remote_shootdown in zcbench's process (a TLB flush "
+           "another CPU ran for it while running one of its threads: the receiver, a sibling "
+           "thread) per MiB delivered; under KVM a vCPU that is not running may be flushed by "
+           "the hypervisor without one"),
+        _m("tlb_shootdown_calls_per_mib", "TLB shootdown calls", "per MiB", False,
+           _per(_path("probes.ipi_by_kind.tlb_shootdown.count_in_trial"), _mib_delivered),
+           "cross-CPU TLB flush calls (flush_tlb_func, csd:csd_queue_cpu) the trial's threads "
+           "queued per MiB delivered: the shootdown IPIs they asked for"),
+        _m("ipis_per_mib", "IPIs", "per MiB", False,
+           _per(_trial_ipis, _mib_delivered),
+           "inter-processor interrupts sent from the trial's threads per MiB delivered"),
         _m("reschedule_ipis_per_gib", "reschedule IPIs", "per GiB", False,
            _per(_path("probes.ipi_by_kind.reschedule.count_in_trial"), _gib_delivered),
            "reschedule IPIs sent from the trial's threads per GiB delivered"),

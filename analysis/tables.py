@@ -20,7 +20,7 @@ from analysis.document import Bullets, Paragraph, Table
 _CONTEXT_HEADERS = {"host": "host", "protocol": "proto", "path": "path", "workload": "workload",
                     "workload_options": "workload options", "source": "source", "receiver": "receiver", "path_options": "path options",
                     "rate_bps": "pacing", "page_cache": "page cache", "constraints": "host constraints",
-                    "udp": "UDP receiver", "socket_options": "socket options"}
+                    "udp": "UDP receiver", "socket_options": "socket options", "siblings": "sibling threads"}
 
 
 def _context_cells(p: Point, keys: List[str]) -> List[str]:

@@ -16,6 +16,7 @@ nlohmann::json HostConstraintSpec::ToJson() const {
       {"membw_antagonist_cpus", membw_cpus},
       {"membw_antagonist_buffer_bytes",
        membw_cpus.empty() ? nlohmann::json(nullptr) : nlohmann::json(membw_buffer_bytes)},
+      {"membw_limit_percent", membw_limit_percent ? nlohmann::json(*membw_limit_percent) : nlohmann::json(nullptr)},
   };
 }
 
@@ -34,6 +35,10 @@ Status ValidateHostConstraints(const HostConstraintSpec& spec) {
   }
   if (!spec.membw_cpus.empty() && spec.membw_buffer_bytes < (2u << 20)) {
     return Usagef("--membw-antagonist-size: at least 2M (larger than the caches, e.g. 64M)");
+  }
+  if (spec.membw_limit_percent && (*spec.membw_limit_percent < 1 || *spec.membw_limit_percent > 100)) {
+    return Usagef("--membw-limit {}: expected a percentage of the memory bandwidth from 1 to 100",
+                  *spec.membw_limit_percent);
   }
   return OkStatus();
 }
@@ -90,6 +95,12 @@ Result<std::unique_ptr<HostConstraints>> HostConstraints::Create(const HostConst
     ZCB_ASSIGN_OR_RETURN(constraints->antagonist_,
                          MemoryBandwidthAntagonist::Start(spec.membw_cpus, spec.membw_buffer_bytes));
   }
+  // Last, so that the antagonist's threads stay outside the limited group.
+  if (spec.membw_limit_percent) {
+    auto mb = FindMemoryBandwidthAllocation(/*mount_if_needed=*/true);
+    if (!mb.ok()) return std::move(mb).error().Context(fmt::format("--membw-limit {}%", *spec.membw_limit_percent));
+    ZCB_ASSIGN_OR_RETURN(constraints->membw_limit_, ResctrlGroup::Create(*mb, *spec.membw_limit_percent));
+  }
   return constraints;
 }
 
@@ -106,6 +117,7 @@ nlohmann::json HostConstraints::Report() const {
   return {
       {"sender_cpu_quota", quota_ ? quota_->Report() : nlohmann::json(nullptr)},
       {"membw_antagonist", antagonist_ ? antagonist_->Report() : nlohmann::json(nullptr)},
+      {"membw_limit", membw_limit_ ? membw_limit_->Report() : nlohmann::json(nullptr)},
   };
 }
 

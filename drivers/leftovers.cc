@@ -15,6 +15,7 @@
 #include "drivers/interface_config.h"
 #include "drivers/live_objects.h"
 #include "drivers/net_namespace.h"
+#include "drivers/resctrl.h"
 #include "drivers/sysctl_override.h"
 
 namespace zcb {
@@ -108,6 +109,21 @@ void FindCgroupsUnder(const std::string& dir, int depth, std::vector<Leftover>& 
   }
 }
 
+// zcb- groups directly under the resctrl mount (its groups do not nest).
+void FindResctrlGroups(std::vector<Leftover>& out) {
+  const auto mount = FindResctrlMount();
+  if (!mount) return;
+  DIR* d = ::opendir(mount->dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (e->d_type == DT_DIR && HasPrefix(name)) {
+      out.push_back(Make(Leftover::Kind::kResctrlGroup, name, mount->dir + "/" + name));
+    }
+  }
+  ::closedir(d);
+}
+
 bool IsV2(const std::string& dir) {
   struct stat st {};
   return ::stat((dir + "/cgroup.procs").c_str(), &st) == 0 && ::stat((dir + "/tasks").c_str(), &st) != 0;
@@ -157,6 +173,14 @@ Status Remove(const Leftover& l) {
       const std::string parent = l.location.substr(0, l.location.rfind('/'));
       return RemoveCgroupTree(l.location, parent);
     }
+    case Leftover::Kind::kResctrlGroup: {
+      // Its tasks go back to the root group first, as at the end of a trial.
+      const std::string root = l.location.substr(0, l.location.rfind('/'));
+      if (const int rc = RemoveCgroupDir(l.location.c_str(), "tasks", (root + "/tasks").c_str()); rc != 0) {
+        return Error(rc, "remove resctrl group " + l.location);
+      }
+      return OkStatus();
+    }
     case Leftover::Kind::kSysctl: {
       ZCB_ASSIGN_OR_RETURN(const SysctlStateFile state, ReadSysctlStateFile(l.location));
       return RestoreSysctlStateFile(state);
@@ -176,6 +200,7 @@ int Order(Leftover::Kind kind) {
     case Leftover::Kind::kLink:
       return 1;
     case Leftover::Kind::kCgroup:
+    case Leftover::Kind::kResctrlGroup:
       return 2;
     case Leftover::Kind::kNamespace:
       return 3;
@@ -198,6 +223,8 @@ std::string_view ToString(Leftover::Kind kind) {
       return "qdisc";
     case Leftover::Kind::kCgroup:
       return "cgroup";
+    case Leftover::Kind::kResctrlGroup:
+      return "resctrl group";
     case Leftover::Kind::kSysctl:
       return "sysctl";
     case Leftover::Kind::kInterface:
@@ -219,6 +246,7 @@ std::vector<Leftover> FindLeftovers() {
   // Deep enough for a v2 run started from a systemd user session:
   // user.slice/user-N.slice/user@N.service/app.slice/run-X.scope/zcb-... is 6 levels down.
   for (const auto& mount : CgroupMountPoints()) FindCgroupsUnder(mount, 8, out);
+  FindResctrlGroups(out);
   for (const std::string& path : OwnerStateFiles(".sysctl")) {
     auto state = ReadSysctlStateFile(path);
     const std::string file = path.substr(path.rfind('/') + 1);

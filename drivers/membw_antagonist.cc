@@ -77,6 +77,10 @@ nlohmann::json MemoryBandwidthAntagonist::Report() const {
     cpus.push_back(w->cpu);
   }
   return {
+      // Not a bandwidth limit: competing threads, which leave the trial whatever the memory
+      // controller gives it besides them (resctrl MB, --membw-limit, enforces a ceiling).
+      {"method", "emulation"},
+      {"emulates", "a memory-starved host: threads that stream memory on other CPUs, competing for DRAM bandwidth"},
       {"cpus", cpus},
       {"buffer_bytes", buffer_bytes_},
       {"bytes_streamed", total},

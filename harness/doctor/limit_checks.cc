@@ -1,12 +1,13 @@
 // The doctor's limit checks: the locked-memory limit that lent pages count against,
-// net.core.optmem_max that bounds outstanding MSG_ZEROCOPY notifications, and
-// perf_event_paranoid.
+// net.core.optmem_max that bounds outstanding MSG_ZEROCOPY notifications,
+// perf_event_paranoid, and whether a memory-bandwidth ceiling can be set (resctrl MB).
 
 #include <linux/capability.h>
 #include <sys/resource.h>
 
 #include <fmt/format.h>
 
+#include "drivers/resctrl.h"
 #include "harness/doctor/checks.h"
 
 namespace zcb::doctor {
@@ -36,6 +37,14 @@ std::vector<SupportCheck> LimitChecks(uint64_t caps) {
        optmem_ok ? "" : "knowing when msg_zerocopy will hit ENOBUFS"});
   const std::string paranoid = ReadLine("/proc/sys/kernel/perf_event_paranoid");
   checks.push_back({"limits", "kernel.perf_event_paranoid", true, paranoid.empty() ? "unreadable" : paranoid, ""});
+  // As --membw-limit finds it, except that the doctor does not mount resctrl.
+  const auto mb = FindMemoryBandwidthAllocation(/*mount_if_needed=*/false);
+  checks.push_back(
+      {"limits", "memory-bandwidth allocation (resctrl MB)", mb.ok(),
+       mb.ok() ? fmt::format("resctrl at {}: {} MB domain{}, {}% to 100% in steps of {}%", mb->root, mb->domains.size(),
+                             mb->domains.size() == 1 ? "" : "s", mb->min_percent, mb->granularity_percent)
+               : mb.error().ToString(),
+       mb.ok() ? "" : "--membw-limit (a memory-bandwidth ceiling); --membw-antagonist remains as its emulation"});
   return checks;
 }
 

@@ -1,5 +1,6 @@
 #include "harness/plan/parameters.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,6 +134,34 @@ Result<std::string> ParseCpuListText(std::string_view text, const SpecCatalog&) 
     return Usagef("'{}' is not a list of this machine's CPUs (expected none or CPUs such as 1, 0,1 or 0-3)", text);
   }
   return fmt::format("{}", fmt::join(*cpus, ","));
+}
+
+// "none", or a percentage of the memory bandwidth ("40%" or 40) from 1 to 100.
+Result<std::string> ParseMembwLimitText(std::string_view text, const SpecCatalog&) {
+  if (text == "none") return std::string("none");
+  std::string_view digits = text;
+  if (!digits.empty() && digits.back() == '%') digits.remove_suffix(1);
+  const auto percent = ParseInteger(digits);
+  if (!percent || *percent < 1 || *percent > 100) {
+    return Usagef("'{}' is not a memory-bandwidth limit (expected none or a percentage from 1% to 100%, e.g. 40%)",
+                  text);
+  }
+  return std::to_string(*percent);
+}
+
+// Up to CPU_SETSIZE - 1 siblings: the spec and the command line take any count a Linux
+// affinity mask can place; a host with fewer CPUs makes the trial unsupported, not the spec wrong.
+Result<std::string> ParseSiblingsText(std::string_view text, const SpecCatalog&) {
+  const auto count = ParseInteger(text);
+  if (!count || *count < 0 || *count >= CPU_SETSIZE) {
+    return Usagef("'{}' is not a number of sibling threads (expected an integer from 0 to {})", text, CPU_SETSIZE - 1);
+  }
+  return std::to_string(*count);
+}
+
+Result<std::string> ParseSiblingModeText(std::string_view text, const SpecCatalog&) {
+  if (!ParseSiblingMode(text)) return Usagef("unknown sibling mode '{}'; expected spin or sleep", text);
+  return std::string(text);
 }
 
 // One option of a strategy, path or workload; checked against the strategy's (path's,
@@ -384,6 +413,56 @@ std::vector<Parameter> MakeTable() {
     p.key_name = "membw_antagonist_cpus";
     p.label_part = LabelPart::kNamed;
     p.label_name = "membw";
+  }
+  {
+    Parameter& p = add({"membw_limit", SpecSection::kMatrix, "--membw-limit", ValueKind::kFraction,
+                        "\"none\" or a percentage", "none",
+                        "cap the trial's threads at this share of the memory bandwidth (resctrl MB, root): a resctrl "
+                        "group removed afterwards; a host without it makes the trial unsupported (zcbench doctor; "
+                        "--membw-antagonist emulates a memory-starved host there)",
+                        everywhere, AxisKind::kMembwLimit});
+    p.parse = ParseMembwLimitText;
+    p.apply = [](const std::string& v, TrialSpec& s) {
+      s.constraints.membw_limit_percent = v == "none" ? std::nullopt : std::optional<int>(std::stoi(v));
+    };
+    p.read = [](const TrialSpec& s) {
+      return s.constraints.membw_limit_percent ? std::to_string(*s.constraints.membw_limit_percent)
+                                               : std::string("none");
+    };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "membw_limit";
+    p.label_part = LabelPart::kNamed;
+    p.label_name = "membw_limit";
+    p.display = [](const std::string& v) { return v + "%"; };
+  }
+  {
+    Parameter& p = add({"siblings", SpecSection::kMatrix, "--siblings", ValueKind::kInteger, "an integer", "0",
+                        "threads of the sender's process on other CPUs while it sends, one per CPU (never the "
+                        "sender's; the receiver's only when no other is left), so that munmap and page pinning must "
+                        "shoot down their TLBs too (params.siblings); more than the CPUs besides the sender's: "
+                        "unsupported",
+                        everywhere, AxisKind::kSiblings});
+    p.parse = ParseSiblingsText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.siblings = std::stoi(v); };
+    p.read = [](const TrialSpec& s) { return std::to_string(s.siblings); };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "siblings";
+    p.label_part = LabelPart::kNamed;
+    p.label_name = "siblings";
+  }
+  // A [trial] setting, but part of the point: its place in the key is here.
+  {
+    Parameter& p =
+        add({"sibling_mode", SpecSection::kTrial, "--sibling-mode", ValueKind::kName, "spin or sleep", "spin",
+             "what the sibling threads do: spin keeps the process's address space live on their CPUs "
+             "(every munmap must interrupt them); sleep runs once there and blocks, leaving the CPU idle "
+             "in lazy-TLB mode, which the kernel's shootdowns skip",
+             everywhere});
+    p.parse = ParseSiblingModeText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.sibling_mode = *ParseSiblingMode(v); };
+    p.read = [](const TrialSpec& s) { return std::string(ToString(s.sibling_mode)); };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "sibling_mode";
   }
   {
     Parameter& p = add({"udp_gro", SpecSection::kTrial, "--gro", ValueKind::kBool, "true or false", "false",

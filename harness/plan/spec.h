@@ -65,6 +65,8 @@ enum class AxisKind {
   kCache,
   kSenderCpuQuota,
   kMembwAntagonist,
+  kMembwLimit,
+  kSiblings,
   kStrategyOption,
   kPathOption,
   kWorkloadOption,

@@ -9,6 +9,7 @@
 
 #include "drivers/network_path.h"
 #include "harness/plan/parameters.h"
+#include "harness/trial/sibling_threads.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_sockets.h"
 
@@ -341,6 +342,7 @@ TrialParams ReadParams(const Fields& f) {
   if (f.Has("tcp_congestion")) p.tcp_congestion = f.Any("tcp_congestion");
   if (f.Has("socket_options")) p.socket_options = f.Any("socket_options");
   if (f.Has("optmem_max")) p.optmem_max = f.Any("optmem_max");
+  if (f.Has("siblings")) p.siblings = f.Any("siblings");
   return p;
 }
 
@@ -433,6 +435,7 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.constraints = s.constraints.ToJson();
   p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
   p.optmem_max = OptmemMaxJson(nullptr, "in zcbench's network namespace, before the trial (its sender did not start)");
+  p.siblings = SiblingsAsked(s);
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
   if (s.protocol == Protocol::kUdp) {
     p.udp = UdpParams{s.gro, s.drain_s};
@@ -488,6 +491,7 @@ nlohmann::json TrialParams::ToJson() const {
   if (tcp_congestion) out["tcp_congestion"] = *tcp_congestion;
   out["socket_options"] = socket_options;
   if (!optmem_max.is_null()) out["optmem_max"] = optmem_max;
+  if (!siblings.is_null()) out["siblings"] = siblings;
   return out;
 }
 

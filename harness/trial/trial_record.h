@@ -91,6 +91,9 @@ struct TrialParams {
   // net.core.optmem_max for the trial (OptmemMaxJson): the sender's namespace once it was
   // set up, else this process's before the trial.
   nlohmann::json optmem_max;
+  // The sibling threads (SiblingThreads::ToJson, harness/trial/sibling_threads.h): as asked
+  // until they were placed and started, then their CPUs; absent in older records.
+  nlohmann::json siblings;
 
   // The params of `trial` (a receiver on another host may wait for low-water: this
   // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).

@@ -16,6 +16,7 @@
 #include "stack/pattern.h"
 #include "stack/registry.h"
 #include "stack/result.h"
+#include "stack/sibling_thread.h"
 #include "stack/types.h"
 #include "workloads/workload.h"
 
@@ -55,7 +56,9 @@ struct TrialSpec {
   std::optional<int> rcvlowat;          // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
   bool gro = false;                     // UDP: the receiver asks for UDP_GRO
   double drain_s = 0.5;                 // UDP: after the sender is done, wait this long for stragglers
-  HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist
+  HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist and limit
+  int siblings = 0;                     // threads of the process on other CPUs (sibling_threads.h)
+  SiblingMode sibling_mode = SiblingMode::kSpin;
 };
 
 // A TrialSpec checked against the registry: everything a usage error (exit 2) can be

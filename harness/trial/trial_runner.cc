@@ -19,6 +19,7 @@
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/measured_window.h"
 #include "harness/trial/receiving_end.h"
+#include "harness/trial/sibling_threads.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_metrics.h"
 #include "harness/trial/trial_payload.h"
@@ -118,6 +119,10 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
                                                          workload.exchange(ScheduleOf(trial.spec))}));
   ZCB_RETURN_IF_ERROR(end->Prepare());
 
+  // The sibling threads run from before the sender starts until the window has closed.
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<SiblingThreads> siblings, SiblingThreads::Start(trial.spec));
+  record.params.siblings = siblings->ToJson();
+
   WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
   SenderOutcome sender;
   std::thread receiver_thread;
@@ -127,6 +132,8 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   const MeasuredWindow window =
       end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
   if (constraints != nullptr) constraints->Stop();
+  siblings->Stop();
+  record.params.siblings = siblings->ToJson();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
   if (!sender.optmem_max.is_null()) record.params.optmem_max = sender.optmem_max;

@@ -31,6 +31,14 @@ def run_cli(args):
     return status, out.getvalue(), err.getvalue()
 
 
+def report_of(run: str, out: str):
+    """``report RUN --out OUT``, asserted to succeed: (the figure files, report.md's text)."""
+    status, _, stderr = run_cli(["report", run, "--out", out])
+    assert status == 0, stderr
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+        return os.listdir(os.path.join(out, "figures")), f.read()
+
+
 def subprocess_env():
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

@@ -2,13 +2,11 @@
 stacked "copies per payload byte" figure and the send/receive columns; a run without it
 (version-1 records from before metrics.copies) gets neither, and no error."""
 
-import os
-
 import numpy as np
 
 import fixturegen as fg
 from analysis import metrics as M
-from analysis_testlib import run_cli
+from analysis_testlib import report_of
 
 # Per strategy: (send at the call, send deferred, receive) per payload byte.
 SHARES = {"write": (1.0, 0.0, 0.0), "sendfile": (0.0, 0.0, 0.0), "msg_zerocopy": (0.0, 1.0, 0.0)}
@@ -42,11 +40,7 @@ def copies_run(directory, with_copies=True):
 
 def report(tmp_path, with_copies):
     run = copies_run(str(tmp_path / "run"), with_copies)
-    out = str(tmp_path / "report")
-    status, stdout, stderr = run_cli(["report", run, "--out", out])
-    assert status == 0, stderr
-    with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
-        return os.listdir(os.path.join(out, "figures")), f.read()
+    return report_of(run, str(tmp_path / "report"))
 
 
 def test_copies_figure_and_columns(tmp_path):

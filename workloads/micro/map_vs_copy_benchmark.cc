@@ -13,7 +13,7 @@
 //
 // Each runs with `siblings:0` and `siblings:1`: with 1, a thread of this process spins on
 // another CPU while the benchmark thread (pinned) runs, so that munmap of touched pages must
-// flush that CPU's TLB too, a remote shootdown (see sibling_thread.h). On a machine with
+// flush that CPU's TLB too, a remote shootdown (see stack/sibling_thread.h). On a machine with
 // one usable CPU the sibling runs are skipped with the reason. The question: can mmap +
 // munmap cost more than copying a small file?
 //
@@ -49,9 +49,9 @@
 #include <fmt/format.h>
 
 #include "stack/result.h"
+#include "stack/sibling_thread.h"
 #include "stack/unique_fd.h"
 #include "workloads/micro/interrupt_counts.h"
-#include "workloads/micro/sibling_thread.h"
 
 namespace zcb::micro {
 namespace {
@@ -61,6 +61,21 @@ constexpr int64_t kMaxBytes = 4 << 20;
 constexpr size_t kDramSourceBytes = 256 << 20;
 constexpr size_t kPage = 4096;  // the stride of the touch: one read per base page
 constexpr const char* kFileDirVariable = "ZCB_MICRO_FILE_DIR";
+
+// The benchmark thread's CPU and its sibling's: the first two CPUs this process may run on;
+// unsupported when it has only one (the sibling variant cannot be measured there).
+struct CpuPair {
+  int benchmark_cpu = -1;
+  int sibling_cpu = -1;
+};
+
+Result<CpuPair> ChooseCpuPair() {
+  ZCB_ASSIGN_OR_RETURN(const std::vector<int> cpus, AllowedCpus());
+  if (cpus.size() < 2) {
+    return Unsupportedf("a sibling on another CPU needs 2 CPUs and this process may run on {} only", cpus.size());
+  }
+  return CpuPair{cpus[0], cpus[1]};
+}
 
 std::string FileDir() {
   const char* dir = std::getenv(kFileDirVariable);
@@ -180,13 +195,13 @@ class PrimitiveRun {
     }
     ZCB_ASSIGN_OR_RETURN(CpuPair cpus, ChooseCpuPair());
     ZCB_RETURN_IF_ERROR(pin_.Pin(cpus.benchmark_cpu));
-    return sibling_.Start(cpus.sibling_cpu);
+    return sibling_.Start(cpus.sibling_cpu, SiblingMode::kSpin);
   }
 
   benchmark::State& state_;
   size_t bytes_;
   ScopedCpuPin pin_;
-  SpinningSibling sibling_;  // declared after pin_: stops before the pin is undone
+  SiblingThread sibling_;  // declared after pin_: stops before the pin is undone
   std::optional<uint64_t> tlb_before_;
   uint64_t faults_before_ = 0;
   bool ready_ = false;

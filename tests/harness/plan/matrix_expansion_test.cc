@@ -353,7 +353,8 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"drain", "\"2s\""},
                                                      {"udp_gro", "true"},
                                                      {"rcvlowat", "\"64K\""},
-                                                     {"optmem_max", "\"256K\""}};
+                                                     {"optmem_max", "\"256K\""},
+                                                     {"sibling_mode", "\"sleep\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -375,6 +376,31 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_TRUE(s.gro);
   EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
   EXPECT_EQ(s.optmem_max, 256u << 10);
+  EXPECT_EQ(s.sibling_mode, SiblingMode::kSleep);
+}
+
+// The siblings axis takes any count a spec may ask for, 64 included (a host with fewer
+// CPUs records such a point unsupported when it runs), and the memory-bandwidth limit
+// axis its percentages; both name the point.
+TEST(MatrixExpansion, SiblingAndMemoryLimitAxes) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+path = ["lo"]
+siblings = [0, 1, 64]
+membw_limit = ["none", "40%"]
+)");
+  ASSERT_EQ(m.points.size(), 6u);
+  std::set<int> counts;
+  std::set<std::string> keys;
+  for (const auto& p : m.points) {
+    counts.insert(p.spec.siblings);
+    keys.insert(PointKey(p.spec));
+    EXPECT_EQ(p.spec.sibling_mode, SiblingMode::kSpin);
+  }
+  EXPECT_EQ(counts, (std::set<int>{0, 1, 64}));
+  EXPECT_EQ(keys.size(), 6u);
+  EXPECT_EQ(keys.count("tcp/tcp_mem/lo/bulk/memory/65536/verify,membw_limit=40,siblings=64"), 1u)
+      << fmt::format("{}", fmt::join(keys, " "));
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the

@@ -53,10 +53,11 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
     }
   }
   // Every axis kind has its parameter.
-  for (AxisKind kind : {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize,
-                        AxisKind::kPath, AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
-                        AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kStrategyOption,
-                        AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
+  for (AxisKind kind :
+       {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
+        AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache, AxisKind::kSenderCpuQuota,
+        AxisKind::kMembwAntagonist, AxisKind::kMembwLimit, AxisKind::kSiblings, AxisKind::kStrategyOption,
+        AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
   }
 }
@@ -148,6 +149,26 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
   EXPECT_EQ(canonical("pattern_period", SpecSection::kTrial, "6K"), "error: 6144 is not a multiple of 4096 bytes");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "64K"), "65536");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "auto"), "auto");
+  // siblings: any count an affinity mask can place (a host with fewer CPUs refuses the
+  // trial, not the spec); a bad count quotes itself.
+  EXPECT_EQ(canonical("siblings", SpecSection::kMatrix, "64"), "64");
+  EXPECT_EQ(canonical("siblings", SpecSection::kMatrix, "0"), "0");
+  for (std::string_view bad : {"-1", "two", "1.5", "1024"}) {
+    EXPECT_EQ(canonical("siblings", SpecSection::kMatrix, bad),
+              fmt::format("error: '{}' is not a number of sibling threads (expected an integer from 0 to 1023)", bad));
+  }
+  EXPECT_EQ(canonical("sibling_mode", SpecSection::kTrial, "sleep"), "sleep");
+  EXPECT_EQ(canonical("sibling_mode", SpecSection::kTrial, "nap"),
+            "error: unknown sibling mode 'nap'; expected spin or sleep");
+  EXPECT_EQ(canonical("membw_limit", SpecSection::kMatrix, "40%"), "40");
+  EXPECT_EQ(canonical("membw_limit", SpecSection::kMatrix, "100"), "100");
+  EXPECT_EQ(canonical("membw_limit", SpecSection::kMatrix, "none"), "none");
+  for (std::string_view bad : {"0", "101%", "half"}) {
+    EXPECT_EQ(canonical("membw_limit", SpecSection::kMatrix, bad),
+              fmt::format("error: '{}' is not a memory-bandwidth limit (expected none or a percentage from 1% to "
+                          "100%, e.g. 40%)",
+                          bad));
+  }
   for (std::string_view mark : {"0", "32M"}) {
     EXPECT_EQ(
         canonical("rcvlowat", SpecSection::kTrial, mark),
@@ -193,6 +214,17 @@ TEST(PointIdentity, KeysStayWhatRecordsHold) {
   EXPECT_EQ(PointKey(udp),
             "udp/sendmmsg/veth/bulk/memory/1472/verify,rate_bps=1000000000,working_set=1048576,sender_cpu_quota=0.5,"
             "membw_antagonist_cpus=0+1,gro,batch=8,path.sg=off");
+
+  // Siblings, their mode and a memory-bandwidth limit, when not the defaults.
+  TrialSpec crowded = Tcp("mmap_write");
+  crowded.siblings = 1;
+  EXPECT_EQ(PointKey(crowded), "tcp/mmap_write/loopback/bulk/memory/65536/verify,siblings=1");
+  crowded.sibling_mode = SiblingMode::kSleep;
+  crowded.constraints.membw_limit_percent = 40;
+  EXPECT_EQ(PointKey(crowded),
+            "tcp/mmap_write/loopback/bulk/memory/65536/verify,membw_limit=40,siblings=1,sibling_mode=sleep");
+  EXPECT_NE(IdentifyPoint(crowded).label.find("membw_limit=40% siblings=1"), std::string::npos)
+      << IdentifyPoint(crowded).label;
 }
 
 // Socket options are one parameter: its flag and its spec table, declared once, parsed
