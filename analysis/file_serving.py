@@ -120,9 +120,10 @@ def crossovers(ds: Dataset, confidence: float) -> List[Crossover]:
             shown = ", ".join(f"{units.format_bytes(s)} {r.ratio:.2f}" if r.ratio is not None else
                               f"{units.format_bytes(s)} -" for s, r in zip(sizes, ratios))
             if size is None:
-                above = all(r is not None and r > 1 for r in middle)
-                note = (f"it beats {REFERENCE} at every size measured" if above else
-                        f"it does not beat {REFERENCE} from the smallest size measured on")
+                above = [r is not None and r > 1 for r in middle]
+                note = (f"it beats {REFERENCE} at every size measured" if all(above) else
+                        f"it beats {REFERENCE} at no size measured" if not any(above) else
+                        f"the ratio does not fall through 1 as the size grows")
             else:
                 note = "requests/s ratio to sendfile by size"
             out.append(Crossover(challenger, group, size, low, high, sizes, ratios, f"{note} ({shown})"))
