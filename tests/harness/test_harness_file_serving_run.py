@@ -41,4 +41,4 @@ def test_file_serving_toml_runs_and_the_report_draws_its_figure(tmp_path, run_zc
     assert "file_serving_vs_file_size.png" in figures, sorted(figures)
     text = (out / "report" / "report.md").read_text()
     assert "File serving crossover" in text
-    assert "mmap_write vs sendfile" in text and "write vs sendfile" in text
+    assert "mmap\\_write vs sendfile" in text and "- write vs sendfile" in text  # Markdown escapes _
