@@ -445,9 +445,11 @@ class ReportFigures:
                          "datagrams sent.", points=udp, yscale="linear")
 
     def _exchanges(self) -> List[Point]:
-        """The points of request/response trials (their records carry the client's figures)."""
+        """The points of request/response trials whose response is the message size (their
+        records carry the client's figures)."""
         rate = M.get_metric("request_response.transactions_per_s")
-        return [p for p in self.points if p.summary(rate) is not None]
+        # file_serving's responses are files, not message-size pieces: its own figure.
+        return [p for p in self.points if p.summary(rate) is not None and not file_serving.serves_files(p)]
 
     def request_response(self):
         points = self._exchanges()

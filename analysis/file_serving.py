@@ -34,8 +34,13 @@ RATE = M.get_metric("file_serving.requests_per_s")
 CPU_PER_REQUEST = M.get_metric("file_serving.cpu_ns_per_request")
 
 
+def serves_files(p: Point) -> bool:
+    """Whether the point's responses are files (sized by the set, not the message size)."""
+    return p.params.get("workload") == WORKLOAD
+
+
 def points(ds: Dataset) -> List[Point]:
-    return [p for p in ds.measured() if p.params.get("workload") == WORKLOAD and p.summary(RATE) is not None]
+    return [p for p in ds.measured() if serves_files(p) and p.summary(RATE) is not None]
 
 
 def file_size(p: Point) -> Optional[float]:

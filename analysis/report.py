@@ -285,7 +285,8 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
     for name, build in (("Goodput and CPU cost", tables.results_table),
                         ("Costs per payload byte", tables.costs_table),
                         ("UDP delivery", tables.udp_table),
-                        ("Request/response", tables.request_response_table)):
+                        ("Request/response", tables.request_response_table),
+                        ("File serving", tables.file_serving_table)):
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))
