@@ -43,18 +43,19 @@ class IoUringStreamSender final : public SendStrategy {
   // before the buffer is read into again.
   Status SendResponse(const Response& response) override {
     ZCB_RETURN_IF_ERROR(Flush(fd_));  // messages of Send() still queued go first, on their socket
-    ZCB_RETURN_IF_ERROR(SendThroughBuffer(
-        response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
-        [&](std::span<const uint8_t> piece, bool /*more*/) -> Status {
-          Op& op = ops_[queued_++];
-          op.message = UserBuffers::Message{};  // not a payload buffer: nothing for buffers_ to gate
-          op.offset = 0;
-          op.data = piece.data();
-          op.left = piece.size();
-          ZCB_RETURN_IF_ERROR(Flush(response.socket_fd));
-          while (!window_.IsCompleted(op.last_seq)) ZCB_RETURN_IF_ERROR(WaitOne("the response buffer's release"));
-          return OkStatus();
-        }));
+    ZCB_RETURN_IF_ERROR(
+        SendThroughBuffer(response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
+                          [&](std::span<const uint8_t> piece, bool /*more*/) -> Status {
+                            Op& op = ops_[queued_++];
+                            op.message = UserBuffers::Message{};  // not a payload buffer: nothing for buffers_ to gate
+                            op.offset = 0;
+                            op.data = piece.data();
+                            op.left = piece.size();
+                            ZCB_RETURN_IF_ERROR(Flush(response.socket_fd));
+                            while (!window_.IsCompleted(op.last_seq))
+                              ZCB_RETURN_IF_ERROR(WaitOne("the response buffer's release"));
+                            return OkStatus();
+                          }));
     return OkStatus();
   }
 
@@ -69,11 +70,11 @@ class IoUringStreamSender final : public SendStrategy {
 
   struct Op {
     UserBuffers::Message message;
-    uint64_t offset = 0;  // stream offset of the message (for errors)
+    uint64_t offset = 0;            // stream offset of the message (for errors)
     const uint8_t* data = nullptr;  // (a response piece: in the response buffer, message.data null)
-    size_t left = 0;          // bytes not yet accepted by the kernel
-    uint64_t last_seq = 0;    // sequence number of the last SQE that carried it
-    int32_t res = kNoResult;  // result of this round's SQE
+    size_t left = 0;                // bytes not yet accepted by the kernel
+    uint64_t last_seq = 0;          // sequence number of the last SQE that carried it
+    int32_t res = kNoResult;        // result of this round's SQE
   };
 
   // Submits the queued messages to socket `fd` as linked chains until the kernel accepted

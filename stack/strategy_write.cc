@@ -29,11 +29,11 @@ class WriteStrategy final : public SendStrategy {
   }
 
   Status SendResponse(const Response& response) override {
-    ZCB_RETURN_IF_ERROR(SendThroughBuffer(
-        response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
-        [&](std::span<const uint8_t> piece, bool more) {
-          return SendAll(response.socket_fd, piece.data(), piece.size(), more ? MSG_MORE : 0, &stats_.send_calls);
-        }));
+    ZCB_RETURN_IF_ERROR(SendThroughBuffer(response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
+                                          [&](std::span<const uint8_t> piece, bool more) {
+                                            return SendAll(response.socket_fd, piece.data(), piece.size(),
+                                                           more ? MSG_MORE : 0, &stats_.send_calls);
+                                          }));
     stats_.bytes_sent += response.size();
     return OkStatus();
   }

@@ -40,9 +40,8 @@ const WorkloadInfo& FileServing() {
 TrialSpec FileServingSpec(const StrategyInfo& strategy, const std::map<std::string, std::string>& extra = {}) {
   TrialSpec spec = testing::VerifiedStream(strategy.name, kPasses * SetBytes(), kReadBuffer);
   spec.workload = "file_serving";
-  spec.workload_options = {{"distribution", "list"},
-                           {"sizes", "1K,5000,64K,300001,4097"},
-                           {"files", std::to_string(kFiles)}};
+  spec.workload_options = {
+      {"distribution", "list"}, {"sizes", "1K,5000,64K,300001,4097"}, {"files", std::to_string(kFiles)}};
   for (const auto& [key, value] : extra) spec.workload_options[key] = value;
   spec.source = strategy.DefaultSource();
   return spec;
@@ -74,7 +73,8 @@ void ExpectSetServed(const nlohmann::json& record, const std::string& connection
   const double per_request = fs["cpu_ns_per_request"].get<double>();
   const double per_kib = fs["cpu_ns_per_kib"].get<double>();
   EXPECT_GT(per_request, 0.0);
-  EXPECT_NEAR(per_request * static_cast<double>(kPasses * kFiles), per_kib * static_cast<double>(kPasses * SetBytes()) / 1024,
+  EXPECT_NEAR(per_request * static_cast<double>(kPasses * kFiles),
+              per_kib * static_cast<double>(kPasses * SetBytes()) / 1024,
               per_request * 1e-6 * static_cast<double>(kPasses * kFiles));
   const auto& set = fs["file_set"];
   EXPECT_EQ(set["files"].get<uint64_t>(), kFiles);

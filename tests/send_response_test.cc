@@ -22,7 +22,7 @@
 namespace zcb {
 namespace {
 
-constexpr size_t kBuffer = 4096;       // the message size: the copying strategies' read buffer
+constexpr size_t kBuffer = 4096;  // the message size: the copying strategies' read buffer
 constexpr size_t kFileBytes = 300'000;
 
 struct Connection {
@@ -80,7 +80,8 @@ TEST(SendResponse, EveryCapableStrategySendsHeaderThenFileRangeOnTheNamedSocket)
   for (const StrategyInfo& info : AllStrategies()) {
     if (!info.Speaks(Protocol::kTcp) || !info.caps.sends_responses) continue;
     if (!ProbeAvailability(info).available) {
-      ADD_FAILURE() << info.name << " has sends_responses but is not available here: " << ProbeAvailability(info).reason;
+      ADD_FAILURE() << info.name
+                    << " has sends_responses but is not available here: " << ProbeAvailability(info).reason;
       continue;
     }
     SCOPED_TRACE(info.name);

@@ -105,10 +105,10 @@ class FileServingWorkload final : public Workload {
     };
     if (spec_.distribution == FileSetSpec::Distribution::kLognormalPareto) {
       const LognormalPareto& d = spec_.lognormal_pareto;
-      set["lognormal_pareto"] = {{"body_mu", d.body_mu},       {"body_sigma", d.body_sigma},
-                                 {"tail_alpha", d.tail_alpha}, {"tail_start", d.tail_start},
-                                 {"tail_fraction", d.tail_fraction}, {"min_size", spec_.min_size},
-                                 {"max_size", spec_.max_size}, {"size_seed", spec_.seed}};
+      set["lognormal_pareto"] = {
+          {"body_mu", d.body_mu},       {"body_sigma", d.body_sigma},       {"tail_alpha", d.tail_alpha},
+          {"tail_start", d.tail_start}, {"tail_fraction", d.tail_fraction}, {"min_size", spec_.min_size},
+          {"max_size", spec_.max_size}, {"size_seed", spec_.seed}};
     }
     if (files_ != nullptr) {
       const FileSetFacts& f = files_->facts();
@@ -156,7 +156,8 @@ class FileServingWorkload final : public Workload {
           "with them unread)",
           index);
     }
-    if (n < 0) return SysError(fmt::format("file_serving server: waiting for the client to close file {}'s connection", index));
+    if (n < 0)
+      return SysError(fmt::format("file_serving server: waiting for the client to close file {}'s connection", index));
     const linger abort{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
     return OkStatus();

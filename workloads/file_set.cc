@@ -86,11 +86,14 @@ std::vector<OptionSpec> FileSetOptions() {
        {"fixed", "list", "lognormal_pareto"}},
       OptionSpec{"size", OptionType::kSize, "64K", "distribution=fixed: every file's size (1K to 1G)"}.InRange(
           static_cast<int64_t>(kSmallestFile), static_cast<int64_t>(kLargestFile)),
-      {"sizes", OptionType::kString, "", "distribution=list: file sizes separated by commas, e.g. 4K,64K,1M (1K to 1G)"},
+      {"sizes", OptionType::kString, "",
+       "distribution=list: file sizes separated by commas, e.g. 4K,64K,1M (1K to 1G)"},
       OptionSpec{"size_seed", OptionType::kInt, "1", "distribution=lognormal_pareto: the draws' seed"}.AtLeast(0),
-      OptionSpec{"min_size", OptionType::kSize, "1K", "distribution=lognormal_pareto: smaller draws are clamped up to it"}
+      OptionSpec{"min_size", OptionType::kSize, "1K",
+                 "distribution=lognormal_pareto: smaller draws are clamped up to it"}
           .InRange(static_cast<int64_t>(kSmallestFile), static_cast<int64_t>(kLargestFile)),
-      OptionSpec{"max_size", OptionType::kSize, "1G", "distribution=lognormal_pareto: larger draws are clamped down to it"}
+      OptionSpec{"max_size", OptionType::kSize, "1G",
+                 "distribution=lognormal_pareto: larger draws are clamped down to it"}
           .InRange(static_cast<int64_t>(kSmallestFile), static_cast<int64_t>(kLargestFile)),
       {"body_mu", OptionType::kString, fmt::format("{}", surge.body_mu),
        "distribution=lognormal_pareto: the body's mean of ln(bytes) (SURGE 9.357)"},
@@ -142,8 +145,7 @@ Result<FileSetSpec> FileSetSpecFrom(const Options& options, const std::string& o
       start = comma + 1;
     }
     if (spec.list.empty()) {
-      return Usagef("{}: distribution=list has no mass: give the sizes, e.g. --workload-option sizes=4K,64K,1M",
-                    owner);
+      return Usagef("{}: distribution=list has no mass: give the sizes, e.g. --workload-option sizes=4K,64K,1M", owner);
     }
   } else {
     spec.distribution = FileSetSpec::Distribution::kLognormalPareto;
@@ -207,8 +209,8 @@ std::vector<uint64_t> FileSizes(const FileSetSpec& spec) {
             bytes = std::exp(d.body_mu + d.body_sigma * z);
           } while (bytes >= k);
         }
-        const double clamped = std::clamp(std::round(bytes), static_cast<double>(spec.min_size),
-                                          static_cast<double>(spec.max_size));
+        const double clamped =
+            std::clamp(std::round(bytes), static_cast<double>(spec.min_size), static_cast<double>(spec.max_size));
         size = static_cast<uint64_t>(clamped);
       }
       break;

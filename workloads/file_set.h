@@ -22,7 +22,7 @@
 
 namespace zcb {
 
-inline constexpr uint64_t kSmallestFile = 1024;      // 1 KiB
+inline constexpr uint64_t kSmallestFile = 1024;       // 1 KiB
 inline constexpr uint64_t kLargestFile = 1ull << 30;  // 1 GiB
 
 // The lognormal body with a Pareto tail of Barford and Crovella's SURGE web workload
@@ -44,11 +44,11 @@ struct FileSetSpec {
   enum class Distribution { kFixed, kList, kLognormalPareto };
   uint64_t files = 0;
   Distribution distribution = Distribution::kFixed;
-  uint64_t size = 0;                // fixed
-  std::vector<uint64_t> list;       // list: cycled over the files
-  LognormalPareto lognormal_pareto;  // lognormal_pareto
+  uint64_t size = 0;                                           // fixed
+  std::vector<uint64_t> list;                                  // list: cycled over the files
+  LognormalPareto lognormal_pareto;                            // lognormal_pareto
   uint64_t min_size = kSmallestFile, max_size = kLargestFile;  // lognormal_pareto's clamp
-  uint64_t seed = 1;                // lognormal_pareto's draws
+  uint64_t seed = 1;                                           // lognormal_pareto's draws
 };
 
 // The workload options that describe a file set (files, distribution, size, sizes,

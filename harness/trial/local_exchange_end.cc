@@ -131,7 +131,8 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     UniqueFd own_connection;
     if (exchange_.connection_per_request) {
       auto accepted = AcceptNext();
-      if (!accepted.ok()) return std::move(accepted).error().Context(fmt::format("client: response {}'s connection", sequence));
+      if (!accepted.ok())
+        return std::move(accepted).error().Context(fmt::format("client: response {}'s connection", sequence));
       own_connection = std::move(*accepted);
     }
     const int fd = own_connection ? own_connection.get() : conn_.get();

@@ -262,7 +262,8 @@ nlohmann::json WorkloadMetrics(nlohmann::json report, const TrialMetrics& m) {
     const double gib_per_request = bytes / (1024.0 * 1024.0 * 1024.0) / static_cast<double>(requests);
     nlohmann::json counts = nlohmann::json::object();
     for (const auto& [name, value] : per_gib.items()) {
-      counts[name] = value.is_number() ? nlohmann::json(value.get<double>() * gib_per_request) : nlohmann::json(nullptr);
+      counts[name] =
+          value.is_number() ? nlohmann::json(value.get<double>() * gib_per_request) : nlohmann::json(nullptr);
     }
     report["probes_per_request"] = std::move(counts);
   }

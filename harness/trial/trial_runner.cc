@@ -79,7 +79,8 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
     out.optmem_max = OptmemMaxJson(optmem.get(), "in the sender's network namespace, once it was set up");
     ZCB_ASSIGN_OR_RETURN(receiver_addr, end.Address());
     const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
-    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(receiver_addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
+    ZCB_ASSIGN_OR_RETURN(
+        sock, ConnectToReceiver(receiver_addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
     ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender,
                                                                    spec.socket_options, "the sending socket"));
     if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
