@@ -35,6 +35,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 from analysis import metrics as M  # noqa: E402
+from analysis import file_serving  # noqa: E402
 from analysis import micro  # noqa: E402
 from analysis import units  # noqa: E402
 from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical, sibling_count  # noqa: E402
@@ -382,7 +383,8 @@ class ReportFigures:
     def draw_all(self) -> List[FigureFile]:
         for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
                      self.siblings, self.copies, self.receive_copy, self.memory_traffic, self.softirq,
-                     self.paths, self.udp_loss, self.request_response, self.latency_cdf):
+                     self.paths, self.udp_loss, self.request_response, self.latency_cdf,
+                     self.file_serving):
             step()
         return self.writer.files
 
@@ -443,9 +445,11 @@ class ReportFigures:
                          "datagrams sent.", points=udp, yscale="linear")
 
     def _exchanges(self) -> List[Point]:
-        """The points of request/response trials (their records carry the client's figures)."""
+        """The points of request/response trials whose response is the message size (their
+        records carry the client's figures)."""
         rate = M.get_metric("request_response.transactions_per_s")
-        return [p for p in self.points if p.summary(rate) is not None]
+        # file_serving's responses are files, not message-size pieces: its own figure.
+        return [p for p in self.points if p.summary(rate) is not None and not file_serving.serves_files(p)]
 
     def request_response(self):
         points = self._exchanges()
@@ -507,6 +511,63 @@ class ReportFigures:
                              "histograms of every repetition of a point merged (bucket upper "
                              "edges, within 1/128 of the values recorded); a step at the right "
                              "is the tail p99 and p999 summarize.")
+
+    def file_serving(self):
+        """file_serving: requests/s and CPU per request against file size, one line per
+        strategy and one panel per group (analysis/file_serving.py), the crossover of
+        mmap_write and write against sendfile marked with its interval."""
+        groups = file_serving.groups(self.ds)
+        if not groups:
+            return
+        crossings = file_serving.crossovers(self.ds, self.confidence)
+        panels = list(groups.items())[:_MAX_PANELS]
+        with plt.rc_context(_RC):
+            fig, axes = plt.subplots(len(panels), 2, figsize=(_PANEL_W * 2, _PANEL_H * len(panels)), squeeze=False)
+            handles: Dict[str, Line2D] = {}
+            for row, (group, pts) in enumerate(panels):
+                for col, metric in enumerate((file_serving.RATE, file_serving.CPU_PER_REQUEST)):
+                    ax = axes[row][col]
+                    sizes: List[float] = []
+                    for s in self.series(pts):
+                        xs, ys, lo, hi = [], [], [], []
+                        for p in sorted(s.points, key=file_serving.file_size):
+                            summary = p.summary(metric, self.confidence)
+                            if summary is None:
+                                continue
+                            xs.append(file_serving.file_size(p))
+                            ys.append(summary.median)
+                            lo.append(summary.median - (summary.ci_low if summary.has_ci else summary.median))
+                            hi.append((summary.ci_high if summary.has_ci else summary.median) - summary.median)
+                        if not xs:
+                            continue
+                        sizes += xs
+                        ax.errorbar(xs, ys, yerr=[lo, hi], color=s.colour, linestyle=s.linestyle, marker="o",
+                                    markersize=3, linewidth=1.2, capsize=2)
+                        handles.setdefault(s.label, Line2D([], [], color=s.colour, linestyle=s.linestyle,
+                                                           label=s.label))
+                    if col == 0:
+                        for c in crossings:
+                            if c.group != group or c.size is None:
+                                continue
+                            colour = self.palette.colour(c.challenger)
+                            ax.axvline(c.size, color=colour, linestyle=":", linewidth=1)
+                            left = c.low if c.low is not None else min(c.sizes)
+                            right = c.high if c.high is not None else max(c.sizes)
+                            ax.axvspan(left, right, color=colour, alpha=0.12)
+                    _size_axis(ax, [int(x) for x in sizes] or [4096])
+                    ax.set_xlabel("file size (log scale)")
+                    ax.set_ylabel("requests per second" if col == 0 else "CPU time per request (ns)")
+                    ax.set_yscale("log")  # 4 KiB to 16 MiB files: orders of magnitude apart
+                    ax.set_title(group if col == 0 else "CPU per request", fontsize=8)
+            title = self._title("File serving: requests/s and CPU per request vs file size")
+            _finish_grid(fig, axes, len(panels) * 2, title, "strategy", list(handles.values()))
+            self.writer.save(fig, "file_serving_vs_file_size", title, self._caption(
+                "Workload file_serving: whole files served per second of the window (the client's count, "
+                "every byte verified) and the trial's CPU time per request (cpu.trial_s / requests), against "
+                "the mean file size of the set. A dotted line marks where mmap_write or write stops beating "
+                "sendfile (the ratio of medians of requests/s falling through 1, interpolated on the log size "
+                "axis), the shaded span its interval (where the ratio's interval bounds cross 1). Points show "
+                "the median over repetitions and its interval here."))
 
     def memory_traffic(self):
         palette = self.palette

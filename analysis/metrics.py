@@ -326,6 +326,15 @@ CATALOGUE: Dict[str, Metric] = {
            description="99th percentile of the transaction latency, from the histogram"),
         _m("request_response.cpu_ns_per_transaction", "CPU time per transaction", "ns", False,
            description="cpu.trial_s (both ends' threads and their softirq work) per transaction"),
+        _m("file_serving.requests_per_s", "files served", "per s", True,
+           description="whole files the client read and verified per second of the window "
+           "(workload file_serving)"),
+        _m("file_serving.bytes_per_s", "file bytes served", "B/s", True,
+           description="file bytes delivered per second of the window (goodput / 8)"),
+        _m("file_serving.cpu_ns_per_request", "CPU time per file served", "ns", False,
+           description="cpu.trial_s (both ends' threads and their softirq work) per request"),
+        _m("file_serving.cpu_ns_per_kib", "CPU time per KiB of file served", "ns", False,
+           description="cpu.trial_s per KiB of file received"),
     )
 }
 

@@ -22,7 +22,7 @@ from typing import List, Optional
 from analysis import __version__
 from analysis import claims
 from analysis import compare as cmp
-from analysis import micro
+from analysis import file_serving, micro
 from analysis import tables
 from analysis.dataset import Dataset, Point
 from analysis.document import (Block, Bullets, Document, Image, Paragraph, Section, Table,
@@ -108,6 +108,23 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "to its zero-copy completion is not measured (completion_latency is null with "
                   "its reason). On a 2-vCPU VM the tail holds the hypervisor's and the other "
                   "tenants' preemptions: compare tails only within one run."),
+        Paragraph("File serving (workload file_serving, metrics.file_serving; figure \"File "
+                  "serving: requests/s and CPU per request vs file size\", section \"File serving "
+                  "crossover\"): the client asks for one whole file of a set per request and "
+                  "verifies every byte against the file's known content; the server opens the "
+                  "file, sends it with the strategy's SendResponse and closes it. Requests per "
+                  "second are the client's completed requests over the window (as transactions "
+                  "per second); latency percentiles are metrics.request_response's. CPU per "
+                  "request and per KiB divide the trial's CPU time (cpu.trial_s) by the requests "
+                  "or the KiB received; the probes' counts per request scale their per-GiB "
+                  "counts (system-wide: other work on the machine is in them). The file size of "
+                  "a point is its set's mean. The crossover is where the ratio of medians of "
+                  "requests/s, mmap_write or write over sendfile, first falls through 1 going up "
+                  "in size, interpolated on a log2 size axis; its interval is where the bounds "
+                  "of the ratio's interval (Mann-Whitney, at the report's confidence) cross 1. "
+                  "A warm cache serves files from the page cache their creation filled; cold "
+                  "drops their pages once before the window (posix_fadvise DONTNEED), so only "
+                  "each file's first request reads the device."),
         Paragraph("Copies (metrics.copies) are counted where the kernel makes them. Send, at "
                   "the call: the share of the payload transmitted from the trial's sockets that "
                   "its skbs held in kernel memory (tracepoint net:net_dev_start_xmit, "
@@ -295,10 +312,14 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
     for name, build in (("Goodput and CPU cost", tables.results_table),
                         ("Costs per payload byte", tables.costs_table),
                         ("UDP delivery", tables.udp_table),
-                        ("Request/response", tables.request_response_table)):
+                        ("Request/response", tables.request_response_table),
+                        ("File serving", tables.file_serving_table)):
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))
+    serving = file_serving.crossovers(ds, confidence)
+    if serving:
+        results.append(_section("File serving crossover", [Bullets([c.describe() for c in serving])]))
     has_micro = micro_results is not None and bool(micro_results.results or micro_results.problems)
     if has_micro:
         results.append(_micro_section(micro_results))

@@ -12,6 +12,7 @@ import statistics
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
+from analysis import file_serving
 from analysis import metrics as M
 from analysis import units
 from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, point_label
@@ -210,17 +211,17 @@ def udp_table(ds: Dataset, confidence: float) -> Optional[Table]:
                  numeric=tuple(range(first, len(columns))))
 
 
-def request_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
-    """Transactions/s, latency percentiles and CPU per transaction of the request/response
-    points (metrics.request_response), medians over repetitions."""
-    rate = M.get_metric("request_response.transactions_per_s")
-    points = [p for p in ds.measured() if p.summary(rate, confidence) is not None]
+def _exchange_table(ds: Dataset, confidence: float, points: List[Point], what: str, size_header: str,
+                    size_of, per: str) -> Optional[Table]:
+    """Rate, latency percentiles and CPU per request of exchange points
+    (metrics.request_response), medians over repetitions; `size_of(point)` is the size
+    column's value in bytes."""
     if not points:
         return None
+    rate = M.get_metric("request_response.transactions_per_s")
     keys = ds.varying(points)
     columns = [_CONTEXT_HEADERS[k] for k in keys] + [
-        "strategy", "response size", "n", "transactions/s", "p50 (us)", "p99 (us)", "p99.9 (us)",
-        "CPU/transaction (ns)"]
+        "strategy", size_header, "n", f"{what}/s", "p50 (us)", "p99 (us)", "p99.9 (us)", f"CPU/{per} (ns)"]
     rows = []
     for p in points:
         def med(extract) -> str:
@@ -228,18 +229,34 @@ def request_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
             return units.sig(statistics.median(values)) if values else "–"
 
         rows.append(_context_cells(p, keys) + [
-            p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
+            p.series_label, units.format_bytes(size_of(p)), str(len(p.ok_trials)),
             med(rate.extract),
             med(M.get_metric("request_response.latency_us.p50").extract),
             med(M.get_metric("request_response.latency_us.p99").extract),
             med(lambda m: M.lookup(m, "request_response.latency_us.p999")),
             med(M.get_metric("request_response.cpu_ns_per_transaction").extract)])
     first = len(keys) + 2
-    return Table(columns, rows, "Medians over repetitions of each trial's figures: the client's "
-                 "transactions per second, its latency percentiles (CLOCK_MONOTONIC, request written "
+    return Table(columns, rows, f"Medians over repetitions of each trial's figures: the client's "
+                 f"{what} per second, its latency percentiles (CLOCK_MONOTONIC, request written "
                  "to response read, from a histogram within 1/128) and the trial's CPU time per "
-                 "transaction. " + _shared_context(ds, points, keys), [_row_kind(p) for p in points],
+                 f"{per}. " + _shared_context(ds, points, keys), [_row_kind(p) for p in points],
                  numeric=tuple(range(first, len(columns))))
+
+
+def request_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    """Transactions/s, latency percentiles and CPU per transaction of the request/response
+    points whose response is the message size (file_serving's are files: its own table)."""
+    rate = M.get_metric("request_response.transactions_per_s")
+    points = [p for p in ds.measured() if p.summary(rate, confidence) is not None and not file_serving.serves_files(p)]
+    return _exchange_table(ds, confidence, points, "transactions", "response size", lambda p: p.message_size,
+                           "transaction")
+
+
+def file_serving_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    """Requests/s, latency percentiles and CPU per request of the file_serving points, by
+    their set's mean file size."""
+    return _exchange_table(ds, confidence, file_serving.points(ds), "requests", "file size", file_serving.file_size,
+                           "request")
 
 
 def failures_table(ds: Dataset) -> Optional[Table]:

@@ -13,11 +13,12 @@ namespace {
 
 class IoUringStreamSender final : public SendStrategy {
  public:
-  IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, const IoUringSendConfig& config,
-                      std::chrono::milliseconds timeout)
+  IoUringStreamSender(int fd, IoUringRing ring, UserBuffers buffers, MappedRegion response_buffer,
+                      const IoUringSendConfig& config, std::chrono::milliseconds timeout)
       : fd_(fd),
         ring_(std::move(ring)),
         buffers_(std::move(buffers)),
+        response_buffer_(std::move(response_buffer)),
         config_(config),
         timeout_(timeout),
         op_name_(config.zero_copy ? "io_uring SEND_ZC" : "io_uring SEND"),
@@ -33,12 +34,33 @@ class IoUringStreamSender final : public SendStrategy {
     op.offset = offset;
     op.data = op.message.data;
     op.left = op.message.len;
-    if (queued_ == ops_.size()) return Flush();
+    if (queued_ == ops_.size()) return Flush(fd_);
+    return OkStatus();
+  }
+
+  // A server's response: read into the response buffer (header first), then one SEND of
+  // it on the response's connection, waited for (and, for SEND_ZC, its notification)
+  // before the buffer is read into again.
+  Status SendResponse(const Response& response) override {
+    ZCB_RETURN_IF_ERROR(Flush(fd_));  // messages of Send() still queued go first, on their socket
+    ZCB_RETURN_IF_ERROR(
+        SendThroughBuffer(response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
+                          [&](std::span<const uint8_t> piece, bool /*more*/) -> Status {
+                            Op& op = ops_[queued_++];
+                            op.message = UserBuffers::Message{};  // not a payload buffer: nothing for buffers_ to gate
+                            op.offset = 0;
+                            op.data = piece.data();
+                            op.left = piece.size();
+                            ZCB_RETURN_IF_ERROR(Flush(response.socket_fd));
+                            while (!window_.IsCompleted(op.last_seq))
+                              ZCB_RETURN_IF_ERROR(WaitOne("the response buffer's release"));
+                            return OkStatus();
+                          }));
     return OkStatus();
   }
 
   Status Finish() override {
-    ZCB_RETURN_IF_ERROR(Flush());
+    ZCB_RETURN_IF_ERROR(Flush(fd_));
     while (window_.watermark() < window_.issued()) ZCB_RETURN_IF_ERROR(WaitOne("the last notifications"));
     return OkStatus();
   }
@@ -48,16 +70,16 @@ class IoUringStreamSender final : public SendStrategy {
 
   struct Op {
     UserBuffers::Message message;
-    uint64_t offset = 0;  // stream offset of the message (for errors)
-    const uint8_t* data = nullptr;
-    size_t left = 0;          // bytes not yet accepted by the kernel
-    uint64_t last_seq = 0;    // sequence number of the last SQE that carried it
-    int32_t res = kNoResult;  // result of this round's SQE
+    uint64_t offset = 0;            // stream offset of the message (for errors)
+    const uint8_t* data = nullptr;  // (a response piece: in the response buffer, message.data null)
+    size_t left = 0;                // bytes not yet accepted by the kernel
+    uint64_t last_seq = 0;          // sequence number of the last SQE that carried it
+    int32_t res = kNoResult;        // result of this round's SQE
   };
 
-  // Submits the queued messages as linked chains until the kernel accepted all of them,
-  // then hands their buffers to UserBuffers with the gate they wait for.
-  Status Flush() {
+  // Submits the queued messages to socket `fd` as linked chains until the kernel accepted
+  // all of them, then hands their payload buffers to UserBuffers with the gate they wait for.
+  Status Flush(int fd) {
     size_t done = 0;  // ops_[0, done) are fully sent
     while (done < queued_) {
       const size_t n = queued_ - done;
@@ -78,13 +100,13 @@ class IoUringStreamSender final : public SendStrategy {
         const int flags = queued_ - done > 1 ? MSG_WAITALL | MSG_NOSIGNAL : MSG_NOSIGNAL;
         const auto len = static_cast<unsigned>(op.left);
         if (!config_.zero_copy) {
-          io_uring_prep_send(sqe, fd_, op.data, len, flags);
-        } else if (config_.fixed_buffers) {
-          io_uring_prep_send_zc_fixed(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE, 0);
+          io_uring_prep_send(sqe, fd, op.data, len, flags);
+        } else if (config_.fixed_buffers && op.message.data != nullptr) {
+          io_uring_prep_send_zc_fixed(sqe, fd, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE, 0);
         } else {
-          io_uring_prep_send_zc(sqe, fd_, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE);
+          io_uring_prep_send_zc(sqe, fd, op.data, len, flags, IORING_SEND_ZC_REPORT_USAGE);
         }
-        if (config_.registered_files) UseRegisteredSocket(sqe);
+        if (config_.registered_files && fd == fd_) UseRegisteredSocket(sqe);
         op.last_seq = window_.Issue();
         op.res = kNoResult;
         io_uring_sqe_set_data64(sqe, op.last_seq);
@@ -117,7 +139,9 @@ class IoUringStreamSender final : public SendStrategy {
         done = i + 1;
       }
     }
-    for (size_t i = 0; i < queued_; ++i) buffers_.Sent(ops_[i].message, ops_[i].last_seq);
+    for (size_t i = 0; i < queued_; ++i) {
+      if (ops_[i].message.data != nullptr) buffers_.Sent(ops_[i].message, ops_[i].last_seq);
+    }
     queued_ = 0;
     return OkStatus();
   }
@@ -168,6 +192,8 @@ class IoUringStreamSender final : public SendStrategy {
   int fd_;
   IoUringRing ring_;
   UserBuffers buffers_;
+  MappedRegion response_buffer_;  // SendResponse's read buffer: message_size bytes
+  uint64_t reads_ = 0;
   IoUringSendConfig config_;
   std::chrono::milliseconds timeout_;
   const char* op_name_;
@@ -206,8 +232,10 @@ Result<std::unique_ptr<SendStrategy>> CreateIoUringStreamSender(const SendContex
   }
   if (config.fixed_buffers) ZCB_RETURN_IF_ERROR(ring.RegisterBuffer(buffers.Region()));
   ZCB_RETURN_IF_ERROR(RegisterFiles(ring, ctx.socket_fd, config));
+  ZCB_ASSIGN_OR_RETURN(MappedRegion response_buffer, ResponseBuffer(ctx.message_size));
   return std::unique_ptr<SendStrategy>(new IoUringStreamSender(ctx.socket_fd, std::move(ring), std::move(buffers),
-                                                               config, CompletionTimeout(ctx.socket_fd)));
+                                                               std::move(response_buffer), config,
+                                                               CompletionTimeout(ctx.socket_fd)));
 }
 
 }  // namespace zcb

@@ -16,6 +16,7 @@
 
 #include "stack/options.h"
 #include "stack/payload.h"
+#include "stack/response.h"
 #include "stack/result.h"
 #include "stack/types.h"
 
@@ -103,6 +104,12 @@ class SendStrategy {
   // Called once after the last Send, before the socket is shut down.
   virtual Status Finish() { return OkStatus(); }
 
+  // Sends one server response (stack/response.h): its header, then its file range, on
+  // response.socket_fd, whole before it returns. Only for a strategy whose
+  // Capabilities::sends_responses is set; for the others it is an error naming the
+  // capability. Must not allocate.
+  virtual Status SendResponse(const Response& response);
+
   const SendStats& stats() const { return stats_; }
 
  protected:
@@ -117,6 +124,9 @@ struct Capabilities {
   bool supports_unsafe_reuse = false;  // has the `unsafe_reuse` option
   bool needs_link_layer = false;       // writes Ethernet frames: needs a path with a link layer
   bool waits_for_reader = false;       // rewrites a buffer only once the receiver read it (PeerGate)
+  // Has SendResponse: serves a server's response (a generated header, then a range of an
+  // open file) per request, on any connection (stack/response.h).
+  bool sends_responses = false;
 };
 
 // Whether the strategy can run on this machine, and if not, why.

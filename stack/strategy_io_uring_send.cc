@@ -17,6 +17,7 @@ StrategyInfo IoUringSendStrategyInfo() {
   info.summary = "IORING_OP_SEND from a user buffer (the copying io_uring baseline)";
   info.caps.protocols = {Protocol::kTcp, Protocol::kUdp};
   info.caps.sources = {SourceKind::kMemory, SourceKind::kGenerated};
+  info.caps.sends_responses = true;
   info.options = IoUringSenderOptions();
   info.probe = [] { return ProbeIoUring(IORING_OP_SEND, "IORING_OP_SEND (Linux 5.6)"); };
   info.validate = [](const Options& options, Protocol /*protocol*/, uint64_t /*message_size*/) -> Status {

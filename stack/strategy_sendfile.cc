@@ -2,6 +2,10 @@
 // space. Option `header`: a per-message header sent from user memory first, held back
 // with TCP_CORK or MSG_MORE so that it shares segments with the body (what FreeBSD's
 // sf_hdtr does in one call).
+//
+// A server's response (SendResponse): its header from user memory (under TCP_CORK with
+// header=cork, else with MSG_MORE), then sendfile() of the file range, on the response's
+// connection.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,7 +31,7 @@ class SendfileStrategy final : public SendStrategy {
     if (mode_ != HeaderMode::kNone) {
       head = std::min(header_size_, len);
       payload_.pattern().Fill(offset, {header_.data(), head});
-      if (mode_ == HeaderMode::kCork) ZCB_RETURN_IF_ERROR(SetCork(1));
+      if (mode_ == HeaderMode::kCork) ZCB_RETURN_IF_ERROR(SetCork(fd_, 1));
       const int flags = mode_ == HeaderMode::kMore && head < len ? MSG_MORE : 0;
       ZCB_RETURN_IF_ERROR(SendAll(fd_, header_.data(), head, flags, &stats_.send_calls));
     }
@@ -35,14 +39,27 @@ class SendfileStrategy final : public SendStrategy {
       ZCB_RETURN_IF_ERROR(
           SendfileAll(fd_, payload_.fd(), payload_.FileOffset(offset + head), len - head, &stats_.send_calls));
     }
-    if (mode_ == HeaderMode::kCork) ZCB_RETURN_IF_ERROR(SetCork(0));
+    if (mode_ == HeaderMode::kCork) ZCB_RETURN_IF_ERROR(SetCork(fd_, 0));
     stats_.bytes_sent += len;
     return OkStatus();
   }
 
+  Status SendResponse(const Response& response) override {
+    const bool cork = mode_ == HeaderMode::kCork && !response.header.empty();
+    if (cork) ZCB_RETURN_IF_ERROR(SetCork(response.socket_fd, 1));
+    ZCB_RETURN_IF_ERROR(SendResponseHeader(response, &stats_.send_calls));
+    if (response.file_length > 0) {
+      ZCB_RETURN_IF_ERROR(SendfileAll(response.socket_fd, response.file_fd, static_cast<off_t>(response.file_offset),
+                                      response.file_length, &stats_.send_calls));
+    }
+    if (cork) ZCB_RETURN_IF_ERROR(SetCork(response.socket_fd, 0));
+    stats_.bytes_sent += response.size();
+    return OkStatus();
+  }
+
  private:
-  Status SetCork(int on) {
-    if (::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on) != 0) return SysError("setsockopt(TCP_CORK)");
+  static Status SetCork(int fd, int on) {
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) != 0) return SysError("setsockopt(TCP_CORK)");
     return OkStatus();
   }
 
@@ -61,6 +78,7 @@ StrategyInfo SendfileStrategyInfo() {
   info.summary = "sendfile() from a page-cache file";
   info.caps.protocols = {Protocol::kTcp};
   info.caps.sources = {SourceKind::kFile};
+  info.caps.sends_responses = true;
   info.options = {
       {"header",
        OptionType::kChoice,

@@ -10,14 +10,29 @@
 // checks every response byte against its stream offset. A request carries its sequence
 // number: its first bytes (up to 8) are the number, little-endian, the rest a function of
 // the number and the position; a 1-byte request carries the number modulo 256.
+//
+// Responses of their own sizes (file_serving: each response is one whole file): response
+// k is responses[k mod N], N extents each with its length and the stream offset of its
+// first byte, which is what the client checks it against. A connection per request: the
+// requests still go on the trial's connection (the control connection), and each response
+// comes on a new connection the server opens to the client for it (FTP's active mode),
+// which the client accepts, reads the response from and closes.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace zcb {
+
+// One response of a layout: its length, and the stream offset of its first byte.
+struct ResponseExtent {
+  uint64_t length = 0;
+  uint64_t stream_offset = 0;
+};
 
 struct Exchange {
   uint64_t request_size = 1;
@@ -25,11 +40,20 @@ struct Exchange {
   uint64_t outstanding = 1;                 // requests in flight (netperf's burst + 1)
   std::chrono::microseconds think_time{0};  // the client's pause between a response and its next request
   std::optional<uint64_t> bytes;            // the trial's byte count: the responses' total, when given
+  // Responses of their own sizes, cycled (null: every response is the next response_size
+  // bytes of the stream). Each is sent whole: a byte count ends the exchange with the
+  // response that reaches it.
+  std::shared_ptr<const std::vector<ResponseExtent>> responses;
+  bool connection_per_request = false;  // each response on a new connection (see above)
 
   // The number of transactions the byte count allows (nullopt: no byte count).
   std::optional<uint64_t> TransactionLimit() const;
-  // The length of response `sequence` (shorter for the last one of a byte count).
+  // The length of response `sequence` (stream responses: shorter for the last one of a
+  // byte count, 0 past it; responses of a layout are whole, and the caller keeps to
+  // TransactionLimit()).
   uint64_t ResponseLength(uint64_t sequence) const;
+  // The stream offset of response `sequence`'s first byte.
+  uint64_t ResponseOffset(uint64_t sequence) const;
 };
 
 // The bytes of request `sequence` (out.size() is the request size).

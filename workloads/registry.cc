@@ -10,7 +10,8 @@
 namespace zcb {
 
 const std::vector<WorkloadInfo>& AllWorkloads() {
-  static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo(), RequestResponseWorkloadInfo()};
+  static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo(), RequestResponseWorkloadInfo(),
+                                                FileServingWorkloadInfo()};
   return all;
 }
 
@@ -51,6 +52,7 @@ std::string_view ToString(ReceiverExpectation expectation) {
 
 bool WorkloadInfo::Serves(const StrategyInfo& strategy, Protocol protocol, SourceKind source) const {
   return needs.protocols.Has(protocol) && strategy.Speaks(protocol) && strategy.CanSend(source) &&
+         (!needs.responses || strategy.caps.sends_responses) &&
          std::find(needs.sources.begin(), needs.sources.end(), source) != needs.sources.end();
 }
 

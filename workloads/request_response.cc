@@ -12,19 +12,11 @@
 // strategy is made for message_size sends (its buffers, rings and batches are sized by
 // it), and a message size sweep of this workload is then a response size sweep.
 
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <vector>
-
+#include "workloads/request_server.h"
 #include "workloads/workloads.h"
 
 namespace zcb {
 namespace {
-
-constexpr int kPollSliceMs = 100;  // how often a server waiting for a request looks at cancel
 
 class RequestResponseWorkload final : public Workload {
  public:
@@ -43,75 +35,17 @@ class RequestResponseWorkload final : public Workload {
     return x;
   }
 
-  // The server: reads requests until the client's EOF, answering each one in order.
+  // The server: answers each request with the next piece of the pattern stream.
   Status Send(const WorkloadSend& send, TrialClock::time_point* sends_done) override {
-    if (send.socket_fd < 0) return Errorf("request_response server: no socket to read requests from");
     const Exchange x = *exchange(send.schedule);
-    std::vector<uint8_t> buffer(std::max<uint64_t>(request_size_ * outstanding_, 4096));
-    uint64_t sequence = 0;  // the request being read
-    uint64_t position = 0;  // its bytes read so far
-    uint64_t offset = 0;    // the next response's stream offset
-    const auto patience = std::chrono::duration<double>(send.peer_timeout_s > 0 ? send.peer_timeout_s : 10.0);
-    TrialClock::time_point last_heard = TrialClock::now();
-    Status run = OkStatus();
-    for (;;) {
-      if (send.cancel != nullptr && send.cancel->load(std::memory_order_relaxed)) break;
-      const ssize_t n = ::recv(send.socket_fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
-      if (n == 0) {
-        if (position != 0)
-          run = Errorf("request_response server: EOF inside request {} ({} of {} bytes)", sequence, position,
-                       request_size_);
-        break;
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          run = SysError("request_response server: recv");
-          break;
-        }
-        if (TrialClock::now() - last_heard > patience) {
-          // After answering every request read, silence means the client still waits for
-          // a response: one the strategy has not handed to the kernel yet.
-          run = position == 0 && sequence > 0
-                    ? Errorf(
-                          "request_response server: no request for {} s after answering {}: the client is still "
-                          "waiting for a response, which the strategy holds (a strategy that sends a batch only "
-                          "once it is full, e.g. batch > 1, cannot serve one request at a time)",
-                          patience.count(), sequence)
-                    : Errorf("request_response server: no request for {} s (request {})", patience.count(), sequence);
-          break;
-        }
-        pollfd pfd{send.socket_fd, POLLIN, 0};
-        ::poll(&pfd, 1, kPollSliceMs);
-        continue;
-      }
-      last_heard = TrialClock::now();
-      for (ssize_t i = 0; i < n && run.ok(); ++i) {
-        if (buffer[i] != RequestByte(sequence, position)) {
-          run = Errorf(
-              "request_response server: request {} byte {} is {:#04x}, expected {:#04x} (a lost, repeated or foreign "
-              "request)",
-              sequence, position, buffer[i], RequestByte(sequence, position));
-          break;
-        }
-        if (++position < request_size_) continue;
-        const uint64_t len = x.ResponseLength(sequence);
-        if (len == 0) {
-          run = Errorf("request_response server: request {} is beyond the {} transactions the byte count allows",
-                       sequence, x.TransactionLimit().value_or(0));
-          break;
-        }
-        run = send.payload->BeforeSend(offset);
-        if (run.ok()) run = send.strategy->Send(offset, len);
-        offset += len;
-        ++sequence;
-        position = 0;
-      }
-      if (!run.ok()) break;
-    }
-    if (sends_done != nullptr) *sends_done = TrialClock::now();
-    Status finish = send.strategy->Finish();
-    return run.ok() ? finish : run;
+    return ServeRequests(
+        send, x, "request_response server",
+        [&](uint64_t sequence, uint64_t length) -> Status {
+          const uint64_t offset = x.ResponseOffset(sequence);
+          ZCB_RETURN_IF_ERROR(send.payload->BeforeSend(offset));
+          return send.strategy->Send(offset, length);
+        },
+        sends_done);
   }
 
  private:

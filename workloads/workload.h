@@ -17,10 +17,14 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "stack/options.h"
+#include "stack/pattern.h"
 #include "stack/result.h"
 #include "stack/send_strategy.h"
 #include "stack/types.h"
+#include "stack/unique_fd.h"
 #include "workloads/exchange.h"
 #include "workloads/payload_source.h"
 #include "workloads/send_loop.h"
@@ -36,6 +40,10 @@ struct WorkloadNeeds {
   // Whether the receiver must know where each message ends (a response parser, a
   // request/response peer) rather than take one verified byte stream or datagram flow.
   bool message_boundaries = false;
+  // Whether it sends server responses through SendStrategy::SendResponse (a header, then
+  // a range of a file the server opened): a strategy without the capability
+  // sends_responses is left out (stack/response.h).
+  bool responses = false;
 };
 
 // What the receiving end is to expect, and so check. A receiving end declares the
@@ -65,6 +73,16 @@ struct WorkloadSend {
   // leaves it to the strategy.
   int socket_fd = -1;
   double peer_timeout_s = 0;  // how long to wait for the peer before giving up (receive_timeout)
+  // A new connection to the receiving end, made as the trial's was (its socket options and
+  // timeouts): for a workload with a connection per request. Unset where the receiving end
+  // takes one connection only.
+  std::function<Result<UniqueFd>()> connect;
+};
+
+// What a workload may make before the window (file_serving's file set) is told of the trial.
+struct WorkloadSetup {
+  std::string file_dir;              // --file-dir: where the trial's files go (empty: tmpfs)
+  const Pattern* pattern = nullptr;  // the trial's pattern: what the receiver checks bytes against
 };
 
 class Workload {
@@ -82,6 +100,15 @@ class Workload {
   // The exchange a request/response workload runs under `schedule` (its client needs it);
   // nullopt for a workload that only sends.
   virtual std::optional<Exchange> exchange(const SendSchedule& /*schedule*/) const { return std::nullopt; }
+
+  // Before the window, on the runner's thread, once: what the workload makes for the trial
+  // (files), and any set-up that must not be timed (a cold cache's drop).
+  virtual Status Prepare(const WorkloadSetup& /*setup*/) { return OkStatus(); }
+
+  // The workload's own object of the record, metrics.<workload name> (null: none): what it
+  // made and how (file_serving: the file set). The runner adds the per-request figures of
+  // an exchange to it (harness/trial/trial_metrics.h, WorkloadMetrics).
+  virtual nlohmann::json Report() const { return nullptr; }
 };
 
 struct WorkloadInfo {
@@ -89,6 +116,8 @@ struct WorkloadInfo {
   std::string summary;
   WorkloadNeeds needs;
   std::vector<OptionSpec> options;  // the workload's own options (none for bulk)
+  // Makes the workload; nothing outside it (files come in Prepare): a trial is resolved by
+  // making one and dropping it, so that a bad combination of options is a usage error early.
   std::function<Result<std::unique_ptr<Workload>>(const Options& options)> create;
 
   // The options `given` (key=value, as --workload-option and [matrix.workload_options]
@@ -96,8 +125,8 @@ struct WorkloadInfo {
   // the valid options.
   Result<Options> ParseOptions(const std::map<std::string, std::string>& given) const;
 
-  // Whether `strategy` can serve this workload from `source`: a protocol both speak and a
-  // source both take.
+  // Whether `strategy` can serve this workload from `source`: a protocol both speak, a
+  // source both take, and SendResponse when the workload sends responses.
   bool Serves(const StrategyInfo& strategy, SourceKind source) const;
   bool Serves(const StrategyInfo& strategy, Protocol protocol, SourceKind source) const;
 };

@@ -9,5 +9,6 @@ namespace zcb {
 
 WorkloadInfo BulkWorkloadInfo();
 WorkloadInfo RequestResponseWorkloadInfo();
+WorkloadInfo FileServingWorkloadInfo();
 
 }  // namespace zcb

@@ -86,21 +86,36 @@ Status LocalListeningEnd::EndFlow(int fd, const SendStats& /*stats*/, Status run
   return run;
 }
 
-Status LocalListeningEnd::AwaitSender(const WindowGate& gate) {
+Status LocalListeningEnd::AwaitConnection(TrialClock::time_point give_up, const WindowGate* gate) {
   // Wait in short slices so that a sender that failed its set-up is noticed at once.
-  const double timeout_s = trial_.spec.receive_timeout_s;
-  const TrialClock::time_point give_up =
-      TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   for (;;) {
-    if (gate.aborted()) return Errorf("receiver: aborted before the sender connected");
-    if (TrialClock::now() >= give_up) return Errorf("receiver: the sender did not connect within {} s", timeout_s);
+    if (gate != nullptr && gate->aborted()) return Errorf("receiver: aborted before the sender connected");
+    if (TrialClock::now() >= give_up) {
+      return Errorf("receiver: the sender did not connect within {} s", trial_.spec.receive_timeout_s);
+    }
     pollfd pfd{listener_.get(), POLLIN, 0};
-    if (::poll(&pfd, 1, 100) > 0) break;
+    if (::poll(&pfd, 1, 100) > 0) return OkStatus();
   }
+}
+
+Status LocalListeningEnd::AwaitSender(const WindowGate& gate) {
+  const double timeout_s = trial_.spec.receive_timeout_s;
+  ZCB_RETURN_IF_ERROR(
+      AwaitConnection(TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), &gate));
   conn_.Reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn_) return SysError("receiver: accept");
   ZCB_RETURN_IF_ERROR(ReadReceiverOptions(conn_.get(), SOCK_STREAM));
   return SetTimeout(conn_.get(), SO_RCVTIMEO, timeout_s);
+}
+
+Result<UniqueFd> LocalListeningEnd::AcceptNext() {
+  const double timeout_s = trial_.spec.receive_timeout_s;
+  ZCB_RETURN_IF_ERROR(
+      AwaitConnection(TrialClock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), nullptr));
+  UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return SysError("receiver: accept");
+  ZCB_RETURN_IF_ERROR(SetTimeout(conn.get(), SO_RCVTIMEO, timeout_s));
+  return conn;
 }
 
 }  // namespace zcb

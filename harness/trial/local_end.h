@@ -79,9 +79,16 @@ class LocalListeningEnd : public LocalEnd {
   Status Open(sockaddr_storage& addr) override;
   Status AwaitSender(const WindowGate& gate) override;
 
+  // Another connection from the sender (a connection per request), accepted within the
+  // receive timeout, with the receive timeout set on it.
+  Result<UniqueFd> AcceptNext();
+
   UniqueFd conn_;
 
  private:
+  // Waits for a connection on the listener until `give_up` (or `gate`, when given, aborts).
+  Status AwaitConnection(TrialClock::time_point give_up, const WindowGate* gate);
+
   UniqueFd listener_;
 };
 

@@ -7,6 +7,13 @@
 // the exchange: after the byte count's transactions, once the duration has passed, or on
 // cancel, it stops writing, reads the responses still owed, and shuts its side down; the
 // server answers what it read and stops at that EOF.
+//
+// Responses of a layout (file_serving) are checked against their own stream offsets
+// (Exchange::ResponseOffset). With a connection per request, each response comes on a
+// connection of its own: the client accepts it after writing the request (so its latency
+// includes the connection's set-up), reads the response whole, and closes it; bytes the
+// server sent after the response are then still unread, which turns the close into a
+// reset the server reports.
 
 #include <sys/socket.h>
 
@@ -65,7 +72,9 @@ class LocalExchangeEnd final : public LocalListeningEnd {
             ? window_start_ + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(*duration))
             : TrialClock::time_point::max();
     request_.resize(exchange_.request_size);
-    response_.resize(std::min<uint64_t>(std::max<uint64_t>(exchange_.response_size, 1), kReadChunk));
+    response_.resize(exchange_.responses
+                         ? kReadChunk
+                         : std::min<uint64_t>(std::max<uint64_t>(exchange_.response_size, 1), kReadChunk));
     written_at_.assign(exchange_.outstanding, TrialClock::time_point{});
 
     while (figures_.requests_sent < std::min(exchange_.outstanding, limit)) ZCB_RETURN_IF_ERROR(WriteRequest());
@@ -118,10 +127,19 @@ class LocalExchangeEnd final : public LocalListeningEnd {
   Status ReadResponse() {
     const uint64_t sequence = figures_.transactions;
     const uint64_t length = exchange_.ResponseLength(sequence);
+    const uint64_t offset = exchange_.ResponseOffset(sequence);
+    UniqueFd own_connection;
+    if (exchange_.connection_per_request) {
+      auto accepted = AcceptNext();
+      if (!accepted.ok())
+        return std::move(accepted).error().Context(fmt::format("client: response {}'s connection", sequence));
+      own_connection = std::move(*accepted);
+    }
+    const int fd = own_connection ? own_connection.get() : conn_.get();
     uint64_t got = 0;
     while (got < length) {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(length - got, response_.size()));
-      const ssize_t n = ::recv(conn_.get(), response_.data(), want, 0);
+      const ssize_t n = ::recv(fd, response_.data(), want, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return Errorf("client: no response to request {} within the {} s receive timeout", sequence,
@@ -134,7 +152,7 @@ class LocalExchangeEnd final : public LocalListeningEnd {
             sequence, got, length, sequence);
       }
       ++recv_calls_;
-      Verify(std::span<const uint8_t>(response_.data(), static_cast<size_t>(n)));
+      Verify(offset + got, std::span<const uint8_t>(response_.data(), static_cast<size_t>(n)));
       got += static_cast<uint64_t>(n);
       bytes_received_ += static_cast<uint64_t>(n);
       progress_.store(bytes_received_, std::memory_order_release);
@@ -147,14 +165,13 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     return OkStatus();
   }
 
-  // Checks response bytes that start at stream offset bytes_received_ (verify mode only;
-  // read and discard take them unchecked, as integrity.mode says).
-  void Verify(std::span<const uint8_t> data) {
+  // Checks response bytes that start at stream offset `offset` (verify mode only; read and
+  // discard take them unchecked, as integrity.mode says).
+  void Verify(uint64_t offset, std::span<const uint8_t> data) {
     if (integrity_.mode != ReceiverMode::kVerify) return;
-    if (const ptrdiff_t first = pattern_.FindMismatch(bytes_received_, data); first >= 0) {
-      if (!integrity_.first_mismatch_offset)
-        integrity_.first_mismatch_offset = bytes_received_ + static_cast<uint64_t>(first);
-      integrity_.mismatches += pattern_.CountMismatches(bytes_received_, data);
+    if (const ptrdiff_t first = pattern_.FindMismatch(offset, data); first >= 0) {
+      if (!integrity_.first_mismatch_offset) integrity_.first_mismatch_offset = offset + static_cast<uint64_t>(first);
+      integrity_.mismatches += pattern_.CountMismatches(offset, data);
     }
     integrity_.verified_bytes += data.size();
   }
@@ -181,6 +198,10 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalExchangeEnd(const ReceivingEndS
         "(use verify, read or discard)");
   }
   if (!setup.exchange) return Errorf("the local exchange end needs the workload's exchange (request/response)");
+  if (setup.exchange->connection_per_request && setup.exchange->outstanding != 1) {
+    return Usagef("a connection per request takes one request in flight at a time (outstanding=1, got {})",
+                  setup.exchange->outstanding);
+  }
   return std::unique_ptr<ReceivingEnd>(
       std::make_unique<LocalExchangeEnd>(trial, setup.path, setup.pattern, *setup.exchange));
 }

@@ -224,6 +224,52 @@ TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& contex
   return m;
 }
 
+nlohmann::json WorkloadMetrics(nlohmann::json report, const TrialMetrics& m) {
+  if (!m.request_response) return report;
+  const uint64_t requests = m.request_response->transactions;
+  const double bytes = static_cast<double>(m.bytes_received.value_or(0));
+  report["requests"] = requests;
+  report["requests_per_s"] = m.request_response->transactions_per_s;
+  report["bytes_per_s"] = m.goodput_bps / 8;
+  report["source"] =
+      "requests: responses the client read whole and verified; requests_per_s over the window's start to the last "
+      "response (metrics.request_response.transactions_per_s); bytes_per_s is goodput_bps / 8; cpu per request and "
+      "per KiB from cpu.trial_s (the trial's threads and the softirq work outside them); probes per request from "
+      "probes.per_gib (system-wide eBPF counts) times the GiB received, per request";
+  const char* none = "no request completed";
+  const bool cpu_known = m.cpu.is_object() && m.cpu.contains("trial_s") && m.cpu["trial_s"].is_number();
+  const double cpu_ns = cpu_known ? m.cpu["trial_s"].get<double>() * 1e9 : 0;
+  const auto per = [&](const char* name, double count, const char* missing) {
+    if (missing != nullptr) {
+      report[name] = nullptr;
+      report[std::string(name) + "_reason"] = missing;
+    } else {
+      report[name] = cpu_ns / count;
+    }
+  };
+  const char* cpu_missing = !cpu_known ? "the trial's CPU time (cpu.trial_s) was not measured" : nullptr;
+  per("cpu_ns_per_request", static_cast<double>(requests), requests == 0 ? none : cpu_missing);
+  per("cpu_ns_per_kib", bytes / 1024, bytes == 0 ? "no byte was received" : cpu_missing);
+
+  const nlohmann::json per_gib = m.probe_results.contains("probes") && m.probe_results["probes"].is_object()
+                                     ? m.probe_results["probes"].value("per_gib", nlohmann::json(nullptr))
+                                     : nlohmann::json(nullptr);
+  if (requests == 0 || !per_gib.is_object()) {
+    report["probes_per_request"] = nullptr;
+    report["probes_per_request_reason"] =
+        requests == 0 ? none : "the eBPF probes did not run or counted nothing (metrics.probes.per_gib is null)";
+  } else {
+    const double gib_per_request = bytes / (1024.0 * 1024.0 * 1024.0) / static_cast<double>(requests);
+    nlohmann::json counts = nlohmann::json::object();
+    for (const auto& [name, value] : per_gib.items()) {
+      counts[name] =
+          value.is_number() ? nlohmann::json(value.get<double>() * gib_per_request) : nlohmann::json(nullptr);
+    }
+    report["probes_per_request"] = std::move(counts);
+  }
+  return report;
+}
+
 Status JudgeTrial(const ResolvedTrial& trial, const SenderOutcome& sender, const ReceivedFigures& received,
                   const char* receiver_name) {
   if (received.lost) return *received.lost;

@@ -17,6 +17,13 @@ namespace zcb {
 TrialMetrics BuildMetrics(const ResolvedTrial& trial, const TrialContext& context, const SenderOutcome& sender,
                           const ReceivedFigures& received, const MeasuredWindow& window, const PayloadSource& payload);
 
+// metrics.<workload>: the workload's own report (Workload::Report) with, where its
+// receiving end timed an exchange (metrics.request_response), the figures per request:
+// requests, requests_per_s, bytes_per_s, cpu_ns_per_request, cpu_ns_per_kib and the eBPF
+// probes' counts per request (probes.per_gib scaled), each null with a reason when the
+// trial could not give it.
+nlohmann::json WorkloadMetrics(nlohmann::json report, const TrialMetrics& metrics);
+
 // The first failure of a measured trial, which explains the others (a receiver that went
 // away makes the sender fail): the receiving end lost, the sender, the receiver, then
 // what arrived (bytes, integrity, datagram headers). `receiver_name` names the receiver.

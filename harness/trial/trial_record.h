@@ -212,7 +212,8 @@ struct TrialMetrics {
   std::optional<RemoteMetrics> remote;
   std::optional<RequestResponseMetrics> request_response;  // request/response workloads
   // Every other member of metrics, as the probes wrote it (probes, counters, memory,
-  // copies, cpu_profile, their *_reason, probe_errors).
+  // copies, cpu_profile, their *_reason, probe_errors), and a workload's own object
+  // (metrics.<workload>: Workload::Report with WorkloadMetrics, e.g. file_serving).
   nlohmann::json probe_results = nlohmann::json::object();
 
   nlohmann::json ToJson() const;

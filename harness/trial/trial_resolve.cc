@@ -102,6 +102,13 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
                     fmt::format("workload {} runs over {} only", spec.workload, fmt::join(over, ", ")),
                     fmt::format("use --protocol {}", over.empty() ? "tcp" : over.front())});
   }
+  if (workload != nullptr && workload->needs.responses && !info.caps.sends_responses) {
+    gaps.push_back({Kind::kRequest, fmt::format("strategy={} workload={}", info.name, spec.workload),
+                    fmt::format("workload {} serves each request with the strategy's SendResponse (a header, then a "
+                                "range of an open file), which {} does not have (capability sends_responses)",
+                                spec.workload, info.name),
+                    "use a strategy that sends responses (zcbench help " + spec.workload + " lists them)"});
+  }
   const std::vector<Incompatibility> receiving = CheckReceivingEnd(spec);
   gaps.insert(gaps.end(), receiving.begin(), receiving.end());
   return gaps;
@@ -157,6 +164,9 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ZCB_ASSIGN_OR_RETURN(trial.options, Options::Parse(info.options, spec.options, "strategy " + info.name));
   if (info.validate) ZCB_RETURN_IF_ERROR(info.validate(trial.options, spec.protocol, spec.message_size));
   ZCB_ASSIGN_OR_RETURN(trial.workload_options, trial.workload->ParseOptions(spec.workload_options));
+  // Made once, and dropped, for what its options' types cannot say (a distribution with no
+  // mass): a usage error before anything runs. Creating a workload makes nothing outside it.
+  if (auto made = trial.workload->create(trial.workload_options); !made.ok()) return std::move(made).error();
   return trial;
 }
 

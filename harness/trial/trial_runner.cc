@@ -66,6 +66,7 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   std::unique_ptr<SysctlOverride> optmem;  // put back last, once the socket is closed
   UniqueFd sock;
   std::unique_ptr<SendStrategy> strategy;
+  sockaddr_storage receiver_addr{};
   auto setup = [&]() -> Status {
     // The path's sender side (its namespace), the host constraints (the sender's cgroup),
     // then the sender CPU: in that order, since entering a cgroup may move the thread.
@@ -77,9 +78,10 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
       ZCB_ASSIGN_OR_RETURN(optmem, SysctlOverride::Set(std::string(kOptmemMax), std::to_string(*spec.optmem_max)));
     }
     out.optmem_max = OptmemMaxJson(optmem.get(), "in the sender's network namespace, once it was set up");
-    ZCB_ASSIGN_OR_RETURN(const sockaddr_storage addr, end.Address());
+    ZCB_ASSIGN_OR_RETURN(receiver_addr, end.Address());
     const int type = stream ? SOCK_STREAM : SOCK_DGRAM;
-    ZCB_ASSIGN_OR_RETURN(sock, ConnectToReceiver(addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
+    ZCB_ASSIGN_OR_RETURN(
+        sock, ConnectToReceiver(receiver_addr, type, spec.receive_timeout_s, end.name(), spec.socket_options));
     ZCB_ASSIGN_OR_RETURN(out.socket_options, ReadBackSocketOptions(sock.get(), type, SocketSide::kSender,
                                                                    spec.socket_options, "the sending socket"));
     if (stream) out.tcp_congestion = TcpCongestionJson(sock.get());
@@ -102,6 +104,12 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   send.cancel = gate.cancel();
   send.socket_fd = sock.get();
   send.peer_timeout_s = spec.receive_timeout_s;
+  if (stream) {
+    // More connections to the same end (a connection per request), made as the first.
+    send.connect = [&]() -> Result<UniqueFd> {
+      return ConnectToReceiver(receiver_addr, SOCK_STREAM, spec.receive_timeout_s, end.name(), spec.socket_options);
+    };
+  }
   Status run = workload.Send(send, &out.sends_done);
   if (out.sends_done == TrialClock::time_point{}) out.sends_done = TrialClock::now();  // failed in the loop
   out.stats = strategy->stats();
@@ -145,6 +153,9 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   both.insert(both.end(), received.socket_options.begin(), received.socket_options.end());
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, both, kSocketNotSetUp);
   record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
+  if (nlohmann::json report = workload.Report(); !report.is_null()) {
+    record.metrics->probe_results[trial.workload->name] = WorkloadMetrics(std::move(report), *record.metrics);
+  }
   return JudgeTrial(trial, sender, received, end->name());
 }
 
@@ -177,6 +188,10 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   Pattern pattern(spec.seed, spec.pattern_period);
   auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);
   if (!payload.ok()) return std::move(payload).error().Context("payload");
+  // What the workload makes before the window (its files), outside the window and the path.
+  if (Status prepared = (*workload)->Prepare(WorkloadSetup{spec.file_dir, &pattern}); !prepared.ok()) {
+    return std::move(prepared).error().Context("workload");
+  }
   auto path = CreatePath(spec.path, spec.path_options);
   if (!path.ok()) return std::move(path).error().Context("path");
   std::unique_ptr<HostConstraints> constraints;
