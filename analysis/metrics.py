@@ -305,6 +305,12 @@ CATALOGUE: Dict[str, Metric] = {
            description="99th percentile of the transaction latency, from the histogram"),
         _m("request_response.cpu_ns_per_transaction", "CPU time per transaction", "ns", False,
            description="cpu.trial_s (both ends' threads and their softirq work) per transaction"),
+        _m("streams.goodput_min_bps", "slowest stream's goodput", "bit/s", True,
+           description="parallel streams: the least goodput of one stream, by its own receiver "
+           "(its goodput bytes from the window's start to its own last delivery)"),
+        _m("streams.fairness_jain", "Jain's fairness index across streams", "", True,
+           description="parallel streams: (sum x)^2 / (N sum x^2) over the streams' goodput; 1 when "
+           "equal, 1/N when one stream had it all"),
     )
 }
 

@@ -65,6 +65,7 @@ enum class AxisKind {
   kCache,
   kSenderCpuQuota,
   kMembwAntagonist,
+  kStreams,
   kStrategyOption,
   kPathOption,
   kWorkloadOption,

@@ -19,6 +19,7 @@
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/measured_window.h"
 #include "harness/trial/receiving_end.h"
+#include "harness/trial/stream_set.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_metrics.h"
 #include "harness/trial/trial_payload.h"
@@ -109,36 +110,38 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   out.cpu = cpu.Stop();
 }
 
-// The measured part, once the path and the constraints exist.
+// The measured part, once the path and the constraints exist: the trial's streams
+// (stream_set.h; one unless --streams), each a sender thread and its receiving end.
 Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path,
                       PayloadSource& payload, Workload& workload, const ReceivingEndKind& end_kind,
                       const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
-  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
-                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation(),
-                                                         workload.exchange(ScheduleOf(trial.spec))}));
-  ZCB_RETURN_IF_ERROR(end->Prepare());
+  auto make_end = [&](const ResolvedTrial& stream_trial, const Workload& stream_workload) {
+    return end_kind.create(ReceivingEndSetup{stream_trial, path, pattern, stream_workload.expectation(),
+                                             stream_workload.exchange(ScheduleOf(stream_trial.spec))});
+  };
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<StreamSet> streams,
+                       StreamSet::Create(trial, end_kind, payload, workload, pattern, make_end));
+  ZCB_RETURN_IF_ERROR(streams->Prepare());
 
-  WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
-  SenderOutcome sender;
-  std::thread receiver_thread;
-  if (end->runs_here()) receiver_thread = std::thread([&] { end->ReceiverThread(gate); });
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload),
-                            constraints, std::ref(*end), std::ref(gate), std::ref(sender));
-  const MeasuredWindow window =
-      end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
+  const MeasuredWindow window = streams->Run(context, [&](TrialStream& stream, WindowGate& gate) {
+    SenderThread(stream.trial, path, *stream.payload, *stream.workload, constraints, *stream.end, gate,
+                 stream.sender);
+  });
   if (constraints != nullptr) constraints->Stop();
+  const SenderOutcome sender = streams->Senders();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
   if (!sender.optmem_max.is_null()) record.params.optmem_max = sender.optmem_max;
 
   ZCB_RETURN_IF_ERROR(sender.setup);
-  ZCB_RETURN_IF_ERROR(end->receiver_setup());
-  const ReceivedFigures received = end->Collect(sender, window);
+  ZCB_RETURN_IF_ERROR(streams->ReceiverSetup());
+  const ReceivedFigures received = streams->Collect(window);
   std::vector<AppliedSocketOption> both = sender.socket_options;
   both.insert(both.end(), received.socket_options.begin(), received.socket_options.end());
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, both, kSocketNotSetUp);
   record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
-  return JudgeTrial(trial, sender, received, end->name());
+  record.metrics->streams = streams->Metrics(window);
+  return streams->Judge();
 }
 
 Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord& record) {

@@ -353,7 +353,8 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"drain", "\"2s\""},
                                                      {"udp_gro", "true"},
                                                      {"rcvlowat", "\"64K\""},
-                                                     {"optmem_max", "\"256K\""}};
+                                                     {"optmem_max", "\"256K\""},
+                                                     {"stream_cpus", "\"same\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -375,6 +376,22 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_TRUE(s.gro);
   EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
   EXPECT_EQ(s.optmem_max, 256u << 10);
+  EXPECT_EQ(s.stream_cpus, StreamCpus::kSame);
+}
+
+// Parallel streams are an axis: each count a point, the key naming it above one.
+TEST(MatrixExpansion, StreamsAreAnAxis) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+path = ["lo"]
+streams = [1, 4]
+)");
+  ASSERT_EQ(m.points.size(), 2u);
+  EXPECT_EQ(m.points[0].spec.streams, 1);
+  EXPECT_EQ(m.points[1].spec.streams, 4);
+  EXPECT_EQ(PointKey(m.points[0].spec).find("streams="), std::string::npos) << PointKey(m.points[0].spec);
+  EXPECT_NE(PointKey(m.points[1].spec).find(",streams=4"), std::string::npos) << PointKey(m.points[1].spec);
+  EXPECT_NE(m.points[1].label.find("streams=4"), std::string::npos) << m.points[1].label;
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the
