@@ -76,7 +76,8 @@ class StreamSet {
   using SenderBody = std::function<void(TrialStream& stream, WindowGate& gate)>;
 
   // The streams of `trial`: the first sends from `payload` with `workload`, the others
-  // get their own (from the same pattern); ends of `kind`, made by `make_end`.
+  // get their own (from the same pattern); ends of `kind`, made by `make_end`, which the
+  // caller has checked can take them (CheckParallelStreams).
   static Result<std::unique_ptr<StreamSet>> Create(const ResolvedTrial& trial, const ReceivingEndKind& kind,
                                                    PayloadSource& payload, Workload& workload, const Pattern& pattern,
                                                    const MakeEnd& make_end);

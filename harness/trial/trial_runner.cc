@@ -169,6 +169,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSiteOf((*path_info)->caps), spec.protocol,
                                      (*workload)->expectation(), workload_info.name);
   if (!end_kind.ok()) return std::move(end_kind).error();
+  ZCB_RETURN_IF_ERROR(CheckParallelStreams(**end_kind, spec.streams));  // before the path connects to a peer
 
   Pattern pattern(spec.seed, spec.pattern_period);
   auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);

@@ -26,6 +26,16 @@ TEST(PlaceStreams, SpreadWalksSuccessiveCpusFromTheFirstStreams) {
   }
 }
 
+TEST(PlaceStreams, TheFirstStreamKeepsItsCpusAsGiven) {
+  // A CPU that does not exist stays what was asked, so that pinning fails naming it.
+  TrialSpec spec;
+  spec.streams = 2;
+  spec.sender_cpu = 1000;
+  const std::vector<StreamCpuPins> pins = PlaceStreams(spec, 2);
+  EXPECT_EQ(pins[0].sender, 1000);
+  EXPECT_EQ(pins[1].sender, 1);  // 1001 wrapped
+}
+
 TEST(PlaceStreams, SameKeepsEveryStreamOnTheFirstStreamsCpusAndUnpinnedStaysUnpinned) {
   TrialSpec spec;
   spec.streams = 3;
