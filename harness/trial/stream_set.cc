@@ -253,7 +253,7 @@ Status StreamSet::ReceiverSetup() const {
 ReceivedFigures StreamSet::Collect(const MeasuredWindow& window) {
   const size_t n = streams_.size();
   failures_.assign(n, std::nullopt);
-  if (kind_.streams != StreamSharing::kEndPerStream) {
+  if (kind_.streams == StreamSharing::kOneEndForAll) {
     // One end for every stream: it counted them together, against all they sent.
     const SenderOutcome senders = Senders();
     shared_ = ends_.front()->Collect(senders, window);
@@ -274,11 +274,12 @@ ReceivedFigures StreamSet::Collect(const MeasuredWindow& window) {
 }
 
 Status StreamSet::Judge() const {
+  // One end for all: what it lost or found first, then the first sender that failed.
+  if (shared_) return JudgeTrial(trial_, Senders(), *shared_, ends_.front()->name());
   const size_t n = streams_.size();
   for (size_t i = 0; i < n; ++i) {
     if (failures_[i]) return OfStream(*failures_[i], i, n);
   }
-  if (shared_) return JudgeTrial(trial_, Senders(), *shared_, ends_.front()->name());
   return OkStatus();
 }
 
