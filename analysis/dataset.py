@@ -55,7 +55,7 @@ def _context_value(key: str, value: Any) -> str:
         return "UDP_GRO" if isinstance(value, dict) and value.get("gro") else ""
     if key == "streams":
         # Parallel streams: a one-stream record has no params.streams (and shows nothing).
-        return f"{value} streams" if isinstance(value, int) and value > 1 else ""
+        return str(value) if isinstance(value, int) and value > 1 else ""
     if key == "constraints" and isinstance(value, dict):
         # Only the constraints that were set ("sender_cpu_quota=0.2").
         value = {k: v for k, v in value.items() if v not in (None, "", [], {}, 0)}

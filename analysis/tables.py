@@ -254,7 +254,7 @@ def streams_table(ds: Dataset, confidence: float) -> Optional[Table]:
         return None
     keys = ds.varying(points)
     columns = [_CONTEXT_HEADERS[k] for k in keys] + [
-        "strategy", "message size", "n", "streams", "aggregate goodput", "slowest stream", "fastest stream",
+        "strategy", "message size", "n", "aggregate goodput", "slowest stream", "fastest stream",
         "Jain's index", "slowest most often"]
     rows = []
     for p in points:
@@ -271,7 +271,6 @@ def streams_table(ds: Dataset, confidence: float) -> Optional[Table]:
         most = counts.most_common(1)
         rows.append(_context_cells(p, keys) + [
             p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
-            str(p.params.get("streams") or 1),
             med(M.get_metric("goodput_bps").extract, True),
             med(slowest.extract, True),
             med(lambda m: M.lookup(m, "streams.goodput_max_bps"), True),
