@@ -205,6 +205,22 @@ TEST(ParallelStreams, SinkCountsEveryStreamTogether) {
   EXPECT_NE(streams["spread_reason"].get<std::string>().find("sender_rate_bps"), std::string::npos);
 }
 
+// A sender CPU quota is one cgroup: every stream's sender thread joins it (they share
+// the quota), each once (root: cgroups).
+TEST(ParallelStreams, EverySendersThreadSharesTheSenderCpuQuota) {
+  ZCB_REQUIRE_ROOT();
+  constexpr uint64_t kBytes = 2ull << 20;
+  TrialSpec spec = testing::VerifiedStream("write", kBytes);
+  spec.streams = 3;
+  spec.constraints.sender_cpu_quota = 0.5;
+  const nlohmann::json record = testing::RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  std::multiset<int64_t> in_cgroup, senders;
+  for (const auto& tid : record["constraints"]["sender_cpu_quota"]["threads"]) in_cgroup.insert(tid.get<int64_t>());
+  for (const auto& s : record["metrics"]["streams"]["per_stream"]) senders.insert(s["sender_tid"].get<int64_t>());
+  EXPECT_EQ(in_cgroup, senders) << record["constraints"].dump();
+}
+
 TEST(ParallelStreams, ACountOutOfRangeIsAUsageErrorNamingStreams) {
   for (int bad : {0, -1, 1025}) {
     TrialSpec spec = testing::VerifiedStream("write", 1 << 20);
