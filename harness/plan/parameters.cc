@@ -412,12 +412,12 @@ std::vector<Parameter> MakeTable() {
   }
   // A [trial] setting, but part of the point (with more than one stream): its place in the key is here.
   {
-    Parameter& p = add({"stream_cpus", SpecSection::kTrial, "--stream-cpus", ValueKind::kName, "spread or same",
-                        "spread",
-                        "where streams after the first run: spread (stream i's sender and receiver i CPUs after the "
-                        "first stream's --sender-cpu and --receiver-cpu, wrapping) or same (all on the first "
-                        "stream's CPUs); an unpinned side stays unpinned",
-                        everywhere});
+    Parameter& p =
+        add({"stream_cpus", SpecSection::kTrial, "--stream-cpus", ValueKind::kName, "spread or same", "spread",
+             "where streams after the first run: spread (stream i's sender and receiver i CPUs after the "
+             "first stream's --sender-cpu and --receiver-cpu, wrapping) or same (all on the first "
+             "stream's CPUs); an unpinned side stays unpinned",
+             everywhere});
     p.parse = ParseStreamCpusText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.stream_cpus = *ParseStreamCpus(v); };
     p.read = [](const TrialSpec& s) { return std::string(ToString(s.stream_cpus)); };

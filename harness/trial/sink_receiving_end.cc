@@ -118,7 +118,11 @@ Result<std::unique_ptr<ReceivingEnd>> CreateSinkEnd(const ReceivingEndSetup& set
 // sink takes the pattern flow and counts it; it checks no byte. Its counts are the
 // path's, of every flow: parallel streams share the one end.
 std::vector<ReceivingEndKind> SinkReceivingEnds() {
-  return {{"sink", ReceiverSite::kNone, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateSinkEnd,
+  return {{"sink",
+           ReceiverSite::kNone,
+           Protocol::kUdp,
+           {ReceiverExpectation::kPatternStream},
+           CreateSinkEnd,
            StreamSharing::kOneEndForAll}};
 }
 

@@ -108,6 +108,8 @@ void AddDatagramStats(DatagramReceiveStats& sum, const DatagramReceiveStats& d) 
 // first stream's socket options and thread, the first failure.
 ReceivedFigures SumReceived(const std::vector<const ReceivedFigures*>& each) {
   ReceivedFigures sum = *each.front();
+  if (sum.lost) sum.lost = OfStream(*sum.lost, 0, each.size()).error();
+  if (!sum.run.ok()) sum.run = OfStream(sum.run, 0, each.size());
   for (size_t i = 1; i < each.size(); ++i) {
     const ReceivedFigures& r = *each[i];
     if (sum.bytes_received && r.bytes_received) {
@@ -130,10 +132,9 @@ ReceivedFigures SumReceived(const std::vector<const ReceivedFigures*>& each) {
     }
     sum.last_delivery = std::max(sum.last_delivery, r.last_delivery);
     AddOptional(sum.receiver_thread_s, r.receiver_thread_s);
-    if (!sum.lost) sum.lost = r.lost;
+    if (!sum.lost && r.lost) sum.lost = OfStream(*r.lost, i, each.size()).error();
     if (sum.run.ok() && !r.run.ok()) sum.run = OfStream(r.run, i, each.size());
   }
-  if (sum.lost && each.size() > 1) sum.lost->Context("a stream's receiving end");
   return sum;
 }
 
@@ -225,11 +226,14 @@ MeasuredWindow StreamSet::Run(const TrialContext& context, const SenderBody& sen
 }
 
 SenderOutcome StreamSet::Senders() const {
+  const size_t n = streams_.size();
   SenderOutcome sum = first().sender;
-  for (size_t i = 1; i < streams_.size(); ++i) {
+  sum.setup = sum.run = OkStatus();
+  for (size_t i = 0; i < n; ++i) {
     const SenderOutcome& s = streams_[i]->sender;
-    if (sum.setup.ok() && !s.setup.ok()) sum.setup = OfStream(s.setup, i, streams_.size());
-    if (sum.run.ok() && !s.run.ok()) sum.run = OfStream(s.run, i, streams_.size());
+    if (sum.setup.ok() && !s.setup.ok()) sum.setup = OfStream(s.setup, i, n);
+    if (sum.run.ok() && !s.run.ok()) sum.run = OfStream(s.run, i, n);
+    if (i == 0) continue;  // the first stream's figures are the sum's start
     sum.cpu.thread_s += s.cpu.thread_s;
     // Each sender reads every io_uring worker of the process over its own run: the
     // largest reading, not their sum, which would count the workers once per stream.
@@ -240,8 +244,6 @@ SenderOutcome StreamSet::Senders() const {
     sum.sends_done = std::max(sum.sends_done, s.sends_done);
     sum.end = std::max(sum.end, s.end);
   }
-  if (!first().sender.setup.ok()) sum.setup = OfStream(first().sender.setup, 0, streams_.size());
-  if (!first().sender.run.ok()) sum.run = OfStream(first().sender.run, 0, streams_.size());
   return sum;
 }
 

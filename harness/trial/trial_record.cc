@@ -329,8 +329,8 @@ StreamsMetrics ReadStreams(const Fields& f) {
     m.per_stream.push_back(ReadStream(Fields(per_stream[i], fmt::format("{}[{}]", f.Name("per_stream"), i))));
   }
   if (f.U64("count") != m.per_stream.size()) {
-    throw BadField(fmt::format("{}: {} streams, but per_stream has {}", f.Name("count"), f.U64("count"),
-                               m.per_stream.size()));
+    throw BadField(
+        fmt::format("{}: {} streams, but per_stream has {}", f.Name("count"), f.U64("count"), m.per_stream.size()));
   }
   m.goodput_min_bps = f.OrNull("goodput_min_bps", &Fields::Number);
   m.goodput_max_bps = f.OrNull("goodput_max_bps", &Fields::Number);

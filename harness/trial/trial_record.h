@@ -207,7 +207,7 @@ struct StreamMetrics {
   std::optional<uint64_t> recv_calls;
   std::optional<double> receiver_thread_s;
   std::optional<IntegrityMetrics> integrity;
-  std::optional<std::string> receiver_reason;  // why the receiving figures are null
+  std::optional<std::string> receiver_reason;                           // why the receiving figures are null
   std::optional<uint64_t> datagrams_sent, datagrams_received, flow_id;  // UDP
   std::optional<uint64_t> transactions;                                 // request/response
   std::optional<std::string> error;  // this stream's own failure (null: it delivered and verified)

@@ -15,9 +15,7 @@
 
 namespace zcb {
 
-std::string_view ToString(StreamCpus placement) {
-  return placement == StreamCpus::kSame ? "same" : "spread";
-}
+std::string_view ToString(StreamCpus placement) { return placement == StreamCpus::kSame ? "same" : "spread"; }
 
 std::optional<StreamCpus> ParseStreamCpus(std::string_view text) {
   for (StreamCpus placement : {StreamCpus::kSpread, StreamCpus::kSame}) {

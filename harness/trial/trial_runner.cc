@@ -124,8 +124,7 @@ Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, N
   ZCB_RETURN_IF_ERROR(streams->Prepare());
 
   const MeasuredWindow window = streams->Run(context, [&](TrialStream& stream, WindowGate& gate) {
-    SenderThread(stream.trial, path, *stream.payload, *stream.workload, constraints, *stream.end, gate,
-                 stream.sender);
+    SenderThread(stream.trial, path, *stream.payload, *stream.workload, constraints, *stream.end, gate, stream.sender);
   });
   if (constraints != nullptr) constraints->Stop();
   const SenderOutcome sender = streams->Senders();
