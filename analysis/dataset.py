@@ -28,7 +28,8 @@ from analysis.metrics import Metric
 # Parameters that set the scene of a figure panel; strategy and options make the
 # series inside a panel, and message_size is the x axis.
 CONTEXT_PARAMS = ("protocol", "path", "workload", "workload_options", "source", "receiver", "path_options", "rate_bps",
-                  "page_cache", "constraints", "udp", "socket_options", "siblings")
+                  "page_cache", "constraints", "udp", "socket_options", "siblings", "streams",
+                  "stream_cpus")
 
 _PROFILE_FIELDS = ("hostname", "cpu_model", "cores", "numa_nodes", "memory_bytes",
                    "kernel_release", "virtualization")
@@ -57,6 +58,9 @@ def _context_value(key: str, value: Any) -> str:
         # "" without siblings (and in records older than the axis), else "1 spin".
         count = sibling_count(value)
         return f"{count} {value.get('mode', '')}".strip() if count else ""
+    if key == "streams":
+        # Parallel streams: a one-stream record has no params.streams (and shows nothing).
+        return str(value) if isinstance(value, int) and value > 1 else ""
     if key == "constraints" and isinstance(value, dict):
         # Only the constraints that were set ("sender_cpu_quota=0.2").
         value = {k: v for k, v in value.items() if v not in (None, "", [], {}, 0)}
@@ -168,7 +172,8 @@ def point_label(point: Point, keys: Iterable[str] = ()) -> str:
     for k in keys:
         value = ctx.get(k, "")
         if value:
-            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "workload_options", "source", "socket_options")
+            parts.append(f"{k}={value}" if k in ("receiver", "path_options", "workload_options", "source", "socket_options",
+                                                 "stream_cpus")
                          else value)
     return " · ".join(parts)
 

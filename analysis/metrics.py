@@ -335,6 +335,12 @@ CATALOGUE: Dict[str, Metric] = {
            description="cpu.trial_s (both ends' threads and their softirq work) per request"),
         _m("file_serving.cpu_ns_per_kib", "CPU time per KiB of file served", "ns", False,
            description="cpu.trial_s per KiB of file received"),
+        _m("streams.goodput_min_bps", "slowest stream's goodput", "bit/s", True,
+           description="parallel streams: the least goodput of one stream, by its own receiver "
+           "(its goodput bytes from the window's start to its own last delivery)"),
+        _m("streams.fairness_jain", "Jain's fairness index across streams", "", True,
+           description="parallel streams: (sum x)^2 / (N sum x^2) over the streams' goodput; 1 when "
+           "equal, 1/N when one stream had it all"),
     )
 }
 

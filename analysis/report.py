@@ -83,6 +83,16 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "different points, and where they vary the figures' panels are split by the options "
                   "as asked. What the kernel applied (a buffer size doubled and capped by "
                   "net.core.wmem_max or rmem_max) is in each record beside what was asked."),
+        Paragraph("Parallel streams (params.streams, metrics.streams; table \"Parallel streams\"): "
+                  "a trial of N streams runs N connections (UDP flows, request/response clients), each "
+                  "with its own sender and receiver thread, pinned as params.stream_cpus says, each "
+                  "verified by its own receiver. Its goodput, bytes and CPU are the streams' sums (the "
+                  "CPU per thread, all of the trial's threads; the probes count the whole process), the "
+                  "goodput over the window's start to the last delivery of any stream. Each stream's own "
+                  "goodput runs to its own last delivery; the table shows the slowest and fastest "
+                  "stream and Jain's fairness index across them, and the figures' panels are split by "
+                  "the number of streams where it varies. A sink counts every stream together: there "
+                  "only the senders' rates are per stream, and no spread is shown."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
         Paragraph("A path without a receiver (path sink) frees every packet before local "
@@ -313,7 +323,8 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
                         ("Costs per payload byte", tables.costs_table),
                         ("UDP delivery", tables.udp_table),
                         ("Request/response", tables.request_response_table),
-                        ("File serving", tables.file_serving_table)):
+                        ("File serving", tables.file_serving_table),
+                        ("Parallel streams", tables.streams_table)):
         table = build(ds, confidence)
         if table is not None:
             results.append(_section(name, [table]))

@@ -21,7 +21,8 @@ from analysis.document import Bullets, Paragraph, Table
 _CONTEXT_HEADERS = {"host": "host", "protocol": "proto", "path": "path", "workload": "workload",
                     "workload_options": "workload options", "source": "source", "receiver": "receiver", "path_options": "path options",
                     "rate_bps": "pacing", "page_cache": "page cache", "constraints": "host constraints",
-                    "udp": "UDP receiver", "socket_options": "socket options", "siblings": "sibling threads"}
+                    "udp": "UDP receiver", "socket_options": "socket options", "siblings": "sibling threads",
+                    "streams": "streams", "stream_cpus": "stream CPUs"}
 
 
 def _context_cells(p: Point, keys: List[str]) -> List[str]:
@@ -257,6 +258,48 @@ def file_serving_table(ds: Dataset, confidence: float) -> Optional[Table]:
     their set's mean file size."""
     return _exchange_table(ds, confidence, file_serving.points(ds), "requests", "file size", file_serving.file_size,
                            "request")
+
+
+def streams_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    """The spread across parallel streams (metrics.streams, points of more than one stream):
+    aggregate goodput beside the slowest and fastest stream's and Jain's index, medians over
+    repetitions, and the stream that was slowest most often."""
+    slowest = M.get_metric("streams.goodput_min_bps")
+    jain = M.get_metric("streams.fairness_jain")
+    points = [p for p in ds.measured() if any(isinstance(t.metrics.get("streams"), dict) for t in p.ok_trials)]
+    if not points:
+        return None
+    keys = ds.varying(points)
+    columns = [_CONTEXT_HEADERS[k] for k in keys] + [
+        "strategy", "message size", "n", "aggregate goodput", "slowest stream", "fastest stream",
+        "Jain's index", "slowest most often"]
+    rows = []
+    for p in points:
+        def med(extract, rate: bool) -> str:
+            values = [v for v in (extract(t.metrics) for t in p.ok_trials) if v is not None]
+            if not values:
+                return "–"
+            middle = statistics.median(values)
+            return units.format_rate(middle) if rate else units.sig(middle)
+
+        counts = Counter(t.metrics["streams"].get("slowest_stream") for t in p.ok_trials
+                         if isinstance(t.metrics.get("streams"), dict))
+        counts.pop(None, None)
+        most = counts.most_common(1)
+        rows.append(_context_cells(p, keys) + [
+            p.series_label, units.format_bytes(p.message_size), str(len(p.ok_trials)),
+            med(M.get_metric("goodput_bps").extract, True),
+            med(slowest.extract, True),
+            med(lambda m: M.lookup(m, "streams.goodput_max_bps"), True),
+            med(jain.extract, False),
+            f"stream {most[0][0]} ({most[0][1]}/{len(p.ok_trials)})" if most else "–"])
+    first = len(keys) + 2
+    return Table(columns, rows, "Medians over repetitions. Each stream's goodput is its own receiver's "
+                 "(its bytes from the window's start to its own last delivery); the aggregate is every "
+                 "stream's bytes to the last delivery of any; Jain's index is 1 when the streams are equal "
+                 "and 1/N when one had it all. A path whose sink counts every stream together has no "
+                 "per-stream goodput (–). " + _shared_context(ds, points, keys),
+                 [_row_kind(p) for p in points], numeric=tuple(range(first, len(columns) - 1)))
 
 
 def failures_table(ds: Dataset) -> Optional[Table]:

@@ -202,11 +202,13 @@ Status CpuQuota::AddCallingThread() {
   const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
   const std::string file = limited_ + (mount_.version == 2 ? "/cgroup.threads" : "/tasks");
   ZCB_RETURN_IF_ERROR(WriteFile(file, std::to_string(tid)));
+  const std::lock_guard<std::mutex> lock(threads_mutex_);
   threads_.push_back(tid);
   return OkStatus();
 }
 
 nlohmann::json CpuQuota::Report() const {
+  const std::lock_guard<std::mutex> lock(threads_mutex_);
   return {
       {"cgroup_version", mount_.version},
       {"cgroup", limited_},

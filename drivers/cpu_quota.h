@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,8 @@ class CpuQuota {
   CpuQuota(const CpuQuota&) = delete;
   CpuQuota& operator=(const CpuQuota&) = delete;
 
-  // Moves the calling thread into the limited cgroup.
+  // Moves the calling thread into the limited cgroup (the sender threads of parallel
+  // streams call it at the same time: they share the quota).
   Status AddCallingThread();
 
   // What was set (version, cgroup, quota and period) and what the kernel counted:
@@ -63,6 +65,7 @@ class CpuQuota {
   std::string limited_;  // the cgroup with the quota
   int domain_slot_ = -1, limited_slot_ = -1;
   bool enabled_cpu_in_home_ = false;
+  mutable std::mutex threads_mutex_;  // threads_ is added to from each sender thread
   std::vector<pid_t> threads_;
 };
 

@@ -47,6 +47,14 @@ void LatencyHistogram::Record(uint64_t value) {
   sum_ += value;
 }
 
+void LatencyHistogram::Merge(const LatencyHistogram& other) {
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  count_ += other.count_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+  sum_ += other.sum_;
+}
+
 uint64_t LatencyHistogram::ValueAtQuantile(double q) const {
   if (count_ == 0) return 0;
   if (q >= 1.0) return max_;

@@ -30,6 +30,8 @@ class LatencyHistogram {
   LatencyHistogram();
 
   void Record(uint64_t value);
+  // Adds every value `other` recorded (the histograms of parallel streams, one of all).
+  void Merge(const LatencyHistogram& other);
 
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ > 0 ? min_ : 0; }

@@ -595,5 +595,20 @@ TEST(RemoteServeTest, ARequestResponseTrialIsUnsupportedWithTheReason) {
   EXPECT_NE(error.find("remote"), std::string::npos) << error;
 }
 
+// zcbench serve receives one stream at a time: parallel streams over the remote path are
+// recorded unsupported, naming the parameter and why, before anything connects (nothing
+// listens on port 1).
+TEST(RemoteServeTest, ParallelStreamsAreUnsupportedWithTheReason) {
+  const TokenFile token(kToken);
+  TrialSpec spec = RemoteStream("write", 64 * 1024, "127.0.0.1:1", token);
+  spec.streams = 2;
+  const nlohmann::json record = RunOrFail(spec);
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(record["status"], "unsupported");
+  const std::string error = record["error"];
+  EXPECT_NE(error.find("streams=2"), std::string::npos) << error;
+  EXPECT_NE(error.find("zcbench serve receives one stream at a time"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace zcb

@@ -84,6 +84,34 @@ TEST(TrialRecordTest, ARequestResponseRecordReadsBackUnchanged) {
       "record.metrics.request_response.histogram.buckets: expected [highest_ns, count] pairs of non-negative integers");
 }
 
+TEST(TrialRecordTest, AParallelStreamsRecordReadsBackUnchanged) {
+  // params.streams and stream_cpus, metrics.streams with each stream's figures (TCP and
+  // UDP: datagrams and flow ids); a bad per-stream field is refused by its place.
+  TrialSpec spec = VerifiedStream("write", 1 << 20);
+  spec.streams = 3;
+  const nlohmann::json tcp = RunOrFail(spec);
+  ASSERT_EQ(tcp["status"], "ok") << tcp["error"];
+  ASSERT_TRUE(tcp["metrics"]["streams"].is_object()) << tcp["metrics"].dump();
+  ExpectRoundTrip(tcp);
+  TrialSpec udp = UdpSpec("sendto", 1200, 300);
+  udp.streams = 2;
+  const nlohmann::json datagrams = RunOrFail(udp);
+  ASSERT_EQ(datagrams["status"], "ok") << datagrams["error"];
+  ExpectRoundTrip(datagrams);
+
+  nlohmann::json bad = tcp;
+  bad["metrics"]["streams"]["per_stream"][1]["bytes_sent"] = "many";
+  auto read = TrialRecord::FromJson(bad);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().ToString(),
+            "record.metrics.streams.per_stream[1].bytes_sent: expected a non-negative integer");
+  nlohmann::json miscounted = tcp;
+  miscounted["metrics"]["streams"]["count"] = 4;
+  read = TrialRecord::FromJson(miscounted);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().ToString(), "record.metrics.streams.count: 4 streams, but per_stream has 3");
+}
+
 TEST(TrialRecordTest, FailedAndUnsupportedRecordsReadBackUnchanged) {
   // A strategy that writes Ethernet frames has no link layer on loopback: unsupported,
   // decided before anything runs.

@@ -227,6 +227,17 @@ Result<std::string> ParseOptmemMax(std::string_view text, const SpecCatalog&) {
   return size;
 }
 
+Result<std::string> ParseStreamsText(std::string_view text, const SpecCatalog&) {
+  const std::optional<int64_t> streams = ParseInteger(text);
+  if (!streams || *streams < 1 || *streams > kMaxStreams) {
+    return Usagef("streams '{}': expected a number of parallel streams from 1 to {}", text, kMaxStreams);
+  }
+  return std::to_string(*streams);
+}
+Result<std::string> ParseStreamCpusText(std::string_view text, const SpecCatalog&) {
+  if (!ParseStreamCpus(text)) return Usagef("stream_cpus '{}': expected spread or same", text);
+  return std::string(text);
+}
 Result<std::string> ParseWarmups(std::string_view text, const SpecCatalog&) { return ParseIntegerIn(text, 0, 100); }
 Result<std::string> ParseProfileHz(std::string_view text, const SpecCatalog&) {
   return ParseIntegerIn(text, 1, 100000);
@@ -463,6 +474,32 @@ std::vector<Parameter> MakeTable() {
     p.read = [](const TrialSpec& s) { return std::string(ToString(s.sibling_mode)); };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "sibling_mode";
+    Parameter& p = add({"streams", SpecSection::kMatrix, "--streams,-P", ValueKind::kInteger, "an integer", "1",
+                        "parallel streams (iperf3 -P): this many connections (UDP: flows; request_response: "
+                        "clients), each with its sender and receiver thread, each sending --bytes or for --duration "
+                        "at --rate; placed on CPUs by stream_cpus",
+                        everywhere, AxisKind::kStreams});
+    p.parse = ParseStreamsText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.streams = std::stoi(v); };
+    p.read = [](const TrialSpec& s) { return std::to_string(s.streams); };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "streams";
+    p.label_part = LabelPart::kNamed;
+    p.label_name = "streams";
+  }
+  // A [trial] setting, but part of the point (with more than one stream): its place in the key is here.
+  {
+    Parameter& p =
+        add({"stream_cpus", SpecSection::kTrial, "--stream-cpus", ValueKind::kName, "spread or same", "spread",
+             "where streams after the first run: spread (stream i's sender and receiver i CPUs after the "
+             "first stream's --sender-cpu and --receiver-cpu, wrapping) or same (all on the first "
+             "stream's CPUs); an unpinned side stays unpinned",
+             everywhere});
+    p.parse = ParseStreamCpusText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.stream_cpus = *ParseStreamCpus(v); };
+    p.read = [](const TrialSpec& s) { return std::string(ToString(s.stream_cpus)); };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "stream_cpus";
   }
   {
     Parameter& p = add({"udp_gro", SpecSection::kTrial, "--gro", ValueKind::kBool, "true or false", "false",

@@ -67,6 +67,7 @@ enum class AxisKind {
   kMembwAntagonist,
   kMembwLimit,
   kSiblings,
+  kStreams,
   kStrategyOption,
   kPathOption,
   kWorkloadOption,

@@ -193,18 +193,29 @@ Result<std::unique_ptr<ReceivingEnd>> CreateRemoteDatagramEnd(const ReceivingEnd
 // own registry and checks its expectation with its receivers (remote_server.cc). What
 // these ends check is what the result message can carry back: integrity and counts of a
 // pattern stream or pattern datagrams.
+// zcbench serve runs one session at a time, and a session one trial of one data
+// connection (or flow) at a time: N streams would need N sessions at once, which control
+// protocol version 2 does not have.
+constexpr std::string_view kOneRemoteStream =
+    "zcbench serve receives one stream at a time (one trial, one data connection or flow per session, one session "
+    "at a time in control protocol version 2)";
+
 std::vector<ReceivingEndKind> RemoteReceivingEnds() {
   return {
       {"remote stream",
        ReceiverSite::kRemote,
        Protocol::kTcp,
        {ReceiverExpectation::kPatternStream},
-       CreateRemoteStreamEnd},
+       CreateRemoteStreamEnd,
+       StreamSharing::kOneStream,
+       kOneRemoteStream},
       {"remote datagram",
        ReceiverSite::kRemote,
        Protocol::kUdp,
        {ReceiverExpectation::kPatternStream},
-       CreateRemoteDatagramEnd},
+       CreateRemoteDatagramEnd,
+       StreamSharing::kOneStream,
+       kOneRemoteStream},
   };
 }
 

@@ -47,9 +47,9 @@ MeasuredWindow RunMeasuredWindow(const TrialContext& context, bool measure, cons
                                  const std::function<void(TrialClock::time_point)>& release,
                                  const std::function<void()>& join);
 
-// The rendezvous of a trial's threads (a sender, and a receiver when it runs here) with
-// the controlling thread: each side sets up, arrives, and runs only once the window is
-// open; a side whose set-up failed aborts the trial, and the others return at once.
+// The rendezvous of a trial's threads (per stream a sender, and a receiver when it runs
+// here) with the controlling thread: each side sets up, arrives, and runs only once the
+// window is open; a side whose set-up failed aborts the trial, and the others return at once.
 class WindowGate {
  public:
   WindowGate(int sides, const std::atomic<bool>* cancel) : ready_(sides), cancel_(cancel) {}
@@ -75,6 +75,9 @@ class WindowGate {
   // The controlling thread: waits for every side to arrive, opens the measured window
   // (probes only when every set-up succeeded), joins `threads` and closes it.
   MeasuredWindow Run(const TrialContext& context, std::initializer_list<std::thread*> threads) {
+    return Run(context, std::vector<std::thread*>(threads));
+  }
+  MeasuredWindow Run(const TrialContext& context, const std::vector<std::thread*>& threads) {
     ready_.wait();
     return RunMeasuredWindow(
         context, !abort_.load(), tids_,

@@ -147,16 +147,25 @@ enum class ReceiverSite {
 std::string_view ToString(ReceiverSite site);
 ReceiverSite ReceiverSiteOf(const PathCapabilities& caps);
 
-// A kind of receiving end and what it can do: where its receiver runs, its protocol, and
-// the expectations its receiver takes (a capability, as a strategy's are). A sink takes
-// a pattern flow and counts it, but checks no byte: its records say integrity is not
-// verifiable.
+// How a kind of end takes a trial's parallel streams (--streams N, harness/trial/stream_set.h).
+enum class StreamSharing {
+  kEndPerStream,  // an end per stream, its receiver checking that stream alone
+  kOneEndForAll,  // one end takes every stream's flow and counts them together (a sink)
+  kOneStream,     // one stream only (ReceivingEndKind::one_stream_reason says why)
+};
+
+// A kind of receiving end and what it can do: where its receiver runs, its protocol, the
+// expectations its receiver takes and how it takes parallel streams (capabilities, as a
+// strategy's are). A sink takes a pattern flow and counts it, but checks no byte: its
+// records say integrity is not verifiable.
 struct ReceivingEndKind {
   std::string_view name;  // "local stream", for messages
   ReceiverSite site = ReceiverSite::kHere;
   Protocol protocol = Protocol::kTcp;
   EnumSet<ReceiverExpectation> checks;
   Result<std::unique_ptr<ReceivingEnd>> (*create)(const ReceivingEndSetup& setup) = nullptr;
+  StreamSharing streams = StreamSharing::kEndPerStream;
+  std::string_view one_stream_reason;  // kOneStream: why, for the unsupported record
 };
 
 // The kinds of this build: the local ones (local_receiving_end.cc), the remote ones

@@ -115,9 +115,15 @@ Result<std::unique_ptr<ReceivingEnd>> CreateSinkEnd(const ReceivingEndSetup& set
 
 // UDP only: a TCP handshake needs a peer, so a TCP trial finds no sink kind and is
 // recorded unsupported (the compatibility check leaves such points out before that). The
-// sink takes the pattern flow and counts it; it checks no byte.
+// sink takes the pattern flow and counts it; it checks no byte. Its counts are the
+// path's, of every flow: parallel streams share the one end.
 std::vector<ReceivingEndKind> SinkReceivingEnds() {
-  return {{"sink", ReceiverSite::kNone, Protocol::kUdp, {ReceiverExpectation::kPatternStream}, CreateSinkEnd}};
+  return {{"sink",
+           ReceiverSite::kNone,
+           Protocol::kUdp,
+           {ReceiverExpectation::kPatternStream},
+           CreateSinkEnd,
+           StreamSharing::kOneEndForAll}};
 }
 
 }  // namespace zcb

@@ -37,7 +37,14 @@ nlohmann::json PayloadJson(const ResolvedTrial& trial, const PayloadSource& payl
       out["working_set_source"] =
           out["working_set_source"].get<std::string>() + ", cut to the bytes sent (each sent once)";
     }
-    out["passes"] = static_cast<double>(bytes_sent) / static_cast<double>(payload.cycle());
+    // Parallel streams each send from a payload of their own, of this working set.
+    const int streams = std::max(trial.spec.streams, 1);
+    out["passes"] = static_cast<double>(bytes_sent) / (static_cast<double>(payload.cycle()) * streams);
+    if (streams > 1) {
+      out["streams_note"] =
+          "each stream sends from a payload of its own of this working set: passes is their mean; file_bytes and "
+          "page_cache_drops are the first stream's";
+    }
   }
   if (const auto llc = LastLevelCache()) {
     out["llc_bytes"] = llc->bytes;

@@ -256,11 +256,98 @@ RequestResponseMetrics ReadRequestResponse(const Fields& f) {
   return r;
 }
 
+nlohmann::json StreamJson(const StreamMetrics& m) {
+  nlohmann::json out = {{"index", m.index},
+                        {"sender_cpu", OrNull(m.sender_cpu)},
+                        {"receiver_cpu", OrNull(m.receiver_cpu)},
+                        {"sender_tid", m.sender_tid},
+                        {"receiver_tid", OrNull(m.receiver_tid)},
+                        {"bytes_sent", m.bytes_sent},
+                        {"send_calls", m.send_calls},
+                        {"sender_thread_s", m.sender_thread_s},
+                        {"sender_rate_bps", m.sender_rate_bps},
+                        {"bytes_received", OrNull(m.bytes_received)},
+                        {"goodput_bps", OrNull(m.goodput_bps)},
+                        {"elapsed_s", OrNull(m.elapsed_s)},
+                        {"recv_calls", OrNull(m.recv_calls)},
+                        {"receiver_thread_s", OrNull(m.receiver_thread_s)},
+                        {"integrity", m.integrity ? m.integrity->ToJson() : nlohmann::json(nullptr)},
+                        {"error", OrNull(m.error)}};
+  if (m.receiver_reason) out["receiver_reason"] = *m.receiver_reason;
+  if (m.datagrams_sent) out["datagrams_sent"] = *m.datagrams_sent;
+  if (m.datagrams_received) out["datagrams_received"] = *m.datagrams_received;
+  if (m.flow_id) out["flow_id"] = *m.flow_id;
+  if (m.transactions) out["transactions"] = *m.transactions;
+  return out;
+}
+
+StreamMetrics ReadStream(const Fields& f) {
+  StreamMetrics m;
+  m.index = f.I64("index");
+  m.sender_cpu = f.OrNull("sender_cpu", &Fields::I64);
+  m.receiver_cpu = f.OrNull("receiver_cpu", &Fields::I64);
+  m.sender_tid = f.I64("sender_tid");
+  m.receiver_tid = f.OrNull("receiver_tid", &Fields::I64);
+  m.bytes_sent = f.U64("bytes_sent");
+  m.send_calls = f.U64("send_calls");
+  m.sender_thread_s = f.Number("sender_thread_s");
+  m.sender_rate_bps = f.Number("sender_rate_bps");
+  m.bytes_received = f.OrNull("bytes_received", &Fields::U64);
+  m.goodput_bps = f.OrNull("goodput_bps", &Fields::Number);
+  m.elapsed_s = f.OrNull("elapsed_s", &Fields::Number);
+  m.recv_calls = f.OrNull("recv_calls", &Fields::U64);
+  m.receiver_thread_s = f.OrNull("receiver_thread_s", &Fields::Number);
+  if (!f.Null("integrity")) m.integrity = ReadIntegrity(f.Object("integrity"));
+  m.error = f.OrNull("error", &Fields::String);
+  if (f.Has("receiver_reason")) m.receiver_reason = f.String("receiver_reason");
+  if (f.Has("datagrams_sent")) m.datagrams_sent = f.U64("datagrams_sent");
+  if (f.Has("datagrams_received")) m.datagrams_received = f.U64("datagrams_received");
+  if (f.Has("flow_id")) m.flow_id = f.U64("flow_id");
+  if (f.Has("transactions")) m.transactions = f.U64("transactions");
+  return m;
+}
+
+nlohmann::json StreamsJson(const StreamsMetrics& m) {
+  nlohmann::json per_stream = nlohmann::json::array();
+  for (const StreamMetrics& stream : m.per_stream) per_stream.push_back(StreamJson(stream));
+  nlohmann::json out = {{"count", m.per_stream.size()},
+                        {"per_stream", std::move(per_stream)},
+                        {"goodput_min_bps", OrNull(m.goodput_min_bps)},
+                        {"goodput_max_bps", OrNull(m.goodput_max_bps)},
+                        {"goodput_mean_bps", OrNull(m.goodput_mean_bps)},
+                        {"fairness_jain", OrNull(m.fairness_jain)},
+                        {"slowest_stream", OrNull(m.slowest_stream)},
+                        {"source", m.source}};
+  if (m.spread_reason) out["spread_reason"] = *m.spread_reason;
+  return out;
+}
+
+StreamsMetrics ReadStreams(const Fields& f) {
+  StreamsMetrics m;
+  const nlohmann::json& per_stream = f.Any("per_stream");
+  if (!per_stream.is_array()) throw BadField(f.Name("per_stream") + ": expected an array of streams");
+  for (size_t i = 0; i < per_stream.size(); ++i) {
+    m.per_stream.push_back(ReadStream(Fields(per_stream[i], fmt::format("{}[{}]", f.Name("per_stream"), i))));
+  }
+  if (f.U64("count") != m.per_stream.size()) {
+    throw BadField(
+        fmt::format("{}: {} streams, but per_stream has {}", f.Name("count"), f.U64("count"), m.per_stream.size()));
+  }
+  m.goodput_min_bps = f.OrNull("goodput_min_bps", &Fields::Number);
+  m.goodput_max_bps = f.OrNull("goodput_max_bps", &Fields::Number);
+  m.goodput_mean_bps = f.OrNull("goodput_mean_bps", &Fields::Number);
+  m.fairness_jain = f.OrNull("fairness_jain", &Fields::Number);
+  m.slowest_stream = f.OrNull("slowest_stream", &Fields::I64);
+  if (f.Has("spread_reason")) m.spread_reason = f.String("spread_reason");
+  m.source = f.String("source");
+  return m;
+}
+
 // The members of metrics this file types; the rest belong to the probes.
 const std::set<std::string> kTypedMetrics = {
     "bytes_sent",       "bytes_received",   "elapsed_s", "goodput_bps", "send_calls", "recv_calls", "integrity",
     "integrity_reason", "receive_zerocopy", "cpu",       "payload",     "zerocopy",   "reuse_gate", "udp",
-    "remote",           "request_response"};
+    "remote",           "request_response", "streams"};
 
 TrialMetrics ReadMetrics(const Fields& f) {
   TrialMetrics m;
@@ -297,6 +384,7 @@ TrialMetrics ReadMetrics(const Fields& f) {
     m.remote = RemoteMetrics{r.String("peer"), r.OrNull("receive_s", &Fields::Number), r.Any("host")};
   }
   if (f.Has("request_response")) m.request_response = ReadRequestResponse(f.Object("request_response"));
+  if (f.Has("streams")) m.streams = ReadStreams(f.Object("streams"));
   m.probe_results = f.Others(kTypedMetrics);
   return m;
 }
@@ -343,6 +431,9 @@ TrialParams ReadParams(const Fields& f) {
   if (f.Has("socket_options")) p.socket_options = f.Any("socket_options");
   if (f.Has("optmem_max")) p.optmem_max = f.Any("optmem_max");
   if (f.Has("siblings")) p.siblings = f.Any("siblings");
+  // Records of one stream (and those written before parallel streams) have neither.
+  if (f.Has("streams")) p.streams = f.I64("streams");
+  if (f.Has("stream_cpus")) p.stream_cpus = f.String("stream_cpus");
   return p;
 }
 
@@ -436,6 +527,10 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   p.socket_options = SocketOptionsJson(s.socket_options, {}, kSocketNotSetUp);
   p.optmem_max = OptmemMaxJson(nullptr, "in zcbench's network namespace, before the trial (its sender did not start)");
   p.siblings = SiblingsAsked(s);
+  if (s.streams > 1) {
+    p.streams = s.streams;
+    p.stream_cpus = std::string(ToString(s.stream_cpus));
+  }
   // UDP: the receiver's UDP_GRO changes what is measured (PointKey keeps it).
   if (s.protocol == Protocol::kUdp) {
     p.udp = UdpParams{s.gro, s.drain_s};
@@ -492,6 +587,8 @@ nlohmann::json TrialParams::ToJson() const {
   out["socket_options"] = socket_options;
   if (!optmem_max.is_null()) out["optmem_max"] = optmem_max;
   if (!siblings.is_null()) out["siblings"] = siblings;
+  if (streams) out["streams"] = *streams;
+  if (stream_cpus) out["stream_cpus"] = *stream_cpus;
   return out;
 }
 
@@ -522,6 +619,7 @@ nlohmann::json TrialMetrics::ToJson() const {
   if (remote)
     out["remote"] = {{"peer", remote->peer}, {"receive_s", OrNull(remote->receive_s)}, {"host", remote->host}};
   if (request_response) out["request_response"] = RequestResponseJson(*request_response);
+  if (streams) out["streams"] = StreamsJson(*streams);
   return out;
 }
 

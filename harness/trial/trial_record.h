@@ -94,6 +94,10 @@ struct TrialParams {
   // The sibling threads (SiblingThreads::ToJson, harness/trial/sibling_threads.h): as asked
   // until they were placed and started, then their CPUs; absent in older records.
   nlohmann::json siblings;
+  // Parallel streams (--streams, --stream-cpus): written only when more than one, so that
+  // a one-stream record is as before.
+  std::optional<int64_t> streams;
+  std::optional<std::string> stream_cpus;
 
   // The params of `trial` (a receiver on another host may wait for low-water: this
   // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).
@@ -194,6 +198,37 @@ struct RequestResponseMetrics {
   std::string completion_latency_reason;
 };
 
+// metrics.streams[i] (--streams N > 1): one stream's figures (harness/trial/stream_set.h).
+struct StreamMetrics {
+  int64_t index = 0;
+  std::optional<int64_t> sender_cpu, receiver_cpu;  // the CPU each thread was pinned to (null: not pinned)
+  int64_t sender_tid = 0;
+  std::optional<int64_t> receiver_tid;  // null: no receiver thread of its own here
+  uint64_t bytes_sent = 0, send_calls = 0;
+  double sender_thread_s = 0;  // the sender thread's CPU (CLOCK_THREAD_CPUTIME_ID)
+  double sender_rate_bps = 0;  // bytes_sent from the window's start to its last send's return
+  // What its own receiver counted (null: one end counted every stream together, a sink).
+  std::optional<uint64_t> bytes_received;
+  std::optional<double> goodput_bps, elapsed_s;  // its goodput bytes to its own last delivery
+  std::optional<uint64_t> recv_calls;
+  std::optional<double> receiver_thread_s;
+  std::optional<IntegrityMetrics> integrity;
+  std::optional<std::string> receiver_reason;                           // why the receiving figures are null
+  std::optional<uint64_t> datagrams_sent, datagrams_received, flow_id;  // UDP
+  std::optional<uint64_t> transactions;                                 // request/response
+  std::optional<std::string> error;  // this stream's own failure (null: it delivered and verified)
+};
+
+// metrics.streams: every stream, and the spread of their goodput (the slowest visible).
+struct StreamsMetrics {
+  std::vector<StreamMetrics> per_stream;
+  // Over the streams' goodput_bps; null, with the reason, where no stream has its own.
+  std::optional<double> goodput_min_bps, goodput_max_bps, goodput_mean_bps, fairness_jain;
+  std::optional<int64_t> slowest_stream;
+  std::optional<std::string> spread_reason;
+  std::string source;  // where the per-stream figures come from
+};
+
 struct TrialMetrics {
   uint64_t bytes_sent = 0;
   std::optional<uint64_t> bytes_received;  // null: a remote receiver's result was lost
@@ -211,6 +246,7 @@ struct TrialMetrics {
   std::optional<UdpMetrics> udp;
   std::optional<RemoteMetrics> remote;
   std::optional<RequestResponseMetrics> request_response;  // request/response workloads
+  std::optional<StreamsMetrics> streams;                   // --streams N > 1
   // Every other member of metrics, as the probes wrote it (probes, counters, memory,
   // copies, cpu_profile, their *_reason, probe_errors), and a workload's own object
   // (metrics.<workload>: Workload::Report with WorkloadMetrics, e.g. file_serving).

@@ -15,6 +15,15 @@
 
 namespace zcb {
 
+std::string_view ToString(StreamCpus placement) { return placement == StreamCpus::kSame ? "same" : "spread"; }
+
+std::optional<StreamCpus> ParseStreamCpus(std::string_view text) {
+  for (StreamCpus placement : {StreamCpus::kSpread, StreamCpus::kSame}) {
+    if (ToString(placement) == text) return placement;
+  }
+  return std::nullopt;
+}
+
 void ApplyDefaultPinning(TrialSpec& spec) {
   if (std::thread::hardware_concurrency() >= 2) {
     if (!spec.sender_cpu) spec.sender_cpu = 0;
@@ -136,6 +145,17 @@ Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
         *spec.working_set, DefaultWorkingSet() >> 20, kWorkingSetPerLlc);
   }
   if (!(spec.drain_s > 0)) return Usagef("--drain must be a positive number of seconds");
+  if (spec.streams < 1 || spec.streams > kMaxStreams) {
+    return Usagef("--streams {}: the number of parallel streams must be 1 to {}", spec.streams, kMaxStreams);
+  }
+  if (spec.streams > 1 && spec.optmem_max) {
+    // Each sender thread sets the sysctl in its namespace and puts it back when it ends:
+    // the first stream to end would put it back under the others.
+    return Usagef(
+        "--optmem-max with --streams {}: net.core.optmem_max is set and put back by one sender thread; run one "
+        "stream, or set the sysctl yourself (the record reads it back, params.optmem_max)",
+        spec.streams);
+  }
   ZCB_RETURN_IF_ERROR(ValidatePathOptions(spec.path, spec.path_options));
   ZCB_ASSIGN_OR_RETURN(const PathInfo* path, FindPath(spec.path));
   ZCB_ASSIGN_OR_RETURN(trial.workload, FindWorkload(spec.workload));

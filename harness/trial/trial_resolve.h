@@ -22,6 +22,17 @@
 
 namespace zcb {
 
+// How the streams of a trial after the first are placed on CPUs (--stream-cpus), from the
+// first stream's pins (--sender-cpu, --receiver-cpu): spread, stream i's sender and
+// receiver each i CPUs further on (modulo the CPUs), or same, every stream on the first
+// stream's CPUs. An unpinned side stays unpinned in every stream.
+enum class StreamCpus { kSpread, kSame };
+std::string_view ToString(StreamCpus placement);
+std::optional<StreamCpus> ParseStreamCpus(std::string_view text);
+
+// The most parallel streams a trial may have (--streams).
+inline constexpr int kMaxStreams = 1024;
+
 // What the user asked for. The command line and a spec set its fields through the
 // parameter table (harness/plan/parameters.cc), the one place a parameter is declared.
 struct TrialSpec {
@@ -59,6 +70,11 @@ struct TrialSpec {
   HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist and limit
   int siblings = 0;                     // threads of the process on other CPUs (sibling_threads.h)
   SiblingMode sibling_mode = SiblingMode::kSpin;
+  // Parallel streams (iperf3's -P): this many connections (UDP: flows), each with its
+  // sender and receiver thread, each sending `bytes` or for `duration_s` at `rate_bps`
+  // (harness/trial/stream_set.h).
+  int streams = 1;
+  StreamCpus stream_cpus = StreamCpus::kSpread;
 };
 
 // A TrialSpec checked against the registry: everything a usage error (exit 2) can be

@@ -20,6 +20,7 @@
 #include "harness/trial/measured_window.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/trial/sibling_threads.h"
+#include "harness/trial/stream_set.h"
 #include "harness/trial/trial.h"
 #include "harness/trial/trial_metrics.h"
 #include "harness/trial/trial_payload.h"
@@ -118,45 +119,46 @@ void SenderThread(const ResolvedTrial& trial, NetworkPath& path, PayloadSource& 
   out.cpu = cpu.Stop();
 }
 
-// The measured part, once the path and the constraints exist.
+// The measured part, once the path and the constraints exist: the trial's streams
+// (stream_set.h; one unless --streams), each a sender thread and its receiving end.
 Status RunThroughPath(const ResolvedTrial& trial, const TrialContext& context, NetworkPath& path,
                       PayloadSource& payload, Workload& workload, const ReceivingEndKind& end_kind,
                       const Pattern& pattern, HostConstraints* constraints, TrialRecord& record) {
-  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end,
-                       end_kind.create(ReceivingEndSetup{trial, path, pattern, workload.expectation(),
-                                                         workload.exchange(ScheduleOf(trial.spec))}));
-  ZCB_RETURN_IF_ERROR(end->Prepare());
+  auto make_end = [&](const ResolvedTrial& stream_trial, const Workload& stream_workload) {
+    return end_kind.create(ReceivingEndSetup{stream_trial, path, pattern, stream_workload.expectation(),
+                                             stream_workload.exchange(ScheduleOf(stream_trial.spec))});
+  };
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<StreamSet> streams,
+                       StreamSet::Create(trial, end_kind, payload, workload, pattern, make_end));
+  ZCB_RETURN_IF_ERROR(streams->Prepare());
 
-  // The sibling threads run from before the sender starts until the window has closed.
+  // The sibling threads run from before the senders start until the window has closed.
   ZCB_ASSIGN_OR_RETURN(std::unique_ptr<SiblingThreads> siblings, SiblingThreads::Start(trial.spec));
   record.params.siblings = siblings->ToJson();
 
-  WindowGate gate(end->runs_here() ? 2 : 1, context.cancel);
-  SenderOutcome sender;
-  std::thread receiver_thread;
-  if (end->runs_here()) receiver_thread = std::thread([&] { end->ReceiverThread(gate); });
-  std::thread sender_thread(SenderThread, std::cref(trial), std::ref(path), std::ref(payload), std::ref(workload),
-                            constraints, std::ref(*end), std::ref(gate), std::ref(sender));
-  const MeasuredWindow window =
-      end->runs_here() ? gate.Run(context, {&sender_thread, &receiver_thread}) : gate.Run(context, {&sender_thread});
+  const MeasuredWindow window = streams->Run(context, [&](TrialStream& stream, WindowGate& gate) {
+    SenderThread(stream.trial, path, *stream.payload, *stream.workload, constraints, *stream.end, gate, stream.sender);
+  });
   if (constraints != nullptr) constraints->Stop();
   siblings->Stop();
   record.params.siblings = siblings->ToJson();
+  const SenderOutcome sender = streams->Senders();
   if (trial.spec.protocol == Protocol::kTcp) record.params.tcp_congestion = sender.tcp_congestion;
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, sender.socket_options, kSocketNotSetUp);
   if (!sender.optmem_max.is_null()) record.params.optmem_max = sender.optmem_max;
 
   ZCB_RETURN_IF_ERROR(sender.setup);
-  ZCB_RETURN_IF_ERROR(end->receiver_setup());
-  const ReceivedFigures received = end->Collect(sender, window);
+  ZCB_RETURN_IF_ERROR(streams->ReceiverSetup());
+  const ReceivedFigures received = streams->Collect(window);
   std::vector<AppliedSocketOption> both = sender.socket_options;
   both.insert(both.end(), received.socket_options.begin(), received.socket_options.end());
   record.params.socket_options = SocketOptionsJson(trial.spec.socket_options, both, kSocketNotSetUp);
   record.metrics = BuildMetrics(trial, context, sender, received, window, payload);
+  record.metrics->streams = streams->Metrics(window);
   if (nlohmann::json report = workload.Report(); !report.is_null()) {
     record.metrics->probe_results[trial.workload->name] = WorkloadMetrics(std::move(report), *record.metrics);
   }
-  return JudgeTrial(trial, sender, received, end->name());
+  return streams->Judge();
 }
 
 Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord& record) {
@@ -184,6 +186,7 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   auto end_kind = ChooseReceivingEnd(ReceivingEndKinds(), ReceiverSiteOf((*path_info)->caps), spec.protocol,
                                      (*workload)->expectation(), workload_info.name);
   if (!end_kind.ok()) return std::move(end_kind).error();
+  ZCB_RETURN_IF_ERROR(CheckParallelStreams(**end_kind, spec.streams));  // before the path connects to a peer
 
   Pattern pattern(spec.seed, spec.pattern_period);
   auto payload = PayloadSource::Create(PayloadConfigFor(trial), pattern);

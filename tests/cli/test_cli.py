@@ -102,6 +102,12 @@ def test_a_window_too_short_for_proc_stat_has_a_trial_cpu_figure_but_no_system_w
          "not a congestion control this kernel allows; allowed: "),
         (["--protocol", "udp", "-s", "sendto", "-n", "1M", "--socket-option", "nodelay=true"],
          "nodelay: a TCP socket option; leave it out for --protocol udp"),
+        (["--strategy", "write", "-n", "1M", "--streams", "0"],
+         "streams '0': expected a number of parallel streams from 1 to 1024"),
+        (["--strategy", "write", "-n", "1M", "-P", "1025"],
+         "streams '1025': expected a number of parallel streams from 1 to 1024"),
+        (["--strategy", "write", "-n", "1M", "-P", "2", "--stream-cpus", "everywhere"],
+         "stream_cpus 'everywhere': expected spread or same"),
     ],
 )
 def test_bad_input_is_exit_2_with_a_clear_message(zcbench, args, expected):
@@ -320,3 +326,18 @@ def test_out_into_a_folder_with_results_is_a_usage_error(zcbench, tmp_path):
     r = zcbench("run", "--strategy", "write", "--bytes", "1M", "--out", str(tmp_path))
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "exists and is not empty" in r.stderr, r.stderr
+
+
+def test_streams_run_and_show_in_help(zcbench):
+    """--streams N (iperf3 -P): N verified streams in one record, the per-stream figures in
+    metrics.streams; the table's help lists the flag and the CPU placement."""
+    r = zcbench("run", "--strategy", "write", "--bytes", "1M", "-P", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["params"]["streams"] == 2 and record["params"]["stream_cpus"] == "spread"
+    assert record["point"].endswith(",streams=2")
+    per_stream = record["metrics"]["streams"]["per_stream"]
+    assert [s["bytes_received"] for s in per_stream] == [1 << 20, 1 << 20]
+    assert record["metrics"]["bytes_received"] == 2 << 20
+    help_text = zcbench("help", "parameters").stdout
+    assert "--streams,-P" in help_text and "--stream-cpus" in help_text

@@ -118,5 +118,30 @@ TEST(LatencyHistogram, EmptyReportsZero) {
   EXPECT_TRUE(h.NonEmptyBuckets().empty());
 }
 
+// Parallel streams keep a histogram each; the trial's is their merge: the same as one
+// histogram that recorded every value.
+TEST(LatencyHistogram, AMergeIsTheHistogramOfEveryValue) {
+  LatencyHistogram a, b, all;
+  for (uint64_t v = 1; v < 5000; v += 7) {
+    a.Record(v * 3);
+    all.Record(v * 3);
+  }
+  for (uint64_t v = 200; v < 90000; v += 13) {
+    b.Record(v);
+    all.Record(v);
+  }
+  a.Merge(b);
+  EXPECT_EQ(a.count(), all.count());
+  EXPECT_EQ(a.min(), all.min());
+  EXPECT_EQ(a.max(), all.max());
+  EXPECT_DOUBLE_EQ(a.mean(), all.mean());
+  EXPECT_EQ(a.NonEmptyBuckets(), all.NonEmptyBuckets());
+  EXPECT_EQ(a.ValueAtQuantile(0.99), all.ValueAtQuantile(0.99));
+  LatencyHistogram empty;
+  empty.Merge(LatencyHistogram());
+  EXPECT_EQ(empty.count(), 0u);
+  EXPECT_EQ(empty.min(), 0u);
+}
+
 }  // namespace
 }  // namespace zcb

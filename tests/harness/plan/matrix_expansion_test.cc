@@ -354,7 +354,8 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"udp_gro", "true"},
                                                      {"rcvlowat", "\"64K\""},
                                                      {"optmem_max", "\"256K\""},
-                                                     {"sibling_mode", "\"sleep\""}};
+                                                     {"sibling_mode", "\"sleep\""},
+                                                     {"stream_cpus", "\"same\""}};
   std::string text = "[matrix]\nstrategy = [\"udp_only\"]\nprotocol = [\"udp\"]\npath = [\"lo\"]\n\n[trial]\n";
   size_t per_trial = 0;
   for (const Parameter* p : ParametersIn(SpecSection::kTrial)) {
@@ -401,6 +402,22 @@ membw_limit = ["none", "40%"]
   EXPECT_EQ(keys.size(), 6u);
   EXPECT_EQ(keys.count("tcp/tcp_mem/lo/bulk/memory/65536/verify,membw_limit=40,siblings=64"), 1u)
       << fmt::format("{}", fmt::join(keys, " "));
+  EXPECT_EQ(s.stream_cpus, StreamCpus::kSame);
+}
+
+// Parallel streams are an axis: each count a point, the key naming it above one.
+TEST(MatrixExpansion, StreamsAreAnAxis) {
+  Matrix m = Expand(R"([matrix]
+strategy = ["tcp_mem"]
+path = ["lo"]
+streams = [1, 4]
+)");
+  ASSERT_EQ(m.points.size(), 2u);
+  EXPECT_EQ(m.points[0].spec.streams, 1);
+  EXPECT_EQ(m.points[1].spec.streams, 4);
+  EXPECT_EQ(PointKey(m.points[0].spec).find("streams="), std::string::npos) << PointKey(m.points[0].spec);
+  EXPECT_NE(PointKey(m.points[1].spec).find(",streams=4"), std::string::npos) << PointKey(m.points[1].spec);
+  EXPECT_NE(m.points[1].label.find("streams=4"), std::string::npos) << m.points[1].label;
 }
 
 // A UDP-only setting in a spec shared by both protocols is left at its default on the

@@ -384,6 +384,37 @@ TEST(Compatibility, WhatThePathCannotServeIsNotAUsageError) {
   ASSERT_TRUE(r.ok()) << r.error().what();
 }
 
+// Parallel streams: an axis whose count is part of the point when it is more than one
+// (a point of one stream keeps the key records already hold), refused out of range naming
+// the parameter, and the CPU placement of the streams a [trial] setting.
+TEST(Streams, AnAxisInThePointKeyWhenMoreThanOne) {
+  const Parameter* streams = FindParameter("streams", SpecSection::kMatrix);
+  ASSERT_NE(streams, nullptr);
+  EXPECT_EQ(streams->flags, "--streams,-P");
+  TrialSpec spec = Tcp("write");
+  spec.streams = 1;
+  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify");
+  spec.streams = 4;
+  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,streams=4");
+  spec.stream_cpus = StreamCpus::kSame;
+  EXPECT_EQ(PointKey(spec), "tcp/write/loopback/bulk/memory/65536/verify,streams=4,stream_cpus=same");
+
+  const SpecCatalog& catalog = TestCatalog();
+  EXPECT_EQ(*streams->parse("16", catalog), "16");
+  for (const char* bad : {"0", "1025", "-2", "many"}) {
+    auto r = streams->parse(bad, catalog);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().kind(), ErrorKind::kUsage);
+    EXPECT_NE(r.error().what().find("streams"), std::string::npos) << r.error().what();
+  }
+  const Parameter* placement = FindParameter("stream_cpus", SpecSection::kTrial);
+  ASSERT_NE(placement, nullptr);
+  EXPECT_EQ(*placement->parse("same", catalog), "same");
+  auto bad = placement->parse("everywhere", catalog);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().what().find("stream_cpus"), std::string::npos) << bad.error().what();
+}
+
 TEST(ParameterTable, EveryParsersErrorIsAUsageError) {
   const SpecCatalog& catalog = TestCatalog();
   size_t refused = 0;
