@@ -474,6 +474,8 @@ std::vector<Parameter> MakeTable() {
     p.read = [](const TrialSpec& s) { return std::string(ToString(s.sibling_mode)); };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "sibling_mode";
+  }
+  {
     Parameter& p = add({"streams", SpecSection::kMatrix, "--streams,-P", ValueKind::kInteger, "an integer", "1",
                         "parallel streams (iperf3 -P): this many connections (UDP: flows; request_response: "
                         "clients), each with its sender and receiver thread, each sending --bytes or for --duration "

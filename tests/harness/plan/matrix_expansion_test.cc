@@ -378,6 +378,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
   EXPECT_EQ(s.optmem_max, 256u << 10);
   EXPECT_EQ(s.sibling_mode, SiblingMode::kSleep);
+  EXPECT_EQ(s.stream_cpus, StreamCpus::kSame);
 }
 
 // The siblings axis takes any count a spec may ask for, 64 included (a host with fewer
@@ -402,7 +403,6 @@ membw_limit = ["none", "40%"]
   EXPECT_EQ(keys.size(), 6u);
   EXPECT_EQ(keys.count("tcp/tcp_mem/lo/bulk/memory/65536/verify,membw_limit=40,siblings=64"), 1u)
       << fmt::format("{}", fmt::join(keys, " "));
-  EXPECT_EQ(s.stream_cpus, StreamCpus::kSame);
 }
 
 // Parallel streams are an axis: each count a point, the key naming it above one.
