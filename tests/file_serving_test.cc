@@ -162,6 +162,25 @@ TEST(FileServingTrial, ADurationEndsTheRequestsCleanly) {
   EXPECT_EQ(record["metrics"]["integrity"]["mismatches"].get<uint64_t>(), 0u);
 }
 
+// With parallel streams each stream is a server of its own set (its workload made its
+// files before the window, as the first stream's did), every byte of every stream verified.
+TEST(FileServingTrial, EachParallelStreamServesItsOwnSetVerified) {
+  auto info = FindStrategy("sendfile");
+  ASSERT_TRUE(info.ok());
+  TrialSpec spec = FileServingSpec(**info);
+  spec.streams = 2;
+  const nlohmann::json record = testing::RunOrFail(spec);
+  ASSERT_EQ(record["status"], "ok") << record["error"];
+  const auto& per_stream = record["metrics"]["streams"]["per_stream"];
+  ASSERT_EQ(per_stream.size(), 2u);
+  for (const auto& stream : per_stream) {
+    EXPECT_EQ(stream["bytes_received"].get<uint64_t>(), kPasses * SetBytes()) << stream.dump();
+    EXPECT_EQ(stream["integrity"]["verified_bytes"].get<uint64_t>(), kPasses * SetBytes()) << stream.dump();
+    EXPECT_EQ(stream["integrity"]["mismatches"].get<uint64_t>(), 0u) << stream.dump();
+  }
+  EXPECT_EQ(record["metrics"]["file_serving"]["requests"].get<uint64_t>(), 2 * kPasses * kFiles);
+}
+
 TEST(FileServingTrial, ASetLargerThanTheFileSystemNamesFileDir) {
   auto info = FindStrategy("sendfile");
   ASSERT_TRUE(info.ok());

@@ -195,6 +195,11 @@ Result<std::unique_ptr<StreamSet>> StreamSet::Create(const ResolvedTrial& trial,
       if (!own_workload.ok()) return std::move(own_workload).error().Context(fmt::format("stream {}: workload", i));
       stream->own_workload = std::move(*own_workload);
       stream->workload = stream->own_workload.get();
+      // What the trial's workload made before the window (file_serving's file set), each
+      // stream's own makes too: the runner prepared the first stream's.
+      if (Status prepared = stream->workload->Prepare(WorkloadSetup{trial.spec.file_dir, &pattern}); !prepared.ok()) {
+        return std::move(prepared).error().Context(fmt::format("stream {}: workload", i));
+      }
     }
     if (i == 0 || kind.streams == StreamSharing::kEndPerStream) {
       ZCB_ASSIGN_OR_RETURN(std::unique_ptr<ReceivingEnd> end, make_end(stream->trial, *stream->workload));
