@@ -17,6 +17,7 @@
 #include "stack/registry.h"
 #include "stack/socket_io.h"
 #include "stack/unique_fd.h"
+#include "tests/tcp_pair.h"
 #include "workloads/payload_source.h"
 
 namespace zcb {
@@ -25,26 +26,9 @@ namespace {
 constexpr size_t kBuffer = 4096;  // the message size: the copying strategies' read buffer
 constexpr size_t kFileBytes = 300'000;
 
-struct Connection {
-  UniqueFd sender, receiver;
-};
-
-// A loopback TCP connection.
-Connection Connect() {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::listen(listener.get(), 1), 0);
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  Connection c;
-  c.sender.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  EXPECT_EQ(::connect(c.sender.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  c.receiver.Reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  return c;
-}
+// A loopback TCP connection: the strategy sends on `sending`, the peer reads `receiving`.
+using Connection = testing::TcpPair;
+Connection Connect() { return testing::ConnectLoopback(); }
 
 std::vector<uint8_t> ReadAll(int fd) {
   std::vector<uint8_t> out;
@@ -59,13 +43,13 @@ std::vector<uint8_t> Bytes(size_t n, uint8_t salt) {
   return v;
 }
 
-// Sends `response` (with its socket set to `c.sender`) and returns what the peer read.
+// Sends `response` (with its socket set to `c.sending`) and returns what the peer read.
 std::vector<uint8_t> SendAndRead(SendStrategy& strategy, Response response, Connection& c, Status& sent) {
   std::vector<uint8_t> got;
-  std::thread reader([&] { got = ReadAll(c.receiver.get()); });
-  response.socket_fd = c.sender.get();
+  std::thread reader([&] { got = ReadAll(c.receiving.get()); });
+  response.socket_fd = c.sending.get();
   sent = strategy.SendResponse(response);
-  ::shutdown(c.sender.get(), SHUT_WR);
+  ::shutdown(c.sending.get(), SHUT_WR);
   reader.join();
   return got;
 }
@@ -92,7 +76,7 @@ TEST(SendResponse, EveryCapableStrategySendsHeaderThenFileRangeOnTheNamedSocket)
     ASSERT_TRUE(payload.ok()) << payload.error().ToString();
     Connection first = Connect();
     SendContext ctx;
-    ctx.socket_fd = first.sender.get();
+    ctx.socket_fd = first.sending.get();
     ctx.payload = payload->get();
     ctx.message_size = kBuffer;
     auto options = Options::Parse(info.options, {}, "strategy " + info.name);

@@ -16,30 +16,13 @@
 
 #include "stack/stream_receiver.h"
 #include "stack/unique_fd.h"
+#include "tests/tcp_pair.h"
 
 namespace zcb {
 namespace {
 
-// A connected loopback TCP pair: the accepted (receiving) end and the sending end.
-struct TcpPair {
-  UniqueFd receiving, sending;
-};
-
-TcpPair Connect() {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::listen(listener.get(), 1), 0);
-  EXPECT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  TcpPair pair;
-  pair.sending.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  EXPECT_EQ(::connect(pair.sending.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  pair.receiving.Reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  return pair;
-}
+using testing::TcpPair;
+TcpPair Connect() { return testing::ConnectLoopback(); }
 
 int LowWaterOf(int fd) {
   int value = 0;
