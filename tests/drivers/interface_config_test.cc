@@ -292,7 +292,7 @@ TEST(InterfaceConfig, ASavedInterfaceReadsBackAsWritten) {
 TEST(SingleRouteDevice, OneDeviceIsTheRoutesNoneOrSeveralAreRefused) {
   const auto get = nlohmann::json::parse(R"([{"dst":"198.18.7.2","dev":"veth0","prefsrc":"198.18.7.1"}])");
   const auto single = nlohmann::json::parse(
-      R"([{"dst":"default","gateway":"10.0.0.1","dev":"eth0"},{"dst":"198.18.7.0/24","dev":"veth0"}])");
+      R"([{"dst":"default","gateway":"198.18.0.254","dev":"eth0"},{"dst":"198.18.7.0/24","dev":"veth0"}])");
   auto dev = SingleRouteDeviceFrom("198.18.7.2", get, single);
   ASSERT_TRUE(dev.ok()) << dev.error().ToString();
   EXPECT_EQ(*dev, "veth0");

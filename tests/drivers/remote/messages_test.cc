@@ -98,10 +98,10 @@ TEST(RemoteMessagesTest, TheReceiversInterfaceProfileIsOptionalAndChecked) {
   EXPECT_EQ(given->profile["name"], "eth0");
   EXPECT_TRUE(given->reason.empty());
 
-  auto unreadable = ReceiverInterface({{"interface", nullptr}, {"interface_reason", "no route to 10.0.0.1"}});
+  auto unreadable = ReceiverInterface({{"interface", nullptr}, {"interface_reason", "no route to 198.18.9.1"}});
   ASSERT_TRUE(unreadable.ok());
   EXPECT_TRUE(unreadable->profile.is_null());
-  EXPECT_NE(unreadable->reason.find("no route to 10.0.0.1"), std::string::npos);
+  EXPECT_NE(unreadable->reason.find("no route to 198.18.9.1"), std::string::npos);
 
   EXPECT_FALSE(ReceiverInterface({{"interface", nullptr}}).ok()) << "null needs its reason";
   EXPECT_FALSE(ReceiverInterface({{"interface", "eth0"}}).ok());
