@@ -4,8 +4,10 @@
 
 #include <cerrno>
 #include <limits>
+#include <optional>
 
 #include "stack/io_uring_sender_internal.h"
+#include "stack/socket_io.h"
 #include "stack/user_buffers.h"
 
 namespace zcb {
@@ -31,6 +33,7 @@ class IoUringStreamSender final : public SendStrategy {
     }
     Op& op = ops_[queued_++];
     op.message = buffers_.Prepare(offset, len);
+    op.flags = 0;
     op.offset = offset;
     op.data = op.message.data;
     op.left = op.message.len;
@@ -38,16 +41,22 @@ class IoUringStreamSender final : public SendStrategy {
     return OkStatus();
   }
 
-  // A server's response: read into the response buffer (header first), then one SEND of
-  // it on the response's connection, waited for (and, for SEND_ZC, its notification)
-  // before the buffer is read into again.
+  // A server's response. SEND (io_uring_send): read into the response buffer (header
+  // first), then one SEND of it on the response's connection, waited for before the
+  // buffer is read into again. SEND_ZC (io_uring_send_zc): the generated header lent with
+  // one SEND_ZC (MSG_MORE when a body follows), then the body with sendfile() from its
+  // file; the header's buffer is the caller's, which may rewrite it once SendResponse
+  // returns, so the call waits for the header's notification first (unsafe_reuse: it
+  // does not, and a kernel that reads the header late sends what the caller wrote over it).
   Status SendResponse(const Response& response) override {
     ZCB_RETURN_IF_ERROR(Flush(fd_));  // messages of Send() still queued go first, on their socket
+    if (config_.zero_copy) return SendLentHeaderAndFile(response);
     ZCB_RETURN_IF_ERROR(
         SendThroughBuffer(response, {response_buffer_.data(), response_buffer_.size()}, &reads_,
                           [&](std::span<const uint8_t> piece, bool /*more*/) -> Status {
                             Op& op = ops_[queued_++];
                             op.message = UserBuffers::Message{};  // not a payload buffer: nothing for buffers_ to gate
+                            op.flags = 0;
                             op.offset = 0;
                             op.data = piece.data();
                             op.left = piece.size();
@@ -56,6 +65,31 @@ class IoUringStreamSender final : public SendStrategy {
                               ZCB_RETURN_IF_ERROR(WaitOne("the response buffer's release"));
                             return OkStatus();
                           }));
+    return OkStatus();
+  }
+
+  // The header's release is waited for after the body went: with MSG_MORE the header
+  // stays in the socket until the body follows it.
+  Status SendLentHeaderAndFile(const Response& response) {
+    std::optional<uint64_t> header_seq;
+    if (!response.header.empty()) {
+      Op& op = ops_[queued_++];
+      op.message = UserBuffers::Message{};  // the caller's buffer: nothing for buffers_ to gate
+      op.offset = 0;
+      op.data = response.header.data();
+      op.left = response.header.size();
+      op.flags = response.file_length > 0 ? MSG_MORE : 0;
+      ZCB_RETURN_IF_ERROR(Flush(response.socket_fd));
+      header_seq = op.last_seq;
+    }
+    if (response.file_length > 0) {
+      ZCB_RETURN_IF_ERROR(SendfileAll(response.socket_fd, response.file_fd, static_cast<off_t>(response.file_offset),
+                                      response.file_length, &stats_.send_calls));
+      stats_.bytes_sent += response.file_length;
+    }
+    if (header_seq && !config_.unsafe_reuse) {
+      while (!window_.IsCompleted(*header_seq)) ZCB_RETURN_IF_ERROR(WaitOne("the response header's release"));
+    }
     return OkStatus();
   }
 
@@ -75,6 +109,7 @@ class IoUringStreamSender final : public SendStrategy {
     size_t left = 0;                // bytes not yet accepted by the kernel
     uint64_t last_seq = 0;          // sequence number of the last SQE that carried it
     int32_t res = kNoResult;        // result of this round's SQE
+    int flags = 0;                  // more send flags (a response header's MSG_MORE)
   };
 
   // Submits the queued messages to socket `fd` as linked chains until the kernel accepted
@@ -97,7 +132,7 @@ class IoUringStreamSender final : public SendStrategy {
         // of the chain, so that no later message can overtake the missing bytes. A lone
         // request has nothing to overtake it: a short result comes back as it is and the
         // rest goes in the next round, without the kernel waiting for space in between.
-        const int flags = queued_ - done > 1 ? MSG_WAITALL | MSG_NOSIGNAL : MSG_NOSIGNAL;
+        const int flags = (queued_ - done > 1 ? MSG_WAITALL | MSG_NOSIGNAL : MSG_NOSIGNAL) | op.flags;
         const auto len = static_cast<unsigned>(op.left);
         if (!config_.zero_copy) {
           io_uring_prep_send(sqe, fd, op.data, len, flags);

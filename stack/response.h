@@ -69,6 +69,12 @@ Status SendThroughBuffer(const Response& response, std::span<uint8_t> buffer, ui
   return OkStatus();
 }
 
+// Copies the response's bytes [at, at + out.size()) into `out`: the header's, then the
+// body's read from its file (pread; an error when the file ends early). Adds the reads
+// made to *reads. For the strategies that build a response in memory of their own (one
+// writev(), a memfd ring).
+Status CopyResponseBytes(const Response& response, uint64_t at, std::span<uint8_t> out, uint64_t* reads);
+
 // The read buffer of a strategy that sends responses through a buffer: message_size
 // bytes (the trial's message size is the copying server's buffer), page rounded.
 Result<MappedRegion> ResponseBuffer(size_t message_size);

@@ -94,6 +94,7 @@ StrategyInfo IoUringSendZcStrategyInfo() {
   info.caps.lends_buffers = true;
   info.caps.reports_zerocopy = true;
   info.caps.supports_unsafe_reuse = true;
+  info.caps.sends_responses = true;  // the header lent with SEND_ZC, the body by sendfile() (io_uring_stream_sender.cc)
   info.options = IoUringSenderOptions();
   info.options.push_back({"fixed_buffers", OptionType::kBool, "false",
                           "register the send region with the ring (io_uring_register_buffers) and send with "

@@ -9,7 +9,20 @@
 // `unsafe_reuse` uses one slot for everything and scribbles over it right after
 // sendfile() returns, while the skbs still point at its pages: the receiver's integrity
 // check shows what the peer then gets.
+//
+// A server's response (SendResponse): header AND body copied into the ring (the header
+// generated, the body read from its file), a slot's worth at a time, each piece sent
+// with sendfile() from the memfd, on the response's connection. A slot is reused only
+// after the peer has the bytes it last carried, by the same PeerGate as Send(): where the
+// receiver runs in this process the gate reads its application-level progress (the bytes
+// it has read), because on a path with local delivery the socket's ACK comes when the
+// memfd's pages are queued, by reference, at the receiver, long before it copies them
+// out; elsewhere it reads TCP_INFO's bytes acknowledged, which on a real link means the
+// peer's stack has copied them. With `unsafe_reuse` the slot's body bytes are inverted
+// right after sendfile() returns (the head is left, so that the client can still frame
+// the response and count it corrupted).
 
+#include <algorithm>
 #include <vector>
 
 #include "stack/peer_gate.h"
@@ -48,6 +61,31 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
     return OkStatus();
   }
 
+  Status SendResponse(const Response& response) override {
+    const uint64_t total = response.size();
+    for (uint64_t at = 0; at < total;) {
+      const size_t slot = next_slot_;
+      next_slot_ = (next_slot_ + 1) % slot_gates_.size();
+      if (!unsafe_reuse_) ZCB_RETURN_IF_ERROR(gate_.WaitFor(slot_gates_[slot]));
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(payload_.slot_size(), total - at));
+      const size_t file_offset = slot * payload_.slot_size();
+      uint8_t* data = payload_.ring().data() + file_offset;
+      ZCB_RETURN_IF_ERROR(CopyResponseBytes(response, at, {data, len}, &reads_));
+      ZCB_RETURN_IF_ERROR(
+          SendfileAll(response.socket_fd, payload_.fd(), static_cast<off_t>(file_offset), len, &stats_.send_calls));
+      stats_.bytes_sent += len;
+      if (unsafe_reuse_) {
+        // Break the rule on purpose: the socket still references these pages.
+        const size_t body_from = at < response.header.size() ? static_cast<size_t>(response.header.size() - at) : 0;
+        for (size_t i = body_from; i < len; ++i) data[i] = static_cast<uint8_t>(~data[i]);
+      } else {
+        slot_gates_[slot] = stats_.bytes_sent;
+      }
+      at += len;
+    }
+    return OkStatus();
+  }
+
   Status Finish() override {
     Status s = unsafe_reuse_ ? OkStatus() : gate_.WaitFor(stats_.bytes_sent);
     stats_.peer_gate = gate_.stats();
@@ -63,6 +101,7 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
   PeerGate gate_;
   std::vector<uint64_t> slot_gates_;
   size_t next_slot_ = 0;
+  uint64_t reads_ = 0;
 };
 
 }  // namespace
@@ -77,6 +116,7 @@ StrategyInfo MemfdSendfileStrategyInfo() {
   info.caps.lends_buffers = true;
   info.caps.supports_unsafe_reuse = true;
   info.caps.waits_for_reader = true;
+  info.caps.sends_responses = true;
   info.options = {
       {"unsafe_reuse", OptionType::kBool, "false",
        "rewrite the region right after sendfile() returns, while the socket still references its pages (the "

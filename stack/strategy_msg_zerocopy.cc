@@ -9,6 +9,16 @@
 // net.core.optmem_max, is used up by notifications and pinned-page accounting, or the
 // locked-memory limit is reached) is not an error: the strategy reaps completions and
 // retries, counting it in enobufs_retries.
+//
+// A server's response (SendResponse, TCP): the generated header lent with
+// send(MSG_ZEROCOPY | MSG_MORE), then the body with sendfile() from its file. The
+// header's buffer is the caller's, which may rewrite it once SendResponse returns, so the
+// call waits for the header's completion first; `unsafe_reuse` returns without waiting
+// (the completion is reaped later), and a kernel that reads the header late sends what
+// the caller wrote over it. A response on another connection than the strategy's
+// (file_serving's connection per request) turns SO_ZEROCOPY on for it and waits for its
+// completion on that socket's error queue before returning, unsafe_reuse or not (the
+// connection closes next).
 
 #include <netinet/udp.h>
 #include <poll.h>
@@ -79,15 +89,16 @@ class MsgZerocopyBase : public SendStrategy {
 
   void CopyCompletionStats() {
     const ZeroCopyStats& c = completions_.stats();
-    stats_.zerocopy.completions = c.completions;
-    stats_.zerocopy.copied = c.copied;
-    stats_.zerocopy.zerocopy = c.zerocopy;
-    stats_.zerocopy.ranged = c.ranged;
+    stats_.zerocopy.completions = c.completions + other_connections_.completions;
+    stats_.zerocopy.copied = c.copied + other_connections_.copied;
+    stats_.zerocopy.zerocopy = c.zerocopy + other_connections_.zerocopy;
+    stats_.zerocopy.ranged = c.ranged + other_connections_.ranged;
   }
 
   int fd_;
   ErrqueueCompletions completions_;
   size_t reap_threshold_;
+  ZeroCopyStats other_connections_;  // completions of responses on connections of their own
 };
 
 class MsgZerocopyStrategy final : public MsgZerocopyBase {
@@ -124,7 +135,82 @@ class MsgZerocopyStrategy final : public MsgZerocopyBase {
     return OkStatus();
   }
 
+  Status SendResponse(const Response& response) override {
+    if (response.socket_fd != fd_) return SendResponseOnOwnConnection(response);
+    if (!response.header.empty()) {
+      ZCB_ASSIGN_OR_RETURN(const uint64_t seq,
+                           SendLent(response.header, response.file_length > 0 ? MSG_MORE : 0));
+      if (!buffers_.unsafe_reuse()) {
+        ZCB_RETURN_IF_ERROR(SendBody(response));
+        ZCB_RETURN_IF_ERROR(completions_.WaitFor(seq));
+        CopyCompletionStats();
+        return OkStatus();
+      }
+    }
+    return SendBody(response);
+  }
+
  private:
+  // One lent span on the strategy's socket, whole (several calls if short): the sequence
+  // number of the last call.
+  Result<uint64_t> SendLent(std::span<const uint8_t> bytes, int flags) {
+    const uint8_t* data = bytes.data();
+    size_t left = bytes.size();
+    uint64_t last_seq = 0;
+    while (left > 0) {
+      ZCB_RETURN_IF_ERROR(MakeRoom());
+      const ssize_t n = ::send(fd_, data, left, MSG_ZEROCOPY | MSG_NOSIGNAL | flags);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS) {
+          ++stats_.zerocopy.enobufs_retries;
+          ZCB_RETURN_IF_ERROR(ReapAfterEnobufs());
+          continue;
+        }
+        return SendError("send(MSG_ZEROCOPY)");
+      }
+      last_seq = completions_.Issued();
+      ++stats_.send_calls;
+      stats_.bytes_sent += static_cast<uint64_t>(n);
+      data += n;
+      left -= static_cast<size_t>(n);
+    }
+    return last_seq;
+  }
+
+  Status SendBody(const Response& response) {
+    if (response.file_length == 0) return OkStatus();
+    ZCB_RETURN_IF_ERROR(SendfileAll(response.socket_fd, response.file_fd, static_cast<off_t>(response.file_offset),
+                                    response.file_length, &stats_.send_calls));
+    stats_.bytes_sent += response.file_length;
+    return OkStatus();
+  }
+
+  // The header lent on a connection of its own, its completions read from that socket.
+  Status SendResponseOnOwnConnection(const Response& response) {
+    if (!response.header.empty()) {
+      int one = 1;
+      if (::setsockopt(response.socket_fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0)
+        return SysError("msg_zerocopy: setsockopt(SO_ZEROCOPY) on the response's connection");
+      uint64_t calls = 0;  // each call takes an id
+      ZCB_RETURN_IF_ERROR(SendAll(response.socket_fd, response.header.data(), response.header.size(),
+                                  MSG_ZEROCOPY | (response.file_length > 0 ? MSG_MORE : 0), &calls));
+      ErrqueueCompletions own(response.socket_fd, static_cast<size_t>(calls), CompletionTimeout(response.socket_fd));
+      for (uint64_t i = 0; i < calls; ++i) own.Issued();
+      stats_.send_calls += calls;
+      stats_.bytes_sent += response.header.size();
+      ZCB_RETURN_IF_ERROR(SendBody(response));
+      ZCB_RETURN_IF_ERROR(own.WaitAll());
+      other_connections_.completions += own.stats().completions;
+      other_connections_.copied += own.stats().copied;
+      other_connections_.zerocopy += own.stats().zerocopy;
+      other_connections_.ranged += own.stats().ranged;
+      CopyCompletionStats();
+      return OkStatus();
+    }
+    return SendBody(response);
+  }
+
   UserBuffers buffers_;
 };
 
@@ -280,6 +366,7 @@ StrategyInfo MsgZerocopyStrategyInfo() {
   info.caps.lends_buffers = true;
   info.caps.reports_zerocopy = true;
   info.caps.supports_unsafe_reuse = true;
+  info.caps.sends_responses = true;
   info.options = {
       OptionSpec{"max_inflight", OptionType::kInt, "1024",
                  "the most MSG_ZEROCOPY sends whose buffers the kernel may still hold; at the bound the sender blocks "

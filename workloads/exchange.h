@@ -26,6 +26,8 @@
 #include <span>
 #include <vector>
 
+#include "workloads/http_header.h"
+
 namespace zcb {
 
 // One response of a layout: its length, and the stream offset of its first byte.
@@ -45,6 +47,10 @@ struct Exchange {
   // response that reaches it.
   std::shared_ptr<const std::vector<ResponseExtent>> responses;
   bool connection_per_request = false;  // each response on a new connection (see above)
+  // Each response starts with a generated HTTP head (workloads/http_header.h) before its
+  // body of ResponseLength bytes: the client parses it, frames the body by its
+  // Content-Length and compares it with the head it expects (http_response).
+  std::optional<HttpHeaderFormat> http_headers;
 
   // The number of transactions the byte count allows (nullopt: no byte count).
   std::optional<uint64_t> TransactionLimit() const;

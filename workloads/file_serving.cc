@@ -93,33 +93,13 @@ class FileServingWorkload final : public Workload {
   }
 
   nlohmann::json Report() const override {
-    nlohmann::json set = {
-        {"files", spec_.files},
-        {"distribution", ToString(spec_.distribution)},
-        {"connection", per_request_ ? "per_request" : "persistent"},
-        {"cache", cold_ ? "cold" : "warm"},
-        {"cache_meaning",
-         cold_ ? "every file's pages dropped (fsync, posix_fadvise POSIX_FADV_DONTNEED) once before the window: each "
-                 "file's first request reads it from the device, later passes find what the page cache kept"
-               : "the files as their creation left them in the page cache (nothing dropped)"},
-    };
-    if (spec_.distribution == FileSetSpec::Distribution::kLognormalPareto) {
-      const LognormalPareto& d = spec_.lognormal_pareto;
-      set["lognormal_pareto"] = {
-          {"body_mu", d.body_mu},       {"body_sigma", d.body_sigma},       {"tail_alpha", d.tail_alpha},
-          {"tail_start", d.tail_start}, {"tail_fraction", d.tail_fraction}, {"min_size", spec_.min_size},
-          {"max_size", spec_.max_size}, {"size_seed", spec_.seed}};
-    }
-    if (files_ != nullptr) {
-      const FileSetFacts& f = files_->facts();
-      set["total_bytes"] = f.total_bytes;
-      set["smallest_bytes"] = f.smallest;
-      set["largest_bytes"] = f.largest;
-      set["file_system"] = f.directory_file_system;
-      set["free_bytes_before"] = f.free_bytes_before;
-      set["mem_available_bytes"] = f.mem_available_bytes;
-      set["fits_page_cache"] = f.fits_page_cache;
-    }
+    nlohmann::json set = FileSetJson(spec_, files_.get());
+    set["connection"] = per_request_ ? "per_request" : "persistent";
+    set["cache"] = cold_ ? "cold" : "warm";
+    set["cache_meaning"] =
+        cold_ ? "every file's pages dropped (fsync, posix_fadvise POSIX_FADV_DONTNEED) once before the window: each "
+                "file's first request reads it from the device, later passes find what the page cache kept"
+              : "the files as their creation left them in the page cache (nothing dropped)";
     return {{"file_set", std::move(set)}};
   }
 

@@ -295,4 +295,26 @@ Status FileSet::DropPageCache() const {
   return OkStatus();
 }
 
+nlohmann::json FileSetJson(const FileSetSpec& spec, const FileSet* files) {
+  nlohmann::json set = {{"files", spec.files}, {"distribution", ToString(spec.distribution)}};
+  if (spec.distribution == FileSetSpec::Distribution::kLognormalPareto) {
+    const LognormalPareto& d = spec.lognormal_pareto;
+    set["lognormal_pareto"] = {
+        {"body_mu", d.body_mu},       {"body_sigma", d.body_sigma},       {"tail_alpha", d.tail_alpha},
+        {"tail_start", d.tail_start}, {"tail_fraction", d.tail_fraction}, {"min_size", spec.min_size},
+        {"max_size", spec.max_size},  {"size_seed", spec.seed}};
+  }
+  if (files != nullptr) {
+    const FileSetFacts& f = files->facts();
+    set["total_bytes"] = f.total_bytes;
+    set["smallest_bytes"] = f.smallest;
+    set["largest_bytes"] = f.largest;
+    set["file_system"] = f.directory_file_system;
+    set["free_bytes_before"] = f.free_bytes_before;
+    set["mem_available_bytes"] = f.mem_available_bytes;
+    set["fits_page_cache"] = f.fits_page_cache;
+  }
+  return set;
+}
+
 }  // namespace zcb

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "stack/options.h"
 #include "stack/pattern.h"
 #include "stack/result.h"
@@ -102,5 +104,9 @@ class FileSet {
   std::vector<ResponseExtent> layout_;
   FileSetFacts facts_;
 };
+
+// What the record says of a file set (metrics.<workload>.file_set): its spec, and, once
+// `files` is made (may be null), its facts.
+nlohmann::json FileSetJson(const FileSetSpec& spec, const FileSet* files);
 
 }  // namespace zcb

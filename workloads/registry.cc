@@ -11,7 +11,7 @@ namespace zcb {
 
 const std::vector<WorkloadInfo>& AllWorkloads() {
   static const std::vector<WorkloadInfo> all = {BulkWorkloadInfo(), RequestResponseWorkloadInfo(),
-                                                FileServingWorkloadInfo()};
+                                                FileServingWorkloadInfo(), HttpResponseWorkloadInfo()};
   return all;
 }
 
@@ -46,6 +46,8 @@ std::string_view ToString(ReceiverExpectation expectation) {
       return "pattern stream";
     case ReceiverExpectation::kRequestResponse:
       return "request/response exchange";
+    case ReceiverExpectation::kHttpResponses:
+      return "exchange of HTTP responses";
   }
   return "?";
 }

@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace zcb {
 namespace {
 
 constexpr int kPollSliceMs = 100;  // how often a server waiting for a request looks at cancel
+constexpr std::chrono::microseconds kErrqueuePause{20};
 
 }  // namespace
 
@@ -52,6 +55,10 @@ Status ServeRequests(const WorkloadSend& send, const Exchange& x, const char* wh
       }
       pollfd pfd{send.socket_fd, POLLIN, 0};
       ::poll(&pfd, 1, kPollSliceMs);
+      // Zero-copy notifications a strategy has not reaped yet (one that returned without
+      // waiting, unsafe_reuse) keep POLLERR up, which poll() reports whatever is asked:
+      // without a pause this loop would spin on the CPU the stack needs.
+      if ((pfd.revents & (POLLERR | POLLIN)) == POLLERR) std::this_thread::sleep_for(kErrqueuePause);
       continue;
     }
     last_heard = TrialClock::now();

@@ -58,6 +58,9 @@ enum class ReceiverExpectation : uint32_t {
   // writes requests, verifies every byte of each response against the pattern stream and
   // times each transaction.
   kRequestResponse = 1 << 1,
+  // A request/response exchange whose responses carry generated HTTP heads
+  // (Exchange::http_headers): the client also parses and checks each head.
+  kHttpResponses = 1 << 2,
 };
 // "pattern stream", for messages and `zcbench help WORKLOAD`.
 std::string_view ToString(ReceiverExpectation expectation);

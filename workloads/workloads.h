@@ -10,5 +10,6 @@ namespace zcb {
 WorkloadInfo BulkWorkloadInfo();
 WorkloadInfo RequestResponseWorkloadInfo();
 WorkloadInfo FileServingWorkloadInfo();
+WorkloadInfo HttpResponseWorkloadInfo();
 
 }  // namespace zcb

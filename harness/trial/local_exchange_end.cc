@@ -14,10 +14,20 @@
 // includes the connection's set-up), reads the response whole, and closes it; bytes the
 // server sent after the response are then still unread, which turns the close into a
 // reset the server reports.
+//
+// Responses with generated HTTP heads (Exchange::http_headers, http_response): the client
+// reads up to the head's empty line (bytes read past it are the body's start, kept in
+// `carry_`), parses it (a head that does not parse, or whose Content-Length is not the
+// body's length, is a malformed response: the trial's error), frames the body by its
+// Content-Length, and in verify mode compares the head with the one it expects for that
+// sequence number. A response whose head or body differs from what was expected is
+// counted corrupted (ExchangeFigures::corrupted_responses), its differing bytes in the
+// integrity mismatches: what unsafe_reuse shows where the kernel sends late.
 
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <string_view>
 #include <cerrno>
 #include <thread>
 #include <vector>
@@ -53,6 +63,7 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     figures.integrity = IntegrityMetrics::Of(integrity_);
     figures.last_delivery = figures_.transactions > 0 ? last_response_ : window.end;
     figures.exchange = figures_;
+    if (exchange_.http_headers) figures.exchange->corrupted_responses = corrupted_responses_;
     return WithThread(std::move(figures));
   }
 
@@ -91,7 +102,7 @@ class LocalExchangeEnd final : public LocalListeningEnd {
     // Every request answered: the server stops at this EOF, and owes nothing more.
     if (::shutdown(conn_.get(), SHUT_WR) != 0) return SysError("client: shutdown");
     const ssize_t extra = ::recv(conn_.get(), response_.data(), response_.size(), 0);
-    if (extra > 0)
+    if (extra > 0 || carry_.size() > 0)
       return Errorf("client: the server sent bytes after the response to the last of {} requests",
                     figures_.requests_sent);
     if (extra < 0) return SysError("client: waiting for the server to close");
@@ -136,10 +147,37 @@ class LocalExchangeEnd final : public LocalListeningEnd {
       own_connection = std::move(*accepted);
     }
     const int fd = own_connection ? own_connection.get() : conn_.get();
+    const uint64_t mismatches_before = integrity_.mismatches;
+    bool head_differs = false;
+    if (exchange_.http_headers) ZCB_RETURN_IF_ERROR(ReadHead(fd, sequence, length, &head_differs));
     uint64_t got = 0;
     while (got < length) {
+      if (!carry_.empty()) {  // body bytes read with the head
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(length - got, carry_.size()));
+        Verify(offset + got, std::span<const uint8_t>(carry_.data(), n));
+        carry_.erase(carry_.begin(), carry_.begin() + static_cast<ptrdiff_t>(n));
+        got += n;
+        continue;
+      }
       const size_t want = static_cast<size_t>(std::min<uint64_t>(length - got, response_.size()));
-      const ssize_t n = ::recv(fd, response_.data(), want, 0);
+      ZCB_ASSIGN_OR_RETURN(const size_t n, RecvSome(fd, response_.data(), want, sequence, got, length));
+      Verify(offset + got, std::span<const uint8_t>(response_.data(), n));
+      got += n;
+    }
+    if (head_differs || integrity_.mismatches != mismatches_before) ++corrupted_responses_;
+    last_response_ = TrialClock::now();
+    const auto latency = last_response_ - written_at_[sequence % exchange_.outstanding];
+    figures_.latency_ns.Record(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count()));
+    ++figures_.transactions;
+    return OkStatus();
+  }
+
+  // One recv() of at most `want` bytes of response `sequence` (`got` of its `length`
+  // read): counted in the bytes received and the progress the peer gate reads.
+  Result<size_t> RecvSome(int fd, uint8_t* into, size_t want, uint64_t sequence, uint64_t got, uint64_t length) {
+    for (;;) {
+      const ssize_t n = ::recv(fd, into, want, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return Errorf("client: no response to request {} within the {} s receive timeout", sequence,
@@ -152,16 +190,58 @@ class LocalExchangeEnd final : public LocalListeningEnd {
             sequence, got, length, sequence);
       }
       ++recv_calls_;
-      Verify(offset + got, std::span<const uint8_t>(response_.data(), static_cast<size_t>(n)));
-      got += static_cast<uint64_t>(n);
       bytes_received_ += static_cast<uint64_t>(n);
       progress_.store(bytes_received_, std::memory_order_release);
+      return static_cast<size_t>(n);
     }
-    last_response_ = TrialClock::now();
-    const auto latency = last_response_ - written_at_[sequence % exchange_.outstanding];
-    figures_.latency_ns.Record(
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count()));
-    ++figures_.transactions;
+  }
+
+  // Reads response `sequence`'s HTTP head (its body is `length` bytes), leaving any body
+  // bytes read with it in carry_; sets *differs when, verifying, it is not the expected
+  // head. A head that does not parse or frames another length is the trial's error.
+  Status ReadHead(int fd, uint64_t sequence, uint64_t length, bool* differs) {
+    static constexpr std::string_view kEnd = "\r\n\r\n";
+    size_t searched = 0;
+    for (;;) {
+      const auto begin = carry_.begin() + static_cast<ptrdiff_t>(searched > 3 ? searched - 3 : 0);
+      const auto end = std::search(begin, carry_.end(), kEnd.begin(), kEnd.end());
+      if (end != carry_.end()) {
+        const size_t head_size = static_cast<size_t>(end - carry_.begin()) + kEnd.size();
+        ZCB_RETURN_IF_ERROR(CheckHead(sequence, length, head_size, differs));
+        carry_.erase(carry_.begin(), carry_.begin() + static_cast<ptrdiff_t>(head_size));
+        return OkStatus();
+      }
+      searched = carry_.size();
+      if (carry_.size() >= kLongestHttpHeader) {
+        return Errorf("client: malformed response {}: no end of its head (an empty line) in its first {} bytes",
+                      sequence, kLongestHttpHeader);
+      }
+      const size_t have = carry_.size();
+      carry_.resize(kLongestHttpHeader);
+      auto n = RecvSome(fd, carry_.data() + have, kLongestHttpHeader - have, sequence, 0, length);
+      carry_.resize(have + (n.ok() ? *n : 0));
+      if (!n.ok()) return std::move(n).error();
+    }
+  }
+
+  Status CheckHead(uint64_t sequence, uint64_t length, size_t head_size, bool* differs) {
+    const std::string_view head(reinterpret_cast<const char*>(carry_.data()), head_size);
+    auto parsed = ParseHttpHeader(head);
+    if (!parsed.ok())
+      return std::move(parsed).error().Context(fmt::format("client: malformed response {}", sequence));
+    if (parsed->content_length != length) {
+      return Errorf("client: malformed response {}: Content-Length {}, but the response asked for has {} bytes",
+                    sequence, parsed->content_length, length);
+    }
+    if (integrity_.mode != ReceiverMode::kVerify) return OkStatus();
+    expected_head_.resize(HttpHeaderLength(*exchange_.http_headers, sequence));
+    WriteHttpHeader(*exchange_.http_headers, sequence, length, expected_head_);
+    uint64_t wrong = 0;
+    for (size_t i = 0; i < head_size; ++i) wrong += i >= expected_head_.size() || carry_[i] != expected_head_[i];
+    wrong += expected_head_.size() > head_size ? expected_head_.size() - head_size : 0;
+    integrity_.mismatches += wrong;
+    integrity_.verified_bytes += head_size;
+    *differs = wrong > 0;
     return OkStatus();
   }
 
@@ -179,6 +259,9 @@ class LocalExchangeEnd final : public LocalListeningEnd {
   const Pattern& pattern_;
   const Exchange exchange_;
   std::vector<uint8_t> request_, response_;
+  std::vector<uint8_t> carry_;          // bytes read past a response head: its body's start
+  std::vector<uint8_t> expected_head_;  // the head the client expects, verifying
+  uint64_t corrupted_responses_ = 0;
   std::vector<TrialClock::time_point> written_at_;  // per request in flight, by sequence modulo outstanding
   ExchangeFigures figures_;
   IntegrityStats integrity_;

@@ -138,7 +138,7 @@ std::vector<ReceivingEndKind> LocalReceivingEnds() {
       {"local exchange",
        ReceiverSite::kHere,
        Protocol::kTcp,
-       {ReceiverExpectation::kRequestResponse},
+       {ReceiverExpectation::kRequestResponse, ReceiverExpectation::kHttpResponses},
        CreateLocalExchangeEnd},
   };
 }

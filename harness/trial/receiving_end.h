@@ -73,6 +73,8 @@ struct ExchangeFigures {
   uint64_t transactions = 0;  // responses read whole
   uint64_t requests_sent = 0;
   LatencyHistogram latency_ns;  // request written to the response's last byte read, CLOCK_MONOTONIC
+  // Responses with HTTP heads: those whose head or body differed from the expected.
+  std::optional<uint64_t> corrupted_responses;
 };
 
 // What a receiving end reports once the window has closed.

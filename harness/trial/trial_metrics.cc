@@ -75,6 +75,7 @@ RequestResponseMetrics ExchangeMetrics(const ResolvedTrial& trial, const Exchang
                                        const nlohmann::json& cpu) {
   RequestResponseMetrics r;
   r.transactions = x.transactions;
+  r.corrupted_responses = x.corrupted_responses;
   r.transactions_per_s = elapsed > 0 ? static_cast<double>(x.transactions) / elapsed : 0.0;
   const LatencyHistogram& h = x.latency_ns;
   const auto us = [](double ns) { return ns / 1000.0; };
@@ -231,6 +232,7 @@ nlohmann::json WorkloadMetrics(nlohmann::json report, const TrialMetrics& m) {
   report["requests"] = requests;
   report["requests_per_s"] = m.request_response->transactions_per_s;
   report["bytes_per_s"] = m.goodput_bps / 8;
+  if (m.request_response->corrupted_responses) report["corrupted_responses"] = *m.request_response->corrupted_responses;
   report["source"] =
       "requests: responses the client read whole and verified; requests_per_s over the window's start to the last "
       "response (metrics.request_response.transactions_per_s); bytes_per_s is goodput_bps / 8; cpu per request and "

@@ -223,6 +223,7 @@ nlohmann::json RequestResponseJson(const RequestResponseMetrics& r) {
   for (const auto& [highest, count] : r.histogram_ns) buckets.push_back({highest, count});
   out["histogram"] = {{"unit", "ns"}, {"relative_error", r.histogram_relative_error}, {"buckets", std::move(buckets)}};
   if (r.cpu_ns_per_transaction_reason) out["cpu_ns_per_transaction_reason"] = *r.cpu_ns_per_transaction_reason;
+  if (r.corrupted_responses) out["corrupted_responses"] = *r.corrupted_responses;
   return out;
 }
 
@@ -235,6 +236,7 @@ RequestResponseMetrics ReadRequestResponse(const Fields& f) {
   if (f.Has("cpu_ns_per_transaction_reason"))
     r.cpu_ns_per_transaction_reason = f.String("cpu_ns_per_transaction_reason");
   r.completion_latency_reason = f.String("completion_latency_reason");
+  if (f.Has("corrupted_responses")) r.corrupted_responses = f.U64("corrupted_responses");
   if (f.Null("latency_us")) {
     r.latency_us_reason = f.String("latency_us_reason");
   } else {

@@ -196,6 +196,9 @@ struct RequestResponseMetrics {
   // The time from a response's send to its zero-copy completion: not measured (null), with
   // the reason, which says whether the strategy lends buffers at all.
   std::string completion_latency_reason;
+  // Responses with generated HTTP heads (http_response): those the client found with a
+  // head or body other than expected (absent for other exchanges).
+  std::optional<uint64_t> corrupted_responses;
 };
 
 // metrics.streams[i] (--streams N > 1): one stream's figures (harness/trial/stream_set.h).
