@@ -20,9 +20,17 @@
 // out; elsewhere it reads TCP_INFO's bytes acknowledged, which on a real link means the
 // peer's stack has copied them. With `unsafe_reuse` the slot's body bytes are inverted
 // right after sendfile() returns (the head is left, so that the client can still frame
-// the response and count it corrupted).
+// the response and count it corrupted). A response on another connection than the
+// strategy's (file_serving's connection per request) is not on the stream the gate
+// follows: SendResponse waits, before it returns, until that connection's bytes are
+// acknowledged (TCP_INFO; there is no receiver progress per connection), so its slots
+// are free when it returns. On local delivery that ACK comes when the pages are queued
+// at the receiver, not read; file_serving's server then waits for the client's close
+// before it takes the next request, so the client has read them before a slot is
+// rewritten.
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "stack/peer_gate.h"
@@ -58,10 +66,17 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
       slot_gates_[slot] = offset + len;
     }
     stats_.bytes_sent += len;
+    stream_bytes_ += len;
     return OkStatus();
   }
 
   Status SendResponse(const Response& response) override {
+    const bool own_stream = response.socket_fd == socket_fd_;
+    std::optional<PeerGate> connection;  // a connection of its own, made before its first byte
+    if (!own_stream && !unsafe_reuse_) {
+      ZCB_ASSIGN_OR_RETURN(PeerGate gate, PeerGate::Create(response.socket_fd, nullptr));
+      connection.emplace(std::move(gate));
+    }
     const uint64_t total = response.size();
     for (uint64_t at = 0; at < total;) {
       const size_t slot = next_slot_;
@@ -74,20 +89,21 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
       ZCB_RETURN_IF_ERROR(
           SendfileAll(response.socket_fd, payload_.fd(), static_cast<off_t>(file_offset), len, &stats_.send_calls));
       stats_.bytes_sent += len;
+      if (own_stream) stream_bytes_ += len;
       if (unsafe_reuse_) {
         // Break the rule on purpose: the socket still references these pages.
         const size_t body_from = at < response.header.size() ? static_cast<size_t>(response.header.size() - at) : 0;
         for (size_t i = body_from; i < len; ++i) data[i] = static_cast<uint8_t>(~data[i]);
       } else {
-        slot_gates_[slot] = stats_.bytes_sent;
+        slot_gates_[slot] = stream_bytes_;  // on another connection: free once it is acknowledged, below
       }
       at += len;
     }
-    return OkStatus();
+    return connection ? connection->WaitFor(total) : OkStatus();
   }
 
   Status Finish() override {
-    Status s = unsafe_reuse_ ? OkStatus() : gate_.WaitFor(stats_.bytes_sent);
+    Status s = unsafe_reuse_ ? OkStatus() : gate_.WaitFor(stream_bytes_);
     stats_.peer_gate = gate_.stats();
     return s;
   }
@@ -101,6 +117,7 @@ class MemfdSendfileStrategy final : public SendStrategy, public PeerGated {
   PeerGate gate_;
   std::vector<uint64_t> slot_gates_;
   size_t next_slot_ = 0;
+  uint64_t stream_bytes_ = 0;  // bytes sent on socket_fd_: the stream the gate follows
   uint64_t reads_ = 0;
 };
 

@@ -48,7 +48,8 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 }
 
 // The bytes a trial of `c.bytes` delivers: that count, except for a workload whose
-// responses are whole (file_serving's files), whose last response is whole too.
+// responses are whole (file_serving's files), whose last response is whole too, and
+// each response's generated HTTP head where the workload sends one (http_response).
 uint64_t DeliveredBytes(const Case& c) {
   auto workload = CreateWorkload(c.workload, {});
   EXPECT_TRUE(workload.ok());
@@ -56,7 +57,10 @@ uint64_t DeliveredBytes(const Case& c) {
   const auto x = (*workload)->exchange(SendSchedule{64 * 1024, c.bytes, std::nullopt, 0});
   if (!x || !x->responses) return c.bytes;
   uint64_t total = 0;
-  for (uint64_t k = 0; k < x->TransactionLimit().value_or(0); ++k) total += x->ResponseLength(k);
+  for (uint64_t k = 0; k < x->TransactionLimit().value_or(0); ++k) {
+    total += x->ResponseLength(k);
+    if (x->http_headers) total += HttpHeaderLength(*x->http_headers, k);
+  }
   return total;
 }
 
