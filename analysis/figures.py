@@ -36,6 +36,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: 
 
 from analysis import metrics as M  # noqa: E402
 from analysis import file_serving  # noqa: E402
+from analysis import http_response  # noqa: E402
 from analysis import micro  # noqa: E402
 from analysis import units  # noqa: E402
 from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical, sibling_count  # noqa: E402
@@ -384,7 +385,7 @@ class ReportFigures:
         for step in (self.goodput, self.cpu, self.cpu_profile, self.zerocopy, self.tlb_ipi,
                      self.siblings, self.copies, self.receive_copy, self.memory_traffic, self.softirq,
                      self.paths, self.udp_loss, self.request_response, self.latency_cdf,
-                     self.file_serving):
+                     self.file_serving, self.http_response):
             step()
         return self.writer.files
 
@@ -519,13 +520,51 @@ class ReportFigures:
         groups = file_serving.groups(self.ds)
         if not groups:
             return
-        crossings = file_serving.crossovers(self.ds, self.confidence)
+        title = self._title("File serving: requests/s and CPU per request vs file size")
+        self._versus_file_size(
+            groups, ((file_serving.RATE, "requests per second", "log"),
+                     (file_serving.CPU_PER_REQUEST, "CPU time per request (ns)", "log")),
+            file_serving.crossovers(self.ds, self.confidence), "file size (log scale)",
+            "file_serving_vs_file_size", title, self._caption(
+                "Workload file_serving: whole files served per second of the window (the client's count, "
+                "every byte verified) and the trial's CPU time per request (cpu.trial_s / requests), against "
+                "the mean file size of the set. A dotted line marks where mmap_write or write stops beating "
+                "sendfile (the ratio of medians of requests/s falling through 1, interpolated on the log size "
+                "axis), the shaded span its interval (where the ratio's interval bounds cross 1). Points show "
+                "the median over repetitions and its interval here."))
+
+    def http_response(self):
+        """http_response: requests/s, CPU per request and the corrupted share against body
+        size, one line per strategy (and option set: unsafe_reuse is its own line), one
+        panel row per group (analysis/http_response.py)."""
+        groups = http_response.groups(self.ds)
+        if not groups:
+            return
+        title = self._title("HTTP responses: requests/s, CPU per request and corrupted responses vs body size")
+        self._versus_file_size(
+            groups, ((http_response.RATE, "responses per second", "log"),
+                     (http_response.CPU_PER_REQUEST, "CPU time per response (ns)", "log"),
+                     (http_response.CORRUPTED, "corrupted responses (share)", "linear")),
+            [], "body size (log scale)", "http_response_vs_body_size", title, self._caption(
+                "Workload http_response: responses (a generated HTTP head of a few hundred bytes and a body "
+                "from a file set) served per second of the window, the client parsing every head and "
+                "verifying head and body; the trial's CPU time per response (cpu.trial_s / requests); and the "
+                "share of responses the client found corrupted (metrics.http_response.corrupted_responses / "
+                "requests), zero unless a strategy rewrote a buffer the kernel still read (unsafe_reuse). "
+                "Against the mean body size of the set; points show the median over repetitions and its "
+                "interval here."))
+
+    def _versus_file_size(self, groups, columns, crossings, xlabel, name, title, caption):
+        """One row of panels per group and one column per (metric, y label, y scale), each
+        strategy's line against the points' mean file size; `crossings` (file_serving's)
+        marked on the first column."""
         panels = list(groups.items())[:_MAX_PANELS]
         with plt.rc_context(_RC):
-            fig, axes = plt.subplots(len(panels), 2, figsize=(_PANEL_W * 2, _PANEL_H * len(panels)), squeeze=False)
+            fig, axes = plt.subplots(len(panels), len(columns),
+                                     figsize=(_PANEL_W * len(columns), _PANEL_H * len(panels)), squeeze=False)
             handles: Dict[str, Line2D] = {}
             for row, (group, pts) in enumerate(panels):
-                for col, metric in enumerate((file_serving.RATE, file_serving.CPU_PER_REQUEST)):
+                for col, (metric, ylabel, yscale) in enumerate(columns):
                     ax = axes[row][col]
                     sizes: List[float] = []
                     for s in self.series(pts):
@@ -555,19 +594,12 @@ class ReportFigures:
                             right = c.high if c.high is not None else max(c.sizes)
                             ax.axvspan(left, right, color=colour, alpha=0.12)
                     _size_axis(ax, [int(x) for x in sizes] or [4096])
-                    ax.set_xlabel("file size (log scale)")
-                    ax.set_ylabel("requests per second" if col == 0 else "CPU time per request (ns)")
-                    ax.set_yscale("log")  # 4 KiB to 16 MiB files: orders of magnitude apart
-                    ax.set_title(group if col == 0 else "CPU per request", fontsize=8)
-            title = self._title("File serving: requests/s and CPU per request vs file size")
-            _finish_grid(fig, axes, len(panels) * 2, title, "strategy", list(handles.values()))
-            self.writer.save(fig, "file_serving_vs_file_size", title, self._caption(
-                "Workload file_serving: whole files served per second of the window (the client's count, "
-                "every byte verified) and the trial's CPU time per request (cpu.trial_s / requests), against "
-                "the mean file size of the set. A dotted line marks where mmap_write or write stops beating "
-                "sendfile (the ratio of medians of requests/s falling through 1, interpolated on the log size "
-                "axis), the shaded span its interval (where the ratio's interval bounds cross 1). Points show "
-                "the median over repetitions and its interval here."))
+                    ax.set_xlabel(xlabel)
+                    ax.set_ylabel(ylabel)
+                    ax.set_yscale(yscale)  # log: sizes orders of magnitude apart
+                    ax.set_title(group if col == 0 else ylabel, fontsize=8)
+            _finish_grid(fig, axes, len(panels) * len(columns), title, "strategy", list(handles.values()))
+            self.writer.save(fig, name, title, caption)
 
     def memory_traffic(self):
         palette = self.palette

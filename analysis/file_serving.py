@@ -34,19 +34,23 @@ RATE = M.get_metric("file_serving.requests_per_s")
 CPU_PER_REQUEST = M.get_metric("file_serving.cpu_ns_per_request")
 
 
+# The workloads whose responses are sized by a file set (metrics.<workload>.file_set).
+FILE_SET_WORKLOADS = (WORKLOAD, "http_response")
+
+
 def serves_files(p: Point) -> bool:
     """Whether the point's responses are files (sized by the set, not the message size)."""
-    return p.params.get("workload") == WORKLOAD
+    return p.params.get("workload") in FILE_SET_WORKLOADS
 
 
 def points(ds: Dataset) -> List[Point]:
-    return [p for p in ds.measured() if serves_files(p) and p.summary(RATE) is not None]
+    return [p for p in ds.measured() if p.params.get("workload") == WORKLOAD and p.summary(RATE) is not None]
 
 
 def file_size(p: Point) -> Optional[float]:
     """The mean file size of the point's set, from its first ok trial."""
     for t in p.ok_trials:
-        fs = ((t.metrics.get(WORKLOAD) or {}).get("file_set")) or {}
+        fs = ((t.metrics.get(str(p.params.get("workload"))) or {}).get("file_set")) or {}
         if fs.get("files"):
             return float(fs["total_bytes"]) / float(fs["files"])
     return None

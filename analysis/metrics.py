@@ -335,6 +335,19 @@ CATALOGUE: Dict[str, Metric] = {
            description="cpu.trial_s (both ends' threads and their softirq work) per request"),
         _m("file_serving.cpu_ns_per_kib", "CPU time per KiB of file served", "ns", False,
            description="cpu.trial_s per KiB of file received"),
+        _m("http_response.requests_per_s", "HTTP responses served", "per s", True,
+           description="responses the client read whole (head parsed, head and body verified) per "
+           "second of the window (workload http_response)"),
+        _m("http_response.bytes_per_s", "HTTP response bytes served", "B/s", True,
+           description="head and body bytes delivered per second of the window (goodput / 8)"),
+        _m("http_response.cpu_ns_per_request", "CPU time per HTTP response", "ns", False,
+           description="cpu.trial_s (both ends' threads and their softirq work) per response"),
+        _m("http_response.cpu_ns_per_kib", "CPU time per KiB of HTTP response", "ns", False,
+           description="cpu.trial_s per KiB of head and body received"),
+        _m("http_response.corrupted_share", "corrupted HTTP responses", "fraction", False,
+           _per(_path("http_response.corrupted_responses"), _path("http_response.requests")),
+           "responses whose head or body the client found other than expected, per response "
+           "(unsafe_reuse shows them where the kernel reads a rewritten buffer late)"),
         _m("streams.goodput_min_bps", "slowest stream's goodput", "bit/s", True,
            description="parallel streams: the least goodput of one stream, by its own receiver "
            "(its goodput bytes from the window's start to its own last delivery)"),

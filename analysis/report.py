@@ -118,6 +118,20 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "to its zero-copy completion is not measured (completion_latency is null with "
                   "its reason). On a 2-vCPU VM the tail holds the hypervisor's and the other "
                   "tenants' preemptions: compare tails only within one run."),
+        Paragraph("HTTP responses (workload http_response, metrics.http_response; figure \"HTTP "
+                  "responses: requests/s, CPU per request and corrupted responses vs body size\", "
+                  "table \"HTTP responses\"): per request the server writes a generated HTTP/1.1 head "
+                  "(its ETag the response's sequence number, Content-Length, padding to a length that "
+                  "varies per response) and sends it with a body from a file of a set (or generated per "
+                  "request) through the strategy's SendResponse, on one persistent connection. The client "
+                  "parses each head (a malformed one fails the trial), frames the body by Content-Length, "
+                  "compares the head with the one it expects and verifies every body byte. Requests per "
+                  "second, bytes per second, latency and CPU per request and per KiB are computed as for "
+                  "file serving (the bytes include the heads). corrupted_responses counts the responses "
+                  "whose head or body differed: unsafe_reuse shows them only where the kernel reads a "
+                  "rewritten buffer after the call returned (a memfd ring's pages queued by reference at a "
+                  "local receiver); MSG_ZEROCOPY and SEND_ZC heads are copied at local delivery, before the "
+                  "call returns, so on loopback and veth they may show none."),
         Paragraph("File serving (workload file_serving, metrics.file_serving; figure \"File "
                   "serving: requests/s and CPU per request vs file size\", section \"File serving "
                   "crossover\"): the client asks for one whole file of a set per request and "
@@ -324,6 +338,7 @@ def build_document(ds: Dataset, figures: List[FigureFile], confidence: float,
                         ("UDP delivery", tables.udp_table),
                         ("Request/response", tables.request_response_table),
                         ("File serving", tables.file_serving_table),
+                        ("HTTP responses", tables.http_response_table),
                         ("Parallel streams", tables.streams_table)):
         table = build(ds, confidence)
         if table is not None:

@@ -12,7 +12,7 @@ import statistics
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
-from analysis import file_serving
+from analysis import file_serving, http_response
 from analysis import metrics as M
 from analysis import units
 from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, point_label
@@ -251,6 +251,13 @@ def request_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
     points = [p for p in ds.measured() if p.summary(rate, confidence) is not None and not file_serving.serves_files(p)]
     return _exchange_table(ds, confidence, points, "transactions", "response size", lambda p: p.message_size,
                            "transaction")
+
+
+def http_response_table(ds: Dataset, confidence: float) -> Optional[Table]:
+    """Requests/s, latency percentiles and CPU per request of the http_response points, by
+    their set's mean body size (the corrupted responses are in the figure)."""
+    return _exchange_table(ds, confidence, http_response.points(ds), "requests", "body size", file_serving.file_size,
+                           "request")
 
 
 def file_serving_table(ds: Dataset, confidence: float) -> Optional[Table]:
