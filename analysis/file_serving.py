@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from analysis import metrics as M
 from analysis import stats, units
@@ -65,10 +65,15 @@ def group_of(p: Point) -> str:
 
 
 def groups(ds: Dataset) -> Dict[str, List[Point]]:
+    return groups_by_file_size(points(ds), group_of)
+
+
+def groups_by_file_size(pts: Sequence[Point], group: Callable[[Point], str]) -> Dict[str, List[Point]]:
+    """The points with a file size, by their group (a file-set workload's panels)."""
     out: Dict[str, List[Point]] = {}
-    for p in points(ds):
+    for p in pts:
         if file_size(p) is not None:
-            out.setdefault(group_of(p), []).append(p)
+            out.setdefault(group(p), []).append(p)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Dict, List
 
 from analysis import metrics as M
 from analysis.dataset import Dataset, Point
-from analysis.file_serving import file_size
+from analysis.file_serving import groups_by_file_size
 
 WORKLOAD = "http_response"
 RATE = M.get_metric("http_response.requests_per_s")
@@ -37,8 +37,4 @@ def group_of(p: Point) -> str:
 
 
 def groups(ds: Dataset) -> Dict[str, List[Point]]:
-    out: Dict[str, List[Point]] = {}
-    for p in points(ds):
-        if file_size(p) is not None:
-            out.setdefault(group_of(p), []).append(p)
-    return out
+    return groups_by_file_size(points(ds), group_of)

@@ -33,6 +33,12 @@ struct Response {
   uint64_t size() const { return header.size() + file_length; }
 };
 
+// Copies the response's bytes [at, at + out.size()) into `out`: the header's, then the
+// body's read from its file (pread; an error when the file ends early). Adds the reads
+// made to *reads. For the strategies that build a response in memory of their own (a
+// copying server's buffer, one writev(), a memfd ring).
+Status CopyResponseBytes(const Response& response, uint64_t at, std::span<uint8_t> out, uint64_t* reads);
+
 // The response the way a copying server sends it (read(), then write()): `buffer` is
 // filled a piece at a time, header bytes first and then the file's (pread), and each
 // piece is handed to `send_piece(std::span<const uint8_t> piece, bool more)` (which must
@@ -42,38 +48,14 @@ struct Response {
 template <typename SendPiece>
 Status SendThroughBuffer(const Response& response, std::span<uint8_t> buffer, uint64_t* reads, SendPiece&& send_piece) {
   if (buffer.empty()) return Errorf("a response buffer of 0 bytes");
-  size_t header_done = 0;
-  uint64_t body_done = 0;
-  while (header_done < response.header.size() || body_done < response.file_length) {
-    size_t filled = std::min(buffer.size(), response.header.size() - header_done);
-    std::copy_n(response.header.begin() + static_cast<ptrdiff_t>(header_done), filled, buffer.begin());
-    header_done += filled;
-    while (filled < buffer.size() && body_done < response.file_length) {
-      const size_t want =
-          static_cast<size_t>(std::min<uint64_t>(buffer.size() - filled, response.file_length - body_done));
-      const ssize_t n =
-          ::pread(response.file_fd, buffer.data() + filled, want, static_cast<off_t>(response.file_offset + body_done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return SysError("pread of the response's file");
-      if (reads != nullptr) ++*reads;
-      if (n == 0) {
-        return Errorf("the response's file ended at offset {}, inside its {} bytes from offset {}",
-                      response.file_offset + body_done, response.file_length, response.file_offset);
-      }
-      filled += static_cast<size_t>(n);
-      body_done += static_cast<uint64_t>(n);
-    }
-    const bool more = header_done < response.header.size() || body_done < response.file_length;
-    ZCB_RETURN_IF_ERROR(send_piece(std::span<const uint8_t>(buffer.data(), filled), more));
+  for (uint64_t at = 0; at < response.size();) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), response.size() - at));
+    ZCB_RETURN_IF_ERROR(CopyResponseBytes(response, at, buffer.first(n), reads));
+    at += n;
+    ZCB_RETURN_IF_ERROR(send_piece(std::span<const uint8_t>(buffer.data(), n), at < response.size()));
   }
   return OkStatus();
 }
-
-// Copies the response's bytes [at, at + out.size()) into `out`: the header's, then the
-// body's read from its file (pread; an error when the file ends early). Adds the reads
-// made to *reads. For the strategies that build a response in memory of their own (one
-// writev(), a memfd ring).
-Status CopyResponseBytes(const Response& response, uint64_t at, std::span<uint8_t> out, uint64_t* reads);
 
 // The read buffer of a strategy that sends responses through a buffer: message_size
 // bytes (the trial's message size is the copying server's buffer), page rounded.

@@ -109,28 +109,7 @@ class MsgZerocopyStrategy final : public MsgZerocopyBase {
   Status Send(uint64_t offset, size_t len) override {
     if (auto gate = buffers_.PendingGate()) ZCB_RETURN_IF_ERROR(completions_.WaitFor(*gate));
     UserBuffers::Message m = buffers_.Prepare(offset, len);
-    const uint8_t* data = m.data;
-    size_t left = m.len;
-    uint64_t last_seq = 0;
-    while (left > 0) {
-      ZCB_RETURN_IF_ERROR(MakeRoom());
-      const ssize_t n = ::send(fd_, data, left, MSG_ZEROCOPY | MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == ENOBUFS) {
-          ++stats_.zerocopy.enobufs_retries;
-          ZCB_RETURN_IF_ERROR(ReapAfterEnobufs());
-          continue;
-        }
-        return SendError("send(MSG_ZEROCOPY)");
-      }
-      // A short send (a timeout or signal after some bytes) still took an id.
-      last_seq = completions_.Issued();
-      ++stats_.send_calls;
-      stats_.bytes_sent += static_cast<uint64_t>(n);
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
+    ZCB_ASSIGN_OR_RETURN(const uint64_t last_seq, SendLent({m.data, m.len}, 0));
     buffers_.Sent(m, last_seq);
     return OkStatus();
   }
@@ -151,8 +130,9 @@ class MsgZerocopyStrategy final : public MsgZerocopyBase {
   }
 
  private:
-  // One lent span on the strategy's socket, whole (several calls if short): the sequence
-  // number of the last call.
+  // One lent span on the strategy's socket, whole (several calls if short; a short send,
+  // a timeout or signal after some bytes, still took an id): the sequence number of the
+  // last call.
   Result<uint64_t> SendLent(std::span<const uint8_t> bytes, int flags) {
     const uint8_t* data = bytes.data();
     size_t left = bytes.size();

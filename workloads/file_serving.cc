@@ -32,8 +32,6 @@
 namespace zcb {
 namespace {
 
-constexpr uint64_t kRequestSize = 8;  // a request: its sequence number (workloads/exchange.h)
-
 std::vector<OptionSpec> FileServingOptions() {
   std::vector<OptionSpec> options = FileSetOptions();
   options.push_back({"connection",
@@ -63,12 +61,7 @@ class FileServingWorkload final : public Workload {
   ReceiverExpectation expectation() const override { return ReceiverExpectation::kRequestResponse; }
 
   std::optional<Exchange> exchange(const SendSchedule& schedule) const override {
-    Exchange x;
-    x.request_size = kRequestSize;
-    x.response_size = schedule.message_size;  // unused: the layout gives each response's size
-    x.outstanding = 1;
-    x.bytes = schedule.bytes;
-    x.responses = layout_;
+    Exchange x = FileSetExchange(layout_, schedule.message_size, schedule.bytes);
     x.connection_per_request = per_request_;
     return x;
   }

@@ -295,6 +295,17 @@ Status FileSet::DropPageCache() const {
   return OkStatus();
 }
 
+Exchange FileSetExchange(std::shared_ptr<const std::vector<ResponseExtent>> layout, uint64_t message_size,
+                         std::optional<uint64_t> bytes) {
+  Exchange x;
+  x.request_size = 8;
+  x.response_size = message_size;
+  x.outstanding = 1;
+  x.bytes = bytes;
+  x.responses = std::move(layout);
+  return x;
+}
+
 nlohmann::json FileSetJson(const FileSetSpec& spec, const FileSet* files) {
   nlohmann::json set = {{"files", spec.files}, {"distribution", ToString(spec.distribution)}};
   if (spec.distribution == FileSetSpec::Distribution::kLognormalPareto) {

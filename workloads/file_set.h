@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,13 @@ class FileSet {
   std::vector<ResponseExtent> layout_;
   FileSetFacts facts_;
 };
+
+// The exchange of a server of a file set (file_serving, http_response): 8-byte requests
+// (the sequence number, workloads/exchange.h), one in flight, response k the extent
+// layout[k mod N], `bytes` (the trial's byte count, if any) ending it with the response
+// that reaches it. `message_size` is the trial's, unused by the responses.
+Exchange FileSetExchange(std::shared_ptr<const std::vector<ResponseExtent>> layout, uint64_t message_size,
+                         std::optional<uint64_t> bytes);
 
 // What the record says of a file set (metrics.<workload>.file_set): its spec, and, once
 // `files` is made (may be null), its facts.

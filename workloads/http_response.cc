@@ -34,8 +34,6 @@
 namespace zcb {
 namespace {
 
-constexpr uint64_t kRequestSize = 8;  // a request: its sequence number (workloads/exchange.h)
-
 std::vector<OptionSpec> HttpResponseOptions() {
   std::vector<OptionSpec> options = FileSetOptions();
   options.push_back({"body",
@@ -90,12 +88,7 @@ class HttpResponseWorkload final : public Workload {
   ReceiverExpectation expectation() const override { return ReceiverExpectation::kHttpResponses; }
 
   std::optional<Exchange> exchange(const SendSchedule& schedule) const override {
-    Exchange x;
-    x.request_size = kRequestSize;
-    x.response_size = schedule.message_size;  // unused: the layout gives each body's size
-    x.outstanding = 1;
-    x.bytes = schedule.bytes;
-    x.responses = layout_;
+    Exchange x = FileSetExchange(layout_, schedule.message_size, schedule.bytes);
     x.http_headers = format_;
     return x;
   }
