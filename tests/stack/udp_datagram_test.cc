@@ -174,10 +174,18 @@ TEST(SequenceTrackerTest, AgreesWithAModelOverRandomJumps) {
     for (int i = 0; i < 20000; ++i) {
       uint64_t s;
       switch (random() % 4) {
-        case 0: s = highest + 1 + random() % (window + window / 2); break;     // forward, maybe past the window
-        case 1: s = highest + 1 + random() % 130; break;                         // forward, a few words
-        case 2: s = highest - std::min<uint64_t>(highest, random() % (window + 8)); break;  // back, maybe stale
-        default: s = highest - std::min<uint64_t>(highest, random() % 70); break;           // recent: duplicates
+        case 0:
+          s = highest + 1 + random() % (window + window / 2);
+          break;  // forward, maybe past the window
+        case 1:
+          s = highest + 1 + random() % 130;
+          break;  // forward, a few words
+        case 2:
+          s = highest - std::min<uint64_t>(highest, random() % (window + 8));
+          break;  // back, maybe stale
+        default:
+          s = highest - std::min<uint64_t>(highest, random() % 70);
+          break;  // recent: duplicates
       }
       A expected;
       if (i == 0 || s > highest) {
@@ -187,7 +195,8 @@ TEST(SequenceTrackerTest, AgreesWithAModelOverRandomJumps) {
       } else {
         expected = seen.count(s) ? A::kDuplicate : A::kReordered;
       }
-      ASSERT_EQ(t.Record(s), expected) << "window " << window << ", arrival " << i << ": " << s << " (highest " << highest << ")";
+      ASSERT_EQ(t.Record(s), expected) << "window " << window << ", arrival " << i << ": " << s << " (highest "
+                                       << highest << ")";
       if (expected != A::kStale) seen.insert(s);
       if (i == 0 || s > highest) highest = s;
       // The model forgets what left the window, as the tracker does.
