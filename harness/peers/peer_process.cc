@@ -60,6 +60,12 @@ Result<PeerProcess> PeerProcess::Start(const std::vector<std::string>& argv, std
   const pid_t pid = ::fork();
   if (pid < 0) return SysError(fmt::format("fork for '{}'", argv[0]));
   if (pid == 0) {
+    // A tool gets the default signal handling: zcbench ignores SIGPIPE (an ignored signal
+    // stays ignored across exec) and its threads may block signals.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (cpu && ::sched_setaffinity(0, sizeof set, &set) != 0) ::_exit(125);
     ::dup2(out.get(), STDOUT_FILENO);
     ::dup2(err.get(), STDERR_FILENO);

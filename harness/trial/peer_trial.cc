@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "drivers/command.h"
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
 #include "harness/peers/peer_process.h"
