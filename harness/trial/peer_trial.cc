@@ -290,6 +290,9 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   FinishTrialCpu(probed, figures.bytes);
   m.cpu = std::move(probed["cpu"]);
   probed.erase("cpu");
+  // zcbench's own process over the window, all of it: the peer ran in other processes.
+  m.cpu["other_threads_s"] =
+      static_cast<double>(window.process_cpu_after_ns - window.process_cpu_before_ns) * 1e-9;
   m.cpu["method"] = "peer_process_rusage";
   m.cpu["ns_per_kib_source"] =
       "the peer's client and server processes' user and system time (wait4 rusage, tick-sampled), plus NET_RX and "
