@@ -53,8 +53,10 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   ASSERT_TRUE(record.metrics.has_value());
   const nlohmann::json m = record.metrics->ToJson();
 
-  // Its own figure, within what the machine can do (a double count would show above).
-  EXPECT_GT(m["goodput_bps"].get<double>(), 1e6);
+  // Its own figure, within what the machine can do (a double count would show above); one
+  // 64-byte message at a time makes a small goodput, a stream a large one.
+  const bool exchange = std::string(c.workload) == "request_response";
+  EXPECT_GT(m["goodput_bps"].get<double>(), exchange ? 1e3 : 1e6);
   EXPECT_LT(m["goodput_bps"].get<double>(), 1e12);
   EXPECT_GT(m["elapsed_s"].get<double>(), 0.2);
   EXPECT_LT(m["elapsed_s"].get<double>(), 3);
@@ -77,7 +79,7 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   EXPECT_LT(cpu["sender_thread_s"].get<double>() + cpu["receiver_thread_s"].get<double>(), 2 * 3.0);
   EXPECT_TRUE(cpu["system_wide"].is_object());
 
-  if (std::string(c.workload) == "request_response") {
+  if (exchange) {
     const nlohmann::json& rr = m["request_response"];
     EXPECT_GT(rr["transactions"].get<uint64_t>(), 0u);
     EXPECT_GT(rr["latency_us"]["p50"].get<double>(), 0);
