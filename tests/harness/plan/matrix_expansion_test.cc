@@ -599,7 +599,7 @@ peers = ["netperf"]
   EXPECT_NE(spec.error().what().find("iperf3_zerocopy"), std::string::npos);
 }
 
-TEST(PeerMatrix, APeerResolvesToItsStandInAndItsAvailabilityNamesTheProgram) {
+TEST(PeerMatrix, APeerResolvesToItsStandInWithItsSourceAndLabel) {
   TrialSpec spec;
   spec.strategy = "iperf3_zerocopy";
   spec.duration_s = 0.2;
