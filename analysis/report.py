@@ -93,6 +93,21 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "stream and Jain's fairness index across them, and the figures' panels are split by "
                   "the number of streams where it varies. A sink counts every stream together: there "
                   "only the senders' rates are per stream, and no spread is shown."),
+        Paragraph("Peers (params.peer, metrics.peer; series labelled \"(peer)\"): tools users already "
+                  "trust, run by zcbench as entries of the same matrix: iperf3 (its default sender writes "
+                  "from a MAP_SHARED mapping of a temporary file; iperf3 -Z sendfile()s that file, it is not "
+                  "MSG_ZEROCOPY), sockperf throughput and sockperf ping-pong. Each runs its own server in "
+                  "the path's receiver namespace and its own client in the sender's (inside the sender's "
+                  "host constraints), pinned to the trial's CPUs, for the trial's duration rounded up to "
+                  "whole seconds, inside the same probe window. Goodput and latency are the tool's own: "
+                  "iperf3's receiver sum (end.sum_received of --json), sockperf throughput's client send "
+                  "count (it reports no receiver figure), sockperf ping-pong's round-trip percentiles "
+                  "(--full-rtt, the quantity of request_response's latency) over its valid duration. Their "
+                  "integrity is not verified by zcbench (metrics.integrity is that string), their "
+                  "zero-copy completions and system calls are not known (null or 0, with "
+                  "metrics.peer.not_measured), and their CPU (cpu.method peer_process_rusage) is the "
+                  "client's and server's process time from wait4, tick-sampled, start-up included, plus "
+                  "the probes' softirq time outside them."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
         Paragraph("A path without a receiver (path sink) frees every packet before local "

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "drivers/network_path.h"
+#include "harness/peers/peer_registry.h"
 #include "stack/socket_options.h"
 #include "stack/udp_limits.h"
 #include "workloads/payload_source.h"
@@ -126,7 +127,13 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
 Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ResolvedTrial trial;
   trial.spec = spec;
-  ZCB_ASSIGN_OR_RETURN(trial.strategy, FindStrategy(spec.strategy));
+  // A peer stands in a point's strategy coordinate under its own name.
+  if (const PeerTool* peer = FindPeer(spec.strategy)) {
+    trial.peer = peer;
+    trial.strategy = &PeerStrategyInfo(*peer);
+  } else {
+    ZCB_ASSIGN_OR_RETURN(trial.strategy, FindStrategy(spec.strategy));
+  }
   const StrategyInfo& info = *trial.strategy;
   trial.source = spec.source.value_or(info.DefaultSource());
   if (spec.message_size == 0) return Usagef("message size must be at least 1 byte (--size)");

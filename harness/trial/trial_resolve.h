@@ -12,6 +12,7 @@
 
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
+#include "harness/peers/peer_tool.h"
 #include "stack/options.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
@@ -81,7 +82,10 @@ struct TrialSpec {
 // about is found here, before anything runs.
 struct ResolvedTrial {
   TrialSpec spec;
+  // A zcbench strategy, or a peer's stand-in (harness/peers/peer_registry.h) when `peer`
+  // is set: the peer's own programs then run instead of zcbench's sender and receiver.
   const StrategyInfo* strategy = nullptr;
+  const PeerTool* peer = nullptr;
   SourceKind source = SourceKind::kMemory;
   Options options;
   const WorkloadInfo* workload = nullptr;  // the registered workload `spec.workload` names

@@ -18,6 +18,7 @@
 #include "drivers/sysctl_override.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/measured_window.h"
+#include "harness/trial/peer_trial.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/trial/sibling_threads.h"
 #include "harness/trial/stream_set.h"
@@ -219,7 +220,9 @@ TrialRecord RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
   TrialRecord record = NewTrialRecord(trial, context);
-  if (Status run = Run(trial, context, record); !run.ok()) record.Fail(run.error());
+  // A peer's own programs run instead of zcbench's sender and receiver.
+  Status run = trial.peer != nullptr ? RunPeerTrial(trial, context, record) : Run(trial, context, record);
+  if (!run.ok()) record.Fail(run.error());
   return record;
 }
 
