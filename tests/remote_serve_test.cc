@@ -773,10 +773,14 @@ TEST(RemoteServeTest, TheServerKeepsServingUnderSilentSlowAndWrongTokenConnectio
     std::thread stalling([&] { stalled.Run(server.address()); });
     std::map<std::string, int> wrong_outcomes;
     int wrong_attempts = 0;
+    // Spread over about 3 s, past the stalled connections' deadline: the first ones find
+    // the bound reached and are closed at once, the later ones reach the comparison.
     std::thread guessing([&] {
       const std::string wrong = "not-the-token-but-long-enough-0123456789";
-      for (; wrong_attempts < 500 && Clock::now() - attack_start < std::chrono::seconds(20); ++wrong_attempts)
+      for (; wrong_attempts < 500 && Clock::now() - attack_start < std::chrono::seconds(20); ++wrong_attempts) {
         ++wrong_outcomes[HandshakeWith(server.address(), wrong)];
+        std::this_thread::sleep_until(attack_start + wrong_attempts * std::chrono::milliseconds(6));
+      }
     });
     stalling.join();
     guessing.join();
@@ -798,7 +802,8 @@ TEST(RemoteServeTest, TheServerKeepsServingUnderSilentSlowAndWrongTokenConnectio
     }
     EXPECT_EQ(wrong_attempts, 500);
     EXPECT_EQ(wrong_outcomes.count("welcome"), 0u);
-    EXPECT_GT(wrong_outcomes["auth"], 0) << "some wrong tokens reached the comparison";
+    EXPECT_GT(wrong_outcomes["auth"], 50) << "wrong tokens reached the comparison once slots were free";
+    EXPECT_GT(wrong_outcomes["closed"], 0) << "wrong tokens found the bound reached while the stalled ones held it";
     for (const auto& [outcome, n] : wrong_outcomes)
       EXPECT_TRUE(outcome == "auth" || outcome == "closed") << n << " x " << outcome;
     EXPECT_LT(attack_s, 30);
@@ -812,6 +817,11 @@ TEST(RemoteServeTest, TheServerKeepsServingUnderSilentSlowAndWrongTokenConnectio
     EXPECT_GT(log.size(), 0u);
     EXPECT_NE(log.find("suppressed "), std::string::npos) << "the flood was summed up";
     server.Stop();
+    RecordProperty("wrong_tokens_compared", wrong_outcomes["auth"]);
+    RecordProperty("wrong_tokens_closed_over_the_bound", wrong_outcomes["closed"]);
+    RecordProperty("peak_pending", server.peak_pending());
+    RecordProperty("log_bytes", static_cast<int>(log.size()));
+    RecordProperty("attack_ms", static_cast<int>(attack_s * 1000));
     EXPECT_LE(server.peak_pending(), 64) << "--max-pending's default bound";
     EXPECT_GE(server.peak_pending(), 32) << "the silent connections were held at once, not one by one";
     EXPECT_EQ(server.refused(RefusalKind::kTimeout) + server.refused(RefusalKind::kOverLimit) +
@@ -826,9 +836,9 @@ TEST(RemoteServeTest, TheServerKeepsServingUnderSilentSlowAndWrongTokenConnectio
 }
 
 // Wrong proofs are answered no faster than right ones: medians of 200 alternating
-// handshakes (100 each), time from the proof sent to the answer read. Both sides do the
-// same comparison; what differs is the answer (an error or the welcome), so a wrong
-// proof's median must not be under half the right one's.
+// handshakes (100 each), time from the proof sent to the answer read. The server makes
+// the welcome before it compares, so both cost it the same; a wrong proof's median may
+// not be under 3/4 of the right one's (the noise of medians on a shared 2-vCPU VM).
 TEST(RemoteServeTest, WrongTokensAreAnsweredNoFasterThanRightOnes) {
   TestServer server;
   ASSERT_TRUE(server.ok()) << server.error();
@@ -853,7 +863,7 @@ TEST(RemoteServeTest, WrongTokensAreAnsweredNoFasterThanRightOnes) {
   ASSERT_GE(right.size(), 50u) << "too few attempts within 30 s";
   RecordProperty("right_median_us", std::to_string(median(right) * 1e6));
   RecordProperty("wrong_median_us", std::to_string(median(wrong) * 1e6));
-  EXPECT_GE(median(wrong), 0.5 * median(right)) << "right " << median(right) << " s, wrong " << median(wrong) << " s";
+  EXPECT_GE(median(wrong), 0.75 * median(right)) << "right " << median(right) << " s, wrong " << median(wrong) << " s";
   // A mismatch in the first byte and one in the last cost the same, within noise.
   EXPECT_LT(median(wrong_first), 2 * median(wrong_last));
   EXPECT_LT(median(wrong_last), 2 * median(wrong_first));

@@ -99,14 +99,17 @@ ServerHandshake::State ServerHandshake::OnAuth(const nlohmann::json& auth) {
     return Refuse(RefusalKind::kMalformed, "malformed", "expected 'auth' with a proof",
                   "handshake: expected 'auth' with a proof");
   }
+  // The welcome is made before the comparison, whatever its outcome: a wrong proof's
+  // answer then costs the server what a right one's does, and comes no sooner.
+  const nlohmann::json welcome = {{"type", "welcome"},
+                                  {"proof", remote::ServerProof(token_, server_nonce_, client_nonce_)},
+                                  {"host", remote::HostIdentity()}};
   const std::string expected = remote::ClientProof(token_, server_nonce_, client_nonce_);
   if (!remote::ProofsEqual(proof->get<std::string>(), expected)) {
     return Refuse(RefusalKind::kWrongToken, "auth", "authentication failed: wrong token",
                   "authentication failed: wrong token");
   }
-  const Status sent = remote::WriteMessage(fd_.get(), {{"type", "welcome"},
-                                                       {"proof", remote::ServerProof(token_, server_nonce_, client_nonce_)},
-                                                       {"host", remote::HostIdentity()}});
+  const Status sent = remote::WriteMessage(fd_.get(), welcome);
   if (!sent.ok()) return Refuse(RefusalKind::kClosed, "", "", "handshake: " + sent.error().ToString());
   return State::kAuthenticated;
 }
