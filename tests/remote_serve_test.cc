@@ -32,8 +32,8 @@
 #include "drivers/remote/framing.h"
 #include "drivers/remote/host_port.h"
 #include "drivers/remote/protocol.h"
-#include "harness/remote/remote_request.h"
 #include "harness/remote/refusal_log.h"
+#include "harness/remote/remote_request.h"
 #include "harness/remote/remote_server.h"
 #include "harness/trial/trial_record.h"
 #include "stack/registry.h"
@@ -624,7 +624,6 @@ TEST(RemoteServeTest, ParallelStreamsAreUnsupportedWithTheReason) {
   EXPECT_NE(error.find("zcbench serve receives one stream at a time"), std::string::npos) << error;
 }
 
-
 // ---- The server under load: silent, slowloris and wrong-token connections from loopback ----
 
 using Clock = std::chrono::steady_clock;
@@ -638,11 +637,12 @@ int OpenDescriptors() {
 
 // A hello frame, whole: what a slowloris client drips one byte at a time.
 std::string HelloFrame() {
-  const std::string body = nlohmann::json{{"type", "hello"},
-                                          {"protocol", std::string(remote::kProtocolName)},
-                                          {"version", remote::kProtocolVersion},
-                                          {"client_nonce", std::string(64, 'a')}}
-                               .dump();
+  const std::string body = nlohmann::json{
+      {"type", "hello"},
+      {"protocol", std::string(remote::kProtocolName)},
+      {"version", remote::kProtocolVersion},
+      {"client_nonce",
+       std::string(64, 'a')}}.dump();
   const uint32_t be = htonl(static_cast<uint32_t>(body.size()));
   return std::string(reinterpret_cast<const char*>(&be), 4) + body;
 }
@@ -897,7 +897,6 @@ TEST(RemoteServeTest, AReplayedProofIsRefused) {
   EXPECT_EQ((*answer)["type"], "error");
   EXPECT_EQ((*answer)["code"], "auth");
 }
-
 
 // One session at a time: a client authenticated while another's session runs waits for
 // it (here it ends within the wait, and the trial runs), or is told "busy" once its wait

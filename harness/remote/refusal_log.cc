@@ -19,13 +19,20 @@ constexpr size_t kHostsNamed = 4;
 
 const char* RefusalName(RefusalKind kind) {
   switch (kind) {
-    case RefusalKind::kOverLimit: return "over_limit";
-    case RefusalKind::kTimeout: return "timeout";
-    case RefusalKind::kClosed: return "closed";
-    case RefusalKind::kMalformed: return "malformed";
-    case RefusalKind::kVersion: return "version";
-    case RefusalKind::kWrongToken: return "wrong_token";
-    case RefusalKind::kBusy: return "busy";
+    case RefusalKind::kOverLimit:
+      return "over_limit";
+    case RefusalKind::kTimeout:
+      return "timeout";
+    case RefusalKind::kClosed:
+      return "closed";
+    case RefusalKind::kMalformed:
+      return "malformed";
+    case RefusalKind::kVersion:
+      return "version";
+    case RefusalKind::kWrongToken:
+      return "wrong_token";
+    case RefusalKind::kBusy:
+      return "busy";
   }
   return "unknown";
 }

@@ -252,8 +252,7 @@ Status RemoteServer::Serve() {
     std::vector<ServerHandshake> still_pending;
     for (size_t i = 0; i < pending.size(); ++i) {
       ServerHandshake& h = pending[i];
-      ServerHandshake::State state =
-          pfds[i + 1].revents != 0 ? h.OnReadable() : ServerHandshake::State::kPending;
+      ServerHandshake::State state = pfds[i + 1].revents != 0 ? h.OnReadable() : ServerHandshake::State::kPending;
       if (state == ServerHandshake::State::kPending && h.ExpireAt(now, config_.handshake_timeout_s))
         state = ServerHandshake::State::kRefused;
       if (state == ServerHandshake::State::kPending) {

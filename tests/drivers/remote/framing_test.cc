@@ -108,8 +108,9 @@ TEST(RemoteFramingTest, TheAssemblerGivesWholeMessagesAndTheReadersErrors) {
     MessageAssembler bad;
     bad.Append(reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size());
     auto next = bad.Next();
-    const std::string error =
-        !next.ok() ? next.error().ToString() : next->has_value() ? "a message" : bad.AtEnd().ToString();
+    const std::string error = !next.ok()          ? next.error().ToString()
+                              : next->has_value() ? "a message"
+                                                  : bad.AtEnd().ToString();
     EXPECT_NE(error.find(c.error), std::string::npos) << error;
   }
 }
