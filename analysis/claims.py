@@ -269,7 +269,8 @@ class Verdict:
     @property
     def literature(self) -> str:
         value = self.claim.literature_value
-        size = self.claim.kind == "crossover"
+        # A crossover's literature value is a size only when given in bytes (S3 cites a ratio).
+        size = self.claim.kind == "crossover" and self.claim.literature_unit == "B"
         text = "-" if value is None else (_fmt(value, size) if isinstance(value, (int, float)) else str(value))
         return f"{text} {self.claim.literature_unit}".strip()
 
