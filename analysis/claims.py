@@ -359,6 +359,7 @@ def _measure_crossover(claim: Claim, ds: Dataset, confidence: float):
     for p in _points(ds, new_sel):
         by_size.setdefault(size_of(p), ([], []))[1].append(p)
     rows = []
+    no_interval: Optional[str] = None
     for size in sorted(s for s in by_size if s is not None):
         base_points, new_points = by_size[size]
         if not base_points or not new_points:
@@ -366,9 +367,9 @@ def _measure_crossover(claim: Claim, ds: Dataset, confidence: float):
                            f"{_describe(new_sel)} ran there")
         base = _values(base_points, claim.metric, {**base_sel, claim.along: size})
         new = _values(new_points, claim.metric, {**new_sel, claim.along: size})
-        ratio, low, high = _oriented(claim.metric, stats.ratio_of_medians(
-            base, new, confidence, seed=stats.stable_seed(claim.id, size)))
-        rows.append((size, ratio, low, high))
+        est = stats.ratio_of_medians(base, new, confidence, seed=stats.stable_seed(claim.id, size))
+        no_interval = no_interval or est.reason
+        rows.append((size, *_oriented(claim.metric, est)))
     if len(rows) < 2:
         raise _Missing(f"a crossover needs at least two sizes ({claim.along})")
     loses = [s for s, _, _, high in rows if high is not None and high < 1]
@@ -386,6 +387,8 @@ def _measure_crossover(claim: Claim, ds: Dataset, confidence: float):
     if estimate is None and rows[0][1] is not None and rows[0][1] >= 1 and all(
             r is not None and r >= 1 for _, r, _, _ in rows):
         estimate = float(rows[0][0])  # pays at every size: at or below the smallest
+    if all(lo is None for _, _, lo, _ in rows):  # no size has an interval (one repetition each)
+        return estimate, None, None, f"no size has one: {no_interval}"
     reason = None if (low > 0 or not math.isinf(high)) else (
         "no size at which the ratio's interval is clear of 1")
     return estimate, low, high, reason

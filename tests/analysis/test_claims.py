@@ -295,3 +295,13 @@ def test_the_seed_claims_parse_and_name_the_pack_specs():
     for c in parsed:
         assert c.literature_source.strip()
         assert (seed / c.spec).is_file() == (c.id not in later), c.id
+
+
+def test_a_crossover_of_single_repetitions_says_it_has_no_interval(tmp_path):
+    # --quick: one repetition per point; the estimate is shown, the interval is not made up.
+    points = []
+    for size, r in {1024: 0.5, 4096: 1.5, 16384: 3.0}.items():
+        points += [("write", size, [10e9], None), ("msg_zerocopy", size, [10e9 * r], None)]
+    v = evaluate(write_pack(tmp_path / "p", {"a.toml": points}, crossover_claim("[2048, 8192]")))["X"]
+    assert v.verdict == "inconclusive" and "no 95% interval" in v.reason, v.reason
+    assert v.low is None and v.high is None and 1024 < v.value < 4096
