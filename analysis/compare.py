@@ -118,10 +118,14 @@ def host_class_differences(base: Run, new: Run) -> List[str]:
     """The class fields recorded on both sides with different values, as text. A field
     missing on one side is not a difference: old records may not have it."""
     b, n = host_class(base), host_class(new)
+
+    def known(field_name: str, value: Any) -> bool:
+        # virtualization null is "none seen", a value; any other null was not recorded.
+        return value is not None or field_name == "virtualization"
+
     show = lambda v: "none" if v is None else str(v)  # noqa: E731
     return [f"{k}: {show(b[k])} in base, {show(n[k])} in new" for k in HOST_CLASS_FIELDS
-            if b[k] != n[k] and (b[k] is not None or k == "virtualization")
-            and (n[k] is not None or k == "virtualization")]
+            if b[k] != n[k] and known(k, b[k]) and known(k, n[k])]
 
 
 def _sources(point: Point, metric: Metric) -> List[str]:
