@@ -28,6 +28,7 @@ from analysis.dataset import Dataset, Point
 from analysis.document import (Block, Bullets, Document, Image, Paragraph, Section, Table,
                                render_html, render_markdown)
 from analysis.environment import environment_section
+from analysis.files import write_text_whole
 from analysis.figures import (FigureFile, FigureWriter, ReportFigures, compare_figure,
                               map_vs_copy_figure)
 from analysis.metrics import CATALOGUE, get_metric
@@ -374,8 +375,25 @@ def _clear_figures(out_dir: str) -> None:
 def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
                  title: Optional[str] = None,
                  verdicts: Optional[List[claims.Verdict]] = None) -> ReportOutput:
-    """`verdicts`: a pack's claims, put first in the report and in claims.md."""
+    """`verdicts`: a pack's claims, put first in the report and in claims.md.
+
+    Every file is written whole or not at all (analysis/files.py); the pages of an earlier
+    report are removed first, so that a report that fails part-way (a full folder) leaves
+    no report.html that reads as this one. The error names the folder."""
+    try:
+        return _write_report(ds, out_dir, confidence, title, verdicts)
+    except OSError as e:
+        raise OSError(e.errno, f"could not write the report in {out_dir}: {e.strerror}", e.filename) from e
+
+
+def _write_report(ds: Dataset, out_dir: str, confidence: float, title: Optional[str],
+                  verdicts: Optional[List[claims.Verdict]]) -> ReportOutput:
     os.makedirs(out_dir, exist_ok=True)
+    for page in ("report.html", "report.md", claims.CLAIMS_MARKDOWN):
+        try:
+            os.remove(os.path.join(out_dir, page))
+        except FileNotFoundError:
+            pass
     _clear_figures(out_dir)
     writer = FigureWriter(out_dir)
     ReportFigures(ds, writer, confidence).draw_all()
@@ -388,14 +406,16 @@ def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
     if verdicts is not None:
         claims.attach_figures(verdicts, figures)
         doc.sections.insert(0, claims.claims_section(verdicts, confidence))
-        with open(os.path.join(out_dir, claims.CLAIMS_MARKDOWN), "w", encoding="utf-8") as f:
-            f.write(claims.claims_markdown(verdicts, confidence))
+        write_text_whole(os.path.join(out_dir, claims.CLAIMS_MARKDOWN), claims.claims_markdown(verdicts, confidence))
     html_path = os.path.join(out_dir, "report.html")
     md_path = os.path.join(out_dir, "report.md")
-    with open(html_path, "w", encoding="utf-8") as f:
-        f.write(render_html(doc))
-    with open(md_path, "w", encoding="utf-8") as f:
-        f.write(render_markdown(doc))
+    write_text_whole(md_path, render_markdown(doc))
+    try:
+        # Last: report.html is the report; without it the folder holds none.
+        write_text_whole(html_path, render_html(doc))
+    except OSError:
+        os.remove(md_path)
+        raise
     return ReportOutput(html_path, md_path, figures)
 
 
@@ -450,7 +470,6 @@ def write_compare_report(c: cmp.Comparison, out_dir: str) -> CompareOutput:
     for name, content in (("compare.html", render_html(doc)),
                           ("compare.md", render_markdown(doc)),
                           ("compare.txt", cmp.format_text(c)), ("compare.json", cmp.dumps(c))):
-        with open(paths[name], "w", encoding="utf-8") as f:
-            f.write(content)
+        write_text_whole(paths[name], content)
     return CompareOutput(paths["compare.html"], paths["compare.md"], paths["compare.txt"],
                          paths["compare.json"], figure)

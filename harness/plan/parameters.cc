@@ -216,6 +216,14 @@ Result<std::string> ParseLowWaterText(std::string_view text, const SpecCatalog&)
   }
   return std::to_string(*size);
 }
+// "none" or a size: the injected receiver stall (TrialSpec::receiver_stall_after).
+Result<std::string> ParseStallText(std::string_view text, const SpecCatalog&) {
+  if (text == "none") return std::string(text);
+  const auto size = ParseSize(text);
+  if (!size) return Usagef("'{}' is not a stall point (expected none, or a size such as 256K)", text);
+  return std::to_string(*size);
+}
+
 std::optional<int> LowWaterOf(const std::string& canonical) {
   if (canonical == "auto") return std::nullopt;
   return std::stoi(canonical);
@@ -650,6 +658,23 @@ std::vector<Parameter> MakeTable() {
     p.read = [](const TrialSpec& s) { return s.rcvlowat ? std::to_string(*s.rcvlowat) : std::string("auto"); };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "rcvlowat";
+    p.receiving_end = true;
+  }
+  {
+    // A fault option, for the tests of a stalled peer: the trial is meant to fail.
+    Parameter& p = add({"receiver_stall_after", SpecSection::kTrial, "", ValueKind::kSize, "none or a size", "none",
+                        "fault injection: the local TCP receiver stops reading after this many bytes and holds the "
+                        "connection open, so that the trial fails with the sender's timeout (receive_timeout)",
+                        kTcpOnly});
+    p.parse = ParseStallText;
+    p.apply = [](const std::string& v, TrialSpec& s) {
+      s.receiver_stall_after = v == "none" ? std::nullopt : std::optional<uint64_t>(std::stoull(v));
+    };
+    p.read = [](const TrialSpec& s) {
+      return s.receiver_stall_after ? std::to_string(*s.receiver_stall_after) : std::string("none");
+    };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "receiver_stall_after";
     p.receiving_end = true;
   }
   {

@@ -58,6 +58,13 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
     gaps.push_back({Kind::kRequest, fmt::format("protocol={} rcvlowat={}", protocol, *spec.rcvlowat),
                     "SO_RCVLOWAT is a setting of the TCP receiver", "give --rcvlowat with --protocol tcp only"});
   }
+  if (spec.receiver_stall_after && (spec.protocol != Protocol::kTcp || spec.receiver == ReceiverMode::kZeroCopy)) {
+    gaps.push_back({Kind::kRequest,
+                    fmt::format("protocol={} receiver={} receiver_stall_after={}", protocol, ToString(spec.receiver),
+                                *spec.receiver_stall_after),
+                    "receiver_stall_after is a fault of the copying TCP receiver (verify, read or discard)",
+                    "give receiver_stall_after with protocol tcp and receiver verify, read or discard only"});
+  }
   return gaps;
 }
 
@@ -87,6 +94,11 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
   if (spec.cold_cache && source != SourceKind::kFile) {
     gaps.push_back({Kind::kRequest, fmt::format("source={} cache=cold", ToString(source)),
                     "a cold page cache applies to the file source only", ""});
+  }
+  if (spec.receiver_stall_after && (path.caps.remote_receiver || !path.caps.has_receiver)) {
+    gaps.push_back({Kind::kRequest, fmt::format("path={} receiver_stall_after={}", path_name, *spec.receiver_stall_after),
+                    "receiver_stall_after is a fault of a receiver in this process; this path's receiver is not",
+                    "give receiver_stall_after on a path whose receiver runs here (loopback, veth, ...)"});
   }
   if (info.caps.needs_link_layer && !path.caps.has_link_layer) {
     gaps.push_back({Kind::kPath, fmt::format("strategy={} path={}", info.name, path_name),

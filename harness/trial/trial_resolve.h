@@ -66,6 +66,10 @@ struct TrialSpec {
   bool cold_cache = false;              // file source: drop the page cache first
   double receive_timeout_s = 10;        // a stalled peer fails the trial after this long
   std::optional<int> rcvlowat;          // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
+  // A fault to inject, for the tests of a stalled peer: the local TCP receiver stops
+  // reading once it has this many bytes (StreamReceiver::StopReadingAfter) and holds the
+  // connection open; nullopt: it reads the whole stream.
+  std::optional<uint64_t> receiver_stall_after;
   bool gro = false;                     // UDP: the receiver asks for UDP_GRO
   double drain_s = 0.5;                 // UDP: after the sender is done, wait this long for stragglers
   HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist and limit

@@ -206,6 +206,14 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   }
   Status run =
       RunThroughPath(trial, context, **path, **payload, **workload, **end_kind, pattern, constraints.get(), record);
+  // A path changed from outside during the trial (its namespace deleted) measured
+  // something other than what the record would describe: the trial fails, naming what
+  // went first, since it explains whatever else failed.
+  if (Status intact = (*path)->CheckIntact(); !intact.ok()) {
+    run = run.ok() ? std::move(intact)
+                   : Error(intact.error().errno_value(),
+                           fmt::format("{}; {}", intact.error().ToString(), run.error().ToString()));
+  }
   // However the trial ended, the record says what the path and the constraints were
   // (offloads read back, qdisc counters as they are now).
   if (constraints != nullptr) constraints->Stop();

@@ -355,6 +355,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"drain", "\"2s\""},
                                                      {"udp_gro", "true"},
                                                      {"rcvlowat", "\"64K\""},
+                                                     {"receiver_stall_after", "\"256K\""},
                                                      {"optmem_max", "\"256K\""},
                                                      {"sibling_mode", "\"sleep\""},
                                                      {"stream_cpus", "\"same\""}};
@@ -378,6 +379,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
   EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
+  EXPECT_FALSE(s.receiver_stall_after.has_value());  // the same
   EXPECT_EQ(s.optmem_max, 256u << 10);
   EXPECT_EQ(s.sibling_mode, SiblingMode::kSleep);
   EXPECT_EQ(s.stream_cpus, StreamCpus::kSame);
