@@ -24,7 +24,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   libbpf-dev bpftool clang llvm clang-format clang-16 libclang-rt-16-dev
   python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-jsonschema
-  iperf3 bpftrace ethtool iproute2 linux-perf procps kmod
+  iperf3 sockperf nginx-light wrk bpftrace ethtool iproute2 linux-perf procps kmod
   chromium
 )
 

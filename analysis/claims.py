@@ -16,11 +16,13 @@ Measurements (``[ID.measure] kind``):
   ``stats.summarize`` (order statistics of the median);
 * ``ratio``: the median of ``metric`` at ``new`` over its median at ``base``, with the
   interval of ``stats.ratio_of_medians`` (the one ``zcbench compare`` uses);
-* ``crossover``: over the message sizes both ``new`` and ``base`` ran at, the size from
+* ``crossover``: over the sizes both ``new`` and ``base`` ran at, the size from
   which ``new`` pays (ratio of ``metric``, oriented so that above 1 is better for ``new``).
   Its interval is (the largest size at which ``new`` is significantly worse, the smallest
   size from which it is significantly better at every larger size]; the estimate
-  interpolates, on log sizes, the last crossing of 1 by the point ratios.
+  interpolates, on log sizes, the last crossing of 1 by the point ratios. ``along``
+  names the size: ``message_size`` (the default: bytes per send call) or ``file_size``
+  (the mean file of a ``file_serving`` point's set, whose message size is a buffer).
 """
 from __future__ import annotations
 
@@ -33,11 +35,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from analysis import stats
+from analysis import file_serving, stats
 from analysis.dataset import Dataset, Point, canonical
 from analysis.document import Image, Paragraph, Section, Table
 from analysis.figures import FigureFile
-from analysis.load import Run, load_run
+from analysis.load import Run, load_run, trials_file
 from analysis.metrics import CATALOGUE, Metric, get_metric
 
 CLAIMS_FILE = "claims.toml"
@@ -46,6 +48,8 @@ PACK_FILE = "pack.json"
 PACK_SCHEMA = "zcbench.pack/1"
 VERDICTS = ("supports", "contradicts", "inconclusive", "not_testable")
 KINDS = ("value", "ratio", "crossover")
+# What a crossover's size is read from: the axis the claim's points vary along.
+SIZE_AXES = {"message_size": lambda p: p.message_size, "file_size": file_serving.file_size}
 
 
 class ClaimsError(Exception):
@@ -89,6 +93,7 @@ class Claim:
     not_testable: List[Condition]
     figure: str = ""
     note: str = ""
+    along: str = "message_size"  # crossover: the size axis (SIZE_AXES)
 
 
 def _band(value: Any, where: str) -> Tuple[float, float]:
@@ -172,7 +177,10 @@ def parse_claims(text: str, file: str = CLAIMS_FILE) -> List[Claim]:
             contradicts=_bands(rule.get("contradicts"), f"{where}.rule.contradicts"),
             not_testable=[_condition(c, f"{where}.not_testable[{i}]")
                           for i, c in enumerate(d.get("not_testable", []))],
-            figure=_text(d, "figure", where, False), note=_text(d, "note", where, False))
+            figure=_text(d, "figure", where, False), note=_text(d, "note", where, False),
+            along=_text(measure, "along", f"{where}.measure", False) or "message_size")
+        if claim.along not in SIZE_AXES:
+            raise ClaimsError(f"{where}.measure.along: '{claim.along}' is not one of {', '.join(SIZE_AXES)}")
         if not spec_is_file_name(claim.spec):
             raise ClaimsError(f"{where}.spec: '{claim.spec}' is not a spec file name of the pack (NAME.toml)")
         claims.append(claim)
@@ -228,7 +236,7 @@ def load_pack(path: str) -> Pack:
     specs = {}
     for entry in manifest["specs"]:
         run_dir = os.path.join(path, str(entry.get("run_dir", "")))
-        runs = [load_run(run_dir)] if os.path.isfile(os.path.join(run_dir, "trials.jsonl")) else []
+        runs = [load_run(run_dir)] if os.path.isdir(run_dir) and trials_file(run_dir) else []
         specs[str(entry.get("file"))] = SpecRuns(str(entry.get("file")), str(entry.get("state")), runs)
     claims = os.path.join(path, CLAIMS_FILE)
     return Pack(path, manifest, specs, claims if os.path.isfile(claims) else None)
@@ -261,7 +269,8 @@ class Verdict:
     @property
     def literature(self) -> str:
         value = self.claim.literature_value
-        size = self.claim.kind == "crossover"
+        # A crossover's literature value is a size only when given in bytes (S3 cites a ratio).
+        size = self.claim.kind == "crossover" and self.claim.literature_unit == "B"
         text = "-" if value is None else (_fmt(value, size) if isinstance(value, (int, float)) else str(value))
         return f"{text} {self.claim.literature_unit}".strip()
 
@@ -281,8 +290,19 @@ def _describe(selector: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in selector.items()) or "(any point)"
 
 
+def _param(params: Mapping[str, Any], key: str) -> Any:
+    """A point's parameter; a dotted key reads inside one (workload_options.size,
+    siblings.count)."""
+    if key in params:
+        return params[key]
+    value: Any = params
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _matches(point: Point, selector: Mapping[str, Any]) -> bool:
-    return all(canonical(point.params.get(k)) == canonical(v) for k, v in selector.items())
+    return all(canonical(_param(point.params, k)) == canonical(v) for k, v in selector.items())
 
 
 class _Missing(Exception):
@@ -332,24 +352,26 @@ def _measure_ratio(claim: Claim, ds: Dataset, confidence: float):
 
 def _measure_crossover(claim: Claim, ds: Dataset, confidence: float):
     base_sel, new_sel = {**claim.where, **claim.base}, {**claim.where, **claim.new}
-    by_size: Dict[int, Tuple[List[Point], List[Point]]] = {}
+    size_of = SIZE_AXES[claim.along]
+    by_size: Dict[float, Tuple[List[Point], List[Point]]] = {}
     for p in _points(ds, base_sel):
-        by_size.setdefault(p.message_size, ([], []))[0].append(p)
+        by_size.setdefault(size_of(p), ([], []))[0].append(p)
     for p in _points(ds, new_sel):
-        by_size.setdefault(p.message_size, ([], []))[1].append(p)
+        by_size.setdefault(size_of(p), ([], []))[1].append(p)
     rows = []
+    no_interval: Optional[str] = None
     for size in sorted(s for s in by_size if s is not None):
         base_points, new_points = by_size[size]
         if not base_points or not new_points:
-            raise _Missing(f"message_size {size}: only one of {_describe(base_sel)} and "
+            raise _Missing(f"{claim.along} {_fmt(size, True)}: only one of {_describe(base_sel)} and "
                            f"{_describe(new_sel)} ran there")
-        base = _values(base_points, claim.metric, {**base_sel, "message_size": size})
-        new = _values(new_points, claim.metric, {**new_sel, "message_size": size})
-        ratio, low, high = _oriented(claim.metric, stats.ratio_of_medians(
-            base, new, confidence, seed=stats.stable_seed(claim.id, size)))
-        rows.append((size, ratio, low, high))
+        base = _values(base_points, claim.metric, {**base_sel, claim.along: size})
+        new = _values(new_points, claim.metric, {**new_sel, claim.along: size})
+        est = stats.ratio_of_medians(base, new, confidence, seed=stats.stable_seed(claim.id, size))
+        no_interval = no_interval or est.reason
+        rows.append((size, *_oriented(claim.metric, est)))
     if len(rows) < 2:
-        raise _Missing("a crossover needs at least two message sizes")
+        raise _Missing(f"a crossover needs at least two sizes ({claim.along})")
     loses = [s for s, _, _, high in rows if high is not None and high < 1]
     low = float(max(loses)) if loses else 0.0
     high = math.inf
@@ -365,6 +387,8 @@ def _measure_crossover(claim: Claim, ds: Dataset, confidence: float):
     if estimate is None and rows[0][1] is not None and rows[0][1] >= 1 and all(
             r is not None and r >= 1 for _, r, _, _ in rows):
         estimate = float(rows[0][0])  # pays at every size: at or below the smallest
+    if all(lo is None for _, _, lo, _ in rows):  # no size has an interval (one repetition each)
+        return estimate, None, None, f"no size has one: {no_interval}"
     reason = None if (low > 0 or not math.isinf(high)) else (
         "no size at which the ratio's interval is clear of 1")
     return estimate, low, high, reason

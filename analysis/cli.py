@@ -11,7 +11,8 @@ Exit status, relied on by CI gates:
   A crash must never look like a regression (1) or like a pass (0);
 * 3: ``compare`` could not judge: a point-metric with too few repetitions for the
   test at the asked confidence, a metric whose source differs between the runs, a
-  metric recorded in neither run, or no point in common. The output names each one.
+  metric recorded in neither run, no point in common, or base and new measured on
+  different host classes (without ``--allow-other-host-class``). The output names each one.
 
 ``micro`` reads the map-versus-copy JSON of ``workloads/micro`` and prints where
 map+unmap stops costing more than a copy: 0, or 2 when the file cannot be used.
@@ -106,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "after working in BASE); 2 on bad input; 3 when the gate "
                                      "cannot judge (too few repetitions for the confidence, "
                                      "the metric's source differs between the runs, a metric "
-                                     "missing, no point in common).")
+                                     "missing, no point in common, base and new of different "
+                                     "host classes).")
     com.add_argument("base", metavar="BASE_RUN")
     com.add_argument("new", metavar="NEW_RUN")
     com.add_argument("--threshold", type=_threshold, default=0.05,
@@ -130,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="accept a partial verdict: exit 0 when nothing that could be judged "
                           "regressed, even if some point-metrics could not be judged (they "
                           "are listed; nothing judged at all is still exit 3)")
+    com.add_argument("--allow-other-host-class", action="store_true",
+                     help="compare runs of different host classes (CPU model, cores, NUMA "
+                          "nodes, memory in GiB, virtualization), which is otherwise exit 3; "
+                          "the output then warns that the ratios mix the change with the hardware")
     com.add_argument("--out", metavar="DIR", help="also write compare.{txt,json,html,md} and "
                                                   "the figure compare.{png,svg} here")
     com.add_argument("--json", metavar="FILE", help="write the JSON result to FILE ('-' for "
@@ -224,7 +230,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     base_more, new_more = runs[2:2 + len(args.base_run)], runs[2 + len(args.base_run):]
     try:
         result = cmp.compare_runs(base, new, metrics, args.threshold, args.confidence,
-                                  args.method, args.allow_partial, base_more, new_more)
+                                  args.method, args.allow_partial, base_more, new_more,
+                                  args.allow_other_host_class)
     except ValueError as e:
         raise UsageError(str(e)) from None
     text = cmp.format_text(result)

@@ -36,6 +36,14 @@ per point is at most 1 - confidence. "Unchanged" therefore means "not shown to
 have changed beyond the threshold"; the note says when the interval is too wide to
 rule a change out, or when a change is significant but within the threshold.
 
+A gate against a committed baseline needs both sides measured on the same host class:
+the same hardware as the host profile records it (:data:`HOST_CLASS_FIELDS`; memory in
+whole GiB, so that a runner reporting a few MiB less is the same class). The hostname
+and the kernel are not part of the class: a change under test may be the kernel, and CI
+runners of one type have different names. Runs of different classes are not judged
+(exit 3, naming the fields) unless ``allow_other_host_class`` is given; then the
+comparison runs and its result says the classes differ.
+
 The rates are per point: with many points some A/A flags are expected at threshold 0
 (no multiple-comparison correction is applied; a threshold of a few percent is
 what keeps the gate quiet on noise).
@@ -94,6 +102,32 @@ def metric_source(metric_name: str, trial: Trial) -> Optional[str]:
     return None
 
 
+# The host profile fields that make a host class (see the module docstring).
+HOST_CLASS_FIELDS = ("cpu_model", "cores", "numa_nodes", "memory_gib", "virtualization")
+
+
+def host_class(run: Run) -> Dict[str, Any]:
+    host = run.host
+    fields = {k: host.get(k) for k in HOST_CLASS_FIELDS if k != "memory_gib"}
+    memory = host.get("memory_bytes")
+    fields["memory_gib"] = round(memory / (1 << 30)) if isinstance(memory, (int, float)) else None
+    return fields
+
+
+def host_class_differences(base: Run, new: Run) -> List[str]:
+    """The class fields recorded on both sides with different values, as text. A field
+    missing on one side is not a difference: old records may not have it."""
+    b, n = host_class(base), host_class(new)
+
+    def known(field_name: str, value: Any) -> bool:
+        # virtualization null is "none seen", a value; any other null was not recorded.
+        return value is not None or field_name == "virtualization"
+
+    show = lambda v: "none" if v is None else str(v)  # noqa: E731
+    return [f"{k}: {show(b[k])} in base, {show(n[k])} in new" for k in HOST_CLASS_FIELDS
+            if b[k] != n[k] and known(k, b[k]) and known(k, n[k])]
+
+
 def _sources(point: Point, metric: Metric) -> List[str]:
     return sorted({s for t in point.ok_trials
                    if metric.extract(t.metrics) is not None
@@ -129,6 +163,8 @@ class Comparison:
     confidence: float
     method: str
     allow_partial: bool = False
+    allow_other_host_class: bool = False
+    host_class_differences: List[str] = field(default_factory=list)
     pooled: Tuple[int, int] = (1, 1)  # runs pooled into base and into new
     rows: List[Row] = field(default_factory=list)
     only_in_base: List[str] = field(default_factory=list)
@@ -150,6 +186,10 @@ class Comparison:
     def cannot_judge(self) -> List[str]:
         """Why the gate could not give a whole verdict; empty when it could."""
         why = []
+        if self.host_class_differences and not self.allow_other_host_class:
+            why.append("base and new ran on different host classes ("
+                       + "; ".join(self.host_class_differences) + "): a baseline must come from "
+                       "the same hardware (--allow-other-host-class to compare anyway)")
         if not self.rows and not self.missing_metrics:  # then no point is in common
             why.append("no point is present in both runs")
         why += [f"metric {m} is recorded in neither run" for m in self.missing_metrics]
@@ -162,6 +202,8 @@ class Comparison:
 
     @property
     def exit_status(self) -> int:
+        if self.host_class_differences and not self.allow_other_host_class:
+            return EXIT_CANNOT_JUDGE
         if self.regressions:
             return EXIT_REGRESSION
         if not self.judged or (self.partial and not self.allow_partial):
@@ -222,12 +264,14 @@ def _pooled_points(side: str, runs: Sequence[Run]) -> Dict[str, Point]:
 def compare_runs(base: Run, new: Run, metrics: List[Metric], threshold: float = 0.05,
                  confidence: float = 0.95, method: str = "mann-whitney",
                  allow_partial: bool = False, base_more: Sequence[Run] = (),
-                 new_more: Sequence[Run] = ()) -> Comparison:
+                 new_more: Sequence[Run] = (), allow_other_host_class: bool = False) -> Comparison:
     """``base_more``/``new_more``: further runs pooled into each side. Runs of base and new
     alternated in time (base, new, base, new...) share the machine's drift, which a
     single run of each, one after the other, would read as a change."""
     result = Comparison(base, new, metrics, threshold, confidence, method, allow_partial)
     result.pooled = (1 + len(base_more), 1 + len(new_more))
+    result.allow_other_host_class = allow_other_host_class
+    result.host_class_differences = host_class_differences(base, new)
     base_points = _pooled_points("base", [base, *base_more])
     new_points = _pooled_points("new", [new, *new_more])
     everything = Dataset([base, new], [], list(base_points.values()) + list(new_points.values()))
@@ -321,6 +365,9 @@ def format_text(c: Comparison) -> str:
         f" ({c.pooled[0]} and {c.pooled[1]} runs pooled, repetitions of each point combined)"
     out = [f"zcbench compare: base {c.base.run_id} vs new {c.new.run_id}{pooled}",
            f"method: {describe_method(c)}", ""]
+    if c.host_class_differences and c.allow_other_host_class:
+        out += ["warning: base and new ran on different host classes ("
+                + "; ".join(c.host_class_differences) + "): the ratios mix the change with the hardware", ""]
     if rows:
         shown = [r[:-1] for r in rows]  # the note goes below its row, it is long
         widths = [max(len(x) for x in col) for col in zip(columns[:-1], *shown)]
@@ -354,7 +401,8 @@ def result_line(c: Comparison) -> str:
         return (f"RESULT: REGRESSION ({len(c.regressions)} point/metric pair(s) regressed "
                 f"beyond {c.threshold:.1%} at {c.confidence:.0%} confidence; {judged})")
     if c.exit_status == EXIT_CANNOT_JUDGE:
-        hint = "" if not c.judged else "; --allow-partial accepts what was judged"
+        hint = ("; a baseline of another host class" if c.host_class_differences and not c.allow_other_host_class
+                else "" if not c.judged else "; --allow-partial accepts what was judged")
         return f"RESULT: CANNOT JUDGE ({judged}{hint})"
     if c.partial:
         return f"RESULT: PARTIAL OK (no regression among what was judged: {judged})"
@@ -389,6 +437,8 @@ def to_json(c: Comparison) -> Dict[str, Any]:
         "rows": rows,
         "only_in_base": c.only_in_base, "only_in_new": c.only_in_new,
         "allow_partial": c.allow_partial, "cannot_judge": c.cannot_judge(),
+        "host_class": {"fields": list(HOST_CLASS_FIELDS), "same": not c.host_class_differences,
+                       "differences": c.host_class_differences, "allowed": c.allow_other_host_class},
         "runs_pooled": {"base": c.pooled[0], "new": c.pooled[1]},
         "exit_status": c.exit_status,
     }

@@ -108,7 +108,16 @@ class Point:
         return self.strategy, self.options
 
     @property
+    def peer(self) -> Optional[str]:
+        """A peer's label ("iperf3 -Z (peer)") when a peer tool ran instead of a strategy."""
+        peer = self.params.get("peer")
+        return peer if isinstance(peer, str) and peer else None
+
+    @property
     def series_label(self) -> str:
+        # A peer is its own series, named as the tool is run ("iperf3 -Z (peer)").
+        if self.peer:
+            return self.peer
         return self.strategy + (f" [{self.options}]" if self.options else "")
 
     @property

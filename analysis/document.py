@@ -212,6 +212,11 @@ def _md_block(block: Block, level: int) -> str:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
+def render_markdown_section(section: Section, level: int = 2) -> str:
+    """One section as Markdown, for pages written outside a report (a README)."""
+    return _md_block(section, level)
+
+
 def render_markdown(doc: Document) -> str:
     toc = "\n".join(f"{i}. [{s.title}](#{s.anchor})" for i, s in enumerate(doc.sections, 1))
     body = "\n\n".join(_md_block(s, 2) for s in doc.sections)

@@ -39,6 +39,7 @@ from analysis import file_serving  # noqa: E402
 from analysis import http_response  # noqa: E402
 from analysis import micro  # noqa: E402
 from analysis import units  # noqa: E402
+from analysis.files import write_whole  # noqa: E402
 from analysis.dataset import CONTEXT_PARAMS, Dataset, Point, canonical, sibling_count  # noqa: E402
 from analysis.style import Palette, VERDICT_MARKERS, variant_styles  # noqa: E402
 
@@ -85,10 +86,15 @@ class FigureWriter:
         # The tight box (legend outside the axes included) is computed once for both
         # formats: bbox_inches="tight" would render each file twice.
         bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
-        fig.savefig(png_path, dpi=110, bbox_inches=bbox, metadata={"Software": None})
-        fig.savefig(os.path.join(self.out_dir, rel_svg), bbox_inches=bbox,
-                    metadata={"Date": None})
-        plt.close(fig)
+        try:
+            # Whole or absent (analysis/files.py): the format is given, the temporary
+            # name's suffix does not say it.
+            write_whole(png_path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches=bbox,
+                                                          metadata={"Software": None}))
+            write_whole(os.path.join(self.out_dir, rel_svg),
+                        lambda tmp: fig.savefig(tmp, format="svg", bbox_inches=bbox, metadata={"Date": None}))
+        finally:
+            plt.close(fig)
         with open(png_path, "rb") as f:
             png_bytes = f.read()
         out = FigureFile(name, title, caption, rel_png, rel_svg, png_bytes)

@@ -6,10 +6,15 @@ that should cost the user the rest of the data: every problem becomes a
 :class:`Diagnostic` naming file and line, the offending record is skipped, and
 loading continues. Only a folder with no ``trials.jsonl`` at all is an error
 (:class:`LoadError`). ``trials.csv`` is derived from the JSONL and is not read.
+
+A finished run may keep its trials gzipped as ``trials.jsonl.gz`` (a committed
+reference run has a size budget); it is read as ``trials.jsonl`` would be. A folder
+with both is refused: which one holds the run is not knowable.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -19,6 +24,8 @@ from typing import Any, Dict, List, Optional
 from analysis import RUN_SCHEMA, TRIAL_SCHEMA, TRIAL_SCHEMAS
 
 STATUSES = ("ok", "error", "unsupported")
+TRIALS_FILE = "trials.jsonl"
+GZIPPED_TRIALS_FILE = TRIALS_FILE + ".gz"
 
 
 class LoadError(Exception):
@@ -104,7 +111,7 @@ class _Reader:
 def _resolve_dir(path: str) -> str:
     # Accept the trials file or the manifest in place of the folder: shells complete
     # file names, and users paste what they see.
-    if os.path.isfile(path) and os.path.basename(path) in ("trials.jsonl", "manifest.json"):
+    if os.path.isfile(path) and os.path.basename(path) in (TRIALS_FILE, GZIPPED_TRIALS_FILE, "manifest.json"):
         return os.path.dirname(path) or "."
     return path
 
@@ -114,13 +121,21 @@ def load_run(path: str) -> Run:
     directory = _resolve_dir(path)
     if not os.path.isdir(directory):
         raise LoadError(f"{path}: not a run folder (no such directory)")
-    trials_path = os.path.join(directory, "trials.jsonl")
-    if not os.path.isfile(trials_path):
+    trials_path = trials_file(directory)
+    if trials_path is None:
         raise LoadError(f"{path}: no trials.jsonl in this folder; is it a zcbench run?")
     run = Run(path=directory, run_id=os.path.basename(os.path.normpath(directory)), manifest={})
     _load_manifest(run, os.path.join(directory, "manifest.json"))
     _load_trials(run, trials_path)
     return run
+
+
+def trials_file(directory: str) -> Optional[str]:
+    """The run folder's trials file, plain or gzipped; None when it has neither."""
+    plain, gzipped = (os.path.join(directory, name) for name in (TRIALS_FILE, GZIPPED_TRIALS_FILE))
+    if os.path.isfile(plain) and os.path.isfile(gzipped):
+        raise LoadError(f"{directory}: both trials.jsonl and trials.jsonl.gz; keep the one that holds the run")
+    return plain if os.path.isfile(plain) else gzipped if os.path.isfile(gzipped) else None
 
 
 def _display(run: Run, file_name: str) -> str:
@@ -172,11 +187,11 @@ def _as_int(value: Any) -> Optional[int]:
 
 
 def _load_trials(run: Run, trials_path: str) -> None:
-    reader = _Reader(run, trials_path, _display(run, "trials.jsonl"))
+    reader = _Reader(run, trials_path, _display(run, os.path.basename(trials_path)))
     try:
-        with open(trials_path, "rb") as f:
+        with (gzip.open if trials_path.endswith(".gz") else open)(trials_path, "rb") as f:
             data = f.read()
-    except OSError as e:
+    except (OSError, EOFError) as e:
         raise LoadError(f"{trials_path}: unreadable ({e})") from e
     lines = data.split(b"\n")
     ends_with_newline = data.endswith(b"\n")

@@ -28,6 +28,7 @@ from analysis.dataset import Dataset, Point
 from analysis.document import (Block, Bullets, Document, Image, Paragraph, Section, Table,
                                render_html, render_markdown)
 from analysis.environment import environment_section
+from analysis.files import write_text_whole
 from analysis.figures import (FigureFile, FigureWriter, ReportFigures, compare_figure,
                               map_vs_copy_figure)
 from analysis.metrics import CATALOGUE, get_metric
@@ -93,6 +94,21 @@ def _methods(with_micro: bool = False) -> List[Block]:
                   "stream and Jain's fairness index across them, and the figures' panels are split by "
                   "the number of streams where it varies. A sink counts every stream together: there "
                   "only the senders' rates are per stream, and no spread is shown."),
+        Paragraph("Peers (params.peer, metrics.peer; series labelled \"(peer)\"): tools users already "
+                  "trust, run by zcbench as entries of the same matrix: iperf3 (its default sender writes "
+                  "from a MAP_SHARED mapping of a temporary file; iperf3 -Z sendfile()s that file, it is not "
+                  "MSG_ZEROCOPY), sockperf throughput and sockperf ping-pong. Each runs its own server in "
+                  "the path's receiver namespace and its own client in the sender's (inside the sender's "
+                  "host constraints), pinned to the trial's CPUs, for the trial's duration rounded up to "
+                  "whole seconds, inside the same probe window. Goodput and latency are the tool's own: "
+                  "iperf3's receiver sum (end.sum_received of --json), sockperf throughput's client send "
+                  "count (it reports no receiver figure), sockperf ping-pong's round-trip percentiles "
+                  "(--full-rtt, the quantity of request_response's latency) over its valid duration. Their "
+                  "integrity is not verified by zcbench (metrics.integrity is that string), their "
+                  "zero-copy completions and system calls are not known (null or 0, with "
+                  "metrics.peer.not_measured), and their CPU (cpu.method peer_process_rusage) is the "
+                  "client's and server's process time from wait4, tick-sampled, start-up included, plus "
+                  "the probes' softirq time outside them."),
         Paragraph("Payload-normalised costs divide by the bytes delivered to the receiver. "
                   "Rates are bits per second with decimal prefixes; sizes use binary prefixes."),
         Paragraph("A path without a receiver (path sink) frees every packet before local "
@@ -374,8 +390,25 @@ def _clear_figures(out_dir: str) -> None:
 def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
                  title: Optional[str] = None,
                  verdicts: Optional[List[claims.Verdict]] = None) -> ReportOutput:
-    """`verdicts`: a pack's claims, put first in the report and in claims.md."""
+    """`verdicts`: a pack's claims, put first in the report and in claims.md.
+
+    Every file is written whole or not at all (analysis/files.py); the pages of an earlier
+    report are removed first, so that a report that fails part-way (a full folder) leaves
+    no report.html that reads as this one. The error names the folder."""
+    try:
+        return _write_report(ds, out_dir, confidence, title, verdicts)
+    except OSError as e:
+        raise OSError(e.errno, f"could not write the report in {out_dir}: {e.strerror}", e.filename) from e
+
+
+def _write_report(ds: Dataset, out_dir: str, confidence: float, title: Optional[str],
+                  verdicts: Optional[List[claims.Verdict]]) -> ReportOutput:
     os.makedirs(out_dir, exist_ok=True)
+    for page in ("report.html", "report.md", claims.CLAIMS_MARKDOWN):
+        try:
+            os.remove(os.path.join(out_dir, page))
+        except FileNotFoundError:
+            pass
     _clear_figures(out_dir)
     writer = FigureWriter(out_dir)
     ReportFigures(ds, writer, confidence).draw_all()
@@ -388,14 +421,16 @@ def write_report(ds: Dataset, out_dir: str, confidence: float = 0.95,
     if verdicts is not None:
         claims.attach_figures(verdicts, figures)
         doc.sections.insert(0, claims.claims_section(verdicts, confidence))
-        with open(os.path.join(out_dir, claims.CLAIMS_MARKDOWN), "w", encoding="utf-8") as f:
-            f.write(claims.claims_markdown(verdicts, confidence))
+        write_text_whole(os.path.join(out_dir, claims.CLAIMS_MARKDOWN), claims.claims_markdown(verdicts, confidence))
     html_path = os.path.join(out_dir, "report.html")
     md_path = os.path.join(out_dir, "report.md")
-    with open(html_path, "w", encoding="utf-8") as f:
-        f.write(render_html(doc))
-    with open(md_path, "w", encoding="utf-8") as f:
-        f.write(render_markdown(doc))
+    write_text_whole(md_path, render_markdown(doc))
+    try:
+        # Last: report.html is the report; without it the folder holds none.
+        write_text_whole(html_path, render_html(doc))
+    except OSError:
+        os.remove(md_path)
+        raise
     return ReportOutput(html_path, md_path, figures)
 
 
@@ -450,7 +485,6 @@ def write_compare_report(c: cmp.Comparison, out_dir: str) -> CompareOutput:
     for name, content in (("compare.html", render_html(doc)),
                           ("compare.md", render_markdown(doc)),
                           ("compare.txt", cmp.format_text(c)), ("compare.json", cmp.dumps(c))):
-        with open(paths[name], "w", encoding="utf-8") as f:
-            f.write(content)
+        write_text_whole(paths[name], content)
     return CompareOutput(paths["compare.html"], paths["compare.md"], paths["compare.txt"],
                          paths["compare.json"], figure)

@@ -53,6 +53,15 @@ class NamespaceChainPath final : public NamespaceChain {
 
   std::optional<LinkLayerInfo> link_layer() const override { return link_layer_; }
 
+  Status CheckIntact() const override {
+    for (const NetNamespace& ns : namespaces_) {
+      if (Status named = ns.CheckNamed(); !named.ok()) {
+        return std::move(named).error().Context("path " + config_.path_name);
+      }
+    }
+    return OkStatus();
+  }
+
   const NetNamespace& sender_namespace() const override { return namespaces_.front(); }
   const NetNamespace& receiver_namespace() const override { return namespaces_.back(); }
   const std::string& sender_device() const override { return devices_.front().name; }

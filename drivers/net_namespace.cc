@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <thread>
 #include <utility>
@@ -49,6 +52,25 @@ NetNamespace::~NetNamespace() {
 Status NetNamespace::Enter() const {
   if (::setns(fd_.get(), CLONE_NEWNET) != 0) {
     return SysError(fmt::format("enter network namespace {} (setns needs CAP_SYS_ADMIN)", name_));
+  }
+  return OkStatus();
+}
+
+Status NetNamespace::CheckNamed() const {
+  const std::string path = BindPath(name_);
+  struct stat named {};
+  struct stat held {};
+  if (::fstat(fd_.get(), &held) != 0) return SysError(fmt::format("fstat network namespace {}", name_));
+  if (::stat(path.c_str(), &named) != 0) {
+    if (errno == ENOENT) {
+      return Errorf("network namespace {} was deleted from outside while the trial ran ({} is gone, e.g. ip netns del)",
+                    name_, path);
+    }
+    return SysError(fmt::format("stat {}", path));
+  }
+  if (named.st_dev != held.st_dev || named.st_ino != held.st_ino) {
+    return Errorf("network namespace {} was replaced from outside while the trial ran ({} leads to another one)",
+                  name_, path);
   }
   return OkStatus();
 }

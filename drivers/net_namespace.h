@@ -44,6 +44,12 @@ class NetNamespace {
 
   static std::string BindPath(const std::string& name) { return "/run/netns/" + name; }
 
+  // Whether the name still leads to this namespace. `ip netns del NAME` from outside
+  // removes the name only: the namespace lives on while this object holds it, but nothing
+  // else can reach it by name any more (ip -n, zcbench cleanup), so a trial that finds its
+  // namespace unnamed has lost control of its path and says so.
+  Status CheckNamed() const;
+
  private:
   NetNamespace(std::string name, UniqueFd fd, int slot) : name_(std::move(name)), fd_(std::move(fd)), slot_(slot) {}
 

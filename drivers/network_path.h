@@ -90,6 +90,10 @@ class NetworkPath {
 
   // When !capabilities().has_receiver: what the sink took since the path was set up.
   virtual Result<SinkCounts> ReadSink() const;
+
+  // After a trial: whether what the path set up is still there as it was (a namespace
+  // deleted from outside is not). An error names what went; the trial fails with it.
+  virtual Status CheckIntact() const { return OkStatus(); }
 };
 
 struct PathInfo {

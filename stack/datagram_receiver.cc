@@ -43,6 +43,19 @@ uint64_t SequenceTracker::Extend(uint64_t low, unsigned bits) const {
   return best;
 }
 
+void SequenceTracker::ClearRange(uint64_t first, uint64_t last) {
+  // A word at a time: a sender that jumps far ahead with every datagram must not cost the
+  // receiver a bit operation per skipped number. The range is shorter than the window, so
+  // it touches each word of the ring at most once (plus the partial first and last words).
+  while (first <= last) {
+    const uint64_t offset = first & 63;
+    const uint64_t count = std::min<uint64_t>(64 - offset, last - first + 1);
+    const uint64_t bits = count == 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1) << offset;
+    bits_[(first & mask_) >> 6] &= ~bits;
+    first += count;
+  }
+}
+
 SequenceTracker::Arrival SequenceTracker::Record(uint64_t s) {
   if (!any_) {
     any_ = true;
@@ -56,8 +69,7 @@ SequenceTracker::Arrival SequenceTracker::Record(uint64_t s) {
     if (s - highest_ >= window_) {
       std::fill(bits_.begin(), bits_.end(), 0);
     } else {
-      for (uint64_t x = highest_ + 1; x < s; ++x) Clear(x);
-      Clear(s);
+      ClearRange(highest_ + 1, s);
     }
     highest_ = s;
     Set(s);

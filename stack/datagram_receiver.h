@@ -67,7 +67,8 @@ class SequenceTracker {
  private:
   bool Test(uint64_t s) const { return (bits_[(s & mask_) >> 6] >> (s & 63)) & 1; }
   void Set(uint64_t s) { bits_[(s & mask_) >> 6] |= uint64_t{1} << (s & 63); }
-  void Clear(uint64_t s) { bits_[(s & mask_) >> 6] &= ~(uint64_t{1} << (s & 63)); }
+  // Forgets the numbers first..last (inclusive; fewer than the window).
+  void ClearRange(uint64_t first, uint64_t last);
 
   uint64_t window_;
   uint64_t mask_;

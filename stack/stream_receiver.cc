@@ -128,6 +128,7 @@ Status StreamReceiver::RunCopying(int fd) {
     }
     if (n == 0) return OkStatus();
     Account(buffer_.data(), static_cast<size_t>(n));
+    if (stopped_reading()) return OkStatus();
   }
 }
 
@@ -159,6 +160,7 @@ Status StreamReceiver::RunPolling(int fd) {
     }
     if (n == 0) return OkStatus();
     Account(buffer_.data(), static_cast<size_t>(n));
+    if (stopped_reading()) return OkStatus();
   }
 }
 

@@ -100,6 +100,13 @@ class StreamReceiver {
   // Reads `fd` until the sender shuts the stream down. An error (reset, timeout) is
   // returned together with what was received so far, which the caller still records.
   Status Run(int fd);
+
+  // A fault for the tests of a stalled peer: Run() returns, the stream unfinished, at the
+  // first read that brings the count to `bytes` or more; stopped_reading() then says so.
+  // The caller holds the connection open without reading (copying modes only: verify,
+  // read, discard).
+  void StopReadingAfter(uint64_t bytes) { stop_after_ = bytes; }
+  bool stopped_reading() const { return stop_after_ && stats_.bytes_received >= *stop_after_; }
   const ReceiveStats& stats() const { return stats_; }
   // Bytes read so far, published after each recv() for a sender in this process that
   // gates buffer reuse on what the peer has (SendContext::peer_received).
@@ -120,6 +127,7 @@ class StreamReceiver {
   MappedRegion buffer_;
   ReceiverSettings settings_;
   ReceiveStats stats_;
+  std::optional<uint64_t> stop_after_;
   std::unique_ptr<std::atomic<uint64_t>> progress_ = std::make_unique<std::atomic<uint64_t>>(0);
 };
 

@@ -5,12 +5,14 @@
 // server as a trial error.
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -30,10 +32,12 @@
 #include "drivers/remote/framing.h"
 #include "drivers/remote/host_port.h"
 #include "drivers/remote/protocol.h"
+#include "harness/remote/refusal_log.h"
 #include "harness/remote/remote_request.h"
 #include "harness/remote/remote_server.h"
 #include "harness/trial/trial_record.h"
 #include "stack/registry.h"
+#include "stack/socket_io.h"
 #include "stack/unique_fd.h"
 #include "tests/trial_test_util.h"
 #include "tests/udp_test_util.h"
@@ -70,9 +74,10 @@ constexpr char kToken[] = "f3b1c2d4e5a6978812345678deadbeefcafe0123";
 // network namespace unless `enter` moves the serving thread first.
 class TestServer {
  public:
-  explicit TestServer(const std::string& address = "127.0.0.1:0", std::function<Status()> enter = nullptr) {
+  explicit TestServer(const std::string& address = "127.0.0.1:0", std::function<Status()> enter = nullptr,
+                      std::function<void(ServeConfig&)> configure = nullptr) {
     auto bound_future = bound_.get_future();
-    thread_ = std::thread([this, address, enter] {
+    thread_ = std::thread([this, address, enter, configure] {
       auto& bound = bound_;
       if (enter) {
         if (auto s = enter(); !s.ok()) {
@@ -94,6 +99,7 @@ class TestServer {
         std::lock_guard lock(mutex_);
         log_.push_back(line);
       };
+      if (configure) configure(config);
       auto server = RemoteServer::Listen(config);
       if (!server.ok()) {
         bound.set_value(std::move(server).error());
@@ -103,6 +109,8 @@ class TestServer {
       status_ = server->Serve();
       sessions_ = server->sessions();
       failed_ = server->failed_sessions();
+      refusals_ = server->refusals();
+      peak_pending_ = server->peak_pending();
     });
     auto address_or = bound_future.get();
     if (address_or.ok()) address_ = *address_or;
@@ -125,8 +133,11 @@ class TestServer {
     return all;
   }
   bool LogContains(const std::string& text) { return Log().find(text) != std::string::npos; }
+  // After Stop.
   int sessions() const { return sessions_; }
   int failed() const { return failed_; }
+  uint64_t refused(RefusalKind kind) const { return refusals_[static_cast<size_t>(kind)]; }
+  int peak_pending() const { return peak_pending_; }
 
  private:
   std::promise<Result<sockaddr_storage>> bound_;
@@ -138,6 +149,8 @@ class TestServer {
   std::vector<std::string> log_;
   Status status_ = OkStatus();
   int sessions_ = 0, failed_ = 0;
+  RefusalLog::Counts refusals_{};
+  int peak_pending_ = 0;
 };
 
 TrialSpec RemoteStream(const std::string& strategy, uint64_t bytes, const std::string& peer, const TokenFile& token) {
@@ -207,6 +220,7 @@ struct HandClient {
 // A control connection written by hand, authenticated.
 UniqueFd AuthenticateByHand(TestServer& server) {
   UniqueFd control = ConnectTo(server.address());
+  EXPECT_TRUE(SetTimeout(control.get(), SO_RCVTIMEO, 5).ok());
   auto nonce = remote::NewNonce();
   EXPECT_TRUE(nonce.ok());
   if (!nonce.ok()) return control;
@@ -608,6 +622,313 @@ TEST(RemoteServeTest, ParallelStreamsAreUnsupportedWithTheReason) {
   const std::string error = record["error"];
   EXPECT_NE(error.find("streams=2"), std::string::npos) << error;
   EXPECT_NE(error.find("zcbench serve receives one stream at a time"), std::string::npos) << error;
+}
+
+// ---- The server under load: silent, slowloris and wrong-token connections from loopback ----
+
+using Clock = std::chrono::steady_clock;
+
+// The descriptors this process has open (the server runs on a thread of it).
+int OpenDescriptors() {
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+  return count;
+}
+
+// A hello frame, whole: what a slowloris client drips one byte at a time.
+std::string HelloFrame() {
+  const std::string body = nlohmann::json{
+      {"type", "hello"},
+      {"protocol", std::string(remote::kProtocolName)},
+      {"version", remote::kProtocolVersion},
+      {"client_nonce",
+       std::string(64, 'a')}}.dump();
+  const uint32_t be = htonl(static_cast<uint32_t>(body.size()));
+  return std::string(reinterpret_cast<const char*>(&be), 4) + body;
+}
+
+// Connections that never finish a handshake: `silent` send nothing, `slow` drip a hello
+// one byte every `drip` (each byte well inside the handshake timeout). Each one's time
+// from connect to the server's close is measured; the attack ends when all are closed or
+// at `give_up`.
+struct StalledConnections {
+  int silent = 0, slow = 0;
+  std::chrono::milliseconds drip{250};
+  std::chrono::seconds give_up{12};
+  std::vector<double> closed_after_s;  // per connection; negative: still open at give_up
+  int connect_failures = 0;
+
+  void Run(const sockaddr_storage& server) {
+    struct Conn {
+      UniqueFd fd;
+      bool slow = false;
+      size_t dripped = 0;
+      Clock::time_point opened;
+      double closed_after = -1;
+    };
+    std::vector<Conn> conns;
+    for (int i = 0; i < silent + slow; ++i) {
+      Conn c;
+      c.fd.Reset(::socket(server.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+      c.slow = i >= silent;
+      c.opened = Clock::now();
+      if (::connect(c.fd.get(), reinterpret_cast<const sockaddr*>(&server), SockaddrLength(server)) != 0 &&
+          errno != EINPROGRESS) {
+        ++connect_failures;
+        continue;
+      }
+      conns.push_back(std::move(c));
+    }
+    const std::string hello = HelloFrame();
+    const Clock::time_point end = Clock::now() + give_up;
+    Clock::time_point next_drip = Clock::now();
+    size_t open = conns.size();
+    while (open > 0 && Clock::now() < end) {
+      if (Clock::now() >= next_drip) {
+        for (auto& c : conns) {
+          if (!c.slow || c.closed_after >= 0 || c.dripped >= hello.size()) continue;
+          if (::send(c.fd.get(), hello.data() + c.dripped, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) ++c.dripped;
+        }
+        next_drip += drip;
+      }
+      std::vector<pollfd> pfds;
+      std::vector<Conn*> of;
+      for (auto& c : conns) {
+        if (c.closed_after >= 0) continue;
+        pfds.push_back({c.fd.get(), POLLIN | POLLRDHUP, 0});
+        of.push_back(&c);
+      }
+      if (::poll(pfds.data(), pfds.size(), 20) < 0 && errno != EINTR) break;
+      for (size_t i = 0; i < pfds.size(); ++i) {
+        if (pfds[i].revents == 0) continue;
+        char buffer[512];
+        ssize_t n;
+        while ((n = ::recv(pfds[i].fd, buffer, sizeof buffer, MSG_DONTWAIT)) > 0) {
+        }
+        const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+                            (pfds[i].revents & (POLLHUP | POLLERR)) != 0;
+        if (closed) {
+          of[i]->closed_after = std::chrono::duration<double>(Clock::now() - of[i]->opened).count();
+          --open;
+        }
+      }
+    }
+    for (const auto& c : conns) closed_after_s.push_back(c.closed_after);
+  }
+};
+
+// One handshake with `token` on a fresh connection: "welcome", the error's code, or
+// "closed" (the server hung up without a word). `took_s`: from sending the proof to the
+// answer.
+std::string HandshakeWith(const sockaddr_storage& server, const std::string& token, double* took_s = nullptr) {
+  UniqueFd fd(::socket(server.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server), SockaddrLength(server)) != 0) return "closed";
+  (void)SetTimeout(fd.get(), SO_RCVTIMEO, 5);
+  const std::string nonce = *remote::NewNonce();
+  if (!remote::WriteMessage(fd.get(), {{"type", "hello"},
+                                       {"protocol", std::string(remote::kProtocolName)},
+                                       {"version", remote::kProtocolVersion},
+                                       {"client_nonce", nonce}})
+           .ok())
+    return "closed";
+  auto challenge = remote::ReadMessage(fd.get());
+  if (!challenge.ok()) return "closed";
+  if ((*challenge)["type"] != "challenge") return (*challenge).value("code", "?");
+  const std::string proof = remote::ClientProof(token, (*challenge)["server_nonce"].get<std::string>(), nonce);
+  const auto sent = Clock::now();
+  if (!remote::WriteMessage(fd.get(), {{"type", "auth"}, {"proof", proof}}).ok()) return "closed";
+  auto answer = remote::ReadMessage(fd.get());
+  if (took_s != nullptr) *took_s = std::chrono::duration<double>(Clock::now() - sent).count();
+  if (!answer.ok()) return "closed";
+  if ((*answer)["type"] == "welcome") {
+    (void)remote::WriteMessage(fd.get(), {{"type", "bye"}});
+    return "welcome";
+  }
+  return (*answer).value("code", "?");
+}
+
+// 200 silent connections, 50 slowloris handshakes and 500 wrong tokens while a real
+// trial streams through the server: the trial completes verified, every attacker is
+// closed by the handshake deadline (or at once, over the bound), none gets in, the log
+// stays small, no descriptor leaks, and the server takes the next client at once.
+TEST(RemoteServeTest, TheServerKeepsServingUnderSilentSlowAndWrongTokenConnections) {
+  TokenFile token(kToken);
+  const int fds_before = OpenDescriptors();
+  {
+    TestServer server;
+    ASSERT_TRUE(server.ok()) << server.error();
+    const double deadline_s = 2;  // TestServer's handshake_timeout_s
+    // The real trial: 3 s of a paced stream, authenticated before the attack starts.
+    TrialSpec spec = RemoteStream("write", 0, server.peer(), token);
+    spec.bytes.reset();
+    spec.duration_s = 3;
+    spec.rate_bps = 200'000'000;
+    std::future<nlohmann::json> trial = std::async(std::launch::async, [&] { return RunOrFail(spec); });
+    ASSERT_TRUE(AwaitLog(server, "authenticated")) << server.Log();
+    const auto attack_start = Clock::now();
+
+    StalledConnections stalled;
+    stalled.silent = 200;
+    stalled.slow = 50;
+    std::thread stalling([&] { stalled.Run(server.address()); });
+    std::map<std::string, int> wrong_outcomes;
+    int wrong_attempts = 0;
+    // Spread over about 3 s, past the stalled connections' deadline: the first ones find
+    // the bound reached and are closed at once, the later ones reach the comparison.
+    std::thread guessing([&] {
+      const std::string wrong = "not-the-token-but-long-enough-0123456789";
+      for (; wrong_attempts < 500 && Clock::now() - attack_start < std::chrono::seconds(20); ++wrong_attempts) {
+        ++wrong_outcomes[HandshakeWith(server.address(), wrong)];
+        std::this_thread::sleep_until(attack_start + wrong_attempts * std::chrono::milliseconds(6));
+      }
+    });
+    stalling.join();
+    guessing.join();
+    const nlohmann::json record = trial.get();
+    const double attack_s = std::chrono::duration<double>(Clock::now() - attack_start).count();
+
+    ASSERT_TRUE(record.is_object());
+    ASSERT_EQ(record["status"], "ok") << record["error"];
+    EXPECT_GT(record["metrics"]["bytes_received"].get<uint64_t>(), 0u);
+    EXPECT_EQ(record["metrics"]["integrity"]["verified_bytes"], record["metrics"]["bytes_received"]);
+    EXPECT_EQ(record["metrics"]["integrity"]["mismatches"].get<uint64_t>(), 0u);
+
+    EXPECT_EQ(stalled.connect_failures, 0);
+    ASSERT_EQ(stalled.closed_after_s.size(), 250u);
+    for (size_t i = 0; i < stalled.closed_after_s.size(); ++i) {
+      SCOPED_TRACE(i < 200 ? "silent" : "slowloris");
+      EXPECT_GE(stalled.closed_after_s[i], 0) << "connection " << i << " still open after 12 s";
+      EXPECT_LE(stalled.closed_after_s[i], deadline_s + 1.5) << "connection " << i << " outlived the deadline";
+    }
+    EXPECT_EQ(wrong_attempts, 500);
+    EXPECT_EQ(wrong_outcomes.count("welcome"), 0u);
+    EXPECT_GT(wrong_outcomes["auth"], 50) << "wrong tokens reached the comparison once slots were free";
+    EXPECT_GT(wrong_outcomes["closed"], 0) << "wrong tokens found the bound reached while the stalled ones held it";
+    for (const auto& [outcome, n] : wrong_outcomes)
+      EXPECT_TRUE(outcome == "auth" || outcome == "closed") << n << " x " << outcome;
+    EXPECT_LT(attack_s, 30);
+
+    // The server still serves, at once.
+    ExpectGoodTrial(server, token);
+    EXPECT_EQ(HandshakeWith(server.address(), kToken), "welcome");
+    // Every refusal was not logged on its own line: the log is bounded by time, not count.
+    const std::string log = server.Log();
+    EXPECT_LT(log.size(), 24u * 1024) << log.substr(0, 4096);
+    EXPECT_GT(log.size(), 0u);
+    EXPECT_NE(log.find("suppressed "), std::string::npos) << "the flood was summed up";
+    server.Stop();
+    RecordProperty("wrong_tokens_compared", wrong_outcomes["auth"]);
+    RecordProperty("wrong_tokens_closed_over_the_bound", wrong_outcomes["closed"]);
+    RecordProperty("peak_pending", server.peak_pending());
+    RecordProperty("log_bytes", static_cast<int>(log.size()));
+    RecordProperty("attack_ms", static_cast<int>(attack_s * 1000));
+    EXPECT_LE(server.peak_pending(), 64) << "--max-pending's default bound";
+    EXPECT_GE(server.peak_pending(), 32) << "the silent connections were held at once, not one by one";
+    EXPECT_EQ(server.refused(RefusalKind::kTimeout) + server.refused(RefusalKind::kOverLimit) +
+                  server.refused(RefusalKind::kClosed),
+              250u + static_cast<uint64_t>(wrong_outcomes["closed"]))
+        << "each stalled connection, and each wrong-token attempt closed over the bound, refused once";
+    EXPECT_EQ(server.refused(RefusalKind::kWrongToken), static_cast<uint64_t>(wrong_outcomes["auth"]));
+    EXPECT_TRUE(server.LogContains("stopped: ")) << "the exit line";
+    EXPECT_TRUE(server.LogContains(" wrong_token")) << server.Log().substr(server.Log().size() - 400);
+  }
+  EXPECT_EQ(OpenDescriptors(), fds_before) << "descriptors leaked";
+}
+
+// Wrong proofs are answered no faster than right ones: medians of 200 alternating
+// handshakes (100 each), time from the proof sent to the answer read. The server makes
+// the welcome before it compares, so both cost it the same; a wrong proof's median may
+// not be under 3/4 of the right one's (the noise of medians on a shared 2-vCPU VM).
+TEST(RemoteServeTest, WrongTokensAreAnsweredNoFasterThanRightOnes) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  std::vector<double> right, wrong_first, wrong_last;
+  std::string first = kToken, last = kToken;
+  first.front() ^= 1;
+  last.back() ^= 1;
+  const auto start = Clock::now();
+  for (int i = 0; i < 100 && Clock::now() - start < std::chrono::seconds(30); ++i) {
+    double took = 0;
+    ASSERT_EQ(HandshakeWith(server.address(), kToken, &took), "welcome");
+    right.push_back(took);
+    ASSERT_EQ(HandshakeWith(server.address(), i % 2 == 0 ? first : last, &took), "auth");
+    (i % 2 == 0 ? wrong_first : wrong_last).push_back(took);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  std::vector<double> wrong = wrong_first;
+  wrong.insert(wrong.end(), wrong_last.begin(), wrong_last.end());
+  ASSERT_GE(right.size(), 50u) << "too few attempts within 30 s";
+  RecordProperty("right_median_us", std::to_string(median(right) * 1e6));
+  RecordProperty("wrong_median_us", std::to_string(median(wrong) * 1e6));
+  EXPECT_GE(median(wrong), 0.75 * median(right)) << "right " << median(right) << " s, wrong " << median(wrong) << " s";
+  // A mismatch in the first byte and one in the last cost the same, within noise.
+  EXPECT_LT(median(wrong_first), 2 * median(wrong_last));
+  EXPECT_LT(median(wrong_last), 2 * median(wrong_first));
+}
+
+// The handshake is challenge-response: a proof seen on the wire is good for its own
+// server nonce only, so replaying it in another session (same client nonce) fails.
+TEST(RemoteServeTest, AReplayedProofIsRefused) {
+  TestServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string nonce = *remote::NewNonce();
+  auto hello = [&](int fd) {
+    EXPECT_TRUE(remote::WriteMessage(fd, {{"type", "hello"},
+                                          {"protocol", std::string(remote::kProtocolName)},
+                                          {"version", remote::kProtocolVersion},
+                                          {"client_nonce", nonce}})
+                    .ok());
+    auto challenge = remote::ReadMessageOfType(fd, "challenge");
+    EXPECT_TRUE(challenge.ok());
+    return challenge.ok() ? (*challenge)["server_nonce"].get<std::string>() : std::string();
+  };
+  UniqueFd seen = ConnectTo(server.address());
+  const std::string proof = remote::ClientProof(kToken, hello(seen.get()), nonce);
+  ASSERT_TRUE(remote::WriteMessage(seen.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  ASSERT_TRUE(remote::ReadMessageOfType(seen.get(), "welcome").ok());
+  UniqueFd replay = ConnectTo(server.address());
+  (void)hello(replay.get());
+  ASSERT_TRUE(remote::WriteMessage(replay.get(), {{"type", "auth"}, {"proof", proof}}).ok());
+  auto answer = remote::ReadMessage(replay.get());
+  ASSERT_TRUE(answer.ok()) << answer.error().ToString();
+  EXPECT_EQ((*answer)["type"], "error");
+  EXPECT_EQ((*answer)["code"], "auth");
+}
+
+// One session at a time: a client authenticated while another's session runs waits for
+// it (here it ends within the wait, and the trial runs), or is told "busy" once its wait
+// is over; both get their answer well within the client's own 10 s.
+TEST(RemoteServeTest, AClientWaitsForTheSessionInProgressThenIsToldBusy) {
+  TestServer server("127.0.0.1:0", nullptr, [](ServeConfig& config) { config.busy_wait_s = 1; });
+  ASSERT_TRUE(server.ok()) << server.error();
+  TokenFile token(kToken);
+  {
+    UniqueFd holder = AuthenticateByHand(server);
+    std::thread release([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      (void)remote::WriteMessage(holder.get(), {{"type", "bye"}});
+    });
+    ExpectGoodTrial(server, token);
+    release.join();
+  }
+  UniqueFd holder = AuthenticateByHand(server);
+  UniqueFd waiter = AuthenticateByHand(server);
+  const auto asked = Clock::now();
+  ASSERT_TRUE(remote::WriteMessage(waiter.get(), MakeTrialRequest(TrialSpec{}, 0).ToJson()).ok());
+  auto answer = remote::ReadMessage(waiter.get());
+  const double waited = std::chrono::duration<double>(Clock::now() - asked).count();
+  ASSERT_TRUE(answer.ok()) << answer.error().ToString();
+  EXPECT_EQ((*answer)["code"], "busy") << answer->dump();
+  EXPECT_NE((*answer)["message"].get<std::string>().find("one trial at a time"), std::string::npos);
+  EXPECT_GE(waited, 0.5);
+  EXPECT_LT(waited, 4.0);
+  holder.Reset();
+  ExpectGoodTrial(server, token);
+  server.Stop();
+  EXPECT_EQ(server.refused(RefusalKind::kBusy), 1u);
 }
 
 }  // namespace

@@ -29,7 +29,16 @@ Result<std::string> NewNonce();
 Result<std::string> ReadTokenFile(const std::string& path);
 std::string ClientProof(std::string_view token, std::string_view server_nonce, std::string_view client_nonce);
 std::string ServerProof(std::string_view token, std::string_view server_nonce, std::string_view client_nonce);
-// Constant-time comparison of two proofs.
+// What one comparison of proofs did: the bytes of digest it compared, and the answer.
+struct ProofComparison {
+  size_t digest_bytes_compared = 0;
+  bool equal = false;
+};
+// Compares two proofs in constant time: both are hashed to SHA-256 digests of fixed
+// length first, and every byte of the two digests is compared with no early exit, so
+// that neither where a proof differs nor a difference of length shows in the work done
+// (a length check that returned early would tell a guesser the proof's length).
+ProofComparison CompareProofs(std::string_view a, std::string_view b);
 bool ProofsEqual(std::string_view a, std::string_view b);
 
 }  // namespace zcb::remote

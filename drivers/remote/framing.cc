@@ -48,6 +48,31 @@ Status SendExact(int fd, const uint8_t* buf, size_t len) {
   return OkStatus();
 }
 
+// The checks of a frame's parts, shared by the blocking reader and the assembler.
+Result<uint32_t> FrameLength(const uint8_t header[4]) {
+  uint32_t len;
+  std::memcpy(&len, header, 4);
+  len = ntohl(len);
+  if (len == 0) return Errorf("malformed message: length 0");
+  if (len > kMaxMessageBytes)
+    return Errorf("oversize message: {} bytes announced, the limit is {}", len, kMaxMessageBytes);
+  return len;
+}
+
+Error Truncated(size_t got, uint32_t len) {
+  if (got < 4) return Errorf("truncated message: the connection closed after {} of the 4 length bytes", got);
+  return Errorf("truncated message: the connection closed after {} of {} bytes", got - 4, len);
+}
+
+Result<nlohmann::json> ParseBody(std::string_view body) {
+  nlohmann::json message = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) return Errorf("malformed message: not JSON");
+  if (!message.is_object()) return Errorf("malformed message: not a JSON object");
+  auto type = message.find("type");
+  if (type == message.end() || !type->is_string()) return Errorf("malformed message: no string member 'type'");
+  return message;
+}
+
 }  // namespace
 
 Status WriteMessage(int fd, const nlohmann::json& message) {
@@ -67,22 +92,42 @@ Result<nlohmann::json> ReadMessage(int fd) {
   uint8_t header[4];
   ZCB_ASSIGN_OR_RETURN(size_t got, ReadExact(fd, header, 4));
   if (got == 0) return Error(0, std::string(kClosedText));
-  if (got < 4) return Errorf("truncated message: the connection closed after {} of the 4 length bytes", got);
-  uint32_t len;
-  std::memcpy(&len, header, 4);
-  len = ntohl(len);
-  if (len == 0) return Errorf("malformed message: length 0");
-  if (len > kMaxMessageBytes)
-    return Errorf("oversize message: {} bytes announced, the limit is {}", len, kMaxMessageBytes);
+  if (got < 4) return Truncated(got, 0);
+  ZCB_ASSIGN_OR_RETURN(const uint32_t len, FrameLength(header));
   std::string body(len, '\0');
   ZCB_ASSIGN_OR_RETURN(got, ReadExact(fd, reinterpret_cast<uint8_t*>(body.data()), len));
-  if (got < len) return Errorf("truncated message: the connection closed after {} of {} bytes", got, len);
-  nlohmann::json message = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) return Errorf("malformed message: not JSON");
-  if (!message.is_object()) return Errorf("malformed message: not a JSON object");
-  auto type = message.find("type");
-  if (type == message.end() || !type->is_string()) return Errorf("malformed message: no string member 'type'");
-  return message;
+  if (got < len) return Truncated(4 + got, len);
+  return ParseBody(body);
+}
+
+size_t MessageAssembler::wanted() const {
+  if (buffer_.size() < 4) return 4 - buffer_.size();
+  auto len = FrameLength(reinterpret_cast<const uint8_t*>(buffer_.data()));
+  return len.ok() && buffer_.size() < 4 + *len ? 4 + *len - buffer_.size() : 1;
+}
+
+void MessageAssembler::Append(const uint8_t* data, size_t len) {
+  buffer_.append(reinterpret_cast<const char*>(data), len);
+}
+
+Result<std::optional<nlohmann::json>> MessageAssembler::Next() {
+  if (buffer_.size() < 4) return std::optional<nlohmann::json>();
+  ZCB_ASSIGN_OR_RETURN(const uint32_t len, FrameLength(reinterpret_cast<const uint8_t*>(buffer_.data())));
+  if (buffer_.size() < 4 + len) return std::optional<nlohmann::json>();
+  auto message = ParseBody(std::string_view(buffer_).substr(4, len));
+  buffer_.erase(0, 4 + len);
+  if (!message.ok()) return std::move(message).error();
+  return std::optional<nlohmann::json>(std::move(*message));
+}
+
+Error MessageAssembler::AtEnd() const {
+  if (buffer_.empty()) return Error(0, std::string(kClosedText));
+  uint32_t len = 0;
+  if (buffer_.size() >= 4) {
+    auto checked = FrameLength(reinterpret_cast<const uint8_t*>(buffer_.data()));
+    len = checked.ok() ? *checked : 0;
+  }
+  return Truncated(buffer_.size(), len);
 }
 
 Result<nlohmann::json> ReadMessageOfType(int fd, std::string_view type) {

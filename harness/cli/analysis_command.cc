@@ -77,7 +77,7 @@ Command AddCompareCommand(CLI::App& app) {
       "compare BASE_RUN NEW_RUN [--threshold 5%] [--confidence 0.95] [--metric ...] [--allow-partial]; "
       "exit 0 when every point-metric was judged and none regressed, 1 on a regression, 2 on bad input, "
       "3 when it cannot judge (too few repetitions, a metric's source differs, a metric missing, no "
-      "point in common; --allow-partial accepts what was judged)");
+      "point in common, runs of different host classes; --allow-partial accepts what was judged)");
 }
 
 }  // namespace zcb::cli

@@ -7,6 +7,7 @@
 
 #include "drivers/network_path.h"
 #include "harness/cli/commands.h"
+#include "harness/peers/peer_registry.h"
 #include "harness/plan/parameters.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/registry.h"
@@ -51,6 +52,20 @@ int ListStrategies() {
   return kExitOk;
 }
 
+int ListPeers() {
+  fmt::print("{:<18} {:<8} {:<18} {:<10} {:<10} {}\n", "name", "proto", "workloads", "max size", "available",
+             "summary");
+  for (const auto& peer : Peers()) {
+    const StrategyInfo& info = PeerStrategyInfo(*peer);
+    const Availability& a = ProbeAvailability(info);
+    const PeerCapabilities caps = peer->capabilities();
+    fmt::print("{:<18} {:<8} {:<18} {:<10} {:<10} {}\n", peer->name(), Protocols(info), fmt::join(caps.workloads, ","),
+               caps.max_message_size, a.available ? "yes" : "no", peer->summary());
+    if (!a.available) fmt::print("{:<18} unavailable: {}\n", "", a.reason);
+  }
+  return kExitOk;
+}
+
 int ListPaths() {
   fmt::print("{:<10} {:<6} {}\n", "name", "root", "summary");
   for (const auto& info : AllPaths())
@@ -87,13 +102,14 @@ void PrintOptions(const std::vector<OptionSpec>& options, std::string_view flag)
 
 Command AddListCommand(CLI::App& app) {
   auto* sub =
-      app.add_subcommand("list", "list strategies (with their availability on this machine), paths or workloads");
+      app.add_subcommand("list", "list strategies or peers (with their availability on this machine), paths or workloads");
   auto what = std::make_shared<std::string>("strategies");
-  sub->add_option("what", *what, "strategies | paths | workloads")
-      ->check(CLI::IsMember({"strategies", "paths", "workloads"}));
+  sub->add_option("what", *what, "strategies | peers | paths | workloads")
+      ->check(CLI::IsMember({"strategies", "peers", "paths", "workloads"}));
   return [what] {
     if (*what == "paths") return ListPaths();
     if (*what == "workloads") return ListWorkloads();
+    if (*what == "peers") return ListPeers();
     return ListStrategies();
   };
 }

@@ -152,6 +152,26 @@ Result<Loaded> LoadForResume(const SpecRunArgs& args, const nlohmann::json& mani
   return loaded;
 }
 
+// The manifest of a run's end could not be written (the folder is read-only, or full
+// beyond its reserve): it keeps the state it had, "running". Said here, because nothing
+// else can say it; --resume takes a "running" run whose process is gone (its lock is
+// free) as interrupted.
+void ReportManifestWrite(const Status& written) {
+  if (written.ok()) return;
+  fmt::print(stderr,
+             "zcbench run: {}\nzcbench run: manifest.json could not be updated and still says \"running\"; "
+             "zcbench run --resume takes it as interrupted\n",
+             written.error().ToString());
+}
+
+// The record the results folder refused, whole, so that nothing measured is dropped
+// unseen (its trial also runs again on --resume).
+void ReportUnwrittenRecord(const ExecuteResult& result) {
+  if (!result.unwritten_record) return;
+  fmt::print(stderr, "zcbench run: the unwritten record: {}\n",
+             result.unwritten_record->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace
 
 std::string ShellQuote(const std::string& s) {
@@ -219,11 +239,11 @@ int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
     manifest["state"] = ToString(result.state);
     manifest["ended_at"] = NowIso8601();
     manifest["counts"] = counts.ToJson();
-    if (result.state == RunState::kFailed) manifest["failure"] = result.failure;
-    for (const Status& s : {store->WriteManifest(manifest), store->WriteCsv()}) {
-      if (!s.ok()) fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
-    }
+    if (!result.failure.empty()) manifest["failure"] = result.failure;
+    ReportManifestWrite(store->WriteManifest(manifest));
+    if (Status s = store->WriteCsv(); !s.ok()) fmt::print(stderr, "zcbench run: {}\n", s.error().ToString());
   }
+  ReportUnwrittenRecord(result);
   if (!args.json) {
     std::vector<nlohmann::json> rows(records.begin(), records.end());
     fmt::print("{}", FormatSummaryTable(rows));
@@ -233,7 +253,7 @@ int RunCommandLinePlan(const RunPlan& plan, const CommandLineRunArgs& args) {
       fmt::print(stderr, "zcbench run: {} {}: {}\n", r.params.strategy, ToString(r.status), r.error.value_or(""));
     }
   }
-  if (result.state == RunState::kFailed) {
+  if (!result.failure.empty()) {
     fmt::print(stderr, "zcbench run: {}\n", result.failure);
     return kExitFailed;
   }
@@ -404,21 +424,27 @@ int RunSpec(const SpecRunArgs& args) {
   manifest["ended_at"] = NowIso8601();
   manifest["counts"] = counts.ToJson();
   const std::string resume_command = ResumeCommand(spec_path, store->dir());
-  if (result.state == RunState::kFailed) manifest["failure"] = result.failure;
+  if (!result.failure.empty()) manifest["failure"] = result.failure;
   if (result.state != RunState::kComplete) manifest["resume_command"] = resume_command;
   Status manifest_written = store->WriteManifest(manifest);
   Status csv_written = store->WriteCsv();
+  ReportUnwrittenRecord(result);
 
   fmt::print("{}", FormatRunSummary(plan, all_records));
   fmt::print(stderr, "\nzcbench run: {} {}: {} ok, {} errors, {} unsupported, {} warm-up trials; results in {}\n",
              plan.spec.name, ToString(result.state), counts.ok, counts.error, counts.unsupported, counts.warmup,
              store->dir());
-  if (!manifest_written.ok()) fmt::print(stderr, "zcbench run: {}\n", manifest_written.error().ToString());
+  ReportManifestWrite(manifest_written);
   if (!csv_written.ok()) fmt::print(stderr, "zcbench run: trials.csv: {}\n", csv_written.error().ToString());
   switch (result.state) {
     case RunState::kComplete:
       return manifest_written.ok() ? kExitOk : kExitFailed;
     case RunState::kInterrupted:
+      if (!result.failure.empty()) {  // the results folder refused a record
+        fmt::print(stderr, "zcbench run: stopped: {}\nzcbench run: once the folder is writable, continue with:\n  {}\n",
+                   result.failure, resume_command);
+        return kExitFailed;
+      }
       fmt::print(stderr, "zcbench run: interrupted; the completed trials are kept. Resume with:\n  {}\n",
                  resume_command);
       return kExitInterrupted;

@@ -26,6 +26,9 @@ struct ServeArgs {
   std::optional<int> receiver_cpu;
   int data_port = 0;
   int sessions = 0;
+  int max_pending = ServeConfig{}.max_pending;
+  double handshake_timeout_s = ServeConfig{}.handshake_timeout_s;
+  double busy_wait_s = ServeConfig{}.busy_wait_s;
 };
 
 std::atomic<bool> g_serve_stop{false};
@@ -50,14 +53,18 @@ int Serve(const ServeArgs& args) {
   if (args.data_port < 0 || args.data_port > 65535) {
     return StopOn("serve", Usagef("--data-port {}: expected 0 to 65535", args.data_port));
   }
-  auto token = remote::ReadTokenFile(args.token_file);
-  if (!token.ok()) return StopOn("serve", token.error());
   ServeConfig config;
   config.listen = *listen;
+  config.max_sessions = args.sessions;
+  config.max_pending = args.max_pending;
+  config.handshake_timeout_s = args.handshake_timeout_s;
+  config.busy_wait_s = args.busy_wait_s;
+  if (Status limits = CheckServeLimits(config); !limits.ok()) return StopOn("serve", limits.error());
+  auto token = remote::ReadTokenFile(args.token_file);
+  if (!token.ok()) return StopOn("serve", token.error());
   config.token = *token;
   config.receiver_cpu = args.receiver_cpu;
   config.data_port = static_cast<uint16_t>(args.data_port);
-  config.max_sessions = args.sessions;
   config.stop = &g_serve_stop;
   auto server = RemoteServer::Listen(config);
   if (!server.ok()) return StopOn("serve", server.error());
@@ -86,6 +93,23 @@ Command AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--sessions", args->sessions, "exit after this many client sessions (0: serve until Ctrl-C)")
       ->capture_default_str();
+  sub->add_option("--max-pending", args->max_pending,
+                  "handshakes under way (and authenticated clients waiting) at once; a connection over it is closed "
+                  "at once and counted")
+      ->capture_default_str();
+  sub->add_option("--handshake-timeout", args->handshake_timeout_s,
+                  "seconds from accept for a client to finish its handshake (bytes that trickle in do not extend it)")
+      ->capture_default_str();
+  sub->add_option("--busy-wait", args->busy_wait_s,
+                  "seconds an authenticated client waits for another client's session (one trial at a time) before "
+                  "it is told 'busy'")
+      ->capture_default_str();
+  sub->footer(
+      "Limits: handshakes run at once, each within --handshake-timeout of its accept; over --max-pending a "
+      "connection is closed at once. One session (one trial) at a time: a client authenticated meanwhile waits "
+      "--busy-wait seconds, then gets 'busy' (keep it under the client's 10 s wait). Refusals are logged at most 10 "
+      "lines a second, then one line of how many more and from where; the exit line counts sessions and refusals by "
+      "kind (over_limit, timeout, closed, malformed, version, wrong_token, busy).");
   return [args] { return Serve(*args); };
 }
 

@@ -194,8 +194,15 @@ ExecuteResult ExecuteRun(const RunPlan& plan, Scheduler& scheduler, ResultsStore
     record.verdict = TrialRecord::Verdict{
         verdict.converged, slot.warmup ? nlohmann::json(nullptr) : ConvergenceJson(verdict, scheduler.policy())};
     if (Status appended = store != nullptr ? store->Append(record) : OkStatus(); !appended.ok()) {
-      result.state = RunState::kFailed;
-      result.failure = appended.error().ToString();
+      // The results folder refused the record (full, read-only, failing): the run stops
+      // where a resume can pick it up. The records before this one are whole; this one
+      // is handed back to the caller to show, and its trial runs again on --resume.
+      result.state = RunState::kInterrupted;
+      result.failure = fmt::format(
+          "the results folder {} refused the record of trial {} ({}): {}; the records before it are kept whole, "
+          "and this trial runs again on --resume",
+          store->dir(), context.trial, point.point.label, appended.error().ToString());
+      result.unwritten_record = record.ToJson();
       return result;
     }
     ++index;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,12 @@ struct RunCounts {
 
 struct ExecuteResult {
   RunState state = RunState::kComplete;
-  std::string failure;  // kFailed: why
+  // kFailed: why. kInterrupted with a failure: the results store refused a record (the
+  // run can be resumed once the folder is writable again); without one: the cancel flag.
+  std::string failure;
   size_t trials_run = 0;
+  // The record the store refused, so that what was measured is shown, not dropped.
+  std::optional<nlohmann::json> unwritten_record;
 };
 
 // The records of an interrupted run, fed back into a fresh scheduler (read with

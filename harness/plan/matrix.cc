@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "harness/peers/peer_registry.h"
 #include "harness/plan/parameters.h"
 #include "stack/socket_options.h"
 #include "stack/types.h"
@@ -80,6 +81,12 @@ class Expander {
     std::vector<std::string> values;
     if (const SpecAxis* axis = spec_.FindAxis(*parameter.axis)) {
       values = axis->values;
+      // The values of the axes that extend this one (the peers, the strategy's), after its own.
+      for (const Parameter* extension : ParametersIn(SpecSection::kMatrix)) {
+        if (extension->extends != parameter.axis) continue;
+        const std::vector<std::string> more = Values(spec_, *extension->axis, {});
+        values.insert(values.end(), more.begin(), more.end());
+      }
     } else if (parameter.default_for != nullptr) {
       values = {parameter.default_for(so_far, catalog_)};
     } else if (!parameter.default_text.empty()) {
@@ -99,8 +106,17 @@ class Expander {
     return nullptr;
   }
 
+  // Counts `points` left out for `combination`, listed once with its reason.
+  void LeaveOut(const std::string& combination, const std::string& reason, size_t points) {
+    auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),
+                           [&](const LeftOut& l) { return l.combination == combination && l.reason == reason; });
+    if (it == matrix_.left_out.end()) it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{combination, reason, 0});
+    it->points += points;
+  }
+
   void AddPoints(TrialSpec base) {
-    const StrategyInfo* info = catalog_.FindStrategy(base.strategy);
+    const PeerTool* peer = FindPeer(base.strategy);
+    const StrategyInfo* info = peer != nullptr ? &PeerStrategyInfo(*peer) : catalog_.FindStrategy(base.strategy);
     if (info == nullptr) return;  // the spec parser has reported it
     const PathDefinition* def = Definition(base.path_name);
     if (def != nullptr) {
@@ -109,6 +125,16 @@ class Expander {
     }
     const PathInfo* path_info = catalog_.FindPath(base.path);
     if (path_info == nullptr) return;  // reported by the spec parser
+    // A peer runs where its capabilities hold (its options: none; the axes of zcbench's
+    // own strategies and workloads do not vary it).
+    if (peer != nullptr) {
+      const std::string path_name = base.path_name.empty() ? base.path : base.path_name;
+      const auto gaps = PeerGaps(*peer, base.protocol, base.workload, base.message_size, *path_info, path_name);
+      if (!gaps.empty()) {
+        LeaveOut(gaps.front().combination, gaps.front().reason, 1);
+        return;
+      }
+    }
 
     std::vector<const SpecAxis*> applicable;
     for (const SpecAxis* axis : strategy_option_axes_) {
@@ -117,27 +143,23 @@ class Expander {
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
-    if (const WorkloadInfo* workload = catalog_.FindWorkload(base.workload)) {
+    // A peer takes no workload or socket options of zcbench's (its tool has its own).
+    const WorkloadInfo* workload = peer == nullptr ? catalog_.FindWorkload(base.workload) : nullptr;
+    if (workload != nullptr) {
       for (const SpecAxis* axis : workload_option_axes_) {
         if (Declares(workload->options, axis->option)) applicable.push_back(axis);
       }
     }
     // A socket option varies where it applies (nodelay: on the TCP points).
     for (const SpecAxis* axis : socket_option_axes_) {
-      if (FindSocketOption(axis->option)->protocols.Has(base.protocol)) applicable.push_back(axis);
+      if (peer == nullptr && FindSocketOption(axis->option)->protocols.Has(base.protocol)) applicable.push_back(axis);
     }
     const auto combinations = Combinations(applicable);
 
     const auto gaps = CheckCompatibility(*info, *path_info, base, base.source.value_or(info->DefaultSource()),
                                          catalog_.FindWorkload(base.workload));
     if (!gaps.empty()) {
-      const Incompatibility& gap = gaps.front();
-      auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(), [&](const LeftOut& l) {
-        return l.combination == gap.combination && l.reason == gap.reason;
-      });
-      if (it == matrix_.left_out.end())
-        it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{gap.combination, gap.reason, 0});
-      it->points += combinations.size();
+      LeaveOut(gaps.front().combination, gaps.front().reason, combinations.size());
       return;
     }
 

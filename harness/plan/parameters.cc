@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "drivers/host_constraints.h"
+#include "harness/peers/peer_registry.h"
 #include "harness/probes/probe_suite.h"
 #include "stack/socket_options.h"
 #include "stack/stream_receiver.h"
@@ -69,10 +70,17 @@ Result<std::string> ParseProtocolText(std::string_view text, const SpecCatalog&)
   return std::string(text);
 }
 
+// A strategy, or a peer (harness/peers/), which stands in the strategy coordinate.
 Result<std::string> ParseStrategyText(std::string_view text, const SpecCatalog& catalog) {
-  if (catalog.FindStrategy(text) == nullptr) {
-    return Usagef("unknown strategy '{}'; valid strategies: {} (or \"all\")", text, catalog.StrategyNames());
+  if (catalog.FindStrategy(text) == nullptr && FindPeer(text) == nullptr) {
+    return Usagef("unknown strategy '{}'; valid strategies: {} (or \"all\"); peers: {}", text,
+                  catalog.StrategyNames(), PeerNames());
   }
+  return std::string(text);
+}
+
+Result<std::string> ParsePeerText(std::string_view text, const SpecCatalog&) {
+  if (FindPeer(text) == nullptr) return Usagef("unknown peer '{}'; valid peers: {}", text, PeerNames());
   return std::string(text);
 }
 
@@ -208,6 +216,14 @@ Result<std::string> ParseLowWaterText(std::string_view text, const SpecCatalog&)
   }
   return std::to_string(*size);
 }
+// "none" or a size: the injected receiver stall (TrialSpec::receiver_stall_after).
+Result<std::string> ParseStallText(std::string_view text, const SpecCatalog&) {
+  if (text == "none") return std::string(text);
+  const auto size = ParseSize(text);
+  if (!size) return Usagef("'{}' is not a stall point (expected none, or a size such as 256K)", text);
+  return std::to_string(*size);
+}
+
 std::optional<int> LowWaterOf(const std::string& canonical) {
   if (canonical == "auto") return std::nullopt;
   return std::stoi(canonical);
@@ -252,6 +268,9 @@ std::string DisplaySize(const std::string& canonical) { return FormatSize(std::s
 
 std::string SourceDefault(const TrialSpec& spec, const SpecCatalog& catalog) {
   const StrategyInfo* info = catalog.FindStrategy(spec.strategy);
+  if (const PeerTool* peer = FindPeer(spec.strategy); info == nullptr && peer != nullptr) {
+    return std::string(ToString(peer->capabilities().source));
+  }
   return std::string(ToString(info != nullptr ? info->DefaultSource() : SourceKind::kMemory));
 }
 std::string SizeDefault(const TrialSpec& spec, const SpecCatalog&) {
@@ -294,6 +313,17 @@ std::vector<Parameter> MakeTable() {
     p.key_part = KeyPart::kSlash;
     p.key_position = 1;
     p.label_part = LabelPart::kWord;
+  }
+  {
+    // Peers are walked with the strategies (their names take the strategy coordinate):
+    // the matrix keeps a peer's point where its capabilities hold (harness/peers/).
+    Parameter& p = add({"peers", SpecSection::kMatrix, "", ValueKind::kName, "a peer name", "",
+                        "tools users already trust, run as entries of the matrix beside the strategies, on the same "
+                        "path, pinning, duration and probe window (zcbench list peers); their figures come from their "
+                        "own output and are not verified by zcbench",
+                        everywhere, AxisKind::kPeers});
+    p.parse = ParsePeerText;
+    p.extends = AxisKind::kStrategy;
   }
   {
     Parameter& p = add({"source", SpecSection::kMatrix, "--source", ValueKind::kName, "a payload source", "",
@@ -628,6 +658,23 @@ std::vector<Parameter> MakeTable() {
     p.read = [](const TrialSpec& s) { return s.rcvlowat ? std::to_string(*s.rcvlowat) : std::string("auto"); };
     p.key_part = KeyPart::kWhenChanged;
     p.key_name = "rcvlowat";
+    p.receiving_end = true;
+  }
+  {
+    // A fault option, for the tests of a stalled peer: the trial is meant to fail.
+    Parameter& p = add({"receiver_stall_after", SpecSection::kTrial, "", ValueKind::kSize, "none or a size", "none",
+                        "fault injection: the local TCP receiver stops reading after this many bytes and holds the "
+                        "connection open, so that the trial fails with the sender's timeout (receive_timeout)",
+                        kTcpOnly});
+    p.parse = ParseStallText;
+    p.apply = [](const std::string& v, TrialSpec& s) {
+      s.receiver_stall_after = v == "none" ? std::nullopt : std::optional<uint64_t>(std::stoull(v));
+    };
+    p.read = [](const TrialSpec& s) {
+      return s.receiver_stall_after ? std::to_string(*s.receiver_stall_after) : std::string("none");
+    };
+    p.key_part = KeyPart::kWhenChanged;
+    p.key_name = "receiver_stall_after";
     p.receiving_end = true;
   }
   {

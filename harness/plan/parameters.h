@@ -115,6 +115,9 @@ struct Parameter {
   // A command-line shortcut for one option of a key-value parameter: `--peer H:P` is
   // `--path-option peer=H:P`. Names that parameter ("path_options").
   std::string_view shortcut_for;
+  // A [matrix] parameter whose values are more values of another axis (the peers, of the
+  // strategy's): it sets no field of its own; the matrix walks its values with that axis.
+  std::optional<AxisKind> extends;
 
   KeyPart key_part = KeyPart::kNone;
   int key_position = 0;       // kSlash

@@ -18,6 +18,8 @@ namespace {
 // device path also the namespaces, links and their description.
 constexpr double kTrialOverheadS = 0.05;
 constexpr double kDevicePathOverheadS = 0.4;
+// A peer's server start and its client's connection and report.
+constexpr double kPeerStartS = 0.3;
 // For the estimate of byte-count trials only.
 constexpr double kAssumedGoodputBps = 10e9;
 
@@ -149,6 +151,13 @@ Result<RunPlan> BuildRunPlan(ExperimentSpec spec, const SpecCatalog& catalog, ui
 double EstimateTrialSeconds(const PlannedPoint& point, bool warmup) {
   const TrialSpec& s = warmup ? point.warmup.spec : point.measured.spec;
   double window = s.duration_s ? *s.duration_s : static_cast<double>(s.bytes.value_or(0)) * 8 / kAssumedGoodputBps;
+  // A peer runs as long as its tool does (whole seconds for iperf3 and sockperf), after
+  // its server has started.
+  if (const PeerTool* peer = point.measured.peer; peer != nullptr && s.duration_s) {
+    PeerInvocation invocation;
+    invocation.duration_s = *s.duration_s;
+    window = peer->Commands(invocation).client_run_s + kPeerStartS;
+  }
   if (s.rate_bps > 0 && s.bytes) window = static_cast<double>(*s.bytes) * 8 / static_cast<double>(s.rate_bps);
   const PathInfo* path = SpecCatalog::Registered().FindPath(s.path);
   return window + kTrialOverheadS + (path != nullptr && path->caps.needs_root ? kDevicePathOverheadS : 0);

@@ -56,6 +56,7 @@ struct SpecCatalog {
 enum class AxisKind {
   kProtocol,
   kStrategy,
+  kPeers,
   kSource,
   kMessageSize,
   kPath,

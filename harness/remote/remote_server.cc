@@ -5,9 +5,17 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,6 +28,7 @@
 #include "drivers/remote/protocol.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/remote/remote_request.h"
+#include "harness/remote/server_handshake.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/trial/trial_record.h"
 #include "harness/trial/trial_sockets.h"
@@ -73,6 +82,13 @@ bool ClientHungUp(int control_fd) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+Clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// Connections accepted per turn of the poll loop at most.
+constexpr int kAcceptBatch = 256;
+
 uint16_t PortOf(const sockaddr_storage& addr) {
   return ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port
                                           : reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
@@ -80,129 +96,255 @@ uint16_t PortOf(const sockaddr_storage& addr) {
 
 }  // namespace
 
+Status CheckServeLimits(const ServeConfig& config) {
+  if (config.max_pending < 1) return Usagef("--max-pending {}: expected at least 1", config.max_pending);
+  if (!(config.handshake_timeout_s > 0))
+    return Usagef("--handshake-timeout {}: expected a positive number of seconds", config.handshake_timeout_s);
+  if (!(config.busy_wait_s >= 0)) return Usagef("--busy-wait {}: expected 0 or more seconds", config.busy_wait_s);
+  return OkStatus();
+}
+
 Result<RemoteServer> RemoteServer::Listen(ServeConfig config) {
   if (config.token.size() < remote::kMinTokenBytes) {
     return Errorf("zcbench serve: the token must be at least {} bytes", remote::kMinTokenBytes);
   }
-  UniqueFd listener(::socket(config.listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ZCB_RETURN_IF_ERROR(CheckServeLimits(config));
+  // Both threads log: one line at a time.
+  config.log = [log = std::move(config.log), mutex = std::make_shared<std::mutex>()](const std::string& line) {
+    std::lock_guard lock(*mutex);
+    if (log) {
+      log(line);
+    } else {
+      fmt::print(stderr, "zcbench serve: {}\n", line);
+      std::fflush(stderr);
+    }
+  };
+  UniqueFd listener(::socket(config.listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!listener) return SysError("serve: socket");
   int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&config.listen), SockaddrLength(config.listen)) != 0) {
     return SysError(fmt::format("serve: bind {}", FormatSockaddr(config.listen)));
   }
-  if (::listen(listener.get(), 8) != 0) return SysError("serve: listen");
+  // A long queue: a burst of connections waits there to be accepted (and counted, and
+  // closed if over the bound) rather than having its SYNs dropped.
+  if (::listen(listener.get(), SOMAXCONN) != 0) return SysError("serve: listen");
   sockaddr_storage address{};
   socklen_t len = sizeof address;
   ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &len);
   return RemoteServer(std::move(config), std::move(listener), address);
 }
 
-void RemoteServer::Log(const std::string& line) const {
-  if (config_.log) {
-    config_.log(line);
-  } else {
-    fmt::print(stderr, "zcbench serve: {}\n", line);
-    std::fflush(stderr);
+void RemoteServer::Log(const std::string& line) const { config_.log(line); }
+
+// The authenticated clients, in the order they authenticated, and the session thread
+// that serves them one at a time.
+struct RemoteServer::SessionLine {
+  struct Waiting {
+    UniqueFd fd;
+    sockaddr_storage peer{};
+    Clock::time_point give_up;
+  };
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Waiting> waiting;
+  bool in_session = false;
+  bool closing = false;
+  int ended = 0, failed = 0;  // sessions the session thread served
+
+  size_t Waiters() {
+    std::lock_guard lock(mutex);
+    return waiting.size();
   }
-}
+  bool Idle() {
+    std::lock_guard lock(mutex);
+    return waiting.empty() && !in_session;
+  }
+  void Add(Waiting client) {
+    std::lock_guard lock(mutex);
+    waiting.push_back(std::move(client));
+    wake.notify_one();
+  }
+  // The clients that waited past their time (all of them once closing).
+  std::vector<Waiting> TakeExpired(Clock::time_point now) {
+    std::lock_guard lock(mutex);
+    std::vector<Waiting> expired;
+    while (!waiting.empty() && (closing || waiting.front().give_up <= now)) {
+      expired.push_back(std::move(waiting.front()));
+      waiting.pop_front();
+    }
+    return expired;
+  }
+  void Close() {
+    std::lock_guard lock(mutex);
+    closing = true;
+    wake.notify_one();
+  }
+  // The session thread: serves each client in turn until closed.
+  void Run(const std::function<bool(int fd, const sockaddr_storage& peer)>& serve) {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait(lock, [&] { return closing || !waiting.empty(); });
+      if (closing) return;
+      Waiting next = std::move(waiting.front());
+      waiting.pop_front();
+      in_session = true;
+      lock.unlock();
+      const bool ok = serve(next.fd.get(), next.peer);
+      next.fd.Reset();
+      lock.lock();
+      in_session = false;
+      ++ended;
+      failed += ok ? 0 : 1;
+    }
+  }
+};
 
 Status RemoteServer::Serve() {
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
-  ZCB_RETURN_IF_ERROR(PinThread(config_.receiver_cpu, "receiver"));
-  Log(fmt::format("listening on {} (control protocol {}/{})", FormatSockaddr(address_), remote::kProtocolName,
-                  remote::kProtocolVersion));
-  while (config_.max_sessions == 0 || sessions_ < config_.max_sessions) {
-    if (config_.stop != nullptr && config_.stop->load()) break;
-    pollfd pfd{listener_.get(), POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, 100);
-    if (ready < 0 && errno != EINTR) return SysError("serve: poll");
-    if (ready <= 0) continue;
-    sockaddr_storage peer{};
-    socklen_t len = sizeof peer;
-    UniqueFd conn(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
-    if (!conn) {
-      if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) continue;
-      return SysError("serve: accept");
-    }
-    ++sessions_;
-    Status session = OkStatus();
-    try {
-      session = Session(conn.get(), peer);
-    } catch (const std::exception& e) {
-      // Nothing a client sends may end the server; an unexpected exception ends the session.
-      session = Errorf("internal error: {}", e.what());
-    }
-    if (session.ok()) {
-      Log(fmt::format("{}: session ended", FormatSockaddr(peer)));
-    } else {
-      ++failed_;
-      Log(fmt::format("{}: session failed: {}", FormatSockaddr(peer), session.error().ToString()));
-    }
+  SessionLine line;
+  std::promise<Status> pinned;
+  std::thread session_thread([&] {
+    Status pin = PinThread(config_.receiver_cpu, "receiver");
+    const bool ok = pin.ok();
+    pinned.set_value(std::move(pin));
+    if (ok) line.Run([this](int fd, const sockaddr_storage& peer) { return ServeSession(fd, peer); });
+  });
+  if (Status pin = pinned.get_future().get(); !pin.ok()) {
+    session_thread.join();
+    return pin;
   }
-  return OkStatus();
+  Log(fmt::format("listening on {} (control protocol {}/{}; at most {} handshakes at once, each within {} s)",
+                  FormatSockaddr(address_), remote::kProtocolName, remote::kProtocolVersion, config_.max_pending,
+                  config_.handshake_timeout_s));
+
+  RefusalLog refusals(config_.log, config_.refusal_lines_per_second);
+  std::vector<ServerHandshake> pending;
+  int admitted = 0, handshakes_failed = 0;
+  Clock::time_point accept_paused_until{};
+  auto refuse = [&](RefusalKind kind, const sockaddr_storage& peer, const std::string& why) {
+    refusals.Refused(kind, peer, why, Clock::now());
+  };
+  Status failure = OkStatus();
+  for (;;) {
+    if (config_.stop != nullptr && config_.stop->load()) break;
+    const bool all_admitted = config_.max_sessions > 0 && admitted >= config_.max_sessions;
+    if (all_admitted && pending.empty() && line.Idle()) break;
+    Clock::time_point now = Clock::now();
+    // Wake for the listener, every handshake, the nearest deadline, and at least every
+    // 100 ms (the stop flag, waiting clients, the refusal log's second).
+    std::vector<pollfd> pfds;
+    const bool accepting = !all_admitted && now >= accept_paused_until;
+    pfds.push_back({accepting ? listener_.get() : -1, POLLIN, 0});
+    Clock::time_point wake = now + std::chrono::milliseconds(100);
+    for (const auto& h : pending) {
+      pfds.push_back({h.fd(), POLLIN | POLLRDHUP, 0});
+      wake = std::min(wake, h.deadline());
+    }
+    const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+    if (::poll(pfds.data(), pfds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0))) < 0 && errno != EINTR) {
+      failure = SysError("serve: poll");
+      break;
+    }
+    now = Clock::now();
+    // The handshakes first (the listener's new ones have nothing to read yet).
+    std::vector<ServerHandshake> still_pending;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      ServerHandshake& h = pending[i];
+      ServerHandshake::State state = pfds[i + 1].revents != 0 ? h.OnReadable() : ServerHandshake::State::kPending;
+      if (state == ServerHandshake::State::kPending && h.ExpireAt(now, config_.handshake_timeout_s))
+        state = ServerHandshake::State::kRefused;
+      if (state == ServerHandshake::State::kPending) {
+        still_pending.push_back(std::move(h));
+      } else if (state == ServerHandshake::State::kRefused) {
+        ++handshakes_failed;
+        refuse(h.refusal()->kind, h.peer(), h.refusal()->why);
+      } else {
+        Log(fmt::format("{}: authenticated", FormatSockaddr(h.peer())));
+        const sockaddr_storage peer = h.peer();
+        line.Add({h.Release(), peer, now + Seconds(config_.busy_wait_s)});
+      }
+    }
+    pending = std::move(still_pending);
+    for (auto& client : line.TakeExpired(now)) {
+      remote::SendError(client.fd.get(), "busy",
+                        fmt::format("another client's session is in progress on this server (it runs one trial at a "
+                                    "time); waited {} s: try again when it ends",
+                                    config_.busy_wait_s));
+      ++handshakes_failed;
+      refuse(RefusalKind::kBusy, client.peer, "another client's session was in progress");
+    }
+    // New connections: each starts its handshake, with its deadline from now, unless
+    // the bound is reached (then it is closed at once). A bounded batch per turn, so that
+    // a flood of connections cannot keep the loop from the handshakes.
+    for (int batch = 0; pfds[0].revents != 0 && batch < kAcceptBatch &&
+                        !(config_.max_sessions > 0 && admitted >= config_.max_sessions);
+         ++batch) {
+      sockaddr_storage peer{};
+      socklen_t len = sizeof peer;
+      UniqueFd conn(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
+      if (!conn) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: the queued connections wait until handshakes end.
+          Log(fmt::format("accept: {}; pausing accepts for 100 ms", std::strerror(errno)));
+          accept_paused_until = now + std::chrono::milliseconds(100);
+          break;
+        }
+        failure = SysError("serve: accept");
+        break;
+      }
+      const size_t in_use = pending.size() + line.Waiters();
+      if (in_use >= static_cast<size_t>(config_.max_pending)) {
+        refuse(RefusalKind::kOverLimit, peer,
+               fmt::format("closed at once: {} handshakes and waiting clients already (--max-pending {})", in_use,
+                           config_.max_pending));
+        continue;
+      }
+      ++admitted;
+      pending.emplace_back(std::move(conn), peer, now + Seconds(config_.handshake_timeout_s), config_.token);
+    }
+    if (!failure.ok()) break;
+    peak_pending_ = std::max(peak_pending_, static_cast<int>(pending.size() + line.Waiters()));
+    refusals.Tick(now);
+  }
+
+  // Stopping: the handshakes under way are dropped, the waiting clients told, the
+  // session in progress ends on its own.
+  pending.clear();
+  line.Close();
+  for (auto& client : line.TakeExpired(Clock::now())) {
+    remote::SendError(client.fd.get(), "busy", "the server is stopping");
+    ++handshakes_failed;
+    refuse(RefusalKind::kBusy, client.peer, "the server is stopping");
+  }
+  session_thread.join();
+  refusals.Tick(Clock::now() + std::chrono::seconds(1));
+  sessions_ = admitted;
+  failed_ = handshakes_failed + line.failed;
+  refusals_ = refusals.counts();
+  Log(fmt::format("stopped: {} sessions ({} failed), {} trials; {}; at most {} handshakes and waiting clients at once",
+                  sessions_, failed_, trials_, refusals.Summary(), peak_pending_));
+  return failure;
 }
 
-Status RemoteServer::Authenticate(int fd) {
-  auto hello = remote::ReadMessage(fd);
-  if (!hello.ok()) {
-    remote::SendError(fd, "malformed", hello.error().ToString());
-    return std::move(hello).error().Context("handshake");
+bool RemoteServer::ServeSession(int fd, const sockaddr_storage& peer) {
+  Status session = OkStatus();
+  try {
+    session = Session(fd, peer);
+  } catch (const std::exception& e) {
+    // Nothing a client sends may end the server; an unexpected exception ends the session.
+    session = Errorf("internal error: {}", e.what());
   }
-  const nlohmann::json& h = *hello;
-  if (h["type"] != "hello") {
-    remote::SendError(fd, "malformed", "expected 'hello'");
-    return Errorf("handshake: expected 'hello', got '{}'", h["type"].get<std::string>().substr(0, 64));
-  }
-  if (!h.contains("protocol") || h["protocol"] != remote::kProtocolName) {
-    remote::SendError(fd, "protocol", fmt::format("this is a {} server", remote::kProtocolName));
-    return Errorf("handshake: not a {} client", remote::kProtocolName);
-  }
-  if (!h.contains("version") || !h["version"].is_number_integer() ||
-      h["version"].get<int64_t>() != remote::kProtocolVersion) {
-    const std::string asked = h.contains("version") ? h["version"].dump().substr(0, 32) : "none";
-    remote::SendError(fd, "version",
-                      fmt::format("this server speaks {} version {}; the client asked for {}", remote::kProtocolName,
-                                  remote::kProtocolVersion, asked));
-    return Errorf("handshake: unsupported protocol version {}", asked);
-  }
-  auto client_nonce = h.find("client_nonce");
-  if (client_nonce == h.end() || !client_nonce->is_string() ||
-      client_nonce->get<std::string>().size() != 2 * remote::kNonceBytes ||
-      !remote::FromHex(client_nonce->get<std::string>())) {
-    remote::SendError(fd, "malformed", "'hello' needs a client_nonce of 32 random bytes in hex");
-    return Errorf("handshake: no valid client_nonce");
-  }
-  ZCB_ASSIGN_OR_RETURN(const std::string server_nonce, remote::NewNonce());
-  ZCB_RETURN_IF_ERROR(remote::WriteMessage(
-      fd, {{"type", "challenge"}, {"version", remote::kProtocolVersion}, {"server_nonce", server_nonce}}));
-  auto auth = remote::ReadMessage(fd);
-  if (!auth.ok()) {
-    remote::SendError(fd, "malformed", auth.error().ToString());
-    return std::move(auth).error().Context("handshake");
-  }
-  auto proof = auth->find("proof");
-  if ((*auth)["type"] != "auth" || proof == auth->end() || !proof->is_string()) {
-    remote::SendError(fd, "malformed", "expected 'auth' with a proof");
-    return Errorf("handshake: expected 'auth' with a proof");
-  }
-  const std::string expected = remote::ClientProof(config_.token, server_nonce, client_nonce->get<std::string>());
-  if (!remote::ProofsEqual(proof->get<std::string>(), expected)) {
-    remote::SendError(fd, "auth", "authentication failed: wrong token");
-    return Errorf("authentication failed: wrong token");
-  }
-  return remote::WriteMessage(
-      fd, {{"type", "welcome"},
-           {"proof", remote::ServerProof(config_.token, server_nonce, client_nonce->get<std::string>())},
-           {"host", remote::HostIdentity()}});
+  if (session.ok()) Log(fmt::format("{}: session ended", FormatSockaddr(peer)));
+  else Log(fmt::format("{}: session failed: {}", FormatSockaddr(peer), session.error().ToString()));
+  return session.ok();
 }
 
 Status RemoteServer::Session(int fd, const sockaddr_storage& peer) {
-  ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_RCVTIMEO, config_.handshake_timeout_s));
   ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_SNDTIMEO, config_.handshake_timeout_s));
-  ZCB_RETURN_IF_ERROR(Authenticate(fd));
-  Log(fmt::format("{}: authenticated", FormatSockaddr(peer)));
   for (;;) {
     ZCB_RETURN_IF_ERROR(SetTimeout(fd, SO_RCVTIMEO, config_.idle_timeout_s));
     auto message = remote::ReadMessage(fd);

@@ -20,6 +20,9 @@ constexpr const char* kManifest = "manifest.json";
 constexpr const char* kTrials = "trials.jsonl";
 constexpr const char* kCsv = "trials.csv";
 constexpr const char* kLock = ".lock";
+constexpr const char* kReserve = ".reserve";
+// Room beyond twice the manifest, for the counts and reasons a last manifest adds.
+constexpr uint64_t kReserveSlack = 64 * 1024;
 
 std::string Join(const std::string& dir, const char* name) { return dir + "/" + name; }
 
@@ -60,7 +63,9 @@ Status MakeDirs(const std::string& path) {
 
 Result<UniqueFd> TakeLock(const std::string& dir) {
   const std::string path = Join(dir, kLock);
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  // Read-only: flock() needs no write access, and a file held open for writing for the
+  // whole run would keep the folder's file system from being remounted read-only.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) return SysError(fmt::format("open the run lock {}", path));
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
@@ -74,8 +79,19 @@ Result<UniqueFd> TakeLock(const std::string& dir) {
   }
   // The owner's pid, for a human looking at a stuck run; the lock itself is the truth.
   const std::string pid = fmt::format("{}\n", ::getpid());
-  if (::ftruncate(fd.get(), 0) == 0) (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+  if (UniqueFd out(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)); out) {
+    (void)!::write(out.get(), pid.data(), pid.size());
+  }
   return fd;
+}
+
+// Creates trials.jsonl if it is not there yet: a run folder always has one, and a folder
+// the run cannot write fails here, before the first trial.
+Status CreateTrialsFile(const std::string& dir) {
+  const std::string path = Join(dir, kTrials);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) return SysError(fmt::format("open {} for appending", path));
+  return OkStatus();
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -252,8 +268,14 @@ Status WriteFileAtomically(const std::string& path, const std::string& contents)
   {
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return SysError(fmt::format("create {}", temp));
-    ZCB_RETURN_IF_ERROR(WriteAll(fd.get(), contents.data(), contents.size(), fmt::format("write {}", temp)));
-    if (::fsync(fd.get()) != 0) return SysError(fmt::format("fsync {}", temp));
+    Status written = WriteAll(fd.get(), contents.data(), contents.size(), fmt::format("write {}", temp));
+    if (written.ok() && ::fsync(fd.get()) != 0) written = SysError(fmt::format("fsync {}", temp));
+    if (!written.ok()) {
+      // No half-written temporary left behind to be taken for a file (the old one, if
+      // any, is untouched).
+      ::unlink(temp.c_str());
+      return written;
+    }
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
@@ -280,7 +302,8 @@ Result<ResultsStore> ResultsStore::Create(const std::string& dir) {
     }
   }
   ZCB_ASSIGN_OR_RETURN(store.lock_fd_, TakeLock(store.dir_));
-  ZCB_RETURN_IF_ERROR(store.OpenTrials());
+  ZCB_RETURN_IF_ERROR(CreateTrialsFile(store.dir_));
+  store.reserve_ = SpaceReserve(Join(store.dir_, kReserve));
   return store;
 }
 
@@ -336,31 +359,51 @@ Result<ResultsStore> ResultsStore::OpenForResume(const std::string& dir, bool re
     }
     store.unreadable_lines_.push_back(line);
   }
-  if (!read_only) ZCB_RETURN_IF_ERROR(store.OpenTrials());
+  if (!read_only) {
+    ZCB_RETURN_IF_ERROR(CreateTrialsFile(store.dir_));
+    store.reserve_ = SpaceReserve(Join(store.dir_, kReserve));
+  }
   return store;
 }
 
-Status ResultsStore::OpenTrials() {
-  const std::string path = Join(dir_, kTrials);
-  trials_fd_.Reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!trials_fd_) return SysError(fmt::format("open {} for appending", path));
-  return OkStatus();
-}
-
 Status ResultsStore::WriteManifest(const nlohmann::json& manifest) {
-  return WriteFileAtomically(Join(dir_, kManifest), manifest.dump(2) + "\n");
+  const std::string text = manifest.dump(2) + "\n";
+  const std::string path = Join(dir_, kManifest);
+  Status written = WriteFileAtomically(path, text);
+  if (!written.ok() && written.error().errno_value() == ENOSPC && reserve_.held()) {
+    reserve_.Release();  // the room kept for this moment
+    written = WriteFileAtomically(path, text);
+  }
+  ZCB_RETURN_IF_ERROR(written);
+  // Room for the next manifest, twice this one's size: it is written beside the old one.
+  // Not having it is no error yet: the folder is nearly full, which the next write shows.
+  (void)reserve_.Ensure(2 * text.size() + kReserveSlack);
+  return OkStatus();
 }
 
 Status ResultsStore::Append(const TrialRecord& record) { return Append(record.ToJson()); }
 
 Status ResultsStore::Append(const nlohmann::json& record) {
+  const std::string path = Join(dir_, kTrials);
   // One write() per record: with O_APPEND a concurrent reader sees whole lines, and a
   // kill leaves at most one partial line at the end.
   const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  ZCB_RETURN_IF_ERROR(
-      WriteAll(trials_fd_.get(), line.data(), line.size(), fmt::format("append to {}/{}", dir_, kTrials)));
-  if (::fdatasync(trials_fd_.get()) != 0) return SysError(fmt::format("fdatasync {}/{}", dir_, kTrials));
-  return OkStatus();
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd) return SysError(fmt::format("open {} for appending", path));
+  struct stat before {};
+  if (::fstat(fd.get(), &before) != 0) return SysError(fmt::format("stat {}", path));
+  Status written = WriteAll(fd.get(), line.data(), line.size(), fmt::format("append a record to {}", path));
+  if (written.ok() && ::fdatasync(fd.get()) != 0) written = SysError(fmt::format("fdatasync {}", path));
+  if (written.ok()) return OkStatus();
+  // A refused or short write may have left part of the line: cut the file back to the last
+  // whole record, so that what is there reads as it did before this call.
+  if (::ftruncate(fd.get(), before.st_size) != 0) {
+    written = Error(written.error().errno_value(),
+                    fmt::format("{}; cutting the partial line off failed too ({}): --resume cuts it off",
+                                written.error().what(), std::strerror(errno)));
+  }
+  reserve_.Release();  // the manifest that reports this needs the room
+  return written;
 }
 
 Status ResultsStore::WriteCsv() {

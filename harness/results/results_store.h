@@ -6,19 +6,27 @@
 //                  failed), always replaced atomically: written to a temporary file,
 //                  synced, renamed over the old one, directory synced. A reader (or a
 //                  crash) sees the old manifest or the new one, never half of one.
-//   trials.jsonl   one record per line, appended with a single write() and synced as
-//                  each trial ends. A kill -9 can leave at most a partial last line,
-//                  which a resume cuts off (the trial it belonged to is run again).
+//   trials.jsonl   one record per line, appended with a single write() and synced
+//                  (fdatasync) before the next trial starts. A kill -9 can leave at most
+//                  a partial last line, which a resume cuts off (the trial it belonged
+//                  to is run again). A write the file system refuses or cuts short
+//                  (ENOSPC, EROFS, EIO) is cut back to the last whole record at once
+//                  and reported; the file is opened per record, so that no file of the
+//                  run stays open for writing between trials (a folder can then be
+//                  remounted read-only under a run, which fails its next write).
 //   trials.csv     derived from trials.jsonl when the run stops, fixed column order.
 //   .lock          flock()ed while a process writes the run, so that two processes
 //                  never append to one run (the kernel drops the lock when the
 //                  process dies, even by kill -9).
+//   .reserve       space kept aside for the last manifest when the folder fills up
+//                  (space_reserve.h); removed when the store is closed.
 
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "harness/results/space_reserve.h"
 #include "harness/trial/trial_record.h"
 #include "stack/result.h"
 #include "stack/unique_fd.h"
@@ -49,10 +57,13 @@ class ResultsStore {
   // Lines that were complete but not JSON objects (kept in the file, not used).
   const std::vector<std::string>& unreadable_lines() const { return unreadable_lines_; }
 
-  // Replaces manifest.json atomically.
+  // Replaces manifest.json atomically. When the folder has no room for it, the space
+  // reserve is given back and the write tried once more.
   Status WriteManifest(const nlohmann::json& manifest);
 
-  // Appends one record as one line and syncs it to disk before returning.
+  // Appends one record as one line and syncs it to disk before returning. On failure the
+  // file is cut back to its length before the call (no torn last line), the space reserve
+  // is given back for the manifest that reports the failure, and the error names the file.
   Status Append(const TrialRecord& record);
   Status Append(const nlohmann::json& record);
 
@@ -61,11 +72,10 @@ class ResultsStore {
 
  private:
   ResultsStore() = default;
-  Status OpenTrials();
 
   std::string dir_;
   UniqueFd lock_fd_;
-  UniqueFd trials_fd_;
+  SpaceReserve reserve_;
   nlohmann::json existing_manifest_;
   std::vector<nlohmann::json> existing_records_;
   std::vector<std::string> unreadable_lines_;

@@ -3,7 +3,11 @@
 // request/response exchange is local_exchange_end.cc). All step into the path's receiver
 // side and pin their thread before they bind (local_end.h).
 
+#include <poll.h>
 #include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
 
 #include "harness/trial/local_end.h"
 #include "harness/trial/trial_sockets.h"
@@ -13,6 +17,10 @@
 
 namespace zcb {
 namespace {
+
+// How long a stalled receiver (receiver_stall_after) holds its connection before it gives
+// up itself: four of the sender's timeouts and 5 s, far beyond any sender that notices.
+double StalledReceiverBound(double receive_timeout_s) { return 4 * receive_timeout_s + 5; }
 
 class LocalStreamEnd final : public LocalListeningEnd {
  public:
@@ -42,11 +50,38 @@ class LocalStreamEnd final : public LocalListeningEnd {
  protected:
   Status Receive() override {
     Status run = receiver_.Run(conn_.get());
+    if (run.ok() && receiver_.stopped_reading()) run = Stall();
     if (!run.ok()) Abort(conn_.get());
     return run;
   }
 
  private:
+  // The injected fault (receiver_stall_after): the connection stays open, unread, until
+  // the sender gives up on it (its reset or close), the trial is cancelled, or a bound far
+  // beyond the sender's own timeout passes, which only a sender blocked for good reaches.
+  Status Stall() {
+    const auto stalled_at = TrialClock::now();
+    const double bound_s = StalledReceiverBound(trial_.spec.receive_timeout_s);
+    const auto give_up = stalled_at + std::chrono::duration_cast<TrialClock::duration>(
+                                          std::chrono::duration<double>(bound_s));
+    const uint64_t received = receiver_.stats().bytes_received;
+    for (;;) {
+      pollfd pfd{conn_.get(), POLLRDHUP, 0};
+      const int ready = ::poll(&pfd, 1, 20);
+      if (ready < 0 && errno != EINTR) return SysError("receiver: poll while stalled");
+      if (ready > 0 || (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed))) break;
+      if (TrialClock::now() >= give_up) {
+        return Errorf(
+            "receiver: stopped reading after {} bytes (receiver_stall_after, an injected fault), and the sender was "
+            "still connected {} s later: it did not give up within its timeout",
+            received, bound_s);
+      }
+    }
+    return Errorf("receiver: stopped reading after {} bytes (receiver_stall_after, an injected fault); the sender "
+                  "ended the connection {:.1f} s later",
+                  received, std::chrono::duration<double>(TrialClock::now() - stalled_at).count());
+  }
+
   StreamReceiver receiver_;
 };
 
@@ -104,6 +139,7 @@ Result<std::unique_ptr<ReceivingEnd>> CreateLocalStreamEnd(const ReceivingEndSet
   const ResolvedTrial& trial = setup.trial;
   const LowWaterRequest low_water{trial.spec.rcvlowat, !trial.strategy->caps.waits_for_reader};
   ZCB_ASSIGN_OR_RETURN(StreamReceiver receiver, StreamReceiver::Create(trial.spec.receiver, setup.pattern, low_water));
+  if (trial.spec.receiver_stall_after) receiver.StopReadingAfter(*trial.spec.receiver_stall_after);
   return std::unique_ptr<ReceivingEnd>(std::make_unique<LocalStreamEnd>(trial, setup.path, std::move(receiver)));
 }
 

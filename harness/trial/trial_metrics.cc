@@ -275,6 +275,14 @@ nlohmann::json WorkloadMetrics(nlohmann::json report, const TrialMetrics& m) {
 Status JudgeTrial(const ResolvedTrial& trial, const SenderOutcome& sender, const ReceivedFigures& received,
                   const char* receiver_name) {
   if (received.lost) return *received.lost;
+  if (!sender.run.ok() && !received.run.ok()) {
+    // Both sides say what they saw: a sender that gave up on a peer that stopped reading
+    // names what it waited for, the receiver why it stopped (or what the sender's reset
+    // did to it).
+    const Error& first = sender.run.error();
+    return Error(first.errno_value() != 0 ? first.errno_value() : received.run.error().errno_value(),
+                 fmt::format("{}; {}", first.ToString(), received.run.error().ToString()), first.kind());
+  }
   if (!sender.run.ok()) return sender.run.error();
   if (!received.run.ok()) return received.run.error();
   if (received.datagrams) return JudgeDatagrams(trial, sender, *received.datagrams);

@@ -359,7 +359,11 @@ TrialMetrics ReadMetrics(const Fields& f) {
   m.goodput_bps = f.Number("goodput_bps");
   m.send_calls = f.U64("send_calls");
   m.recv_calls = f.OrNull("recv_calls", &Fields::U64);
-  if (!f.Null("integrity")) m.integrity = ReadIntegrity(f.Object("integrity"));
+  if (f.Any("integrity") == std::string(kIntegrityNotVerified)) {
+    m.integrity_not_verified = true;
+  } else if (!f.Null("integrity")) {
+    m.integrity = ReadIntegrity(f.Object("integrity"));
+  }
   if (f.Has("integrity_reason")) m.integrity_reason = f.String("integrity_reason");
   if (f.Has("receive_zerocopy")) {
     const Fields z = f.Object("receive_zerocopy");
@@ -436,6 +440,7 @@ TrialParams ReadParams(const Fields& f) {
   // Records of one stream (and those written before parallel streams) have neither.
   if (f.Has("streams")) p.streams = f.I64("streams");
   if (f.Has("stream_cpus")) p.stream_cpus = f.String("stream_cpus");
+  if (f.Has("peer")) p.peer = f.String("peer");
   return p;
 }
 
@@ -505,6 +510,7 @@ TrialParams TrialParams::Of(const ResolvedTrial& trial) {
   TrialParams p;
   p.protocol = s.protocol;
   p.strategy = trial.strategy->name;
+  if (trial.peer != nullptr) p.peer = trial.peer->label();
   p.path = s.path;
   p.workload = s.workload;
   p.source = trial.source;
@@ -591,6 +597,7 @@ nlohmann::json TrialParams::ToJson() const {
   if (!siblings.is_null()) out["siblings"] = siblings;
   if (streams) out["streams"] = *streams;
   if (stream_cpus) out["stream_cpus"] = *stream_cpus;
+  if (peer) out["peer"] = *peer;
   return out;
 }
 
@@ -602,7 +609,9 @@ nlohmann::json TrialMetrics::ToJson() const {
   out["goodput_bps"] = goodput_bps;
   out["send_calls"] = send_calls;
   out["recv_calls"] = OrNull(recv_calls);
-  out["integrity"] = integrity ? integrity->ToJson() : nlohmann::json(nullptr);
+  out["integrity"] = integrity_not_verified ? nlohmann::json(std::string(kIntegrityNotVerified))
+                     : integrity             ? integrity->ToJson()
+                                             : nlohmann::json(nullptr);
   if (integrity_reason) out["integrity_reason"] = *integrity_reason;
   if (receive_zerocopy) {
     out["receive_zerocopy"] = {{"mapped_bytes", receive_zerocopy->mapped_bytes},

@@ -98,6 +98,9 @@ struct TrialParams {
   // a one-stream record is as before.
   std::optional<int64_t> streams;
   std::optional<std::string> stream_cpus;
+  // A peer's trial (harness/peers/): the series label of the tool that ran instead of a
+  // zcbench strategy ("iperf3 -Z (peer)"); absent for zcbench's own strategies.
+  std::optional<std::string> peer;
 
   // The params of `trial` (a receiver on another host may wait for low-water: this
   // sender's reuse gate asks TCP, not the receiver; so it is told by the path's capability).
@@ -232,6 +235,8 @@ struct StreamsMetrics {
   std::string source;  // where the per-stream figures come from
 };
 
+inline constexpr std::string_view kIntegrityNotVerified = "not verified by zcbench";
+
 struct TrialMetrics {
   uint64_t bytes_sent = 0;
   std::optional<uint64_t> bytes_received;  // null: a remote receiver's result was lost
@@ -241,6 +246,9 @@ struct TrialMetrics {
   std::optional<uint64_t> recv_calls;
   std::optional<IntegrityMetrics> integrity;
   std::optional<std::string> integrity_reason;  // why integrity is null, when nothing could check it
+  // A peer's trial: its bytes were received by the peer's own program, which zcbench does
+  // not check; `integrity` is then written as the string kIntegrityNotVerified.
+  bool integrity_not_verified = false;
   std::optional<ReceiveZeroCopyMetrics> receive_zerocopy;
   nlohmann::json cpu;                       // CpuRecord, completed by FinishTrialCpu (harness/probes/cpu_accounting.h)
   nlohmann::json payload;                   // PayloadJson (harness/trial/trial_payload.h)

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "drivers/network_path.h"
+#include "harness/peers/peer_registry.h"
 #include "stack/socket_options.h"
 #include "stack/udp_limits.h"
 #include "workloads/payload_source.h"
@@ -57,6 +58,13 @@ std::vector<Incompatibility> CheckReceivingEnd(const TrialSpec& spec) {
     gaps.push_back({Kind::kRequest, fmt::format("protocol={} rcvlowat={}", protocol, *spec.rcvlowat),
                     "SO_RCVLOWAT is a setting of the TCP receiver", "give --rcvlowat with --protocol tcp only"});
   }
+  if (spec.receiver_stall_after && (spec.protocol != Protocol::kTcp || spec.receiver == ReceiverMode::kZeroCopy)) {
+    gaps.push_back({Kind::kRequest,
+                    fmt::format("protocol={} receiver={} receiver_stall_after={}", protocol, ToString(spec.receiver),
+                                *spec.receiver_stall_after),
+                    "receiver_stall_after is a fault of the copying TCP receiver (verify, read or discard)",
+                    "give receiver_stall_after with protocol tcp and receiver verify, read or discard only"});
+  }
   return gaps;
 }
 
@@ -86,6 +94,11 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
   if (spec.cold_cache && source != SourceKind::kFile) {
     gaps.push_back({Kind::kRequest, fmt::format("source={} cache=cold", ToString(source)),
                     "a cold page cache applies to the file source only", ""});
+  }
+  if (spec.receiver_stall_after && (path.caps.remote_receiver || !path.caps.has_receiver)) {
+    gaps.push_back({Kind::kRequest, fmt::format("path={} receiver_stall_after={}", path_name, *spec.receiver_stall_after),
+                    "receiver_stall_after is a fault of a receiver in this process; this path's receiver is not",
+                    "give receiver_stall_after on a path whose receiver runs here (loopback, veth, ...)"});
   }
   if (info.caps.needs_link_layer && !path.caps.has_link_layer) {
     gaps.push_back({Kind::kPath, fmt::format("strategy={} path={}", info.name, path_name),
@@ -126,7 +139,13 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
 Result<ResolvedTrial> ResolveTrial(const TrialSpec& spec) {
   ResolvedTrial trial;
   trial.spec = spec;
-  ZCB_ASSIGN_OR_RETURN(trial.strategy, FindStrategy(spec.strategy));
+  // A peer stands in a point's strategy coordinate under its own name.
+  if (const PeerTool* peer = FindPeer(spec.strategy)) {
+    trial.peer = peer;
+    trial.strategy = &PeerStrategyInfo(*peer);
+  } else {
+    ZCB_ASSIGN_OR_RETURN(trial.strategy, FindStrategy(spec.strategy));
+  }
   const StrategyInfo& info = *trial.strategy;
   trial.source = spec.source.value_or(info.DefaultSource());
   if (spec.message_size == 0) return Usagef("message size must be at least 1 byte (--size)");

@@ -12,6 +12,7 @@
 
 #include "drivers/host_constraints.h"
 #include "drivers/network_path.h"
+#include "harness/peers/peer_tool.h"
 #include "stack/options.h"
 #include "stack/pattern.h"
 #include "stack/registry.h"
@@ -65,6 +66,10 @@ struct TrialSpec {
   bool cold_cache = false;              // file source: drop the page cache first
   double receive_timeout_s = 10;        // a stalled peer fails the trial after this long
   std::optional<int> rcvlowat;          // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's
+  // A fault to inject, for the tests of a stalled peer: the local TCP receiver stops
+  // reading once it has this many bytes (StreamReceiver::StopReadingAfter) and holds the
+  // connection open; nullopt: it reads the whole stream.
+  std::optional<uint64_t> receiver_stall_after;
   bool gro = false;                     // UDP: the receiver asks for UDP_GRO
   double drain_s = 0.5;                 // UDP: after the sender is done, wait this long for stragglers
   HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist and limit
@@ -81,7 +86,10 @@ struct TrialSpec {
 // about is found here, before anything runs.
 struct ResolvedTrial {
   TrialSpec spec;
+  // A zcbench strategy, or a peer's stand-in (harness/peers/peer_registry.h) when `peer`
+  // is set: the peer's own programs then run instead of zcbench's sender and receiver.
   const StrategyInfo* strategy = nullptr;
+  const PeerTool* peer = nullptr;
   SourceKind source = SourceKind::kMemory;
   Options options;
   const WorkloadInfo* workload = nullptr;  // the registered workload `spec.workload` names

@@ -18,6 +18,7 @@
 #include "drivers/sysctl_override.h"
 #include "harness/probes/cpu_accounting.h"
 #include "harness/trial/measured_window.h"
+#include "harness/trial/peer_trial.h"
 #include "harness/trial/receiving_end.h"
 #include "harness/trial/sibling_threads.h"
 #include "harness/trial/stream_set.h"
@@ -205,6 +206,14 @@ Status Run(const ResolvedTrial& trial, const TrialContext& context, TrialRecord&
   }
   Status run =
       RunThroughPath(trial, context, **path, **payload, **workload, **end_kind, pattern, constraints.get(), record);
+  // A path changed from outside during the trial (its namespace deleted) measured
+  // something other than what the record would describe: the trial fails, naming what
+  // went first, since it explains whatever else failed.
+  if (Status intact = (*path)->CheckIntact(); !intact.ok()) {
+    run = run.ok() ? std::move(intact)
+                   : Error(intact.error().errno_value(),
+                           fmt::format("{}; {}", intact.error().ToString(), run.error().ToString()));
+  }
   // However the trial ended, the record says what the path and the constraints were
   // (offloads read back, qdisc counters as they are now).
   if (constraints != nullptr) constraints->Stop();
@@ -219,7 +228,9 @@ TrialRecord RunTrial(const ResolvedTrial& trial, const TrialContext& context) {
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
   TrialRecord record = NewTrialRecord(trial, context);
-  if (Status run = Run(trial, context, record); !run.ok()) record.Fail(run.error());
+  // A peer's own programs run instead of zcbench's sender and receiver.
+  Status run = trial.peer != nullptr ? RunPeerTrial(trial, context, record) : Run(trial, context, record);
+  if (!run.ok()) record.Fail(run.error());
   return record;
 }
 

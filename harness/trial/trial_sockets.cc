@@ -36,6 +36,14 @@ void Abort(int fd) {
   linger l{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   ::shutdown(fd, SHUT_RDWR);
+  // The reset itself, now: a shutdown only queues a FIN behind unsent data, and the RST of
+  // SO_LINGER 0 waits for the last close, which a request still in flight on the socket
+  // (an io_uring SEND_ZC waiting for a peer that stopped reading) holds off. Disconnecting
+  // (connect to AF_UNSPEC) resets a TCP connection at once and frees its queued buffers;
+  // on a UDP socket it only dissolves the association.
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  ::connect(fd, &unspecified, sizeof unspecified);
 }
 
 Result<UniqueFd> ConnectToReceiver(const sockaddr_storage& peer, int type, double timeout_s, const char* peer_name,

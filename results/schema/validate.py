@@ -19,6 +19,7 @@ in `$schema` (2020-12); this file only words its findings.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -146,6 +147,8 @@ def validate_run(directory: str) -> List[str]:
     problems: List[str] = []
     manifest_path = os.path.join(directory, "manifest.json")
     trials_path = os.path.join(directory, "trials.jsonl")
+    if not os.path.isfile(trials_path) and os.path.isfile(trials_path + ".gz"):
+        trials_path += ".gz"  # a committed reference run keeps its trials gzipped
     run_id = None
     try:
         with open(manifest_path, "r", encoding="utf-8") as f:
@@ -159,9 +162,9 @@ def validate_run(directory: str) -> List[str]:
     seen_index: Dict[int, int] = {}
     seen_key: Dict[tuple, int] = {}
     try:
-        with open(trials_path, "r", encoding="utf-8") as f:
+        with (gzip.open if trials_path.endswith(".gz") else open)(trials_path, "rt", encoding="utf-8") as f:
             data = f.read()
-    except OSError as e:
+    except (OSError, EOFError) as e:
         return problems + [f"{trials_path}: {e}"]
     if data and not data.endswith("\n"):
         problems.append(f"{trials_path}: the last line is incomplete (no newline)")

@@ -188,6 +188,74 @@ def test_crossover_size_and_its_interval(tmp_path):
     assert evaluate(root2)["X"].verdict == "inconclusive"
 
 
+def write_file_serving_run(directory, cpu_per_request):
+    """file_serving records: the file size is the set's (workload option size), not the
+    message size, which is write's read buffer and the same at every point.
+    cpu_per_request: {(strategy, file size): ns}"""
+    records, index = [], 0
+    for (strategy, size), ns in cpu_per_request.items():
+        params = fg.make_params("tcp", strategy, "loopback", 65536)
+        params["workload"] = "file_serving"
+        params["workload_options"] = {"distribution": "fixed", "size": str(size), "files": "8"}
+        for rep, v in enumerate(noisy(ns)):
+            m = metrics(8e9)
+            m["file_serving"] = {"file_set": {"files": 8, "total_bytes": 8 * size},
+                                 "cpu_ns_per_request": v}
+            record = fg.record("r", index, rep, params, metrics=m)
+            record["point"] += f"/size={size}"  # the harness's key names every option
+            records.append(record)
+            index += 1
+    fg.write_run(str(directory), fg.manifest("r", HOST, {}, "", state="complete"), records)
+
+
+FILE_CROSSOVER = """
+[F]
+statement = "sendfile is cheaper than write from small files on"
+spec = "a.toml"
+[F.literature]
+unit = "B"
+source = "a test"
+[F.measure]
+kind = "crossover"
+along = "file_size"
+metric = "file_serving.cpu_ns_per_request"
+unit = "B"
+where = {workload = "file_serving"}
+base = {strategy = "write"}
+new = {strategy = "sendfile"}
+[F.rule]
+supports = [0, 4096]
+contradicts = [65536, inf]
+"""
+
+
+def test_crossover_along_the_file_size_of_a_file_serving_run(tmp_path):
+    # sendfile costs more CPU per file than write up to 2 KiB and less from 8 KiB.
+    ratio = {1024: 1.6, 2048: 1.3, 8192: 0.7, 65536: 0.5}
+    cpu = {}
+    for size, r in ratio.items():
+        cpu[("write", size)] = 10000.0 + size
+        cpu[("sendfile", size)] = (10000.0 + size) * r
+    root = tmp_path / "p"
+    write_pack(root, {"a.toml": None}, FILE_CROSSOVER)
+    write_file_serving_run(root / "a", cpu)
+    pack = json.loads((root / "pack.json").read_text())
+    pack["specs"][0]["state"] = "complete"
+    (root / "pack.json").write_text(json.dumps(pack))
+    v = evaluate(root)["F"]
+    assert (v.low, v.high) == (2048, 8192), v.reason
+    assert 2048 < v.value < 8192
+    assert v.verdict == "inconclusive" and "in neither band" in v.reason
+    # A dotted selector reads inside a parameter: one file size of the set.
+    one_size = FILE_CROSSOVER.replace('kind = "crossover"\nalong = "file_size"', 'kind = "ratio"').replace(
+        'where = {workload = "file_serving"}', 'where = {workload = "file_serving", "workload_options.size" = "1024"}')
+    (root / "claims.toml").write_text(one_size.replace("[0, 4096]", "[1.5, inf]").replace("[65536, inf]", "[0, 1.0]"))
+    v = evaluate(root)["F"]
+    assert v.verdict == "supports" and 1.55 < v.value < 1.65, v.reason
+    with pytest.raises(claims.ClaimsError, match=r"F.measure.along: 'files' is not"):
+        claims.parse_claims(FILE_CROSSOVER.replace('along = "file_size"', 'along = "files"'))
+
+
 def test_a_bad_claim_names_the_claim_and_key():
     with pytest.raises(claims.ClaimsError, match=r"claims.toml: A.rule.supports"):
         claims.parse_claims(ratio_claim("A").replace("supports = [1.2, inf]", "supports = [2, 1]"))
@@ -219,9 +287,21 @@ def test_report_puts_claims_first_and_gates_on_inconclusive(tmp_path):
 def test_the_seed_claims_parse_and_name_the_pack_specs():
     seed = pathlib.Path(REPO) / "workloads" / "experiments" / "seed"
     parsed = claims.load_claims(str(seed / "claims.toml"))
-    # S9 is two claims: MSG_ZEROCOPY's and SEND_ZC's crossovers.
-    assert [c.id for c in parsed] == [f"S{i}" for i in range(1, 10)] + ["S9b", "S10"]
-    later = {"S3", "S4"}  # their workloads and axes are not in zcbench yet
+    # S3 is two claims (sendfile's crossover over write, mmap_write's cost over write at a
+    # page), and S9 two (MSG_ZEROCOPY's and SEND_ZC's crossovers).
+    assert [c.id for c in parsed] == (["S1", "S2", "S3", "S3b"] + [f"S{i}" for i in range(4, 10)]
+                                      + ["S9b", "S10"])
+    later = set()  # every claim has its spec now
     for c in parsed:
         assert c.literature_source.strip()
         assert (seed / c.spec).is_file() == (c.id not in later), c.id
+
+
+def test_a_crossover_of_single_repetitions_says_it_has_no_interval(tmp_path):
+    # --quick: one repetition per point; the estimate is shown, the interval is not made up.
+    points = []
+    for size, r in {1024: 0.5, 4096: 1.5, 16384: 3.0}.items():
+        points += [("write", size, [10e9], None), ("msg_zerocopy", size, [10e9 * r], None)]
+    v = evaluate(write_pack(tmp_path / "p", {"a.toml": points}, crossover_claim("[2048, 8192]")))["X"]
+    assert v.verdict == "inconclusive" and "no 95% interval" in v.reason, v.reason
+    assert v.low is None and v.high is None and 1024 < v.value < 4096

@@ -359,3 +359,46 @@ def test_runs_pooled_into_each_side(tmp_path):
     data = json.load(open(tmp_path / "c.json"))
     assert data["runs_pooled"] == {"base": 2, "new": 2}
     assert all(r["n_base"] == r["n_new"] == 6 for r in data["rows"])
+
+
+def test_a_baseline_of_another_host_class_is_refused_naming_the_fields(tmp_path):
+    """A gate against a committed baseline: a baseline measured on other hardware (CPU
+    model, cores, NUMA nodes, memory, virtualization) cannot judge this run; another
+    hostname or kernel on the same hardware is the same class (the change may be the
+    kernel)."""
+    base, new = _write_pair(tmp_path, 6, 6)
+    same_class = dict(fg.HOST_A, hostname="ci-runner-7", kernel_release="6.18.0")
+    man = json.loads((new / "manifest.json").read_text())
+    (new / "manifest.json").write_text(json.dumps(dict(man, host=same_class)))
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 0 and "RESULT: OK" in out
+    assert "host class" not in out
+
+    other_class = dict(same_class, cores=8, cpu_model="AMD EPYC 7B13", virtualization="kvm")
+    (new / "manifest.json").write_text(json.dumps(dict(man, host=other_class)))
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3 and "RESULT: CANNOT JUDGE" in out
+    assert "different host classes" in out
+    for field in ("cores: 64 in base, 8 in new", "cpu_model: ", "virtualization: none in base, kvm in new"):
+        assert field in out, field
+    assert "memory" not in out.split("different host classes")[1].splitlines()[0]
+
+    # Asked for, the comparison runs and the record says the classes differ.
+    status, out, _ = run_cli(["compare", base, new, "--allow-other-host-class", "--json",
+                              str(tmp_path / "c.json")])
+    assert status == 0 and "warning: base and new ran on different host classes" in out
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["host_class"]["same"] is False and data["host_class"]["allowed"] is True
+    assert len(data["host_class"]["differences"]) == 3
+
+
+def test_memory_of_one_host_class_may_differ_by_less_than_a_gib(tmp_path):
+    base, new = _write_pair(tmp_path, 6, 6)
+    man = json.loads((new / "manifest.json").read_text())
+    host = dict(fg.HOST_A, memory_bytes=fg.HOST_A["memory_bytes"] - 300 * (1 << 20))
+    (new / "manifest.json").write_text(json.dumps(dict(man, host=host)))
+    assert run_cli(["compare", base, new])[0] == 0
+    host = dict(fg.HOST_A, memory_bytes=fg.HOST_A["memory_bytes"] // 2)
+    (new / "manifest.json").write_text(json.dumps(dict(man, host=host)))
+    status, out, _ = run_cli(["compare", base, new])
+    assert status == 3 and "memory_gib: 256 in base, 128 in new" in out

@@ -313,3 +313,29 @@ def test_version_2_tlb_flushes_and_ipis_are_the_trials_and_system_wide_is_beside
     m1 = _metrics_of(tmp_path / "v1", _trial(metrics={"goodput_bps": 1e9, "bytes_received": 2**30, "probes": v1}))
     assert M.get_metric("tlb_flushes_per_gib").extract(m1) == 900
     assert M.get_metric("ipis_per_gib").extract(m1) == 5000
+
+
+def test_a_run_whose_trials_are_gzipped_loads_the_same(tmp_path):
+    """A committed reference run keeps trials.jsonl.gz (the repository's size budget):
+    report and compare read it as they read trials.jsonl; a folder with both is ambiguous."""
+    import gzip
+    plain = load_run(fixture_run("compare-base"))
+    packed = tmp_path / "compare-base"
+    shutil.copytree(fixture_run("compare-base"), packed)
+    with open(packed / "trials.jsonl", "rb") as src, gzip.open(packed / "trials.jsonl.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with pytest.raises(LoadError, match="both trials.jsonl and trials.jsonl.gz"):
+        load_run(str(packed))
+    (packed / "trials.jsonl").unlink()
+    run = load_run(str(packed))
+    assert len(run.trials) == len(plain.trials) > 0
+    assert [t.metrics for t in run.trials] == [t.metrics for t in plain.trials]
+    assert not run.diagnostics
+    assert load_run(str(packed / "trials.jsonl.gz")).run_id == run.run_id
+    status, out, err = run_cli(["compare", fixture_run("compare-base"), str(packed)])
+    assert status == 0 and "RESULT: OK" in out, err
+    status, _, err = run_cli(["report", str(packed), "--out", str(tmp_path / "report")])
+    assert status == 0, err
+    (packed / "trials.jsonl.gz").write_bytes(b"not gzip")
+    with pytest.raises(LoadError, match="trials.jsonl.gz: unreadable"):
+        load_run(str(packed))

@@ -313,6 +313,8 @@ def test_out_records_a_command_line_run_like_a_spec_run(zcbench, tmp_path):
         (["serve", "--token-file", "t", "--data-port", "70000"], "--data-port 70000: expected 0 to 65535", 2),
         (["serve", "--token-file", "t", "--listen", "[::1"], "expected [IPv6]:PORT", 2),
         (["serve", "--token-file", "no-such-token-file"], "token file no-such-token-file", 2),
+        (["serve", "--token-file", "t", "--max-pending", "0"], "--max-pending 0: expected at least 1", 2),
+        (["serve", "--token-file", "t", "--handshake-timeout", "0"], "--handshake-timeout 0: expected a positive", 2),
     ],
 )
 def test_the_error_kind_decides_the_exit_code(zcbench, args, expected, code):

@@ -40,6 +40,32 @@ TEST(RemoteAuthTest, ProofsDependOnTokenNoncesAndDirection) {
   EXPECT_FALSE(FromHex("abc").has_value());
 }
 
+// The comparison does the same work wherever two proofs differ and whatever their
+// lengths: both are digested and all 32 digest bytes compared, with no early exit.
+TEST(RemoteAuthTest, ProofComparisonDoesTheSameWorkWhereverTheProofsDiffer) {
+  const std::string right = ClientProof("0123456789abcdef0123", "aa", "bb");
+  std::string first = right, last = right;
+  first.front() = first.front() == '0' ? '1' : '0';
+  last.back() = last.back() == '0' ? '1' : '0';
+  struct Case {
+    const char* name;
+    std::string proof;
+    bool equal;
+  } cases[] = {{"equal", right, true},
+               {"first byte differs", first, false},
+               {"last byte differs", last, false},
+               {"one byte short", right.substr(0, right.size() - 1), false},
+               {"one byte long", right + "0", false},
+               {"empty", "", false}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const ProofComparison comparison = CompareProofs(c.proof, right);
+    EXPECT_EQ(comparison.equal, c.equal);
+    EXPECT_EQ(comparison.digest_bytes_compared, 32u);
+    EXPECT_EQ(ProofsEqual(c.proof, right), c.equal);
+  }
+}
+
 TEST(RemoteAuthTest, TokenFilesMustBePrivateAndLongEnough) {
   const auto dir = std::filesystem::temp_directory_path() / ("zcb-token-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

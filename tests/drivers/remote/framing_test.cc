@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -42,11 +43,13 @@ TEST(RemoteFramingTest, MessagesRoundTrip) {
   EXPECT_EQ((*m)["n"], 5);
 }
 
-TEST(RemoteFramingTest, RejectsTruncatedOversizeAndMalformedMessages) {
-  struct Case {
-    std::string bytes;
-    std::string error;
-  } cases[] = {
+struct BadFrame {
+  std::string bytes;
+  std::string error;
+};
+
+const std::vector<BadFrame>& BadFrames() {
+  static const std::vector<BadFrame> cases = {
       {"", "closed"},
       {std::string("\x00\x00", 2), "truncated message"},
       {Frame(100, "{\"type\":"), "truncated message: the connection closed after 8 of 100 bytes"},
@@ -61,7 +64,11 @@ TEST(RemoteFramingTest, RejectsTruncatedOversizeAndMalformedMessages) {
       {Frame(10, "{\"type\":1}"), "no string member 'type'"},
       {Frame(3, "\"\xff\""), "not JSON"},
   };
-  for (const auto& c : cases) {
+  return cases;
+}
+
+TEST(RemoteFramingTest, RejectsTruncatedOversizeAndMalformedMessages) {
+  for (const auto& c : BadFrames()) {
     SCOPED_TRACE(c.error);
     SocketPair p;
     SendRaw(p.a.get(), c.bytes);
@@ -69,6 +76,42 @@ TEST(RemoteFramingTest, RejectsTruncatedOversizeAndMalformedMessages) {
     auto m = ReadMessage(p.b.get());
     ASSERT_FALSE(m.ok());
     EXPECT_NE(m.error().ToString().find(c.error), std::string::npos) << m.error().ToString();
+  }
+}
+
+// The assembler (the server's non-blocking handshakes) takes bytes as they come, one at
+// a time here, and gives the message only once whole, never reading past it; a bad frame
+// gives the blocking reader's error, as soon as its bytes show it or at the end of stream.
+TEST(RemoteFramingTest, TheAssemblerGivesWholeMessagesAndTheReadersErrors) {
+  const std::string body = R"({"type":"hello","n":5})";
+  const std::string two = Frame(static_cast<uint32_t>(body.size()), body) + Frame(12, R"({"type":"x"})");
+  MessageAssembler assembler;
+  size_t fed = 0, messages = 0;
+  while (fed < two.size()) {
+    ASSERT_GE(assembler.wanted(), 1u);
+    ASSERT_LE(fed + assembler.wanted(), two.size()) << "wanted more than the frame";
+    assembler.Append(reinterpret_cast<const uint8_t*>(two.data() + fed), 1);
+    ++fed;
+    auto next = assembler.Next();
+    ASSERT_TRUE(next.ok()) << next.error().ToString();
+    if (next->has_value()) {
+      ++messages;
+      EXPECT_EQ(fed, messages == 1 ? 4 + body.size() : two.size()) << "a message only once whole";
+      EXPECT_EQ((**next)["type"], messages == 1 ? "hello" : "x");
+    }
+  }
+  EXPECT_EQ(messages, 2u);
+  EXPECT_TRUE(PeerClosed(assembler.AtEnd())) << assembler.AtEnd().ToString();
+
+  for (const auto& c : BadFrames()) {
+    SCOPED_TRACE(c.error);
+    MessageAssembler bad;
+    bad.Append(reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size());
+    auto next = bad.Next();
+    const std::string error = !next.ok()          ? next.error().ToString()
+                              : next->has_value() ? "a message"
+                                                  : bad.AtEnd().ToString();
+    EXPECT_NE(error.find(c.error), std::string::npos) << error;
   }
 }
 

@@ -39,9 +39,11 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
     if (p.section == SpecSection::kMatrix) {
       ASSERT_TRUE(p.axis.has_value()) << p.key;
       EXPECT_EQ(AxisKeyName(*p.axis), p.key);
-      if (p.kind != ValueKind::kKeyValues) {
+      // An axis sets a trial's field, or extends another axis with more values (peers).
+      if (p.kind != ValueKind::kKeyValues && !p.extends) {
         EXPECT_TRUE(p.apply != nullptr && p.read != nullptr) << p.key;
       }
+      if (p.extends) EXPECT_NE(FindAxisParameter(*p.extends), nullptr) << p.key;
     } else if (p.section == SpecSection::kTrial) {
       // A trial's field (apply), or a run-level setting the plan reads (set): one of them.
       EXPECT_NE(p.set == nullptr, p.apply == nullptr) << p.key << ": a spec key sets a trial or the run, once";
@@ -54,7 +56,7 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
   }
   // Every axis kind has its parameter.
   for (AxisKind kind :
-       {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
+       {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kPeers, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
         AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache, AxisKind::kSenderCpuQuota,
         AxisKind::kMembwAntagonist, AxisKind::kMembwLimit, AxisKind::kSiblings, AxisKind::kStrategyOption,
         AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
@@ -145,7 +147,8 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
   EXPECT_EQ(canonical("receiver", SpecSection::kMatrix, "psychic"),
             "error: unknown receiver 'psychic'; expected verify, read, discard or zerocopy");
   EXPECT_EQ(canonical("strategy", SpecSection::kMatrix, "tcp_mme"),
-            "error: unknown strategy 'tcp_mme'; valid strategies: tcp_mem, tcp_file, udp_only, dual (or \"all\")");
+            "error: unknown strategy 'tcp_mme'; valid strategies: tcp_mem, tcp_file, udp_only, dual (or \"all\"); "
+            "peers: iperf3, iperf3_zerocopy, sockperf, sockperf_pingpong");
   EXPECT_EQ(canonical("pattern_period", SpecSection::kTrial, "6K"), "error: 6144 is not a multiple of 4096 bytes");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "64K"), "65536");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "auto"), "auto");

@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,7 +83,10 @@ TEST(ResultsStore, CreateWritesManifestAtomicallyAndAppendsLines) {
   while (std::getline(lines, line)) EXPECT_EQ(nlohmann::json::parse(line)["trial"], n++);
   EXPECT_EQ(n, 3);
   EXPECT_EQ(jsonl.back(), '\n');
-  // No temporary file is left behind.
+  // No temporary file is left behind; the space reserve is there while the run is open,
+  // and goes with the store.
+  EXPECT_EQ(Entries(dir), (std::vector<std::string>{".lock", ".reserve", "manifest.json", "trials.jsonl"}));
+  { ResultsStore closed = std::move(*store); }
   EXPECT_EQ(Entries(dir), (std::vector<std::string>{".lock", "manifest.json", "trials.jsonl"}));
 }
 
@@ -109,6 +114,40 @@ TEST(ResultsStore, OneWriterPerRun) {
   // A dry run only reads: it does not need the lock.
   ASSERT_TRUE(writer->WriteManifest({{"schema", "zcbench.run/1"}}).ok());
   EXPECT_TRUE(ResultsStore::OpenForResume(tmp.path() + "/locked", /*read_only=*/true).ok());
+}
+
+// A write the file system cuts short (here the file-size limit, RLIMIT_FSIZE, which needs
+// no root: the first write() takes what fits, the next fails with EFBIG, as a full disk
+// does with ENOSPC): the append fails naming the file, and the file is cut back to its
+// last whole record, as if the append had never started.
+TEST(ResultsStore, AShortWriteIsCutBackToTheLastWholeRecord) {
+  TempDir tmp;
+  auto store = ResultsStore::Create(tmp.path() + "/short");
+  ASSERT_TRUE(store.ok());
+  const std::string dir = store->dir();
+  ASSERT_TRUE(store->Append(Record(0)).ok());
+  const std::string before = Slurp(dir + "/trials.jsonl");
+
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
+  rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit limited = saved;
+  limited.rlim_cur = before.size() + 40;  // room for part of the next line only
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  const Status appended = store->Append(Record(1));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &previous, nullptr), 0);
+
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().errno_value(), EFBIG);
+  EXPECT_NE(appended.error().ToString().find(dir + "/trials.jsonl"), std::string::npos) << appended.error().ToString();
+  EXPECT_EQ(Slurp(dir + "/trials.jsonl"), before);  // no torn line
+  // The next append (space back) goes on from the whole record.
+  ASSERT_TRUE(store->Append(Record(1)).ok());
+  EXPECT_EQ(Slurp(dir + "/trials.jsonl"), before + Record(1).dump() + "\n");
 }
 
 TEST(ResultsStore, ResumeCutsOffAPartialLastLineAndKeepsTheRest) {
