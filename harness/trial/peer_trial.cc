@@ -121,6 +121,8 @@ RequestResponseMetrics PeerExchange(const PeerFigures& f, const nlohmann::json& 
   if (f.latency_us) {
     const PeerLatency& l = *f.latency_us;
     r.latency_us = LatencySummary{l.p50, l.p90, l.p99, l.p999, l.mean, l.min, l.max};
+  } else {
+    r.latency_us_reason = f.latency_source;
   }
   r.latency_source = f.latency_source;
   r.histogram_relative_error = 0;  // the peer's percentiles are its own; no histogram is kept
