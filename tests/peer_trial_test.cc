@@ -22,6 +22,29 @@
 namespace zcb {
 namespace {
 
+// Why the peer cannot run on `path` here ("" when it can): its programs, root for a veth
+// pair, two CPUs to pin its two sides to.
+std::string CannotRun(const PeerTool& peer, const std::string& path) {
+  for (const std::string& program : peer.programs()) {
+    if (auto found = FindPeerProgram(peer, program); !found.ok()) return found.error().what();
+  }
+  if (path != "loopback" && ::geteuid() != 0) return "a veth path needs root";
+  if (std::thread::hardware_concurrency() < 2) return "pinning two sides needs two CPUs";
+  return "";
+}
+
+// A one-second trial of `peer`, its client on CPU 0 and its server on CPU 1.
+TrialSpec OneSecondPinned(const std::string& peer, const std::string& workload, const std::string& path) {
+  TrialSpec spec;
+  spec.strategy = peer;
+  spec.workload = workload;
+  spec.path = path;
+  spec.duration_s = 1;
+  spec.sender_cpu = 0;
+  spec.receiver_cpu = 1;
+  return spec;
+}
+
 struct PeerCase {
   const char* peer;
   const char* workload;
@@ -34,20 +57,10 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   const auto& [c, path] = GetParam();
   const PeerTool* peer = FindPeer(c.peer);
   ASSERT_NE(peer, nullptr);
-  for (const std::string& program : peer->programs()) {
-    if (auto found = FindPeerProgram(*peer, program); !found.ok()) ZCB_SKIP_OR_FAIL_UNDER_CI(found.error().what());
-  }
-  if (std::string(path) != "loopback" && ::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("a veth path needs root");
-  if (std::thread::hardware_concurrency() < 2) ZCB_SKIP_OR_FAIL_UNDER_CI("pinning two sides needs two CPUs");
+  if (const std::string why = CannotRun(*peer, path); !why.empty()) ZCB_SKIP_OR_FAIL_UNDER_CI(why);
 
-  TrialSpec spec;
-  spec.strategy = c.peer;
-  spec.workload = c.workload;
+  TrialSpec spec = OneSecondPinned(c.peer, c.workload, path);
   spec.message_size = c.message_size;
-  spec.path = path;
-  spec.duration_s = 1;
-  spec.sender_cpu = 0;
-  spec.receiver_cpu = 1;
   auto trial = ResolveTrial(spec);
   ASSERT_TRUE(trial.ok()) << trial.error().what();
   TrialContext context;
@@ -111,20 +124,10 @@ TEST_P(FileServerPeerTrial, ServesThePointsFileSet) {
   const auto& [name, path] = GetParam();
   const PeerTool* peer = FindPeer(name);
   ASSERT_NE(peer, nullptr);
-  for (const std::string& program : peer->programs()) {
-    if (auto found = FindPeerProgram(*peer, program); !found.ok()) ZCB_SKIP_OR_FAIL_UNDER_CI(found.error().what());
-  }
-  if (std::string(path) != "loopback" && ::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("a veth path needs root");
-  if (std::thread::hardware_concurrency() < 2) ZCB_SKIP_OR_FAIL_UNDER_CI("pinning two sides needs two CPUs");
+  if (const std::string why = CannotRun(*peer, path); !why.empty()) ZCB_SKIP_OR_FAIL_UNDER_CI(why);
 
-  TrialSpec spec;
-  spec.strategy = name;
-  spec.workload = "file_serving";
+  TrialSpec spec = OneSecondPinned(name, "file_serving", path);
   spec.workload_options = {{"distribution", "fixed"}, {"size", "16K"}, {"files", "3"}};
-  spec.path = path;
-  spec.duration_s = 1;
-  spec.sender_cpu = 0;
-  spec.receiver_cpu = 1;
   auto trial = ResolveTrial(spec);
   ASSERT_TRUE(trial.ok()) << trial.error().what();
   TrialContext context;

@@ -351,6 +351,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"pattern_period", "\"512K\""},
                                                      {"working_set", "\"1M\""},
                                                      {"file_dir", "\"/var/tmp\""},
+                                                     {"peer_dir", "\"/opt/peers\""},
                                                      {"membw_antagonist_size", "\"8M\""},
                                                      {"drain", "\"2s\""},
                                                      {"udp_gro", "true"},
@@ -374,6 +375,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_EQ(s.pattern_period, 512u << 10);
   EXPECT_EQ(s.working_set, 1u << 20);
   EXPECT_EQ(s.file_dir, "/var/tmp");
+  EXPECT_EQ(s.peer_dir, "/opt/peers");
   EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
