@@ -106,15 +106,13 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   ASSERT_TRUE(record.path.has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Peers, PeerTrial,
-                         ::testing::Combine(::testing::Values(PeerCase{"iperf3", "bulk", 65536},
-                                                              PeerCase{"iperf3_zerocopy", "bulk", 65536},
-                                                              PeerCase{"sockperf", "bulk", 16384},
-                                                              PeerCase{"sockperf_pingpong", "request_response", 64}),
-                                            ::testing::Values("loopback", "veth")),
-                         [](const auto& info) {
-                           return std::string(std::get<0>(info.param).peer) + "_" + std::get<1>(info.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Peers, PeerTrial,
+    ::testing::Combine(::testing::Values(PeerCase{"iperf3", "bulk", 65536}, PeerCase{"iperf3_zerocopy", "bulk", 65536},
+                                         PeerCase{"sockperf", "bulk", 16384},
+                                         PeerCase{"sockperf_pingpong", "request_response", 64}),
+                       ::testing::Values("loopback", "veth")),
+    [](const auto& info) { return std::string(std::get<0>(info.param).peer) + "_" + std::get<1>(info.param); });
 
 // nginx serving the point's file set to wrk: the same files file_serving makes (their
 // sizes in the record), requests answered, the trial's directory and files removed after.
@@ -195,8 +193,9 @@ TEST(PeerTrial, ThePeerDirectoryIsSearchedBeforePath) {
   ::unlink(fake.c_str());
   ::rmdir(dir);
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().what().find(fmt::format("not found in --peer-dir {} nor on PATH (/nonexistent-peer-path)", dir)),
-            std::string::npos)
+  EXPECT_NE(
+      missing.error().what().find(fmt::format("not found in --peer-dir {} nor on PATH (/nonexistent-peer-path)", dir)),
+      std::string::npos)
       << missing.error().what();
 }
 

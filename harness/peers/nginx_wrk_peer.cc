@@ -172,8 +172,12 @@ class NginxWrkPeer final : public PeerTool {
     const std::string wrk_version = VersionLine(in.program_paths.at("wrk"));
     // The directory and the set are removed when the trial returns.
     nlohmann::json report = {
-        {"file_set", {{"files", f.files}, {"total_bytes", f.total_bytes}, {"smallest_bytes", f.smallest},
-                      {"largest_bytes", f.largest}, {"file_system", f.directory_file_system}}},
+        {"file_set",
+         {{"files", f.files},
+          {"total_bytes", f.total_bytes},
+          {"smallest_bytes", f.smallest},
+          {"largest_bytes", f.largest},
+          {"file_system", f.directory_file_system}}},
         {"nginx_version", nginx_version},
         {"wrk_version", wrk_version},
         {"sendfile", sendfile_ ? "on" : "off"},
@@ -190,7 +194,13 @@ class NginxWrkPeer final : public PeerTool {
     const int seconds = WholeSeconds(in.duration_s);
     PeerCommands c;
     c.server = {"nginx", "-p", in.work_dir, "-c", in.work_dir + "/nginx.conf", "-e", in.work_dir + "/error.log"};
-    c.client = {"wrk",        "--latency", "-t1", "-c1", fmt::format("-d{}s", seconds), "-s", in.work_dir + "/walk.lua",
+    c.client = {"wrk",
+                "--latency",
+                "-t1",
+                "-c1",
+                fmt::format("-d{}s", seconds),
+                "-s",
+                in.work_dir + "/walk.lua",
                 fmt::format("http://{}:{}/", in.address, in.port)};
     c.client_run_s = seconds;
     return c;
@@ -205,7 +215,8 @@ class NginxWrkPeer final : public PeerTool {
     PeerFigures f;
     const uint64_t requests = std::stoull(m.str(1));
     const auto elapsed_us = Microseconds(m.str(2), m.str(3));
-    if (!elapsed_us || *elapsed_us <= 0) return Errorf("wrk --latency: the run's time '{}{}' is not a duration", m.str(2), m.str(3));
+    if (!elapsed_us || *elapsed_us <= 0)
+      return Errorf("wrk --latency: the run's time '{}{}' is not a duration", m.str(2), m.str(3));
     f.elapsed_s = *elapsed_us * 1e-6;
     f.parsed["requests"] = requests;
     f.parsed["seconds"] = f.elapsed_s;
@@ -242,7 +253,8 @@ class NginxWrkPeer final : public PeerTool {
     nlohmann::json percentiles = nlohmann::json::object();
     for (const char* p : {"50", "75", "90", "99"}) {
       const std::regex line(fmt::format(R"(\n\s*{}%\s+([\d.]+)(us|ms|s|m|h))", p));
-      if (!std::regex_search(output, m, line)) return Errorf("wrk --latency: no {}% line in its Latency Distribution", p);
+      if (!std::regex_search(output, m, line))
+        return Errorf("wrk --latency: no {}% line in its Latency Distribution", p);
       percentiles[p] = *Microseconds(m.str(1), m.str(2));
     }
     f.parsed["latency_percentiles_us"] = percentiles;

@@ -712,7 +712,8 @@ class SpecParser {
     std::vector<std::string> taken = axis != nullptr ? axis->values : std::vector<std::string>{};
     for (const auto& a : spec_.axes) {
       const Parameter* parameter = FindAxisParameter(a.kind);
-      if (parameter != nullptr && parameter->extends == kind) taken.insert(taken.end(), a.values.begin(), a.values.end());
+      if (parameter != nullptr && parameter->extends == kind)
+        taken.insert(taken.end(), a.values.begin(), a.values.end());
     }
     for (const auto& v : scratch.values) {
       if (axis != nullptr && std::find(taken.begin(), taken.end(), v) == taken.end()) {

@@ -131,7 +131,6 @@ TEST(PeerCommands, SockperfPingPongAsksForFullRoundTrips) {
   EXPECT_NE(std::find(c.client.begin(), c.client.end(), "--tcp"), c.client.end());
 }
 
-
 // wrk: the requests it completed, walking the set in turn, times the files' sizes; its
 // rate, and its latency percentiles kept as it printed them.
 TEST(PeerOutput, WrkCountsTheFilesItAskedFor) {
@@ -173,8 +172,7 @@ TEST(PeerOutput, WrkErrorsAndMissingLinesAreErrorsThatSaySo) {
   in.file_sizes = {4096, 4096, 4096, 4096, 4096};
   auto missing = FindPeer("nginx_wrk")->Parse(Data("wrk_missing_file.txt"), in);
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().what().find("Non-2xx or 3xx responses: 4235"), std::string::npos)
-      << missing.error().what();
+  EXPECT_NE(missing.error().what().find("Non-2xx or 3xx responses: 4235"), std::string::npos) << missing.error().what();
   auto garbage = FindPeer("nginx_wrk")->Parse("unable to connect to 127.0.0.1:1 Connection refused\n", in);
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().what().find("requests in"), std::string::npos) << garbage.error().what();
