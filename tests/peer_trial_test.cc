@@ -3,20 +3,47 @@
 // integrity "not verified by zcbench", the CPUs its processes were allowed (read from
 // /proc while they ran), and the same CPU and system-wide figures as zcbench's trials.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "harness/peers/peer_registry.h"
+#include "harness/plan/parameters.h"
 #include "harness/trial/trial.h"
 #include "tests/ci_requirements.h"
 
 namespace zcb {
 namespace {
+
+// Why the peer cannot run on `path` here ("" when it can): its programs, root for a veth
+// pair, two CPUs to pin its two sides to.
+std::string CannotRun(const PeerTool& peer, const std::string& path) {
+  for (const std::string& program : peer.programs()) {
+    if (auto found = FindPeerProgram(peer, program); !found.ok()) return found.error().what();
+  }
+  if (path != "loopback" && ::geteuid() != 0) return "a veth path needs root";
+  if (std::thread::hardware_concurrency() < 2) return "pinning two sides needs two CPUs";
+  return "";
+}
+
+// A one-second trial of `peer`, its client on CPU 0 and its server on CPU 1.
+TrialSpec OneSecondPinned(const std::string& peer, const std::string& workload, const std::string& path) {
+  TrialSpec spec;
+  spec.strategy = peer;
+  spec.workload = workload;
+  spec.path = path;
+  spec.duration_s = 1;
+  spec.sender_cpu = 0;
+  spec.receiver_cpu = 1;
+  return spec;
+}
 
 struct PeerCase {
   const char* peer;
@@ -30,20 +57,10 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   const auto& [c, path] = GetParam();
   const PeerTool* peer = FindPeer(c.peer);
   ASSERT_NE(peer, nullptr);
-  for (const std::string& program : peer->programs()) {
-    if (auto found = FindPeerProgram(*peer, program); !found.ok()) ZCB_SKIP_OR_FAIL_UNDER_CI(found.error().what());
-  }
-  if (std::string(path) != "loopback" && ::geteuid() != 0) ZCB_SKIP_OR_FAIL_UNDER_CI("a veth path needs root");
-  if (std::thread::hardware_concurrency() < 2) ZCB_SKIP_OR_FAIL_UNDER_CI("pinning two sides needs two CPUs");
+  if (const std::string why = CannotRun(*peer, path); !why.empty()) ZCB_SKIP_OR_FAIL_UNDER_CI(why);
 
-  TrialSpec spec;
-  spec.strategy = c.peer;
-  spec.workload = c.workload;
+  TrialSpec spec = OneSecondPinned(c.peer, c.workload, path);
   spec.message_size = c.message_size;
-  spec.path = path;
-  spec.duration_s = 1;
-  spec.sender_cpu = 0;
-  spec.receiver_cpu = 1;
   auto trial = ResolveTrial(spec);
   ASSERT_TRUE(trial.ok()) << trial.error().what();
   TrialContext context;
@@ -89,15 +106,108 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
   ASSERT_TRUE(record.path.has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Peers, PeerTrial,
-                         ::testing::Combine(::testing::Values(PeerCase{"iperf3", "bulk", 65536},
-                                                              PeerCase{"iperf3_zerocopy", "bulk", 65536},
-                                                              PeerCase{"sockperf", "bulk", 16384},
-                                                              PeerCase{"sockperf_pingpong", "request_response", 64}),
+INSTANTIATE_TEST_SUITE_P(
+    Peers, PeerTrial,
+    ::testing::Combine(::testing::Values(PeerCase{"iperf3", "bulk", 65536}, PeerCase{"iperf3_zerocopy", "bulk", 65536},
+                                         PeerCase{"sockperf", "bulk", 16384},
+                                         PeerCase{"sockperf_pingpong", "request_response", 64}),
+                       ::testing::Values("loopback", "veth")),
+    [](const auto& info) { return std::string(std::get<0>(info.param).peer) + "_" + std::get<1>(info.param); });
+
+// nginx serving the point's file set to wrk: the same files file_serving makes (their
+// sizes in the record), requests answered, the trial's directory and files removed after.
+class FileServerPeerTrial : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+TEST_P(FileServerPeerTrial, ServesThePointsFileSet) {
+  const auto& [name, path] = GetParam();
+  const PeerTool* peer = FindPeer(name);
+  ASSERT_NE(peer, nullptr);
+  if (const std::string why = CannotRun(*peer, path); !why.empty()) ZCB_SKIP_OR_FAIL_UNDER_CI(why);
+
+  TrialSpec spec = OneSecondPinned(name, "file_serving", path);
+  spec.workload_options = {{"distribution", "fixed"}, {"size", "16K"}, {"files", "3"}};
+  auto trial = ResolveTrial(spec);
+  ASSERT_TRUE(trial.ok()) << trial.error().what();
+  TrialContext context;
+  context.run_id = "peer-test";
+  const TrialRecord record = RunTrial(*trial, context);
+  ASSERT_EQ(record.status, TrialStatus::kOk) << record.error.value_or("");
+  const nlohmann::json m = record.metrics->ToJson();
+
+  EXPECT_EQ(m["integrity"], "not verified by zcbench");
+  const nlohmann::json& rr = m["request_response"];
+  const auto requests = rr["transactions"].get<uint64_t>();
+  EXPECT_GT(requests, 10u);
+  EXPECT_GT(rr["transactions_per_s"].get<double>(), 10);
+  // Bytes are the files' bodies: every request one 16 KiB file.
+  EXPECT_EQ(m["bytes_received"].get<uint64_t>(), requests * 16384);
+  EXPECT_GT(m["goodput_bps"].get<double>(), 1e5);
+  EXPECT_LT(m["goodput_bps"].get<double>(), 1e12);
+
+  const nlohmann::json& p = m["peer"];
+  EXPECT_EQ(p["server"]["cpus_allowed"], "1");
+  EXPECT_EQ(p["client"]["cpus_allowed"], "0");
+  const nlohmann::json& set = p["prepared"]["file_set"];
+  EXPECT_EQ(set["files"], 3);
+  EXPECT_EQ(set["smallest_bytes"], 16384);
+  EXPECT_EQ(set["largest_bytes"], 16384);
+  EXPECT_NE(p["prepared"]["nginx_version"].get<std::string>().find("nginx/"), std::string::npos);
+  EXPECT_NE(p["prepared"]["wrk_version"].get<std::string>().find("wrk"), std::string::npos);
+  EXPECT_EQ(p["parsed"]["latency_percentiles_us"].size(), 4u);
+
+  // The trial's directory (nginx.conf, the wrk script) is gone.
+  const std::string server_line = p["server"]["command_line"].get<std::string>();
+  const size_t at = server_line.find("zcb-nginx.");
+  ASSERT_NE(at, std::string::npos) << server_line;
+  const std::string dir = server_line.substr(server_line.rfind(' ', at) + 1, at - server_line.rfind(' ', at) - 1) +
+                          server_line.substr(at, std::string("zcb-nginx.XXXXXX").size());
+  EXPECT_NE(::access(dir.c_str(), F_OK), 0) << dir;
+}
+
+INSTANTIATE_TEST_SUITE_P(Nginx, FileServerPeerTrial,
+                         ::testing::Combine(::testing::Values("nginx_wrk", "nginx_wrk_nosendfile"),
                                             ::testing::Values("loopback", "veth")),
                          [](const auto& info) {
-                           return std::string(std::get<0>(info.param).peer) + "_" + std::get<1>(info.param);
+                           return std::string(std::get<0>(info.param)) + "_" + std::get<1>(info.param);
                          });
+
+// --peer-dir: a program there is used before the one on PATH; a missing one names both.
+TEST(PeerTrial, ThePeerDirectoryIsSearchedBeforePath) {
+  char dir[] = "/tmp/zcb-peer-dir.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string fake = std::string(dir) + "/sockperf";
+  {
+    std::ofstream out(fake);
+    out << "#!/bin/sh\nexit 0\n";
+  }
+  ASSERT_EQ(::chmod(fake.c_str(), 0755), 0);
+  auto found = FindPeerProgram(*FindPeer("sockperf"), "sockperf", dir);
+  ASSERT_TRUE(found.ok()) << found.error().what();
+  EXPECT_EQ(*found, fake);
+
+  const char* saved = std::getenv("PATH");
+  const std::string restore = saved != nullptr ? saved : "";
+  ::setenv("PATH", "/nonexistent-peer-path", 1);
+  auto missing = FindPeerProgram(*FindPeer("iperf3"), "iperf3", dir);
+  ::setenv("PATH", restore.c_str(), 1);
+  ::unlink(fake.c_str());
+  ::rmdir(dir);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(
+      missing.error().what().find(fmt::format("not found in --peer-dir {} nor on PATH (/nonexistent-peer-path)", dir)),
+      std::string::npos)
+      << missing.error().what();
+}
+
+// The spec key ([trial] peer_dir) and its flag (--peer-dir) reach the trial.
+TEST(PeerTrial, ThePeerDirectoryIsATrialParameter) {
+  const Parameter* parameter = FindParameter("peer_dir", SpecSection::kTrial);
+  ASSERT_NE(parameter, nullptr);
+  EXPECT_EQ(parameter->flags, "--peer-dir");
+  TrialSpec spec;
+  parameter->apply("/opt/peers", spec);
+  EXPECT_EQ(spec.peer_dir, "/opt/peers");
+}
 
 TEST(PeerTrial, AMissingProgramIsNamedWithItsPackage) {
   const char* saved = std::getenv("PATH");

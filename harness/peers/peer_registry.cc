@@ -19,6 +19,8 @@ const std::vector<std::unique_ptr<PeerTool>>& Peers() {
     v.push_back(MakeIperf3Peer(/*zerocopy=*/true));
     v.push_back(MakeSockperfPeer(/*pingpong=*/false));
     v.push_back(MakeSockperfPeer(/*pingpong=*/true));
+    v.push_back(MakeNginxWrkPeer(/*sendfile=*/true));
+    v.push_back(MakeNginxWrkPeer(/*sendfile=*/false));
     return v;
   }();
   return peers;
@@ -37,7 +39,11 @@ std::string PeerNames() {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program) {
+Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program, const std::string& peer_dir) {
+  if (!peer_dir.empty()) {
+    const std::string candidate = peer_dir + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
   const char* path = std::getenv("PATH");
   const std::string dirs = path != nullptr ? path : "";
   for (size_t start = 0; start <= dirs.size();) {
@@ -49,8 +55,9 @@ Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& pro
     }
     start = colon + 1;
   }
-  return Errorf("peer {}: the program '{}' was not found on PATH ({}); install the Debian package {}", peer.name(),
-                program, dirs.empty() ? "PATH is not set" : dirs, peer.package());
+  const std::string in_dir = peer_dir.empty() ? "" : fmt::format("in --peer-dir {} nor ", peer_dir);
+  return Errorf("peer {}: the program '{}' was not found {}on PATH ({}); install the Debian package {}", peer.name(),
+                program, in_dir, dirs.empty() ? "PATH is not set" : dirs, peer.package());
 }
 
 const StrategyInfo& PeerStrategyInfo(const PeerTool& peer) {
@@ -65,6 +72,7 @@ const StrategyInfo& PeerStrategyInfo(const PeerTool& peer) {
     info.summary = peer.summary() + " (a peer: its own sender and receiver, not verified by zcbench)";
     info.caps.protocols = caps.protocols;
     info.caps.sources = {caps.source};
+    info.caps.sends_responses = caps.serves_responses;
     info.probe = [&peer]() -> Availability {
       for (const std::string& program : peer.programs()) {
         if (auto found = FindPeerProgram(peer, program); !found.ok()) return {false, found.error().what()};
@@ -79,7 +87,8 @@ const StrategyInfo& PeerStrategyInfo(const PeerTool& peer) {
 }
 
 std::vector<PeerGap> PeerGaps(const PeerTool& peer, Protocol protocol, const std::string& workload,
-                              uint64_t message_size, const PathInfo& path, const std::string& path_name) {
+                              uint64_t message_size, const PathInfo& path, const std::string& path_name,
+                              const std::map<std::string, std::string>& workload_options) {
   std::vector<PeerGap> gaps;
   const PeerCapabilities caps = peer.capabilities();
   const std::string name = peer.name();
@@ -94,6 +103,14 @@ std::vector<PeerGap> PeerGaps(const PeerTool& peer, Protocol protocol, const std
   if (caps.max_message_size != 0 && message_size > caps.max_message_size) {
     gaps.push_back({fmt::format("message_size={} peer={}", message_size, name),
                     fmt::format("peer {} sends messages of at most {} bytes", name, caps.max_message_size)});
+  }
+  for (const auto& [option, values] : caps.workload_option_values) {
+    const auto given = workload_options.find(option);
+    if (given == workload_options.end()) continue;
+    if (std::find(values.begin(), values.end(), given->second) == values.end()) {
+      gaps.push_back({fmt::format("{}={} peer={}", option, given->second, name),
+                      fmt::format("peer {} runs {} {} only", name, option, fmt::join(values, ", "))});
+    }
   }
   // A peer is a server and a client talking over IP: it needs a path that delivers to a
   // receiver on this host.

@@ -6,6 +6,7 @@
 // (so that the plan's availability check, labels and keys treat it like a strategy), and
 // it is kept only where its capabilities hold (PeerGaps).
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,10 +27,13 @@ std::string PeerNames();  // "iperf3, iperf3_zerocopy, ..."
 // The peers (one file each).
 std::unique_ptr<PeerTool> MakeIperf3Peer(bool zerocopy);
 std::unique_ptr<PeerTool> MakeSockperfPeer(bool pingpong);
+std::unique_ptr<PeerTool> MakeNginxWrkPeer(bool sendfile);
 
-// The absolute path of `program` of `peer`: looked up on PATH; an error says which
-// program was not found where, and the Debian package that has it.
-Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program);
+// The absolute path of `program` of `peer`: looked up in `peer_dir` first (--peer-dir;
+// empty: not given), then on PATH; an error says which program was not found in which
+// places, and the Debian package that has it.
+Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program,
+                                    const std::string& peer_dir = "");
 
 // The peer as a strategy-shaped entry: its name, summary, protocols and source, and an
 // availability probe that finds its programs (a peer not installed is unsupported, with
@@ -44,6 +48,7 @@ struct PeerGap {
   std::string reason;
 };
 std::vector<PeerGap> PeerGaps(const PeerTool& peer, Protocol protocol, const std::string& workload,
-                              uint64_t message_size, const PathInfo& path, const std::string& path_name);
+                              uint64_t message_size, const PathInfo& path, const std::string& path_name,
+                              const std::map<std::string, std::string>& workload_options = {});
 
 }  // namespace zcb

@@ -9,12 +9,15 @@
 // registry (peer_registry.h) lists them and finds their programs.
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "stack/options.h"
 #include "stack/result.h"
 #include "stack/types.h"
 
@@ -30,6 +33,14 @@ struct PeerCapabilities {
   // said in the record, and the memory model's input.
   SourceKind source = SourceKind::kMemory;
   std::string sends_with;  // "write() from a MAP_SHARED mapping of a temporary file"
+  // The workload options whose values it can honour, option -> values (a point giving
+  // another value is left out with the reason); an option not listed is not checked.
+  std::map<std::string, std::vector<std::string>> workload_option_values;
+  // The matrix's workload-option axes vary it (a file server: the file set's options).
+  bool takes_workload_options = false;
+  // Its server answers each request with a response (a file server), as a strategy with
+  // sends_responses does for file_serving.
+  bool serves_responses = false;
 };
 
 // One trial as the peer is asked to run it.
@@ -39,6 +50,25 @@ struct PeerInvocation {
   uint16_t port = 0;    // the server's port (chosen free by the runner)
   uint64_t message_size = 0;
   double duration_s = 0;
+  uint64_t seed = 1;                        // the trial's pattern seed
+  const Options* workload_options = nullptr;  // the point's workload options, checked, defaults included
+  std::string file_dir;                     // where files go (empty: /dev/shm)
+  std::map<std::string, std::string> program_paths;  // each of programs() -> the absolute path found
+  // Filled by Prepare for Commands and Parse: the peer's own directory for the trial, and
+  // the sizes of the files it serves, in the order its client asks for them.
+  std::string work_dir;
+  std::vector<uint64_t> file_sizes;
+};
+
+// What a peer made for one trial before its server starts (a configuration file, the
+// files it serves), removed when this object is destroyed.
+class PeerPreparation {
+ public:
+  virtual ~PeerPreparation() = default;
+  // What the record says of it (metrics.peer.prepared): the file set, the versions.
+  virtual nlohmann::json Report() const = 0;
+  // The tools' versions, when the peer's output does not state them ("" when unknown).
+  virtual std::string version() const { return ""; }
 };
 
 // The two programs of a trial, argument vectors (never a shell). argv[0] is the program's
@@ -84,6 +114,13 @@ class PeerTool {
   virtual std::vector<std::string> programs() const = 0;
   virtual std::string package() const = 0;
   virtual PeerCapabilities capabilities() const = 0;
+
+  // Makes what the trial needs before its server starts (runs after the port is chosen);
+  // may fill `invocation`'s work_dir and file_sizes. Null: the peer needs nothing made.
+  virtual Result<std::unique_ptr<PeerPreparation>> Prepare(PeerInvocation& invocation) const {
+    (void)invocation;
+    return std::unique_ptr<PeerPreparation>();
+  }
 
   virtual PeerCommands Commands(const PeerInvocation& invocation) const = 0;
   // Reads the client's output (stdout); `invocation` for what the tool does not repeat

@@ -143,8 +143,10 @@ class Expander {
     for (const SpecAxis* axis : path_option_axes_) {
       if (Declares(path_info->options, axis->option)) applicable.push_back(axis);
     }
-    // A peer takes no workload or socket options of zcbench's (its tool has its own).
-    const WorkloadInfo* workload = peer == nullptr ? catalog_.FindWorkload(base.workload) : nullptr;
+    // A peer takes no socket options of zcbench's (its tool has its own), and the workload's
+    // options only when it serves what they describe (nginx_wrk: the file set).
+    const bool takes_workload_options = peer == nullptr || peer->capabilities().takes_workload_options;
+    const WorkloadInfo* workload = takes_workload_options ? catalog_.FindWorkload(base.workload) : nullptr;
     if (workload != nullptr) {
       for (const SpecAxis* axis : workload_option_axes_) {
         if (Declares(workload->options, axis->option)) applicable.push_back(axis);
@@ -170,6 +172,15 @@ class Expander {
       for (const auto& [axis, value] : combination_values) {
         (spec.*FindAxisParameter(axis->kind)->key_values)[axis->option] = value;
         option_coords.emplace_back(axis->key.substr(std::string_view("matrix.").size()), value);
+      }
+      if (peer != nullptr) {
+        const std::string path_name = base.path_name.empty() ? base.path : base.path_name;
+        const auto option_gaps = PeerGaps(*peer, spec.protocol, spec.workload, spec.message_size, *path_info,
+                                          path_name, spec.workload_options);
+        if (!option_gaps.empty()) {
+          LeaveOut(option_gaps.front().combination, option_gaps.front().reason, 1);
+          continue;
+        }
       }
       MatrixPoint point = MakePoint(std::move(spec));
       // The label names the varied options in the order of their axes.

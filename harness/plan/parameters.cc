@@ -692,6 +692,13 @@ std::vector<Parameter> MakeTable() {
     p.apply = [](const std::string& v, TrialSpec& s) { s.file_dir = v; };
   }
   {
+    Parameter& p = add({"peer_dir", SpecSection::kTrial, "--peer-dir", ValueKind::kName, "a directory", "PATH",
+                        "where the peers' programs (nginx, wrk, iperf3, sockperf) are looked up before PATH",
+                        everywhere});
+    p.parse = ParseAnyText;
+    p.apply = [](const std::string& v, TrialSpec& s) { s.peer_dir = v; };
+  }
+  {
     Parameter& p = add({"membw_antagonist_size", SpecSection::kTrial, "--membw-antagonist-size", ValueKind::kSize,
                         "a size", "64M", "memory per memory-bandwidth antagonist thread", everywhere});
     p.parse = ParseSizeValue;

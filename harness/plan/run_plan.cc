@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "drivers/privilege.h"
+#include "harness/peers/peer_registry.h"
 #include "harness/plan/parameters.h"
 #include "stack/registry.h"
 
@@ -25,9 +26,15 @@ constexpr double kAssumedGoodputBps = 10e9;
 
 // Why no trial of this point can run here, or "".
 std::string Unsupported(const ResolvedTrial& trial, const PathInfo& path) {
-  const Availability& availability = ProbeAvailability(*trial.strategy);
-  if (!availability.available)
+  // A peer's programs are looked up in the trial's --peer-dir before PATH.
+  if (trial.peer != nullptr) {
+    for (const std::string& program : trial.peer->programs()) {
+      auto found = FindPeerProgram(*trial.peer, program, trial.spec.peer_dir);
+      if (!found.ok()) return found.error().what();
+    }
+  } else if (const Availability& availability = ProbeAvailability(*trial.strategy); !availability.available) {
     return fmt::format("strategy {} is not available here: {}", trial.strategy->name, availability.reason);
+  }
   // The same words as the path's and the constraint's own checks, made before anything runs.
   if (path.caps.needs_root) {
     Status privileged = RequireCapabilities({Capability::kNetAdmin, Capability::kSysAdmin}, "path " + path.name,

@@ -708,10 +708,17 @@ class SpecParser {
     for (const auto& a : spec_.axes) {
       if (a.kind == kind && a.option == option) axis = &a;
     }
+    // The values of the axes that extend it count too (the peers are strategy values).
+    std::vector<std::string> taken = axis != nullptr ? axis->values : std::vector<std::string>{};
+    for (const auto& a : spec_.axes) {
+      const Parameter* parameter = FindAxisParameter(a.kind);
+      if (parameter != nullptr && parameter->extends == kind)
+        taken.insert(taken.end(), a.values.begin(), a.values.end());
+    }
     for (const auto& v : scratch.values) {
-      if (axis != nullptr && std::find(axis->values.begin(), axis->values.end(), v) == axis->values.end()) {
+      if (axis != nullptr && std::find(taken.begin(), taken.end(), v) == taken.end()) {
         problems_.Add(LineOf(node), where, "'{}' is not a value of {} ({}), so this rule can never match it", v,
-                      axis->key, Join(axis->values));
+                      axis->key, Join(taken));
         continue;
       }
       rule.match[key].insert(v);

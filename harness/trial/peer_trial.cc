@@ -118,8 +118,12 @@ RequestResponseMetrics PeerExchange(const PeerFigures& f, const nlohmann::json& 
   RequestResponseMetrics r;
   r.transactions = f.transactions.value_or(0);
   r.transactions_per_s = f.transactions_per_s.value_or(0);
-  const PeerLatency& l = *f.latency_us;
-  r.latency_us = LatencySummary{l.p50, l.p90, l.p99, l.p999, l.mean, l.min, l.max};
+  if (f.latency_us) {
+    const PeerLatency& l = *f.latency_us;
+    r.latency_us = LatencySummary{l.p50, l.p90, l.p99, l.p999, l.mean, l.min, l.max};
+  } else {
+    r.latency_us_reason = f.latency_source;
+  }
   r.latency_source = f.latency_source;
   r.histogram_relative_error = 0;  // the peer's percentiles are its own; no histogram is kept
   if (r.transactions > 0 && cpu.contains("trial_s") && cpu["trial_s"].is_number()) {
@@ -136,11 +140,17 @@ RequestResponseMetrics PeerExchange(const PeerFigures& f, const nlohmann::json& 
 Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, TrialRecord& record) {
   const PeerTool& peer = *trial.peer;
   const TrialSpec& spec = trial.spec;
-  const Availability& availability = ProbeAvailability(*trial.strategy);
-  if (!availability.available) return Error(0, availability.reason, ErrorKind::kUnsupported);
+  // The programs, in --peer-dir first, then on PATH (a missing one: unsupported, naming both).
+  PeerInvocation invocation;
+  for (const std::string& program : peer.programs()) {
+    auto found = FindPeerProgram(peer, program, spec.peer_dir);
+    if (!found.ok()) return Error(0, found.error().what(), ErrorKind::kUnsupported);
+    invocation.program_paths[program] = *found;
+  }
   ZCB_ASSIGN_OR_RETURN(const PathInfo* path_info, FindPath(spec.path));
   const std::string path_name = spec.path_name.empty() ? spec.path : spec.path_name;
-  const auto gaps = PeerGaps(peer, spec.protocol, spec.workload, spec.message_size, *path_info, path_name);
+  const auto gaps =
+      PeerGaps(peer, spec.protocol, spec.workload, spec.message_size, *path_info, path_name, spec.workload_options);
   if (!gaps.empty()) return Unsupportedf("{}", gaps.front().reason);
   if (!spec.duration_s) return Unsupportedf("peer {} runs for a duration: give --duration, not --bytes", peer.name());
   if (spec.streams != 1 || spec.siblings != 0) {
@@ -171,8 +181,10 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   char address[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &receiver_in.sin_addr, address, sizeof address);
 
-  PeerInvocation invocation;
   invocation.protocol = spec.protocol;
+  invocation.seed = spec.seed;
+  invocation.workload_options = &trial.workload_options;
+  invocation.file_dir = spec.file_dir;
   invocation.address = address;
   invocation.message_size = spec.message_size;
   invocation.duration_s = *spec.duration_s;
@@ -180,9 +192,12 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
     ZCB_ASSIGN_OR_RETURN(invocation.port, Bind(spec.protocol, receiver_in, 0));
     return OkStatus();
   }));
+  // What the peer makes before its server starts (nginx_wrk: its configuration and the
+  // file set), removed when the trial returns, after the server has stopped.
+  ZCB_ASSIGN_OR_RETURN(std::unique_ptr<PeerPreparation> prepared, peer.Prepare(invocation));
   PeerCommands commands = peer.Commands(invocation);
-  ZCB_ASSIGN_OR_RETURN(commands.server[0], FindPeerProgram(peer, commands.server[0]));
-  ZCB_ASSIGN_OR_RETURN(commands.client[0], FindPeerProgram(peer, commands.client[0]));
+  commands.server[0] = invocation.program_paths.at(commands.server[0]);
+  commands.client[0] = invocation.program_paths.at(commands.client[0]);
 
   // The server, in the receiver's namespace, until it holds the port.
   std::optional<PeerProcess> server;
@@ -249,10 +264,12 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   if (client_exit.exit_code != 0) return Errorf("{}", Failure("client", client_exit));
   auto parsed = peer.Parse(client_exit.out, invocation);
   if (!parsed.ok()) return std::move(parsed).error().Context(FormatCommand(commands.client));
-  const PeerFigures& figures = *parsed;
+  PeerFigures& figures = *parsed;
+  if (figures.version.empty() && prepared != nullptr) figures.version = prepared->version();
   peer_json["version"] = figures.version.empty() ? nlohmann::json(nullptr) : nlohmann::json(figures.version);
   if (figures.version.empty()) peer_json["version_reason"] = "the tool's output does not state its version";
   peer_json["parsed"] = figures.parsed;
+  if (prepared != nullptr) peer_json["prepared"] = prepared->Report();
   peer_json["goodput_source"] = figures.goodput_source;
   peer_json["not_measured"] = {
       {"zerocopy", "the peer's sender reports no zero-copy completions"},
@@ -297,7 +314,7 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   m.cpu["ns_per_kib_source"] =
       "the peer's client and server processes' user and system time (wait4 rusage, tick-sampled), plus NET_RX and "
       "NET_TX softirq time on the trial's CPUs not run on those processes (softirq_time probe, ns)";
-  if (figures.latency_us) m.request_response = PeerExchange(figures, m.cpu);
+  if (figures.transactions) m.request_response = PeerExchange(figures, m.cpu);
   probed["peer"] = std::move(peer_json);
   m.probe_results = std::move(probed);
   record.metrics = std::move(m);

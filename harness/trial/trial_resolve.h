@@ -63,6 +63,7 @@ struct TrialSpec {
   size_t pattern_period = Pattern::kDefaultPeriod;
   std::optional<uint64_t> working_set;  // memory and file sources; nullopt: DefaultWorkingSet()
   std::string file_dir;                 // file source: empty = tmpfs
+  std::string peer_dir;                 // peers' programs are looked up here before PATH
   bool cold_cache = false;              // file source: drop the page cache first
   double receive_timeout_s = 10;        // a stalled peer fails the trial after this long
   std::optional<int> rcvlowat;          // TCP: the receiver's SO_RCVLOWAT; nullopt: the receiver mode's

@@ -1,6 +1,8 @@
 // The peers' output parsers, on outputs the real tools wrote on the build machine
 // (tests/harness/peers/data/: iperf3 3.12 --json with and without -Z, sockperf 3.7
-// throughput and ping-pong --full-rtt), and on the outputs they write when they fail.
+// throughput and ping-pong --full-rtt, wrk 4.1.0 --latency against nginx 1.22.1 with
+// sendfile on and off and against a set one file short), and on the outputs they write when
+// they fail.
 
 #include <algorithm>
 #include <fstream>
@@ -127,6 +129,53 @@ TEST(PeerCommands, SockperfPingPongAsksForFullRoundTrips) {
   EXPECT_EQ(c.client[1], "ping-pong");
   EXPECT_NE(std::find(c.client.begin(), c.client.end(), "--full-rtt"), c.client.end());
   EXPECT_NE(std::find(c.client.begin(), c.client.end(), "--tcp"), c.client.end());
+}
+
+// wrk: the requests it completed, walking the set in turn, times the files' sizes; its
+// rate, and its latency percentiles kept as it printed them.
+TEST(PeerOutput, WrkCountsTheFilesItAskedFor) {
+  PeerInvocation in = Invocation(65536);
+  in.file_sizes = {4096, 4096, 4096, 4096};
+  auto f = FindPeer("nginx_wrk")->Parse(Data("wrk_4k_sendfile.txt"), in);
+  ASSERT_TRUE(f.ok()) << f.error().what();
+  // "25123 requests in 1.02s, 104.25MB read": 25123 files of 4096 bytes.
+  EXPECT_EQ(f->transactions, 25123u);
+  EXPECT_EQ(f->bytes, 25123u * 4096u);
+  EXPECT_DOUBLE_EQ(f->elapsed_s, 1.02);
+  EXPECT_NEAR(f->goodput_bps, 25123.0 * 4096 * 8 / 1.02, 1);
+  EXPECT_DOUBLE_EQ(*f->transactions_per_s, 24732.62);
+  EXPECT_EQ(f->parsed["transfer_per_s"], "102.63MB");
+  EXPECT_DOUBLE_EQ(f->parsed["latency_percentiles_us"]["50"].get<double>(), 27.0);
+  EXPECT_DOUBLE_EQ(f->parsed["latency_percentiles_us"]["75"].get<double>(), 32.0);
+  EXPECT_DOUBLE_EQ(f->parsed["latency_percentiles_us"]["90"].get<double>(), 2800.0);
+  EXPECT_DOUBLE_EQ(f->parsed["latency_percentiles_us"]["99"].get<double>(), 12100.0);
+  EXPECT_DOUBLE_EQ(f->parsed["latency_mean_us"].get<double>(), 845.29);
+  EXPECT_DOUBLE_EQ(f->parsed["latency_max_us"].get<double>(), 18950.0);
+  // No p99.9 and no minimum: the summary stays null, the source says why.
+  EXPECT_FALSE(f->latency_us.has_value());
+  EXPECT_NE(f->latency_source.find("no p99.9"), std::string::npos);
+  EXPECT_NE(f->goodput_source.find("sizes of the files"), std::string::npos);
+}
+
+TEST(PeerOutput, WrkCountsAPartPassOverMixedSizes) {
+  PeerInvocation in = Invocation(65536);
+  // 24117 requests over 5 files: 4823 whole passes, then files 0 and 1.
+  in.file_sizes = {1000, 2000, 3000, 4000, 5000};
+  auto f = FindPeer("nginx_wrk_nosendfile")->Parse(Data("wrk_4k_nosendfile.txt"), in);
+  ASSERT_TRUE(f.ok()) << f.error().what();
+  EXPECT_EQ(f->bytes, 4823u * 15000u + 1000u + 2000u);
+  EXPECT_DOUBLE_EQ(f->elapsed_s, 1.10);
+}
+
+TEST(PeerOutput, WrkErrorsAndMissingLinesAreErrorsThatSaySo) {
+  PeerInvocation in = Invocation(65536);
+  in.file_sizes = {4096, 4096, 4096, 4096, 4096};
+  auto missing = FindPeer("nginx_wrk")->Parse(Data("wrk_missing_file.txt"), in);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().what().find("Non-2xx or 3xx responses: 4235"), std::string::npos) << missing.error().what();
+  auto garbage = FindPeer("nginx_wrk")->Parse("unable to connect to 127.0.0.1:1 Connection refused\n", in);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().what().find("requests in"), std::string::npos) << garbage.error().what();
 }
 
 }  // namespace

@@ -351,6 +351,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
                                                      {"pattern_period", "\"512K\""},
                                                      {"working_set", "\"1M\""},
                                                      {"file_dir", "\"/var/tmp\""},
+                                                     {"peer_dir", "\"/opt/peers\""},
                                                      {"membw_antagonist_size", "\"8M\""},
                                                      {"drain", "\"2s\""},
                                                      {"udp_gro", "true"},
@@ -375,6 +376,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_EQ(s.pattern_period, 512u << 10);
   EXPECT_EQ(s.working_set, 1u << 20);
   EXPECT_EQ(s.file_dir, "/var/tmp");
+  EXPECT_EQ(s.peer_dir, "/opt/peers");
   EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
@@ -578,6 +580,55 @@ workload = ["bulk", "exchange"]
   const LeftOut* workload = LeftOutFor(m, "workload=exchange peer=sockperf");
   ASSERT_NE(workload, nullptr);
   EXPECT_NE(workload->reason.find("bulk only"), std::string::npos);
+}
+
+// A file server peer stands for file_serving: the workload's option axes (the file set)
+// vary it as they vary the strategies, and a value it cannot honour (per-request
+// connections: wrk keeps its connections open) leaves its point out with the reason.
+TEST(PeerMatrix, AFileServerPeerWalksTheFileSetAndLeavesOutWhatItCannotServe) {
+  SpecCatalog catalog = TestCatalog();
+  catalog.workloads.push_back(testing::FakeTcpWorkload("file_serving"));
+  catalog.workloads.back().options = {
+      {"size", OptionType::kSize, "64K", "file size", {}},
+      {"connection", OptionType::kChoice, "persistent", "connections", {"persistent", "per_request"}}};
+  auto spec = ParseSpec(R"([matrix]
+strategy = ["tcp_file"]
+peers = ["nginx_wrk", "nginx_wrk_nosendfile", "iperf3"]
+path = ["lo"]
+workload = ["file_serving", "bulk"]
+
+[matrix.workload_options]
+size = ["4K", "1M"]
+connection = ["persistent", "per_request"]
+
+[[exclude]]
+strategy = "nginx_wrk_nosendfile"
+workload_options = { size = "1M" }
+reason = "a peer's point can be excluded by its name"
+)",
+                        "m.toml", catalog);
+  ASSERT_TRUE(spec.ok()) << spec.error().what();
+  const Matrix m = ExpandMatrix(*spec, catalog);
+  // tcp_file: 2 sizes x 2 connections on file_serving, 1 point on bulk (no options).
+  EXPECT_EQ(Count(m, "strategy", "tcp_file"), 5u);
+  // nginx: file_serving only, both sizes, persistent connections only.
+  EXPECT_EQ(Count(m, "strategy", "nginx_wrk"), 2u);
+  EXPECT_EQ(Count(m, "strategy", "nginx_wrk_nosendfile"), 1u);  // its 1M point excluded
+  for (const MatrixPoint& p : m.points) {
+    if (p.spec.strategy != "nginx_wrk") continue;
+    EXPECT_EQ(p.spec.workload, "file_serving");
+    EXPECT_EQ(p.spec.workload_options.at("connection"), "persistent");
+  }
+  // iperf3: bulk only.
+  EXPECT_EQ(Count(m, "strategy", "iperf3"), 1u);
+
+  const LeftOut* per_request = LeftOutFor(m, "connection=per_request peer=nginx_wrk");
+  ASSERT_NE(per_request, nullptr);
+  EXPECT_EQ(per_request->points, 2u);
+  EXPECT_NE(per_request->reason.find("connection persistent only"), std::string::npos) << per_request->reason;
+  const LeftOut* bulk = LeftOutFor(m, "workload=bulk peer=nginx_wrk");
+  ASSERT_NE(bulk, nullptr);
+  EXPECT_NE(bulk->reason.find("file_serving only"), std::string::npos) << bulk->reason;
 }
 
 TEST(PeerMatrix, APeerIsAlsoAValueOfTheStrategyAxis) {

@@ -148,7 +148,7 @@ TEST(ParameterTable, ParsersGiveCanonicalTextAndQuoteWhatIsWrong) {
             "error: unknown receiver 'psychic'; expected verify, read, discard or zerocopy");
   EXPECT_EQ(canonical("strategy", SpecSection::kMatrix, "tcp_mme"),
             "error: unknown strategy 'tcp_mme'; valid strategies: tcp_mem, tcp_file, udp_only, dual (or \"all\"); "
-            "peers: iperf3, iperf3_zerocopy, sockperf, sockperf_pingpong");
+            "peers: iperf3, iperf3_zerocopy, sockperf, sockperf_pingpong, nginx_wrk, nginx_wrk_nosendfile");
   EXPECT_EQ(canonical("pattern_period", SpecSection::kTrial, "6K"), "error: 6144 is not a multiple of 4096 bytes");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "64K"), "65536");
   EXPECT_EQ(canonical("rcvlowat", SpecSection::kTrial, "auto"), "auto");
