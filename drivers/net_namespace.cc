@@ -69,8 +69,8 @@ Status NetNamespace::CheckNamed() const {
     return SysError(fmt::format("stat {}", path));
   }
   if (named.st_dev != held.st_dev || named.st_ino != held.st_ino) {
-    return Errorf("network namespace {} was replaced from outside while the trial ran ({} leads to another one)",
-                  name_, path);
+    return Errorf("network namespace {} was replaced from outside while the trial ran ({} leads to another one)", name_,
+                  path);
   }
   return OkStatus();
 }

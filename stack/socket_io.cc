@@ -31,9 +31,10 @@ Error SendError(const char* call) {
     return SysError(fmt::format("{}: the receiver closed the connection", call));
   // A blocking socket's SO_SNDTIMEO passed with the send buffer full.
   if (errno == EAGAIN || errno == EWOULDBLOCK)
-    return Errorf("{}: no progress within the send timeout: the receiver stopped reading, or the path stopped "
-                  "delivering",
-                  call);
+    return Errorf(
+        "{}: no progress within the send timeout: the receiver stopped reading, or the path stopped "
+        "delivering",
+        call);
   return SysError(call);
 }
 

@@ -117,8 +117,7 @@ class MsgZerocopyStrategy final : public MsgZerocopyBase {
   Status SendResponse(const Response& response) override {
     if (response.socket_fd != fd_) return SendResponseOnOwnConnection(response);
     if (!response.header.empty()) {
-      ZCB_ASSIGN_OR_RETURN(const uint64_t seq,
-                           SendLent(response.header, response.file_length > 0 ? MSG_MORE : 0));
+      ZCB_ASSIGN_OR_RETURN(const uint64_t seq, SendLent(response.header, response.file_length > 0 ? MSG_MORE : 0));
       if (!buffers_.unsafe_reuse()) {
         ZCB_RETURN_IF_ERROR(SendBody(response));
         ZCB_RETURN_IF_ERROR(completions_.WaitFor(seq));

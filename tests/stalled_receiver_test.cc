@@ -95,8 +95,7 @@ TEST(StalledReceiver, TheOptionIsRefusedForUdp) {
   spec.receiver_stall_after = 4096;
   auto resolved = ResolveTrial(spec);
   ASSERT_FALSE(resolved.ok());
-  EXPECT_NE(resolved.error().ToString().find("receiver_stall_after"), std::string::npos)
-      << resolved.error().ToString();
+  EXPECT_NE(resolved.error().ToString().find("receiver_stall_after"), std::string::npos) << resolved.error().ToString();
 }
 
 }  // namespace

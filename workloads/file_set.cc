@@ -310,10 +310,14 @@ nlohmann::json FileSetJson(const FileSetSpec& spec, const FileSet* files) {
   nlohmann::json set = {{"files", spec.files}, {"distribution", ToString(spec.distribution)}};
   if (spec.distribution == FileSetSpec::Distribution::kLognormalPareto) {
     const LognormalPareto& d = spec.lognormal_pareto;
-    set["lognormal_pareto"] = {
-        {"body_mu", d.body_mu},       {"body_sigma", d.body_sigma},       {"tail_alpha", d.tail_alpha},
-        {"tail_start", d.tail_start}, {"tail_fraction", d.tail_fraction}, {"min_size", spec.min_size},
-        {"max_size", spec.max_size},  {"size_seed", spec.seed}};
+    set["lognormal_pareto"] = {{"body_mu", d.body_mu},
+                               {"body_sigma", d.body_sigma},
+                               {"tail_alpha", d.tail_alpha},
+                               {"tail_start", d.tail_start},
+                               {"tail_fraction", d.tail_fraction},
+                               {"min_size", spec.min_size},
+                               {"max_size", spec.max_size},
+                               {"size_seed", spec.seed}};
   }
   if (files != nullptr) {
     const FileSetFacts& f = files->facts();

@@ -26,8 +26,8 @@ static_assert(kStatusLine.size() + kEtagName.size() == kEtagDigitsOffset);
 
 // The lengths of a header's parts but for the Content-Length digits and the pad.
 size_t FixedPart() {
-  return kStatusLine.size() + kEtagName.size() + kEtagDigits + 3 /* "\"\r\n" */ + std::string_view("Content-Length: ").size() +
-         2 + kFixedHeaders.size() + kPadName.size() + 2 + kEnd.size();
+  return kStatusLine.size() + kEtagName.size() + kEtagDigits + 3 /* "\"\r\n" */ +
+         std::string_view("Content-Length: ").size() + 2 + kFixedHeaders.size() + kPadName.size() + 2 + kEnd.size();
 }
 
 // A 64-bit mix (splitmix64's finaliser), so that neighbouring sequence numbers get
@@ -94,8 +94,7 @@ Result<ParsedHttpHeader> ParseHttpHeader(std::string_view head) {
     return Errorf("a response head must end with an empty line (CRLF CRLF)");
   const size_t status_end = head.find("\r\n");
   const std::string_view status = head.substr(0, status_end);
-  if (status.substr(0, 9) != "HTTP/1.1 ")
-    return Errorf("the status line '{}' is not HTTP/1.1", status.substr(0, 40));
+  if (status.substr(0, 9) != "HTTP/1.1 ") return Errorf("the status line '{}' is not HTTP/1.1", status.substr(0, 40));
   if (status.substr(9, 4) != "200 ") return Errorf("the status line '{}' is not a 200 response", status.substr(0, 40));
   ParsedHttpHeader parsed;
   bool have_length = false;

@@ -62,8 +62,7 @@ class GeneratedBodies {
     if (!g.fd_) return SysError("http_response: memfd_create for the generated bodies");
     if (::ftruncate(g.fd_.get(), static_cast<off_t>(largest)) != 0)
       return SysError("http_response: ftruncate of the generated bodies' memfd");
-    ZCB_ASSIGN_OR_RETURN(g.map_,
-                         MappedRegion::OfFile(g.fd_.get(), largest, 0, PROT_READ | PROT_WRITE, MAP_SHARED));
+    ZCB_ASSIGN_OR_RETURN(g.map_, MappedRegion::OfFile(g.fd_.get(), largest, 0, PROT_READ | PROT_WRITE, MAP_SHARED));
     return g;
   }
   int Generate(const Pattern& pattern, const ResponseExtent& extent) {

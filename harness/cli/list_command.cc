@@ -101,8 +101,8 @@ void PrintOptions(const std::vector<OptionSpec>& options, std::string_view flag)
 }  // namespace
 
 Command AddListCommand(CLI::App& app) {
-  auto* sub =
-      app.add_subcommand("list", "list strategies or peers (with their availability on this machine), paths or workloads");
+  auto* sub = app.add_subcommand(
+      "list", "list strategies or peers (with their availability on this machine), paths or workloads");
   auto what = std::make_shared<std::string>("strategies");
   sub->add_option("what", *what, "strategies | peers | paths | workloads")
       ->check(CLI::IsMember({"strategies", "peers", "paths", "workloads"}));

@@ -35,8 +35,8 @@ class Iperf3Peer final : public PeerTool {
     caps.workloads = {"bulk"};
     caps.max_message_size = kMaxBlockSize;
     caps.source = zerocopy_ ? SourceKind::kFile : SourceKind::kMemory;
-    caps.sends_with = zerocopy_ ? "sendfile() of a temporary file (-Z)"
-                                : "write() from a MAP_SHARED mapping of a temporary file";
+    caps.sends_with =
+        zerocopy_ ? "sendfile() of a temporary file (-Z)" : "write() from a MAP_SHARED mapping of a temporary file";
     return caps;
   }
 
@@ -47,8 +47,16 @@ class Iperf3Peer final : public PeerTool {
     PeerCommands c;
     // -1: serve one test and exit.
     c.server = {"iperf3", "-s", "-1", "-p", std::to_string(in.port)};
-    c.client = {"iperf3", "-c", in.address, "-p", std::to_string(in.port), "-t", std::to_string(seconds),
-                "-l", std::to_string(in.message_size), "--json"};
+    c.client = {"iperf3",
+                "-c",
+                in.address,
+                "-p",
+                std::to_string(in.port),
+                "-t",
+                std::to_string(seconds),
+                "-l",
+                std::to_string(in.message_size),
+                "--json"};
     if (zerocopy_) c.client.push_back("-Z");
     c.client_run_s = seconds;
     return c;

@@ -24,9 +24,8 @@ std::string ReadAll(int fd) {
   std::string text;
   const off_t size = ::lseek(fd, 0, SEEK_END);
   if (size <= 0) return text;
-  const off_t from = size > static_cast<off_t>(PeerProcess::kMaxOutput)
-                         ? size - static_cast<off_t>(PeerProcess::kMaxOutput)
-                         : 0;
+  const off_t from =
+      size > static_cast<off_t>(PeerProcess::kMaxOutput) ? size - static_cast<off_t>(PeerProcess::kMaxOutput) : 0;
   text.resize(static_cast<size_t>(size - from));
   const ssize_t got = ::pread(fd, text.data(), text.size(), from);
   text.resize(got > 0 ? static_cast<size_t>(got) : 0);

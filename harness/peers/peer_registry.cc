@@ -119,9 +119,9 @@ std::vector<PeerGap> PeerGaps(const PeerTool& peer, Protocol protocol, const std
                     fmt::format("path {} has no receiver (a sink): a peer's server cannot run behind it", path_name)});
   }
   if (path.caps.remote_receiver) {
-    gaps.push_back({fmt::format("path={} peer={}", path_name, name),
-                    fmt::format("path {} receives on another host, where zcbench cannot start a peer's server",
-                                path_name)});
+    gaps.push_back(
+        {fmt::format("path={} peer={}", path_name, name),
+         fmt::format("path {} receives on another host, where zcbench cannot start a peer's server", path_name)});
   }
   return gaps;
 }

@@ -32,8 +32,7 @@ std::unique_ptr<PeerTool> MakeNginxWrkPeer(bool sendfile);
 // The absolute path of `program` of `peer`: looked up in `peer_dir` first (--peer-dir;
 // empty: not given), then on PATH; an error says which program was not found in which
 // places, and the Debian package that has it.
-Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program,
-                                    const std::string& peer_dir = "");
+Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program, const std::string& peer_dir = "");
 
 // The peer as a strategy-shaped entry: its name, summary, protocols and source, and an
 // availability probe that finds its programs (a peer not installed is unsupported, with

@@ -50,9 +50,9 @@ struct PeerInvocation {
   uint16_t port = 0;    // the server's port (chosen free by the runner)
   uint64_t message_size = 0;
   double duration_s = 0;
-  uint64_t seed = 1;                        // the trial's pattern seed
-  const Options* workload_options = nullptr;  // the point's workload options, checked, defaults included
-  std::string file_dir;                     // where files go (empty: /dev/shm)
+  uint64_t seed = 1;                                 // the trial's pattern seed
+  const Options* workload_options = nullptr;         // the point's workload options, checked, defaults included
+  std::string file_dir;                              // where files go (empty: /dev/shm)
   std::map<std::string, std::string> program_paths;  // each of programs() -> the absolute path found
   // Filled by Prepare for Commands and Parse: the peer's own directory for the trial, and
   // the sizes of the files it serves, in the order its client asks for them.
@@ -90,15 +90,15 @@ struct PeerLatency {
 // What the peer's own output says about the trial.
 struct PeerFigures {
   double goodput_bps = 0;
-  uint64_t bytes = 0;     // the bytes its figure counts (0: it reports a rate only)
-  double elapsed_s = 0;   // the interval its figures cover, by its own clock
+  uint64_t bytes = 0;          // the bytes its figure counts (0: it reports a rate only)
+  double elapsed_s = 0;        // the interval its figures cover, by its own clock
   std::string goodput_source;  // where goodput_bps comes from, in the tool's words
   std::optional<uint64_t> transactions;
   std::optional<double> transactions_per_s;
   std::optional<PeerLatency> latency_us;
-  std::string latency_source;  // what latency_us measures and how it was converted
+  std::string latency_source;                        // what latency_us measures and how it was converted
   nlohmann::json parsed = nlohmann::json::object();  // the fields read, as the tool named them
-  std::string version;         // as the tool's output states it ("" when it does not)
+  std::string version;                               // as the tool's output states it ("" when it does not)
 };
 
 class PeerTool {

@@ -56,8 +56,11 @@ class SockperfPeer final : public PeerTool {
     const int seconds = std::max(1, static_cast<int>(std::ceil(in.duration_s)));
     PeerCommands c;
     c.server = {"sockperf", "server", "-i", in.address, "-p", std::to_string(in.port)};
-    c.client = {"sockperf", pingpong_ ? "ping-pong" : "throughput", "-i", in.address, "-p", std::to_string(in.port),
-                "-t", std::to_string(seconds), "-m", std::to_string(in.message_size)};
+    c.client = {"sockperf", pingpong_ ? "ping-pong" : "throughput",
+                "-i",       in.address,
+                "-p",       std::to_string(in.port),
+                "-t",       std::to_string(seconds),
+                "-m",       std::to_string(in.message_size)};
     if (in.protocol == Protocol::kTcp) {
       c.server.push_back("--tcp");
       c.client.push_back("--tcp");
@@ -118,12 +121,10 @@ class SockperfPeer final : public PeerTool {
       const char* pattern;
       double* into;
     };
-    const Quantile quantiles[] = {{R"(percentile 50\.000 =\s+([0-9.]+))", &l.p50},
-                                  {R"(percentile 90\.000 =\s+([0-9.]+))", &l.p90},
-                                  {R"(percentile 99\.000 =\s+([0-9.]+))", &l.p99},
-                                  {R"(percentile 99\.900 =\s+([0-9.]+))", &l.p999},
-                                  {R"(<MIN> observation =\s+([0-9.]+))", &l.min},
-                                  {R"(<MAX> observation =\s+([0-9.]+))", &l.max}};
+    const Quantile quantiles[] = {
+        {R"(percentile 50\.000 =\s+([0-9.]+))", &l.p50}, {R"(percentile 90\.000 =\s+([0-9.]+))", &l.p90},
+        {R"(percentile 99\.000 =\s+([0-9.]+))", &l.p99}, {R"(percentile 99\.900 =\s+([0-9.]+))", &l.p999},
+        {R"(<MIN> observation =\s+([0-9.]+))", &l.min},  {R"(<MAX> observation =\s+([0-9.]+))", &l.max}};
     for (const Quantile& q : quantiles) {
       auto found = Search(text, std::regex(q.pattern));
       if (!found) return Errorf("sockperf ping-pong: no line matching '{}' in its output", q.pattern);
@@ -136,7 +137,7 @@ class SockperfPeer final : public PeerTool {
         "sockperf ping-pong --full-rtt: the round trip of each message (its send to its reply's arrival), in "
         "microseconds, over the valid duration; the same quantity as request_response's latency (without "
         "--full-rtt sockperf reports half of it)";
-    f.parsed["latency_us"] = {{"p50", l.p50}, {"p90", l.p90},   {"p99", l.p99}, {"p999", l.p999},
+    f.parsed["latency_us"] = {{"p50", l.p50},   {"p90", l.p90}, {"p99", l.p99}, {"p999", l.p999},
                               {"mean", l.mean}, {"min", l.min}, {"max", l.max}, {"observations", l.observations}};
     return f;
   }

@@ -110,7 +110,8 @@ class Expander {
   void LeaveOut(const std::string& combination, const std::string& reason, size_t points) {
     auto it = std::find_if(matrix_.left_out.begin(), matrix_.left_out.end(),
                            [&](const LeftOut& l) { return l.combination == combination && l.reason == reason; });
-    if (it == matrix_.left_out.end()) it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{combination, reason, 0});
+    if (it == matrix_.left_out.end())
+      it = matrix_.left_out.insert(matrix_.left_out.end(), LeftOut{combination, reason, 0});
     it->points += points;
   }
 
@@ -175,8 +176,8 @@ class Expander {
       }
       if (peer != nullptr) {
         const std::string path_name = base.path_name.empty() ? base.path : base.path_name;
-        const auto option_gaps = PeerGaps(*peer, spec.protocol, spec.workload, spec.message_size, *path_info,
-                                          path_name, spec.workload_options);
+        const auto option_gaps = PeerGaps(*peer, spec.protocol, spec.workload, spec.message_size, *path_info, path_name,
+                                          spec.workload_options);
         if (!option_gaps.empty()) {
           LeaveOut(option_gaps.front().combination, option_gaps.front().reason, 1);
           continue;

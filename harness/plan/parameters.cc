@@ -73,8 +73,8 @@ Result<std::string> ParseProtocolText(std::string_view text, const SpecCatalog&)
 // A strategy, or a peer (harness/peers/), which stands in the strategy coordinate.
 Result<std::string> ParseStrategyText(std::string_view text, const SpecCatalog& catalog) {
   if (catalog.FindStrategy(text) == nullptr && FindPeer(text) == nullptr) {
-    return Usagef("unknown strategy '{}'; valid strategies: {} (or \"all\"); peers: {}", text,
-                  catalog.StrategyNames(), PeerNames());
+    return Usagef("unknown strategy '{}'; valid strategies: {} (or \"all\"); peers: {}", text, catalog.StrategyNames(),
+                  PeerNames());
   }
   return std::string(text);
 }
@@ -692,9 +692,9 @@ std::vector<Parameter> MakeTable() {
     p.apply = [](const std::string& v, TrialSpec& s) { s.file_dir = v; };
   }
   {
-    Parameter& p = add({"peer_dir", SpecSection::kTrial, "--peer-dir", ValueKind::kName, "a directory", "PATH",
-                        "where the peers' programs (nginx, wrk, iperf3, sockperf) are looked up before PATH",
-                        everywhere});
+    Parameter& p =
+        add({"peer_dir", SpecSection::kTrial, "--peer-dir", ValueKind::kName, "a directory", "PATH",
+             "where the peers' programs (nginx, wrk, iperf3, sockperf) are looked up before PATH", everywhere});
     p.parse = ParseAnyText;
     p.apply = [](const std::string& v, TrialSpec& s) { s.peer_dir = v; };
   }

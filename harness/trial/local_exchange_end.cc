@@ -27,8 +27,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <string_view>
 #include <cerrno>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -227,8 +227,7 @@ class LocalExchangeEnd final : public LocalListeningEnd {
   Status CheckHead(uint64_t sequence, uint64_t length, size_t head_size, bool* differs) {
     const std::string_view head(reinterpret_cast<const char*>(carry_.data()), head_size);
     auto parsed = ParseHttpHeader(head);
-    if (!parsed.ok())
-      return std::move(parsed).error().Context(fmt::format("client: malformed response {}", sequence));
+    if (!parsed.ok()) return std::move(parsed).error().Context(fmt::format("client: malformed response {}", sequence));
     if (parsed->content_length != length) {
       return Errorf("client: malformed response {}: Content-Length {}, but the response asked for has {} bytes",
                     sequence, parsed->content_length, length);

@@ -62,8 +62,8 @@ class LocalStreamEnd final : public LocalListeningEnd {
   Status Stall() {
     const auto stalled_at = TrialClock::now();
     const double bound_s = StalledReceiverBound(trial_.spec.receive_timeout_s);
-    const auto give_up = stalled_at + std::chrono::duration_cast<TrialClock::duration>(
-                                          std::chrono::duration<double>(bound_s));
+    const auto give_up =
+        stalled_at + std::chrono::duration_cast<TrialClock::duration>(std::chrono::duration<double>(bound_s));
     const uint64_t received = receiver_.stats().bytes_received;
     for (;;) {
       pollfd pfd{conn_.get(), POLLRDHUP, 0};
@@ -77,9 +77,10 @@ class LocalStreamEnd final : public LocalListeningEnd {
             received, bound_s);
       }
     }
-    return Errorf("receiver: stopped reading after {} bytes (receiver_stall_after, an injected fault); the sender "
-                  "ended the connection {:.1f} s later",
-                  received, std::chrono::duration<double>(TrialClock::now() - stalled_at).count());
+    return Errorf(
+        "receiver: stopped reading after {} bytes (receiver_stall_after, an injected fault); the sender "
+        "ended the connection {:.1f} s later",
+        received, std::chrono::duration<double>(TrialClock::now() - stalled_at).count());
   }
 
   StreamReceiver receiver_;

@@ -176,7 +176,8 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   } describe{record, *path, constraints.get()};
 
   const sockaddr_storage receiver = path->ReceiverAddress();
-  if (receiver.ss_family != AF_INET) return Unsupportedf("peer {}: the path's receiver has no IPv4 address", peer.name());
+  if (receiver.ss_family != AF_INET)
+    return Unsupportedf("peer {}: the path's receiver has no IPv4 address", peer.name());
   const sockaddr_in& receiver_in = reinterpret_cast<const sockaddr_in&>(receiver);
   char address[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &receiver_in.sin_addr, address, sizeof address);
@@ -233,8 +234,8 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
       return;
     }
     started.set_value(std::make_pair(client->pid(), CpusAllowed(client->pid(), commands.client[0])));
-    client_exit = client->Wait(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(client_bound_s)));
+    client_exit = client->Wait(
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(client_bound_s)));
   });
   auto client_started = started.get_future().get();
   if (!client_started.ok()) {
@@ -271,10 +272,9 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   peer_json["parsed"] = figures.parsed;
   if (prepared != nullptr) peer_json["prepared"] = prepared->Report();
   peer_json["goodput_source"] = figures.goodput_source;
-  peer_json["not_measured"] = {
-      {"zerocopy", "the peer's sender reports no zero-copy completions"},
-      {"send_calls", "the peer does not report its system calls (metrics.send_calls is 0)"},
-      {"integrity", "the peer's own receiver took the bytes; zcbench did not see them"}};
+  peer_json["not_measured"] = {{"zerocopy", "the peer's sender reports no zero-copy completions"},
+                               {"send_calls", "the peer does not report its system calls (metrics.send_calls is 0)"},
+                               {"integrity", "the peer's own receiver took the bytes; zcbench did not see them"}};
 
   TrialMetrics m;
   m.bytes_sent = figures.bytes;
@@ -308,8 +308,7 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
   m.cpu = std::move(probed["cpu"]);
   probed.erase("cpu");
   // zcbench's own process over the window, all of it: the peer ran in other processes.
-  m.cpu["other_threads_s"] =
-      static_cast<double>(window.process_cpu_after_ns - window.process_cpu_before_ns) * 1e-9;
+  m.cpu["other_threads_s"] = static_cast<double>(window.process_cpu_after_ns - window.process_cpu_before_ns) * 1e-9;
   m.cpu["method"] = "peer_process_rusage";
   m.cpu["ns_per_kib_source"] =
       "the peer's client and server processes' user and system time (wait4 rusage, tick-sampled), plus NET_RX and "

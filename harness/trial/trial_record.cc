@@ -610,8 +610,8 @@ nlohmann::json TrialMetrics::ToJson() const {
   out["send_calls"] = send_calls;
   out["recv_calls"] = OrNull(recv_calls);
   out["integrity"] = integrity_not_verified ? nlohmann::json(std::string(kIntegrityNotVerified))
-                     : integrity             ? integrity->ToJson()
-                                             : nlohmann::json(nullptr);
+                     : integrity            ? integrity->ToJson()
+                                            : nlohmann::json(nullptr);
   if (integrity_reason) out["integrity_reason"] = *integrity_reason;
   if (receive_zerocopy) {
     out["receive_zerocopy"] = {{"mapped_bytes", receive_zerocopy->mapped_bytes},

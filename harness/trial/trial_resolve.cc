@@ -96,7 +96,8 @@ std::vector<Incompatibility> CheckCompatibility(const StrategyInfo& info, const 
                     "a cold page cache applies to the file source only", ""});
   }
   if (spec.receiver_stall_after && (path.caps.remote_receiver || !path.caps.has_receiver)) {
-    gaps.push_back({Kind::kRequest, fmt::format("path={} receiver_stall_after={}", path_name, *spec.receiver_stall_after),
+    gaps.push_back({Kind::kRequest,
+                    fmt::format("path={} receiver_stall_after={}", path_name, *spec.receiver_stall_after),
                     "receiver_stall_after is a fault of a receiver in this process; this path's receiver is not",
                     "give receiver_stall_after on a path whose receiver runs here (loopback, veth, ...)"});
   }

@@ -71,10 +71,10 @@ struct TrialSpec {
   // reading once it has this many bytes (StreamReceiver::StopReadingAfter) and holds the
   // connection open; nullopt: it reads the whole stream.
   std::optional<uint64_t> receiver_stall_after;
-  bool gro = false;                     // UDP: the receiver asks for UDP_GRO
-  double drain_s = 0.5;                 // UDP: after the sender is done, wait this long for stragglers
-  HostConstraintSpec constraints;       // sender CPU quota, memory-bandwidth antagonist and limit
-  int siblings = 0;                     // threads of the process on other CPUs (sibling_threads.h)
+  bool gro = false;                // UDP: the receiver asks for UDP_GRO
+  double drain_s = 0.5;            // UDP: after the sender is done, wait this long for stragglers
+  HostConstraintSpec constraints;  // sender CPU quota, memory-bandwidth antagonist and limit
+  int siblings = 0;                // threads of the process on other CPUs (sibling_threads.h)
   SiblingMode sibling_mode = SiblingMode::kSpin;
   // Parallel streams (iperf3's -P): this many connections (UDP: flows), each with its
   // sender and receiver thread, each sending `bytes` or for `duration_s` at `rate_bps`

@@ -380,7 +380,7 @@ TEST(MatrixExpansion, EveryPerTrialSettingReachesThePointThroughTheTable) {
   EXPECT_EQ(s.constraints.membw_buffer_bytes, 8u << 20);
   EXPECT_DOUBLE_EQ(s.drain_s, 2);
   EXPECT_TRUE(s.gro);
-  EXPECT_FALSE(s.rcvlowat.has_value());  // a TCP receiver's setting: this point is UDP
+  EXPECT_FALSE(s.rcvlowat.has_value());              // a TCP receiver's setting: this point is UDP
   EXPECT_FALSE(s.receiver_stall_after.has_value());  // the same
   EXPECT_EQ(s.optmem_max, 256u << 10);
   EXPECT_EQ(s.sibling_mode, SiblingMode::kSleep);

@@ -56,10 +56,10 @@ TEST(ParameterTable, EveryParameterAndFlagIsDeclaredOnce) {
   }
   // Every axis kind has its parameter.
   for (AxisKind kind :
-       {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kPeers, AxisKind::kSource, AxisKind::kMessageSize, AxisKind::kPath,
-        AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache, AxisKind::kSenderCpuQuota,
-        AxisKind::kMembwAntagonist, AxisKind::kMembwLimit, AxisKind::kSiblings, AxisKind::kStrategyOption,
-        AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
+       {AxisKind::kProtocol, AxisKind::kStrategy, AxisKind::kPeers, AxisKind::kSource, AxisKind::kMessageSize,
+        AxisKind::kPath, AxisKind::kReceiver, AxisKind::kWorkload, AxisKind::kRate, AxisKind::kCache,
+        AxisKind::kSenderCpuQuota, AxisKind::kMembwAntagonist, AxisKind::kMembwLimit, AxisKind::kSiblings,
+        AxisKind::kStrategyOption, AxisKind::kPathOption, AxisKind::kWorkloadOption, AxisKind::kSocketOption}) {
     EXPECT_NE(FindAxisParameter(kind), nullptr) << static_cast<int>(kind);
   }
 }

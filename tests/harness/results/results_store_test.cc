@@ -132,7 +132,7 @@ TEST(ResultsStore, AShortWriteIsCutBackToTheLastWholeRecord) {
   struct sigaction previous {};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
-  rlimit saved {};
+  rlimit saved{};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
   rlimit limited = saved;
   limited.rlim_cur = before.size() + 40;  // room for part of the next line only
