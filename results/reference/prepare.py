@@ -10,7 +10,11 @@
 2. The block between the ``reference-host`` markers of ``README.md`` beside this script
    is rewritten from the runs' manifests: the host profile (the report's table), the
    pack's command, start and end, the zcbench commit, and each spec's state.
-3. The reference folder (the README's) is checked against the repository's budget
+3. The report beside the README (``zcbench report ... --out results/reference``) keeps its
+   Markdown (``report.md``, ``claims.md``) and its figures (PNG, and the SVGs report.md
+   links): ``report.html``, the same report self-contained with every figure inlined, is
+   removed, since ``zcbench report`` makes it again and it alone would take half the budget.
+4. The reference folder (the README's) is checked against the repository's budget
    for it, 20 MB: over it, the largest files are listed and the exit status is 1.
 
 Exit status: 0 done, 1 over the budget, 2 the folder is not a finished pack.
@@ -94,6 +98,13 @@ def rewrite_readme(path: str, text: str) -> None:
         f.write(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", readme))
 
 
+def drop_regenerated_report_files(root: str) -> None:
+    html = os.path.join(root, "report.html")
+    if os.path.exists(html):
+        os.remove(html)
+        print("prepare: removed report.html (zcbench report makes it again)")
+
+
 def over_budget(root: str) -> List[str]:
     sizes = []
     for directory, _, files in os.walk(root):
@@ -130,7 +141,9 @@ def main(argv: List[str]) -> int:
     except NotAPack as e:
         print(f"prepare: {e}", file=sys.stderr)
         return 2
-    problems = over_budget(os.path.dirname(os.path.abspath(args.readme)))
+    root = os.path.dirname(os.path.abspath(args.readme))
+    drop_regenerated_report_files(root)
+    problems = over_budget(root)
     for line in problems:
         print(line, file=sys.stderr)
     return 1 if problems else 0

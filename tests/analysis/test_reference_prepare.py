@@ -60,6 +60,24 @@ def test_prepare_gzips_describes_the_host_and_keeps_the_budget(tmp_path):
     assert r.returncode == 1 and "over the 20 MB budget" in r.stderr and "big.bin" in r.stderr
 
 
+def test_prepare_keeps_the_markdown_report_and_its_figures_not_the_html(tmp_path):
+    # The reference folder commits the Markdown report and its figures: report.html (a
+    # self-contained copy of the same with every figure inlined) is made again by
+    # `zcbench report` and alone would take half the budget.
+    pack = make_pack(tmp_path)
+    (tmp_path / "figures").mkdir()
+    for name in ("a.png", "a.svg", "b.png", "b.svg"):
+        (tmp_path / "figures" / name).write_bytes(b"x")
+    for name in ("report.md", "claims.md", "report.html"):
+        (tmp_path / name).write_text("report\n")
+    r = prepare(pack, "--readme", tmp_path / "README.md")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path / "figures")) == ["a.png", "a.svg", "b.png", "b.svg"]
+    assert not (tmp_path / "report.html").exists()
+    assert (tmp_path / "report.md").exists() and (tmp_path / "claims.md").exists()
+    assert "report.html" in r.stdout
+
+
 def test_prepare_refuses_what_is_not_a_finished_pack(tmp_path):
     (tmp_path / "README.md").write_text(TEMPLATE)
     r = prepare(tmp_path / "nothing", "--readme", tmp_path / "README.md")

@@ -103,3 +103,23 @@ def test_gate_without_a_baseline_is_bad_input(tmp_path, zcbench_bin):
     r = gate(zcbench_bin, "--bogus")
     assert r.returncode == 2 and "unknown argument '--bogus'" in r.stderr
     assert os.access(GATE, os.X_OK)
+
+
+def test_relative_paths_are_taken_from_where_the_gate_was_called(tmp_path, zcbench_bin):
+    (tmp_path / "tinygate.toml").write_text(SPEC)
+    r = subprocess.run([str(GATE), "--zcbench", zcbench_bin, "--make-baseline", "--baseline", "base", "--spec",
+                        "tinygate.toml", "--runs", "1"], capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "base" / "run-1" / "manifest.json").is_file()
+
+
+def test_the_committed_baseline_names_no_folder_of_the_machine_it_ran_on():
+    # The gate runs from the repository's root with relative defaults, so a committed
+    # baseline's manifests record `build/harness/zcbench run workloads/experiments/gate.toml
+    # --out results/reference/gate-baseline/run-1`, not where the checkout was.
+    runs = sorted((REPO / "results" / "reference" / "gate-baseline").glob("run-*/manifest.json"))
+    assert runs, "no committed gate baseline"
+    for manifest in runs:
+        m = json.loads(manifest.read_text())
+        for text in m["command_line"] + [m["spec"]["path"]]:
+            assert not text.startswith("/"), f"{manifest}: {text}"
