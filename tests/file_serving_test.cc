@@ -12,6 +12,7 @@
 
 #include "harness/trial/trial_resolve.h"
 #include "stack/registry.h"
+#include "tests/file_set_test_util.h"
 #include "tests/trial_test_util.h"
 #include "workloads/registry.h"
 
@@ -20,8 +21,8 @@ namespace {
 
 // Sizes that are neither page multiples nor alike: a mapping, a read buffer and a pipe
 // each meet a partial page and a file larger than their piece.
-const std::vector<uint64_t> kSizes = {1024, 5000, 65536, 300001, 4097};
-constexpr uint64_t kFiles = 7;  // more files than sizes: the list cycles
+const std::vector<uint64_t>& kSizes = testing::kTestFileSizes;
+constexpr uint64_t kFiles = testing::kTestFiles;
 constexpr uint64_t kPasses = 4;
 constexpr uint64_t kReadBuffer = 64 * 1024;  // --size: the copying strategies' read buffer
 
@@ -31,30 +32,14 @@ uint64_t SetBytes() {
   return total;
 }
 
-const WorkloadInfo& FileServing() {
-  auto found = FindWorkload("file_serving");
-  EXPECT_TRUE(found.ok());
-  return **found;
-}
+const WorkloadInfo& FileServing() { return testing::RegisteredWorkload("file_serving"); }
 
 TrialSpec FileServingSpec(const StrategyInfo& strategy, const std::map<std::string, std::string>& extra = {}) {
-  TrialSpec spec = testing::VerifiedStream(strategy.name, kPasses * SetBytes(), kReadBuffer);
-  spec.workload = "file_serving";
-  spec.workload_options = {
-      {"distribution", "list"}, {"sizes", "1K,5000,64K,300001,4097"}, {"files", std::to_string(kFiles)}};
-  for (const auto& [key, value] : extra) spec.workload_options[key] = value;
-  spec.source = strategy.DefaultSource();
-  return spec;
+  return testing::FileSetTrial(strategy, "file_serving", kPasses * SetBytes(), kReadBuffer, extra);
 }
 
 // The strategies that serve the workload, from the registry.
-std::vector<const StrategyInfo*> ServingStrategies() {
-  std::vector<const StrategyInfo*> serving;
-  for (const StrategyInfo& info : AllStrategies()) {
-    if (FileServing().Serves(info, Protocol::kTcp, info.DefaultSource())) serving.push_back(&info);
-  }
-  return serving;
-}
+std::vector<const StrategyInfo*> ServingStrategies() { return testing::StrategiesServing(FileServing()); }
 
 // An ok record of kPasses passes over the set: every byte verified, every request timed,
 // the per-request figures and the file set's facts present.
@@ -157,7 +142,7 @@ TEST(FileServingTrial, ADurationEndsTheRequestsCleanly) {
   EXPECT_GT(requests, 0u);
   // Whole files only: the bytes are the sizes of the files requested, in order.
   uint64_t expected = 0;
-  for (uint64_t k = 0; k < requests; ++k) expected += kSizes[(k % kFiles) % kSizes.size()];
+  for (uint64_t k = 0; k < requests; ++k) expected += testing::TestFileSize(k);
   EXPECT_EQ(record["metrics"]["bytes_received"].get<uint64_t>(), expected);
   EXPECT_EQ(record["metrics"]["integrity"]["mismatches"].get<uint64_t>(), 0u);
 }

@@ -10,6 +10,7 @@
 
 #include "harness/trial/trial_resolve.h"
 #include "stack/registry.h"
+#include "tests/file_set_test_util.h"
 #include "tests/trial_test_util.h"
 #include "workloads/http_header.h"
 #include "workloads/registry.h"
@@ -17,8 +18,7 @@
 namespace zcb {
 namespace {
 
-const std::vector<uint64_t> kSizes = {1024, 5000, 65536, 300001, 4097};
-constexpr uint64_t kFiles = 7;
+constexpr uint64_t kFiles = testing::kTestFiles;
 constexpr uint64_t kPasses = 3;
 constexpr uint64_t kRequests = kPasses * kFiles;
 constexpr uint64_t kBuffer = 512 * 1024;  // --size: writev's read buffer, memfd_sendfile's ring slot
@@ -26,7 +26,7 @@ const HttpHeaderFormat kFormat{300, 64};  // the workload's defaults
 
 uint64_t BodyBytes() {
   uint64_t total = 0;
-  for (uint64_t k = 0; k < kRequests; ++k) total += kSizes[(k % kFiles) % kSizes.size()];
+  for (uint64_t k = 0; k < kRequests; ++k) total += testing::TestFileSize(k);
   return total;
 }
 
@@ -38,29 +38,13 @@ uint64_t ResponseBytes() {
   return total;
 }
 
-const WorkloadInfo& HttpResponse() {
-  auto found = FindWorkload("http_response");
-  EXPECT_TRUE(found.ok());
-  return **found;
-}
+const WorkloadInfo& HttpResponse() { return testing::RegisteredWorkload("http_response"); }
 
 TrialSpec HttpSpec(const StrategyInfo& strategy, const std::map<std::string, std::string>& extra = {}) {
-  TrialSpec spec = testing::VerifiedStream(strategy.name, BodyBytes(), kBuffer);
-  spec.workload = "http_response";
-  spec.workload_options = {
-      {"distribution", "list"}, {"sizes", "1K,5000,64K,300001,4097"}, {"files", std::to_string(kFiles)}};
-  for (const auto& [key, value] : extra) spec.workload_options[key] = value;
-  spec.source = strategy.DefaultSource();
-  return spec;
+  return testing::FileSetTrial(strategy, "http_response", BodyBytes(), kBuffer, extra);
 }
 
-std::vector<const StrategyInfo*> ServingStrategies() {
-  std::vector<const StrategyInfo*> serving;
-  for (const StrategyInfo& info : AllStrategies()) {
-    if (HttpResponse().Serves(info, Protocol::kTcp, info.DefaultSource())) serving.push_back(&info);
-  }
-  return serving;
-}
+std::vector<const StrategyInfo*> ServingStrategies() { return testing::StrategiesServing(HttpResponse()); }
 
 // An ok record of kRequests responses: every head and body byte read and verified, none
 // corrupted, the per-request figures present.
