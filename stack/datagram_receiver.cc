@@ -47,12 +47,15 @@ void SequenceTracker::ClearRange(uint64_t first, uint64_t last) {
   // A word at a time: a sender that jumps far ahead with every datagram must not cost the
   // receiver a bit operation per skipped number. The range is shorter than the window, so
   // it touches each word of the ring at most once (plus the partial first and last words).
-  while (first <= last) {
+  // Counted down rather than compared with `last`: a range that ends at the largest
+  // sequence number would wrap `first` to 0 and never end.
+  for (uint64_t remaining = last - first + 1; remaining > 0;) {
     const uint64_t offset = first & 63;
-    const uint64_t count = std::min<uint64_t>(64 - offset, last - first + 1);
+    const uint64_t count = std::min<uint64_t>(64 - offset, remaining);
     const uint64_t bits = count == 64 ? ~uint64_t{0} : ((uint64_t{1} << count) - 1) << offset;
     bits_[(first & mask_) >> 6] &= ~bits;
     first += count;
+    remaining -= count;
   }
 }
 

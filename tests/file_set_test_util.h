@@ -23,7 +23,9 @@ inline constexpr const char* kTestFileSizesOption = "1K,5000,64K,300001,4097";
 inline constexpr uint64_t kTestFiles = 7;  // more files than sizes: the list cycles
 
 // Bytes of request k's file (requests walk the set in order, round and round).
-inline uint64_t TestFileSize(uint64_t request) { return kTestFileSizes[(request % kTestFiles) % kTestFileSizes.size()]; }
+inline uint64_t TestFileSize(uint64_t request) {
+  return kTestFileSizes[(request % kTestFiles) % kTestFileSizes.size()];
+}
 
 inline const WorkloadInfo& RegisteredWorkload(const std::string& name) {
   auto found = FindWorkload(name);

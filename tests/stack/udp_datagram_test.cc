@@ -218,6 +218,18 @@ TEST(SequenceTrackerTest, ALongJumpCostsWordsNotBits) {
   EXPECT_EQ(t.Record(4095 * jump - 1), SequenceTracker::Arrival::kReordered);
 }
 
+// The skipped numbers up to the largest sequence number: the clearing must end (it once
+// wrapped past 2^64 - 1 and went on for ever; found by the datagram fuzz target).
+TEST(SequenceTrackerTest, AJumpToTheLargestSequenceNumberEnds) {
+  using A = SequenceTracker::Arrival;
+  SequenceTracker t(1024);
+  const uint64_t top = ~uint64_t{0};
+  EXPECT_EQ(t.Record(top - 700), A::kNew);
+  EXPECT_EQ(t.Record(top), A::kNew);
+  EXPECT_EQ(t.Record(top - 1), A::kReordered);
+  EXPECT_EQ(t.Record(top - 700), A::kDuplicate);
+}
+
 TEST(SequenceTrackerTest, ExtendsShortSequenceNumbersAcrossWraps) {
   SequenceTracker t;
   EXPECT_EQ(t.Extend(5, 8), 5u);  // before any arrival
