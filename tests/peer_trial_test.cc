@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -45,6 +46,19 @@ TrialSpec OneSecondPinned(const std::string& peer, const std::string& workload, 
   return spec;
 }
 
+// Resolves and runs one peer trial; a spec that does not resolve fails the test and
+// yields no record.
+std::optional<TrialRecord> RunPeerTrial(const TrialSpec& spec) {
+  auto trial = ResolveTrial(spec);
+  if (!trial.ok()) {
+    ADD_FAILURE() << trial.error().what();
+    return std::nullopt;
+  }
+  TrialContext context;
+  context.run_id = "peer-test";
+  return RunTrial(*trial, context);
+}
+
 struct PeerCase {
   const char* peer;
   const char* workload;
@@ -61,11 +75,9 @@ TEST_P(PeerTrial, RunsPinnedOnThePathAndRecordsItsOwnFigures) {
 
   TrialSpec spec = OneSecondPinned(c.peer, c.workload, path);
   spec.message_size = c.message_size;
-  auto trial = ResolveTrial(spec);
-  ASSERT_TRUE(trial.ok()) << trial.error().what();
-  TrialContext context;
-  context.run_id = "peer-test";
-  const TrialRecord record = RunTrial(*trial, context);
+  const std::optional<TrialRecord> run = RunPeerTrial(spec);
+  ASSERT_TRUE(run.has_value());
+  const TrialRecord& record = *run;
   ASSERT_EQ(record.status, TrialStatus::kOk) << record.error.value_or("");
   ASSERT_TRUE(record.metrics.has_value());
   const nlohmann::json m = record.metrics->ToJson();
@@ -126,11 +138,9 @@ TEST_P(FileServerPeerTrial, ServesThePointsFileSet) {
 
   TrialSpec spec = OneSecondPinned(name, "file_serving", path);
   spec.workload_options = {{"distribution", "fixed"}, {"size", "16K"}, {"files", "3"}};
-  auto trial = ResolveTrial(spec);
-  ASSERT_TRUE(trial.ok()) << trial.error().what();
-  TrialContext context;
-  context.run_id = "peer-test";
-  const TrialRecord record = RunTrial(*trial, context);
+  const std::optional<TrialRecord> run = RunPeerTrial(spec);
+  ASSERT_TRUE(run.has_value());
+  const TrialRecord& record = *run;
   ASSERT_EQ(record.status, TrialStatus::kOk) << record.error.value_or("");
   const nlohmann::json m = record.metrics->ToJson();
 
