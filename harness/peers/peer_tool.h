@@ -60,6 +60,9 @@ struct PeerInvocation {
   std::vector<uint64_t> file_sizes;
 };
 
+// What a trial record writes for `work_dir` in the peer's command lines.
+inline constexpr char kWorkDirPlaceholder[] = "$WORK_DIR";
+
 // What a peer made for one trial before its server starts (a configuration file, the
 // files it serves), removed when this object is destroyed.
 class PeerPreparation {

@@ -95,9 +95,20 @@ std::string Tail(const std::string& text, size_t bytes) {
   return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
 }
 
-nlohmann::json ProcessJson(const std::vector<std::string>& argv, pid_t pid, const std::string& cpus_allowed,
-                           std::optional<int> cpu, const PeerExit& exit) {
-  return {{"command_line", FormatCommand(argv)},
+// The command line as the record keeps it: the peer's scratch directory, a fresh temporary
+// name per trial that is removed afterwards, as `$WORK_DIR`, so that records of the same
+// trial read alike and name nothing of the host's file system but the programs' paths.
+std::string RecordedCommand(const std::vector<std::string>& argv, const std::string& work_dir) {
+  std::string line = FormatCommand(argv);
+  if (work_dir.empty()) return line;
+  for (size_t at = line.find(work_dir); at != std::string::npos; at = line.find(work_dir, at + 1))
+    line.replace(at, work_dir.size(), kWorkDirPlaceholder);
+  return line;
+}
+
+nlohmann::json ProcessJson(const std::vector<std::string>& argv, const std::string& work_dir, pid_t pid,
+                           const std::string& cpus_allowed, std::optional<int> cpu, const PeerExit& exit) {
+  return {{"command_line", RecordedCommand(argv, work_dir)},
           {"pid", pid},
           {"cpu", cpu ? nlohmann::json(*cpu) : nlohmann::json(nullptr)},
           {"cpus_allowed", cpus_allowed},
@@ -211,7 +222,7 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
       auto bound = Bind(spec.protocol, receiver_in, invocation.port);
       if (!bound.ok() && bound.error().errno_value() == EADDRINUSE) return OkStatus();
       if (Clock::now() >= deadline) {
-        return Errorf("the peer's server '{}' did not bind port {} within {} s", FormatCommand(commands.server),
+        return Errorf("the peer's server '{}' did not bind port {} within {} s", RecordedCommand(commands.server, invocation.work_dir),
                       invocation.port, std::chrono::duration_cast<std::chrono::seconds>(kServerReady).count());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -254,17 +265,20 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
       {"entry", peer.name()},
       {"label", peer.label()},
       {"sends_with", peer.capabilities().sends_with},
-      {"server", ProcessJson(commands.server, server_pid, server_cpus, spec.receiver_cpu, server_exit)},
-      {"client", ProcessJson(commands.client, client_pid, client_cpus, spec.sender_cpu, client_exit)},
+      {"server", ProcessJson(commands.server, invocation.work_dir, server_pid, server_cpus, spec.receiver_cpu,
+                             server_exit)},
+      {"client", ProcessJson(commands.client, invocation.work_dir, client_pid, client_cpus, spec.sender_cpu,
+                             client_exit)},
       {"output_excerpt", Tail(client_exit.out, kExcerptBytes)},
   };
   if (client_exit.timed_out) {
-    return Errorf("the peer's client '{}' did not finish within {} s and was killed", FormatCommand(commands.client),
+    return Errorf("the peer's client '{}' did not finish within {} s and was killed",
+                  RecordedCommand(commands.client, invocation.work_dir),
                   client_bound_s);
   }
   if (client_exit.exit_code != 0) return Errorf("{}", Failure("client", client_exit));
   auto parsed = peer.Parse(client_exit.out, invocation);
-  if (!parsed.ok()) return std::move(parsed).error().Context(FormatCommand(commands.client));
+  if (!parsed.ok()) return std::move(parsed).error().Context(RecordedCommand(commands.client, invocation.work_dir));
   PeerFigures& figures = *parsed;
   if (figures.version.empty() && prepared != nullptr) figures.version = prepared->version();
   peer_json["version"] = figures.version.empty() ? nlohmann::json(nullptr) : nlohmann::json(figures.version);
