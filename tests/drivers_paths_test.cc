@@ -97,7 +97,9 @@ TEST(ShapedPathTest, GigabitPresetDoesNotBeatARealLink) {
   // frame, not per 64 KiB TSO packet (that let 956 Mbit/s through).
   const double goodput = record["metrics"]["goodput_bps"].get<double>();
   EXPECT_LT(goodput, 941.5e6 * 1.003);
-  EXPECT_GT(goodput, 500e6) << "far below the preset's rate";
+  // The floor only catches a rate off by the factor of 8 between bits and bytes (about
+  // 118 Mbit/s), not a slow machine: a loaded 2-vCPU VM has delivered 380-480 Mbit/s here.
+  EXPECT_GT(goodput, 250e6) << "far below the preset's rate";
   EXPECT_EQ(record["path"]["shapers"][0]["burst_bytes"], 16u * 1024);
 }
 

@@ -483,17 +483,23 @@ TEST(RemoteServeTest, AClientKilledMidTrialIsNotLoggedAsATrial) {
 
 TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
   TokenFile token(kToken);
-  int port_pipe[2];
+  int port_pipe[2], authenticated_pipe[2];
   ASSERT_EQ(::pipe(port_pipe), 0);
+  ASSERT_EQ(::pipe(authenticated_pipe), 0);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    // The server in a process of its own, so that it can die like a real one.
+    // The server in a process of its own, so that it can die like a real one. It tells
+    // the test when the client is authenticated, so that the kill falls inside the trial
+    // however long the set-up took on a loaded machine.
     ::close(port_pipe[0]);
+    ::close(authenticated_pipe[0]);
     ServeConfig config;
     config.listen = *remote::ResolveHostPort("127.0.0.1:0", 0);
     config.token = kToken;
-    config.log = [](const std::string&) {};
+    config.log = [fd = authenticated_pipe[1]](const std::string& line) {
+      if (line.find(": authenticated") != std::string::npos) (void)!::write(fd, "a", 1);
+    };
     auto server = RemoteServer::Listen(config);
     uint16_t port = server.ok() ? ntohs(reinterpret_cast<const sockaddr_in*>(&server->address())->sin_port) : 0;
     (void)!::write(port_pipe[1], &port, sizeof port);
@@ -501,12 +507,18 @@ TEST(RemoteServeTest, ClientReportsAServerLostMidTrialAsATrialError) {
     ::_exit(0);
   }
   ::close(port_pipe[1]);
+  ::close(authenticated_pipe[1]);
   uint16_t port = 0;
   ASSERT_EQ(::read(port_pipe[0], &port, sizeof port), ssize_t(sizeof port));
   ::close(port_pipe[0]);
   ASSERT_NE(port, 0);
-  std::thread killer([child] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Killed 1 s into the session (the trial streams for 5 s), or after 10 s without one.
+  std::thread killer([child, fd = authenticated_pipe[0]] {
+    pollfd pfd{fd, POLLIN, 0};
+    char byte;
+    const bool authenticated = ::poll(&pfd, 1, 10'000) == 1 && ::read(fd, &byte, 1) == 1;
+    ::close(fd);
+    if (authenticated) std::this_thread::sleep_for(std::chrono::seconds(1));
     ::kill(child, SIGKILL);
   });
   TrialSpec spec = RemoteStream("write", 0, fmt::format("127.0.0.1:{}", port), token);

@@ -52,12 +52,13 @@ int ListStrategies() {
   return kExitOk;
 }
 
-int ListPeers() {
+// `peer_dir`: --peer-dir, where a run would look for the peers' programs before PATH.
+int ListPeers(const std::string& peer_dir) {
   fmt::print("{:<18} {:<8} {:<18} {:<10} {:<10} {}\n", "name", "proto", "workloads", "max size", "available",
              "summary");
   for (const auto& peer : Peers()) {
     const StrategyInfo& info = PeerStrategyInfo(*peer);
-    const Availability& a = ProbeAvailability(info);
+    const Availability a = PeerAvailability(*peer, peer_dir);
     const PeerCapabilities caps = peer->capabilities();
     fmt::print("{:<18} {:<8} {:<18} {:<10} {:<10} {}\n", peer->name(), Protocols(info), fmt::join(caps.workloads, ","),
                caps.max_message_size, a.available ? "yes" : "no", peer->summary());
@@ -106,10 +107,18 @@ Command AddListCommand(CLI::App& app) {
   auto what = std::make_shared<std::string>("strategies");
   sub->add_option("what", *what, "strategies | peers | paths | workloads")
       ->check(CLI::IsMember({"strategies", "peers", "paths", "workloads"}));
-  return [what] {
+  auto peer_dir = std::make_shared<std::string>();
+  sub->add_option("--peer-dir", *peer_dir,
+                  "peers: look for their programs in DIR before PATH, as `zcbench run --peer-dir DIR` does")
+      ->check(CLI::ExistingDirectory);
+  return [what, peer_dir] {
+    if (!peer_dir->empty() && *what != "peers") {
+      fmt::print(stderr, "zcbench list: --peer-dir applies to `zcbench list peers` only, not to {}\n", *what);
+      return kExitUsage;
+    }
     if (*what == "paths") return ListPaths();
     if (*what == "workloads") return ListWorkloads();
-    if (*what == "peers") return ListPeers();
+    if (*what == "peers") return ListPeers(*peer_dir);
     return ListStrategies();
   };
 }

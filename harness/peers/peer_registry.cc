@@ -60,6 +60,13 @@ Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& pro
                 program, in_dir, dirs.empty() ? "PATH is not set" : dirs, peer.package());
 }
 
+Availability PeerAvailability(const PeerTool& peer, const std::string& peer_dir) {
+  for (const std::string& program : peer.programs()) {
+    if (auto found = FindPeerProgram(peer, program, peer_dir); !found.ok()) return {false, found.error().what()};
+  }
+  return {};
+}
+
 const StrategyInfo& PeerStrategyInfo(const PeerTool& peer) {
   static std::mutex mutex;
   static std::map<std::string, StrategyInfo> infos;
@@ -73,12 +80,7 @@ const StrategyInfo& PeerStrategyInfo(const PeerTool& peer) {
     info.caps.protocols = caps.protocols;
     info.caps.sources = {caps.source};
     info.caps.sends_responses = caps.serves_responses;
-    info.probe = [&peer]() -> Availability {
-      for (const std::string& program : peer.programs()) {
-        if (auto found = FindPeerProgram(peer, program); !found.ok()) return {false, found.error().what()};
-      }
-      return {};
-    };
+    info.probe = [&peer]() -> Availability { return PeerAvailability(peer); };
     info.create = [name = peer.name()](const SendContext&) -> Result<std::unique_ptr<SendStrategy>> {
       return Errorf("{} is a peer: its trial runs the peer's own programs, not a zcbench sender", name);
     };

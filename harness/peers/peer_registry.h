@@ -34,6 +34,10 @@ std::unique_ptr<PeerTool> MakeNginxWrkPeer(bool sendfile);
 // places, and the Debian package that has it.
 Result<std::string> FindPeerProgram(const PeerTool& peer, const std::string& program, const std::string& peer_dir = "");
 
+// Whether every program of `peer` is found (in `peer_dir`, then on PATH); if not, the
+// first one missing, with the places looked in and its package.
+Availability PeerAvailability(const PeerTool& peer, const std::string& peer_dir = "");
+
 // The peer as a strategy-shaped entry: its name, summary, protocols and source, and an
 // availability probe that finds its programs (a peer not installed is unsupported, with
 // that reason). It cannot create a SendStrategy: a peer's trial runs the peer's programs

@@ -222,8 +222,9 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
       auto bound = Bind(spec.protocol, receiver_in, invocation.port);
       if (!bound.ok() && bound.error().errno_value() == EADDRINUSE) return OkStatus();
       if (Clock::now() >= deadline) {
-        return Errorf("the peer's server '{}' did not bind port {} within {} s", RecordedCommand(commands.server, invocation.work_dir),
-                      invocation.port, std::chrono::duration_cast<std::chrono::seconds>(kServerReady).count());
+        return Errorf("the peer's server '{}' did not bind port {} within {} s",
+                      RecordedCommand(commands.server, invocation.work_dir), invocation.port,
+                      std::chrono::duration_cast<std::chrono::seconds>(kServerReady).count());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -265,16 +266,15 @@ Status RunPeerTrial(const ResolvedTrial& trial, const TrialContext& context, Tri
       {"entry", peer.name()},
       {"label", peer.label()},
       {"sends_with", peer.capabilities().sends_with},
-      {"server", ProcessJson(commands.server, invocation.work_dir, server_pid, server_cpus, spec.receiver_cpu,
-                             server_exit)},
-      {"client", ProcessJson(commands.client, invocation.work_dir, client_pid, client_cpus, spec.sender_cpu,
-                             client_exit)},
+      {"server",
+       ProcessJson(commands.server, invocation.work_dir, server_pid, server_cpus, spec.receiver_cpu, server_exit)},
+      {"client",
+       ProcessJson(commands.client, invocation.work_dir, client_pid, client_cpus, spec.sender_cpu, client_exit)},
       {"output_excerpt", Tail(client_exit.out, kExcerptBytes)},
   };
   if (client_exit.timed_out) {
     return Errorf("the peer's client '{}' did not finish within {} s and was killed",
-                  RecordedCommand(commands.client, invocation.work_dir),
-                  client_bound_s);
+                  RecordedCommand(commands.client, invocation.work_dir), client_bound_s);
   }
   if (client_exit.exit_code != 0) return Errorf("{}", Failure("client", client_exit));
   auto parsed = peer.Parse(client_exit.out, invocation);

@@ -26,3 +26,34 @@ def test_list_peers_names_each_with_its_capabilities(zcbench):
     assert r.returncode == 0, r.stderr
     for name in ("iperf3", "iperf3_zerocopy", "sockperf", "sockperf_pingpong"):
         assert name in r.stdout
+
+
+def test_list_peers_looks_in_the_peer_directory_as_a_run_does(zcbench_bin, tmp_path):
+    """A program found only in --peer-dir makes its peer available in the listing, as it
+    would be in a run given the same directory; without it, the peer is not."""
+    peer_dir = tmp_path / "peers"
+    peer_dir.mkdir()
+    fake = peer_dir / "sockperf"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=str(tmp_path / "no-peers-here"))
+
+    def availability(*extra):
+        r = run(zcbench_bin, "list", "peers", *extra, env=env)
+        assert r.returncode == 0, r.stderr
+        rows = {line.split()[0]: line for line in r.stdout.splitlines() if line and not line.startswith(" ")}
+        return rows, r.stdout
+
+    rows, out = availability()
+    assert " no " in rows["sockperf"], out
+    rows, out = availability("--peer-dir", peer_dir)
+    assert " yes " in rows["sockperf"], out
+    assert " yes " in rows["sockperf_pingpong"], out
+    assert " no " in rows["iperf3"], out
+    assert f"in --peer-dir {peer_dir} nor on PATH" in out
+
+
+def test_the_peer_directory_of_list_applies_to_peers_only(zcbench_bin, tmp_path):
+    r = run(zcbench_bin, "list", "strategies", "--peer-dir", tmp_path)
+    assert r.returncode == 2, r.stdout
+    assert "--peer-dir applies to `zcbench list peers` only" in r.stderr
