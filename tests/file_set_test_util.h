@@ -19,8 +19,17 @@
 namespace zcb::testing {
 
 inline const std::vector<uint64_t> kTestFileSizes = {1024, 5000, 65536, 300001, 4097};
-inline constexpr const char* kTestFileSizesOption = "1K,5000,64K,300001,4097";
 inline constexpr uint64_t kTestFiles = 7;  // more files than sizes: the list cycles
+
+// kTestFileSizes as the `sizes` workload option writes it.
+inline std::string TestFileSizesOption() {
+  std::string option;
+  for (const uint64_t size : kTestFileSizes) {
+    if (!option.empty()) option += ',';
+    option += std::to_string(size);
+  }
+  return option;
+}
 
 // Bytes of request k's file (requests walk the set in order, round and round).
 inline uint64_t TestFileSize(uint64_t request) {
@@ -48,7 +57,7 @@ inline TrialSpec FileSetTrial(const StrategyInfo& strategy, const std::string& w
   TrialSpec spec = VerifiedStream(strategy.name, bytes, buffer);
   spec.workload = workload;
   spec.workload_options = {
-      {"distribution", "list"}, {"sizes", kTestFileSizesOption}, {"files", std::to_string(kTestFiles)}};
+      {"distribution", "list"}, {"sizes", TestFileSizesOption()}, {"files", std::to_string(kTestFiles)}};
   for (const auto& [key, value] : extra) spec.workload_options[key] = value;
   spec.source = strategy.DefaultSource();
   return spec;
